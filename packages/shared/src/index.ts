@@ -1,0 +1,22 @@
+// The public API of @loki-lite/shared.
+export { LokiError, type ErrorKind } from './errors.js';
+
+export { type Label, type Labels, isValidLabelName, sortLabels, findDuplicateLabelName, labelsFromRecord, labelsToRecord, getLabel } from './labels/labels.js';
+export { printLabels } from './labels/print.js';
+export { parseLabels, LabelParseError } from './labels/parse.js';
+export { fingerprint } from './labels/fingerprint.js';
+export { goQuote, readGoString, UnquoteError } from './labels/quote.js';
+
+export { type PushEntry, type PushStream, type PushRequest, NO_METADATA } from './push/types.js';
+export { decodePushRequestProto, encodePushRequestProto } from './push/protobuf.js';
+export { decodePushRequestJson, encodePushRequestJson } from './push/json.js';
+export { decodePushBody, type PushBodyOptions, tooLarge } from './push/body.js';
+
+export { parsePromDuration, parseGoDuration, parseDuration, formatGoDuration } from './logql-time/duration.js';
+export { parseBytes, formatBytes } from './logql-time/bytes.js';
+export {
+  type Nanos, NANOS_PER_MS, NANOS_PER_SECOND, TimestampParseError, parseRFC3339, parseQueryTimestamp,
+  formatRFC3339Nano, formatGoTime, nowNanos,
+} from './logql-time/timestamp.js';
+
+export { snappyCompress, snappyUncompress } from './compression/snappy.js';

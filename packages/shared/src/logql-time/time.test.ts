@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { formatBytes, parseBytes } from './bytes.js';
+import { formatGoDuration, parseGoDuration, parsePromDuration } from './duration.js';
+import { formatGoTime, formatRFC3339Nano, parseQueryTimestamp, parseRFC3339 } from './timestamp.js';
+
+const S = 1_000_000_000n;
+
+describe('durations', () => {
+  it.each([
+    ['1w', 7n * 24n * 3600n * S], ['15000ms', 15n * S], ['1h30m', 5400n * S], ['0', 0n], ['1y', 365n * 24n * 3600n * S],
+  ])('prometheus %s', (s, ns) => expect(parsePromDuration(s)).toBe(ns));
+  it.each(['1.5h', '', 'h', '1m1h', '-1s'])('prometheus rejects %j', (s) => expect(parsePromDuration(s)).toBeUndefined());
+
+  it.each([
+    ['1.5h', 5400n * S], ['300ms', 300_000_000n], ['-1m30s', -90n * S], ['1µs', 1000n], ['2h45m', 9900n * S], ['.5s', S / 2n],
+  ])('go %s', (s, ns) => expect(parseGoDuration(s)).toBe(ns));
+  it.each(['1w', '', '1', 'abc', '1.s.'])('go rejects %j', (s) => expect(parseGoDuration(s)).toBeUndefined());
+
+  it.each([[0n, '0s'], [5400n * S, '1h30m0s'], [1500_000_000n, '1.5s'], [100_000_000n, '100ms'], [-2n * S, '-2s']])(
+    'formats %s as %s', (ns, s) => expect(formatGoDuration(ns)).toBe(s));
+});
+
+describe('bytes', () => {
+  it.each([['256KB', 256_000], ['1.5MB', 1_500_000], ['3MiB', 3 * 1024 * 1024], ['1572864', 1572864], ['64kb', 64_000], [1024, 1024]])(
+    '%s', (s, n) => expect(parseBytes(s)).toBe(n));
+  it.each(['lots', '1XB', '-1'])('rejects %j', (s) => expect(parseBytes(s)).toBeUndefined());
+  it('formats like go-humanize', () => {
+    expect(formatBytes(3_000_000)).toBe('3.0 MB');
+    expect(formatBytes(15_000_000)).toBe('15 MB');
+  });
+});
+
+describe('query timestamps (Loki loghttp rules)', () => {
+  const fallback = 42n;
+  it.each([
+    ['', fallback],
+    ['1795132800', 1795132800n * S],
+    ['1795132800000000000', 1795132800000000000n],
+    ['1795132800.5', 1795132800500000000n],
+    ['1795132800.1234', 1795132800123000000n], // float seconds are rounded to the millisecond
+    ['2026-11-20T01:05:00.5Z', 1795136700500000000n],
+    ['2026-11-20T02:05:00+01:00', 1795136700000000000n],
+  ])('%j', (v, ns) => expect(parseQueryTimestamp(v, fallback)).toBe(ns));
+
+  it('rejects garbage', () => {
+    expect(() => parseQueryTimestamp('yesterday', 0n)).toThrow('cannot parse "yesterday" to a valid timestamp');
+  });
+
+  it('formats RFC3339Nano and Go time strings', () => {
+    expect(formatRFC3339Nano(1795136700500000000n)).toBe('2026-11-20T01:05:00.5Z');
+    expect(formatRFC3339Nano(1795136700000000000n)).toBe('2026-11-20T01:05:00Z');
+    expect(formatGoTime(1795136700000000001n)).toBe('2026-11-20 01:05:00.000000001 +0000 UTC');
+    expect(parseRFC3339(formatRFC3339Nano(123456789n))).toBe(123456789n);
+  });
+});
