@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import { parseFlags } from './flags.js';
+import { ConfigError, expandEnv, loadConfig, parseConfig } from './load.js';
+
+// The `loki:` section of the seed's Helm values, as the issue gives it.
+const SEED = `
+schema_config: {configs: [{from: "2024-04-01", store: tsdb, object_store: s3, schema: v13, index: {prefix: loki_index_, period: 24h}}]}
+storage_config: {aws: {region: eu-west-2, bucketnames: loki-aws-dev-chunks, s3forcepathstyle: false}}
+ingester: {chunk_encoding: snappy}
+pattern_ingester: {enabled: true}
+limits_config: {allow_structured_metadata: true, volume_enabled: true, retention_period: 672h}
+compactor: {retention_enabled: true, delete_request_store: s3}
+ruler: {enable_api: true, storage: {type: s3, s3: {region: eu-west-2, bucketnames: loki-aws-dev-ruler, s3forcepathstyle: false}}, alertmanager_url: "http://prom:9093"}
+querier: {max_concurrent: 4}
+`;
+
+function problems(text: string): readonly string[] {
+  try {
+    parseConfig(text);
+  } catch (e) {
+    if (e instanceof ConfigError) return e.problems;
+    throw e;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('config', () => {
+  it('loads the seed Helm values with one warning per known but unimplemented key', () => {
+    const { config, warnings } = parseConfig(SEED);
+    expect(config.storage_config.aws).toMatchObject({ region: 'eu-west-2', bucketnames: 'loki-aws-dev-chunks', s3forcepathstyle: false });
+    expect(config.schema_config.configs[0]).toMatchObject({ object_store: 's3', schema: 'v13', index: { prefix: 'loki_index_', period: 86_400_000_000_000n } });
+    expect(config.ingester.chunk_encoding).toBe('snappy');
+    expect(config.auth_enabled).toBe(true);
+    const named = warnings.map((w) => w.split(' ')[2]).sort();
+    expect(named).toEqual(['compactor', 'limits_config.retention_period', 'limits_config.volume_enabled', 'pattern_ingester', 'querier', 'ruler']);
+  });
+
+  it("applies Loki's defaults", () => {
+    const { config } = parseConfig(SEED);
+    expect(config.server.http_listen_port).toBe(3100);
+    expect(config.limits_config).toMatchObject({
+      max_line_size: 256_000, max_label_names_per_series: 15, max_label_name_length: 1024, max_label_value_length: 2048,
+      reject_old_samples: true, reject_old_samples_max_age: 604_800_000_000_000n, creation_grace_period: 600_000_000_000n,
+      ingestion_rate_mb: 4, ingestion_burst_size_mb: 6, per_stream_rate_limit: 3_000_000, per_stream_rate_limit_burst: 15_000_000,
+      max_structured_metadata_size: 64_000, max_structured_metadata_entries_count: 128, max_entries_limit_per_query: 5000,
+    });
+    expect(config.ingester).toMatchObject({ chunk_target_size: 1_572_864, chunk_block_size: 262_144, max_chunk_age: 7_200_000_000_000n, chunk_idle_period: 1_800_000_000_000n });
+    expect(config.ingester.wal.dir).toBe('wal');
+    expect(Object.isFrozen(config.limits_config)).toBe(true);
+  });
+
+  it('reports every problem at once, naming the key', () => {
+    const found = problems(`
+schema_config: {configs: [{from: "2024-04-01", store: boltdb, object_store: s3, schema: v13, index: {prefix: x, period: 12h}}]}
+storage_config: {aws: {region: eu-west-2}}
+ingester: {chunk_encoding: lz5, max_chunk_age: soon, surprise: 1}
+limits_config: {max_line_size: huge}
+nonsense: true
+`);
+    expect(found).toEqual(expect.arrayContaining([
+      expect.stringMatching(/^schema_config\.configs\.0\.store: /),
+      expect.stringMatching(/^schema_config\.configs\.0\.index\.period: the tsdb index period must be 24h/),
+      expect.stringMatching(/^ingester\.chunk_encoding: /),
+      expect.stringMatching(/^ingester\.max_chunk_age: invalid duration "soon"/),
+      'ingester.surprise: unknown key (not a Loki config key loki-lite knows)',
+      expect.stringMatching(/^limits_config\.max_line_size: invalid byte size "huge"/),
+      'nonsense: unknown key (not a Loki config key loki-lite knows)',
+    ]));
+    expect(found.length).toBe(7);
+  });
+
+  it('checks cross-field rules after the schema', () => {
+    expect(problems('schema_config: {configs: [{from: "2024-04-01", store: tsdb, object_store: s3, schema: v13, index: {prefix: x, period: 24h}}]}'))
+      .toEqual(['storage_config.aws.bucketnames: required when object_store is s3']);
+    expect(problems('target: everything\nschema_config: {configs: []}')).toHaveLength(2);
+  });
+
+  it('reads the embedded default and applies flags over it', () => {
+    const { config, source } = loadConfig(parseFlags(['-server.http-listen-port=3200', '-target', 'all']));
+    expect(source).toBe('embedded default');
+    expect(config.auth_enabled).toBe(false);
+    expect(config.server.http_listen_port).toBe(3200);
+    expect(config.storage_config.filesystem?.directory).toBe('data/chunks');
+    expect(config.ingester.wal.dir).toBe('data/wal');
+  });
+
+  it('expands ${VAR} and ${VAR:-default} only when asked', () => {
+    expect(expandEnv('a: ${A}\nb: ${B:-dflt}\nc: $A', { A: 'x' })).toBe('a: x\nb: dflt\nc: x');
+  });
+
+  it('rejects unknown flags like Go does', () => {
+    expect(() => parseFlags(['-nope=1'])).toThrow('flag provided but not defined: -nope');
+    expect(parseFlags(['-config.file=/x.yaml', '-config.expand-env=true'])).toMatchObject({ configFile: '/x.yaml', expandEnv: true });
+  });
+});

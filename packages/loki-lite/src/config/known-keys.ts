@@ -1,0 +1,26 @@
+/**
+ * Keys of Loki's configuration that loki-lite accepts but does not act on yet. Each one present in a config
+ * file gets one warning at start-up naming it, so a Loki config carries over without edits, and nobody is
+ * misled into thinking the setting took effect. A key that is neither here nor in the schema is an error.
+ */
+export const KNOWN_UNIMPLEMENTED: readonly string[] = [
+  // whole sections of later roles
+  'analytics', 'bloom_build', 'bloom_gateway', 'chunk_store_config', 'compactor', 'frontend', 'frontend_worker',
+  'index_gateway', 'ingester_client', 'memberlist', 'operational_config', 'pattern_ingester', 'querier',
+  'query_range', 'query_scheduler', 'ruler', 'runtime_config', 'table_manager', 'tracing', 'limits_config.retention_period',
+  'limits_config.retention_stream', 'limits_config.volume_enabled', 'limits_config.max_global_streams_per_user',
+  'limits_config.max_streams_per_user', 'limits_config.max_cache_freshness_per_query', 'limits_config.split_queries_by_interval',
+  'limits_config.query_timeout_per_tenant', 'limits_config.max_query_parallelism', 'limits_config.otlp_config',
+  'limits_config.shard_streams', 'limits_config.deletion_mode', 'limits_config.increment_duplicate_timestamp',
+  'limits_config.max_querier_bytes_read', 'limits_config.tsdb_max_query_parallelism', 'limits_config.cardinality_limit',
+  // settings of the single process we run that only matter to Loki's ring and gRPC plumbing
+  'common.ring', 'common.instance_addr', 'common.instance_interface_names', 'common.compactor_address',
+  'server.grpc_server_max_recv_msg_size', 'server.grpc_server_max_send_msg_size', 'server.http_server_read_timeout',
+  'server.http_server_write_timeout', 'server.http_server_idle_timeout', 'server.log_format', 'server.register_instrumentation',
+  'server.grpc_server_max_concurrent_streams', 'ingester.lifecycler', 'ingester.chunk_retain_period', 'ingester.concurrent_flushes',
+  'ingester.wal.replay_memory_ceiling', 'ingester.autoforget_unhealthy', 'ingester.max_transfer_retries', 'ingester.query_store_max_look_back_period',
+  'distributor.ring', 'distributor.otlp_config', 'storage_config.tsdb_shipper', 'storage_config.boltdb_shipper',
+  'storage_config.hedging', 'storage_config.index_queries_cache_config', 'storage_config.aws.http_config',
+  'storage_config.aws.sse', 'storage_config.aws.storage_class', 'storage_config.aws.backoff_config',
+  'schema_config.configs.chunks', 'schema_config.configs.row_shards',
+];

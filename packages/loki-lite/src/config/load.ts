@@ -1,0 +1,144 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+import type { Flags } from './flags.js';
+import { KNOWN_UNIMPLEMENTED } from './known-keys.js';
+import { type Config, configSchema } from './schema.js';
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+}
+
+export interface LoadedConfig {
+  config: Config;
+  warnings: string[];
+  /** The file that was read, or `embedded default`. */
+  source: string;
+}
+
+/** The embedded default: one process, a local folder store under ./data, no auth (tenant `fake`). */
+export const EMBEDDED_DEFAULT_FILE = fileURLToPath(new URL('../../config/local.yaml', import.meta.url));
+
+export function loadConfig(flags: Flags, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+  const source = flags.configFile ?? EMBEDDED_DEFAULT_FILE;
+  let text: string;
+  try {
+    text = readFileSync(source, 'utf8');
+  } catch (e) {
+    throw new ConfigError([`cannot read config file ${source}: ${(e as Error).message}`]);
+  }
+  const { config, warnings } = parseConfig(flags.expandEnv ? expandEnv(text, env) : text, flags);
+  return { config, warnings, source: flags.configFile ?? 'embedded default' };
+}
+
+/** Parses and validates config text; applies the flag overrides. All problems are reported together. */
+export function parseConfig(text: string, flags: Partial<Flags> = {}): { config: Config; warnings: string[] } {
+  const doc = parseDocument(text, { merge: true });
+  if (doc.errors.length > 0) throw new ConfigError(doc.errors.map((e) => `yaml: ${e.message.split('\n')[0]}`));
+  const raw: unknown = doc.toJS() ?? {};
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(['yaml: the config must be a mapping of keys']);
+  const tree = raw as Record<string, unknown>;
+  const warnings = removeKnownUnimplemented(tree);
+  applyFlags(tree, flags);
+
+  const result = configSchema.safeParse(tree);
+  if (!result.success) throw new ConfigError(result.error.issues.map(describeIssue));
+  const config = result.data;
+  const problems = resolveDerived(config);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return { config: deepFreeze(config), warnings };
+}
+
+/** `${VAR}`, `${VAR:-default}` and `$VAR`, as Loki's -config.expand-env does. */
+export function expandEnv(text: string, env: NodeJS.ProcessEnv): string {
+  return text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (_m, braced, def, bare) => {
+    const name = (braced ?? bare) as string;
+    const value = env[name];
+    return value === undefined || value === '' ? ((def as string | undefined) ?? '') : value;
+  });
+}
+
+function removeKnownUnimplemented(tree: Record<string, unknown>): string[] {
+  const warnings: string[] = [];
+  for (const key of KNOWN_UNIMPLEMENTED) {
+    if (deleteAt(tree, key.split('.'))) warnings.push(`config key ${key} is accepted but not implemented by loki-lite yet; it has no effect`);
+  }
+  return warnings;
+}
+
+/** Deletes the value at `keys`, descending into arrays (for keys under list items). Returns true if found. */
+function deleteAt(node: unknown, keys: readonly string[]): boolean {
+  if (Array.isArray(node)) return node.map((item) => deleteAt(item, keys)).some(Boolean);
+  if (typeof node !== 'object' || node === null) return false;
+  const obj = node as Record<string, unknown>;
+  const [head, ...rest] = keys as [string, ...string[]];
+  if (!(head in obj)) return false;
+  if (rest.length === 0) {
+    delete obj[head];
+    return true;
+  }
+  return deleteAt(obj[head], rest);
+}
+
+function applyFlags(tree: Record<string, unknown>, flags: Partial<Flags>): void {
+  const section = (name: string): Record<string, unknown> => {
+    const v = tree[name];
+    if (typeof v === 'object' && v !== null && !Array.isArray(v)) return v as Record<string, unknown>;
+    return (tree[name] = {});
+  };
+  if (flags.target !== undefined) tree.target = flags.target;
+  if (flags.httpListenPort !== undefined) section('server').http_listen_port = flags.httpListenPort;
+  if (flags.httpListenAddress !== undefined) section('server').http_listen_address = flags.httpListenAddress;
+  if (flags.logLevel !== undefined) section('server').log_level = flags.logLevel;
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const where = issue.path.map(String).join('.');
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((k) => `${where ? where + '.' : ''}${k}: unknown key (not a Loki config key loki-lite knows)`).join('\n  ');
+  }
+  return `${where || '(root)'}: ${issue.message}`;
+}
+
+const TARGETS = new Set(['all', 'write', 'read', 'backend', 'distributor', 'ingester', 'querier', 'query-frontend']);
+
+/** Cross-field rules and defaults that depend on other keys (paths under common.path_prefix, the store). */
+function resolveDerived(config: Config): string[] {
+  const problems: string[] = [];
+  for (const t of config.target.split(',')) {
+    if (!TARGETS.has(t.trim())) problems.push(`target: unknown target ${JSON.stringify(t)} (one of ${[...TARGETS].join(', ')})`);
+  }
+  const prefix = config.common.path_prefix;
+  if (config.ingester.wal.dir === '') config.ingester.wal.dir = prefix ? path.join(prefix, 'wal') : 'wal';
+  const configs = config.schema_config.configs.sort((a, b) => (a.from < b.from ? -1 : 1));
+  if (configs.length === 0) problems.push('schema_config.configs: at least one period config is required');
+  const stores = new Set(configs.map((c) => (c.object_store === 'aws' ? 's3' : c.object_store)));
+  if (stores.size > 1) problems.push(`schema_config.configs: periods with different object stores (${[...stores].join(', ')}) are not supported yet`);
+  const store = [...stores][0];
+  if (store === 'filesystem') {
+    const fs = (config.storage_config.filesystem ??= { directory: '' });
+    if (fs.directory === '') fs.directory = config.common.storage.filesystem?.chunks_directory || (prefix ? path.join(prefix, 'chunks') : '');
+    if (fs.directory === '') problems.push('storage_config.filesystem.directory: required when object_store is filesystem (or set common.path_prefix)');
+  }
+  if (store === 's3') {
+    const s3 = (config.storage_config.aws ??= config.common.storage.s3);
+    if (!s3 || s3.bucketnames === '') problems.push('storage_config.aws.bucketnames: required when object_store is s3');
+    else if (s3.bucketnames.includes(',')) problems.push('storage_config.aws.bucketnames: several buckets are not supported yet; name one');
+  }
+  if (config.ingester.chunk_block_size <= 0) problems.push('ingester.chunk_block_size: must be positive');
+  if (config.ingester.chunk_target_size <= 0) problems.push('ingester.chunk_target_size: must be positive');
+  return problems;
+}
+
+function deepFreeze<T>(o: T): T {
+  if (typeof o === 'object' && o !== null) {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}

@@ -1,0 +1,131 @@
+import { z } from 'zod';
+import { byteSize, csvList, dayTime, duration, port } from './types.js';
+
+/*
+ * The loki-lite configuration: Loki's own YAML keys and Loki's defaults. This schema is the single source of
+ * the TypeScript type, the defaults and the validation. Objects are strict: an unknown key is an error.
+ * Keys Loki has that loki-lite accepts but does not act on yet are listed in known-keys.ts.
+ */
+
+const s3Config = z.strictObject({
+  region: z.string().default(''),
+  bucketnames: z.string().default(''),
+  endpoint: z.string().default(''),
+  s3forcepathstyle: z.boolean().default(false),
+  access_key_id: z.string().default(''),
+  secret_access_key: z.string().default(''),
+  session_token: z.string().default(''),
+  insecure: z.boolean().default(false),
+});
+
+const filesystemConfig = z.strictObject({
+  directory: z.string().default(''),
+});
+
+const periodConfig = z.strictObject({
+  from: dayTime,
+  store: z.enum(['tsdb']),
+  object_store: z.enum(['s3', 'aws', 'filesystem', 'inmemory']),
+  schema: z.enum(['v12', 'v13']),
+  index: z.strictObject({
+    prefix: z.string().default('index_'),
+    period: duration.refine((d) => d === 24n * 3600n * 1_000_000_000n, 'the tsdb index period must be 24h'),
+  }),
+});
+
+export const configSchema = z.strictObject({
+  target: z.string().default('all'),
+  auth_enabled: z.boolean().default(true),
+  server: z
+    .strictObject({
+      http_listen_address: z.string().default(''),
+      http_listen_port: port.default(3100),
+      grpc_listen_port: port.default(9095),
+      log_level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+      graceful_shutdown_timeout: duration.default(30_000_000_000n),
+    })
+    .prefault({}),
+  common: z
+    .strictObject({
+      path_prefix: z.string().default(''),
+      replication_factor: z.number().int().min(1).default(1),
+      storage: z
+        .strictObject({
+          s3: s3Config.optional(),
+          filesystem: z
+            .strictObject({ chunks_directory: z.string().default(''), rules_directory: z.string().default('') })
+            .optional(),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  schema_config: z.strictObject({ configs: z.array(periodConfig).default([]) }).prefault({}),
+  storage_config: z
+    .strictObject({
+      aws: s3Config.optional(),
+      filesystem: filesystemConfig.optional(),
+    })
+    .prefault({}),
+  distributor: z
+    .strictObject({
+      max_recv_msg_size: byteSize.default(100 * 1024 * 1024),
+    })
+    .prefault({}),
+  ingester: z
+    .strictObject({
+      chunk_encoding: z.enum(['none', 'gzip', 'snappy']).default('gzip'),
+      chunk_target_size: byteSize.default(1_572_864),
+      chunk_block_size: byteSize.default(262_144),
+      max_chunk_age: duration.default(2n * 3600n * 1_000_000_000n),
+      chunk_idle_period: duration.default(30n * 60n * 1_000_000_000n),
+      flush_check_period: duration.default(30_000_000_000n),
+      flush_op_timeout: duration.default(600_000_000_000n),
+      max_returned_stream_errors: z.number().int().min(0).default(10),
+      index_cut_period: duration.default(15n * 60n * 1_000_000_000n),
+      wal: z
+        .strictObject({
+          enabled: z.boolean().default(true),
+          dir: z.string().default(''),
+          checkpoint_duration: duration.default(5n * 60n * 1_000_000_000n),
+          flush_on_shutdown: z.boolean().default(true),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  limits_config: z
+    .strictObject({
+      ingestion_rate_strategy: z.enum(['global', 'local']).default('global'),
+      ingestion_rate_mb: z.number().min(0).default(4),
+      ingestion_burst_size_mb: z.number().min(0).default(6),
+      max_line_size: byteSize.default(256_000),
+      max_line_size_truncate: z.boolean().default(false),
+      max_label_name_length: z.number().int().min(1).default(1024),
+      max_label_value_length: z.number().int().min(1).default(2048),
+      max_label_names_per_series: z.number().int().min(1).default(15),
+      reject_old_samples: z.boolean().default(true),
+      reject_old_samples_max_age: duration.default(7n * 24n * 3600n * 1_000_000_000n),
+      creation_grace_period: duration.default(10n * 60n * 1_000_000_000n),
+      per_stream_rate_limit: byteSize.default(3_000_000),
+      per_stream_rate_limit_burst: byteSize.default(15_000_000),
+      allow_structured_metadata: z.boolean().default(true),
+      max_structured_metadata_size: byteSize.default(64_000),
+      max_structured_metadata_entries_count: z.number().int().min(0).default(128),
+      max_entries_limit_per_query: z.number().int().min(0).default(5000),
+      max_query_series: z.number().int().min(0).default(500),
+      max_query_length: duration.default(721n * 3600n * 1_000_000_000n),
+      query_timeout: duration.default(60_000_000_000n),
+      discover_service_name: csvList.default([
+        'service', 'app', 'application', 'app_name', 'name', 'app_kubernetes_io_name', 'container', 'container_name',
+        'k8s_container_name', 'component', 'workload', 'job', 'k8s_job_name',
+      ]),
+      discover_log_levels: z.boolean().default(true),
+    })
+    .prefault({}),
+});
+
+/** The validated configuration, frozen. Durations are bigint nanoseconds, sizes numbers of bytes. */
+export type Config = z.output<typeof configSchema>;
+export type S3Config = z.output<typeof s3Config>;
+export type PeriodConfig = z.output<typeof periodConfig>;
+export type LimitsConfig = Config['limits_config'];
+export type IngesterConfig = Config['ingester'];

@@ -1,0 +1,43 @@
+import { parseBytes, parseDuration, parseRFC3339 } from '@loki-lite/shared';
+import { z } from 'zod';
+
+/*
+ * Value types of Loki's YAML: durations (Go or Prometheus syntax) become bigint nanoseconds, byte sizes
+ * (go-humanize: `256KB`, `1.5MiB`, plain numbers) become numbers of bytes, `from` dates become ns.
+ */
+
+export const duration = z.union([z.string(), z.number(), z.bigint()]).transform((v, ctx) => {
+  if (typeof v === 'bigint') return v;
+  if (typeof v === 'number') {
+    // A bare number in Go's YAML for a time.Duration is nanoseconds; 0 is the common case.
+    if (Number.isInteger(v) && v >= 0) return BigInt(v);
+  } else {
+    const ns = parseDuration(v.trim());
+    if (ns !== undefined && ns >= 0n) return ns;
+  }
+  ctx.addIssue({ code: 'custom', message: `invalid duration ${JSON.stringify(v)} (examples: 30s, 1h30m, 7d)` });
+  return z.NEVER;
+});
+
+export const byteSize = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  const n = parseBytes(v);
+  if (n !== undefined) return n;
+  ctx.addIssue({ code: 'custom', message: `invalid byte size ${JSON.stringify(v)} (examples: 256KB, 1.5MB, 1048576)` });
+  return z.NEVER;
+});
+
+export const dayTime = z.union([z.string(), z.date()]).transform((v, ctx) => {
+  if (v instanceof Date) return BigInt(v.getTime()) * 1_000_000n;
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(v.trim());
+  const ns = m ? parseRFC3339(`${v.trim()}T00:00:00Z`) : undefined;
+  if (ns !== undefined) return ns;
+  ctx.addIssue({ code: 'custom', message: `invalid date ${JSON.stringify(v)} (expected YYYY-MM-DD)` });
+  return z.NEVER;
+});
+
+export const port = z.number().int().min(0).max(65535);
+
+/** `a,b,c` or a YAML list: Loki's flagext.StringSliceCSV. */
+export const csvList = z.union([z.string(), z.array(z.string())]).transform((v) =>
+  Array.isArray(v) ? v : v.split(',').map((s) => s.trim()).filter((s) => s !== ''),
+);
