@@ -1,0 +1,71 @@
+import {
+  DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, NoSuchKey, PutObjectCommand, S3Client, type S3ClientConfig,
+} from '@aws-sdk/client-s3';
+import { ObjectNotFoundError, type ObjectStore } from '../object-store.js';
+
+export interface S3StoreOptions {
+  bucket: string;
+  region: string;
+  /** Custom endpoint (MinIO, s3rver, ...); empty for AWS. A bare host gets https:// (http:// when insecure). */
+  endpoint: string;
+  forcePathStyle: boolean;
+  insecure: boolean;
+  /** Static credentials; when empty the AWS default chain is used (env, profile, IRSA web identity, IMDS). */
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken: string;
+}
+
+/** Objects in one S3 bucket through @aws-sdk/client-s3, which also retries throttling and 5xx answers. */
+export class S3ObjectStore implements ObjectStore {
+  readonly description: string;
+  private readonly client: S3Client;
+  private readonly bucket: string;
+
+  constructor(opts: S3StoreOptions) {
+    this.bucket = opts.bucket;
+    this.description = `s3:${opts.bucket}${opts.endpoint ? '@' + opts.endpoint : ''}`;
+    const config: S3ClientConfig = { region: opts.region || 'us-east-1', forcePathStyle: opts.forcePathStyle, maxAttempts: 5 };
+    if (opts.endpoint) config.endpoint = /^https?:\/\//.test(opts.endpoint) ? opts.endpoint : `${opts.insecure ? 'http' : 'https'}://${opts.endpoint}`;
+    if (opts.accessKeyId) {
+      config.credentials = { accessKeyId: opts.accessKeyId, secretAccessKey: opts.secretAccessKey, ...(opts.sessionToken ? { sessionToken: opts.sessionToken } : {}) };
+    }
+    this.client = new S3Client(config);
+  }
+
+  async put(key: string, body: Uint8Array): Promise<void> {
+    await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentLength: body.byteLength }));
+  }
+
+  async get(key: string): Promise<Buffer> {
+    try {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      if (!out.Body) throw new ObjectNotFoundError(key);
+      return Buffer.from(await out.Body.transformToByteArray());
+    } catch (e) {
+      if (e instanceof NoSuchKey || (e as { name?: string }).name === 'NoSuchKey' || (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) {
+        throw new ObjectNotFoundError(key);
+      }
+      throw e;
+    }
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    const keys: string[] = [];
+    let token: string | undefined;
+    do {
+      const out = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }));
+      for (const o of out.Contents ?? []) if (o.Key !== undefined) keys.push(o.Key);
+      token = out.IsTruncated ? out.NextContinuationToken : undefined;
+    } while (token);
+    return keys.sort();
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+  }
+
+  destroy(): void {
+    this.client.destroy();
+  }
+}
