@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import type { Entry } from './entry.js';
+import { CHUNK_MAGIC, type ChunkEncoding, decodeChunk } from './format.js';
+import { MemChunk, readChunkEntries } from './mem-chunk.js';
+
+const T0 = 1_795_132_800_000_000_000n;
+const entry = (offsetNs: number, line: string, meta: Record<string, string> = {}): Entry => ({
+  timestamp: T0 + BigInt(offsetNs),
+  line,
+  structuredMetadata: Object.entries(meta).map(([name, value]) => ({ name, value })),
+});
+
+describe.each<ChunkEncoding>(['none', 'gzip', 'snappy'])('chunk with %s encoding', (encoding) => {
+  it('round-trips entries, metadata and unicode across many blocks', () => {
+    const chunk = new MemChunk(encoding, 1024, 1 << 30);
+    const written: Entry[] = [];
+    for (let i = 0; i < 2000; i++) {
+      const e = entry(i * 1_000_003, `line ${i} ✓ ${'x'.repeat(i % 50)}`, i % 7 === 0 ? { trace_id: `t${i}` } : {});
+      chunk.append(e);
+      written.push(e);
+    }
+    const bytes = chunk.encode();
+    expect(bytes.readUInt32LE(0)).toBe(CHUNK_MAGIC);
+    expect(decodeChunk(bytes).blocks.length).toBeGreaterThan(10);
+    expect(readChunkEntries(bytes, T0, T0 + 10n ** 15n)).toEqual(written);
+  });
+
+  it('accepts out-of-order entries and reads them back in order, equal timestamps in arrival order', () => {
+    const chunk = new MemChunk(encoding, 64, 1 << 30);
+    const order = [5, 1, 9, 3, 3, 7, 0, 8, 2, 6, 4];
+    order.forEach((t, i) => chunk.append(entry(t, `e${t}-${i}`)));
+    const expected = ['e0-6', 'e1-1', 'e2-8', 'e3-3', 'e3-4', 'e4-10', 'e5-0', 'e6-9', 'e7-5', 'e8-7', 'e9-2'];
+    expect(chunk.entriesInRange(T0, T0 + 100n).map((e) => e.line)).toEqual(expected);
+    const bytes = chunk.encode();
+    expect(readChunkEntries(bytes, T0, T0 + 100n).map((e) => e.line)).toEqual(expected);
+    // after re-sorting, blocks no longer overlap
+    const blocks = decodeChunk(bytes).blocks;
+    for (let i = 1; i < blocks.length; i++) expect(blocks[i]!.minTs >= blocks[i - 1]!.maxTs).toBe(true);
+  });
+
+  it('selects a half-open time range [from, through)', () => {
+    const chunk = new MemChunk(encoding, 100, 1 << 30);
+    for (let i = 0; i < 50; i++) chunk.append(entry(i, `l${i}`));
+    expect(chunk.entriesInRange(T0 + 10n, T0 + 13n).map((e) => e.line)).toEqual(['l10', 'l11', 'l12']);
+    expect(readChunkEntries(chunk.encode(), T0 + 48n, T0 + 1000n).map((e) => e.line)).toEqual(['l48', 'l49']);
+  });
+
+  it('reports full at the target size', () => {
+    const chunk = new MemChunk(encoding, 256, 4096);
+    let n = 0;
+    while (!chunk.isFull()) chunk.append(entry(n++, `${n} ${Math.random()} ${'abcdefgh'.repeat(n % 10)}`));
+    expect(chunk.size).toBeGreaterThanOrEqual(4096);
+    expect(n).toBeGreaterThan(10);
+  });
+});
+
+describe('chunk corruption', () => {
+  const good = (() => {
+    const c = new MemChunk('snappy', 128, 1 << 20);
+    for (let i = 0; i < 100; i++) c.append(entry(i, `line ${i}`));
+    return c.encode();
+  })();
+
+  it('detects a flipped bit in a block, the table, the magic or a truncation', () => {
+    const flip = (offset: number) => {
+      const b = Buffer.from(good);
+      b[offset]! ^= 0x10;
+      return b;
+    };
+    expect(() => readChunkEntries(flip(20), T0, T0 + 1000n)).toThrow('checksum mismatch');
+    expect(() => readChunkEntries(flip(good.length - 12), T0, T0 + 1000n)).toThrow('checksum');
+    expect(() => readChunkEntries(flip(0), T0, T0 + 1000n)).toThrow('bad magic');
+    expect(() => readChunkEntries(good.subarray(0, good.length - 3), T0, T0 + 1000n)).toThrow();
+  });
+});

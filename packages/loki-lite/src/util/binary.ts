@@ -1,0 +1,161 @@
+/**
+ * A growable little-endian byte writer and a bounds-checked reader, used by the chunk, index and WAL codecs.
+ * Strings are UTF-8 with a uvarint length prefix. Unsigned varints are limited to 2^53 (JS numbers).
+ */
+export class ByteWriter {
+  private buf: Buffer;
+  private pos = 0;
+
+  constructor(initialSize = 4096) {
+    this.buf = Buffer.allocUnsafe(initialSize);
+  }
+
+  get length(): number {
+    return this.pos;
+  }
+
+  private ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.pos + n) size *= 2;
+    const next = Buffer.allocUnsafe(size);
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+  }
+
+  u8(v: number): this {
+    this.ensure(1);
+    this.buf[this.pos++] = v;
+    return this;
+  }
+
+  u32(v: number): this {
+    this.ensure(4);
+    this.buf.writeUInt32LE(v >>> 0, this.pos);
+    this.pos += 4;
+    return this;
+  }
+
+  i64(v: bigint): this {
+    this.ensure(8);
+    this.buf.writeBigInt64LE(v, this.pos);
+    this.pos += 8;
+    return this;
+  }
+
+  uvarint(v: number): this {
+    this.ensure(8);
+    while (v >= 0x80) {
+      this.buf[this.pos++] = (v % 0x80) | 0x80;
+      v = Math.floor(v / 0x80);
+    }
+    this.buf[this.pos++] = v;
+    return this;
+  }
+
+  bytes(b: Uint8Array): this {
+    this.ensure(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+    return this;
+  }
+
+  /** Length-prefixed UTF-8 string, written in place without an intermediate Buffer. */
+  string(s: string): this {
+    // UTF-8 needs at most 3 bytes per UTF-16 unit; reserve that, write, then back-fill the exact length.
+    const max = s.length * 3;
+    this.ensure(max + 5);
+    const lenBytes = max < 0x80 ? 1 : max < 0x4000 ? 2 : max < 0x200000 ? 3 : 4;
+    const start = this.pos + lenBytes;
+    const written = this.buf.write(s, start, 'utf8');
+    let v = written;
+    for (let i = 0; i < lenBytes - 1; i++) {
+      this.buf[this.pos++] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
+    this.buf[this.pos++] = v;
+    this.pos = start + written;
+    return this;
+  }
+
+  /** Patches a u32 written earlier. */
+  setU32(offset: number, v: number): void {
+    this.buf.writeUInt32LE(v >>> 0, offset);
+  }
+
+  /** The bytes written so far (a view; copy it if the writer is reused). */
+  view(): Buffer {
+    return this.buf.subarray(0, this.pos);
+  }
+
+  reset(): void {
+    this.pos = 0;
+  }
+}
+
+export class CorruptDataError extends Error {
+  override readonly name = 'CorruptDataError';
+}
+
+export class ByteReader {
+  pos: number;
+
+  constructor(readonly buf: Buffer, start = 0, readonly end = buf.length) {
+    this.pos = start;
+  }
+
+  get remaining(): number {
+    return this.end - this.pos;
+  }
+
+  private need(n: number): void {
+    if (this.pos + n > this.end) throw new CorruptDataError(`unexpected end of data at offset ${this.pos} (need ${n} bytes)`);
+  }
+
+  u8(): number {
+    this.need(1);
+    return this.buf[this.pos++]!;
+  }
+
+  u32(): number {
+    this.need(4);
+    const v = this.buf.readUInt32LE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+
+  i64(): bigint {
+    this.need(8);
+    const v = this.buf.readBigInt64LE(this.pos);
+    this.pos += 8;
+    return v;
+  }
+
+  uvarint(): number {
+    let result = 0;
+    let mul = 1;
+    for (let i = 0; i < 8; i++) {
+      this.need(1);
+      const b = this.buf[this.pos++]!;
+      result += (b & 0x7f) * mul;
+      if (b < 0x80) return result;
+      mul *= 0x80;
+    }
+    throw new CorruptDataError(`varint too long at offset ${this.pos}`);
+  }
+
+  bytes(n: number): Buffer {
+    this.need(n);
+    const b = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return b;
+  }
+
+  string(): string {
+    const n = this.uvarint();
+    this.need(n);
+    const s = this.buf.toString('utf8', this.pos, this.pos + n);
+    this.pos += n;
+    return s;
+  }
+}
