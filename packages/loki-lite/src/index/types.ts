@@ -1,0 +1,17 @@
+import type { Labels } from '@loki-lite/shared';
+
+/** Where a flushed chunk is and what it covers. `through` is the last entry's timestamp (inclusive). */
+export interface ChunkRef {
+  readonly fingerprint: string;
+  readonly from: bigint;
+  readonly through: bigint;
+  readonly checksum: number;
+  readonly size: number;
+  readonly entries: number;
+}
+
+export interface SeriesChunks {
+  readonly labels: Labels;
+  readonly fingerprint: string;
+  readonly chunks: readonly ChunkRef[];
+}

@@ -1,0 +1,151 @@
+import { randomBytes } from 'node:crypto';
+import { decodeIndex, encodeIndex, type IndexFile } from '../index/format.js';
+import { selectSeries } from '../index/select.js';
+import type { ChunkRef, SeriesChunks } from '../index/types.js';
+import type { LabelMatcher } from '../logql/syntax/matchers.js';
+import { chunkKey, indexFileKey, indexTablePrefix, PERIOD_NS, periodOf } from './keys.js';
+import type { ObjectStore } from './object-store.js';
+
+/** The part of a schema_config period the store needs. */
+export interface IndexPeriod {
+  readonly from: bigint;
+  readonly prefix: string;
+}
+
+export interface LogStoreOptions {
+  /** How long a listing of an index table is reused before the store is asked again. */
+  listingTtlMs?: number;
+  /** How many parsed index files to keep. */
+  indexCacheSize?: number;
+}
+
+/**
+ * Chunks and index files of all tenants in one object store. Index files are immutable, so parsed ones are
+ * cached by key; table listings are cached briefly and updated at once by this process's own writes.
+ */
+export class LogStore {
+  private readonly writerId = randomBytes(4).toString('hex');
+  private seq = 0;
+  private readonly indexCache = new Map<string, IndexFile>();
+  private readonly listings = new Map<string, { keys: string[]; at: number }>();
+  private readonly listingTtlMs: number;
+  private readonly indexCacheSize: number;
+
+  constructor(
+    readonly objects: ObjectStore,
+    private readonly periods: readonly IndexPeriod[],
+    opts: LogStoreOptions = {},
+  ) {
+    this.listingTtlMs = opts.listingTtlMs ?? 5_000;
+    this.indexCacheSize = opts.indexCacheSize ?? 2_000;
+  }
+
+  async putChunk(tenant: string, ref: ChunkRef, bytes: Buffer): Promise<void> {
+    await this.objects.put(chunkKey(tenant, ref), bytes);
+  }
+
+  async getChunk(tenant: string, ref: ChunkRef): Promise<Buffer> {
+    return this.objects.get(chunkKey(tenant, ref));
+  }
+
+  /** The index prefix of the schema period in force at `ts`, or undefined before the first one. */
+  private prefixAt(ts: bigint): string | undefined {
+    let prefix: string | undefined;
+    for (const p of this.periods) if (p.from <= ts) prefix = p.prefix;
+    return prefix;
+  }
+
+  /**
+   * Writes the chunk refs of `series` as one new index file in every 24h period the chunks touch (a chunk
+   * spanning midnight is listed in both days' tables, as in Loki).
+   */
+  async writeIndex(tenant: string, series: readonly SeriesChunks[]): Promise<void> {
+    const byPeriod = new Map<number, SeriesChunks[]>();
+    for (const s of series) {
+      const perPeriod = new Map<number, ChunkRef[]>();
+      for (const c of s.chunks) {
+        for (let p = periodOf(c.from); p <= periodOf(c.through); p++) {
+          let list = perPeriod.get(p);
+          if (!list) perPeriod.set(p, (list = []));
+          list.push(c);
+        }
+      }
+      for (const [p, chunks] of perPeriod) {
+        let list = byPeriod.get(p);
+        if (!list) byPeriod.set(p, (list = []));
+        list.push({ labels: s.labels, fingerprint: s.fingerprint, chunks });
+      }
+    }
+    const now = Date.now();
+    await Promise.all(
+      [...byPeriod].map(async ([period, list]) => {
+        const prefix = this.prefixAt(BigInt(period) * PERIOD_NS) ?? this.periods[0]?.prefix ?? 'index_';
+        const key = indexFileKey(prefix, period, tenant, now, this.writerId, this.seq++);
+        const bytes = encodeIndex(list);
+        await this.objects.put(key, bytes);
+        this.remember(key, decodeIndex(bytes));
+        const listing = this.listings.get(indexTablePrefix(prefix, period, tenant));
+        if (listing && !listing.keys.includes(key)) listing.keys.push(key);
+      }),
+    );
+  }
+
+  /**
+   * The series matching `matchers` with chunks overlapping [from, through], merged over every index file of
+   * every period in range. A chunk listed in several files (or periods) appears once.
+   */
+  async selectSeries(tenant: string, matchers: readonly LabelMatcher[], from: bigint, through: bigint): Promise<SeriesChunks[]> {
+    const merged = new Map<string, { labels: SeriesChunks['labels']; chunks: Map<string, ChunkRef> }>();
+    for (const file of await this.indexFiles(tenant, from, through)) {
+      for (const s of selectSeries(file, matchers, from, through)) {
+        let entry = merged.get(s.fingerprint);
+        if (!entry) merged.set(s.fingerprint, (entry = { labels: s.labels, chunks: new Map() }));
+        for (const c of s.chunks) entry.chunks.set(`${c.from}:${c.through}:${c.checksum}`, c);
+      }
+    }
+    return [...merged].map(([fingerprint, e]) => ({
+      fingerprint,
+      labels: e.labels,
+      chunks: [...e.chunks.values()].sort((a, b) => (a.from < b.from ? -1 : a.from > b.from ? 1 : 0)),
+    }));
+  }
+
+  private async indexFiles(tenant: string, from: bigint, through: bigint): Promise<IndexFile[]> {
+    const files: IndexFile[] = [];
+    const first = Math.max(periodOf(from < 0n ? 0n : from), 0);
+    const last = periodOf(through < 0n ? 0n : through);
+    for (let p = first; p <= last; p++) {
+      const prefix = this.prefixAt(BigInt(p + 1) * PERIOD_NS - 1n);
+      if (prefix === undefined) continue;
+      const keys = await this.listTable(indexTablePrefix(prefix, p, tenant));
+      files.push(...(await Promise.all(keys.map((k) => this.loadIndex(k)))));
+    }
+    return files;
+  }
+
+  private async listTable(prefix: string): Promise<string[]> {
+    const cached = this.listings.get(prefix);
+    if (cached && Date.now() - cached.at < this.listingTtlMs) return cached.keys;
+    const keys = await this.objects.list(prefix);
+    this.listings.set(prefix, { keys, at: Date.now() });
+    return keys;
+  }
+
+  private async loadIndex(key: string): Promise<IndexFile> {
+    const cached = this.indexCache.get(key);
+    if (cached) {
+      // refresh its place in the LRU order
+      this.indexCache.delete(key);
+      this.indexCache.set(key, cached);
+      return cached;
+    }
+    const file = decodeIndex(await this.objects.get(key));
+    this.remember(key, file);
+    return file;
+  }
+
+  private remember(key: string, file: IndexFile): void {
+    this.indexCache.set(key, file);
+    while (this.indexCache.size > this.indexCacheSize) this.indexCache.delete(this.indexCache.keys().next().value!);
+  }
+}
