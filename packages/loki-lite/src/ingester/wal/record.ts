@@ -1,0 +1,91 @@
+import { crc32 } from 'node:zlib';
+import { type Label, NO_METADATA } from '@loki-lite/shared';
+import type { Entry } from '../../chunk/entry.js';
+import { ByteReader, ByteWriter, CorruptDataError } from '../../util/binary.js';
+
+/** See README.md beside this file. */
+export const RECORD_ENTRIES = 1;
+export const RECORD_VERSION = 1;
+export const RECORD_HEADER_SIZE = 8;
+
+export interface WalStream {
+  readonly labels: string;
+  readonly entries: readonly Entry[];
+}
+
+export interface WalRecord {
+  readonly tenant: string;
+  readonly streams: readonly WalStream[];
+}
+
+/** Encodes a record with its length and CRC header, ready to append to a segment. */
+export function encodeRecord(w: ByteWriter, rec: WalRecord): Buffer {
+  w.reset();
+  w.u32(0).u32(0); // header, patched below
+  w.u8(RECORD_ENTRIES).u8(RECORD_VERSION).string(rec.tenant).uvarint(rec.streams.length);
+  for (const s of rec.streams) {
+    w.string(s.labels).uvarint(s.entries.length);
+    for (const e of s.entries) {
+      w.i64(e.timestamp).string(e.line).uvarint(e.structuredMetadata.length);
+      for (const l of e.structuredMetadata) w.string(l.name).string(l.value);
+    }
+  }
+  const all = w.view();
+  const payload = all.subarray(RECORD_HEADER_SIZE);
+  w.setU32(0, payload.length);
+  w.setU32(4, crc32(payload));
+  return Buffer.from(all);
+}
+
+export function decodeRecordPayload(payload: Buffer): WalRecord {
+  const r = new ByteReader(payload);
+  const type = r.u8();
+  const version = r.u8();
+  if (type !== RECORD_ENTRIES || version !== RECORD_VERSION) throw new CorruptDataError(`unknown WAL record type ${type} version ${version}`);
+  const tenant = r.string();
+  const streams: WalStream[] = new Array(r.uvarint());
+  for (let i = 0; i < streams.length; i++) {
+    const labels = r.string();
+    const entries: Entry[] = new Array(r.uvarint());
+    for (let j = 0; j < entries.length; j++) {
+      const timestamp = r.i64();
+      const line = r.string();
+      const n = r.uvarint();
+      let structuredMetadata: readonly Label[] = NO_METADATA;
+      if (n > 0) {
+        const pairs: Label[] = new Array(n);
+        for (let k = 0; k < n; k++) pairs[k] = { name: r.string(), value: r.string() };
+        structuredMetadata = pairs;
+      }
+      entries[j] = { timestamp, line, structuredMetadata };
+    }
+    streams[i] = { labels, entries };
+  }
+  return { tenant, streams };
+}
+
+export interface ScanResult {
+  readonly records: WalRecord[];
+  /** Offset just past the last good record. */
+  readonly goodLength: number;
+  /** Why scanning stopped before the end, if it did. */
+  readonly torn?: string;
+}
+
+/** Reads every intact record of a segment or checkpoint file's bytes. */
+export function scanRecords(bytes: Buffer): ScanResult {
+  const records: WalRecord[] = [];
+  let pos = 0;
+  while (pos < bytes.length) {
+    if (bytes.length - pos < RECORD_HEADER_SIZE) return { records, goodLength: pos, torn: `truncated record header at offset ${pos}` };
+    const len = bytes.readUInt32LE(pos);
+    const crc = bytes.readUInt32LE(pos + 4);
+    const end = pos + RECORD_HEADER_SIZE + len;
+    if (end > bytes.length) return { records, goodLength: pos, torn: `truncated record at offset ${pos}` };
+    const payload = bytes.subarray(pos + RECORD_HEADER_SIZE, end);
+    if (crc32(payload) !== crc) return { records, goodLength: pos, torn: `checksum mismatch in record at offset ${pos}` };
+    records.push(decodeRecordPayload(payload));
+    pos = end;
+  }
+  return { records, goodLength: pos };
+}
