@@ -39,10 +39,10 @@ describe('config', () => {
     const { config } = parseConfig(SEED);
     expect(config.server.http_listen_port).toBe(3100);
     expect(config.limits_config).toMatchObject({
-      max_line_size: 256_000, max_label_names_per_series: 15, max_label_name_length: 1024, max_label_value_length: 2048,
+      max_line_size: 262_144, max_label_names_per_series: 15, max_label_name_length: 1024, max_label_value_length: 2048,
       reject_old_samples: true, reject_old_samples_max_age: 604_800_000_000_000n, creation_grace_period: 600_000_000_000n,
-      ingestion_rate_mb: 4, ingestion_burst_size_mb: 6, per_stream_rate_limit: 3_000_000, per_stream_rate_limit_burst: 15_000_000,
-      max_structured_metadata_size: 64_000, max_structured_metadata_entries_count: 128, max_entries_limit_per_query: 5000,
+      ingestion_rate_mb: 4, ingestion_burst_size_mb: 6, per_stream_rate_limit: 3_145_728, per_stream_rate_limit_burst: 15_728_640,
+      max_structured_metadata_size: 65_536, max_structured_metadata_entries_count: 128, max_entries_limit_per_query: 5000,
     });
     expect(config.ingester).toMatchObject({ chunk_target_size: 1_572_864, chunk_block_size: 262_144, max_chunk_age: 7_200_000_000_000n, chunk_idle_period: 1_800_000_000_000n });
     expect(config.ingester.wal.dir).toBe('wal');

@@ -3,7 +3,7 @@ import { z } from 'zod';
 
 /*
  * Value types of Loki's YAML: durations (Go or Prometheus syntax) become bigint nanoseconds, byte sizes
- * (go-humanize: `256KB`, `1.5MiB`, plain numbers) become numbers of bytes, `from` dates become ns.
+ * (binary units as Loki's flagext.ByteSize: `256KB` = 262144) become numbers of bytes, `from` dates become ns.
  */
 
 export const duration = z.union([z.string(), z.number(), z.bigint()]).transform((v, ctx) => {

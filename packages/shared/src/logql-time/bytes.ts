@@ -1,13 +1,15 @@
 /**
- * Byte sizes as Loki's flagext.ByteSize reads them (go-humanize ParseBytes): `256KB` is 256,000 bytes,
- * `1MiB` is 1,048,576, a bare number is bytes. Case-insensitive, decimals allowed (`1.5MB`).
+ * Byte sizes as Loki's flagext.ByteSize reads and prints them (github.com/c2h5oh/datasize): units are
+ * binary, so `256KB` is 262,144 bytes; case-insensitive; `KiB`-style names are accepted as the same units;
+ * a bare number is bytes. Decimals (`1.5MB`) are accepted as a convenience.
  */
 const UNITS: Readonly<Record<string, number>> = {
   '': 1, b: 1,
-  k: 1e3, kb: 1e3, ki: 1024, kib: 1024,
-  m: 1e6, mb: 1e6, mi: 1024 ** 2, mib: 1024 ** 2,
-  g: 1e9, gb: 1e9, gi: 1024 ** 3, gib: 1024 ** 3,
-  t: 1e12, tb: 1e12, ti: 1024 ** 4, tib: 1024 ** 4,
+  k: 2 ** 10, kb: 2 ** 10, kib: 2 ** 10,
+  m: 2 ** 20, mb: 2 ** 20, mib: 2 ** 20,
+  g: 2 ** 30, gb: 2 ** 30, gib: 2 ** 30,
+  t: 2 ** 40, tb: 2 ** 40, tib: 2 ** 40,
+  p: 2 ** 50, pb: 2 ** 50, pib: 2 ** 50,
 };
 
 export function parseBytes(s: string | number): number | undefined {
@@ -19,11 +21,11 @@ export function parseBytes(s: string | number): number | undefined {
   return Math.floor(Number(m[1]) * unit);
 }
 
-/** Prints bytes like go-humanize Bytes (SI units, one decimal): `3.0 MB`, `256 kB`. */
+const PRINT_UNITS: ReadonlyArray<readonly [string, number]> = [['PB', 2 ** 50], ['TB', 2 ** 40], ['GB', 2 ** 30], ['MB', 2 ** 20], ['KB', 2 ** 10]];
+
+/** Prints bytes like datasize: the largest binary unit that divides evenly, `3MB`, `1536KB`, `100B`. */
 export function formatBytes(n: number): string {
-  if (n < 10) return `${n} B`;
-  const sizes = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB'];
-  const e = Math.floor(Math.log(n) / Math.log(1000));
-  const val = Math.floor((n / 1000 ** e) * 10 + 0.5) / 10;
-  return `${val < 10 ? val.toFixed(1) : val.toFixed(0)} ${sizes[e]}`;
+  if (n === 0) return '0B';
+  for (const [unit, size] of PRINT_UNITS) if (n % size === 0) return `${n / size}${unit}`;
+  return `${n}B`;
 }

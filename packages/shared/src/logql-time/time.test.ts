@@ -21,12 +21,13 @@ describe('durations', () => {
 });
 
 describe('bytes', () => {
-  it.each([['256KB', 256_000], ['1.5MB', 1_500_000], ['3MiB', 3 * 1024 * 1024], ['1572864', 1572864], ['64kb', 64_000], [1024, 1024]])(
+  it.each([['256KB', 262_144], ['1.5MB', 1_572_864], ['3MiB', 3 * 1024 * 1024], ['1572864', 1572864], ['64kb', 65_536], [1024, 1024]])(
     '%s', (s, n) => expect(parseBytes(s)).toBe(n));
   it.each(['lots', '1XB', '-1'])('rejects %j', (s) => expect(parseBytes(s)).toBeUndefined());
-  it('formats like go-humanize', () => {
-    expect(formatBytes(3_000_000)).toBe('3.0 MB');
-    expect(formatBytes(15_000_000)).toBe('15 MB');
+  it('formats like datasize, as Loki prints limits', () => {
+    expect(formatBytes(3 * 2 ** 20)).toBe('3MB');
+    expect(formatBytes(1536 * 1024)).toBe('1536KB');
+    expect(formatBytes(300)).toBe('300B');
   });
 });
 

@@ -1,0 +1,34 @@
+/**
+ * A token bucket with golang.org/x/time/rate semantics, as Loki's rate limits use: it starts full, refills
+ * at `ratePerSecond` up to `burst`, and a request for more than `burst` tokens is never allowed.
+ * A rate of zero or less means no limit.
+ */
+export class TokenBucket {
+  private tokens: number;
+  private last: number;
+
+  constructor(
+    private ratePerSecond: number,
+    private burst: number,
+    nowMs: number,
+  ) {
+    this.tokens = burst;
+    this.last = nowMs;
+  }
+
+  get limit(): number {
+    return this.ratePerSecond;
+  }
+
+  /** Takes `n` tokens if there are that many; otherwise takes none and returns false. */
+  allowN(nowMs: number, n: number): boolean {
+    if (this.ratePerSecond <= 0) return true;
+    if (nowMs > this.last) {
+      this.tokens = Math.min(this.burst, this.tokens + ((nowMs - this.last) / 1000) * this.ratePerSecond);
+      this.last = nowMs;
+    }
+    if (n > this.tokens) return false;
+    this.tokens -= n;
+    return true;
+  }
+}
