@@ -12,7 +12,7 @@ export { decodePushRequestProto, encodePushRequestProto } from './push/protobuf.
 export { decodePushRequestJson, encodePushRequestJson } from './push/json.js';
 export { decodePushBody, type PushBodyOptions, tooLarge } from './push/body.js';
 
-export { parsePromDuration, parseGoDuration, parseDuration, formatGoDuration } from './logql-time/duration.js';
+export { parsePromDuration, parseGoDuration, parseDuration, formatGoDuration, formatPromDuration } from './logql-time/duration.js';
 export { parseBytes, formatBytes } from './logql-time/bytes.js';
 export {
   type Nanos, NANOS_PER_MS, NANOS_PER_SECOND, TimestampParseError, parseRFC3339, parseQueryTimestamp,

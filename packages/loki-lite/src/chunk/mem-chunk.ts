@@ -101,6 +101,10 @@ export class MemChunk {
     return out;
   }
 
+  snapshot(): ChunkSnapshot {
+    return { encoding: this.encoding, blocks: this.blocks.slice(), head: this.head.slice() };
+  }
+
   /** Cuts the head and writes the chunk's bytes; blocks that overlap in time are re-sorted first. */
   encode(): Buffer {
     this.cutBlock();
@@ -120,6 +124,22 @@ export class MemChunk {
     }
     this.cutBlock();
   }
+}
+
+/** A point-in-time copy of a chunk's contents (blocks are immutable; the head array is copied). */
+export interface ChunkSnapshot {
+  readonly encoding: ChunkEncoding;
+  readonly blocks: readonly CompressedBlock[];
+  readonly head: readonly Entry[];
+}
+
+/** Every entry of a snapshot (blocks first, then the head; not merged into one order). */
+export function* snapshotEntries(s: ChunkSnapshot): Generator<Entry> {
+  for (const b of s.blocks) {
+    const cursor = new BlockCursor(decompressBlock(s.encoding, b.data, b.uncompressedLength), b.entries);
+    while (cursor.next()) yield cursor.entry();
+  }
+  yield* s.head;
 }
 
 function sortByTimestamp(entries: Entry[]): void {

@@ -80,7 +80,7 @@ nonsense: true
     expect(source).toBe('embedded default');
     expect(config.auth_enabled).toBe(false);
     expect(config.server.http_listen_port).toBe(3200);
-    expect(config.storage_config.filesystem?.directory).toBe('data/chunks');
+    expect(config.storage_config.filesystem?.directory).toBe('./data');
     expect(config.ingester.wal.dir).toBe('data/wal');
   });
 

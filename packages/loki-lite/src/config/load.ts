@@ -122,7 +122,7 @@ function resolveDerived(config: Config): string[] {
   const store = [...stores][0];
   if (store === 'filesystem') {
     const fs = (config.storage_config.filesystem ??= { directory: '' });
-    if (fs.directory === '') fs.directory = config.common.storage.filesystem?.chunks_directory || (prefix ? path.join(prefix, 'chunks') : '');
+    if (fs.directory === '') fs.directory = config.common.storage.filesystem?.chunks_directory || prefix;
     if (fs.directory === '') problems.push('storage_config.filesystem.directory: required when object_store is filesystem (or set common.path_prefix)');
   }
   if (store === 's3') {

@@ -91,3 +91,21 @@ function fraction(v: bigint, unit: bigint): string {
   const digits = unit.toString().length - 1;
   return `${whole}.${rest.toString().padStart(digits, '0').replace(/0+$/, '')}`;
 }
+
+/** Prints a ns duration like Prometheus model.Duration: `721h` prints as `30d1h`, `90s` as `1m30s`. */
+export function formatPromDuration(ns: bigint): string {
+  let msTotal = ns / 1_000_000n;
+  if (msTotal === 0n) return '0s';
+  let out = '';
+  const units: ReadonlyArray<readonly [string, bigint]> = [
+    ['y', 365n * 86_400_000n], ['w', 7n * 86_400_000n], ['d', 86_400_000n], ['h', 3_600_000n], ['m', 60_000n], ['s', 1000n], ['ms', 1n],
+  ];
+  for (const [unit, size] of units) {
+    const n = msTotal / size;
+    if (n > 0n) {
+      out += `${n}${unit}`;
+      msTotal -= n * size;
+    }
+  }
+  return out;
+}

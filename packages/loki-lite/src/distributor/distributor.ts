@@ -1,0 +1,102 @@
+import { LokiError, type PushRequest } from '@loki-lite/shared';
+import type { Entry } from '../chunk/entry.js';
+import type { LimitsConfig } from '../config/schema.js';
+import type { IngestStream } from '../ingester/ingester.js';
+import type { Metrics } from '../metrics.js';
+import { TokenBucket } from '../util/token-bucket.js';
+import { entryBytes, entryWindow, validateEntry, validateStreamLabels } from './validate.js';
+
+/** What the distributor hands validated streams to: the ingester (the consumer owns the interface). */
+export interface StreamSink {
+  push(tenant: string, streams: readonly IngestStream[]): Promise<void>;
+}
+
+export interface DistributorDeps {
+  readonly limits: LimitsConfig;
+  readonly sink: StreamSink;
+  readonly metrics: Metrics;
+  readonly nowMs?: () => number;
+}
+
+const MiB = 1024 * 1024;
+
+/**
+ * Validates pushes with Loki's rules, applies the tenant ingestion rate limit, and passes what is valid on.
+ * Like Loki it writes the valid streams of a partly invalid request and then answers 400 with the reasons.
+ */
+export class Distributor {
+  private readonly limiters = new Map<string, TokenBucket>();
+  private readonly now: () => number;
+
+  constructor(private readonly deps: DistributorDeps) {
+    this.now = deps.nowMs ?? Date.now;
+  }
+
+  async push(tenant: string, req: PushRequest): Promise<void> {
+    const { limits, metrics } = this.deps;
+    const nowMs = this.now();
+    const window = entryWindow(limits, BigInt(nowMs) * 1_000_000n);
+    const errors = new Set<string>();
+    const valid: IngestStream[] = [];
+    let validLines = 0;
+    let validBytes = 0;
+    const discard = (reason: string, lines: number, bytes: number) => {
+      metrics.discardedSamples.inc({ reason, tenant }, lines);
+      metrics.discardedBytes.inc({ reason, tenant }, bytes);
+    };
+
+    for (const stream of req.streams) {
+      let receivedBytes = 0;
+      for (const e of stream.entries) receivedBytes += entryBytes(e);
+      metrics.bytesReceived.inc({ tenant }, receivedBytes);
+      metrics.linesReceived.inc({ tenant }, stream.entries.length);
+
+      let parsed;
+      try {
+        parsed = validateStreamLabels(stream.labels, limits);
+      } catch (e) {
+        if (!(e instanceof LokiError)) throw e;
+        errors.add(e.message);
+        discard(e.code, stream.entries.length, receivedBytes);
+        continue;
+      }
+      const entries: Entry[] = [];
+      for (const raw of stream.entries) {
+        const checked = validateEntry(raw, parsed.labelsString, limits, window);
+        if (checked instanceof LokiError) {
+          errors.add(checked.message);
+          discard(checked.code, 1, entryBytes(raw));
+          continue;
+        }
+        entries.push(checked);
+        validBytes += entryBytes(checked);
+      }
+      if (entries.length === 0) continue;
+      validLines += entries.length;
+      valid.push({ labels: parsed.labels, labelsString: parsed.labelsString, entries });
+    }
+
+    const validationError = errors.size > 0 ? new LokiError('bad_data', 'validation', [...errors].join('\n')) : undefined;
+    if (valid.length === 0) {
+      if (validationError) throw validationError;
+      return;
+    }
+    const limiter = this.limiterFor(tenant, nowMs);
+    if (!limiter.allowN(nowMs, validBytes)) {
+      discard('rate_limited', validLines, validBytes);
+      throw new LokiError('rate_limited', 'rate_limited',
+        `Ingestion rate limit exceeded for user ${tenant} (limit: ${Math.trunc(limiter.limit)} bytes/sec) while attempting to ingest '${validLines}' lines totaling '${validBytes}' bytes, reduce log volume or contact your Loki administrator to see if the limit can be increased`);
+    }
+    await this.deps.sink.push(tenant, valid);
+    if (validationError) throw validationError;
+  }
+
+  private limiterFor(tenant: string, nowMs: number): TokenBucket {
+    let l = this.limiters.get(tenant);
+    if (!l) {
+      const { ingestion_rate_mb: rate, ingestion_burst_size_mb: burst } = this.deps.limits;
+      this.limiters.set(tenant, (l = new TokenBucket(rate * MiB, burst * MiB, nowMs)));
+    }
+    return l;
+  }
+}

@@ -1,0 +1,104 @@
+import {
+  findDuplicateLabelName, formatRFC3339Nano, type Labels, LabelParseError, LokiError, parseLabels, printLabels, type PushEntry,
+} from '@loki-lite/shared';
+import type { LimitsConfig } from '../config/schema.js';
+
+/*
+ * Push validation with Loki's limits, order of checks and error texts (pkg/validation). Grafana, Promtail and
+ * Alloy show these texts to people, so they are kept word for word.
+ */
+
+const invalid = (code: string, message: string) => new LokiError('bad_data', code, message);
+
+export interface ParsedStreamLabels {
+  readonly labels: Labels;
+  readonly labelsString: string;
+}
+
+/** Parses and checks a stream's labels; throws with the reason Loki would discard the stream for. */
+export function validateStreamLabels(raw: string, limits: LimitsConfig): ParsedStreamLabels {
+  let labels: Labels;
+  try {
+    labels = parseLabels(raw);
+  } catch (e) {
+    if (e instanceof LabelParseError) throw invalid('invalid_labels', `Error parsing labels '${raw}' with error: ${e.message}`);
+    throw e;
+  }
+  const labelsString = printLabels(labels);
+  if (labels.length === 0) throw invalid('missing_labels', 'error at least one label pair is required per stream');
+  if (labels.length > limits.max_label_names_per_series) {
+    throw invalid('max_label_names_per_series', `entry for stream '${labelsString}' has ${labels.length} label names; limit ${limits.max_label_names_per_series}`);
+  }
+  for (const l of labels) {
+    if (l.name.length > limits.max_label_name_length) throw invalid('label_name_too_long', `stream '${labelsString}' has label name too long: '${l.name}'`);
+    if (l.value.length > limits.max_label_value_length) throw invalid('label_value_too_long', `stream '${labelsString}' has label value too long: '${l.value}'`);
+  }
+  const dup = findDuplicateLabelName(labels);
+  if (dup !== undefined) throw invalid('duplicate_label_names', `stream '${labelsString}' has duplicate label name: '${dup}'`);
+  return { labels, labelsString };
+}
+
+const rfc3339 = (ns: bigint) => formatRFC3339Nano(ns - (((ns % 1_000_000_000n) + 1_000_000_000n) % 1_000_000_000n));
+
+export interface EntryWindow {
+  /** Entries older than this are rejected (unset when reject_old_samples is off). */
+  readonly oldestNs: bigint | undefined;
+  /** Entries newer than this are rejected. */
+  readonly newestNs: bigint;
+}
+
+export function entryWindow(limits: LimitsConfig, nowNs: bigint): EntryWindow {
+  return {
+    oldestNs: limits.reject_old_samples ? nowNs - limits.reject_old_samples_max_age : undefined,
+    newestNs: nowNs + limits.creation_grace_period,
+  };
+}
+
+/**
+ * Checks one entry. Returns undefined when it is acceptable, or the error. A line over max_line_size is
+ * truncated instead when max_line_size_truncate is set (the returned entry is then a new one).
+ */
+export function validateEntry(e: PushEntry, labelsString: string, limits: LimitsConfig, window: EntryWindow): LokiError | PushEntry {
+  if (window.oldestNs !== undefined && e.timestamp < window.oldestNs) {
+    return invalid('greater_than_max_sample_age',
+      `entry for stream '${labelsString}' has timestamp too old: ${rfc3339(e.timestamp)}, oldest acceptable timestamp is: ${rfc3339(window.oldestNs)}`);
+  }
+  if (e.timestamp > window.newestNs) {
+    return invalid('too_far_in_future', `entry for stream '${labelsString}' has timestamp too new: ${rfc3339(e.timestamp)}`);
+  }
+  const max = limits.max_line_size;
+  if (max > 0 && e.line.length > max / 3) {
+    const size = Buffer.byteLength(e.line);
+    if (size > max) {
+      if (!limits.max_line_size_truncate) {
+        return invalid('line_too_long', `Max entry size '${max}' bytes exceeded for stream '${labelsString}' while adding an entry with length '${size}' bytes`);
+      }
+      e = { ...e, line: Buffer.from(e.line).subarray(0, max).toString('utf8') };
+    }
+  }
+  const meta = e.structuredMetadata;
+  if (meta.length > 0) {
+    if (!limits.allow_structured_metadata) {
+      return invalid('disallowed_structured_metadata',
+        `stream '${labelsString}' includes structured metadata, but this feature is disallowed. Please see \`limits_config.allow_structured_metadata\` or contact your Loki administrator to enable it.`);
+    }
+    let size = 0;
+    for (const l of meta) size += l.name.length + l.value.length;
+    if (limits.max_structured_metadata_size > 0 && size > limits.max_structured_metadata_size) {
+      return invalid('structured_metadata_too_large',
+        `stream '${labelsString}' has structured metadata too large: '${size}' bytes, limit: '${limits.max_structured_metadata_size}' bytes. Please see \`limits_config.max_structured_metadata_size\` or contact your Loki administrator to increase it.`);
+    }
+    if (limits.max_structured_metadata_entries_count > 0 && meta.length > limits.max_structured_metadata_entries_count) {
+      return invalid('structured_metadata_too_many',
+        `stream '${labelsString}' has too many structured metadata labels: '${meta.length}', limit: '${limits.max_structured_metadata_entries_count}'. Please see \`limits_config.max_structured_metadata_entries_count\` or contact your Loki administrator to increase it.`);
+    }
+  }
+  return e;
+}
+
+/** Bytes an entry counts for rate limits and metrics: its line plus its structured metadata. */
+export function entryBytes(e: PushEntry): number {
+  let n = Buffer.byteLength(e.line);
+  for (const l of e.structuredMetadata) n += l.name.length + l.value.length;
+  return n;
+}

@@ -1,0 +1,387 @@
+import { fingerprint as fingerprintOf, LokiError, parseLabels, type Labels } from '@loki-lite/shared';
+import type { Entry } from '../chunk/entry.js';
+import { chunkChecksum } from '../chunk/format.js';
+import { snapshotEntries, type ChunkSnapshot } from '../chunk/mem-chunk.js';
+import type { IngesterConfig, LimitsConfig } from '../config/schema.js';
+import type { ChunkRef, SeriesChunks } from '../index/types.js';
+import type { LabelMatcher } from '../logql/syntax/matchers.js';
+import type { Metrics } from '../metrics.js';
+import type { LogStore } from '../storage/log-store.js';
+import { ByteWriter } from '../util/binary.js';
+import { type Logger, silentLogger } from '../util/logger.js';
+import { failedEntriesError } from './errors.js';
+import { type ChunkDesc, Stream, type StreamSettings } from './stream.js';
+import { encodeRecord, type WalRecord, type WalStream } from './wal/record.js';
+import { Wal } from './wal/wal.js';
+
+/** A validated stream as the distributor hands it over. */
+export interface IngestStream {
+  readonly labels: Labels;
+  readonly labelsString: string;
+  readonly entries: readonly Entry[];
+}
+
+export interface IngesterDeps {
+  readonly config: IngesterConfig;
+  readonly limits: LimitsConfig;
+  readonly store: LogStore;
+  readonly metrics: Metrics;
+  readonly log?: Logger;
+  readonly nowMs?: () => number;
+}
+
+interface FlushItem {
+  readonly tenant: string;
+  readonly stream: Stream;
+  readonly desc: ChunkDesc;
+  /** Why the chunk was closed: full, idle, max_age or forced (Loki's flush reasons). */
+  readonly reason: string;
+}
+
+const FLUSH_CONCURRENCY = 4;
+const MAX_FLUSH_BACKOFF_MS = 60_000;
+const ms = (ns: bigint) => Number(ns / 1_000_000n);
+
+/**
+ * Holds every tenant's recent streams in memory, makes pushes durable in the WAL before they are
+ * acknowledged, and moves data to the object store: full, idle or old chunks are flushed (retried with
+ * backoff until they succeed), and the refs of flushed chunks are written as index files every
+ * index_cut_period. A chunk leaves memory only once an index file lists it, so queries always see it.
+ */
+export class Ingester {
+  private readonly tenants = new Map<string, Map<string, Stream>>();
+  private readonly awaitingIndex = new Map<string, FlushItem[]>();
+  private readonly flushQueue: FlushItem[] = [];
+  private flushesRunning = 0;
+  private flushIdleWaiters: Array<() => void> = [];
+  private wal: Wal | undefined;
+  private readonly walWriter = new ByteWriter(1 << 16);
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly settings: StreamSettings;
+  private readonly log: Logger;
+  private readonly now: () => number;
+  private stopped = false;
+  private maintenance: Promise<void> = Promise.resolve();
+
+  constructor(private readonly deps: IngesterDeps) {
+    const { config, limits } = deps;
+    this.log = deps.log ?? silentLogger;
+    this.now = deps.nowMs ?? Date.now;
+    this.settings = {
+      encoding: config.chunk_encoding,
+      blockSize: config.chunk_block_size,
+      targetSize: config.chunk_target_size,
+      maxBehindNs: config.max_chunk_age / 2n,
+      rateLimitBytes: limits.per_stream_rate_limit,
+      rateBurstBytes: limits.per_stream_rate_limit_burst,
+    };
+  }
+
+  /** Replays the WAL, then starts the flush, index and checkpoint timers. */
+  async start(): Promise<void> {
+    const { config, metrics } = this.deps;
+    if (config.wal.enabled) {
+      this.wal = await Wal.open(config.wal.dir, (rec) => this.applyReplayed(rec), {
+        onFsync: (s) => metrics.walFsyncSeconds.observe(s),
+        onCorruption: () => metrics.walCorruptions.inc(),
+        log: (m) => this.log.info(m),
+      });
+    }
+    this.every(config.flush_check_period, () => this.closeIdleAndOldChunks());
+    this.every(config.index_cut_period, () => this.serialized(() => this.cutIndex()));
+    if (this.wal) this.every(config.wal.checkpoint_duration, () => this.serialized(() => this.checkpoint()));
+  }
+
+  private every(periodNs: bigint, fn: () => void | Promise<void>): void {
+    const t = setInterval(() => {
+      void Promise.resolve(fn()).catch((e: Error) => this.log.error(`ingester: ${e.message}`));
+    }, Math.max(ms(periodNs), 10));
+    t.unref();
+    this.timers.push(t);
+  }
+
+  /** Runs index cuts and checkpoints one at a time. */
+  private serialized(fn: () => Promise<void>): Promise<void> {
+    const next = this.maintenance.then(fn, fn);
+    this.maintenance = next.catch(() => {});
+    return next;
+  }
+
+  /**
+   * Stores the streams, writes what was stored to the WAL and waits for it to be on disk. Rejected entries
+   * (rate limit, out of order) are reported after the rest is durable, with Loki's error for the last
+   * stream that had any.
+   */
+  async push(tenant: string, streams: readonly IngestStream[]): Promise<void> {
+    if (this.stopped) throw new LokiError('unavailable', 'shutting_down', 'Ingester is shutting down');
+    const now = this.now();
+    const walStreams: WalStream[] = [];
+    let error: LokiError | undefined;
+    for (const s of streams) {
+      const stream = this.streamFor(tenant, s.labels, s.labelsString, now);
+      const { stored, failed } = stream.push(s.entries, now, false);
+      if (stored.length > 0) walStreams.push({ labels: stream.labelsString, entries: stored });
+      if (failed.length > 0) {
+        error = failedEntriesError(tenant, stream.labelsString, failed, s.entries.length, this.deps.config.max_returned_stream_errors);
+        for (const f of failed) {
+          this.deps.metrics.discardedSamples.inc({ reason: f.error.code, tenant });
+          this.deps.metrics.discardedBytes.inc({ reason: f.error.code, tenant }, Buffer.byteLength(f.entry.line));
+        }
+      }
+    }
+    if (this.wal && walStreams.length > 0) await this.wal.append(encodeRecord(this.walWriter, { tenant, streams: walStreams }));
+    if (error) throw error;
+  }
+
+  private streamFor(tenant: string, labels: Labels, labelsString: string, now: number): Stream {
+    let streams = this.tenants.get(tenant);
+    if (!streams) this.tenants.set(tenant, (streams = new Map()));
+    let stream = streams.get(labelsString);
+    if (!stream) {
+      stream = new Stream(labels, labelsString, fingerprintOf(labels), this.settings, now, (desc) => this.enqueueFlush({ tenant, stream: stream!, desc, reason: 'full' }));
+      streams.set(labelsString, stream);
+      this.deps.metrics.memoryStreams.inc({ tenant });
+    }
+    return stream;
+  }
+
+  private applyReplayed(rec: WalRecord): void {
+    const now = this.now();
+    for (const s of rec.streams) {
+      const labels = parseLabels(s.labels);
+      this.streamFor(rec.tenant, labels, s.labels, now).push(s.entries, now, true);
+    }
+    this.deps.metrics.walRecordsReplayed.inc();
+  }
+
+  // ---- read side -------------------------------------------------------------------------------------
+
+  /** The tenant's in-memory streams whose labels match every matcher. */
+  streamsMatching(tenant: string, matchers: readonly LabelMatcher[]): Stream[] {
+    const streams = this.tenants.get(tenant);
+    if (!streams) return [];
+    const out: Stream[] = [];
+    for (const s of streams.values()) {
+      if (matchers.every((m) => m.matches(labelValue(s.labels, m.name)))) out.push(s);
+    }
+    return out;
+  }
+
+  // ---- flushing --------------------------------------------------------------------------------------
+
+  private enqueueFlush(item: FlushItem): void {
+    this.flushQueue.push(item);
+    this.pumpFlushes();
+  }
+
+  private pumpFlushes(): void {
+    while (this.flushesRunning < FLUSH_CONCURRENCY) {
+      const now = this.now();
+      const i = this.flushQueue.findIndex((f) => f.desc.retryAtMs <= now);
+      if (i < 0) break;
+      const [item] = this.flushQueue.splice(i, 1);
+      this.flushesRunning++;
+      void this.flushChunk(item!).finally(() => {
+        this.flushesRunning--;
+        this.pumpFlushes();
+        if (this.flushesRunning === 0 && this.flushQueue.length === 0) {
+          const waiters = this.flushIdleWaiters;
+          this.flushIdleWaiters = [];
+          for (const w of waiters) w();
+        }
+      });
+    }
+  }
+
+  private async flushChunk(item: FlushItem): Promise<void> {
+    const { tenant, stream, desc } = item;
+    desc.state = 'flushing';
+    const bytes = desc.chunk.encode();
+    const ref: ChunkRef = {
+      fingerprint: stream.fingerprint, from: desc.chunk.minTs, through: desc.chunk.maxTs,
+      checksum: chunkChecksum(bytes), size: bytes.length, entries: desc.chunk.entries,
+    };
+    try {
+      await this.deps.store.putChunk(tenant, ref, bytes);
+      desc.state = 'flushed';
+      desc.ref = ref;
+      this.deps.metrics.chunksFlushed.inc({ reason: item.reason });
+      let list = this.awaitingIndex.get(tenant);
+      if (!list) this.awaitingIndex.set(tenant, (list = []));
+      list.push(item);
+    } catch (e) {
+      desc.state = 'closed';
+      desc.flushFailures++;
+      const backoff = Math.min(1000 * 2 ** (desc.flushFailures - 1), MAX_FLUSH_BACKOFF_MS);
+      desc.retryAtMs = this.now() + backoff;
+      this.deps.metrics.chunkFlushFailures.inc();
+      this.log.warn(`failed to flush chunk of ${stream.labelsString} (tenant ${tenant}), retrying in ${backoff}ms: ${(e as Error).message}`);
+      this.flushQueue.push(item);
+      setTimeout(() => this.pumpFlushes(), backoff).unref();
+    }
+  }
+
+  /** Flush-check: closes chunks idle longer than chunk_idle_period or spanning more than max_chunk_age. */
+  private closeIdleAndOldChunks(): void {
+    const now = this.now();
+    const idleMs = ms(this.deps.config.chunk_idle_period);
+    for (const [tenant, streams] of this.tenants) {
+      for (const stream of streams.values()) {
+        const head = stream.chunks[stream.chunks.length - 1];
+        if (head?.state !== 'open') continue;
+        const idle = now - head.lastAppendMs >= idleMs;
+        const old = head.chunk.maxTs - head.chunk.minTs >= this.deps.config.max_chunk_age;
+        if (idle || old) {
+          stream.closeOpenChunk();
+          this.enqueueFlush({ tenant, stream, desc: head, reason: idle ? 'idle' : 'max_age' });
+        }
+      }
+    }
+    this.dropEmptyStreams(now);
+  }
+
+  private dropEmptyStreams(now: number): void {
+    const idleMs = ms(this.deps.config.chunk_idle_period);
+    for (const [tenant, streams] of this.tenants) {
+      for (const [key, stream] of streams) {
+        if (stream.chunks.length === 0 && now - stream.lastAppendMs >= idleMs) {
+          streams.delete(key);
+          this.deps.metrics.memoryStreams.dec({ tenant });
+        }
+      }
+      if (streams.size === 0) this.tenants.delete(tenant);
+    }
+  }
+
+  private flushQueueIdle(): Promise<void> {
+    if (this.flushesRunning === 0 && this.flushQueue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.flushIdleWaiters.push(resolve));
+  }
+
+  /**
+   * Writes one index file per tenant (and period) for the chunks flushed since the last cut, then lets
+   * those chunks leave memory. On failure the refs stay queued for the next cut.
+   */
+  private async cutIndex(): Promise<void> {
+    for (const [tenant, items] of [...this.awaitingIndex]) {
+      if (items.length === 0) continue;
+      this.awaitingIndex.set(tenant, []);
+      const bySeries = new Map<string, { labels: Labels; refs: ChunkRef[] }>();
+      for (const { stream, desc } of items) {
+        let s = bySeries.get(stream.fingerprint);
+        if (!s) bySeries.set(stream.fingerprint, (s = { labels: stream.labels, refs: [] }));
+        s.refs.push(desc.ref!);
+      }
+      const series: SeriesChunks[] = [...bySeries].map(([fingerprint, s]) => ({ fingerprint, labels: s.labels, chunks: s.refs }));
+      try {
+        await this.deps.store.writeIndex(tenant, series);
+        this.deps.metrics.indexFilesWritten.inc();
+      } catch (e) {
+        this.deps.metrics.indexWriteFailures.inc();
+        this.awaitingIndex.get(tenant)!.unshift(...items);
+        throw new Error(`writing the index of tenant ${tenant} failed; will retry: ${(e as Error).message}`);
+      }
+      for (const { stream, desc } of items) {
+        const i = stream.chunks.indexOf(desc);
+        if (i >= 0) stream.chunks.splice(i, 1);
+      }
+    }
+  }
+
+  /**
+   * Ends the current WAL segment and writes a checkpoint of everything still in memory as of that moment;
+   * the rotation and the snapshot happen in one synchronous step.
+   */
+  private async checkpoint(): Promise<void> {
+    const wal = this.wal;
+    if (!wal) return;
+    const segment = wal.rotate();
+    const snapshot: Array<{ tenant: string; labels: string; chunks: ChunkSnapshot[] }> = [];
+    for (const [tenant, streams] of this.tenants) {
+      for (const s of streams.values()) {
+        if (s.chunks.length > 0) snapshot.push({ tenant, labels: s.labelsString, chunks: s.chunks.map((c) => c.chunk.snapshot()) });
+      }
+    }
+    await wal.writeCheckpoint(segment, checkpointRecords(snapshot));
+  }
+
+  /**
+   * Flushes everything now (Loki's POST /flush): closes every open chunk, waits until all are in the store,
+   * writes the index, and checkpoints the WAL. Rejects if the store stays unavailable past flush_op_timeout.
+   */
+  async flushAll(): Promise<void> {
+    for (const [tenant, streams] of this.tenants) {
+      for (const stream of streams.values()) {
+        const desc = stream.closeOpenChunk();
+        if (desc) this.enqueueFlush({ tenant, stream, desc, reason: 'forced' });
+      }
+    }
+    const timeoutMs = ms(this.deps.config.flush_op_timeout);
+    await withTimeout(this.flushQueueIdle(), timeoutMs, 'flushing chunks');
+    await this.serialized(async () => {
+      const deadline = this.now() + timeoutMs;
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await this.cutIndex();
+          break;
+        } catch (e) {
+          if (this.now() > deadline) throw e;
+          await sleep(Math.min(100 * 2 ** attempt, 5000));
+        }
+      }
+      await this.checkpoint();
+    });
+    this.dropEmptyStreams(this.now());
+  }
+
+  /** Stops accepting pushes; flushes everything if wal.flush_on_shutdown (or there is no WAL). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.timers) clearInterval(t);
+    try {
+      if (this.deps.config.wal.flush_on_shutdown || !this.wal) await this.flushAll();
+    } finally {
+      await this.wal?.close();
+    }
+  }
+}
+
+function labelValue(labels: Labels, name: string): string {
+  for (const l of labels) if (l.name === name) return l.value;
+  return '';
+}
+
+const CHECKPOINT_RECORD_ENTRIES = 4096;
+
+function* checkpointRecords(snapshot: ReadonlyArray<{ tenant: string; labels: string; chunks: ChunkSnapshot[] }>): Generator<Buffer> {
+  const w = new ByteWriter(1 << 16);
+  for (const s of snapshot) {
+    let batch: Entry[] = [];
+    for (const c of s.chunks) {
+      for (const e of snapshotEntries(c)) {
+        batch.push(e);
+        if (batch.length >= CHECKPOINT_RECORD_ENTRIES) {
+          yield encodeRecord(w, { tenant: s.tenant, streams: [{ labels: s.labels, entries: batch }] });
+          batch = [];
+        }
+      }
+    }
+    if (batch.length > 0) yield encodeRecord(w, { tenant: s.tenant, streams: [{ labels: s.labels, entries: batch }] });
+  }
+}
+
+function sleep(msec: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, msec));
+}
+
+async function withTimeout<T>(p: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new LokiError('internal', 'flush_timeout', `${what} did not finish within ${timeoutMs}ms`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

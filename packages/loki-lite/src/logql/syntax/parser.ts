@@ -1,0 +1,116 @@
+import { LokiError } from '@loki-lite/shared';
+import type { Expr, LineFilterOp, LineFilterStage, LogSelectorExpr, PipelineStage } from './ast.js';
+import { lineCol, ParseError } from './errors.js';
+import { type Token, type TokenKind, tokenize } from './lexer.js';
+import { type LabelMatcher, type MatchType, matchesEmpty, newLabelMatcher } from './matchers.js';
+import { RegexError } from './regex.js';
+
+/** Loki refuses queries longer than this (syntax.MaxInputSize). */
+export const MAX_QUERY_LENGTH = 128 * 1024;
+
+/** Recursive-descent LogQL parser. */
+class Parser {
+  private pos = 0;
+  constructor(private readonly src: string, private readonly tokens: Token[]) {}
+
+  private peek(): Token {
+    return this.tokens[this.pos]!;
+  }
+
+  private next(): Token {
+    return this.tokens[this.pos++]!;
+  }
+
+  private describe(t: Token): string {
+    if (t.kind === 'EOF') return '$end';
+    if (t.kind === 'IDENTIFIER' || t.kind === 'STRING' || t.kind === 'NUMBER' || t.kind === 'DURATION' || t.kind === 'BYTES') return t.kind;
+    return t.kind;
+  }
+
+  fail(t: Token, expecting?: string): never {
+    const { line, col } = lineCol(this.src, t.offset);
+    throw new ParseError(`syntax error: unexpected ${this.describe(t)}${expecting ? `, expecting ${expecting}` : ''}`, line, col);
+  }
+
+  private expect(kind: TokenKind, expecting: string = kind): Token {
+    const t = this.next();
+    if (t.kind !== kind) this.fail(t, expecting);
+    return t;
+  }
+
+  parseQuery(): Expr {
+    const expr = this.parseLogSelector();
+    if (this.peek().kind !== 'EOF') this.fail(this.peek());
+    return expr;
+  }
+
+  private parseLogSelector(): LogSelectorExpr {
+    const matchers = this.parseMatchers();
+    const pipeline: PipelineStage[] = [];
+    for (;;) {
+      const t = this.peek();
+      if (t.kind === '|=' || t.kind === '|~' || t.kind === '!=' || t.kind === '!~') pipeline.push(this.parseLineFilter());
+      else if (t.kind === '|' || t.kind === '|>' || t.kind === '!>') {
+        throw new LokiError('bad_data', 'not_implemented', `parse error : this pipeline stage is not supported by loki-lite yet (at offset ${t.offset})`);
+      } else break;
+    }
+    return { kind: 'log_selector', matchers, pipeline };
+  }
+
+  private parseMatchers(): LabelMatcher[] {
+    this.expect('{');
+    const out: LabelMatcher[] = [];
+    if (this.peek().kind === '}') this.fail(this.peek(), 'IDENTIFIER');
+    for (;;) {
+      const name = this.expect('IDENTIFIER');
+      const op = this.next();
+      if (op.kind !== '=' && op.kind !== '!=' && op.kind !== '=~' && op.kind !== '!~') this.fail(op, 'EQ or NEQ or RE or NRE');
+      const value = this.expect('STRING');
+      try {
+        out.push(newLabelMatcher(name.text, op.kind as MatchType, value.text));
+      } catch (e) {
+        if (e instanceof RegexError) throw new LokiError('bad_data', 'parse_error', `parse error : ${e.message}`);
+        throw e;
+      }
+      const sep = this.next();
+      if (sep.kind === '}') return out;
+      if (sep.kind !== ',') this.fail(sep, ', or }');
+    }
+  }
+
+  private parseLineFilter(): LineFilterStage {
+    const op = this.next();
+    const value = this.expect('STRING');
+    const or: string[] = [];
+    while (this.peek().kind === 'IDENTIFIER' && this.peek().text === 'or' && this.tokens[this.pos + 1]?.kind === 'STRING') {
+      this.next();
+      or.push(this.next().text);
+    }
+    return { kind: 'line_filter', op: op.kind as LineFilterOp, value: value.text, or, offset: op.offset };
+  }
+}
+
+/** Parses and validates a LogQL query. Throws ParseError / LokiError (bad_data) with Loki's wording. */
+export function parseQuery(src: string): Expr {
+  if (src.length > MAX_QUERY_LENGTH) {
+    throw new LokiError('bad_data', 'query_too_long', `parse error : max query length exceeded: ${src.length} > ${MAX_QUERY_LENGTH}`);
+  }
+  const expr = new Parser(src, tokenize(src)).parseQuery();
+  validateSelector(expr.matchers);
+  return expr;
+}
+
+/** Parses a bare stream selector (`match[]`, `query` of the label values API). */
+export function parseMatchers(src: string): readonly LabelMatcher[] {
+  const expr = parseQuery(src);
+  if (expr.pipeline.length > 0) throw new LokiError('bad_data', 'parse_error', 'parse error : only a stream selector is allowed here');
+  return expr.matchers;
+}
+
+/** Loki's rule: at least one matcher must not match the empty string, else the query would scan everything. */
+export function validateSelector(matchers: readonly LabelMatcher[]): void {
+  if (matchers.every(matchesEmpty)) {
+    throw new LokiError('bad_data', 'empty_selector',
+      'parse error : queries require at least one regexp or equality matcher that does not have an empty-compatible value. For instance, app=~".*" does not meet this requirement, but app=~".+" will');
+  }
+}

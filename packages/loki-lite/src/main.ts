@@ -1,0 +1,105 @@
+import { readFileSync } from 'node:fs';
+import { parseFlags, FlagError } from './config/flags.js';
+import { ConfigError, loadConfig } from './config/load.js';
+import type { Config } from './config/schema.js';
+import { Distributor } from './distributor/distributor.js';
+import { Ingester } from './ingester/ingester.js';
+import { Metrics } from './metrics.js';
+import { Querier } from './querier/querier.js';
+import { createApp } from './server/app.js';
+import { registerMetadataRoutes } from './server/metadata-routes.js';
+import { registerOpsRoutes } from './server/ops-routes.js';
+import { registerPushRoutes } from './server/push-routes.js';
+import { registerQueryRoutes } from './server/query-routes.js';
+import { indexPeriodsFromConfig, objectStoreFromConfig } from './storage/from-config.js';
+import { LogStore } from './storage/log-store.js';
+import type { ObjectStore } from './storage/object-store.js';
+import { type Logger, stderrLogger } from './util/logger.js';
+
+export const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+export interface RunningServer {
+  /** e.g. http://127.0.0.1:3100 */
+  readonly url: string;
+  readonly port: number;
+  readonly ingester: Ingester;
+  /** Stops accepting requests, flushes (wal.flush_on_shutdown) and closes the WAL. */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  readonly log?: Logger;
+  /** Overrides the object store the config names (tests). */
+  readonly objectStore?: ObjectStore;
+}
+
+/** Wires the roles of -target=all and starts listening. */
+export async function startLokiLite(config: Config, opts: StartOptions = {}): Promise<RunningServer> {
+  if (config.target !== 'all') throw new ConfigError([`target: ${config.target} is not implemented yet; loki-lite runs -target=all`]);
+  const log = opts.log ?? stderrLogger(config.server.log_level);
+  const metrics = new Metrics();
+  const store = new LogStore(opts.objectStore ?? objectStoreFromConfig(config), indexPeriodsFromConfig(config));
+  const ingester = new Ingester({ config: config.ingester, limits: config.limits_config, store, metrics, log });
+  const distributor = new Distributor({ limits: config.limits_config, sink: ingester, metrics });
+  const querier = new Querier(ingester, store);
+
+  let ready = false;
+  const app = createApp({ config, log });
+  registerPushRoutes(app, config, distributor);
+  registerQueryRoutes(app, config, querier);
+  registerMetadataRoutes(app, config, querier);
+  registerOpsRoutes(app, { metrics, version: VERSION, notReady: () => (ready ? undefined : 'Ingester not ready: replaying the WAL'), flush: () => ingester.flushAll() });
+
+  await ingester.start();
+  ready = true;
+  const host = config.server.http_listen_address || '0.0.0.0';
+  await app.listen({ host, port: config.server.http_listen_port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.server.http_listen_port;
+  log.info(`loki-lite ${VERSION} listening on ${host}:${port}, store ${store.objects.description}`);
+  return {
+    url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
+    port,
+    ingester,
+    async close() {
+      await app.close();
+      await ingester.stop();
+    },
+  };
+}
+
+/** The command line: flags, config, start, and a clean flush on SIGTERM/SIGINT. */
+export async function main(argv: readonly string[]): Promise<void> {
+  let config: Config;
+  let log: Logger;
+  try {
+    const flags = parseFlags(argv);
+    const loaded = loadConfig(flags);
+    config = loaded.config;
+    log = stderrLogger(config.server.log_level);
+    log.info(`config: ${loaded.source}`);
+    for (const w of loaded.warnings) log.warn(w);
+  } catch (e) {
+    if (e instanceof FlagError || e instanceof ConfigError) {
+      process.stderr.write(`${e.message}\n`);
+      process.exit(1);
+    }
+    throw e;
+  }
+  const server = await startLokiLite(config, { log });
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info(`${signal}: flushing and shutting down`);
+    server.close().then(
+      () => process.exit(0),
+      (e: Error) => {
+        log.error(`shutdown: ${e.message}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}

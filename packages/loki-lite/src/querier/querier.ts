@@ -1,0 +1,198 @@
+import { type Labels, printLabels } from '@loki-lite/shared';
+import type { Entry } from '../chunk/entry.js';
+import { readChunkEntries } from '../chunk/mem-chunk.js';
+import type { ChunkRef } from '../index/types.js';
+import { compileLineFilters } from '../logql/log/line-filter.js';
+import type { LogSelectorExpr } from '../logql/syntax/ast.js';
+import type { LabelMatcher } from '../logql/syntax/matchers.js';
+import type { LogStore } from '../storage/log-store.js';
+
+/** A stream held in the ingester's memory, as the querier sees it. */
+export interface MemoryStream {
+  readonly labels: Labels;
+  readonly labelsString: string;
+  entriesInRange(from: bigint, through: bigint): Entry[];
+  overlaps(from: bigint, through: bigint): boolean;
+}
+
+/** What the querier needs from the ingester (the consumer owns the interface). */
+export interface MemoryStreams {
+  streamsMatching(tenant: string, matchers: readonly LabelMatcher[]): MemoryStream[];
+}
+
+export type Direction = 'forward' | 'backward';
+
+export interface LogQuery {
+  readonly selector: LogSelectorExpr;
+  /** Inclusive. */
+  readonly from: bigint;
+  /** Exclusive. */
+  readonly through: bigint;
+  readonly direction: Direction;
+  readonly limit: number;
+}
+
+export interface StreamResult {
+  readonly labels: Labels;
+  /** In the query's direction. */
+  readonly entries: Entry[];
+}
+
+export interface QueryStats {
+  totalBytesProcessed: number;
+  totalLinesProcessed: number;
+  totalEntriesReturned: number;
+  chunksDownloaded: number;
+}
+
+const CHUNK_FETCH_CONCURRENCY = 16;
+
+/**
+ * Answers log selections and metadata queries by merging the ingester's memory with the object store.
+ * An entry present in both (flushed but still held in memory) is returned once.
+ */
+export class Querier {
+  constructor(
+    private readonly memory: MemoryStreams,
+    private readonly store: LogStore,
+  ) {}
+
+  async selectLogs(tenant: string, q: LogQuery, stats: QueryStats): Promise<StreamResult[]> {
+    const { matchers } = q.selector;
+    const filter = compileLineFilters(q.selector.pipeline);
+    const sources = await this.sourcesFor(tenant, matchers, q.from, q.through - 1n);
+    const perStream: StreamResult[] = [];
+    for (const src of sources.values()) {
+      const stored = await this.readChunks(tenant, src.chunks, q.from, q.through, stats);
+      const entries = mergeDedup([src.memory?.entriesInRange(q.from, q.through) ?? [], ...stored]);
+      let kept: Entry[] = [];
+      for (const e of entries) {
+        stats.totalLinesProcessed++;
+        stats.totalBytesProcessed += e.line.length;
+        if (!filter || filter(e.line)) kept.push(e);
+      }
+      // At most `limit` entries of one stream can be in the answer: those nearest the start or the end.
+      kept = q.direction === 'forward' ? kept.slice(0, q.limit) : kept.slice(-q.limit).reverse();
+      if (kept.length > 0) perStream.push({ labels: src.labels, entries: kept });
+    }
+    return limitAcrossStreams(perStream, q.direction, q.limit, stats);
+  }
+
+  /** Streams matching the selector in memory and in the index, joined by their label set. */
+  private async sourcesFor(tenant: string, matchers: readonly LabelMatcher[], from: bigint, through: bigint) {
+    const sources = new Map<string, { labels: Labels; memory?: MemoryStream; chunks: ChunkRef[] }>();
+    for (const m of this.memory.streamsMatching(tenant, matchers)) {
+      if (m.overlaps(from, through)) sources.set(m.labelsString, { labels: m.labels, memory: m, chunks: [] });
+    }
+    for (const s of await this.store.selectSeries(tenant, matchers, from, through)) {
+      const key = printLabels(s.labels);
+      const src = sources.get(key);
+      if (src) src.chunks.push(...s.chunks);
+      else sources.set(key, { labels: s.labels, chunks: [...s.chunks] });
+    }
+    return sources;
+  }
+
+  private async readChunks(tenant: string, refs: readonly ChunkRef[], from: bigint, through: bigint, stats: QueryStats): Promise<Entry[][]> {
+    const out: Entry[][] = new Array(refs.length);
+    for (let i = 0; i < refs.length; i += CHUNK_FETCH_CONCURRENCY) {
+      await Promise.all(
+        refs.slice(i, i + CHUNK_FETCH_CONCURRENCY).map(async (ref, j) => {
+          const bytes = await this.store.getChunk(tenant, ref);
+          stats.chunksDownloaded++;
+          out[i + j] = readChunkEntries(bytes, from, through);
+        }),
+      );
+    }
+    return out;
+  }
+
+  /** Label names of streams with data in [from, through]. */
+  async labelNames(tenant: string, from: bigint, through: bigint, matchers?: readonly LabelMatcher[]): Promise<string[]> {
+    const names = new Set<string>();
+    for (const labels of await this.seriesLabels(tenant, matchers, from, through)) for (const l of labels) names.add(l.name);
+    return [...names].sort();
+  }
+
+  async labelValues(tenant: string, name: string, from: bigint, through: bigint, matchers?: readonly LabelMatcher[]): Promise<string[]> {
+    const values = new Set<string>();
+    for (const labels of await this.seriesLabels(tenant, matchers, from, through)) {
+      for (const l of labels) if (l.name === name) values.add(l.value);
+    }
+    return [...values].sort();
+  }
+
+  /** Distinct label sets of the streams matching any of the selectors (all streams when none given). */
+  async series(tenant: string, selectors: ReadonlyArray<readonly LabelMatcher[]>, from: bigint, through: bigint): Promise<Labels[]> {
+    const out = new Map<string, Labels>();
+    for (const matchers of selectors.length > 0 ? selectors : [undefined]) {
+      for (const labels of await this.seriesLabels(tenant, matchers, from, through)) out.set(printLabels(labels), labels);
+    }
+    return [...out.values()];
+  }
+
+  private async seriesLabels(tenant: string, matchers: readonly LabelMatcher[] | undefined, from: bigint, through: bigint): Promise<Labels[]> {
+    const out = new Map<string, Labels>();
+    for (const m of this.memory.streamsMatching(tenant, matchers ?? [])) if (m.overlaps(from, through)) out.set(m.labelsString, m.labels);
+    for (const s of await this.store.selectSeries(tenant, matchers ?? [], from, through)) {
+      const key = printLabels(s.labels);
+      if (!out.has(key)) out.set(key, s.labels);
+    }
+    return [...out.values()];
+  }
+}
+
+const byTimestamp = (a: Entry, b: Entry) => (a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : 0);
+
+/**
+ * Merges per-source lists (each sorted by timestamp) into one sorted list; an entry with the same timestamp
+ * and line as one already taken is a duplicate (the same data in memory and in a flushed chunk).
+ */
+export function mergeDedup(lists: readonly Entry[][]): Entry[] {
+  const nonEmpty = lists.filter((l) => l.length > 0);
+  if (nonEmpty.length === 0) return [];
+  if (nonEmpty.length === 1) return nonEmpty[0]!;
+  const all = nonEmpty.flat().sort(byTimestamp);
+  const out: Entry[] = [];
+  let groupTs = -1n;
+  let groupLines = new Set<string>();
+  for (const e of all) {
+    if (e.timestamp !== groupTs) {
+      groupTs = e.timestamp;
+      groupLines = new Set();
+    }
+    if (groupLines.has(e.line)) continue;
+    groupLines.add(e.line);
+    out.push(e);
+  }
+  return out;
+}
+
+/** Keeps the `limit` entries nearest the start (forward) or end (backward) over all streams. */
+function limitAcrossStreams(streams: StreamResult[], direction: Direction, limit: number, stats: QueryStats): StreamResult[] {
+  const total = streams.reduce((n, s) => n + s.entries.length, 0);
+  if (total <= limit) {
+    stats.totalEntriesReturned = total;
+    return streams;
+  }
+  const all: Array<{ s: number; e: Entry }> = [];
+  streams.forEach((s, i) => s.entries.forEach((e) => all.push({ s: i, e })));
+  const keys = streams.map((s) => printLabels(s.labels));
+  all.sort((a, b) => {
+    const c = byTimestamp(a.e, b.e);
+    if (c !== 0) return direction === 'forward' ? c : -c;
+    return keys[a.s]! < keys[b.s]! ? -1 : keys[a.s]! > keys[b.s]! ? 1 : 0;
+  });
+  const kept = new Map<number, Entry[]>();
+  for (const { s, e } of all.slice(0, limit)) {
+    let list = kept.get(s);
+    if (!list) kept.set(s, (list = []));
+    list.push(e);
+  }
+  stats.totalEntriesReturned = limit;
+  // restore each stream's own order (equal timestamps stay as the stream had them)
+  return [...kept].map(([i, entries]) => {
+    const order = new Map(streams[i]!.entries.map((e, k) => [e, k]));
+    return { labels: streams[i]!.labels, entries: entries.sort((a, b) => order.get(a)! - order.get(b)!) };
+  });
+}

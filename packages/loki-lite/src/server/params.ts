@@ -1,0 +1,64 @@
+import { LokiError, nowNanos, parsePromDuration, parseQueryTimestamp, TimestampParseError } from '@loki-lite/shared';
+import type { Direction } from '../querier/querier.js';
+
+/*
+ * Request parameters as Loki's loghttp package reads them, from the query string and (for POST) a form body.
+ */
+
+export type Params = URLSearchParams;
+
+const bad = (message: string) => new LokiError('bad_data', 'bad_param', message);
+
+export function timestampParam(params: Params, name: string, fallback: bigint): bigint {
+  try {
+    return parseQueryTimestamp(params.get(name) ?? undefined, fallback);
+  } catch (e) {
+    if (e instanceof TimestampParseError) throw bad(`invalid ${name}: ${e.message}`);
+    throw e;
+  }
+}
+
+const HOUR = 3_600_000_000_000n;
+
+/**
+ * start/end/since: end defaults to now, start to end minus `since` (itself defaulting to `defaultSince`).
+ */
+export function timeRange(params: Params, defaultSince: bigint): { start: bigint; end: bigint } {
+  const now = nowNanos();
+  const end = timestampParam(params, 'end', now);
+  let since = defaultSince;
+  const sinceParam = params.get('since');
+  if (sinceParam) {
+    const d = parsePromDuration(sinceParam);
+    if (d === undefined) throw bad(`invalid since: cannot parse "${sinceParam}" to a valid duration`);
+    since = d;
+  }
+  const start = timestampParam(params, 'start', end - since);
+  return { start, end };
+}
+
+export const QUERY_RANGE_DEFAULT_SINCE = HOUR;
+export const METADATA_DEFAULT_SINCE = 6n * HOUR;
+
+export function limitParam(params: Params, fallback: number): number {
+  const raw = params.get('limit');
+  if (raw === null || raw === '') return fallback;
+  if (!/^[+-]?\d+$/.test(raw)) throw bad(`strconv.ParseInt: parsing ${JSON.stringify(raw)}: invalid syntax`);
+  const n = Number(raw);
+  if (n <= 0) throw bad('limit must be a positive value');
+  return n;
+}
+
+export function directionParam(params: Params): Direction {
+  const raw = params.get('direction');
+  if (raw === null || raw === '') return 'backward';
+  const d = raw.toLowerCase();
+  if (d !== 'forward' && d !== 'backward') throw bad(`invalid direction '${raw}'`);
+  return d;
+}
+
+export function requiredParam(params: Params, name: string): string {
+  const v = params.get(name);
+  if (v === null) throw bad(`missing ${name} parameter`);
+  return v;
+}
