@@ -82,6 +82,7 @@ function describe(src: string, i: number): string {
   if (i >= src.length) return '$end';
   const ch = src[i]!;
   if (/[a-zA-Z_]/.test(ch)) return 'IDENTIFIER';
+  if (/[0-9]/.test(ch)) return 'NUMBER';
   if (ch === '"' || ch === '`') return 'STRING';
   return ch;
 }
