@@ -18,7 +18,7 @@ export const KNOWN_UNIMPLEMENTED: readonly string[] = [
   'server.grpc_server_max_recv_msg_size', 'server.grpc_server_max_send_msg_size', 'server.http_server_read_timeout',
   'server.http_server_write_timeout', 'server.http_server_idle_timeout', 'server.log_format', 'server.register_instrumentation',
   'server.grpc_server_max_concurrent_streams', 'ingester.lifecycler', 'ingester.chunk_retain_period', 'ingester.concurrent_flushes',
-  'ingester.wal.replay_memory_ceiling', 'ingester.autoforget_unhealthy', 'ingester.max_transfer_retries', 'ingester.query_store_max_look_back_period',
+  'ingester.wal.replay_memory_ceiling', 'ingester.flush_op_backoff.max_retries', 'ingester.autoforget_unhealthy', 'ingester.max_transfer_retries', 'ingester.query_store_max_look_back_period',
   'distributor.ring', 'distributor.otlp_config', 'storage_config.tsdb_shipper', 'storage_config.boltdb_shipper',
   'storage_config.hedging', 'storage_config.index_queries_cache_config', 'storage_config.aws.http_config',
   'storage_config.aws.sse', 'storage_config.aws.storage_class', 'storage_config.aws.backoff_config',

@@ -81,6 +81,13 @@ export const configSchema = z.strictObject({
       flush_check_period: duration.default(30_000_000_000n),
       flush_op_timeout: duration.default(600_000_000_000n),
       max_returned_stream_errors: z.number().int().min(0).default(10),
+      // Loki gives up after max_retries and drops the chunk; loki-lite keeps retrying (never loses data).
+      flush_op_backoff: z
+        .strictObject({
+          min_period: duration.default(10_000_000_000n),
+          max_period: duration.default(60_000_000_000n),
+        })
+        .prefault({}),
       index_cut_period: duration.default(15n * 60n * 1_000_000_000n),
       wal: z
         .strictObject({

@@ -39,7 +39,6 @@ interface FlushItem {
 }
 
 const FLUSH_CONCURRENCY = 4;
-const MAX_FLUSH_BACKOFF_MS = 60_000;
 const ms = (ns: bigint) => Number(ns / 1_000_000n);
 
 /**
@@ -53,6 +52,7 @@ export class Ingester {
   private readonly awaitingIndex = new Map<string, FlushItem[]>();
   private readonly flushQueue: FlushItem[] = [];
   private flushesRunning = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
   private flushIdleWaiters: Array<() => void> = [];
   private wal: Wal | undefined;
   private readonly walWriter = new ByteWriter(1 << 16);
@@ -178,7 +178,10 @@ export class Ingester {
     while (this.flushesRunning < FLUSH_CONCURRENCY) {
       const now = this.now();
       const i = this.flushQueue.findIndex((f) => f.desc.retryAtMs <= now);
-      if (i < 0) break;
+      if (i < 0) {
+        this.armRetryTimer(now);
+        break;
+      }
       const [item] = this.flushQueue.splice(i, 1);
       this.flushesRunning++;
       void this.flushChunk(item!).finally(() => {
@@ -191,6 +194,20 @@ export class Ingester {
         }
       });
     }
+  }
+
+  /**
+   * Wakes the flush queue when its earliest waiting retry is due. A timer may fire a little before the
+   * clock reaches the due time, so pumpFlushes re-arms it whenever items are still waiting.
+   */
+  private armRetryTimer(now: number): void {
+    if (this.retryTimer || this.flushQueue.length === 0) return;
+    const due = Math.min(...this.flushQueue.map((f) => f.desc.retryAtMs));
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.pumpFlushes();
+    }, Math.max(1, due - now + 1));
+    this.retryTimer.unref();
   }
 
   private async flushChunk(item: FlushItem): Promise<void> {
@@ -212,12 +229,12 @@ export class Ingester {
     } catch (e) {
       desc.state = 'closed';
       desc.flushFailures++;
-      const backoff = Math.min(1000 * 2 ** (desc.flushFailures - 1), MAX_FLUSH_BACKOFF_MS);
+      const { min_period, max_period } = this.deps.config.flush_op_backoff;
+      const backoff = Math.min(ms(min_period) * 2 ** (desc.flushFailures - 1), ms(max_period));
       desc.retryAtMs = this.now() + backoff;
       this.deps.metrics.chunkFlushFailures.inc();
       this.log.warn(`failed to flush chunk of ${stream.labelsString} (tenant ${tenant}), retrying in ${backoff}ms: ${(e as Error).message}`);
       this.flushQueue.push(item);
-      setTimeout(() => this.pumpFlushes(), backoff).unref();
     }
   }
 
@@ -338,6 +355,7 @@ export class Ingester {
   async stop(): Promise<void> {
     this.stopped = true;
     for (const t of this.timers) clearInterval(t);
+    clearTimeout(this.retryTimer);
     try {
       if (this.deps.config.wal.flush_on_shutdown || !this.wal) await this.flushAll();
     } finally {
