@@ -1,10 +1,8 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { freePort, startChild, writeChildConfig } from '../testing/child-server.js';
 
 /*
  * The durability promise: once a push has been answered 204, it survives kill -9. A real loki-lite process
@@ -12,56 +10,14 @@ import { afterAll, describe, expect, it } from 'vitest';
  * WAL on short timers; it is killed with SIGKILL mid-load, restarted on the same folder, and every
  * acknowledged line must be readable.
  */
-const BIN = fileURLToPath(new URL('../../bin/loki-lite.mjs', import.meta.url));
-const DIST = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function start(configFile: string): ChildProcess {
-  return spawn(process.execPath, [BIN, `-config.file=${configFile}`], { stdio: ['ignore', 'ignore', 'pipe'] });
-}
-
-function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((r) => child.once('exit', () => r()));
-}
-
-async function waitReady(url: string, child: ChildProcess): Promise<void> {
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  for (let i = 0; i < 300; i++) {
-    if (child.exitCode !== null) throw new Error(`loki-lite exited with ${child.exitCode}: ${stderr}`);
-    try {
-      if ((await fetch(`${url}/ready`)).status === 200) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`loki-lite did not become ready: ${stderr}`);
-}
-
 describe('WAL durability', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'wal-crash-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('every acknowledged push survives SIGKILL during load', async () => {
-    if (!existsSync(DIST)) throw new Error('packages/loki-lite is not built: run `pnpm test` (it builds first)');
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
-    const configFile = path.join(dir, 'loki.yaml');
-    writeFileSync(configFile, `
-auth_enabled: false
-server: {http_listen_address: 127.0.0.1, http_listen_port: ${port}, log_level: error}
-common: {path_prefix: ${dir}}
-schema_config: {configs: [{from: "2020-01-01", store: tsdb, object_store: filesystem, schema: v13, index: {prefix: index_, period: 24h}}]}
+    const configFile = writeChildConfig(dir, port, `
 ingester:
   chunk_encoding: snappy
   chunk_block_size: 4KB
@@ -73,8 +29,7 @@ ingester:
 limits_config: {reject_old_samples: false, max_entries_limit_per_query: 1000000, ingestion_rate_mb: 1024, ingestion_burst_size_mb: 1024, per_stream_rate_limit: 1GB, per_stream_rate_limit_burst: 1GB}
 `);
 
-    let child = start(configFile);
-    await waitReady(url, child);
+    let child = await startChild(configFile, port);
 
     const base = BigInt(Date.now()) * 1_000_000n;
     const acked: string[] = [];
@@ -104,14 +59,13 @@ limits_config: {reject_old_samples: false, max_entries_limit_per_query: 1000000,
     await Promise.race([enough, Promise.all(writers).then(() => {
       throw new Error('all writers stopped before the kill');
     })]);
-    child.kill('SIGKILL');
+    child.process.kill('SIGKILL');
     killed = true;
     await Promise.all(writers);
-    await exited(child);
+    await child.exited();
 
-    child = start(configFile);
+    child = await startChild(configFile, port);
     try {
-      await waitReady(url, child);
       const query = new URLSearchParams({ query: '{app="crash"}', start: (base - 1n).toString(), end: (base + 10n ** 12n).toString(), limit: '1000000', direction: 'forward' });
       const res = await fetch(`${url}/loki/api/v1/query_range?${query}`);
       expect(res.status).toBe(200);
@@ -122,7 +76,7 @@ limits_config: {reject_old_samples: false, max_entries_limit_per_query: 1000000,
       // nothing appears twice although it may be both replayed and in a flushed chunk
       expect(body.data.result.reduce((n, s) => n + s.values.length, 0)).toBe(found.size);
     } finally {
-      child.kill('SIGKILL');
+      child.process.kill('SIGKILL');
     }
   }, 120_000);
 });

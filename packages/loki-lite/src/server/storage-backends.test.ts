@@ -86,3 +86,33 @@ describe('flush failures', () => {
     }
   });
 });
+
+/** Counts reads of chunk objects. */
+class CountingStore extends MemoryObjectStore {
+  chunkReads = 0;
+  override async get(key: string): Promise<Buffer> {
+    if (key.startsWith('chunks/')) this.chunkReads++;
+    return super.get(key);
+  }
+}
+
+describe('the index', () => {
+  it('answers labels, label values and series without opening a chunk; log queries read chunks', async () => {
+    const store = new CountingStore();
+    const server = await startTestServer('', { objectStore: store });
+    try {
+      for (const app of ['a', 'b', 'c']) expect((await push(server, app, [`line of ${app}`])).status).toBe(204);
+      expect((await fetch(`${server.url}/flush`, { method: 'POST' })).status).toBe(204);
+      const range = qs({ start: now - 1n, end: now + 10n ** 12n });
+      expect(await (await server.get(`/loki/api/v1/labels?${range}`)).json()).toEqual({ status: 'success', data: ['app'] });
+      expect(await (await server.get(`/loki/api/v1/label/app/values?${range}`)).json()).toEqual({ status: 'success', data: ['a', 'b', 'c'] });
+      const series = await (await server.get(`/loki/api/v1/series?${range}&${qs({ 'match[]': '{app=~"a|b"}' })}`)).json();
+      expect(series).toEqual({ status: 'success', data: expect.arrayContaining([{ app: 'a' }, { app: 'b' }]) });
+      expect(store.chunkReads).toBe(0);
+      expect(await readLines(server, '{app="b"}')).toEqual(['line of b']);
+      expect(store.chunkReads).toBe(1);
+    } finally {
+      await server.destroy();
+    }
+  });
+});

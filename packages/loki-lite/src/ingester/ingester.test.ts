@@ -1,0 +1,87 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseLabels, printLabels } from '@loki-lite/shared';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseConfig } from '../config/load.js';
+import { Metrics } from '../metrics.js';
+import { newLabelMatcher } from '../logql/syntax/matchers.js';
+import { LogStore } from '../storage/log-store.js';
+import { MemoryObjectStore } from '../storage/memory/memory-store.js';
+import { Ingester } from './ingester.js';
+
+const dirs: string[] = [];
+const ingesters: Ingester[] = [];
+afterEach(async () => {
+  await Promise.all(ingesters.splice(0).map((i) => i.stop()));
+  dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true }));
+});
+
+function setup(ingesterYaml: string) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'ingester-'));
+  dirs.push(dir);
+  const { config } = parseConfig(`
+schema_config: {configs: [{from: "2020-01-01", store: tsdb, object_store: inmemory, schema: v13, index: {prefix: index_, period: 24h}}]}
+common: {path_prefix: ${dir}}
+ingester: ${ingesterYaml}
+limits_config: {reject_old_samples: false}
+`);
+  const objects = new MemoryObjectStore();
+  const store = new LogStore(objects, [{ from: 0n, prefix: 'index_' }]);
+  const metrics = new Metrics();
+  const ingester = new Ingester({ config: config.ingester, limits: config.limits_config, store, metrics });
+  ingesters.push(ingester);
+  return { ingester, objects, store, metrics };
+}
+
+const T0 = BigInt(Date.now()) * 1_000_000n;
+function stream(labels: string, entries: Array<[bigint, string]>) {
+  const ls = parseLabels(labels);
+  return { labels: ls, labelsString: printLabels(ls), entries: entries.map(([timestamp, line]) => ({ timestamp, line, structuredMetadata: [] })) };
+}
+
+async function flushedByReason(metrics: Metrics): Promise<Record<string, number>> {
+  const m = await metrics.chunksFlushed.get();
+  return Object.fromEntries(m.values.map((v) => [String(v.labels.reason), v.value]));
+}
+
+/** Waits (bounded) until `check` holds; the ingester works on its own timers. */
+async function eventually(check: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error('condition not reached');
+}
+
+describe('Ingester', () => {
+  it('cuts chunks at the target size, on idleness and at max_chunk_age, and indexes them on the index timer', async () => {
+    const { ingester, objects, metrics } = setup('{chunk_target_size: 2KB, chunk_block_size: 512B, flush_check_period: 20ms, chunk_idle_period: 200ms, max_chunk_age: 1h, index_cut_period: 50ms}');
+    await ingester.start();
+    await ingester.push('t', [stream('{s="full"}', Array.from({ length: 100 }, (_, i): [bigint, string] => [T0 + BigInt(i), `${i} ${randomBytes(60).toString('hex')}`]))]);
+    await ingester.push('t', [stream('{s="idle"}', [[T0, 'lonely line']])]);
+    const hour = 3_600_000_000_000n;
+    await ingester.push('t', [stream('{s="old"}', [[T0 - 2n * hour, 'first'], [T0 - hour + 1n, 'second']])]);
+    await eventually(async () => {
+      const r = await flushedByReason(metrics);
+      return (r.full ?? 0) >= 2 && r.idle === 2 && r.max_age === 1;
+    });
+    // without any /flush, the index timer lists the flushed chunks
+    await eventually(async () => (await objects.list('index/')).length > 0);
+    expect((await objects.list('chunks/t/')).length).toBeGreaterThanOrEqual(5);
+  });
+
+  it('keeps a flushed chunk readable from memory until an index file lists it, then drops it', async () => {
+    const { ingester, objects } = setup('{flush_check_period: 20ms, chunk_idle_period: 50ms, index_cut_period: 1h}');
+    await ingester.start();
+    await ingester.push('t', [stream('{s="a"}', [[T0, 'one'], [T0 + 1n, 'two']])]);
+    const matchers = [newLabelMatcher('s', '=', 'a')];
+    await eventually(async () => (await objects.list('chunks/')).length === 1);
+    expect((await objects.list('index/')).length).toBe(0);
+    expect(ingester.streamsMatching('t', matchers)[0]!.entriesInRange(T0, T0 + 10n).map((e) => e.line)).toEqual(['one', 'two']);
+    await ingester.flushAll();
+    expect((await objects.list('index/')).length).toBe(1);
+    expect(ingester.streamsMatching('t', matchers)).toEqual([]);
+  });
+});
