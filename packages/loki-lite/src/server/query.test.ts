@@ -1,0 +1,97 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { qs, startTestServer, type TestServer } from '../testing/test-server.js';
+
+const T = 1_795_132_800n; // 2026-11-20T00:00:00Z in seconds
+const NS = 1_000_000_000n;
+let server: TestServer;
+
+beforeAll(async () => {
+  server = await startTestServer('limits_config: {max_entries_limit_per_query: 150, max_query_length: 2h}');
+  const values = (app: string, offset: number) =>
+    Array.from({ length: 10 }, (_, i) => [((T + BigInt(i * 10 + offset)) * NS).toString(), `${app} ${i}`]);
+  const res = await server.pushJson({ streams: [{ stream: { app: 'a' }, values: values('a', 0) }, { stream: { app: 'b' }, values: values('b', 5) }] });
+  expect(res.status).toBe(204);
+});
+afterAll(() => server.destroy());
+
+type Streams = Array<{ stream: Record<string, string>; values: string[][] }>;
+async function query(params: Record<string, string | number | bigint>) {
+  const res = await server.get(`/loki/api/v1/query_range?${qs(params)}`);
+  return { status: res.status, text: await res.text() };
+}
+const lines = (text: string) => (JSON.parse(text) as { data: { result: Streams } }).data.result.flatMap((s) => s.values.map((v) => v[1]));
+
+describe('query_range parameters', () => {
+  it.each([
+    ['ns', (T * NS).toString(), ((T + 50n) * NS).toString()],
+    ['seconds', T.toString(), (T + 50n).toString()],
+    ['float seconds', `${T}.000`, `${T + 50n}.0`],
+    ['RFC3339', '2026-11-20T00:00:00Z', '2026-11-20T00:00:50Z'],
+  ])('reads start/end as %s; start inclusive, end exclusive', async (_form, start, end) => {
+    const r = await query({ query: '{app="a"}', start, end, direction: 'forward' });
+    expect(r.status).toBe(200);
+    expect(lines(r.text)).toEqual(['a 0', 'a 1', 'a 2', 'a 3', 'a 4']);
+  });
+
+  it('keeps the newest entries across streams for backward, the oldest for forward', async () => {
+    const range = { start: T, end: T + 200n, limit: 3 };
+    expect(lines((await query({ query: '{app=~"a|b"}', ...range })).text).sort()).toEqual(['a 9', 'b 8', 'b 9']);
+    expect(lines((await query({ query: '{app=~"a|b"}', ...range, direction: 'forward' })).text).sort()).toEqual(['a 0', 'a 1', 'b 0']);
+    const backward = JSON.parse((await query({ query: '{app="a"}', ...range })).text) as { data: { result: Streams } };
+    expect(backward.data.result[0]!.values.map((v) => v[1])).toEqual(['a 9', 'a 8', 'a 7']);
+  });
+
+  it('accepts POST with a form body like Grafana sends', async () => {
+    const res = await fetch(`${server.url}/loki/api/v1/query_range`, {
+      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: qs({ query: '{app="b"} |= "b 3"', start: T, end: T + 200n }),
+    });
+    expect(res.status).toBe(200);
+    expect(lines(await res.text())).toEqual(['b 3']);
+  });
+
+  it.each([
+    [{ limit: 0 }, 'limit must be a positive value'],
+    [{ limit: 'ten' }, 'strconv.ParseInt: parsing "ten": invalid syntax'],
+    [{ direction: 'sideways' }, "invalid direction 'sideways'"],
+    [{ start: String(T + 100n), end: String(T) }, 'end timestamp must not be before or equal to start time'],
+    [{ limit: 151 }, 'max entries limit per query exceeded, limit > max_entries_limit_per_query (151 > 150)'],
+    [{ start: String(T), end: String(T + 3n * 3600n) }, 'the query time range exceeds the limit (query length: 3h, limit: 2h)'],
+    [{ start: 'yesterday' }, 'invalid start: cannot parse "yesterday" to a valid timestamp'],
+    [{ query: '{app=~".*"}' }, 'parse error : queries require at least one regexp or equality matcher that does not have an empty-compatible value. For instance, app=~".*" does not meet this requirement, but app=~".+" will'],
+    [{ query: '{app=}' }, 'parse error at line 1, col 6: syntax error: unexpected }, expecting STRING'],
+    [{ query: '{app="a"} |= ' }, 'parse error at line 1, col 14: syntax error: unexpected $end, expecting STRING'],
+  ])('answers 400 for %j', async (params, message) => {
+    const r = await query({ query: '{app="a"}', start: T, end: T + 100n, ...params });
+    expect(r.status).toBe(400);
+    expect(r.text).toBe(message + '\n');
+  });
+
+  it('refuses log queries on the instant endpoint like Loki 3', async () => {
+    const res = await server.get(`/loki/api/v1/query?${qs({ query: '{app="a"}', time: T })}`);
+    expect(res.status).toBe(400);
+    expect(await res.text()).toBe('log queries are not supported as an instant query type, please change your query to a range query type\n');
+  });
+});
+
+describe('operational endpoints', () => {
+  it('/ready, build info and Go-style 404', async () => {
+    expect(await (await server.get('/ready')).text()).toBe('ready\n');
+    expect(await (await server.get('/loki/api/v1/status/buildinfo')).json()).toMatchObject({ version: expect.stringMatching(/^\d+\.\d+\.\d+/) });
+    const missing = await server.get('/nope');
+    expect(missing.status).toBe(404);
+    expect(await missing.text()).toBe('404 page not found\n');
+  });
+
+  it('/metrics exposes ingest, rejection, stream, flush and WAL metrics', async () => {
+    await server.pushJson({ streams: [{ stream: {}, values: [[(T * NS).toString(), 'x']] }] });
+    const text = await (await server.get('/metrics')).text();
+    expect(text).toMatch(/^loki_distributor_bytes_received_total\{tenant="fake"\} \d+/m);
+    expect(text).toMatch(/^loki_distributor_lines_received_total\{tenant="fake"\} 21$/m);
+    expect(text).toMatch(/^loki_discarded_samples_total\{reason="missing_labels",tenant="fake"\} 1$/m);
+    expect(text).toMatch(/^loki_ingester_memory_streams\{tenant="fake"\} 2$/m);
+    expect(text).toMatch(/^loki_ingester_wal_disk_full_fsync_duration_seconds_count [1-9]/m);
+    expect(text).toContain('# TYPE loki_ingester_chunks_flushed_total counter');
+    expect(text).toContain('# TYPE loki_ingester_chunks_flush_failures_total counter');
+  });
+});
