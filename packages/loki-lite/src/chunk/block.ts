@@ -2,47 +2,50 @@ import { type Label, NO_METADATA } from '@loki-lite/shared';
 import { ByteReader, ByteWriter } from '../util/binary.js';
 import type { Entry } from './entry.js';
 
-/** Serializes entries (already sorted by timestamp) as an uncompressed block body. Reuses `w`. */
-export function writeBlockBody(w: ByteWriter, entries: readonly Entry[]): Buffer {
-  w.reset();
-  let prev = entries.length > 0 ? entries[0]!.timestamp : 0n;
-  w.i64(prev);
-  for (const e of entries) {
-    w.uvarint(Number(e.timestamp - prev));
-    prev = e.timestamp;
-    w.string(e.line);
-    w.uvarint(e.structuredMetadata.length);
-    for (const l of e.structuredMetadata) w.string(l.name).string(l.value);
-  }
-  return w.view();
+/*
+ * A block body is a sequence of entries, each: i64 timestamp, uvarint line length, line bytes, uvarint
+ * metadata pair count, then (uvarint length, bytes) for each name and value. The head block of a chunk is
+ * kept in exactly this form, so appending an entry serializes it once and a sorted head is compressed as is.
+ */
+
+/** Serializes one entry onto `w`. */
+export function appendEntry(w: ByteWriter, e: Entry): void {
+  w.i64(e.timestamp).string(e.line).uvarint(e.structuredMetadata.length);
+  for (const l of e.structuredMetadata) w.string(l.name).string(l.value);
+}
+
+/** A block body of `entries`, which the caller has sorted. */
+export function encodeBlockBody(entries: readonly Entry[]): Buffer {
+  const w = new ByteWriter(entries.reduce((n, e) => n + e.line.length + 16, 16));
+  for (const e of entries) appendEntry(w, e);
+  return Buffer.from(w.view());
 }
 
 /**
- * Walks an uncompressed block body entry by entry without materializing lines: `lineStart`/`lineEnd` index
- * into `buf`, so a line filter can test the bytes and only matching lines become strings.
+ * Walks a block body entry by entry without materializing lines: `lineStart`/`lineEnd` index into `buf`,
+ * so a line filter can test the bytes and only matching lines become strings.
  */
 export class BlockCursor {
   private readonly r: ByteReader;
-  private remaining: number;
   timestamp = 0n;
+  /** Offset of the current entry's first byte, and of the byte after its last. */
+  entryStart = 0;
+  entryEnd = 0;
   lineStart = 0;
   lineEnd = 0;
   private metadataStart = 0;
   private metadataCount = 0;
 
-  constructor(readonly buf: Buffer, entries: number) {
-    this.r = new ByteReader(buf);
-    this.remaining = entries;
-    this.timestamp = entries > 0 ? this.r.i64() : 0n;
+  constructor(readonly buf: Buffer, start = 0, end = buf.length) {
+    this.r = new ByteReader(buf, start, end);
   }
 
   /** Advances to the next entry; false at the end of the block. */
   next(): boolean {
-    if (this.remaining === 0) return false;
-    this.remaining--;
     const r = this.r;
-    const delta = r.uvarint();
-    if (delta !== 0) this.timestamp += BigInt(delta);
+    if (r.remaining === 0) return false;
+    this.entryStart = r.pos;
+    this.timestamp = r.i64();
     const len = r.uvarint();
     this.lineStart = r.pos;
     this.lineEnd = r.pos + len;
@@ -50,9 +53,10 @@ export class BlockCursor {
     this.metadataCount = r.uvarint();
     this.metadataStart = r.pos;
     for (let i = 0; i < this.metadataCount * 2; i++) {
-      const len = r.uvarint(); // read first: `r.pos += r.uvarint()` would add to the pos before the varint
-      r.pos += len;
+      const n = r.uvarint(); // read first: `r.pos += r.uvarint()` would add to the pos before the varint
+      r.pos += n;
     }
+    this.entryEnd = r.pos;
     return true;
   }
 
@@ -71,4 +75,19 @@ export class BlockCursor {
   entry(): Entry {
     return { timestamp: this.timestamp, line: this.line(), structuredMetadata: this.structuredMetadata() };
   }
+}
+
+/**
+ * Reorders a block body by timestamp (stable: equal timestamps keep their order) by copying each entry's
+ * bytes to its place. Used when out-of-order entries were appended to a head block.
+ */
+export function sortBlockBody(body: Buffer): Buffer {
+  const spans: Array<{ ts: bigint; start: number; end: number; seq: number }> = [];
+  const c = new BlockCursor(body);
+  while (c.next()) spans.push({ ts: c.timestamp, start: c.entryStart, end: c.entryEnd, seq: spans.length });
+  spans.sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : a.seq - b.seq));
+  const out = Buffer.allocUnsafe(body.length);
+  let pos = 0;
+  for (const s of spans) pos += body.copy(out, pos, s.start, s.end);
+  return out;
 }

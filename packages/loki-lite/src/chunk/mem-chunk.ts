@@ -1,27 +1,31 @@
 import { ByteWriter } from '../util/binary.js';
-import { BlockCursor, writeBlockBody } from './block.js';
+import { appendEntry, BlockCursor, encodeBlockBody, sortBlockBody } from './block.js';
 import type { Entry } from './entry.js';
 import { type ChunkEncoding, type CompressedBlock, compressBlock, decodeChunk, decompressBlock, encodeChunk, readBlock } from './format.js';
 
-/** Bytes an entry takes in a block body, used to decide when to cut a block or a chunk. */
-export function entrySize(e: Entry): number {
-  let n = 10 + e.line.length;
-  for (const l of e.structuredMetadata) n += 4 + l.name.length + l.value.length;
-  return n;
+const HEAD_INITIAL_BYTES = 1024;
+
+/** The uncompressed head block: entries already serialized in block-body form. */
+interface Head {
+  readonly w: ByteWriter;
+  entries: number;
+  sorted: boolean;
+  minTs: bigint;
+  maxTs: bigint;
+  lastTs: bigint;
 }
 
-const scratch = new ByteWriter(1 << 18);
+const newHead = (): Head => ({ w: new ByteWriter(HEAD_INITIAL_BYTES), entries: 0, sorted: true, minTs: 0n, maxTs: 0n, lastTs: 0n });
 
 /**
- * The chunk a stream is writing to: compressed blocks plus an uncompressed head block. Entries may arrive
- * out of order (within the stream's acceptance window); the head is sorted when it is cut into a block, and
- * the chunk's blocks are re-sorted if they overlap when the chunk is encoded for flushing.
+ * The chunk a stream is writing to: compressed blocks plus a head block of serialized entries, so no entry
+ * object outlives the push that carried it. Entries may arrive out of order (within the stream's window);
+ * the head is sorted when it is cut into a block, and blocks are re-sorted if they overlap when the chunk
+ * is encoded for flushing.
  */
 export class MemChunk {
   private readonly blocks: CompressedBlock[] = [];
-  private head: Entry[] = [];
-  private headSorted = true;
-  private headBytes = 0;
+  private head: Head = newHead();
   private blocksBytes = 0;
   private blocksOverlap = false;
   minTs = 0n;
@@ -34,57 +38,48 @@ export class MemChunk {
     private readonly targetSize: number,
   ) {}
 
-  /** True when adding an entry of `size` bytes would take the chunk past its target size. */
+  /** True once the chunk has reached its target size (compressed blocks plus the uncompressed head). */
   isFull(): boolean {
-    return this.blocksBytes + this.headBytes >= this.targetSize;
+    return this.size >= this.targetSize;
+  }
+
+  get size(): number {
+    return this.blocksBytes + this.head.w.length;
   }
 
   append(e: Entry): void {
     const ts = e.timestamp;
-    if (this.entries === 0) this.minTs = this.maxTs = ts;
-    else {
-      if (ts < this.minTs) this.minTs = ts;
-      if (ts > this.maxTs) this.maxTs = ts;
-    }
-    const last = this.head[this.head.length - 1];
-    if (last && ts < last.timestamp) this.headSorted = false;
-    this.head.push(e);
-    this.headBytes += entrySize(e);
+    if (this.entries === 0 || ts < this.minTs) this.minTs = ts;
+    if (this.entries === 0 || ts > this.maxTs) this.maxTs = ts;
     this.entries++;
-    if (this.headBytes >= this.blockSize) this.cutBlock();
+    const h = this.head;
+    if (h.entries === 0) h.minTs = h.maxTs = ts;
+    else {
+      if (ts < h.lastTs) h.sorted = false;
+      if (ts < h.minTs) h.minTs = ts;
+      if (ts > h.maxTs) h.maxTs = ts;
+    }
+    h.lastTs = ts;
+    h.entries++;
+    appendEntry(h.w, e);
+    if (h.w.length >= this.blockSize) this.cutBlock();
   }
 
-  /** Compresses the head block. */
+  /** Compresses the head block into a new block. */
   cutBlock(): void {
-    if (this.head.length === 0) return;
-    const head = this.sortedHead();
-    const raw = writeBlockBody(scratch, head);
-    const block: CompressedBlock = {
-      minTs: head[0]!.timestamp,
-      maxTs: head[head.length - 1]!.timestamp,
-      entries: head.length,
-      data: compressBlock(this.encoding, raw),
-      uncompressedLength: raw.length,
-    };
+    const h = this.head;
+    if (h.entries === 0) return;
+    const raw = h.sorted ? h.w.view() : sortBlockBody(h.w.view());
+    this.pushBlock({ minTs: h.minTs, maxTs: h.maxTs, entries: h.entries, data: compressBlock(this.encoding, raw), uncompressedLength: raw.length });
+    // A fresh, small head: a stream that goes quiet should not pin a block-sized buffer.
+    this.head = newHead();
+  }
+
+  private pushBlock(block: CompressedBlock): void {
     const prev = this.blocks[this.blocks.length - 1];
     if (prev && block.minTs < prev.maxTs) this.blocksOverlap = true;
     this.blocks.push(block);
     this.blocksBytes += block.data.length;
-    this.head = [];
-    this.headBytes = 0;
-    this.headSorted = true;
-  }
-
-  private sortedHead(): Entry[] {
-    // Array.prototype.sort is stable: equal timestamps keep their arrival order.
-    if (!this.headSorted) this.head.sort((a, b) => (a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : 0));
-    this.headSorted = true;
-    return this.head;
-  }
-
-  /** Compressed size so far (head counted uncompressed). */
-  get size(): number {
-    return this.blocksBytes + this.headBytes;
   }
 
   /** The entries with from <= timestamp < through, in timestamp order. */
@@ -93,16 +88,17 @@ export class MemChunk {
     if (this.entries === 0 || this.maxTs < from || this.minTs >= through) return out;
     for (const b of this.blocks) {
       if (b.maxTs < from || b.minTs >= through) continue;
-      const cursor = new BlockCursor(decompressBlock(this.encoding, b.data, b.uncompressedLength), b.entries);
-      while (cursor.next()) if (cursor.timestamp >= from && cursor.timestamp < through) out.push(cursor.entry());
+      collect(new BlockCursor(decompressBlock(this.encoding, b.data, b.uncompressedLength)), from, through, out);
     }
-    for (const e of this.sortedHead()) if (e.timestamp >= from && e.timestamp < through) out.push(e);
-    if (this.blocksOverlap || this.blocks.length > 0) sortByTimestamp(out);
+    const h = this.head;
+    if (h.entries > 0 && h.maxTs >= from && h.minTs < through) collect(new BlockCursor(h.w.view()), from, through, out);
+    sortByTimestamp(out);
     return out;
   }
 
+  /** A point-in-time copy of the contents (blocks are immutable; the head's bytes are copied). */
   snapshot(): ChunkSnapshot {
-    return { encoding: this.encoding, blocks: this.blocks.slice(), head: this.head.slice() };
+    return { encoding: this.encoding, blocks: this.blocks.slice(), head: Buffer.from(this.head.w.view()) };
   }
 
   /** Cuts the head and writes the chunk's bytes; blocks that overlap in time are re-sorted first. */
@@ -117,35 +113,51 @@ export class MemChunk {
     this.blocks.length = 0;
     this.blocksBytes = 0;
     this.blocksOverlap = false;
-    for (const e of all) {
-      this.head.push(e);
-      this.headBytes += entrySize(e);
-      if (this.headBytes >= this.blockSize) this.cutBlock();
+    let start = 0;
+    let bytes = 0;
+    for (let i = 0; i < all.length; i++) {
+      bytes += all[i]!.line.length + 16;
+      if (bytes >= this.blockSize || i === all.length - 1) {
+        const part = all.slice(start, i + 1);
+        const raw = encodeBlockBody(part);
+        this.pushBlock({ minTs: part[0]!.timestamp, maxTs: part[part.length - 1]!.timestamp, entries: part.length, data: compressBlock(this.encoding, raw), uncompressedLength: raw.length });
+        start = i + 1;
+        bytes = 0;
+      }
     }
-    this.cutBlock();
   }
 }
 
-/** A point-in-time copy of a chunk's contents (blocks are immutable; the head array is copied). */
+function collect(cursor: BlockCursor, from: bigint, through: bigint, out: Entry[]): void {
+  while (cursor.next()) if (cursor.timestamp >= from && cursor.timestamp < through) out.push(cursor.entry());
+}
+
+function sortByTimestamp(entries: Entry[]): void {
+  for (let i = 1; i < entries.length; i++) {
+    if (entries[i]!.timestamp < entries[i - 1]!.timestamp) {
+      // Array.prototype.sort is stable: equal timestamps keep their arrival order.
+      entries.sort((a, b) => (a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : 0));
+      return;
+    }
+  }
+}
+
+/** A point-in-time copy of a chunk's contents, for WAL checkpoints. */
 export interface ChunkSnapshot {
   readonly encoding: ChunkEncoding;
   readonly blocks: readonly CompressedBlock[];
-  readonly head: readonly Entry[];
+  /** The head block's body. */
+  readonly head: Buffer;
 }
 
 /** Every entry of a snapshot (blocks first, then the head; not merged into one order). */
 export function* snapshotEntries(s: ChunkSnapshot): Generator<Entry> {
   for (const b of s.blocks) {
-    const cursor = new BlockCursor(decompressBlock(s.encoding, b.data, b.uncompressedLength), b.entries);
+    const cursor = new BlockCursor(decompressBlock(s.encoding, b.data, b.uncompressedLength));
     while (cursor.next()) yield cursor.entry();
   }
-  yield* s.head;
-}
-
-function sortByTimestamp(entries: Entry[]): void {
-  let sorted = true;
-  for (let i = 1; i < entries.length && sorted; i++) if (entries[i]!.timestamp < entries[i - 1]!.timestamp) sorted = false;
-  if (!sorted) entries.sort((a, b) => (a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : 0));
+  const cursor = new BlockCursor(s.head);
+  while (cursor.next()) yield cursor.entry();
 }
 
 /** Reads every entry of an encoded chunk with from <= timestamp < through, in timestamp order. */
@@ -154,8 +166,7 @@ export function readChunkEntries(bytes: Buffer, from: bigint, through: bigint): 
   const out: Entry[] = [];
   for (const b of chunk.blocks) {
     if (b.maxTs < from || b.minTs >= through) continue;
-    const cursor = new BlockCursor(readBlock(chunk, b), b.entries);
-    while (cursor.next()) if (cursor.timestamp >= from && cursor.timestamp < through) out.push(cursor.entry());
+    collect(new BlockCursor(readBlock(chunk, b)), from, through, out);
   }
   return out;
 }
