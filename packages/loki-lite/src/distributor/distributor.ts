@@ -4,7 +4,7 @@ import type { LimitsConfig } from '../config/schema.js';
 import type { IngestStream } from '../ingester/ingester.js';
 import type { Metrics } from '../metrics.js';
 import { TokenBucket } from '../util/token-bucket.js';
-import { entryBytes, entryWindow, validateEntry, validateStreamLabels } from './validate.js';
+import { entryBytes, entryWindow, type ParsedStreamLabels, validateEntry, validateStreamLabels } from './validate.js';
 
 /** What the distributor hands validated streams to: the ingester (the consumer owns the interface). */
 export interface StreamSink {
@@ -19,6 +19,8 @@ export interface DistributorDeps {
 }
 
 const MiB = 1024 * 1024;
+/** Label strings whose parse is remembered; agents send the same few thousand over and over. */
+const LABEL_CACHE_SIZE = 50_000;
 
 /**
  * Validates pushes with Loki's rules, applies the tenant ingestion rate limit, and passes what is valid on.
@@ -26,6 +28,7 @@ const MiB = 1024 * 1024;
  */
 export class Distributor {
   private readonly limiters = new Map<string, TokenBucket>();
+  private readonly labelCache = new Map<string, ParsedStreamLabels>();
   private readonly now: () => number;
 
   constructor(private readonly deps: DistributorDeps) {
@@ -45,19 +48,21 @@ export class Distributor {
       metrics.discardedBytes.inc({ reason, tenant }, bytes);
     };
 
+    let receivedBytes = 0;
+    let receivedLines = 0;
     for (const stream of req.streams) {
-      let receivedBytes = 0;
-      for (const e of stream.entries) receivedBytes += entryBytes(e);
-      metrics.bytesReceived.inc({ tenant }, receivedBytes);
-      metrics.linesReceived.inc({ tenant }, stream.entries.length);
+      let streamBytes = 0;
+      for (const e of stream.entries) streamBytes += entryBytes(e);
+      receivedBytes += streamBytes;
+      receivedLines += stream.entries.length;
 
       let parsed;
       try {
-        parsed = validateStreamLabels(stream.labels, limits);
+        parsed = this.parseLabels(stream.labels);
       } catch (e) {
         if (!(e instanceof LokiError)) throw e;
         errors.add(e.message);
-        discard(e.code, stream.entries.length, receivedBytes);
+        discard(e.code, stream.entries.length, streamBytes);
         continue;
       }
       const entries: Entry[] = [];
@@ -76,6 +81,8 @@ export class Distributor {
       valid.push({ labels: parsed.labels, labelsString: parsed.labelsString, entries });
     }
 
+    metrics.bytesReceived.inc({ tenant }, receivedBytes);
+    metrics.linesReceived.inc({ tenant }, receivedLines);
     const validationError = errors.size > 0 ? new LokiError('bad_data', 'validation', [...errors].join('\n')) : undefined;
     if (valid.length === 0) {
       if (validationError) throw validationError;
@@ -89,6 +96,16 @@ export class Distributor {
     }
     await this.deps.sink.push(tenant, valid);
     if (validationError) throw validationError;
+  }
+
+  private parseLabels(raw: string): ParsedStreamLabels {
+    let parsed = this.labelCache.get(raw);
+    if (!parsed) {
+      parsed = validateStreamLabels(raw, this.deps.limits);
+      if (this.labelCache.size >= LABEL_CACHE_SIZE) this.labelCache.clear();
+      this.labelCache.set(raw, parsed);
+    }
+    return parsed;
   }
 
   private limiterFor(tenant: string, nowMs: number): TokenBucket {
