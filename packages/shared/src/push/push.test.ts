@@ -115,3 +115,33 @@ describe('push body', () => {
     }
   });
 });
+
+describe('protobuf decoder robustness', () => {
+  it('rejects truncated and corrupt messages with a bad_data error, never a crash', () => {
+    const good = encodePushRequestProto(sample);
+    for (let cut = 1; cut < good.length; cut += 3) {
+      try {
+        decodePushRequestProto(good.subarray(0, cut));
+      } catch (e) {
+        expect(e).toBeInstanceOf(LokiError);
+        expect((e as LokiError).kind).toBe('bad_data');
+      }
+    }
+    let state = 12345;
+    const rand = () => (state = (state * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+    for (let i = 0; i < 2000; i++) {
+      const bytes = Buffer.from(good);
+      for (let k = 0; k < 3; k++) bytes[Math.floor(rand() * bytes.length)] = Math.floor(rand() * 256);
+      try {
+        decodePushRequestProto(bytes);
+      } catch (e) {
+        expect(e).toBeInstanceOf(LokiError);
+      }
+    }
+  });
+
+  it('reads negative int64 seconds (before 1970) exactly', () => {
+    const req = { streams: [{ labels: '{a="b"}', entries: [{ timestamp: -86_400_000_000_001n, line: 'x', structuredMetadata: [] }] }] };
+    expect(decodePushRequestProto(encodePushRequestProto(req))).toEqual(req);
+  });
+});

@@ -1,0 +1,38 @@
+/**
+ * Log lines shaped like a distributed-training cluster's (logfmt trainer steps, NCCL, JSON data loader,
+ * nginx access), deterministic for a seed so runs are comparable.
+ */
+export class LineGenerator {
+  private state: number;
+
+  constructor(seed: number) {
+    this.state = seed >>> 0 || 1;
+  }
+
+  private rand(): number {
+    // xorshift32
+    let x = this.state;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    this.state = x >>> 0;
+    return this.state / 0x100000000;
+  }
+
+  private int(n: number): number {
+    return Math.floor(this.rand() * n);
+  }
+
+  line(seq: number, tsIso: string): string {
+    switch (seq % 4) {
+      case 0:
+        return `level=info ts=${tsIso} rank=${this.int(64)} step=${seq} loss=${(2 * this.rand()).toFixed(4)} lr=${(3e-4 * this.rand()).toExponential(3)} grad_norm=${(1.5 * this.rand()).toFixed(3)} tokens_per_sec=${9000 + this.int(6000)} gpu_mem_gb=${(60 + 20 * this.rand()).toFixed(1)} msg="train step"`;
+      case 1:
+        return `NCCL INFO [Rank ${this.int(64)}] Channel ${this.int(32)}/32 : ${this.int(64)}[${this.int(8)}] -> ${this.int(64)}[${this.int(8)}] via P2P/IPC/read comm ${this.int(1 << 30).toString(16)} nRanks 64`;
+      case 2:
+        return JSON.stringify({ level: this.rand() < 0.05 ? 'warn' : 'info', ts: tsIso, component: 'dataloader', shard: this.int(4096), bytes: this.int(1 << 26), latency_ms: Math.round(1000 * this.rand()), msg: 'fetched shard from s3' });
+      default:
+        return `10.0.${this.int(8)}.${this.int(255)} - - [${tsIso}] "POST /loki/api/v1/push HTTP/1.1" ${this.rand() < 0.02 ? 500 : 204} 0 "-" "Alloy/v1.5.0" ${(this.rand() / 10).toFixed(3)}`;
+    }
+  }
+}
