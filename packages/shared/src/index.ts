@@ -7,7 +7,8 @@ export { parseLabels, LabelParseError } from './labels/parse.js';
 export { fingerprint } from './labels/fingerprint.js';
 export { goQuote, readGoString, UnquoteError } from './labels/quote.js';
 
-export { type PushEntry, type PushStream, type PushRequest, NO_METADATA } from './push/types.js';
+export { type PushEntry, type PushStream, type PushRequest, type DecodedPushStream, type DecodedPushRequest, NO_METADATA } from './push/types.js';
+export { EntryBatch } from './push/entry-batch.js';
 export { decodePushRequestProto, encodePushRequestProto } from './push/protobuf.js';
 export { decodePushRequestJson, encodePushRequestJson } from './push/json.js';
 export { decodePushBody, type PushBodyOptions, tooLarge } from './push/body.js';

@@ -14,6 +14,12 @@ export function appendEntry(w: ByteWriter, e: Entry): void {
   for (const l of e.structuredMetadata) w.string(l.name).string(l.value);
 }
 
+/** Serializes one entry whose line is src[start, end) onto `w`. */
+export function appendRawEntry(w: ByteWriter, ts: bigint, src: Buffer, start: number, end: number, metadata: readonly Label[]): void {
+  w.i64(ts).bytesFrom(src, start, end).uvarint(metadata.length);
+  for (const l of metadata) w.string(l.name).string(l.value);
+}
+
 /** A block body of `entries`, which the caller has sorted. */
 export function encodeBlockBody(entries: readonly Entry[]): Buffer {
   const w = new ByteWriter(entries.reduce((n, e) => n + e.line.length + 16, 16));

@@ -1,5 +1,6 @@
 import { ByteWriter } from '../util/binary.js';
-import { appendEntry, BlockCursor, encodeBlockBody, sortBlockBody } from './block.js';
+import type { Label } from '@loki-lite/shared';
+import { appendEntry, appendRawEntry, BlockCursor, encodeBlockBody, sortBlockBody } from './block.js';
 import type { Entry } from './entry.js';
 import { type ChunkEncoding, type CompressedBlock, compressBlock, decodeChunk, decompressBlock, encodeChunk, readBlock } from './format.js';
 
@@ -48,7 +49,19 @@ export class MemChunk {
   }
 
   append(e: Entry): void {
-    const ts = e.timestamp;
+    this.noteAppend(e.timestamp);
+    appendEntry(this.head.w, e);
+    if (this.head.w.length >= this.blockSize) this.cutBlock();
+  }
+
+  /** Appends an entry whose line is src[start, end) (the ingest path: bytes are copied, no string made). */
+  appendRaw(ts: bigint, src: Buffer, start: number, end: number, metadata: readonly Label[]): void {
+    this.noteAppend(ts);
+    appendRawEntry(this.head.w, ts, src, start, end, metadata);
+    if (this.head.w.length >= this.blockSize) this.cutBlock();
+  }
+
+  private noteAppend(ts: bigint): void {
     if (this.entries === 0 || ts < this.minTs) this.minTs = ts;
     if (this.entries === 0 || ts > this.maxTs) this.maxTs = ts;
     this.entries++;
@@ -61,8 +74,6 @@ export class MemChunk {
     }
     h.lastTs = ts;
     h.entries++;
-    appendEntry(h.w, e);
-    if (h.w.length >= this.blockSize) this.cutBlock();
   }
 
   /** Compresses the head block into a new block. */

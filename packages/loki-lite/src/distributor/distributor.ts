@@ -1,5 +1,4 @@
-import { LokiError, type PushRequest } from '@loki-lite/shared';
-import type { Entry } from '../chunk/entry.js';
+import { type DecodedPushRequest, LokiError } from '@loki-lite/shared';
 import type { LimitsConfig } from '../config/schema.js';
 import type { IngestStream } from '../ingester/ingester.js';
 import type { Metrics } from '../metrics.js';
@@ -35,7 +34,7 @@ export class Distributor {
     this.now = deps.nowMs ?? Date.now;
   }
 
-  async push(tenant: string, req: PushRequest): Promise<void> {
+  async push(tenant: string, req: DecodedPushRequest): Promise<void> {
     const { limits, metrics } = this.deps;
     const nowMs = this.now();
     const window = entryWindow(limits, BigInt(nowMs) * 1_000_000n);
@@ -51,10 +50,11 @@ export class Distributor {
     let receivedBytes = 0;
     let receivedLines = 0;
     for (const stream of req.streams) {
+      const batch = stream.entries;
       let streamBytes = 0;
-      for (const e of stream.entries) streamBytes += entryBytes(e);
+      for (let i = 0; i < batch.count; i++) streamBytes += entryBytes(batch, i);
       receivedBytes += streamBytes;
-      receivedLines += stream.entries.length;
+      receivedLines += batch.count;
 
       let parsed;
       try {
@@ -62,22 +62,25 @@ export class Distributor {
       } catch (e) {
         if (!(e instanceof LokiError)) throw e;
         errors.add(e.message);
-        discard(e.code, stream.entries.length, streamBytes);
+        discard(e.code, batch.count, streamBytes);
         continue;
       }
-      const entries: Entry[] = [];
-      for (const raw of stream.entries) {
-        const checked = validateEntry(raw, parsed.labelsString, limits, window);
-        if (checked instanceof LokiError) {
-          errors.add(checked.message);
-          discard(checked.code, 1, entryBytes(raw));
+      // Only when an entry is rejected is a list of the accepted ones built; usually the batch goes on whole.
+      let accepted: number[] | undefined;
+      for (let i = 0; i < batch.count; i++) {
+        const error = validateEntry(batch, i, parsed.labelsString, limits, window);
+        if (error) {
+          accepted ??= Array.from({ length: i }, (_, k) => k);
+          errors.add(error.message);
+          discard(error.code, 1, entryBytes(batch, i));
           continue;
         }
-        entries.push(checked);
-        validBytes += entryBytes(checked);
+        accepted?.push(i);
+        validBytes += entryBytes(batch, i);
       }
-      if (entries.length === 0) continue;
-      validLines += entries.length;
+      const entries = accepted ? batch.select(accepted) : batch;
+      if (entries.count === 0) continue;
+      validLines += entries.count;
       valid.push({ labels: parsed.labels, labelsString: parsed.labelsString, entries });
     }
 

@@ -1,5 +1,5 @@
 import {
-  findDuplicateLabelName, formatRFC3339Nano, type Labels, LabelParseError, LokiError, parseLabels, printLabels, type PushEntry,
+  type EntryBatch, findDuplicateLabelName, formatRFC3339Nano, type Labels, LabelParseError, LokiError, parseLabels, printLabels,
 } from '@loki-lite/shared';
 import type { LimitsConfig } from '../config/schema.js';
 
@@ -55,50 +55,49 @@ export function entryWindow(limits: LimitsConfig, nowNs: bigint): EntryWindow {
 }
 
 /**
- * Checks one entry. Returns undefined when it is acceptable, or the error. A line over max_line_size is
- * truncated instead when max_line_size_truncate is set (the returned entry is then a new one).
+ * Checks entry `i` of a batch. Returns undefined when it is acceptable, or the error. A line over
+ * max_line_size is cut to that many bytes instead when max_line_size_truncate is set (as Loki does).
  */
-export function validateEntry(e: PushEntry, labelsString: string, limits: LimitsConfig, window: EntryWindow): LokiError | PushEntry {
-  if (window.oldestNs !== undefined && e.timestamp < window.oldestNs) {
+export function validateEntry(batch: EntryBatch, i: number, labelsString: string, limits: LimitsConfig, window: EntryWindow): LokiError | undefined {
+  const ts = batch.timestamps[i]!;
+  if (window.oldestNs !== undefined && ts < window.oldestNs) {
     return invalid('greater_than_max_sample_age',
-      `entry for stream '${labelsString}' has timestamp too old: ${rfc3339(e.timestamp)}, oldest acceptable timestamp is: ${rfc3339(window.oldestNs)}`);
+      `entry for stream '${labelsString}' has timestamp too old: ${rfc3339(ts)}, oldest acceptable timestamp is: ${rfc3339(window.oldestNs)}`);
   }
-  if (e.timestamp > window.newestNs) {
-    return invalid('too_far_in_future', `entry for stream '${labelsString}' has timestamp too new: ${rfc3339(e.timestamp)}`);
+  if (ts > window.newestNs) {
+    return invalid('too_far_in_future', `entry for stream '${labelsString}' has timestamp too new: ${rfc3339(ts)}`);
   }
   const max = limits.max_line_size;
-  if (max > 0 && e.line.length > max / 3) {
-    const size = Buffer.byteLength(e.line);
-    if (size > max) {
-      if (!limits.max_line_size_truncate) {
-        return invalid('line_too_long', `Max entry size '${max}' bytes exceeded for stream '${labelsString}' while adding an entry with length '${size}' bytes`);
-      }
-      e = { ...e, line: Buffer.from(e.line).subarray(0, max).toString('utf8') };
+  const size = batch.lineBytes(i);
+  if (max > 0 && size > max) {
+    if (!limits.max_line_size_truncate) {
+      return invalid('line_too_long', `Max entry size '${max}' bytes exceeded for stream '${labelsString}' while adding an entry with length '${size}' bytes`);
     }
+    batch.ends[i] = batch.starts[i]! + max;
   }
-  const meta = e.structuredMetadata;
+  const meta = batch.structuredMetadata(i);
   if (meta.length > 0) {
     if (!limits.allow_structured_metadata) {
       return invalid('disallowed_structured_metadata',
         `stream '${labelsString}' includes structured metadata, but this feature is disallowed. Please see \`limits_config.allow_structured_metadata\` or contact your Loki administrator to enable it.`);
     }
-    let size = 0;
-    for (const l of meta) size += l.name.length + l.value.length;
-    if (limits.max_structured_metadata_size > 0 && size > limits.max_structured_metadata_size) {
+    let metaSize = 0;
+    for (const l of meta) metaSize += l.name.length + l.value.length;
+    if (limits.max_structured_metadata_size > 0 && metaSize > limits.max_structured_metadata_size) {
       return invalid('structured_metadata_too_large',
-        `stream '${labelsString}' has structured metadata too large: '${size}' bytes, limit: '${limits.max_structured_metadata_size}' bytes. Please see \`limits_config.max_structured_metadata_size\` or contact your Loki administrator to increase it.`);
+        `stream '${labelsString}' has structured metadata too large: '${metaSize}' bytes, limit: '${limits.max_structured_metadata_size}' bytes. Please see \`limits_config.max_structured_metadata_size\` or contact your Loki administrator to increase it.`);
     }
     if (limits.max_structured_metadata_entries_count > 0 && meta.length > limits.max_structured_metadata_entries_count) {
       return invalid('structured_metadata_too_many',
         `stream '${labelsString}' has too many structured metadata labels: '${meta.length}', limit: '${limits.max_structured_metadata_entries_count}'. Please see \`limits_config.max_structured_metadata_entries_count\` or contact your Loki administrator to increase it.`);
     }
   }
-  return e;
+  return undefined;
 }
 
-/** Bytes an entry counts for rate limits and metrics: its line plus its structured metadata. */
-export function entryBytes(e: PushEntry): number {
-  let n = Buffer.byteLength(e.line);
-  for (const l of e.structuredMetadata) n += l.name.length + l.value.length;
+/** Bytes entry `i` counts for rate limits and metrics: its line plus its structured metadata. */
+export function entryBytes(batch: EntryBatch, i: number): number {
+  let n = batch.lineBytes(i);
+  if (batch.metadata) for (const l of batch.structuredMetadata(i)) n += l.name.length + l.value.length;
   return n;
 }

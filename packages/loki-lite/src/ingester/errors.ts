@@ -10,7 +10,7 @@ export function failedEntriesError(tenant: string, labels: string, failed: reado
   const last = failed[failed.length - 1]!;
   const shown = maxReturned > 0 ? failed.slice(0, maxReturned) : failed;
   let message = '';
-  for (const f of shown) message += `entry with timestamp ${formatGoTime(f.entry.timestamp)} ignored, reason: '${f.error.message}',\n`;
+  for (const f of shown) message += `entry with timestamp ${formatGoTime(f.timestamp)} ignored, reason: '${f.error.message}',\n`;
   message += `user '${tenant}', total ignored: ${failed.length} out of ${total} for stream: ${labels}`;
   return new LokiError(last.error.kind, last.error.code, message);
 }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parseLabels, printLabels } from '@loki-lite/shared';
+import { EntryBatch, parseLabels, printLabels } from '@loki-lite/shared';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../config/load.js';
 import { Metrics } from '../metrics.js';
@@ -38,7 +38,7 @@ limits_config: {reject_old_samples: false}
 const T0 = BigInt(Date.now()) * 1_000_000n;
 function stream(labels: string, entries: Array<[bigint, string]>) {
   const ls = parseLabels(labels);
-  return { labels: ls, labelsString: printLabels(ls), entries: entries.map(([timestamp, line]) => ({ timestamp, line, structuredMetadata: [] })) };
+  return { labels: ls, labelsString: printLabels(ls), entries: EntryBatch.fromEntries(entries.map(([timestamp, line]) => ({ timestamp, line, structuredMetadata: [] }))) };
 }
 
 async function flushedByReason(metrics: Metrics): Promise<Record<string, number>> {

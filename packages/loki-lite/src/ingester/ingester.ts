@@ -1,4 +1,4 @@
-import { fingerprint as fingerprintOf, LokiError, parseLabels, type Labels } from '@loki-lite/shared';
+import { EntryBatch, fingerprint as fingerprintOf, LokiError, parseLabels, type Labels } from '@loki-lite/shared';
 import type { Entry } from '../chunk/entry.js';
 import { chunkChecksum } from '../chunk/format.js';
 import { snapshotEntries, type ChunkSnapshot } from '../chunk/mem-chunk.js';
@@ -18,7 +18,7 @@ import { Wal } from './wal/wal.js';
 export interface IngestStream {
   readonly labels: Labels;
   readonly labelsString: string;
-  readonly entries: readonly Entry[];
+  readonly entries: EntryBatch;
 }
 
 export interface IngesterDeps {
@@ -119,13 +119,13 @@ export class Ingester {
     let error: LokiError | undefined;
     for (const s of streams) {
       const stream = this.streamFor(tenant, s.labels, s.labelsString, now);
-      const { stored, failed } = stream.push(s.entries, now, false);
-      if (stored.length > 0) walStreams.push({ labels: stream.labelsString, entries: stored });
+      const { stored, storedCount, failed } = stream.push(s.entries, now, false);
+      if (storedCount > 0) walStreams.push({ labels: stream.labelsString, entries: stored ? s.entries.select(stored) : s.entries });
       if (failed.length > 0) {
-        error = failedEntriesError(tenant, stream.labelsString, failed, s.entries.length, this.deps.config.max_returned_stream_errors);
+        error = failedEntriesError(tenant, stream.labelsString, failed, s.entries.count, this.deps.config.max_returned_stream_errors);
         for (const f of failed) {
           this.deps.metrics.discardedSamples.inc({ reason: f.error.code, tenant });
-          this.deps.metrics.discardedBytes.inc({ reason: f.error.code, tenant }, Buffer.byteLength(f.entry.line));
+          this.deps.metrics.discardedBytes.inc({ reason: f.error.code, tenant }, f.bytes);
         }
       }
     }
@@ -379,12 +379,12 @@ function* checkpointRecords(snapshot: ReadonlyArray<{ tenant: string; labels: st
       for (const e of snapshotEntries(c)) {
         batch.push(e);
         if (batch.length >= CHECKPOINT_RECORD_ENTRIES) {
-          yield encodeRecord(w, { tenant: s.tenant, streams: [{ labels: s.labels, entries: batch }] });
+          yield encodeRecord(w, { tenant: s.tenant, streams: [{ labels: s.labels, entries: EntryBatch.fromEntries(batch) }] });
           batch = [];
         }
       }
     }
-    if (batch.length > 0) yield encodeRecord(w, { tenant: s.tenant, streams: [{ labels: s.labels, entries: batch }] });
+    if (batch.length > 0) yield encodeRecord(w, { tenant: s.tenant, streams: [{ labels: s.labels, entries: EntryBatch.fromEntries(batch) }] });
   }
 }
 

@@ -1,4 +1,4 @@
-import { formatBytes, formatRFC3339Nano, LokiError, type Labels } from '@loki-lite/shared';
+import { type EntryBatch, formatBytes, formatRFC3339Nano, LokiError, type Labels } from '@loki-lite/shared';
 import type { Entry } from '../chunk/entry.js';
 import type { ChunkEncoding } from '../chunk/format.js';
 import { MemChunk } from '../chunk/mem-chunk.js';
@@ -29,8 +29,16 @@ export interface StreamSettings {
 }
 
 export interface EntryFailure {
-  readonly entry: Entry;
+  readonly timestamp: bigint;
+  readonly bytes: number;
   readonly error: LokiError;
+}
+
+export interface PushOutcome {
+  /** Indices of the batch's entries that were stored; undefined when all of them were. */
+  readonly stored: number[] | undefined;
+  readonly storedCount: number;
+  readonly failed: EntryFailure[];
 }
 
 const RFC3339_SECONDS = (ns: bigint) => formatRFC3339Nano(ns - (ns % 1_000_000_000n));
@@ -40,7 +48,8 @@ export class Stream {
   readonly chunks: ChunkDesc[] = [];
   private highestTs = 0n;
   private lastLineTs = -1n;
-  private lastLine = '';
+  private lastLine: Buffer = Buffer.alloc(0);
+  private lastLineLength = 0;
   private readonly limiter: TokenBucket;
   lastAppendMs: number;
 
@@ -58,44 +67,71 @@ export class Stream {
   }
 
   /**
-   * Appends entries, applying Loki's per-stream rules in its order: an exact duplicate of the newest entry
+   * Appends a batch, applying Loki's per-stream rules in its order: an exact duplicate of the newest entry
    * is dropped silently; then the per-stream rate limit; then the out-of-order window. Replayed entries
-   * (WAL) skip the limits. Returns the stored entries and the rejected ones with their errors.
+   * (WAL) skip the limits. Line bytes are copied from the batch; no string is made.
    */
-  push(entries: readonly Entry[], nowMs: number, replay: boolean): { stored: Entry[]; failed: EntryFailure[] } {
-    const stored: Entry[] = [];
+  push(batch: EntryBatch, nowMs: number, replay: boolean): PushOutcome {
     const failed: EntryFailure[] = [];
-    for (const e of entries) {
-      if (e.timestamp === this.lastLineTs && e.line === this.lastLine) continue;
+    let stored: number[] | undefined;
+    let storedCount = 0;
+    const { timestamps, starts, ends, buf } = batch;
+    // The newest line may be one of this batch's, referenced in place until the batch is done.
+    let lastBuf = this.lastLine;
+    let lastStart = 0;
+    let lastEnd = this.lastLineLength;
+    for (let i = 0; i < batch.count; i++) {
+      const ts = timestamps[i]!;
+      const start = starts[i]!;
+      const end = ends[i]!;
+      if (ts === this.lastLineTs && end - start === lastEnd - lastStart && buf.compare(lastBuf, lastStart, lastEnd, start, end) === 0) {
+        stored ??= firstIndices(i);
+        continue;
+      }
       if (!replay) {
-        const bytes = Buffer.byteLength(e.line);
+        const bytes = end - start;
         if (!this.limiter.allowN(nowMs, bytes)) {
-          failed.push({ entry: e, error: streamRateLimited(this.settings.rateLimitBytes, this.labelsString, bytes) });
+          stored ??= firstIndices(i);
+          failed.push({ timestamp: ts, bytes, error: streamRateLimited(this.settings.rateLimitBytes, this.labelsString, bytes) });
           continue;
         }
         const cutoff = this.highestTs - this.settings.maxBehindNs;
-        if (this.highestTs !== 0n && e.timestamp < cutoff) {
+        if (this.highestTs !== 0n && ts < cutoff) {
+          stored ??= firstIndices(i);
           failed.push({
-            entry: e,
+            timestamp: ts,
+            bytes,
             error: new LokiError('bad_data', 'too_far_behind',
-              `entry too far behind, entry timestamp is: ${RFC3339_SECONDS(e.timestamp)}, oldest acceptable timestamp is: ${RFC3339_SECONDS(cutoff)}`),
+              `entry too far behind, entry timestamp is: ${RFC3339_SECONDS(ts)}, oldest acceptable timestamp is: ${RFC3339_SECONDS(cutoff)}`),
           });
           continue;
         }
       }
-      if (e.timestamp > this.lastLineTs) {
-        this.lastLineTs = e.timestamp;
-        this.lastLine = e.line;
+      if (ts > this.lastLineTs) {
+        this.lastLineTs = ts;
+        lastBuf = buf;
+        lastStart = start;
+        lastEnd = end;
       }
-      if (e.timestamp > this.highestTs) this.highestTs = e.timestamp;
-      this.append(e, nowMs);
-      stored.push(e);
+      if (ts > this.highestTs) this.highestTs = ts;
+      this.append(ts, batch, i, nowMs);
+      stored?.push(i);
+      storedCount++;
     }
-    if (stored.length > 0) this.lastAppendMs = nowMs;
-    return { stored, failed };
+    if (lastBuf !== this.lastLine) this.rememberLastLine(lastBuf, lastStart, lastEnd);
+    if (storedCount > 0) this.lastAppendMs = nowMs;
+    return { stored, storedCount, failed };
   }
 
-  private append(e: Entry, nowMs: number): void {
+  /** Copies the newest line into the stream's own buffer, so no push body stays referenced. */
+  private rememberLastLine(src: Buffer, start: number, end: number): void {
+    const n = end - start;
+    if (this.lastLine.length < n) this.lastLine = Buffer.allocUnsafe(Math.max(n, this.lastLine.length * 2, 64));
+    src.copy(this.lastLine, 0, start, end);
+    this.lastLineLength = n;
+  }
+
+  private append(ts: bigint, batch: EntryBatch, i: number, nowMs: number): void {
     let head = this.chunks[this.chunks.length - 1];
     if (!head || head.state !== 'open' || head.chunk.isFull()) {
       if (head?.state === 'open') {
@@ -105,7 +141,7 @@ export class Stream {
       head = { chunk: new MemChunk(this.settings.encoding, this.settings.blockSize, this.settings.targetSize), state: 'open', createdMs: nowMs, lastAppendMs: nowMs, flushFailures: 0, retryAtMs: 0 };
       this.chunks.push(head);
     }
-    head.chunk.append(e);
+    head.chunk.appendRaw(ts, batch.buf, batch.starts[i]!, batch.ends[i]!, batch.structuredMetadata(i));
     head.lastAppendMs = nowMs;
   }
 
@@ -131,6 +167,11 @@ export class Stream {
   overlaps(from: bigint, through: bigint): boolean {
     return this.chunks.some((c) => c.chunk.entries > 0 && c.chunk.minTs <= through && c.chunk.maxTs >= from);
   }
+}
+
+/** [0, 1, ..., n-1]: the entries stored before the first one that was not. */
+function firstIndices(n: number): number[] {
+  return Array.from({ length: n }, (_, k) => k);
 }
 
 export function streamRateLimited(limit: number, labels: string, bytes: number): LokiError {

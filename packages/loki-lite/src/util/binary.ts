@@ -60,6 +60,16 @@ export class ByteWriter {
     return this;
   }
 
+  /** Length-prefixed copy of src[start, end), without creating a view of it. */
+  bytesFrom(src: Buffer, start: number, end: number): this {
+    const n = end - start;
+    this.uvarint(n);
+    this.ensure(n);
+    src.copy(this.buf, this.pos, start, end);
+    this.pos += n;
+    return this;
+  }
+
   /** Length-prefixed UTF-8 string, written in place without an intermediate Buffer. */
   string(s: string): this {
     // UTF-8 needs at most 3 bytes per UTF-16 unit; reserve that, write, then back-fill the exact length.

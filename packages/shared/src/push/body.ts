@@ -3,7 +3,7 @@ import { snappyUncompress, snappyUncompressedLength } from '../compression/snapp
 import { LokiError } from '../errors.js';
 import { decodePushRequestJson } from './json.js';
 import { decodePushRequestProto } from './protobuf.js';
-import type { PushRequest } from './types.js';
+import type { DecodedPushRequest } from './types.js';
 
 export interface PushBodyOptions {
   /** The Content-Type header; Loki rejects a request without one ("mime: no media type"). */
@@ -21,7 +21,7 @@ export function tooLarge(size: number, limit: number): LokiError {
  * Decodes a push request body in any form Loki accepts: protobuf+snappy or JSON, optionally gzip or deflate
  * encoded. Every failure is a LokiError: bad_data (400) or too_large (413).
  */
-export function decodePushBody(body: Buffer, opts: PushBodyOptions): PushRequest {
+export function decodePushBody(body: Buffer, opts: PushBodyOptions): DecodedPushRequest {
   const payload = decodeContentEncoding(body, opts.contentEncoding ?? '', opts.maxMessageBytes);
   const mediaType = parseMediaType(opts.contentType);
   if (mediaType === 'application/json') {

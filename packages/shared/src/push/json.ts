@@ -2,7 +2,8 @@ import { type Label, labelsFromRecord, labelsToRecord } from '../labels/labels.j
 import { parseLabels } from '../labels/parse.js';
 import { printLabels } from '../labels/print.js';
 import { LokiError } from '../errors.js';
-import { NO_METADATA, type PushEntry, type PushRequest, type PushStream } from './types.js';
+import { EntryBatch } from './entry-batch.js';
+import { type DecodedPushRequest, type DecodedPushStream, NO_METADATA, type PushEntry, type PushRequest, type PushStream } from './types.js';
 
 /*
  * Loki's v1 JSON push body:
@@ -24,7 +25,7 @@ function stringRecord(v: unknown, where: string): Record<string, string> {
   return v as Record<string, string>;
 }
 
-export function decodePushRequestJson(text: string): PushRequest {
+export function decodePushRequestJson(text: string): DecodedPushRequest {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -37,7 +38,12 @@ export function decodePushRequestJson(text: string): PushRequest {
   return { streams: rawStreams.map(decodeStream) };
 }
 
-function decodeStream(raw: unknown, i: number): PushStream {
+function decodeStream(raw: unknown, i: number): DecodedPushStream {
+  const s = decodeStreamEntries(raw, i);
+  return { labels: s.labels, entries: EntryBatch.fromEntries(s.entries) };
+}
+
+function decodeStreamEntries(raw: unknown, i: number): PushStream {
   if (!isObject(raw)) bad(`streams[${i}]: expected an object`);
   const labels = printLabels(labelsFromRecord(stringRecord(raw.stream ?? {}, `streams[${i}].stream`)));
   const values = raw.values ?? [];

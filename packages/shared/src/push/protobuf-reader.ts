@@ -74,6 +74,14 @@ export class WireReader {
     return end;
   }
 
+  /** Skips a length-delimited field, returning where its bytes start (they end at `pos`). */
+  bytesStart(): number {
+    const end = this.delimitedEnd();
+    const start = this.pos;
+    this.pos = end;
+    return start;
+  }
+
   string(): string {
     const end = this.delimitedEnd();
     const s = this.buf.toString('utf8', this.pos, end);

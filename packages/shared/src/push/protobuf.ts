@@ -2,7 +2,8 @@ import protobuf from 'protobufjs/minimal.js';
 import type { Label } from '../labels/labels.js';
 import { NANOS_PER_SECOND } from '../logql-time/timestamp.js';
 import { WireReader } from './protobuf-reader.js';
-import { NO_METADATA, type PushEntry, type PushRequest, type PushStream } from './types.js';
+import { EntryBatch } from './entry-batch.js';
+import { type DecodedPushRequest, type DecodedPushStream, NO_METADATA, type PushEntry, type PushRequest } from './types.js';
 
 /*
  * logproto.PushRequest (Loki's push.proto). Decoding runs once per log line on the ingest path, so it reads
@@ -24,10 +25,10 @@ type ProtoWriter = protobuf.Writer;
 const WIRE_LEN = 2;
 
 /** Decodes a PushRequest. Throws LokiError (bad_data) for a malformed message. */
-export function decodePushRequestProto(bytes: Uint8Array): PushRequest {
+export function decodePushRequestProto(bytes: Uint8Array): DecodedPushRequest {
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const r = new WireReader(buf);
-  const streams: PushStream[] = [];
+  const streams: DecodedPushStream[] = [];
   while (r.pos < r.end) {
     const tag = r.uint32();
     if (tag === ((1 << 3) | WIRE_LEN)) streams.push(readStream(r, r.delimitedEnd()));
@@ -37,12 +38,12 @@ export function decodePushRequestProto(bytes: Uint8Array): PushRequest {
   return { streams };
 }
 
-function readStream(r: WireReader, end: number): PushStream {
+function readStream(r: WireReader, end: number): DecodedPushStream {
   let labels = '';
-  const entries: PushEntry[] = [];
+  const entries = new EntryBatch(r.buf);
   while (r.pos < end) {
     const tag = r.uint32();
-    if (tag === ((2 << 3) | WIRE_LEN)) entries.push(readEntry(r, r.delimitedEnd()));
+    if (tag === ((2 << 3) | WIRE_LEN)) readEntry(r, r.delimitedEnd(), entries);
     else if (tag === ((1 << 3) | WIRE_LEN)) labels = r.string();
     else r.skip(tag & 7);
   }
@@ -50,19 +51,23 @@ function readStream(r: WireReader, end: number): PushStream {
   return { labels, entries };
 }
 
-function readEntry(r: WireReader, end: number): PushEntry {
+/** Adds one entry to `out`: its line stays in the message buffer, referenced by offsets. */
+function readEntry(r: WireReader, end: number, out: EntryBatch): void {
   let timestamp = 0n;
-  let line = '';
+  let lineStart = 0;
+  let lineEnd = 0;
   let structuredMetadata: Label[] | undefined;
   while (r.pos < end) {
     const tag = r.uint32();
-    if (tag === ((2 << 3) | WIRE_LEN)) line = r.string();
-    else if (tag === ((1 << 3) | WIRE_LEN)) timestamp = readTimestamp(r, r.delimitedEnd());
+    if (tag === ((2 << 3) | WIRE_LEN)) {
+      lineStart = r.bytesStart();
+      lineEnd = r.pos;
+    } else if (tag === ((1 << 3) | WIRE_LEN)) timestamp = readTimestamp(r, r.delimitedEnd());
     else if (tag === ((3 << 3) | WIRE_LEN)) (structuredMetadata ??= []).push(readLabelPair(r, r.delimitedEnd()));
     else r.skip(tag & 7);
   }
   r.checkWithin(end);
-  return { timestamp, line, structuredMetadata: structuredMetadata ?? NO_METADATA };
+  out.add(timestamp, lineStart, lineEnd, structuredMetadata ?? NO_METADATA);
 }
 
 /** The last seconds value seen and its ns BigInt: consecutive entries usually share their second. */

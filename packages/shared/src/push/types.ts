@@ -1,14 +1,15 @@
 import type { Label } from '../labels/labels.js';
 import type { Nanos } from '../logql-time/timestamp.js';
+import type { EntryBatch } from './entry-batch.js';
 
-/** One log line as pushed. `structuredMetadata` is the shared EMPTY array when there is none. */
+/** One log line as a client builds it (encoders take these). `structuredMetadata` is the shared EMPTY array when there is none. */
 export interface PushEntry {
   timestamp: Nanos;
   line: string;
   structuredMetadata: readonly Label[];
 }
 
-/** A stream as pushed: its label string exactly as the client sent it, not yet parsed or validated. */
+/** A stream as a client builds it: its label string, not yet parsed or validated. */
 export interface PushStream {
   labels: string;
   entries: PushEntry[];
@@ -16,6 +17,16 @@ export interface PushStream {
 
 export interface PushRequest {
   streams: PushStream[];
+}
+
+/** A pushed stream as decoded on the server: its label string as sent, and its entries as columns. */
+export interface DecodedPushStream {
+  labels: string;
+  entries: EntryBatch;
+}
+
+export interface DecodedPushRequest {
+  streams: DecodedPushStream[];
 }
 
 export const NO_METADATA: readonly Label[] = Object.freeze([]);

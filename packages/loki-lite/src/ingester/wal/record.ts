@@ -1,6 +1,5 @@
 import { crc32 } from 'node:zlib';
-import { type Label, NO_METADATA } from '@loki-lite/shared';
-import type { Entry } from '../../chunk/entry.js';
+import { EntryBatch, type Label, NO_METADATA } from '@loki-lite/shared';
 import { ByteReader, ByteWriter, CorruptDataError } from '../../util/binary.js';
 
 /** See README.md beside this file. */
@@ -10,7 +9,7 @@ export const RECORD_HEADER_SIZE = 8;
 
 export interface WalStream {
   readonly labels: string;
-  readonly entries: readonly Entry[];
+  readonly entries: EntryBatch;
 }
 
 export interface WalRecord {
@@ -24,10 +23,12 @@ export function encodeRecord(w: ByteWriter, rec: WalRecord): Buffer {
   w.u32(0).u32(0); // header, patched below
   w.u8(RECORD_ENTRIES).u8(RECORD_VERSION).string(rec.tenant).uvarint(rec.streams.length);
   for (const s of rec.streams) {
-    w.string(s.labels).uvarint(s.entries.length);
-    for (const e of s.entries) {
-      w.i64(e.timestamp).string(e.line).uvarint(e.structuredMetadata.length);
-      for (const l of e.structuredMetadata) w.string(l.name).string(l.value);
+    const b = s.entries;
+    w.string(s.labels).uvarint(b.count);
+    for (let i = 0; i < b.count; i++) {
+      const meta = b.structuredMetadata(i);
+      w.i64(b.timestamps[i]!).bytesFrom(b.buf, b.starts[i]!, b.ends[i]!).uvarint(meta.length);
+      for (const l of meta) w.string(l.name).string(l.value);
     }
   }
   const all = w.view();
@@ -46,10 +47,14 @@ export function decodeRecordPayload(payload: Buffer): WalRecord {
   const streams: WalStream[] = new Array(r.uvarint());
   for (let i = 0; i < streams.length; i++) {
     const labels = r.string();
-    const entries: Entry[] = new Array(r.uvarint());
-    for (let j = 0; j < entries.length; j++) {
+    const count = r.uvarint();
+    // Lines stay in the payload buffer; the batch refers to them by offset.
+    const entries = new EntryBatch(payload);
+    for (let j = 0; j < count; j++) {
       const timestamp = r.i64();
-      const line = r.string();
+      const lineLength = r.uvarint();
+      const lineStart = r.pos;
+      r.pos += lineLength;
       const n = r.uvarint();
       let structuredMetadata: readonly Label[] = NO_METADATA;
       if (n > 0) {
@@ -57,7 +62,8 @@ export function decodeRecordPayload(payload: Buffer): WalRecord {
         for (let k = 0; k < n; k++) pairs[k] = { name: r.string(), value: r.string() };
         structuredMetadata = pairs;
       }
-      entries[j] = { timestamp, line, structuredMetadata };
+      if (r.pos > payload.length) throw new CorruptDataError('WAL record entry past the end of the record');
+      entries.add(timestamp, lineStart, lineStart + lineLength, structuredMetadata);
     }
     streams[i] = { labels, entries };
   }

@@ -1,6 +1,7 @@
 import { appendFileSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { EntryBatch } from '@loki-lite/shared';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ByteWriter } from '../../util/binary.js';
 import { encodeRecord, type WalRecord } from './record.js';
@@ -17,7 +18,7 @@ const freshDir = () => {
 const w = new ByteWriter();
 const record = (tenant: string, line: string, ts = 1n): WalRecord => ({
   tenant,
-  streams: [{ labels: '{app="a"}', entries: [{ timestamp: ts, line, structuredMetadata: line.startsWith('m') ? [{ name: 'k', value: line }] : [] }] }],
+  streams: [{ labels: '{app="a"}', entries: EntryBatch.fromEntries([{ timestamp: ts, line, structuredMetadata: line.startsWith('m') ? [{ name: 'k', value: line }] : [] }]) }],
 });
 const encode = (r: WalRecord) => encodeRecord(w, r);
 
@@ -34,8 +35,8 @@ describe('WAL', () => {
     await Promise.all(['a', 'm1', 'b', 'c'].map((l, i) => wal.append(encode(record('t', l, BigInt(i))))));
     await wal.close();
     const { records } = await replay(dir);
-    expect(records.map((r) => r.streams[0]!.entries[0]!.line)).toEqual(['a', 'm1', 'b', 'c']);
-    expect(records[1]!.streams[0]!.entries[0]!.structuredMetadata).toEqual([{ name: 'k', value: 'm1' }]);
+    expect(records.map((r) => r.streams[0]!.entries.line(0))).toEqual(['a', 'm1', 'b', 'c']);
+    expect(records[1]!.streams[0]!.entries.structuredMetadata(0)).toEqual([{ name: 'k', value: 'm1' }]);
   });
 
   it('groups concurrent appends into fewer fsyncs', async () => {
@@ -58,7 +59,7 @@ describe('WAL', () => {
     const good = statSync(seg).size;
     appendFileSync(seg, encode(record('t', 'torn')).subarray(0, 13));
     const { wal: again, records } = await replay(dir);
-    expect(records.map((r) => r.streams[0]!.entries[0]!.line)).toEqual(['one', 'two']);
+    expect(records.map((r) => r.streams[0]!.entries.line(0))).toEqual(['one', 'two']);
     expect(statSync(seg).size).toBe(good);
     await again.close();
   });
@@ -77,7 +78,7 @@ describe('WAL', () => {
     await wal.close();
     expect(readdirSync(dir).sort()).toEqual(['checkpoint-00000001', 'segment-00000002']);
     const { wal: again, records } = await replay(dir);
-    expect(records.map((r) => r.streams[0]!.entries[0]!.line)).toEqual(['old-2', 'new-1', 'new-2']);
+    expect(records.map((r) => r.streams[0]!.entries.line(0))).toEqual(['old-2', 'new-1', 'new-2']);
     // new records go to a fresh segment after the replayed ones
     await again.append(encode(record('t', 'after-restart')));
     await again.close();
@@ -96,7 +97,7 @@ describe('WAL', () => {
     const records: WalRecord[] = [];
     const again = await Wal.open(dir, (r) => records.push(r), { onCorruption: (f) => corrupt.push(f) });
     expect(corrupt).toEqual(['segment-00000001']);
-    expect(records.map((r) => r.streams[0]!.entries[0]!.line)).toEqual(['a', 'b']);
+    expect(records.map((r) => r.streams[0]!.entries.line(0))).toEqual(['a', 'b']);
     await again.close();
   });
 });
