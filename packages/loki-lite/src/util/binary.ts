@@ -2,6 +2,13 @@
  * A growable little-endian byte writer and a bounds-checked reader, used by the chunk, index and WAL codecs.
  * Strings are UTF-8 with a uvarint length prefix. Unsigned varints are limited to 2^53 (JS numbers).
  */
+/*
+ * 64-bit integers go through one BigInt64Array and its bytes: Buffer's readBigInt64LE/writeBigInt64LE are
+ * written in JavaScript with BigInt shifts, several times slower and allocating on every call.
+ */
+const I64 = new BigInt64Array(1);
+const I64_BYTES = new Uint8Array(I64.buffer);
+
 export class ByteWriter {
   private buf: Buffer;
   private pos = 0;
@@ -38,8 +45,18 @@ export class ByteWriter {
 
   i64(v: bigint): this {
     this.ensure(8);
-    this.buf.writeBigInt64LE(v, this.pos);
-    this.pos += 8;
+    I64[0] = v;
+    const b = this.buf;
+    const p = this.pos;
+    b[p] = I64_BYTES[0]!;
+    b[p + 1] = I64_BYTES[1]!;
+    b[p + 2] = I64_BYTES[2]!;
+    b[p + 3] = I64_BYTES[3]!;
+    b[p + 4] = I64_BYTES[4]!;
+    b[p + 5] = I64_BYTES[5]!;
+    b[p + 6] = I64_BYTES[6]!;
+    b[p + 7] = I64_BYTES[7]!;
+    this.pos = p + 8;
     return this;
   }
 
@@ -136,9 +153,18 @@ export class ByteReader {
 
   i64(): bigint {
     this.need(8);
-    const v = this.buf.readBigInt64LE(this.pos);
-    this.pos += 8;
-    return v;
+    const b = this.buf;
+    const p = this.pos;
+    I64_BYTES[0] = b[p]!;
+    I64_BYTES[1] = b[p + 1]!;
+    I64_BYTES[2] = b[p + 2]!;
+    I64_BYTES[3] = b[p + 3]!;
+    I64_BYTES[4] = b[p + 4]!;
+    I64_BYTES[5] = b[p + 5]!;
+    I64_BYTES[6] = b[p + 6]!;
+    I64_BYTES[7] = b[p + 7]!;
+    this.pos = p + 8;
+    return I64[0]!;
   }
 
   uvarint(): number {
