@@ -4,7 +4,10 @@ import { appendEntry, appendRawEntry, BlockCursor, encodeBlockBody, sortBlockBod
 import type { Entry } from './entry.js';
 import { type ChunkEncoding, type CompressedBlock, compressBlock, decodeChunk, decompressBlock, encodeChunk, readBlock } from './format.js';
 
+/** A new chunk's head starts small: most streams are quiet. */
 const HEAD_INITIAL_BYTES = 1024;
+/** Room past the block size for the entry that crosses it. */
+const HEAD_SLACK_BYTES = 16 * 1024;
 
 /** The uncompressed head block: entries already serialized in block-body form. */
 interface Head {
@@ -16,7 +19,7 @@ interface Head {
   lastTs: bigint;
 }
 
-const newHead = (): Head => ({ w: new ByteWriter(HEAD_INITIAL_BYTES), entries: 0, sorted: true, minTs: 0n, maxTs: 0n, lastTs: 0n });
+const newHead = (capacity: number): Head => ({ w: new ByteWriter(capacity), entries: 0, sorted: true, minTs: 0n, maxTs: 0n, lastTs: 0n });
 
 /**
  * The chunk a stream is writing to: compressed blocks plus a head block of serialized entries, so no entry
@@ -26,18 +29,22 @@ const newHead = (): Head => ({ w: new ByteWriter(HEAD_INITIAL_BYTES), entries: 0
  */
 export class MemChunk {
   private readonly blocks: CompressedBlock[] = [];
-  private head: Head = newHead();
+  private head: Head;
   private blocksBytes = 0;
   private blocksOverlap = false;
   minTs = 0n;
   maxTs = 0n;
   entries = 0;
 
+  /** `busy`: the stream filled its previous chunk, so its first head gets a block-sized buffer too. */
   constructor(
     readonly encoding: ChunkEncoding,
     private readonly blockSize: number,
     private readonly targetSize: number,
-  ) {}
+    busy = false,
+  ) {
+    this.head = newHead(busy ? blockSize + HEAD_SLACK_BYTES : HEAD_INITIAL_BYTES);
+  }
 
   /** True once the chunk has reached its target size (compressed blocks plus the uncompressed head). */
   isFull(): boolean {
@@ -51,14 +58,14 @@ export class MemChunk {
   append(e: Entry): void {
     this.noteAppend(e.timestamp);
     appendEntry(this.head.w, e);
-    if (this.head.w.length >= this.blockSize) this.cutBlock();
+    if (this.head.w.length >= this.blockSize) this.cutFullBlock();
   }
 
   /** Appends an entry whose line is src[start, end) (the ingest path: bytes are copied, no string made). */
   appendRaw(ts: bigint, src: Buffer, start: number, end: number, metadata: readonly Label[]): void {
     this.noteAppend(ts);
     appendRawEntry(this.head.w, ts, src, start, end, metadata);
-    if (this.head.w.length >= this.blockSize) this.cutBlock();
+    if (this.head.w.length >= this.blockSize) this.cutFullBlock();
   }
 
   private noteAppend(ts: bigint): void {
@@ -76,14 +83,25 @@ export class MemChunk {
     h.entries++;
   }
 
-  /** Compresses the head block into a new block. */
+  /** Compresses the head block into a new block, and starts a small head. */
   cutBlock(): void {
+    this.compressHead(HEAD_INITIAL_BYTES);
+  }
+
+  /**
+   * The head reached the block size: this stream is busy and will fill the next head too, so it gets a
+   * block-sized buffer at once instead of growing one by doubling (which copies as much as it stores).
+   */
+  private cutFullBlock(): void {
+    this.compressHead(this.blockSize + HEAD_SLACK_BYTES);
+  }
+
+  private compressHead(nextCapacity: number): void {
     const h = this.head;
     if (h.entries === 0) return;
     const raw = h.sorted ? h.w.view() : sortBlockBody(h.w.view());
     this.pushBlock({ minTs: h.minTs, maxTs: h.maxTs, entries: h.entries, data: compressBlock(this.encoding, raw), uncompressedLength: raw.length });
-    // A fresh, small head: a stream that goes quiet should not pin a block-sized buffer.
-    this.head = newHead();
+    this.head = newHead(nextCapacity);
   }
 
   private pushBlock(block: CompressedBlock): void {

@@ -47,6 +47,8 @@ const RFC3339_SECONDS = (ns: bigint) => formatRFC3339Nano(ns - (ns % 1_000_000_0
 export class Stream {
   readonly chunks: ChunkDesc[] = [];
   private highestTs = 0n;
+  /** highestTs - maxBehindNs, kept with highestTs so the check costs no arithmetic per entry. */
+  private cutoff = 0n;
   private lastLineTs = -1n;
   private lastLine: Buffer = Buffer.alloc(0);
   private lastLineLength = 0;
@@ -95,7 +97,7 @@ export class Stream {
           failed.push({ timestamp: ts, bytes, error: streamRateLimited(this.settings.rateLimitBytes, this.labelsString, bytes) });
           continue;
         }
-        const cutoff = this.highestTs - this.settings.maxBehindNs;
+        const cutoff = this.cutoff;
         if (this.highestTs !== 0n && ts < cutoff) {
           stored ??= firstIndices(i);
           failed.push({
@@ -113,7 +115,10 @@ export class Stream {
         lastStart = start;
         lastEnd = end;
       }
-      if (ts > this.highestTs) this.highestTs = ts;
+      if (ts > this.highestTs) {
+        this.highestTs = ts;
+        this.cutoff = ts - this.settings.maxBehindNs;
+      }
       this.append(ts, batch, i, nowMs);
       stored?.push(i);
       storedCount++;
@@ -134,11 +139,13 @@ export class Stream {
   private append(ts: bigint, batch: EntryBatch, i: number, nowMs: number): void {
     let head = this.chunks[this.chunks.length - 1];
     if (!head || head.state !== 'open' || head.chunk.isFull()) {
-      if (head?.state === 'open') {
+      const full = head?.state === 'open';
+      if (head && full) {
         head.state = 'closed';
         this.onChunkClosed(head);
       }
-      head = { chunk: new MemChunk(this.settings.encoding, this.settings.blockSize, this.settings.targetSize), state: 'open', createdMs: nowMs, lastAppendMs: nowMs, flushFailures: 0, retryAtMs: 0 };
+      const chunk = new MemChunk(this.settings.encoding, this.settings.blockSize, this.settings.targetSize, full);
+      head = { chunk, state: 'open', createdMs: nowMs, lastAppendMs: nowMs, flushFailures: 0, retryAtMs: 0 };
       this.chunks.push(head);
     }
     head.chunk.appendRaw(ts, batch.buf, batch.starts[i]!, batch.ends[i]!, batch.structuredMetadata(i));
