@@ -1,9 +1,22 @@
 import * as snappyjs from 'snappyjs';
+import { SnappyCompressor } from 'snappyjs/snappy_compressor.js';
+
+/**
+ * snappyjs' compress() returns a view into a zero-filled buffer of the worst-case size, so each kept
+ * result pins about 1.2x its input. We compress into one reused scratch buffer instead and copy out
+ * exactly the compressed bytes: no zero-filling, nothing pinned (chunk blocks live in memory for hours).
+ */
+let scratch = Buffer.allocUnsafe(0);
 
 /** Raw (block) snappy, the framing Loki uses for push bodies and chunk blocks. */
 export function snappyCompress(input: Uint8Array): Buffer {
-  const out = snappyjs.compress(input);
-  return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+  const compressor = new SnappyCompressor(input);
+  const max = compressor.maxCompressedLength();
+  if (scratch.length < max) scratch = Buffer.allocUnsafe(Math.max(max, scratch.length * 2));
+  const length = compressor.compressToBuffer(scratch);
+  const out = Buffer.allocUnsafeSlow(length);
+  scratch.copy(out, 0, 0, length);
+  return out;
 }
 
 /**
