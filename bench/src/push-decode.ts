@@ -1,4 +1,4 @@
-import { decodePushRequestProto, encodePushRequestProto, NO_METADATA, type PushEntry, type PushStream } from '@loki-lite/shared';
+import { decodePushRequestProto, encodePushRequestProto, NO_METADATA, PUSH_PROTO, type PushEntry, type PushStream } from '@loki-lite/shared';
 import protobuf from 'protobufjs';
 import { LineGenerator } from './loglines.js';
 
@@ -9,15 +9,7 @@ import { LineGenerator } from './loglines.js';
  *
  *   node bench/dist/push-decode.js
  */
-const root = protobuf.parse(`
-  syntax = "proto3";
-  message Timestamp { int64 seconds = 1; int32 nanos = 2; }
-  message PushRequest { repeated StreamAdapter streams = 1; }
-  message StreamAdapter { string labels = 1; repeated EntryAdapter entries = 2; uint64 hash = 3; }
-  message EntryAdapter { Timestamp timestamp = 1; string line = 2; repeated LabelPairAdapter structuredMetadata = 3; }
-  message LabelPairAdapter { string name = 1; string value = 2; }
-`).root;
-const PushRequestType = root.lookupType('PushRequest');
+const PushRequestType = protobuf.parse(PUSH_PROTO).root.lookupType('logproto.PushRequest');
 
 interface Generated {
   streams: Array<{ labels: string; entries: Array<{ timestamp: { seconds: number | { toNumber(): number }; nanos: number }; line: string; structuredMetadata: Array<{ name: string; value: string }> }> }>;

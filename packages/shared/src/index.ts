@@ -6,12 +6,14 @@ export { printLabels } from './labels/print.js';
 export { parseLabels, LabelParseError } from './labels/parse.js';
 export { fingerprint } from './labels/fingerprint.js';
 export { goQuote, readGoString, UnquoteError } from './labels/quote.js';
+export { lineCol } from './labels/position.js';
 
 export { type PushEntry, type PushStream, type PushRequest, type DecodedPushStream, type DecodedPushRequest, NO_METADATA } from './push/types.js';
 export { EntryBatch } from './push/entry-batch.js';
 export { decodePushRequestProto, encodePushRequestProto } from './push/protobuf.js';
 export { decodePushRequestJson, encodePushRequestJson } from './push/json.js';
 export { decodePushBody, type PushBodyOptions, tooLarge } from './push/body.js';
+export { PUSH_PROTO } from './push/push-proto.js';
 
 export { parsePromDuration, parseGoDuration, parseDuration, formatGoDuration, formatPromDuration } from './logql-time/duration.js';
 export { parseBytes, formatBytes } from './logql-time/bytes.js';

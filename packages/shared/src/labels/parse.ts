@@ -1,4 +1,5 @@
 import { type Label, isValidLabelName, sortLabels } from './labels.js';
+import { lineCol } from './position.js';
 import { readGoString, UnquoteError } from './quote.js';
 
 /** A label string that is not `{name="value", ...}`. The message follows Loki's parse-error shape. */
@@ -7,15 +8,7 @@ export class LabelParseError extends Error {
 }
 
 function fail(src: string, offset: number, what: string): never {
-  // Loki reports 1-based line and column of the offending token.
-  let line = 1;
-  let col = 1;
-  for (let i = 0; i < offset && i < src.length; i++) {
-    if (src[i] === '\n') {
-      line++;
-      col = 1;
-    } else col++;
-  }
+  const { line, col } = lineCol(src, offset);
   throw new LabelParseError(`parse error at line ${line}, col ${col}: ${what}`);
 }
 

@@ -6,6 +6,7 @@ import { snappyCompress } from '../compression/snappy.js';
 import { decodePushBody } from './body.js';
 import { decodePushRequestJson, encodePushRequestJson } from './json.js';
 import { decodePushRequestProto, encodePushRequestProto } from './protobuf.js';
+import { PUSH_PROTO } from './push-proto.js';
 import type { DecodedPushRequest, PushRequest } from './types.js';
 
 /** A decoded request with its entry columns turned back into objects, to compare with what was sent. */
@@ -26,15 +27,7 @@ const sample: PushRequest = {
 
 // An independent encoder built by protobufjs from the .proto text of Loki's push.proto, to prove our
 // hand-placed field numbers and wire types are the ones Loki (and Promtail/Alloy) use.
-const root = protobuf.parse(`
-  syntax = "proto3";
-  package logproto;
-  message Timestamp { int64 seconds = 1; int32 nanos = 2; }
-  message PushRequest { repeated StreamAdapter streams = 1; }
-  message StreamAdapter { string labels = 1; repeated EntryAdapter entries = 2; uint64 hash = 3; }
-  message EntryAdapter { Timestamp timestamp = 1; string line = 2; repeated LabelPairAdapter structuredMetadata = 3; }
-  message LabelPairAdapter { string name = 1; string value = 2; }
-`).root;
+const root = protobuf.parse(PUSH_PROTO).root;
 const ReferencePushRequest = root.lookupType('logproto.PushRequest');
 
 describe('protobuf push codec', () => {

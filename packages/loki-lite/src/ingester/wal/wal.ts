@@ -1,6 +1,7 @@
 import { mkdir, open, readdir, readFile, rename, rm, truncate, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { scanRecords, type WalRecord } from './record.js';
+import { fsyncDir } from '../../util/fsync.js';
 
 const SEGMENT = /^segment-(\d{8})$/;
 const CHECKPOINT = /^checkpoint-(\d{8})$/;
@@ -120,7 +121,7 @@ export class Wal {
     if (this.file) await this.file.fh.close();
     this.file = undefined;
     const fh = await open(path.join(this.dir, name('segment', segment)), 'a');
-    await syncDir(this.dir);
+    await fsyncDir(this.dir);
     this.file = { segment, fh };
     return fh;
   }
@@ -164,7 +165,7 @@ export class Wal {
       await fh.close();
     }
     await rename(tmp, final);
-    await syncDir(this.dir);
+    await fsyncDir(this.dir);
     const files = await readdir(this.dir);
     for (const n of numbers(files, SEGMENT)) if (n <= segment) await rm(path.join(this.dir, name('segment', n)), { force: true });
     for (const n of numbers(files, CHECKPOINT)) if (n < segment) await rm(path.join(this.dir, name('checkpoint', n)), { force: true });
@@ -180,13 +181,4 @@ export class Wal {
 
 function numbers(files: readonly string[], re: RegExp): number[] {
   return files.map((f) => re.exec(f)).filter((m): m is RegExpExecArray => m !== null).map((m) => Number(m[1])).sort((a, b) => a - b);
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
 }

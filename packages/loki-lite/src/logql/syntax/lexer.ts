@@ -1,5 +1,5 @@
-import { readGoString, UnquoteError } from '@loki-lite/shared';
-import { lineCol, ParseError } from './errors.js';
+import { lineCol, readGoString, UnquoteError } from '@loki-lite/shared';
+import { ParseError } from './errors.js';
 
 /*
  * The LogQL lexer. Token kinds are named as in Loki's grammar so parse errors read the same

@@ -1,6 +1,6 @@
-import { LokiError } from '@loki-lite/shared';
+import { lineCol, LokiError } from '@loki-lite/shared';
 import type { Expr, LineFilterOp, LineFilterStage, LogSelectorExpr, PipelineStage } from './ast.js';
-import { lineCol, ParseError } from './errors.js';
+import { ParseError } from './errors.js';
 import { type Token, type TokenKind, tokenize } from './lexer.js';
 import { type LabelMatcher, type MatchType, matchesEmpty, newLabelMatcher } from './matchers.js';
 import { RegexError } from './regex.js';

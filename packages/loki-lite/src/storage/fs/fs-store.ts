@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ObjectNotFoundError, type ObjectStore } from '../object-store.js';
+import { fsyncDir } from '../../util/fsync.js';
 
 /**
  * Objects as files under a root folder; a key's `/` separators become folders. A write goes to a temporary
@@ -36,7 +37,7 @@ export class FsObjectStore implements ObjectStore {
       await fh.close();
     }
     await rename(tmp, target);
-    await syncDir(dir);
+    await fsyncDir(dir);
   }
 
   async get(key: string): Promise<Buffer> {
@@ -77,14 +78,5 @@ export class FsObjectStore implements ObjectStore {
 
   async delete(key: string): Promise<void> {
     await rm(this.pathOf(key), { force: true });
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
   }
 }
