@@ -7,7 +7,11 @@ import { entryBytes, entryWindow, type ParsedStreamLabels, validateEntry, valida
 
 /** What the distributor hands validated streams to: the ingester (the consumer owns the interface). */
 export interface StreamSink {
-  push(tenant: string, streams: readonly IngestStream[]): Promise<void>;
+  /**
+   * `snappyProtobuf` is the push body as received, given only when every entry of it is in `streams`
+   * unchanged, so the sink may log the body instead of re-encoding the entries.
+   */
+  push(tenant: string, streams: readonly IngestStream[], snappyProtobuf?: Buffer): Promise<void>;
 }
 
 export interface DistributorDeps {
@@ -97,7 +101,8 @@ export class Distributor {
       throw new LokiError('rate_limited', 'rate_limited',
         `Ingestion rate limit exceeded for user ${tenant} (limit: ${Math.trunc(limiter.limit)} bytes/sec) while attempting to ingest '${validLines}' lines totaling '${validBytes}' bytes, reduce log volume or contact your Loki administrator to see if the limit can be increased`);
     }
-    await this.deps.sink.push(tenant, valid);
+    const whole = !validationError && !limits.max_line_size_truncate;
+    await this.deps.sink.push(tenant, valid, whole ? req.snappyProtobuf : undefined);
     if (validationError) throw validationError;
   }
 

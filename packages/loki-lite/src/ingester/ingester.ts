@@ -1,4 +1,6 @@
-import { EntryBatch, fingerprint as fingerprintOf, LokiError, parseLabels, type Labels } from '@loki-lite/shared';
+import {
+  decodePushRequestProto, EntryBatch, fingerprint as fingerprintOf, LokiError, parseLabels, printLabels, snappyUncompress, type Labels,
+} from '@loki-lite/shared';
 import type { Entry } from '../chunk/entry.js';
 import { chunkChecksum } from '../chunk/format.js';
 import { snapshotEntries, type ChunkSnapshot } from '../chunk/mem-chunk.js';
@@ -11,7 +13,7 @@ import { ByteWriter } from '../util/binary.js';
 import { type Logger, silentLogger } from '../util/logger.js';
 import { failedEntriesError } from './errors.js';
 import { type ChunkDesc, Stream, type StreamSettings } from './stream.js';
-import { encodeRecord, type WalRecord, type WalStream } from './wal/record.js';
+import { encodePushRecord, encodeRecord, type WalRecord, type WalStream } from './wal/record.js';
 import { Wal } from './wal/wal.js';
 
 /** A validated stream as the distributor hands it over. */
@@ -112,7 +114,7 @@ export class Ingester {
    * (rate limit, out of order) are reported after the rest is durable, with Loki's error for the last
    * stream that had any.
    */
-  async push(tenant: string, streams: readonly IngestStream[]): Promise<void> {
+  async push(tenant: string, streams: readonly IngestStream[], snappyProtobuf?: Buffer): Promise<void> {
     if (this.stopped) throw new LokiError('unavailable', 'shutting_down', 'Ingester is shutting down');
     const now = this.now();
     const walStreams: WalStream[] = [];
@@ -129,7 +131,11 @@ export class Ingester {
         }
       }
     }
-    if (this.wal && walStreams.length > 0) await this.wal.append(encodeRecord(this.walWriter, { tenant, streams: walStreams }));
+    if (this.wal && walStreams.length > 0) {
+      // Duplicates dropped on the way do not matter: replay drops them again the same way.
+      const record = snappyProtobuf && !error ? encodePushRecord(this.walWriter, tenant, snappyProtobuf) : encodeRecord(this.walWriter, { tenant, streams: walStreams });
+      await this.wal.append(record);
+    }
     if (error) throw error;
   }
 
@@ -147,9 +153,11 @@ export class Ingester {
 
   private applyReplayed(rec: WalRecord): void {
     const now = this.now();
-    for (const s of rec.streams) {
+    const streams = rec.kind === 'entries' ? rec.streams : decodePushRequestProto(snappyUncompress(rec.snappyProtobuf)).streams;
+    for (const s of streams) {
       const labels = parseLabels(s.labels);
-      this.streamFor(rec.tenant, labels, s.labels, now).push(s.entries, now, true);
+      const labelsString = printLabels(labels);
+      this.streamFor(rec.tenant, labels, labelsString, now).push(s.entries, now, true);
     }
     this.deps.metrics.walRecordsReplayed.inc();
   }

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { encodePushRequestJson, encodePushRequestProto, snappyCompress } from '@loki-lite/shared';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort, startChild, writeChildConfig } from '../testing/child-server.js';
 
@@ -39,11 +40,13 @@ limits_config: {reject_old_samples: false, max_entries_limit_per_query: 1000000,
       while (!killed) {
         const n = seq++;
         const lines = Array.from({ length: 20 }, (_, i) => `writer=${w} request=${n} line=${i} ${'x'.repeat(n % 40)}`);
-        const body = JSON.stringify({
-          streams: [{ stream: { app: 'crash', writer: String(w % 3) }, values: lines.map((l, i) => [(base + BigInt(n * 100 + i)).toString(), l]) }],
-        });
+        const stream = { labels: `{app="crash", writer="${w % 3}"}`, entries: lines.map((line, i) => ({ timestamp: base + BigInt(n * 100 + i), line, structuredMetadata: [] })) };
+        // Even writers send JSON (WAL entries records), odd ones protobuf (WAL push-body records).
+        const [type, body] = w % 2 === 0
+          ? ['application/json', encodePushRequestJson({ streams: [stream] })]
+          : ['application/x-protobuf', snappyCompress(encodePushRequestProto({ streams: [stream] }))];
         try {
-          const res = await fetch(`${url}/loki/api/v1/push`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+          const res = await fetch(`${url}/loki/api/v1/push`, { method: 'POST', headers: { 'content-type': type }, body });
           if (res.status === 204) acked.push(...lines);
           else if (!killed) throw new Error(`push answered ${res.status}: ${await res.text()}`);
         } catch (e) {

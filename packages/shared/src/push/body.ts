@@ -39,8 +39,9 @@ export function decodePushBody(body: Buffer, opts: PushBodyOptions): DecodedPush
     throw new LokiError('bad_data', 'invalid_snappy', 'snappy: corrupt input');
   }
   try {
-    return decodePushRequestProto(raw);
+    return { ...decodePushRequestProto(raw), snappyProtobuf: payload };
   } catch (e) {
+    if (e instanceof LokiError) throw e;
     throw new LokiError('bad_data', 'invalid_protobuf', `proto: ${(e as Error).message}`);
   }
 }

@@ -27,6 +27,11 @@ export interface DecodedPushStream {
 
 export interface DecodedPushRequest {
   streams: DecodedPushStream[];
+  /**
+   * For protobuf pushes, the snappy-compressed message exactly as received (after any Content-Encoding is
+   * removed). The ingester writes it to its WAL as is when every entry was accepted.
+   */
+  snappyProtobuf?: Buffer;
 }
 
 export const NO_METADATA: readonly Label[] = Object.freeze([]);

@@ -4,6 +4,7 @@ import { ByteReader, ByteWriter, CorruptDataError } from '../../util/binary.js';
 
 /** See README.md beside this file. */
 export const RECORD_ENTRIES = 1;
+export const RECORD_PUSH_BODY = 2;
 export const RECORD_VERSION = 1;
 export const RECORD_HEADER_SIZE = 8;
 
@@ -12,13 +13,24 @@ export interface WalStream {
   readonly entries: EntryBatch;
 }
 
-export interface WalRecord {
+/** Entries the ingester stored, stream by stream. */
+export interface WalEntriesRecord {
+  readonly kind: 'entries';
   readonly tenant: string;
   readonly streams: readonly WalStream[];
 }
 
-/** Encodes a record with its length and CRC header, ready to append to a segment. */
-export function encodeRecord(w: ByteWriter, rec: WalRecord): Buffer {
+/** A protobuf push body (snappy-compressed, as received) all of whose entries were accepted. */
+export interface WalPushRecord {
+  readonly kind: 'push';
+  readonly tenant: string;
+  readonly snappyProtobuf: Buffer;
+}
+
+export type WalRecord = WalEntriesRecord | WalPushRecord;
+
+/** Encodes an entries record with its length and CRC header, ready to append to a segment. */
+export function encodeRecord(w: ByteWriter, rec: Omit<WalEntriesRecord, 'kind'>): Buffer {
   w.reset();
   w.u32(0).u32(0); // header, patched below
   w.u8(RECORD_ENTRIES).u8(RECORD_VERSION).string(rec.tenant).uvarint(rec.streams.length);
@@ -31,6 +43,18 @@ export function encodeRecord(w: ByteWriter, rec: WalRecord): Buffer {
       for (const l of meta) w.string(l.name).string(l.value);
     }
   }
+  return finishRecord(w);
+}
+
+/** Encodes a push-body record: the tenant, then the body's bytes to the end of the record. */
+export function encodePushRecord(w: ByteWriter, tenant: string, snappyProtobuf: Buffer): Buffer {
+  w.reset();
+  w.u32(0).u32(0);
+  w.u8(RECORD_PUSH_BODY).u8(RECORD_VERSION).string(tenant).bytes(snappyProtobuf);
+  return finishRecord(w);
+}
+
+function finishRecord(w: ByteWriter): Buffer {
   const all = w.view();
   const payload = all.subarray(RECORD_HEADER_SIZE);
   w.setU32(0, payload.length);
@@ -42,8 +66,11 @@ export function decodeRecordPayload(payload: Buffer): WalRecord {
   const r = new ByteReader(payload);
   const type = r.u8();
   const version = r.u8();
-  if (type !== RECORD_ENTRIES || version !== RECORD_VERSION) throw new CorruptDataError(`unknown WAL record type ${type} version ${version}`);
+  if ((type !== RECORD_ENTRIES && type !== RECORD_PUSH_BODY) || version !== RECORD_VERSION) {
+    throw new CorruptDataError(`unknown WAL record type ${type} version ${version}`);
+  }
   const tenant = r.string();
+  if (type === RECORD_PUSH_BODY) return { kind: 'push', tenant, snappyProtobuf: payload.subarray(r.pos) };
   const streams: WalStream[] = new Array(r.uvarint());
   for (let i = 0; i < streams.length; i++) {
     const labels = r.string();
@@ -67,7 +94,7 @@ export function decodeRecordPayload(payload: Buffer): WalRecord {
     }
     streams[i] = { labels, entries };
   }
-  return { tenant, streams };
+  return { kind: 'entries', tenant, streams };
 }
 
 export interface ScanResult {

@@ -1,10 +1,10 @@
 import { appendFileSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { EntryBatch } from '@loki-lite/shared';
+import { EntryBatch, encodePushRequestProto, snappyCompress } from '@loki-lite/shared';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ByteWriter } from '../../util/binary.js';
-import { encodeRecord, type WalRecord } from './record.js';
+import { encodePushRecord, encodeRecord, type WalEntriesRecord, type WalRecord } from './record.js';
 import { Wal } from './wal.js';
 
 const dirs: string[] = [];
@@ -16,11 +16,13 @@ const freshDir = () => {
 };
 
 const w = new ByteWriter();
-const record = (tenant: string, line: string, ts = 1n): WalRecord => ({
+const record = (tenant: string, line: string, ts = 1n): WalEntriesRecord => ({
+  kind: 'entries',
   tenant,
   streams: [{ labels: '{app="a"}', entries: EntryBatch.fromEntries([{ timestamp: ts, line, structuredMetadata: line.startsWith('m') ? [{ name: 'k', value: line }] : [] }]) }],
 });
-const encode = (r: WalRecord) => encodeRecord(w, r);
+const encode = (r: WalEntriesRecord) => encodeRecord(w, r);
+const firstLine = (r: WalRecord): string => (r.kind === 'entries' ? r.streams[0]!.entries.line(0) : '(push body)');
 
 async function replay(dir: string): Promise<{ wal: Wal; records: WalRecord[] }> {
   const records: WalRecord[] = [];
@@ -35,8 +37,18 @@ describe('WAL', () => {
     await Promise.all(['a', 'm1', 'b', 'c'].map((l, i) => wal.append(encode(record('t', l, BigInt(i))))));
     await wal.close();
     const { records } = await replay(dir);
-    expect(records.map((r) => r.streams[0]!.entries.line(0))).toEqual(['a', 'm1', 'b', 'c']);
-    expect(records[1]!.streams[0]!.entries.structuredMetadata(0)).toEqual([{ name: 'k', value: 'm1' }]);
+    expect(records.map((r) => firstLine(r))).toEqual(['a', 'm1', 'b', 'c']);
+    expect((records[1] as WalEntriesRecord).streams[0]!.entries.structuredMetadata(0)).toEqual([{ name: 'k', value: 'm1' }]);
+  });
+
+  it('keeps a push-body record byte for byte', async () => {
+    const dir = freshDir();
+    const { wal } = await replay(dir);
+    const body = snappyCompress(encodePushRequestProto({ streams: [{ labels: '{app="b"}', entries: [{ timestamp: 5n, line: 'from the body', structuredMetadata: [] }] }] }));
+    await wal.append(encodePushRecord(w, 'tenant-x', body));
+    await wal.close();
+    const { records } = await replay(dir);
+    expect(records).toEqual([{ kind: 'push', tenant: 'tenant-x', snappyProtobuf: body }]);
   });
 
   it('groups concurrent appends into fewer fsyncs', async () => {
@@ -59,7 +71,7 @@ describe('WAL', () => {
     const good = statSync(seg).size;
     appendFileSync(seg, encode(record('t', 'torn')).subarray(0, 13));
     const { wal: again, records } = await replay(dir);
-    expect(records.map((r) => r.streams[0]!.entries.line(0))).toEqual(['one', 'two']);
+    expect(records.map((r) => firstLine(r))).toEqual(['one', 'two']);
     expect(statSync(seg).size).toBe(good);
     await again.close();
   });
@@ -78,7 +90,7 @@ describe('WAL', () => {
     await wal.close();
     expect(readdirSync(dir).sort()).toEqual(['checkpoint-00000001', 'segment-00000002']);
     const { wal: again, records } = await replay(dir);
-    expect(records.map((r) => r.streams[0]!.entries.line(0))).toEqual(['old-2', 'new-1', 'new-2']);
+    expect(records.map((r) => firstLine(r))).toEqual(['old-2', 'new-1', 'new-2']);
     // new records go to a fresh segment after the replayed ones
     await again.append(encode(record('t', 'after-restart')));
     await again.close();
@@ -97,7 +109,7 @@ describe('WAL', () => {
     const records: WalRecord[] = [];
     const again = await Wal.open(dir, (r) => records.push(r), { onCorruption: (f) => corrupt.push(f) });
     expect(corrupt).toEqual(['segment-00000001']);
-    expect(records.map((r) => r.streams[0]!.entries.line(0))).toEqual(['a', 'b']);
+    expect(records.map((r) => firstLine(r))).toEqual(['a', 'b']);
     await again.close();
   });
 });
