@@ -9,6 +9,11 @@ const HEAD_INITIAL_BYTES = 1024;
 /** Room past the block size for the entry that crosses it. */
 const HEAD_SLACK_BYTES = 16 * 1024;
 
+/** Uncompressed head bytes of every chunk that shares it (one per ingester). */
+export class HeadMemory {
+  used = 0;
+}
+
 /** The uncompressed head block: entries already serialized in block-body form. */
 interface Head {
   readonly w: ByteWriter;
@@ -42,6 +47,7 @@ export class MemChunk {
     private readonly blockSize: number,
     private readonly targetSize: number,
     busy = false,
+    private readonly memory: HeadMemory = new HeadMemory(),
   ) {
     this.head = newHead(busy ? blockSize + HEAD_SLACK_BYTES : HEAD_INITIAL_BYTES);
   }
@@ -55,16 +61,25 @@ export class MemChunk {
     return this.blocksBytes + this.head.w.length;
   }
 
+  /** Uncompressed bytes in the head block. */
+  get headBytes(): number {
+    return this.head.w.length;
+  }
+
   append(e: Entry): void {
     this.noteAppend(e.timestamp);
+    const before = this.head.w.length;
     appendEntry(this.head.w, e);
+    this.memory.used += this.head.w.length - before;
     if (this.head.w.length >= this.blockSize) this.cutFullBlock();
   }
 
   /** Appends an entry whose line is src[start, end) (the ingest path: bytes are copied, no string made). */
   appendRaw(ts: bigint, src: Buffer, start: number, end: number, metadata: readonly Label[]): void {
     this.noteAppend(ts);
+    const before = this.head.w.length;
     appendRawEntry(this.head.w, ts, src, start, end, metadata);
+    this.memory.used += this.head.w.length - before;
     if (this.head.w.length >= this.blockSize) this.cutFullBlock();
   }
 
@@ -100,6 +115,7 @@ export class MemChunk {
     const h = this.head;
     if (h.entries === 0) return;
     const raw = h.sorted ? h.w.view() : sortBlockBody(h.w.view());
+    this.memory.used -= h.w.length;
     this.pushBlock({ minTs: h.minTs, maxTs: h.maxTs, entries: h.entries, data: compressBlock(this.encoding, raw), uncompressedLength: raw.length });
     this.head = newHead(nextCapacity);
   }

@@ -89,6 +89,9 @@ export const configSchema = z.strictObject({
         })
         .prefault({}),
       index_cut_period: duration.default(15n * 60n * 1_000_000_000n),
+      // loki-lite only: uncompressed head blocks of all streams together stay under this; past it the
+      // largest heads are compressed early. Bounds memory however many streams are active.
+      head_memory_limit: byteSize.default(32 * 1024 * 1024),
       wal: z
         .strictObject({
           enabled: z.boolean().default(true),

@@ -72,6 +72,29 @@ describe('Ingester', () => {
     expect((await objects.list('chunks/t/')).length).toBeGreaterThanOrEqual(5);
   });
 
+  it('keeps uncompressed heads under head_memory_limit by compressing the largest early, losing nothing', async () => {
+    const { ingester } = setup('{head_memory_limit: 32KB, chunk_block_size: 256KB, chunk_target_size: 1MB, wal: {enabled: false}}');
+    await ingester.start();
+    const sent = new Map<string, string[]>();
+    let peak = 0;
+    for (let round = 0; round < 20; round++) {
+      const streams = Array.from({ length: 50 }, (_, s) => {
+        const lines = Array.from({ length: 5 }, (_, k) => `stream ${s} round ${round} line ${k} ${randomBytes(20).toString('hex')}`);
+        sent.set(`${s}`, [...(sent.get(`${s}`) ?? []), ...lines]);
+        return stream(`{s="${s}"}`, lines.map((l, k): [bigint, string] => [T0 + BigInt(round * 10 + k), l]));
+      });
+      await ingester.push('t', streams);
+      peak = Math.max(peak, ingester.headMemoryUsed);
+    }
+    // 20 rounds x 50 streams x ~110 bytes is ~110KB of heads without the limit.
+    expect(peak).toBeLessThanOrEqual(32 * 1024 + 50 * 5 * 200);
+    expect(ingester.headMemoryUsed).toBeLessThanOrEqual(32 * 1024);
+    for (const [s, lines] of sent) {
+      const got = ingester.streamsMatching('t', [newLabelMatcher('s', '=', s)])[0]!.entriesInRange(T0, T0 + 1000n).map((e) => e.line);
+      expect(got).toEqual(lines);
+    }
+  });
+
   it('keeps a flushed chunk readable from memory until an index file lists it, then drops it', async () => {
     const { ingester, objects } = setup('{flush_check_period: 20ms, chunk_idle_period: 50ms, index_cut_period: 1h}');
     await ingester.start();

@@ -3,7 +3,7 @@ import {
 } from '@loki-lite/shared';
 import type { Entry } from '../chunk/entry.js';
 import { chunkChecksum } from '../chunk/format.js';
-import { snapshotEntries, type ChunkSnapshot } from '../chunk/mem-chunk.js';
+import { HeadMemory, snapshotEntries, type ChunkSnapshot } from '../chunk/mem-chunk.js';
 import type { IngesterConfig, LimitsConfig } from '../config/schema.js';
 import type { ChunkRef, SeriesChunks } from '../index/types.js';
 import type { LabelMatcher } from '../logql/syntax/matchers.js';
@@ -76,6 +76,7 @@ export class Ingester {
       maxBehindNs: config.max_chunk_age / 2n,
       rateLimitBytes: limits.per_stream_rate_limit,
       rateBurstBytes: limits.per_stream_rate_limit_burst,
+      headMemory: new HeadMemory(),
     };
   }
 
@@ -131,6 +132,7 @@ export class Ingester {
         }
       }
     }
+    if (this.settings.headMemory.used > this.deps.config.head_memory_limit) this.compressLargestHeads();
     if (this.wal && walStreams.length > 0) {
       // Duplicates dropped on the way do not matter: replay drops them again the same way.
       const record = snappyProtobuf && !error ? encodePushRecord(this.walWriter, tenant, snappyProtobuf) : encodeRecord(this.walWriter, { tenant, streams: walStreams });
@@ -151,6 +153,30 @@ export class Ingester {
     return stream;
   }
 
+  /**
+   * Over head_memory_limit: compresses the largest uncompressed heads (of open chunks and of closed ones
+   * still waiting to flush) until a quarter of the limit is free again, so the next pass is far off.
+   */
+  private compressLargestHeads(): void {
+    const heads: Array<{ bytes: number; chunk: ChunkDesc['chunk'] }> = [];
+    for (const streams of this.tenants.values()) {
+      for (const s of streams.values()) {
+        for (const c of s.chunks) if (c.state !== 'flushed' && c.chunk.headBytes > 0) heads.push({ bytes: c.chunk.headBytes, chunk: c.chunk });
+      }
+    }
+    heads.sort((a, b) => b.bytes - a.bytes);
+    const target = this.deps.config.head_memory_limit * 0.75;
+    for (const h of heads) {
+      if (this.settings.headMemory.used <= target) break;
+      h.chunk.cutBlock();
+    }
+  }
+
+  /** Uncompressed bytes held in head blocks, across all streams. */
+  get headMemoryUsed(): number {
+    return this.settings.headMemory.used;
+  }
+
   private applyReplayed(rec: WalRecord): void {
     const now = this.now();
     const streams = rec.kind === 'entries' ? rec.streams : decodePushRequestProto(snappyUncompress(rec.snappyProtobuf)).streams;
@@ -159,6 +185,7 @@ export class Ingester {
       const labelsString = printLabels(labels);
       this.streamFor(rec.tenant, labels, labelsString, now).push(s.entries, now, true);
     }
+    if (this.settings.headMemory.used > this.deps.config.head_memory_limit) this.compressLargestHeads();
     this.deps.metrics.walRecordsReplayed.inc();
   }
 

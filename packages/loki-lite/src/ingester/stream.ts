@@ -1,7 +1,7 @@
 import { type EntryBatch, formatBytes, formatRFC3339Nano, LokiError, type Labels } from '@loki-lite/shared';
 import type { Entry } from '../chunk/entry.js';
 import type { ChunkEncoding } from '../chunk/format.js';
-import { MemChunk } from '../chunk/mem-chunk.js';
+import { HeadMemory, MemChunk } from '../chunk/mem-chunk.js';
 import type { ChunkRef } from '../index/types.js';
 import { TokenBucket } from '../util/token-bucket.js';
 
@@ -19,6 +19,8 @@ export interface ChunkDesc {
 }
 
 export interface StreamSettings {
+  /** Shared by all streams of an ingester: their uncompressed head bytes. */
+  readonly headMemory: HeadMemory;
   readonly encoding: ChunkEncoding;
   readonly blockSize: number;
   readonly targetSize: number;
@@ -144,7 +146,7 @@ export class Stream {
         head.state = 'closed';
         this.onChunkClosed(head);
       }
-      const chunk = new MemChunk(this.settings.encoding, this.settings.blockSize, this.settings.targetSize, full);
+      const chunk = new MemChunk(this.settings.encoding, this.settings.blockSize, this.settings.targetSize, full, this.settings.headMemory);
       head = { chunk, state: 'open', createdMs: nowMs, lastAppendMs: nowMs, flushFailures: 0, retryAtMs: 0 };
       this.chunks.push(head);
     }
