@@ -38,7 +38,19 @@ export class Distributor {
     this.now = deps.nowMs ?? Date.now;
   }
 
-  async push(tenant: string, req: DecodedPushRequest): Promise<void> {
+  /**
+   * Validates and hands on a push; resolves when it is durable. Not async on purpose (see Ingester.push):
+   * the returned promise keeps nothing of the request alive while the WAL is written.
+   */
+  push(tenant: string, req: DecodedPushRequest): Promise<void> {
+    try {
+      return this.validateAndSend(tenant, req);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  private validateAndSend(tenant: string, req: DecodedPushRequest): Promise<void> {
     const { limits, metrics } = this.deps;
     const nowMs = this.now();
     const window = entryWindow(limits, BigInt(nowMs) * 1_000_000n);
@@ -93,7 +105,7 @@ export class Distributor {
     const validationError = errors.size > 0 ? new LokiError('bad_data', 'validation', [...errors].join('\n')) : undefined;
     if (valid.length === 0) {
       if (validationError) throw validationError;
-      return;
+      return Promise.resolve();
     }
     const limiter = this.limiterFor(tenant, nowMs);
     if (!limiter.allowN(nowMs, validBytes)) {
@@ -102,8 +114,8 @@ export class Distributor {
         `Ingestion rate limit exceeded for user ${tenant} (limit: ${Math.trunc(limiter.limit)} bytes/sec) while attempting to ingest '${validLines}' lines totaling '${validBytes}' bytes, reduce log volume or contact your Loki administrator to see if the limit can be increased`);
     }
     const whole = !validationError && !limits.max_line_size_truncate;
-    await this.deps.sink.push(tenant, valid, whole ? req.snappyProtobuf : undefined);
-    if (validationError) throw validationError;
+    const sent = this.deps.sink.push(tenant, valid, whole ? req.snappyProtobuf : undefined);
+    return validationError ? sent.then(() => Promise.reject(validationError)) : sent;
   }
 
   private parseLabels(raw: string): ParsedStreamLabels {
