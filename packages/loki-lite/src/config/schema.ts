@@ -120,6 +120,8 @@ export const configSchema = z.strictObject({
       allow_structured_metadata: z.boolean().default(true),
       max_structured_metadata_size: byteSize.default(64 * 1024),
       max_structured_metadata_entries_count: z.number().int().min(0).default(128),
+      max_global_streams_per_user: z.number().int().min(0).default(5000),
+      max_streams_per_user: z.number().int().min(0).default(0),
       max_entries_limit_per_query: z.number().int().min(0).default(5000),
       max_query_series: z.number().int().min(0).default(500),
       max_query_length: duration.default(721n * 3600n * 1_000_000_000n),

@@ -125,7 +125,11 @@ export class Ingester {
     const walStreams: WalStream[] = [];
     let error: LokiError | undefined;
     for (const s of streams) {
-      const stream = this.streamFor(tenant, s.labels, s.labelsString, now);
+      const stream = this.streamFor(tenant, s.labels, s.labelsString, now, false);
+      if (!stream) {
+        error = this.streamLimitError(tenant, s);
+        continue;
+      }
       const { stored, storedCount, failed } = stream.push(s.entries, now, false);
       if (storedCount > 0) walStreams.push({ labels: stream.labelsString, entries: stored ? s.entries.select(stored) : s.entries });
       if (failed.length > 0) {
@@ -147,11 +151,13 @@ export class Ingester {
     return this.wal!.append(record);
   }
 
-  private streamFor(tenant: string, labels: Labels, labelsString: string, now: number): Stream {
+  /** The tenant's stream for these labels, created if needed; undefined at the active-stream limit. */
+  private streamFor(tenant: string, labels: Labels, labelsString: string, now: number, replay: boolean): Stream | undefined {
     let streams = this.tenants.get(tenant);
     if (!streams) this.tenants.set(tenant, (streams = new Map()));
     let stream = streams.get(labelsString);
     if (!stream) {
+      if (!replay && streams.size >= this.maxStreamsPerTenant) return undefined;
       stream = new Stream(labels, labelsString, fingerprintOf(labels), this.settings, now, (desc) => this.enqueueFlush({ tenant, stream: stream!, desc, reason: 'full' }));
       streams.set(labelsString, stream);
       this.deps.metrics.memoryStreams.inc({ tenant });
@@ -183,13 +189,32 @@ export class Ingester {
     return this.settings.headMemory.used;
   }
 
+  /**
+   * Loki's local limit on active streams: max_streams_per_user, and max_global_streams_per_user shared by
+   * the ingesters (one here, replication factor 1); 0 disables either.
+   */
+  private get maxStreamsPerTenant(): number {
+    const { max_streams_per_user: local, max_global_streams_per_user: global } = this.deps.limits;
+    const limits = [local, global].filter((n) => n > 0);
+    return limits.length > 0 ? Math.min(...limits) : Infinity;
+  }
+
+  private streamLimitError(tenant: string, s: IngestStream): LokiError {
+    let bytes = 0;
+    for (let i = 0; i < s.entries.count; i++) bytes += s.entries.lineBytes(i);
+    this.deps.metrics.discardedSamples.inc({ reason: 'stream_limit', tenant }, s.entries.count);
+    this.deps.metrics.discardedBytes.inc({ reason: 'stream_limit', tenant }, bytes);
+    return new LokiError('rate_limited', 'stream_limit',
+      `Maximum active stream limit exceeded when trying to create stream ${s.labelsString}, reduce the number of active streams (reduce labels or reduce label values), or contact your Loki administrator to see if the limit can be increased, user: '${tenant}'`);
+  }
+
   private applyReplayed(rec: WalRecord): void {
     const now = this.now();
     const streams = rec.kind === 'entries' ? rec.streams : decodePushRequestProto(snappyUncompress(rec.snappyProtobuf)).streams;
     for (const s of streams) {
       const labels = parseLabels(s.labels);
       const labelsString = printLabels(labels);
-      this.streamFor(rec.tenant, labels, labelsString, now).push(s.entries, now, true);
+      this.streamFor(rec.tenant, labels, labelsString, now, true)!.push(s.entries, now, true);
     }
     if (this.settings.headMemory.used > this.deps.config.head_memory_limit) this.compressLargestHeads();
     this.deps.metrics.walRecordsReplayed.inc();

@@ -203,3 +203,22 @@ describe('tenants', () => {
     expect(await res.text()).toBe("tenant ID 'a/b' contains unsupported character '/'\n");
   });
 });
+
+describe('the active stream limit', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer('limits_config: {max_global_streams_per_user: 3}');
+  });
+  afterAll(() => server.destroy());
+
+  it("refuses new streams past max_global_streams_per_user with Loki's 429, keeping the others", async () => {
+    const res = await server.pushJson({ streams: ['a', 'b', 'c', 'd'].map((app) => stream({ app }, values([[ns(1), `line of ${app}`]]))) });
+    expect(res.status).toBe(429);
+    expect(await res.text()).toBe(
+      "Maximum active stream limit exceeded when trying to create stream {app=\"d\"}, reduce the number of active streams (reduce labels or reduce label values), or contact your Loki administrator to see if the limit can be increased, user: 'fake'\n",
+    );
+    expect((await read(server, '{app=~".+"}')).map((s) => s.stream.app).sort()).toEqual(['a', 'b', 'c']);
+    // existing streams keep taking data
+    expect((await server.pushJson({ streams: [stream({ app: 'a' }, values([[ns(0), 'more']]))] })).status).toBe(204);
+  });
+});
