@@ -39,6 +39,11 @@ class Parser {
   }
 
   parseQuery(): Expr {
+    const first = this.peek();
+    if (first.kind === 'IDENTIFIER' || first.kind === 'NUMBER' || first.kind === '(') {
+      // Metric queries (count_over_time, sum by, vector(1), ...) arrive with the LogQL engine.
+      throw new LokiError('bad_data', 'not_implemented', 'parse error : metric queries are not supported by loki-lite yet');
+    }
     const expr = this.parseLogSelector();
     if (this.peek().kind !== 'EOF') this.fail(this.peek());
     return expr;
