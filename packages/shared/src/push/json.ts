@@ -11,6 +11,9 @@ import { type DecodedPushRequest, type DecodedPushStream, NO_METADATA, type Push
  * The optional third element of a value is the entry's structured metadata.
  */
 
+const INT64_MAX = 2n ** 63n - 1n;
+const INT64_MIN = -(2n ** 63n);
+
 function bad(message: string): never {
   throw new LokiError('bad_data', 'invalid_json', message);
 }
@@ -59,10 +62,12 @@ function decodeValue(v: unknown, i: number, j: number): PushEntry {
   const [ts, line, meta] = v as [unknown, unknown, unknown];
   if (typeof ts !== 'string') bad(`${where}: the timestamp must be a string of Unix nanoseconds`);
   if (!/^-?\d{1,19}$/.test(ts)) bad(`${where}: strconv.ParseInt: parsing ${JSON.stringify(ts)}: invalid syntax`);
+  const timestamp = BigInt(ts);
+  if (timestamp > INT64_MAX || timestamp < INT64_MIN) bad(`${where}: strconv.ParseInt: parsing ${JSON.stringify(ts)}: value out of range`);
   if (typeof line !== 'string') bad(`${where}: the log line must be a string`);
   const structuredMetadata: readonly Label[] =
     meta === undefined ? NO_METADATA : labelsFromRecord(stringRecord(meta, `${where}[2]`));
-  return { timestamp: BigInt(ts), line, structuredMetadata };
+  return { timestamp, line, structuredMetadata };
 }
 
 /** Encodes a PushRequest as Loki's v1 JSON body. */

@@ -70,6 +70,7 @@ describe('JSON push codec', () => {
     ['not json', 'invalid JSON push body'],
     ['{"streams":[{"stream":{"a":"b"},"values":[[1,"x"]]}]}', 'timestamp must be a string'],
     ['{"streams":[{"stream":{"a":"b"},"values":[["12x","x"]]}]}', 'invalid syntax'],
+    ['{"streams":[{"stream":{"a":"b"},"values":[["9999999999999999999","x"]]}]}', 'value out of range'],
     ['{"streams":[{"stream":{"a":1},"values":[]}]}', 'value of "a" is not a string'],
     ['{"streams":[{"stream":{"a":"b"},"values":[["1","x",{"k":2}]]}]}', 'value of "k" is not a string'],
   ])('rejects %s with a bad_data error', (body, text) => {
