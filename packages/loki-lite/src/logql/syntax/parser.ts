@@ -3,7 +3,7 @@ import type { Expr, LineFilterOp, LineFilterStage, LogSelectorExpr, PipelineStag
 import { ParseError } from './errors.js';
 import { type Token, type TokenKind, tokenize } from './lexer.js';
 import { type LabelMatcher, type MatchType, matchesEmpty, newLabelMatcher } from './matchers.js';
-import { RegexError } from './regex.js';
+import { compileGoRegex, RegexError } from './regex.js';
 
 /** Loki refuses queries longer than this (syntax.MaxInputSize). */
 export const MAX_QUERY_LENGTH = 128 * 1024;
@@ -74,8 +74,7 @@ class Parser {
       try {
         out.push(newLabelMatcher(name.text, op.kind as MatchType, value.text));
       } catch (e) {
-        if (e instanceof RegexError) throw new LokiError('bad_data', 'parse_error', `parse error : ${e.message}`);
-        throw e;
+        throw asParseError(e);
       }
       const sep = this.next();
       if (sep.kind === '}') return out;
@@ -91,7 +90,22 @@ class Parser {
       this.next();
       or.push(this.next().text);
     }
+    if (op.kind === '|~' || op.kind === '!~') for (const re of [value.text, ...or]) checkRegex(re);
     return { kind: 'line_filter', op: op.kind as LineFilterOp, value: value.text, or, offset: op.offset };
+  }
+}
+
+/** A regex error as Loki reports it from the parser. */
+function asParseError(e: unknown): unknown {
+  return e instanceof RegexError ? new LokiError('bad_data', 'parse_error', `parse error : ${e.message}`) : e;
+}
+
+/** Loki rejects a line filter's bad regex when the query is parsed, not when it runs. */
+function checkRegex(pattern: string): void {
+  try {
+    compileGoRegex(pattern, false);
+  } catch (e) {
+    throw asParseError(e);
   }
 }
 

@@ -1,0 +1,76 @@
+import { LokiError } from '@loki-lite/shared';
+import { describe, expect, it } from 'vitest';
+import { parseMatchers, parseQuery } from './parser.js';
+
+describe('parser', () => {
+  it.each([
+    ['{app="a"}', 1, 0],
+    ['{app="a", env!="b", pod=~"p-.*", ns!~"kube-.*"}', 4, 0],
+    ['{app=`raw\\string`} |= "x" != "y" |~ "a|b" !~ `c.d`', 1, 4],
+    ['{app="a"} |= "x" or "y" # a comment\n |= "z"', 1, 2],
+  ])('parses %j', (src, matchers, filters) => {
+    const expr = parseQuery(src);
+    expect(expr.matchers.length).toBe(matchers);
+    expect(expr.pipeline.length).toBe(filters);
+  });
+
+  it('keeps or-alternatives of a line filter', () => {
+    const expr = parseQuery('{app="a"} |= "x" or "y" or "z"');
+    expect(expr.pipeline[0]).toMatchObject({ op: '|=', value: 'x', or: ['y', 'z'] });
+  });
+
+  it.each([
+    ['{}', 'parse error at line 1, col 2: syntax error: unexpected }, expecting IDENTIFIER'],
+    ['{app="a"', 'parse error at line 1, col 9: syntax error: unexpected $end, expecting , or }'],
+    ['{app="a"}\n |= 3', 'parse error at line 2, col 5: syntax error: unexpected NUMBER, expecting STRING'],
+    ['{app=~"(a"}', 'parse error : error parsing regexp'],
+    ['{app="a"} |~ "b(?=c)"', 'parse error : error parsing regexp: invalid or unsupported Perl syntax: `(?=`'],
+    ['{app="\\q"}', 'parse error at line 1, col 6: invalid char escape'],
+  ])('rejects %j with Loki\'s message', (src, message) => {
+    expect(() => parseQuery(src)).toThrow(message);
+  });
+
+  it('refuses queries longer than Loki allows', () => {
+    expect(() => parseQuery(`{app="${'a'.repeat(130 * 1024)}"}`)).toThrow('max query length exceeded');
+  });
+
+  it('parseMatchers accepts only a selector', () => {
+    expect(parseMatchers('{a="b"}').length).toBe(1);
+    expect(() => parseMatchers('{a="b"} |= "x"')).toThrow(LokiError);
+  });
+});
+
+describe('parser fuzzing', () => {
+  const corpus = [
+    '{app="a"}', '{app=~"a|b", env!="x"} |= "err" != `warn` |~ "(?i)fail" !~ "ok"', '{a="b"} |= "x" or "y"',
+    'count_over_time({a="b"}[5m])', '{a="b"} | json | level="error"', 'sum by (app) (rate({a="b"}[1m]))',
+  ];
+  const alphabet = '{}()[]=!~|`"\\#,. \nabcxyz019_-*+/%^<>:?';
+  let seed = 7;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const pick = (s: string) => s[Math.floor(rand() * s.length)]!;
+
+  function mutate(q: string): string {
+    let out = q;
+    for (let i = 0, n = 1 + Math.floor(rand() * 4); i < n; i++) {
+      const at = Math.floor(rand() * (out.length + 1));
+      const r = rand();
+      if (r < 0.4) out = out.slice(0, at) + pick(alphabet) + out.slice(at);
+      else if (r < 0.7) out = out.slice(0, at) + out.slice(at + 1);
+      else out = out.slice(0, at) + out.slice(at, at + 1 + Math.floor(rand() * 5)).repeat(2) + out.slice(at + 1);
+    }
+    return out;
+  }
+
+  it('throws nothing but a LokiError (a 400) for random and mutated queries', () => {
+    for (let i = 0; i < 5000; i++) {
+      const q = i % 5 === 0 ? Array.from({ length: Math.floor(rand() * 40) }, () => pick(alphabet)).join('') : mutate(corpus[i % corpus.length]!);
+      try {
+        parseQuery(q);
+      } catch (e) {
+        if (!(e instanceof LokiError)) throw new Error(`query ${JSON.stringify(q)} threw ${(e as Error).stack}`);
+        expect(e.kind).toBe('bad_data');
+      }
+    }
+  });
+});
