@@ -62,3 +62,28 @@ export function requiredParam(params: Params, name: string): string {
   if (v === null) throw bad(`missing ${name} parameter`);
   return v;
 }
+
+const SECOND = 1_000_000_000n;
+const MAX_POINTS = 11_000n;
+
+/**
+ * A range query's step as Loki reads it: float seconds or a duration (`15000ms`); by default
+ * max(floor(range / 250 s), 1 s). Refuses steps that are not positive or give more than 11,000 points.
+ */
+export function stepParam(params: Params, start: bigint, end: bigint): bigint {
+  const raw = params.get('step');
+  let step: bigint;
+  if (raw === null || raw === '') {
+    const seconds = (end - start) / SECOND / 250n;
+    step = (seconds > 1n ? seconds : 1n) * SECOND;
+  } else if (/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(raw)) {
+    step = BigInt(Math.round(Number(raw) * 1e9));
+  } else {
+    const d = parsePromDuration(raw);
+    if (d === undefined) throw bad(`invalid step: cannot parse "${raw}" to a valid duration`);
+    step = d;
+  }
+  if (step <= 0n) throw bad('zero or negative query resolution step widths are not accepted. Try a positive integer');
+  if ((end - start) / step > MAX_POINTS) throw bad('exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)');
+  return step;
+}

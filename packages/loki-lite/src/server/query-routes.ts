@@ -1,13 +1,39 @@
-import { formatPromDuration, type Labels, LokiError, labelsToRecord } from '@loki-lite/shared';
+import { formatPromDuration, type Labels, LokiError, labelsToRecord, nowNanos } from '@loki-lite/shared';
+import { evaluateInstant } from '../logql/engine/evaluate.js';
+import { formatFloat } from '../logql/engine/value.js';
+import type { SampleExpr } from '../logql/syntax/ast.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config/schema.js';
 import { parseQuery } from '../logql/syntax/parser.js';
 import type { Querier, StreamResult } from '../querier/querier.js';
 import { requestParams, tenantOf } from './app.js';
-import { directionParam, limitParam, QUERY_RANGE_DEFAULT_SINCE, timeRange, timestampParam } from './params.js';
+import { directionParam, limitParam, QUERY_RANGE_DEFAULT_SINCE, stepParam, timeRange, timestampParam } from './params.js';
 import { newQueryStats, statsJson } from './stats.js';
 
 const bad = (message: string) => new LokiError('bad_data', 'bad_request', message);
+
+/** A timestamp as Loki writes sample times: seconds since the epoch as a JSON number. */
+const seconds = (ns: bigint) => Number(ns / 1_000_000n) / 1000;
+const secondsSince = (started: bigint) => Number(process.hrtime.bigint() - started) / 1e9;
+
+function sendData(reply: FastifyReply, data: unknown) {
+  return reply.type('application/json; charset=UTF-8').send(JSON.stringify({ status: 'success', data }));
+}
+
+/** Evaluates a sample expression at start, start+step, ... <= end into Loki's matrix form. */
+function evaluateRange(expr: SampleExpr, start: bigint, end: bigint, step: bigint) {
+  const series = new Map<string, { metric: Record<string, string>; values: Array<[number, string]> }>();
+  for (let ts = start; ts <= end; ts += step) {
+    const value = evaluateInstant(expr, ts);
+    const samples = value.kind === 'scalar' ? [{ labels: [], key: '', value: value.value }] : value.samples;
+    for (const s of samples) {
+      let entry = series.get(s.key);
+      if (!entry) series.set(s.key, (entry = { metric: labelsToRecord(s.labels), values: [] }));
+      entry.values.push([seconds(ts), formatFloat(s.value)]);
+    }
+  }
+  return [...series.values()];
+}
 
 function streamsJson(streams: readonly StreamResult[]) {
   return streams.map((s) => ({
@@ -36,20 +62,29 @@ export function registerQueryRoutes(app: FastifyInstance, config: Config, querie
       throw bad(`the query time range exceeds the limit (query length: ${formatPromDuration(end - start)}, limit: ${formatPromDuration(limits.max_query_length)})`);
     }
     const stats = newQueryStats();
+    if (expr.kind !== 'log_selector') {
+      const matrix = evaluateRange(expr, start, end, stepParam(params, start, end));
+      return sendData(reply, { resultType: 'matrix', result: matrix, stats: statsJson(stats, secondsSince(started)) });
+    }
     const streams = await querier.selectLogs(tenant, { selector: expr, from: start, through: end, direction, limit }, stats);
-    const execSeconds = Number(process.hrtime.bigint() - started) / 1e9;
-    return reply.type('application/json; charset=UTF-8').send(
-      JSON.stringify({ status: 'success', data: { resultType: 'streams', result: streamsJson(streams), stats: statsJson(stats, execSeconds) } }),
-    );
+    return sendData(reply, { resultType: 'streams', result: streamsJson(streams), stats: statsJson(stats, secondsSince(started)) });
   };
 
-  const instantQuery = async (req: FastifyRequest) => {
+  const instantQuery = async (req: FastifyRequest, reply: FastifyReply) => {
+    const started = process.hrtime.bigint();
     tenantOf(req, config);
     const params = requestParams(req);
-    parseQuery(params.get('query') ?? '');
-    timestampParam(params, 'time', 0n);
-    // Every query loki-lite parses today is a log query, which Loki 3 refuses on this endpoint.
-    throw bad('log queries are not supported as an instant query type, please change your query to a range query type');
+    const expr = parseQuery(params.get('query') ?? '');
+    const time = timestampParam(params, 'time', nowNanos());
+    if (expr.kind === 'log_selector') {
+      throw bad('log queries are not supported as an instant query type, please change your query to a range query type');
+    }
+    const value = evaluateInstant(expr, time);
+    const stats = statsJson(newQueryStats(), secondsSince(started));
+    const t = seconds(time);
+    if (value.kind === 'scalar') return sendData(reply, { resultType: 'scalar', result: [t, formatFloat(value.value)], stats });
+    const result = value.samples.map((s) => ({ metric: labelsToRecord(s.labels), value: [t, formatFloat(s.value)] }));
+    return sendData(reply, { resultType: 'vector', result, stats });
   };
 
   app.get('/loki/api/v1/query_range', queryRange);

@@ -61,7 +61,7 @@ describe('query_range parameters', () => {
     [{ query: '{app=~".*"}' }, 'parse error : queries require at least one regexp or equality matcher that does not have an empty-compatible value. For instance, app=~".*" does not meet this requirement, but app=~".+" will'],
     [{ query: '{app=}' }, 'parse error at line 1, col 6: syntax error: unexpected }, expecting STRING'],
     [{ query: '{app="a"} |= ' }, 'parse error at line 1, col 14: syntax error: unexpected $end, expecting STRING'],
-    [{ query: 'count_over_time({app="a"}[1m])' }, 'parse error : metric queries are not supported by loki-lite yet'],
+    [{ query: 'count_over_time({app="a"}[1m])' }, 'parse error : count_over_time: metric queries over log streams are not supported by loki-lite yet'],
   ])('answers 400 for %j', async (params, message) => {
     const r = await query({ query: '{app="a"}', start: T, end: T + 100n, ...params });
     expect(r.status).toBe(400);
@@ -72,6 +72,44 @@ describe('query_range parameters', () => {
     const res = await server.get(`/loki/api/v1/query?${qs({ query: '{app="a"}', time: T })}`);
     expect(res.status).toBe(400);
     expect(await res.text()).toBe('log queries are not supported as an instant query type, please change your query to a range query type\n');
+  });
+});
+
+describe('sample expressions', () => {
+  it("answers Grafana's data source health check like Loki", async () => {
+    const res = await server.get('/loki/api/v1/query?query=vector(1)%2Bvector(1)&time=4000000000');
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { status: string; data: { resultType: string; result: unknown } };
+    expect(body.status).toBe('success');
+    expect(body.data.resultType).toBe('vector');
+    expect(body.data.result).toEqual([{ metric: {}, value: [4000000000, '2'] }]);
+  });
+
+  it('answers a scalar instant query with a scalar', async () => {
+    const body = (await (await server.get(`/loki/api/v1/query?${qs({ query: '1 + 2 * 3', time: '1795132800.5' })}`)).json()) as { data: unknown };
+    expect(body.data).toMatchObject({ resultType: 'scalar', result: [1795132800.5, '7'] });
+  });
+
+  it('evaluates a range query at start, start+step, ... end into a matrix', async () => {
+    const res = await server.get(`/loki/api/v1/query_range?${qs({ query: 'vector(5) > bool vector(3)', start: T, end: T + 600n, step: '300' })}`);
+    const body = (await res.json()) as { data: unknown };
+    expect(body.data).toMatchObject({
+      resultType: 'matrix',
+      result: [{ metric: {}, values: [[Number(T), '1'], [Number(T) + 300, '1'], [Number(T) + 600, '1']] }],
+    });
+    const dflt = (await (await server.get(`/loki/api/v1/query_range?${qs({ query: '2 ^ 10 % 7', start: T, end: T + 1000n })}`)).json()) as { data: { result: Array<{ values: unknown[][] }> } };
+    expect(dflt.data.result[0]!.values.slice(0, 2)).toEqual([[Number(T), '2'], [Number(T) + 4, '2']]); // default step: 1000s / 250
+  });
+
+  it.each([
+    [{ step: '0' }, 'zero or negative query resolution step widths are not accepted. Try a positive integer'],
+    [{ step: '0.001' }, 'exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)'],
+    [{ step: 'soon' }, 'invalid step: cannot parse "soon" to a valid duration'],
+    [{ query: '1 > 2' }, 'comparisons between scalars must use BOOL modifier'],
+  ])('answers 400 for %j', async (params, message) => {
+    const res = await server.get(`/loki/api/v1/query_range?${qs({ query: 'vector(1)', start: T, end: T + 600n, ...params })}`);
+    expect(res.status).toBe(400);
+    expect(await res.text()).toBe(message + '\n');
   });
 });
 

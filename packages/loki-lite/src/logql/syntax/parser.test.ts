@@ -10,12 +10,14 @@ describe('parser', () => {
     ['{app="a"} |= "x" or "y" # a comment\n |= "z"', 1, 2],
   ])('parses %j', (src, matchers, filters) => {
     const expr = parseQuery(src);
+    if (expr.kind !== 'log_selector') throw new Error('expected a log selector');
     expect(expr.matchers.length).toBe(matchers);
     expect(expr.pipeline.length).toBe(filters);
   });
 
   it('keeps or-alternatives of a line filter', () => {
     const expr = parseQuery('{app="a"} |= "x" or "y" or "z"');
+    if (expr.kind !== 'log_selector') throw new Error('expected a log selector');
     expect(expr.pipeline[0]).toMatchObject({ op: '|=', value: 'x', or: ['y', 'z'] });
   });
 

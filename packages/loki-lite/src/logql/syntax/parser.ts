@@ -1,9 +1,15 @@
 import { lineCol, LokiError } from '@loki-lite/shared';
-import type { Expr, LineFilterOp, LineFilterStage, LogSelectorExpr, PipelineStage } from './ast.js';
+import type { BinaryOp, Expr, LineFilterOp, LineFilterStage, LogSelectorExpr, PipelineStage, SampleExpr } from './ast.js';
 import { ParseError } from './errors.js';
 import { type Token, type TokenKind, tokenize } from './lexer.js';
 import { type LabelMatcher, type MatchType, matchesEmpty, newLabelMatcher } from './matchers.js';
 import { compileGoRegex, RegexError } from './regex.js';
+
+/** Binary operator precedence, lowest first, as in Prometheus and LogQL. */
+const PRECEDENCE: Readonly<Record<BinaryOp, number>> = {
+  or: 1, and: 2, unless: 2, '==': 3, '!=': 3, '<': 3, '<=': 3, '>': 3, '>=': 3, '+': 4, '-': 4, '*': 5, '/': 5, '%': 5, '^': 6,
+};
+const COMPARISONS: ReadonlySet<BinaryOp> = new Set(['==', '!=', '<', '<=', '>', '>=']);
 
 /** Loki refuses queries longer than this (syntax.MaxInputSize). */
 export const MAX_QUERY_LENGTH = 128 * 1024;
@@ -39,14 +45,68 @@ class Parser {
   }
 
   parseQuery(): Expr {
-    const first = this.peek();
-    if (first.kind === 'IDENTIFIER' || first.kind === 'NUMBER' || first.kind === '(') {
-      // Metric queries (count_over_time, sum by, vector(1), ...) arrive with the LogQL engine.
-      throw new LokiError('bad_data', 'not_implemented', 'parse error : metric queries are not supported by loki-lite yet');
-    }
-    const expr = this.parseLogSelector();
+    const expr = this.peek().kind === '{' ? this.parseLogSelector() : this.parseSampleExpr(0);
     if (this.peek().kind !== 'EOF') this.fail(this.peek());
     return expr;
+  }
+
+  /** The binary operator at the current token, if any (`and`, `or`, `unless` are identifiers). */
+  private peekBinaryOp(): BinaryOp | undefined {
+    const t = this.peek();
+    if (t.kind === 'IDENTIFIER') return t.text === 'and' || t.text === 'or' || t.text === 'unless' ? t.text : undefined;
+    return t.kind in PRECEDENCE ? (t.kind as BinaryOp) : undefined;
+  }
+
+  /** Precedence climbing over Prometheus' operator table; `^` is right-associative. */
+  private parseSampleExpr(minPrecedence: number): SampleExpr {
+    let lhs = this.parseUnary();
+    for (;;) {
+      const op = this.peekBinaryOp();
+      if (op === undefined || PRECEDENCE[op] < minPrecedence) return lhs;
+      this.next();
+      let returnBool = false;
+      if (this.peek().kind === 'IDENTIFIER' && this.peek().text === 'bool') {
+        if (!COMPARISONS.has(op)) throw new LokiError('bad_data', 'parse_error', 'parse error : bool modifier can only be used on comparison operators');
+        this.next();
+        returnBool = true;
+      }
+      const rhs = this.parseSampleExpr(op === '^' ? PRECEDENCE[op] : PRECEDENCE[op] + 1);
+      lhs = { kind: 'binary', op, returnBool, lhs, rhs };
+    }
+  }
+
+  private parseUnary(): SampleExpr {
+    const t = this.peek();
+    if (t.kind === '-' || t.kind === '+') {
+      this.next();
+      const operand = this.parseUnary();
+      if (t.kind === '+') return operand;
+      return operand.kind === 'number' ? { kind: 'number', value: -operand.value } : { kind: 'binary', op: '*', returnBool: false, lhs: { kind: 'number', value: -1 }, rhs: operand };
+    }
+    return this.parsePrimary();
+  }
+
+  private parsePrimary(): SampleExpr {
+    const t = this.next();
+    if (t.kind === 'NUMBER') return { kind: 'number', value: Number(t.text) };
+    if (t.kind === '(') {
+      const inner = this.parseSampleExpr(0);
+      this.expect(')');
+      return inner;
+    }
+    if (t.kind === 'IDENTIFIER') {
+      if (t.text === 'vector') {
+        this.expect('(');
+        const sign = this.peek().kind === '-' ? (this.next(), -1) : 1;
+        const n = this.expect('NUMBER', 'NUMBER');
+        this.expect(')');
+        return { kind: 'vector', value: sign * Number(n.text) };
+      }
+      if (t.text === 'Inf' || t.text === 'inf' || t.text === 'NaN' || t.text === 'nan') return { kind: 'number', value: t.text.toLowerCase() === 'nan' ? NaN : Infinity };
+      // Range and vector aggregations over log streams (count_over_time, sum by, ...) come with the engine.
+      throw new LokiError('bad_data', 'not_implemented', `parse error : ${t.text}: metric queries over log streams are not supported by loki-lite yet`);
+    }
+    return this.fail(t, 'NUMBER or vector or (');
   }
 
   private parseLogSelector(): LogSelectorExpr {
@@ -115,14 +175,14 @@ export function parseQuery(src: string): Expr {
     throw new LokiError('bad_data', 'query_too_long', `parse error : max query length exceeded: ${src.length} > ${MAX_QUERY_LENGTH}`);
   }
   const expr = new Parser(src, tokenize(src)).parseQuery();
-  validateSelector(expr.matchers);
+  if (expr.kind === 'log_selector') validateSelector(expr.matchers);
   return expr;
 }
 
 /** Parses a bare stream selector (`match[]`, `query` of the label values API). */
 export function parseMatchers(src: string): readonly LabelMatcher[] {
   const expr = parseQuery(src);
-  if (expr.pipeline.length > 0) throw new LokiError('bad_data', 'parse_error', 'parse error : only a stream selector is allowed here');
+  if (expr.kind !== 'log_selector' || expr.pipeline.length > 0) throw new LokiError('bad_data', 'parse_error', 'parse error : only a stream selector is allowed here');
   return expr.matchers;
 }
 
