@@ -104,7 +104,7 @@ class Parser {
       }
       if (t.text === 'Inf' || t.text === 'inf' || t.text === 'NaN' || t.text === 'nan') return { kind: 'number', value: t.text.toLowerCase() === 'nan' ? NaN : Infinity };
       // Range and vector aggregations over log streams (count_over_time, sum by, ...) come with the engine.
-      throw new LokiError('bad_data', 'not_implemented', `parse error : ${t.text}: metric queries over log streams are not supported by loki-lite yet`);
+      throw new LokiError('bad_data', 'not_implemented', `parse error : ${t.text}: functions and aggregations are not supported by loki-lite yet`);
     }
     return this.fail(t, 'NUMBER or vector or (');
   }
