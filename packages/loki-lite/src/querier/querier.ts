@@ -6,6 +6,7 @@ import { compileLineFilters } from '../logql/log/line-filter.js';
 import type { LogSelectorExpr } from '../logql/syntax/ast.js';
 import type { LabelMatcher } from '../logql/syntax/matchers.js';
 import type { LogStore } from '../storage/log-store.js';
+import type { StreamSamples } from '../logql/engine/evaluate.js';
 
 /** A stream held in the ingester's memory, as the querier sees it. */
 export interface MemoryStream {
@@ -76,6 +77,31 @@ export class Querier {
       if (kept.length > 0) perStream.push({ labels: src.labels, entries: kept });
     }
     return limitAcrossStreams(perStream, q.direction, q.limit, stats);
+  }
+
+  /**
+   * For metric queries: the lines of every matching stream with from < timestamp <= through that pass the
+   * selector's line filters, as sorted timestamps and byte sizes. (The LogQL engine will stream these
+   * through chunks with bounded memory; this first version reads each stream's window at once.)
+   */
+  async selectSamples(tenant: string, selector: LogSelectorExpr, from: bigint, through: bigint, stats: QueryStats): Promise<StreamSamples[]> {
+    const filter = compileLineFilters(selector.pipeline);
+    const out: StreamSamples[] = [];
+    for (const src of (await this.sourcesFor(tenant, selector.matchers, from + 1n, through)).values()) {
+      const stored = await this.readChunks(tenant, src.chunks, from + 1n, through + 1n, stats);
+      const entries = mergeDedup([src.memory?.entriesInRange(from + 1n, through + 1n) ?? [], ...stored]);
+      const timestamps: bigint[] = [];
+      const bytes: number[] = [];
+      for (const e of entries) {
+        stats.totalLinesProcessed++;
+        stats.totalBytesProcessed += e.line.length;
+        if (filter && !filter(e.line)) continue;
+        timestamps.push(e.timestamp);
+        bytes.push(Buffer.byteLength(e.line));
+      }
+      if (timestamps.length > 0) out.push({ labels: src.labels, timestamps, bytes });
+    }
+    return out;
   }
 
   /** Streams matching the selector in memory and in the index, joined by their label set. */

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -7,24 +7,30 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../testing/test-server.js';
 
 /*
- * Answers recorded from a real Loki for a fixed data set (../shared/compat beside the checkout), checked
- * with the kit's own runner. This issue covers the selector, line filter (without ip()) and metadata cases;
- * the LogQL issue adds the rest.
+ * Answers recorded from a real Loki for a fixed data set (../shared/compat beside the checkout), checked with
+ * the kit's own runner over all of its cases. Two rules:
+ *  - no case may get a wrong answer;
+ *  - a case may only differ from Loki by a 400 on a query that uses a LogQL feature listed below as not
+ *    implemented yet. The list shrinks as the LogQL engine grows; everything else must match Loki.
  */
 const COMPAT = fileURLToPath(new URL('../../../../../shared/compat/', import.meta.url));
 const run = promisify(execFile);
 
-interface Case { id: string; params: Record<string, unknown> }
+const NOT_IMPLEMENTED_YET: ReadonlyArray<readonly [string, RegExp]> = [
+  ['parser and formatting stages', /\|\s*(json|logfmt|regexp|pattern|unpack|line_format|label_format|drop|keep|decolorize|unwrap)\b/],
+  ['label filters', /\|\s*[a-zA-Z_][a-zA-Z0-9_]*\s*(=|!=|=~|!~|>|>=|<|<=)/],
+  ['ip() filters', /\bip\(/],
+  ['pattern line filters', /\|>|!>/],
+  ['vector matching modifiers', /\b(on|ignoring|group_left|group_right)\s*\(/],
+  ['label_replace', /\blabel_replace\b/],
+  ['unwrapped and absent range aggregations', /\b(sum|avg|min|max|stddev|stdvar|quantile|first|last|absent)_over_time\b|\brate_counter\b/],
+];
 
-/** Cases whose query is arithmetic on numbers and vector(): no log selector, no other function. */
-function isPlainSampleExpr(c: Case): boolean {
-  const q = typeof c.params.query === 'string' ? c.params.query : '';
-  return q !== '' && !q.includes('{') && !/[a-z_]+\s*\(/.test(q.replace(/vector\(|\bbool\b/g, '('));
-}
+interface Case { id: string; params: Record<string, unknown> }
 
 describe('Loki compatibility cases (../shared/compat)', () => {
   let server: TestServer;
-  let casesFile: string;
+  let cases: Case[];
 
   beforeAll(async () => {
     if (!existsSync(COMPAT)) throw new Error(`the compat kit is missing: expected it at ${COMPAT}`);
@@ -40,31 +46,48 @@ ingester: {max_chunk_age: 2h}
       const res = await fetch(`${server.url}/loki/api/v1/push`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: line });
       if (res.status !== 204) throw new Error(`push failed: ${res.status} ${await res.text()}`);
     }
-    const cases = (JSON.parse(readFileSync(path.join(COMPAT, 'cases.json'), 'utf8')) as Case[]).filter(
-      (c) => (/^(selector|linefilter|meta)-/.test(c.id) && !JSON.stringify(c.params).includes('ip(')) || isPlainSampleExpr(c),
-    );
-    casesFile = path.join(server.dir, 'cases.json');
-    writeFileSync(casesFile, JSON.stringify(cases));
+    cases = JSON.parse(readFileSync(path.join(COMPAT, 'cases.json'), 'utf8')) as Case[];
   }, 300_000);
   afterAll(() => server?.destroy());
 
-  async function check(): Promise<string> {
+  /** Runs the kit; returns the failure lines (`id: why`) and the passed count. */
+  async function check(): Promise<{ failures: Map<string, string>; passed: number }> {
+    let out: string;
     try {
-      const { stdout } = await run(process.execPath, [path.join(COMPAT, 'compat.mjs'), 'check', casesFile, path.join(COMPAT, 'expected'), server.url, '--verbose']);
-      return stdout;
+      out = (await run(process.execPath, [path.join(COMPAT, 'compat.mjs'), 'check', path.join(COMPAT, 'cases.json'), path.join(COMPAT, 'expected'), server.url, '--verbose'])).stdout;
     } catch (e) {
-      return (e as { stdout?: string }).stdout ?? String(e);
+      out = (e as { stdout?: string }).stdout ?? String(e);
     }
+    const failures = new Map<string, string>();
+    for (const line of out.split('\n')) {
+      const m = /^([a-z]+-\d+): (.*)$/.exec(line);
+      if (m) failures.set(m[1]!, m[2]!);
+    }
+    const passed = Number(/^(\d+) passed, \d+ failed$/m.exec(out)?.[1] ?? -1);
+    return { failures, passed };
   }
 
-  it('answers every case like Loki while the data is in the ingester', async () => {
-    const out = await check();
-    expect(out).toMatch(/^28 passed, 0 failed$/m);
+  function unexplained(failures: Map<string, string>): string[] {
+    const problems: string[] = [];
+    for (const [id, why] of failures) {
+      const query = String(cases.find((c) => c.id === id)?.params.query ?? '');
+      const missing = NOT_IMPLEMENTED_YET.find(([, re]) => re.test(query));
+      if (why !== 'status 400, want 200' || !missing) problems.push(`${id}: ${why} (query ${query})`);
+    }
+    return problems;
+  }
+
+  it('matches Loki on every case it implements while the data is in the ingester', async () => {
+    const { failures, passed } = await check();
+    expect(unexplained(failures)).toEqual([]);
+    expect(passed).toBe(cases.length - failures.size);
+    expect(passed).toBeGreaterThanOrEqual(61);
   }, 120_000);
 
-  it('answers every case like Loki after everything is flushed to the store', async () => {
+  it('and after everything is flushed to the store', async () => {
     expect((await fetch(`${server.url}/flush`, { method: 'POST' })).status).toBe(204);
-    const out = await check();
-    expect(out).toMatch(/^28 passed, 0 failed$/m);
+    const { failures, passed } = await check();
+    expect(unexplained(failures)).toEqual([]);
+    expect(passed).toBeGreaterThanOrEqual(61);
   }, 120_000);
 });

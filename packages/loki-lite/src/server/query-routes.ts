@@ -1,6 +1,6 @@
 import { formatPromDuration, type Labels, LokiError, labelsToRecord, nowNanos } from '@loki-lite/shared';
-import { evaluateInstant } from '../logql/engine/evaluate.js';
-import { formatFloat } from '../logql/engine/value.js';
+import { evaluateAt, prepare, type SampleSource } from '../logql/engine/evaluate.js';
+import { formatFloat, type Sample } from '../logql/engine/value.js';
 import type { SampleExpr } from '../logql/syntax/ast.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config/schema.js';
@@ -21,11 +21,12 @@ function sendData(reply: FastifyReply, data: unknown) {
 }
 
 /** Evaluates a sample expression at start, start+step, ... <= end into Loki's matrix form. */
-function evaluateRange(expr: SampleExpr, start: bigint, end: bigint, step: bigint) {
+async function evaluateRange(expr: SampleExpr, source: SampleSource, start: bigint, end: bigint, step: bigint) {
+  const evaluator = await prepare(expr, source, start, end);
   const series = new Map<string, { metric: Record<string, string>; values: Array<[number, string]> }>();
   for (let ts = start; ts <= end; ts += step) {
-    const value = evaluateInstant(expr, ts);
-    const samples = value.kind === 'scalar' ? [{ labels: [], key: '', value: value.value }] : value.samples;
+    const value = evaluator.at(ts);
+    const samples: readonly Sample[] = value.kind === 'scalar' ? [{ labels: [], key: '{}', value: value.value }] : value.samples;
     for (const s of samples) {
       let entry = series.get(s.key);
       if (!entry) series.set(s.key, (entry = { metric: labelsToRecord(s.labels), values: [] }));
@@ -63,7 +64,8 @@ export function registerQueryRoutes(app: FastifyInstance, config: Config, querie
     }
     const stats = newQueryStats();
     if (expr.kind !== 'log_selector') {
-      const matrix = evaluateRange(expr, start, end, stepParam(params, start, end));
+      const source: SampleSource = { streams: (selector, from, through) => querier.selectSamples(tenant, selector, from, through, stats) };
+      const matrix = await evaluateRange(expr, source, start, end, stepParam(params, start, end));
       return sendData(reply, { resultType: 'matrix', result: matrix, stats: statsJson(stats, secondsSince(started)) });
     }
     const streams = await querier.selectLogs(tenant, { selector: expr, from: start, through: end, direction, limit }, stats);
@@ -72,15 +74,16 @@ export function registerQueryRoutes(app: FastifyInstance, config: Config, querie
 
   const instantQuery = async (req: FastifyRequest, reply: FastifyReply) => {
     const started = process.hrtime.bigint();
-    tenantOf(req, config);
+    const tenant = tenantOf(req, config);
     const params = requestParams(req);
     const expr = parseQuery(params.get('query') ?? '');
     const time = timestampParam(params, 'time', nowNanos());
     if (expr.kind === 'log_selector') {
       throw bad('log queries are not supported as an instant query type, please change your query to a range query type');
     }
-    const value = evaluateInstant(expr, time);
-    const stats = statsJson(newQueryStats(), secondsSince(started));
+    const queryStats = newQueryStats();
+    const value = await evaluateAt(expr, { streams: (selector, from, through) => querier.selectSamples(tenant, selector, from, through, queryStats) }, time);
+    const stats = statsJson(queryStats, secondsSince(started));
     const t = seconds(time);
     if (value.kind === 'scalar') return sendData(reply, { resultType: 'scalar', result: [t, formatFloat(value.value)], stats });
     const result = value.samples.map((s) => ({ metric: labelsToRecord(s.labels), value: [t, formatFloat(s.value)] }));

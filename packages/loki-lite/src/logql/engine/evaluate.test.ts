@@ -1,17 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { parseQuery } from '../syntax/parser.js';
 import type { SampleExpr } from '../syntax/ast.js';
-import { evaluateInstant } from './evaluate.js';
+import { evaluateAt } from './evaluate.js';
 import { formatFloat, type InstantValue } from './value.js';
 
-const run = (q: string): InstantValue => evaluateInstant(parseQuery(q) as SampleExpr, 0n);
-const scalar = (q: string) => {
-  const v = run(q);
+const noLogs = { streams: async () => [] };
+const run = async (q: string): Promise<InstantValue> => evaluateAt(parseQuery(q) as SampleExpr, noLogs, 0n);
+const scalar = async (q: string) => {
+  const v = await run(q);
   if (v.kind !== 'scalar') throw new Error(`${q} is not a scalar`);
   return v.value;
 };
-const vector = (q: string) => {
-  const v = run(q);
+const vector = async (q: string) => {
+  const v = await run(q);
   if (v.kind !== 'vector') throw new Error(`${q} is not a vector`);
   return v.samples.map((s) => s.value);
 };
@@ -30,8 +31,8 @@ describe('sample expressions', () => {
     ['5 > bool 3', 1],
     ['5 == bool 3', 0],
     ['0x10 + 1e1', 26],
-  ])('%s = %s', (q, want) => {
-    expect(scalar(q)).toBe(want);
+  ])('%s = %s', async (q, want) => {
+    expect(await scalar(q)).toBe(want);
   });
 
   it.each([
@@ -46,16 +47,16 @@ describe('sample expressions', () => {
     ['vector(1) unless vector(2)', []],
     ['vector(1) or vector(2)', [1]],
     ['vector(-3)', [-3]],
-  ])('%s', (q, want) => {
-    expect(vector(q)).toEqual(want);
+  ])('%s', async (q, want) => {
+    expect(await vector(q)).toEqual(want);
   });
 
   it.each([
     ['1 > 2', 'comparisons between scalars must use BOOL modifier'],
     ['1 and 2', 'set operator "and" not allowed in binary scalar expression'],
     ['vector(1) + bool 1', 'bool modifier can only be used on comparison operators'],
-  ])('%s is refused', (q, message) => {
-    expect(() => run(q)).toThrow(message);
+  ])('%s is refused', async (q, message) => {
+    await expect(run(q)).rejects.toThrow(message);
   });
 });
 
@@ -65,5 +66,59 @@ describe('formatFloat (Go FormatFloat f, -1)', () => {
     [1e21, '1000000000000000000000'], [1.5e-7, '0.00000015'], [-2.5e-8, '-0.000000025'], [123456789e15, '123456789000000000000000'],
   ])('%s -> %s', (v, s) => {
     expect(formatFloat(v)).toBe(s);
+  });
+});
+
+describe('range and vector aggregations', () => {
+  const S = 1_000_000_000n;
+  // Two streams; lines at 10s, 20s, 30s (app=a, 100 bytes each) and 30s (app=b, 10 bytes).
+  const source = {
+    streams: async (_sel: unknown, from: bigint, through: bigint) =>
+      [
+        { labels: [{ name: 'app', value: 'a' }, { name: 'pod', value: 'p1' }], timestamps: [10n * S, 20n * S, 30n * S], bytes: [100, 100, 100] },
+        { labels: [{ name: 'app', value: 'b' }, { name: 'pod', value: 'p2' }], timestamps: [30n * S], bytes: [10] },
+      ].map((s) => {
+        const keep = s.timestamps.map((t, i) => [t, s.bytes[i]!] as const).filter(([t]) => t > from && t <= through);
+        return { labels: s.labels, timestamps: keep.map(([t]) => t), bytes: keep.map(([, b]) => b) };
+      }),
+  };
+  const at = async (q: string, seconds: bigint) => {
+    const v = await evaluateAt(parseQuery(q) as SampleExpr, source, seconds * S);
+    if (v.kind !== 'vector') throw new Error('expected a vector');
+    return Object.fromEntries(v.samples.map((s) => [s.labels.map((l) => `${l.name}=${l.value}`).join(','), s.value]));
+  };
+
+  it('windows are (t - range, t]: a line exactly at t - range is out, one at t is in', async () => {
+    expect(await at('count_over_time({app=~".+"}[10s])', 30n)).toEqual({ 'app=a,pod=p1': 1, 'app=b,pod=p2': 1 });
+    expect(await at('count_over_time({app=~".+"}[20s])', 30n)).toEqual({ 'app=a,pod=p1': 2, 'app=b,pod=p2': 1 });
+    expect(await at('count_over_time({app=~".+"}[5s])', 25n)).toEqual({}); // an empty window gives no sample
+  });
+
+  it('offset shifts the window into the past', async () => {
+    expect(await at('count_over_time({app=~".+"}[15s] offset 10s)', 30n)).toEqual({ 'app=a,pod=p1': 2 });
+  });
+
+  it('rate, bytes_over_time and bytes_rate', async () => {
+    expect(await at('rate({app=~".+"}[20s])', 30n)).toEqual({ 'app=a,pod=p1': 0.1, 'app=b,pod=p2': 0.05 });
+    expect(await at('bytes_over_time({app=~".+"}[30s])', 30n)).toEqual({ 'app=a,pod=p1': 300, 'app=b,pod=p2': 10 });
+    expect(await at('bytes_rate({app=~".+"}[10s])', 30n)).toEqual({ 'app=a,pod=p1': 10, 'app=b,pod=p2': 1 });
+  });
+
+  it.each([
+    ['sum(count_over_time({app=~".+"}[30s]))', { '': 4 }],
+    ['sum by (app) (count_over_time({app=~".+"}[30s]))', { 'app=a': 3, 'app=b': 1 }],
+    ['sum(count_over_time({app=~".+"}[30s])) by (app)', { 'app=a': 3, 'app=b': 1 }],
+    ['sum without (pod) (count_over_time({app=~".+"}[30s]))', { 'app=a': 3, 'app=b': 1 }],
+    ['avg(count_over_time({app=~".+"}[30s]))', { '': 2 }],
+    ['max(count_over_time({app=~".+"}[30s]))', { '': 3 }],
+    ['count(count_over_time({app=~".+"}[30s]))', { '': 2 }],
+    ['stddev(count_over_time({app=~".+"}[30s]))', { '': 1 }],
+    ['stdvar(count_over_time({app=~".+"}[30s]))', { '': 1 }],
+    ['topk(1, count_over_time({app=~".+"}[30s]))', { 'app=a,pod=p1': 3 }],
+    ['bottomk(1, count_over_time({app=~".+"}[30s]))', { 'app=b,pod=p2': 1 }],
+    ['sum(count_over_time({app=~".+"}[30s])) * 2', { '': 8 }],
+    ['count_over_time({app=~".+"}[30s]) > 2', { 'app=a,pod=p1': 3 }],
+  ])('%s', async (q, want) => {
+    expect(await at(q, 30n)).toEqual(want);
   });
 });

@@ -50,7 +50,38 @@ export interface BinaryExpr {
   readonly rhs: SampleExpr;
 }
 
+export type RangeOp = 'count_over_time' | 'rate' | 'bytes_over_time' | 'bytes_rate';
+
+/** `count_over_time({...} |= "x" [5m] offset 1m)`: a value per stream per step from its lines in a window. */
+export interface RangeAggregationExpr {
+  readonly kind: 'range_aggregation';
+  readonly op: RangeOp;
+  readonly selector: LogSelectorExpr;
+  /** Window length, ns. */
+  readonly range: bigint;
+  /** Shift of the window into the past, ns. */
+  readonly offset: bigint;
+}
+
+export type VectorOp = 'sum' | 'avg' | 'min' | 'max' | 'count' | 'stddev' | 'stdvar' | 'topk' | 'bottomk' | 'sort' | 'sort_desc';
+
+export interface Grouping {
+  /** `by` keeps only these labels; `without` drops them. */
+  readonly without: boolean;
+  readonly labels: readonly string[];
+}
+
+/** `sum by (app) (...)`, `topk(3, ...)`: combines the samples of each group at each step. */
+export interface VectorAggregationExpr {
+  readonly kind: 'vector_aggregation';
+  readonly op: VectorOp;
+  readonly grouping: Grouping | undefined;
+  /** k of topk/bottomk. */
+  readonly param: number | undefined;
+  readonly inner: SampleExpr;
+}
+
 /** An expression whose value is numbers (a scalar or a vector), as opposed to log lines. */
-export type SampleExpr = NumberLiteral | VectorExpr | BinaryExpr;
+export type SampleExpr = NumberLiteral | VectorExpr | BinaryExpr | RangeAggregationExpr | VectorAggregationExpr;
 
 export type Expr = LogSelectorExpr | SampleExpr;

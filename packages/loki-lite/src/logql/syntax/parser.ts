@@ -1,5 +1,8 @@
-import { lineCol, LokiError } from '@loki-lite/shared';
-import type { BinaryOp, Expr, LineFilterOp, LineFilterStage, LogSelectorExpr, PipelineStage, SampleExpr } from './ast.js';
+import { lineCol, LokiError, parseDuration } from '@loki-lite/shared';
+import type {
+  BinaryOp, Expr, Grouping, LineFilterOp, LineFilterStage, LogSelectorExpr, PipelineStage, RangeAggregationExpr, RangeOp, SampleExpr,
+  VectorAggregationExpr, VectorOp,
+} from './ast.js';
 import { ParseError } from './errors.js';
 import { type Token, type TokenKind, tokenize } from './lexer.js';
 import { type LabelMatcher, type MatchType, matchesEmpty, newLabelMatcher } from './matchers.js';
@@ -10,6 +13,8 @@ const PRECEDENCE: Readonly<Record<BinaryOp, number>> = {
   or: 1, and: 2, unless: 2, '==': 3, '!=': 3, '<': 3, '<=': 3, '>': 3, '>=': 3, '+': 4, '-': 4, '*': 5, '/': 5, '%': 5, '^': 6,
 };
 const COMPARISONS: ReadonlySet<BinaryOp> = new Set(['==', '!=', '<', '<=', '>', '>=']);
+const RANGE_OPS: ReadonlySet<string> = new Set<RangeOp>(['count_over_time', 'rate', 'bytes_over_time', 'bytes_rate']);
+const VECTOR_OPS: ReadonlySet<string> = new Set<VectorOp>(['sum', 'avg', 'min', 'max', 'count', 'stddev', 'stdvar', 'topk', 'bottomk', 'sort', 'sort_desc']);
 
 /** Loki refuses queries longer than this (syntax.MaxInputSize). */
 export const MAX_QUERY_LENGTH = 128 * 1024;
@@ -103,10 +108,65 @@ class Parser {
         return { kind: 'vector', value: sign * Number(n.text) };
       }
       if (t.text === 'Inf' || t.text === 'inf' || t.text === 'NaN' || t.text === 'nan') return { kind: 'number', value: t.text.toLowerCase() === 'nan' ? NaN : Infinity };
+      if (RANGE_OPS.has(t.text)) return this.parseRangeAggregation(t.text as RangeOp);
+      if (VECTOR_OPS.has(t.text)) return this.parseVectorAggregation(t.text as VectorOp);
       // Range and vector aggregations over log streams (count_over_time, sum by, ...) come with the engine.
       throw new LokiError('bad_data', 'not_implemented', `parse error : ${t.text}: functions and aggregations are not supported by loki-lite yet`);
     }
     return this.fail(t, 'NUMBER or vector or (');
+  }
+
+  private parseRangeAggregation(op: RangeOp): RangeAggregationExpr {
+    this.expect('(');
+    const selector = this.parseLogSelector();
+    this.expect('[', '[');
+    const range = this.parseDuration();
+    this.expect(']');
+    let offset = 0n;
+    if (this.peek().kind === 'IDENTIFIER' && this.peek().text === 'offset') {
+      this.next();
+      offset = this.parseDuration();
+    }
+    this.expect(')');
+    return { kind: 'range_aggregation', op, selector, range, offset };
+  }
+
+  private parseDuration(): bigint {
+    const t = this.next();
+    const d = t.kind === 'DURATION' ? parseDuration(t.text) : undefined;
+    if (d === undefined) this.fail(t, 'DURATION');
+    return d!;
+  }
+
+  private parseVectorAggregation(op: VectorOp): VectorAggregationExpr {
+    let grouping = this.parseGrouping();
+    this.expect('(');
+    let param: number | undefined;
+    if (op === 'topk' || op === 'bottomk') {
+      param = Number(this.expect('NUMBER').text);
+      if (!Number.isInteger(param) || param <= 0) throw new LokiError('bad_data', 'parse_error', `parse error : invalid parameter for ${op}: ${param}`);
+      this.expect(',');
+    }
+    const inner = this.parseSampleExpr(0);
+    this.expect(')');
+    grouping ??= this.parseGrouping();
+    if (grouping && (op === 'sort' || op === 'sort_desc')) throw new LokiError('bad_data', 'parse_error', `parse error : ${op} cannot be grouped`);
+    return { kind: 'vector_aggregation', op, grouping, param, inner };
+  }
+
+  private parseGrouping(): Grouping | undefined {
+    const t = this.peek();
+    if (t.kind !== 'IDENTIFIER' || (t.text !== 'by' && t.text !== 'without')) return undefined;
+    this.next();
+    this.expect('(');
+    const labels: string[] = [];
+    while (this.peek().kind !== ')') {
+      labels.push(this.expect('IDENTIFIER').text);
+      if (this.peek().kind === ',') this.next();
+      else break;
+    }
+    this.expect(')');
+    return { without: t.text === 'without', labels };
   }
 
   private parseLogSelector(): LogSelectorExpr {
@@ -175,8 +235,19 @@ export function parseQuery(src: string): Expr {
     throw new LokiError('bad_data', 'query_too_long', `parse error : max query length exceeded: ${src.length} > ${MAX_QUERY_LENGTH}`);
   }
   const expr = new Parser(src, tokenize(src)).parseQuery();
-  if (expr.kind === 'log_selector') validateSelector(expr.matchers);
+  forEachSelector(expr, (s) => validateSelector(s.matchers));
   return expr;
+}
+
+/** Calls `fn` for every log selector in the expression. */
+export function forEachSelector(expr: Expr, fn: (s: LogSelectorExpr) => void): void {
+  switch (expr.kind) {
+    case 'log_selector': fn(expr); break;
+    case 'range_aggregation': fn(expr.selector); break;
+    case 'vector_aggregation': forEachSelector(expr.inner, fn); break;
+    case 'binary': forEachSelector(expr.lhs, fn); forEachSelector(expr.rhs, fn); break;
+    default: break;
+  }
 }
 
 /** Parses a bare stream selector (`match[]`, `query` of the label values API). */
