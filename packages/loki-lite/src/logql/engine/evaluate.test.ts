@@ -122,3 +122,48 @@ describe('range and vector aggregations', () => {
     expect(await at(q, 30n)).toEqual(want);
   });
 });
+
+describe('label_replace, absent_over_time and vector matching', () => {
+  const S = 1_000_000_000n;
+  const source = {
+    streams: async () => [
+      { labels: [{ name: 'app', value: 'api' }, { name: 'pod', value: 'api-1' }], timestamps: [10n * S, 20n * S], bytes: [1, 1] },
+      { labels: [{ name: 'app', value: 'api' }, { name: 'pod', value: 'api-2' }], timestamps: [15n * S], bytes: [1] },
+      { labels: [{ name: 'app', value: 'db' }, { name: 'pod', value: 'db-1' }], timestamps: [12n * S], bytes: [1] },
+    ],
+  };
+  const at = async (q: string) => {
+    const v = await evaluateAt(parseQuery(q) as SampleExpr, source, 30n * S);
+    if (v.kind !== 'vector') throw new Error('expected a vector');
+    return Object.fromEntries(v.samples.map((s) => [s.labels.map((l) => `${l.name}=${l.value}`).join(','), s.value]));
+  };
+  const C = 'count_over_time({app=~".+"}[30s])';
+
+  it.each([
+    [`label_replace(${C}, "short", "$1", "pod", "(.*)-\\\\d")`, { 'app=api,pod=api-1,short=api': 2, 'app=api,pod=api-2,short=api': 1, 'app=db,pod=db-1,short=db': 1 }],
+    [`label_replace(${C}, "pod", "", "pod", "db-.*")`, { 'app=api,pod=api-1': 2, 'app=api,pod=api-2': 1, 'app=db': 1 }], // an empty result removes the label
+    [`label_replace(${C}, "x", "\${1}y$$", "app", "(d)b")`, { 'app=api,pod=api-1': 2, 'app=api,pod=api-2': 1, 'app=db,pod=db-1,x=dy$': 1 }],
+  ])('%s', async (q, want) => {
+    expect(await at(q)).toEqual(want);
+  });
+
+  it('absent_over_time is 1, labelled by the equality matchers, only when nothing matched', async () => {
+    const empty = { streams: async () => [] };
+    const v = await evaluateAt(parseQuery('absent_over_time({app="nope", env=~"x|y"}[5m])') as SampleExpr, empty, 30n * S);
+    expect(v).toEqual({ kind: 'vector', samples: [{ labels: [{ name: 'app', value: 'nope' }], key: '{app="nope"}', value: 1 }] });
+    expect(await at('absent_over_time({app="api"}[30s])')).toEqual({});
+  });
+
+  it.each([
+    ['sum by (app) (' + C + ') + on (app) sum by (app) (' + C + ')', { 'app=api': 6, 'app=db': 2 }],
+    [C + ' / ignoring (pod) group_left sum by (app) (' + C + ')', { 'app=api,pod=api-1': 2 / 3, 'app=api,pod=api-2': 1 / 3, 'app=db,pod=db-1': 1 }],
+    ['sum by (app) (' + C + ') * on (app) group_right ' + C, { 'app=api,pod=api-1': 6, 'app=api,pod=api-2': 3, 'app=db,pod=db-1': 1 }],
+    [C + ' and on (app) (sum by (app) (' + C + ') > 2)', { 'app=api,pod=api-1': 2, 'app=api,pod=api-2': 1 }],
+  ])('%s', async (q, want) => {
+    expect(await at(q)).toEqual(want);
+  });
+
+  it('refuses many-to-many matching like Prometheus', async () => {
+    await expect(at(C + ' + on (app) ' + C)).rejects.toThrow('many-to-many matching not allowed');
+  });
+});

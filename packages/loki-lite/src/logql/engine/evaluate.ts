@@ -1,5 +1,8 @@
-import { type Labels, LokiError, printLabels } from '@loki-lite/shared';
-import type { ArithmeticOp, BinaryExpr, BinaryOp, LogSelectorExpr, RangeAggregationExpr, SampleExpr } from '../syntax/ast.js';
+import { isValidLabelName, type Label, type Labels, LokiError, printLabels, sortLabels } from '@loki-lite/shared';
+import type {
+  ArithmeticOp, BinaryExpr, BinaryOp, LabelReplaceExpr, LogSelectorExpr, RangeAggregationExpr, SampleExpr, VectorMatching,
+} from '../syntax/ast.js';
+import { compileGoRegex } from '../syntax/regex.js';
 import { aggregate } from './aggregate.js';
 import type { InstantValue, Sample } from './value.js';
 
@@ -53,7 +56,41 @@ export async function prepare(expr: SampleExpr, source: SampleSource, start: big
     }
     case 'range_aggregation':
       return prepareRange(expr, source, start, end);
+    case 'label_replace': {
+      const inner = await prepare(expr.inner, source, start, end);
+      const replace = labelReplacer(expr);
+      return {
+        at: (ts) => {
+          const v = inner.at(ts);
+          if (v.kind !== 'vector') throw bad('expected a vector in label_replace, got a scalar');
+          return { kind: 'vector', samples: v.samples.map(replace) };
+        },
+      };
+    }
   }
+}
+
+/** Prometheus' label_replace: where the source label fully matches, set (or, if empty, remove) the destination. */
+function labelReplacer(expr: LabelReplaceExpr): (s: Sample) => Sample {
+  if (!isValidLabelName(expr.dst)) throw bad(`invalid destination label name in label_replace(): ${expr.dst}`);
+  const re = compileGoRegex(expr.regex, true);
+  return (s) => {
+    const m = re.exec(s.labels.find((l) => l.name === expr.src)?.value ?? '');
+    if (!m) return s;
+    const value = expandTemplate(expr.replacement, m);
+    const rest = s.labels.filter((l) => l.name !== expr.dst);
+    const labels = value === '' ? rest : sortLabels([...rest, { name: expr.dst, value }]);
+    return { labels, key: printLabels(labels), value: s.value };
+  };
+}
+
+/** Go's Regexp.Expand: $1, ${1}, $name, ${name}; $$ is a dollar; an unknown group expands to nothing. */
+function expandTemplate(template: string, m: RegExpExecArray): string {
+  return template.replace(/\$(\$|\{([a-zA-Z0-9_]+)\}|([a-zA-Z0-9_]+))/g, (_all, whole: string, braced?: string, bare?: string) => {
+    if (whole === '$') return '$';
+    const ref = braced ?? bare!;
+    return (/^\d+$/.test(ref) ? m[Number(ref)] : m.groups?.[ref]) ?? '';
+  });
 }
 
 /** Evaluates at a single instant (instant queries, tests). */
@@ -83,6 +120,17 @@ async function prepareRange(expr: RangeAggregationExpr, source: SampleSource, st
     return { labels: s.labels, key: printLabels(s.labels), timestamps: s.timestamps, prefix };
   });
   const seconds = Number(range) / 1e9;
+  if (expr.op === 'absent_over_time') {
+    // One sample of 1 when no stream had a line in the window, labelled by the selector's equality matchers.
+    const labels = sortLabels(expr.selector.matchers.filter((m) => m.type === '=').map((m) => ({ name: m.name, value: m.value })));
+    const absent: Sample = { labels, key: printLabels(labels), value: 1 };
+    return {
+      at: (ts) => {
+        const any = prepared.some((s) => upperBound(s.timestamps, ts - offset) > upperBound(s.timestamps, ts - offset - range));
+        return { kind: 'vector', samples: any ? [] : [absent] };
+      },
+    };
+  }
   return {
     at: (ts) => {
       const samples: Sample[] = [];
@@ -158,24 +206,65 @@ export function evaluateBinary(expr: BinaryExpr, lhs: InstantValue, rhs: Instant
   return { kind: 'vector', samples: out };
 }
 
-function vectorVector(expr: BinaryExpr, lhs: readonly Sample[], rhs: readonly Sample[]): InstantValue {
-  const right = new Map(rhs.map((s) => [s.key, s]));
-  switch (expr.op) {
-    case 'and': return { kind: 'vector', samples: lhs.filter((s) => right.has(s.key)) };
-    case 'unless': return { kind: 'vector', samples: lhs.filter((s) => !right.has(s.key)) };
-    case 'or': {
-      const left = new Set(lhs.map((s) => s.key));
-      return { kind: 'vector', samples: [...lhs, ...rhs.filter((s) => !left.has(s.key))] };
-    }
-    default: {
-      const out: Sample[] = [];
-      for (const l of lhs) {
-        const r = right.get(l.key);
-        if (!r) continue;
-        const v = combine(expr, l.value, r.value, l.value);
-        if (v !== undefined) out.push({ ...l, value: v });
-      }
-      return { kind: 'vector', samples: out };
-    }
+/** The part of a sample's labels that `on (...)` / `ignoring (...)` match on; all of them without modifiers. */
+function signature(s: Sample, matching: VectorMatching | undefined): string {
+  if (!matching) return s.key;
+  const names = new Set(matching.labels);
+  return printLabels(s.labels.filter((l) => names.has(l.name) === matching.on));
+}
+
+/**
+ * The labels of a result sample (Prometheus resultMetric): one-to-one matching keeps only the `on` labels
+ * or drops the `ignoring` ones; group_left/right keep the "many" side's labels plus the `include` labels
+ * of the "one" side.
+ */
+function resultLabels(many: Sample, one: Sample, matching: VectorMatching | undefined): Sample {
+  if (!matching) return many;
+  let labels: Label[];
+  if (matching.group === undefined) {
+    const names = new Set(matching.labels);
+    labels = many.labels.filter((l) => names.has(l.name) === matching.on);
+  } else {
+    const include = new Set(matching.include);
+    labels = many.labels.filter((l) => !include.has(l.name));
+    for (const l of one.labels) if (include.has(l.name)) labels.push(l);
+    labels = sortLabels(labels);
   }
+  return { labels, key: printLabels(labels), value: many.value };
+}
+
+function bySignature(samples: readonly Sample[], matching: VectorMatching | undefined, side: string, unique: boolean): Map<string, Sample> {
+  const out = new Map<string, Sample>();
+  for (const s of samples) {
+    const sig = signature(s, matching);
+    if (unique && out.has(sig)) {
+      throw bad(`found duplicate series for the match group ${sig} on the ${side} hand-side of the operation: many-to-many matching not allowed: matching labels must be unique on one side`);
+    }
+    out.set(sig, s);
+  }
+  return out;
+}
+
+function vectorVector(expr: BinaryExpr, lhs: readonly Sample[], rhs: readonly Sample[]): InstantValue {
+  const { matching } = expr;
+  if (expr.op === 'and' || expr.op === 'unless' || expr.op === 'or') {
+    const right = new Set(rhs.map((s) => signature(s, matching)));
+    if (expr.op === 'and') return { kind: 'vector', samples: lhs.filter((s) => right.has(signature(s, matching))) };
+    if (expr.op === 'unless') return { kind: 'vector', samples: lhs.filter((s) => !right.has(signature(s, matching))) };
+    const left = new Set(lhs.map((s) => signature(s, matching)));
+    return { kind: 'vector', samples: [...lhs, ...rhs.filter((s) => !left.has(signature(s, matching)))] };
+  }
+  // The "one" side must be unique per signature; so must the other side unless grouping says it is "many".
+  const group = matching?.group;
+  const ones = bySignature(group === 'right' ? lhs : rhs, matching, group === 'right' ? 'left' : 'right', true);
+  if (group === undefined) bySignature(lhs, matching, 'left', true);
+  const out: Sample[] = [];
+  for (const many of group === 'right' ? rhs : lhs) {
+    const one = ones.get(signature(many, matching));
+    if (!one) continue;
+    const [l, r] = group === 'right' ? [one, many] : [many, one];
+    const v = combine(expr, l.value, r.value, many.value);
+    if (v !== undefined) out.push({ ...resultLabels(many, one, matching), value: v });
+  }
+  return { kind: 'vector', samples: out };
 }

@@ -41,16 +41,27 @@ export type ComparisonOp = '==' | '!=' | '>' | '>=' | '<' | '<=';
 export type SetOp = 'and' | 'or' | 'unless';
 export type BinaryOp = ArithmeticOp | ComparisonOp | SetOp;
 
+/** `on (a, b)` / `ignoring (c)`, and `group_left (d)` / `group_right (d)` for many-to-one matching. */
+export interface VectorMatching {
+  readonly on: boolean;
+  readonly labels: readonly string[];
+  readonly group: 'left' | 'right' | undefined;
+  /** Labels copied from the "one" side onto the result. */
+  readonly include: readonly string[];
+}
+
 export interface BinaryExpr {
   readonly kind: 'binary';
   readonly op: BinaryOp;
   /** `bool` after a comparison: return 0/1 instead of filtering. */
   readonly returnBool: boolean;
+  /** Undefined: one-to-one matching on identical label sets. */
+  readonly matching: VectorMatching | undefined;
   readonly lhs: SampleExpr;
   readonly rhs: SampleExpr;
 }
 
-export type RangeOp = 'count_over_time' | 'rate' | 'bytes_over_time' | 'bytes_rate';
+export type RangeOp = 'count_over_time' | 'rate' | 'bytes_over_time' | 'bytes_rate' | 'absent_over_time';
 
 /** `count_over_time({...} |= "x" [5m] offset 1m)`: a value per stream per step from its lines in a window. */
 export interface RangeAggregationExpr {
@@ -81,7 +92,17 @@ export interface VectorAggregationExpr {
   readonly inner: SampleExpr;
 }
 
+/** `label_replace(v, "dst", "replacement", "src", "regex")`, as in Prometheus. */
+export interface LabelReplaceExpr {
+  readonly kind: 'label_replace';
+  readonly inner: SampleExpr;
+  readonly dst: string;
+  readonly replacement: string;
+  readonly src: string;
+  readonly regex: string;
+}
+
 /** An expression whose value is numbers (a scalar or a vector), as opposed to log lines. */
-export type SampleExpr = NumberLiteral | VectorExpr | BinaryExpr | RangeAggregationExpr | VectorAggregationExpr;
+export type SampleExpr = NumberLiteral | VectorExpr | BinaryExpr | RangeAggregationExpr | VectorAggregationExpr | LabelReplaceExpr;
 
 export type Expr = LogSelectorExpr | SampleExpr;

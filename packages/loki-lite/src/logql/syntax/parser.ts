@@ -1,7 +1,7 @@
 import { lineCol, LokiError, parseDuration } from '@loki-lite/shared';
 import type {
-  BinaryOp, Expr, Grouping, LineFilterOp, LineFilterStage, LogSelectorExpr, PipelineStage, RangeAggregationExpr, RangeOp, SampleExpr,
-  VectorAggregationExpr, VectorOp,
+  BinaryOp, Expr, Grouping, LabelReplaceExpr, LineFilterOp, LineFilterStage, LogSelectorExpr, PipelineStage, RangeAggregationExpr, RangeOp,
+  SampleExpr, VectorAggregationExpr, VectorMatching, VectorOp,
 } from './ast.js';
 import { ParseError } from './errors.js';
 import { type Token, type TokenKind, tokenize } from './lexer.js';
@@ -13,7 +13,7 @@ const PRECEDENCE: Readonly<Record<BinaryOp, number>> = {
   or: 1, and: 2, unless: 2, '==': 3, '!=': 3, '<': 3, '<=': 3, '>': 3, '>=': 3, '+': 4, '-': 4, '*': 5, '/': 5, '%': 5, '^': 6,
 };
 const COMPARISONS: ReadonlySet<BinaryOp> = new Set(['==', '!=', '<', '<=', '>', '>=']);
-const RANGE_OPS: ReadonlySet<string> = new Set<RangeOp>(['count_over_time', 'rate', 'bytes_over_time', 'bytes_rate']);
+const RANGE_OPS: ReadonlySet<string> = new Set<RangeOp>(['count_over_time', 'rate', 'bytes_over_time', 'bytes_rate', 'absent_over_time']);
 const VECTOR_OPS: ReadonlySet<string> = new Set<VectorOp>(['sum', 'avg', 'min', 'max', 'count', 'stddev', 'stdvar', 'topk', 'bottomk', 'sort', 'sort_desc']);
 
 /** Loki refuses queries longer than this (syntax.MaxInputSize). */
@@ -75,8 +75,9 @@ class Parser {
         this.next();
         returnBool = true;
       }
+      const matching = this.parseVectorMatching();
       const rhs = this.parseSampleExpr(op === '^' ? PRECEDENCE[op] : PRECEDENCE[op] + 1);
-      lhs = { kind: 'binary', op, returnBool, lhs, rhs };
+      lhs = { kind: 'binary', op, returnBool, matching, lhs, rhs };
     }
   }
 
@@ -86,7 +87,7 @@ class Parser {
       this.next();
       const operand = this.parseUnary();
       if (t.kind === '+') return operand;
-      return operand.kind === 'number' ? { kind: 'number', value: -operand.value } : { kind: 'binary', op: '*', returnBool: false, lhs: { kind: 'number', value: -1 }, rhs: operand };
+      return operand.kind === 'number' ? { kind: 'number', value: -operand.value } : { kind: 'binary', op: '*', returnBool: false, matching: undefined, lhs: { kind: 'number', value: -1 }, rhs: operand };
     }
     return this.parsePrimary();
   }
@@ -109,6 +110,7 @@ class Parser {
       }
       if (t.text === 'Inf' || t.text === 'inf' || t.text === 'NaN' || t.text === 'nan') return { kind: 'number', value: t.text.toLowerCase() === 'nan' ? NaN : Infinity };
       if (RANGE_OPS.has(t.text)) return this.parseRangeAggregation(t.text as RangeOp);
+      if (t.text === 'label_replace') return this.parseLabelReplace();
       if (VECTOR_OPS.has(t.text)) return this.parseVectorAggregation(t.text as VectorOp);
       // Range and vector aggregations over log streams (count_over_time, sum by, ...) come with the engine.
       throw new LokiError('bad_data', 'not_implemented', `parse error : ${t.text}: functions and aggregations are not supported by loki-lite yet`);
@@ -158,6 +160,11 @@ class Parser {
     const t = this.peek();
     if (t.kind !== 'IDENTIFIER' || (t.text !== 'by' && t.text !== 'without')) return undefined;
     this.next();
+    return { without: t.text === 'without', labels: this.parseLabelList() };
+  }
+
+  /** `(a, b, c)` */
+  private parseLabelList(): string[] {
     this.expect('(');
     const labels: string[] = [];
     while (this.peek().kind !== ')') {
@@ -166,7 +173,37 @@ class Parser {
       else break;
     }
     this.expect(')');
-    return { without: t.text === 'without', labels };
+    return labels;
+  }
+
+  private parseVectorMatching(): VectorMatching | undefined {
+    const t = this.peek();
+    if (t.kind !== 'IDENTIFIER' || (t.text !== 'on' && t.text !== 'ignoring')) return undefined;
+    this.next();
+    const labels = this.parseLabelList();
+    let group: VectorMatching['group'];
+    let include: string[] = [];
+    const g = this.peek();
+    if (g.kind === 'IDENTIFIER' && (g.text === 'group_left' || g.text === 'group_right')) {
+      this.next();
+      group = g.text === 'group_left' ? 'left' : 'right';
+      if (this.peek().kind === '(') include = this.parseLabelList();
+    }
+    return { on: t.text === 'on', labels, group, include };
+  }
+
+  private parseLabelReplace(): LabelReplaceExpr {
+    this.expect('(');
+    const inner = this.parseSampleExpr(0);
+    const args: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      this.expect(',');
+      args.push(this.expect('STRING').text);
+    }
+    this.expect(')');
+    const [dst, replacement, src, regex] = args as [string, string, string, string];
+    checkRegex(regex);
+    return { kind: 'label_replace', inner, dst, replacement, src, regex };
   }
 
   private parseLogSelector(): LogSelectorExpr {
@@ -244,7 +281,8 @@ export function forEachSelector(expr: Expr, fn: (s: LogSelectorExpr) => void): v
   switch (expr.kind) {
     case 'log_selector': fn(expr); break;
     case 'range_aggregation': fn(expr.selector); break;
-    case 'vector_aggregation': forEachSelector(expr.inner, fn); break;
+    case 'vector_aggregation':
+    case 'label_replace': forEachSelector(expr.inner, fn); break;
     case 'binary': forEachSelector(expr.lhs, fn); forEachSelector(expr.rhs, fn); break;
     default: break;
   }
