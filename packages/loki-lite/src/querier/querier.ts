@@ -2,6 +2,7 @@ import { type Labels, printLabels } from '@loki-lite/shared';
 import type { Entry } from '../chunk/entry.js';
 import { readChunkEntries } from '../chunk/mem-chunk.js';
 import type { ChunkRef } from '../index/types.js';
+import { compileLabelStages } from '../logql/log/label-stages.js';
 import { compileLineFilters } from '../logql/log/line-filter.js';
 import type { LogSelectorExpr } from '../logql/syntax/ast.js';
 import type { LabelMatcher } from '../logql/syntax/matchers.js';
@@ -61,20 +62,31 @@ export class Querier {
   async selectLogs(tenant: string, q: LogQuery, stats: QueryStats): Promise<StreamResult[]> {
     const { matchers } = q.selector;
     const filter = compileLineFilters(q.selector.pipeline);
+    const relabel = compileLabelStages(q.selector.pipeline);
     const sources = await this.sourcesFor(tenant, matchers, q.from, q.through - 1n);
-    const perStream: StreamResult[] = [];
+    // Streams whose labels become equal through the pipeline (drop, keep) are one stream in the answer.
+    const groups = new Map<string, { labels: Labels; lists: Entry[][] }>();
     for (const src of sources.values()) {
       const stored = await this.readChunks(tenant, src.chunks, q.from, q.through, stats);
       const entries = mergeDedup([src.memory?.entriesInRange(q.from, q.through) ?? [], ...stored]);
-      let kept: Entry[] = [];
+      const kept: Entry[] = [];
       for (const e of entries) {
         stats.totalLinesProcessed++;
         stats.totalBytesProcessed += e.line.length;
         if (!filter || filter(e.line)) kept.push(e);
       }
+      if (kept.length === 0) continue;
+      const labels = relabel ? relabel(src.labels) : src.labels;
+      const key = printLabels(labels);
+      let group = groups.get(key);
+      if (!group) groups.set(key, (group = { labels, lists: [] }));
       // At most `limit` entries of one stream can be in the answer: those nearest the start or the end.
-      kept = q.direction === 'forward' ? kept.slice(0, q.limit) : kept.slice(-q.limit).reverse();
-      if (kept.length > 0) perStream.push({ labels: src.labels, entries: kept });
+      group.lists.push(q.direction === 'forward' ? kept.slice(0, q.limit) : kept.slice(-q.limit));
+    }
+    const perStream: StreamResult[] = [];
+    for (const { labels, lists } of groups.values()) {
+      const merged = mergeDedup(lists);
+      perStream.push({ labels, entries: q.direction === 'forward' ? merged.slice(0, q.limit) : merged.slice(-q.limit).reverse() });
     }
     return limitAcrossStreams(perStream, q.direction, q.limit, stats);
   }
@@ -86,22 +98,29 @@ export class Querier {
    */
   async selectSamples(tenant: string, selector: LogSelectorExpr, from: bigint, through: bigint, stats: QueryStats): Promise<StreamSamples[]> {
     const filter = compileLineFilters(selector.pipeline);
-    const out: StreamSamples[] = [];
+    const relabel = compileLabelStages(selector.pipeline);
+    const groups = new Map<string, { labels: Labels; lists: Entry[][] }>();
     for (const src of (await this.sourcesFor(tenant, selector.matchers, from + 1n, through)).values()) {
       const stored = await this.readChunks(tenant, src.chunks, from + 1n, through + 1n, stats);
       const entries = mergeDedup([src.memory?.entriesInRange(from + 1n, through + 1n) ?? [], ...stored]);
-      const timestamps: bigint[] = [];
-      const bytes: number[] = [];
+      const kept: Entry[] = [];
       for (const e of entries) {
         stats.totalLinesProcessed++;
         stats.totalBytesProcessed += e.line.length;
-        if (filter && !filter(e.line)) continue;
-        timestamps.push(e.timestamp);
-        bytes.push(Buffer.byteLength(e.line));
+        if (!filter || filter(e.line)) kept.push(e);
       }
-      if (timestamps.length > 0) out.push({ labels: src.labels, timestamps, bytes });
+      if (kept.length === 0) continue;
+      // Streams whose labels become equal through the pipeline (drop, keep) are one series.
+      const labels = relabel ? relabel(src.labels) : src.labels;
+      const key = printLabels(labels);
+      let group = groups.get(key);
+      if (!group) groups.set(key, (group = { labels, lists: [] }));
+      group.lists.push(kept);
     }
-    return out;
+    return [...groups.values()].map(({ labels, lists }) => {
+      const entries = mergeDedup(lists);
+      return { labels, timestamps: entries.map((e) => e.timestamp), bytes: entries.map((e) => Buffer.byteLength(e.line)) };
+    });
   }
 
   /** Streams matching the selector in memory and in the index, joined by their label set. */

@@ -17,7 +17,7 @@ const COMPAT = fileURLToPath(new URL('../../../../../shared/compat/', import.met
 const run = promisify(execFile);
 
 const NOT_IMPLEMENTED_YET: ReadonlyArray<readonly [string, RegExp]> = [
-  ['parser and formatting stages', /\|\s*(json|logfmt|regexp|pattern|unpack|line_format|label_format|drop|keep|decolorize|unwrap)\b/],
+  ['parser and formatting stages', /\|\s*(json|logfmt|regexp|pattern|unpack|line_format|label_format|decolorize|unwrap)\b/],
   ['label filters', /\|\s*[a-zA-Z_][a-zA-Z0-9_]*\s*(=|!=|=~|!~|>|>=|<|<=)/],
   ['ip() filters', /\bip\(/],
   ['pattern line filters', /\|>|!>/],

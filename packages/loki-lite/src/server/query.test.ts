@@ -113,6 +113,27 @@ describe('sample expressions', () => {
   });
 });
 
+describe('drop and keep', () => {
+  it("answers Grafana Explore's logs-volume query", async () => {
+    const query = 'sum by (level, detected_level) (count_over_time({app=~"a|b"} | drop __error__ [1m]))';
+    const res = await fetch(`${server.url}/loki/api/v1/query_range?${qs({ query, start: T + 60n, end: T + 120n, step: '60' })}`, { headers: { 'X-Query-Tags': 'Source=logvolhist' } });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { data: unknown };
+    // (T, T+60]: a at 10..60 and b at 5..55 (6 + 6); (T+60, T+120]: a at 70..90, b at 65..95 (3 + 4)
+    expect(body.data).toMatchObject({ resultType: 'matrix', result: [{ metric: {}, values: [[Number(T) + 60, '12'], [Number(T) + 120, '7']] }] });
+  });
+
+  it('merges streams whose labels become equal, in log queries and in metric queries', async () => {
+    const logs = JSON.parse((await query({ query: '{app=~"a|b"} |= " 1" | drop app', start: T, end: T + 200n, direction: 'forward' })).text) as { data: { result: Streams } };
+    expect(logs.data.result).toEqual([{ stream: {}, values: [[((T + 10n) * NS).toString(), 'a 1'], [((T + 15n) * NS).toString(), 'b 1']] }]);
+    const kept = JSON.parse((await query({ query: '{app=~"a|b"} |= " 1" | keep app="b"', start: T, end: T + 200n })).text) as { data: { result: Streams } };
+    expect(kept.data.result.map((r) => r.stream)).toEqual(expect.arrayContaining([{ app: 'b' }, {}]));
+    const counts = await server.get(`/loki/api/v1/query?${qs({ query: 'count_over_time({app=~"a|b"} | drop app [200s])', time: T + 200n })}`);
+    // every line but a's at T itself, which is outside (T, T+200]
+    expect(((await counts.json()) as { data: { result: unknown } }).data.result).toEqual([{ metric: {}, value: [Number(T) + 200, '19'] }]);
+  });
+});
+
 describe('operational endpoints', () => {
   it('/ready, build info and Go-style 404', async () => {
     expect(await (await server.get('/ready')).text()).toBe('ready\n');

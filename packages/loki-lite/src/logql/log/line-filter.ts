@@ -1,5 +1,5 @@
 import { LokiError } from '@loki-lite/shared';
-import type { LineFilterStage } from '../syntax/ast.js';
+import type { LineFilterStage, PipelineStage } from '../syntax/ast.js';
 import { compileGoRegex, RegexError } from '../syntax/regex.js';
 
 export type LinePredicate = (line: string) => boolean;
@@ -36,9 +36,10 @@ function compileOne(stage: LineFilterStage): LinePredicate {
 }
 
 /** Compiles line filters into one predicate, cheapest first is left to the query author, as in Loki. */
-export function compileLineFilters(stages: readonly LineFilterStage[]): LinePredicate | undefined {
-  if (stages.length === 0) return undefined;
-  const preds = stages.map(compileOne);
+export function compileLineFilters(stages: readonly PipelineStage[]): LinePredicate | undefined {
+  const filters = stages.filter((s): s is LineFilterStage => s.kind === 'line_filter');
+  if (filters.length === 0) return undefined;
+  const preds = filters.map(compileOne);
   if (preds.length === 1) return preds[0];
   return (line) => {
     for (const p of preds) if (!p(line)) return false;

@@ -16,7 +16,19 @@ export interface LineFilterStage {
   readonly offset: number;
 }
 
-export type PipelineStage = LineFilterStage;
+/** A label named in `drop`/`keep`: by name alone, or with a matcher on its value (`level="debug"`). */
+export interface LabelSelection {
+  readonly name: string;
+  readonly matcher: LabelMatcher | undefined;
+}
+
+/** `| drop a, b="x"` removes labels; `| keep a, b` removes all others. */
+export interface LabelsStage {
+  readonly kind: 'drop' | 'keep';
+  readonly labels: readonly LabelSelection[];
+}
+
+export type PipelineStage = LineFilterStage | LabelsStage;
 
 export interface LogSelectorExpr {
   readonly kind: 'log_selector';

@@ -1,6 +1,6 @@
 import { lineCol, LokiError, parseDuration } from '@loki-lite/shared';
 import type {
-  BinaryOp, Expr, Grouping, LabelReplaceExpr, LineFilterOp, LineFilterStage, LogSelectorExpr, PipelineStage, RangeAggregationExpr, RangeOp,
+  BinaryOp, Expr, Grouping, LabelReplaceExpr, LabelSelection, LabelsStage, LineFilterOp, LineFilterStage, LogSelectorExpr, PipelineStage, RangeAggregationExpr, RangeOp,
   SampleExpr, VectorAggregationExpr, VectorMatching, VectorOp,
 } from './ast.js';
 import { ParseError } from './errors.js';
@@ -212,7 +212,10 @@ class Parser {
     for (;;) {
       const t = this.peek();
       if (t.kind === '|=' || t.kind === '|~' || t.kind === '!=' || t.kind === '!~') pipeline.push(this.parseLineFilter());
-      else if (t.kind === '|' || t.kind === '|>' || t.kind === '!>') {
+      else if (t.kind === '|' && this.tokens[this.pos + 1]?.kind === 'IDENTIFIER' && (this.tokens[this.pos + 1]!.text === 'drop' || this.tokens[this.pos + 1]!.text === 'keep')) {
+        this.next();
+        pipeline.push(this.parseLabelsStage(this.next().text as 'drop' | 'keep'));
+      } else if (t.kind === '|' || t.kind === '|>' || t.kind === '!>') {
         throw new LokiError('bad_data', 'not_implemented', `parse error : this pipeline stage is not supported by loki-lite yet (at offset ${t.offset})`);
       } else break;
     }
@@ -236,6 +239,28 @@ class Parser {
       const sep = this.next();
       if (sep.kind === '}') return out;
       if (sep.kind !== ',') this.fail(sep, ', or }');
+    }
+  }
+
+  /** `drop a, b="x", c=~"y.*"` / `keep ...` */
+  private parseLabelsStage(kind: 'drop' | 'keep'): LabelsStage {
+    const labels: LabelSelection[] = [];
+    for (;;) {
+      const name = this.expect('IDENTIFIER').text;
+      let matcher: LabelMatcher | undefined;
+      const op = this.peek().kind;
+      if (op === '=' || op === '!=' || op === '=~' || op === '!~') {
+        this.next();
+        const value = this.expect('STRING').text;
+        try {
+          matcher = newLabelMatcher(name, op as MatchType, value);
+        } catch (e) {
+          throw asParseError(e);
+        }
+      }
+      labels.push({ name, matcher });
+      if (this.peek().kind !== ',') return { kind, labels };
+      this.next();
     }
   }
 
