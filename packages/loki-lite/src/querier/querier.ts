@@ -60,49 +60,40 @@ export class Querier {
   ) {}
 
   async selectLogs(tenant: string, q: LogQuery, stats: QueryStats): Promise<StreamResult[]> {
-    const { matchers } = q.selector;
-    const filter = compileLineFilters(q.selector.pipeline);
-    const relabel = compileLabelStages(q.selector.pipeline);
-    const sources = await this.sourcesFor(tenant, matchers, q.from, q.through - 1n);
-    // Streams whose labels become equal through the pipeline (drop, keep) are one stream in the answer.
-    const groups = new Map<string, { labels: Labels; lists: Entry[][] }>();
-    for (const src of sources.values()) {
-      const stored = await this.readChunks(tenant, src.chunks, q.from, q.through, stats);
-      const entries = mergeDedup([src.memory?.entriesInRange(q.from, q.through) ?? [], ...stored]);
-      const kept: Entry[] = [];
-      for (const e of entries) {
-        stats.totalLinesProcessed++;
-        stats.totalBytesProcessed += e.line.length;
-        if (!filter || filter(e.line)) kept.push(e);
-      }
-      if (kept.length === 0) continue;
-      const labels = relabel ? relabel(src.labels) : src.labels;
-      const key = printLabels(labels);
-      let group = groups.get(key);
-      if (!group) groups.set(key, (group = { labels, lists: [] }));
-      // At most `limit` entries of one stream can be in the answer: those nearest the start or the end.
-      group.lists.push(q.direction === 'forward' ? kept.slice(0, q.limit) : kept.slice(-q.limit));
-    }
-    const perStream: StreamResult[] = [];
-    for (const { labels, lists } of groups.values()) {
-      const merged = mergeDedup(lists);
-      perStream.push({ labels, entries: q.direction === 'forward' ? merged.slice(0, q.limit) : merged.slice(-q.limit).reverse() });
-    }
+    // At most `limit` entries of one stream can be in the answer: those nearest the start or the end.
+    const trim = (kept: Entry[]) => (q.direction === 'forward' ? kept.slice(0, q.limit) : kept.slice(-q.limit));
+    const groups = await this.pipelineGroups(tenant, q.selector, q.from, q.through, stats, trim);
+    const perStream = groups.map(({ labels, entries }) => ({
+      labels,
+      entries: q.direction === 'forward' ? entries.slice(0, q.limit) : entries.slice(-q.limit).reverse(),
+    }));
     return limitAcrossStreams(perStream, q.direction, q.limit, stats);
   }
 
   /**
    * For metric queries: the lines of every matching stream with from < timestamp <= through that pass the
-   * selector's line filters, as sorted timestamps and byte sizes. (The LogQL engine will stream these
-   * through chunks with bounded memory; this first version reads each stream's window at once.)
+   * selector's pipeline, as sorted timestamps and byte sizes. (The LogQL engine will stream these through
+   * chunks with bounded memory; this first version reads each stream's window at once.)
    */
   async selectSamples(tenant: string, selector: LogSelectorExpr, from: bigint, through: bigint, stats: QueryStats): Promise<StreamSamples[]> {
+    const groups = await this.pipelineGroups(tenant, selector, from + 1n, through + 1n, stats);
+    return groups.map(({ labels, entries }) => ({ labels, timestamps: entries.map((e) => e.timestamp), bytes: entries.map((e) => Buffer.byteLength(e.line)) }));
+  }
+
+  /**
+   * Runs the selector's pipeline over its streams' entries in [from, through): line filters per entry, label
+   * stages per stream. Streams whose labels end up equal (drop, keep) become one group, as in Loki; `trim`
+   * can cut each stream's entries before they are merged.
+   */
+  private async pipelineGroups(
+    tenant: string, selector: LogSelectorExpr, from: bigint, through: bigint, stats: QueryStats, trim: (kept: Entry[]) => Entry[] = (k) => k,
+  ): Promise<Array<{ labels: Labels; entries: Entry[] }>> {
     const filter = compileLineFilters(selector.pipeline);
     const relabel = compileLabelStages(selector.pipeline);
     const groups = new Map<string, { labels: Labels; lists: Entry[][] }>();
-    for (const src of (await this.sourcesFor(tenant, selector.matchers, from + 1n, through)).values()) {
-      const stored = await this.readChunks(tenant, src.chunks, from + 1n, through + 1n, stats);
-      const entries = mergeDedup([src.memory?.entriesInRange(from + 1n, through + 1n) ?? [], ...stored]);
+    for (const src of (await this.sourcesFor(tenant, selector.matchers, from, through - 1n)).values()) {
+      const stored = await this.readChunks(tenant, src.chunks, from, through, stats);
+      const entries = mergeDedup([src.memory?.entriesInRange(from, through) ?? [], ...stored]);
       const kept: Entry[] = [];
       for (const e of entries) {
         stats.totalLinesProcessed++;
@@ -110,17 +101,13 @@ export class Querier {
         if (!filter || filter(e.line)) kept.push(e);
       }
       if (kept.length === 0) continue;
-      // Streams whose labels become equal through the pipeline (drop, keep) are one series.
       const labels = relabel ? relabel(src.labels) : src.labels;
       const key = printLabels(labels);
       let group = groups.get(key);
       if (!group) groups.set(key, (group = { labels, lists: [] }));
-      group.lists.push(kept);
+      group.lists.push(trim(kept));
     }
-    return [...groups.values()].map(({ labels, lists }) => {
-      const entries = mergeDedup(lists);
-      return { labels, timestamps: entries.map((e) => e.timestamp), bytes: entries.map((e) => Buffer.byteLength(e.line)) };
-    });
+    return [...groups.values()].map(({ labels, lists }) => ({ labels, entries: mergeDedup(lists) }));
   }
 
   /** Streams matching the selector in memory and in the index, joined by their label set. */
