@@ -3,7 +3,7 @@ import type { LimitsConfig } from '../config/schema.js';
 import type { IngestStream } from '../ingester/ingester.js';
 import type { Metrics } from '../metrics.js';
 import { TokenBucket } from '../util/token-bucket.js';
-import { entryBytes, entryWindow, type ParsedStreamLabels, validateEntry, validateStreamLabels } from './validate.js';
+import { entryBytes, entryWindow, type ParsedStreamLabels, validateEntry, validateStreamLabels, withServiceName } from './validate.js';
 
 /** What the distributor hands validated streams to: the ingester (the consumer owns the interface). */
 export interface StreamSink {
@@ -121,7 +121,7 @@ export class Distributor {
   private parseLabels(raw: string): ParsedStreamLabels {
     let parsed = this.labelCache.get(raw);
     if (!parsed) {
-      parsed = validateStreamLabels(raw, this.deps.limits);
+      parsed = withServiceName(validateStreamLabels(raw, this.deps.limits), this.deps.limits.discover_service_name);
       if (this.labelCache.size >= LABEL_CACHE_SIZE) this.labelCache.clear();
       this.labelCache.set(raw, parsed);
     }

@@ -1,5 +1,5 @@
 import {
-  type EntryBatch, findDuplicateLabelName, formatRFC3339Nano, type Labels, LabelParseError, LokiError, parseLabels, printLabels,
+  type EntryBatch, findDuplicateLabelName, formatRFC3339Nano, type Labels, LabelParseError, LokiError, parseLabels, printLabels, sortLabels,
 } from '@loki-lite/shared';
 import type { LimitsConfig } from '../config/schema.js';
 
@@ -36,6 +36,25 @@ export function validateStreamLabels(raw: string, limits: LimitsConfig): ParsedS
   const dup = findDuplicateLabelName(labels);
   if (dup !== undefined) throw invalid('duplicate_label_names', `stream '${labelsString}' has duplicate label name: '${dup}'`);
   return { labels, labelsString };
+}
+
+/**
+ * Loki 3's service_name: a stream without one gets the value of the first label in `discoverFrom` that it
+ * has (app, container, job, ... by default), or `unknown_service`. Logs Drilldown groups by it. An empty
+ * list turns this off.
+ */
+export function withServiceName(parsed: ParsedStreamLabels, discoverFrom: readonly string[]): ParsedStreamLabels {
+  if (discoverFrom.length === 0 || parsed.labels.some((l) => l.name === 'service_name')) return parsed;
+  let value = 'unknown_service';
+  for (const name of discoverFrom) {
+    const found = parsed.labels.find((l) => l.name === name && l.value !== '');
+    if (found) {
+      value = found.value;
+      break;
+    }
+  }
+  const labels = sortLabels([...parsed.labels, { name: 'service_name', value }]);
+  return { labels, labelsString: printLabels(labels) };
 }
 
 const rfc3339 = (ns: bigint) => formatRFC3339Nano(ns - (((ns % 1_000_000_000n) + 1_000_000_000n) % 1_000_000_000n));

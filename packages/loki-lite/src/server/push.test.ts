@@ -222,3 +222,31 @@ describe('the active stream limit', () => {
     expect((await server.pushJson({ streams: [stream({ app: 'a' }, values([[ns(0), 'more']]))] })).status).toBe(204);
   });
 });
+
+describe('service_name discovery (Loki 3)', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    // Loki's default list, as when limits_config.discover_service_name is not set.
+    server = await startTestServer('limits_config: {discover_service_name: [service, app, application, name, app_kubernetes_io_name, container, container_name, component, workload, job]}');
+  });
+  afterAll(() => server.destroy());
+
+  it('adds service_name from the first listed label a stream has, else unknown_service, and keeps one that is set', async () => {
+    const res = await server.pushJson({
+      streams: [
+        stream({ job: 'ns/x', app: 'trainer' }, values([[ns(3), 'from app']])),
+        stream({ container: 'sidecar' }, values([[ns(2), 'from container']])),
+        stream({ team: 'ml' }, values([[ns(1), 'nothing to use']])),
+        stream({ service_name: 'given', app: 'other' }, values([[ns(0), 'already set']])),
+      ],
+    });
+    expect(res.status).toBe(204);
+    const got = (await read(server, '{service_name=~".+"}')).map((s) => s.stream).sort((a, b) => String(a.service_name).localeCompare(String(b.service_name)));
+    expect(got).toEqual([
+      { app: 'other', service_name: 'given' },
+      { container: 'sidecar', service_name: 'sidecar' },
+      { app: 'trainer', job: 'ns/x', service_name: 'trainer' },
+      { service_name: 'unknown_service', team: 'ml' },
+    ]);
+  });
+});

@@ -30,7 +30,7 @@ function merge(base: Tree, over: Tree): Tree {
 
 /**
  * A real loki-lite on 127.0.0.1 with a random port, its WAL and store in a fresh temporary folder.
- * `yaml` is merged over a base config (auth off, filesystem store, old samples allowed).
+ * `yaml` is merged over a base config (auth off, filesystem store, old samples allowed, no service_name).
  */
 export async function startTestServer(yaml = '', opts: { dir?: string; objectStore?: ObjectStore } = {}): Promise<TestServer> {
   const dir = opts.dir ?? mkdtempSync(path.join(tmpdir(), 'loki-lite-test-'));
@@ -40,7 +40,9 @@ export async function startTestServer(yaml = '', opts: { dir?: string; objectSto
     common: { path_prefix: dir },
     schema_config: { configs: [{ from: '2020-01-01', store: 'tsdb', object_store: 'filesystem', schema: 'v13', index: { prefix: 'index_', period: '24h' } }] },
     ingester: { chunk_encoding: 'snappy' },
-    limits_config: { reject_old_samples: false },
+    // Like the compat kit: no service_name discovery, so tests see exactly the labels they push
+    // (server/push.test.ts tests the discovery itself).
+    limits_config: { reject_old_samples: false, discover_service_name: [] },
   };
   const { config } = parseConfig(stringify(merge(base, (parse(yaml) as Tree | null) ?? {})));
   const server = await startLokiLite(config, { log: silentLogger, ...(opts.objectStore ? { objectStore: opts.objectStore } : {}) });
