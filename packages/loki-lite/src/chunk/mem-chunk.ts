@@ -40,6 +40,8 @@ export class MemChunk {
   minTs = 0n;
   maxTs = 0n;
   entries = 0;
+  /** Bytes of the log lines appended, uncompressed. */
+  lineBytes = 0;
 
   /** `busy`: the stream filled its previous chunk, so its first head gets a block-sized buffer too. */
   constructor(
@@ -68,6 +70,7 @@ export class MemChunk {
 
   append(e: Entry): void {
     this.noteAppend(e.timestamp);
+    this.lineBytes += Buffer.byteLength(e.line);
     const before = this.head.w.length;
     appendEntry(this.head.w, e);
     this.memory.used += this.head.w.length - before;
@@ -77,6 +80,7 @@ export class MemChunk {
   /** Appends an entry whose line is src[start, end) (the ingest path: bytes are copied, no string made). */
   appendRaw(ts: bigint, src: Buffer, start: number, end: number, metadata: readonly Label[]): void {
     this.noteAppend(ts);
+    this.lineBytes += end - start;
     const before = this.head.w.length;
     appendRawEntry(this.head.w, ts, src, start, end, metadata);
     this.memory.used += this.head.w.length - before;

@@ -38,7 +38,7 @@ export function encodeIndex(series: readonly SeriesChunks[]): Buffer {
     }
     const chunks = [...s.chunks].sort((a, b) => (a.from < b.from ? -1 : a.from > b.from ? 1 : 0));
     w.uvarint(chunks.length);
-    for (const c of chunks) w.i64(c.from).i64(c.through).u32(c.checksum).uvarint(c.size).uvarint(c.entries);
+    for (const c of chunks) w.i64(c.from).i64(c.through).u32(c.checksum).uvarint(c.size).uvarint(c.entries).uvarint(c.lineBytes);
   });
 
   const postingsOffset = w.length;
@@ -92,7 +92,7 @@ export function decodeIndex(bytes: Buffer): IndexFile {
     for (let j = 0; j < labels.length; j++) labels[j] = { name: symbol(r.uvarint()), value: symbol(r.uvarint()) };
     const chunks: ChunkRef[] = new Array(r.uvarint());
     for (let j = 0; j < chunks.length; j++) {
-      chunks[j] = { fingerprint, from: r.i64(), through: r.i64(), checksum: r.u32(), size: r.uvarint(), entries: r.uvarint() };
+      chunks[j] = { fingerprint, from: r.i64(), through: r.i64(), checksum: r.u32(), size: r.uvarint(), entries: r.uvarint(), lineBytes: r.uvarint() };
     }
     series[i] = { labels, fingerprint, chunks };
   }

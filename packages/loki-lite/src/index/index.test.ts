@@ -16,7 +16,7 @@ function series(labels: string, ...ranges: Array<[bigint, bigint]>): SeriesChunk
   return {
     labels: ls,
     fingerprint: fp,
-    chunks: ranges.map(([from, through], i) => ({ fingerprint: fp, from, through, checksum: 1000 + i, size: 10 * (i + 1), entries: i + 1 })),
+    chunks: ranges.map(([from, through], i) => ({ fingerprint: fp, from, through, checksum: 1000 + i, size: 10 * (i + 1), entries: i + 1, lineBytes: 100 * (i + 1) })),
   };
 }
 

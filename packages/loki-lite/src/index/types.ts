@@ -7,6 +7,8 @@ export interface ChunkRef {
   readonly through: bigint;
   readonly checksum: number;
   readonly size: number;
+  /** Bytes of the log lines in the chunk, uncompressed (what index/stats reports as bytes). */
+  readonly lineBytes: number;
   readonly entries: number;
 }
 

@@ -282,7 +282,7 @@ export class Ingester {
     const bytes = desc.chunk.encode();
     const ref: ChunkRef = {
       fingerprint: stream.fingerprint, from: desc.chunk.minTs, through: desc.chunk.maxTs,
-      checksum: chunkChecksum(bytes), size: bytes.length, entries: desc.chunk.entries,
+      checksum: chunkChecksum(bytes), size: bytes.length, entries: desc.chunk.entries, lineBytes: desc.chunk.lineBytes,
     };
     try {
       await this.deps.store.putChunk(tenant, ref, bytes);

@@ -172,6 +172,18 @@ export class Stream {
     return all.sort((a, b) => (a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : 0));
   }
 
+  /** Chunks, entries and line bytes of the in-memory chunks overlapping [from, through]. */
+  chunkStats(from: bigint, through: bigint): { chunks: number; entries: number; bytes: number } {
+    const stats = { chunks: 0, entries: 0, bytes: 0 };
+    for (const c of this.chunks) {
+      if (c.chunk.entries === 0 || c.chunk.minTs > through || c.chunk.maxTs < from) continue;
+      stats.chunks++;
+      stats.entries += c.chunk.entries;
+      stats.bytes += c.chunk.lineBytes;
+    }
+    return stats;
+  }
+
   /** True if any chunk in memory overlaps [from, through]. */
   overlaps(from: bigint, through: bigint): boolean {
     return this.chunks.some((c) => c.chunk.entries > 0 && c.chunk.minTs <= through && c.chunk.maxTs >= from);

@@ -15,6 +15,7 @@ export interface MemoryStream {
   readonly labelsString: string;
   entriesInRange(from: bigint, through: bigint): Entry[];
   overlaps(from: bigint, through: bigint): boolean;
+  chunkStats(from: bigint, through: bigint): Omit<IndexStats, 'streams'>;
 }
 
 /** What the querier needs from the ingester (the consumer owns the interface). */
@@ -23,6 +24,13 @@ export interface MemoryStreams {
 }
 
 export type Direction = 'forward' | 'backward';
+
+export interface IndexStats {
+  streams: number;
+  chunks: number;
+  bytes: number;
+  entries: number;
+}
 
 export interface LogQuery {
   readonly selector: LogSelectorExpr;
@@ -139,6 +147,33 @@ export class Querier {
     return out;
   }
 
+  /**
+   * Loki's index/stats: streams, chunks, entries and line bytes of the matching data in [from, through],
+   * from the index and the ingester's memory (a chunk is in one or the other), without opening a chunk.
+   */
+  async indexStats(tenant: string, matchers: readonly LabelMatcher[], from: bigint, through: bigint): Promise<IndexStats> {
+    const streams = new Set<string>();
+    const stats: IndexStats = { streams: 0, chunks: 0, bytes: 0, entries: 0 };
+    for (const m of this.memory.streamsMatching(tenant, matchers)) {
+      const s = m.chunkStats(from, through);
+      if (s.chunks === 0) continue;
+      streams.add(m.labelsString);
+      stats.chunks += s.chunks;
+      stats.entries += s.entries;
+      stats.bytes += s.bytes;
+    }
+    for (const s of await this.store.selectSeries(tenant, matchers, from, through)) {
+      streams.add(printLabels(s.labels));
+      for (const c of s.chunks) {
+        stats.chunks++;
+        stats.entries += c.entries;
+        stats.bytes += c.lineBytes;
+      }
+    }
+    stats.streams = streams.size;
+    return stats;
+  }
+
   /** Label names of streams with data in [from, through]. */
   async labelNames(tenant: string, from: bigint, through: bigint, matchers?: readonly LabelMatcher[]): Promise<string[]> {
     const names = new Set<string>();
@@ -177,25 +212,28 @@ export class Querier {
 const byTimestamp = (a: Entry, b: Entry) => (a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : 0);
 
 /**
- * Merges per-source lists (each sorted by timestamp) into one sorted list; an entry with the same timestamp
- * and line as one already taken is a duplicate (the same data in memory and in a flushed chunk).
+ * Merges per-source lists (each sorted by timestamp) into one sorted list without duplicates: an entry with
+ * the same timestamp and line as one already taken is dropped, as Loki's read path does within a stream,
+ * wherever the copies came from (memory and a flushed chunk, two flushes of the same data after a WAL
+ * replay, or one list that holds it twice).
  */
 export function mergeDedup(lists: readonly Entry[][]): Entry[] {
   const nonEmpty = lists.filter((l) => l.length > 0);
   if (nonEmpty.length === 0) return [];
-  if (nonEmpty.length === 1) return nonEmpty[0]!;
-  const all = nonEmpty.flat().sort(byTimestamp);
+  const all = nonEmpty.length === 1 ? nonEmpty[0]! : nonEmpty.flat().sort(byTimestamp);
   const out: Entry[] = [];
-  let groupTs = -1n;
-  let groupLines = new Set<string>();
+  let groupStart = 0;
   for (const e of all) {
-    if (e.timestamp !== groupTs) {
-      groupTs = e.timestamp;
-      groupLines = new Set();
+    const prev = out[out.length - 1];
+    if (!prev || prev.timestamp !== e.timestamp) {
+      groupStart = out.length;
+      out.push(e);
+      continue;
     }
-    if (groupLines.has(e.line)) continue;
-    groupLines.add(e.line);
-    out.push(e);
+    // Same timestamp as the previous entry: keep it only if no entry of this timestamp has the same line.
+    let seen = false;
+    for (let i = groupStart; i < out.length && !seen; i++) seen = out[i]!.line === e.line;
+    if (!seen) out.push(e);
   }
   return out;
 }

@@ -43,6 +43,16 @@ export function registerMetadataRoutes(app: FastifyInstance, config: Config, que
     return reply.type('application/json; charset=UTF-8').send(JSON.stringify({ status: 'success', data: found.map(labelsToRecord) }));
   };
 
+  const indexStats = async (req: FastifyRequest, reply: FastifyReply) => {
+    const tenant = tenantOf(req, config);
+    const params = requestParams(req);
+    const { start, end } = timeRange(params, METADATA_DEFAULT_SINCE);
+    const stats = await querier.indexStats(tenant, parseMatchers(params.get('query') ?? ''), start, end);
+    return reply.type('application/json; charset=UTF-8').send(JSON.stringify(stats));
+  };
+  app.get('/loki/api/v1/index/stats', indexStats);
+  app.post('/loki/api/v1/index/stats', indexStats);
+
   for (const path of ['/loki/api/v1/labels', '/loki/api/v1/label', '/api/prom/label']) {
     app.get(path, labels);
     app.post(path, labels);

@@ -97,7 +97,7 @@ class CountingStore extends MemoryObjectStore {
 }
 
 describe('the index', () => {
-  it('answers labels, label values and series without opening a chunk; log queries read chunks', async () => {
+  it('answers labels, label values, series and index/stats without opening a chunk; log queries read chunks', async () => {
     const store = new CountingStore();
     const server = await startTestServer('', { objectStore: store });
     try {
@@ -108,7 +108,12 @@ describe('the index', () => {
       expect(await (await server.get(`/loki/api/v1/label/app/values?${range}`)).json()).toEqual({ status: 'success', data: ['a', 'b', 'c'] });
       const series = await (await server.get(`/loki/api/v1/series?${range}&${qs({ 'match[]': '{app=~"a|b"}' })}`)).json();
       expect(series).toEqual({ status: 'success', data: expect.arrayContaining([{ app: 'a' }, { app: 'b' }]) });
+      const stats = await (await server.get(`/loki/api/v1/index/stats?${range}&${qs({ query: '{app=~".+"}' })}`)).json();
+      expect(stats).toEqual({ streams: 3, chunks: 3, bytes: 27, entries: 3 }); // 'line of x' is 9 bytes
       expect(store.chunkReads).toBe(0);
+      // data not yet flushed counts too, from the ingester's memory
+      expect((await server.pushJson({ streams: [{ stream: { app: 'a' }, values: [[(now + 5n).toString(), 'new']] }] })).status).toBe(204);
+      expect(await (await server.get(`/loki/api/v1/index/stats?${range}&${qs({ query: '{app="a"}' })}`)).json()).toEqual({ streams: 1, chunks: 2, bytes: 12, entries: 2 });
       expect(await readLines(server, '{app="b"}')).toEqual(['line of b']);
       expect(store.chunkReads).toBe(1);
     } finally {
