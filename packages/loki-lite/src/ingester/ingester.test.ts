@@ -38,7 +38,7 @@ limits_config: {reject_old_samples: false}
 const T0 = BigInt(Date.now()) * 1_000_000n;
 function stream(labels: string, entries: Array<[bigint, string]>) {
   const ls = parseLabels(labels);
-  return { labels: ls, labelsString: printLabels(ls), entries: EntryBatch.fromEntries(entries.map(([timestamp, line]) => ({ timestamp, line, structuredMetadata: [] }))) };
+  return { pushedLabels: labels, labels: ls, labelsString: printLabels(ls), entries: EntryBatch.fromEntries(entries.map(([timestamp, line]) => ({ timestamp, line, structuredMetadata: [] }))) };
 }
 
 async function flushedByReason(metrics: Metrics): Promise<Record<string, number>> {

@@ -18,6 +18,8 @@ import { Wal } from './wal/wal.js';
 
 /** A validated stream as the distributor hands it over. */
 export interface IngestStream {
+  /** The label string as the client sent it. */
+  readonly pushedLabels: string;
   readonly labels: Labels;
   readonly labelsString: string;
   readonly entries: EntryBatch;
@@ -141,13 +143,20 @@ export class Ingester {
       }
     }
     if (this.settings.headMemory.used > this.deps.config.head_memory_limit) this.compressLargestHeads();
-    const durable = this.wal && walStreams.length > 0 ? this.logToWal(tenant, walStreams, error ? undefined : snappyProtobuf) : Promise.resolve();
+    const durable = this.wal && walStreams.length > 0 ? this.logToWal(tenant, streams, walStreams, error ? undefined : snappyProtobuf) : Promise.resolve();
     return error ? durable.then(() => Promise.reject(error)) : durable;
   }
 
   /** Appends the pushed data to the WAL; duplicates dropped on the way are dropped again on replay. */
-  private logToWal(tenant: string, streams: WalStream[], snappyProtobuf: Buffer | undefined): Promise<void> {
-    const record = snappyProtobuf ? encodePushRecord(this.walWriter, tenant, snappyProtobuf) : encodeRecord(this.walWriter, { tenant, streams });
+  private logToWal(tenant: string, pushed: readonly IngestStream[], stored: WalStream[], snappyProtobuf: Buffer | undefined): Promise<void> {
+    let record: Buffer;
+    if (snappyProtobuf) {
+      const relabel = new Map<string, string>();
+      for (const s of pushed) if (s.pushedLabels !== s.labelsString) relabel.set(s.pushedLabels, s.labelsString);
+      record = encodePushRecord(this.walWriter, tenant, relabel, snappyProtobuf);
+    } else {
+      record = encodeRecord(this.walWriter, { tenant, streams: stored });
+    }
     return this.wal!.append(record);
   }
 
@@ -212,7 +221,7 @@ export class Ingester {
     const now = this.now();
     const streams = rec.kind === 'entries' ? rec.streams : decodePushRequestProto(snappyUncompress(rec.snappyProtobuf)).streams;
     for (const s of streams) {
-      const labels = parseLabels(s.labels);
+      const labels = parseLabels(rec.kind === 'push' ? (rec.relabel.get(s.labels) ?? s.labels) : s.labels);
       const labelsString = printLabels(labels);
       this.streamFor(rec.tenant, labels, labelsString, now, true)!.push(s.entries, now, true);
     }

@@ -24,6 +24,11 @@ export interface WalEntriesRecord {
 export interface WalPushRecord {
   readonly kind: 'push';
   readonly tenant: string;
+  /**
+   * Label strings of the body mapped to the labels their entries were stored under, where the two differ
+   * (the distributor adds service_name, for one): replay must put entries back into the same streams.
+   */
+  readonly relabel: ReadonlyMap<string, string>;
   readonly snappyProtobuf: Buffer;
 }
 
@@ -46,11 +51,13 @@ export function encodeRecord(w: ByteWriter, rec: Omit<WalEntriesRecord, 'kind'>)
   return finishRecord(w);
 }
 
-/** Encodes a push-body record: the tenant, then the body's bytes to the end of the record. */
-export function encodePushRecord(w: ByteWriter, tenant: string, snappyProtobuf: Buffer): Buffer {
+/** Encodes a push-body record: the tenant, the label mapping, then the body's bytes to the end. */
+export function encodePushRecord(w: ByteWriter, tenant: string, relabel: ReadonlyMap<string, string>, snappyProtobuf: Buffer): Buffer {
   w.reset();
   w.u32(0).u32(0);
-  w.u8(RECORD_PUSH_BODY).u8(RECORD_VERSION).string(tenant).bytes(snappyProtobuf);
+  w.u8(RECORD_PUSH_BODY).u8(RECORD_VERSION).string(tenant).uvarint(relabel.size);
+  for (const [from, to] of relabel) w.string(from).string(to);
+  w.bytes(snappyProtobuf);
   return finishRecord(w);
 }
 
@@ -70,7 +77,11 @@ export function decodeRecordPayload(payload: Buffer): WalRecord {
     throw new CorruptDataError(`unknown WAL record type ${type} version ${version}`);
   }
   const tenant = r.string();
-  if (type === RECORD_PUSH_BODY) return { kind: 'push', tenant, snappyProtobuf: payload.subarray(r.pos) };
+  if (type === RECORD_PUSH_BODY) {
+    const relabel = new Map<string, string>();
+    for (let i = r.uvarint(); i > 0; i--) relabel.set(r.string(), r.string());
+    return { kind: 'push', tenant, relabel, snappyProtobuf: payload.subarray(r.pos) };
+  }
   const streams: WalStream[] = new Array(r.uvarint());
   for (let i = 0; i < streams.length; i++) {
     const labels = r.string();

@@ -41,14 +41,15 @@ describe('WAL', () => {
     expect((records[1] as WalEntriesRecord).streams[0]!.entries.structuredMetadata(0)).toEqual([{ name: 'k', value: 'm1' }]);
   });
 
-  it('keeps a push-body record byte for byte', async () => {
+  it('keeps a push-body record byte for byte, with the labels its streams were stored under', async () => {
     const dir = freshDir();
     const { wal } = await replay(dir);
     const body = snappyCompress(encodePushRequestProto({ streams: [{ labels: '{app="b"}', entries: [{ timestamp: 5n, line: 'from the body', structuredMetadata: [] }] }] }));
-    await wal.append(encodePushRecord(w, 'tenant-x', body));
+    const relabel = new Map([['{app="b"}', '{app="b", service_name="b"}']]);
+    await wal.append(encodePushRecord(w, 'tenant-x', relabel, body));
     await wal.close();
     const { records } = await replay(dir);
-    expect(records).toEqual([{ kind: 'push', tenant: 'tenant-x', snappyProtobuf: body }]);
+    expect(records).toEqual([{ kind: 'push', tenant: 'tenant-x', relabel, snappyProtobuf: body }]);
   });
 
   it('groups concurrent appends into fewer fsyncs', async () => {
