@@ -1,5 +1,5 @@
 import type { LabelMatcher } from '../logql/syntax/matchers.js';
-import { matchesEmpty } from '../logql/syntax/matchers.js';
+import { matchesAll, matchesEmpty } from '../logql/syntax/matchers.js';
 import type { IndexFile } from './format.js';
 import type { SeriesChunks } from './types.js';
 
@@ -25,16 +25,11 @@ export function selectSeries(index: IndexFile, matchers: readonly LabelMatcher[]
   const out: SeriesChunks[] = [];
   for (const o of ordinals) {
     const s = index.series[o]!;
-    if (!matchers.every((m) => m.matches(labelValue(s, m.name)))) continue;
+    if (!matchesAll(matchers, s.labels)) continue;
     const chunks = s.chunks.filter((c) => c.from <= through && c.through >= from);
     if (chunks.length > 0) out.push({ labels: s.labels, fingerprint: s.fingerprint, chunks });
   }
   return out;
-}
-
-function labelValue(s: SeriesChunks, name: string): string {
-  for (const l of s.labels) if (l.name === name) return l.value;
-  return '';
 }
 
 function intersect(a: Set<number>, b: Set<number>): Set<number> {

@@ -6,7 +6,7 @@ import { chunkChecksum } from '../chunk/format.js';
 import { HeadMemory, snapshotEntries, type ChunkSnapshot } from '../chunk/mem-chunk.js';
 import type { IngesterConfig, LimitsConfig } from '../config/schema.js';
 import type { ChunkRef, SeriesChunks } from '../index/types.js';
-import type { LabelMatcher } from '../logql/syntax/matchers.js';
+import { type LabelMatcher, matchesAll } from '../logql/syntax/matchers.js';
 import type { Metrics } from '../metrics.js';
 import type { LogStore } from '../storage/log-store.js';
 import { ByteWriter } from '../util/binary.js';
@@ -237,7 +237,7 @@ export class Ingester {
     if (!streams) return [];
     const out: Stream[] = [];
     for (const s of streams.values()) {
-      if (matchers.every((m) => m.matches(labelValue(s.labels, m.name)))) out.push(s);
+      if (matchesAll(matchers, s.labels)) out.push(s);
     }
     return out;
   }
@@ -437,11 +437,6 @@ export class Ingester {
       await this.wal?.close();
     }
   }
-}
-
-function labelValue(labels: Labels, name: string): string {
-  for (const l of labels) if (l.name === name) return l.value;
-  return '';
 }
 
 const CHECKPOINT_RECORD_ENTRIES = 4096;

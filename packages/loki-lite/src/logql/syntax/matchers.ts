@@ -1,3 +1,4 @@
+import { getLabel, type Labels } from '@loki-lite/shared';
 import { compileGoRegex } from './regex.js';
 
 export type MatchType = '=' | '!=' | '=~' | '!~';
@@ -23,6 +24,12 @@ export function newLabelMatcher(name: string, type: MatchType, value: string): L
     }
   }
   return { name, type, value, matches };
+}
+
+/** True if the label set satisfies every matcher; a missing label matches as "" (Prometheus semantics). */
+export function matchesAll(matchers: readonly LabelMatcher[], labels: Labels): boolean {
+  for (const m of matchers) if (!m.matches(getLabel(labels, m.name) ?? '')) return false;
+  return true;
 }
 
 /** A missing label has the value "" for matching purposes (Prometheus semantics). */
