@@ -19,7 +19,7 @@ export { parsePromDuration, parseGoDuration, parseDuration, formatGoDuration, fo
 export { parseBytes, formatBytes } from './logql-time/bytes.js';
 export {
   type Nanos, NANOS_PER_MS, NANOS_PER_SECOND, TimestampParseError, parseRFC3339, parseQueryTimestamp,
-  formatRFC3339Nano, formatGoTime, nowNanos,
+  formatRFC3339, formatRFC3339Nano, formatGoTime, nowNanos,
 } from './logql-time/timestamp.js';
 
 export { snappyCompress, snappyUncompress } from './compression/snappy.js';

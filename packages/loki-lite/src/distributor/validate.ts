@@ -1,5 +1,5 @@
 import {
-  type EntryBatch, findDuplicateLabelName, formatRFC3339Nano, type Labels, LabelParseError, LokiError, parseLabels, printLabels, sortLabels,
+  type EntryBatch, findDuplicateLabelName, formatRFC3339, type Labels, LabelParseError, LokiError, parseLabels, printLabels, sortLabels,
 } from '@loki-lite/shared';
 import type { LimitsConfig } from '../config/schema.js';
 
@@ -57,8 +57,6 @@ export function withServiceName(parsed: ParsedStreamLabels, discoverFrom: readon
   return { labels, labelsString: printLabels(labels) };
 }
 
-const rfc3339 = (ns: bigint) => formatRFC3339Nano(ns - (((ns % 1_000_000_000n) + 1_000_000_000n) % 1_000_000_000n));
-
 export interface EntryWindow {
   /** Entries older than this are rejected (unset when reject_old_samples is off). */
   readonly oldestNs: bigint | undefined;
@@ -81,10 +79,10 @@ export function validateEntry(batch: EntryBatch, i: number, labelsString: string
   const ts = batch.timestamps[i]!;
   if (window.oldestNs !== undefined && ts < window.oldestNs) {
     return invalid('greater_than_max_sample_age',
-      `entry for stream '${labelsString}' has timestamp too old: ${rfc3339(ts)}, oldest acceptable timestamp is: ${rfc3339(window.oldestNs)}`);
+      `entry for stream '${labelsString}' has timestamp too old: ${formatRFC3339(ts)}, oldest acceptable timestamp is: ${formatRFC3339(window.oldestNs)}`);
   }
   if (ts > window.newestNs) {
-    return invalid('too_far_in_future', `entry for stream '${labelsString}' has timestamp too new: ${rfc3339(ts)}`);
+    return invalid('too_far_in_future', `entry for stream '${labelsString}' has timestamp too new: ${formatRFC3339(ts)}`);
   }
   const max = limits.max_line_size;
   const size = batch.lineBytes(i);

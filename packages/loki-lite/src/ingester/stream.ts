@@ -1,4 +1,4 @@
-import { type EntryBatch, formatBytes, formatRFC3339Nano, LokiError, type Labels } from '@loki-lite/shared';
+import { type EntryBatch, formatBytes, formatRFC3339, LokiError, type Labels } from '@loki-lite/shared';
 import type { Entry } from '../chunk/entry.js';
 import type { ChunkEncoding } from '../chunk/format.js';
 import { HeadMemory, MemChunk } from '../chunk/mem-chunk.js';
@@ -42,8 +42,6 @@ export interface PushOutcome {
   readonly storedCount: number;
   readonly failed: EntryFailure[];
 }
-
-const RFC3339_SECONDS = (ns: bigint) => formatRFC3339Nano(ns - (ns % 1_000_000_000n));
 
 /** One stream of one tenant in the ingester: its chunks, newest last, and its acceptance state. */
 export class Stream {
@@ -106,7 +104,7 @@ export class Stream {
             timestamp: ts,
             bytes,
             error: new LokiError('bad_data', 'too_far_behind',
-              `entry too far behind, entry timestamp is: ${RFC3339_SECONDS(ts)}, oldest acceptable timestamp is: ${RFC3339_SECONDS(cutoff)}`),
+              `entry too far behind, entry timestamp is: ${formatRFC3339(ts)}, oldest acceptable timestamp is: ${formatRFC3339(cutoff)}`),
           });
           continue;
         }

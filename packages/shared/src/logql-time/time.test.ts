@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatBytes, parseBytes } from './bytes.js';
 import { formatGoDuration, parseGoDuration, parsePromDuration } from './duration.js';
-import { formatGoTime, formatRFC3339Nano, parseQueryTimestamp, parseRFC3339 } from './timestamp.js';
+import { formatGoTime, formatRFC3339, formatRFC3339Nano, parseQueryTimestamp, parseRFC3339 } from './timestamp.js';
 
 const S = 1_000_000_000n;
 
@@ -49,6 +49,8 @@ describe('query timestamps (Loki loghttp rules)', () => {
 
   it('formats RFC3339Nano and Go time strings', () => {
     expect(formatRFC3339Nano(1795136700500000000n)).toBe('2026-11-20T01:05:00.5Z');
+    expect(formatRFC3339(1795136700500000000n)).toBe('2026-11-20T01:05:00Z');
+    expect(formatRFC3339(-500_000_000n)).toBe('1969-12-31T23:59:59Z');
     expect(formatRFC3339Nano(1795136700000000000n)).toBe('2026-11-20T01:05:00Z');
     expect(formatGoTime(1795136700000000001n)).toBe('2026-11-20 01:05:00.000000001 +0000 UTC');
     expect(parseRFC3339(formatRFC3339Nano(123456789n))).toBe(123456789n);

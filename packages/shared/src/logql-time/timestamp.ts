@@ -62,6 +62,12 @@ export function formatRFC3339Nano(ns: Nanos): string {
   return `${base}${frac}Z`;
 }
 
+/** Formats ns in Go's time.RFC3339 layout: whole seconds (floored, also before 1970), `2026-11-20T01:05:00Z`. */
+export function formatRFC3339(ns: Nanos): string {
+  const sub = ((ns % NANOS_PER_SECOND) + NANOS_PER_SECOND) % NANOS_PER_SECOND;
+  return formatRFC3339Nano(ns - sub);
+}
+
 /** Formats ns like Go's time.Time.String() in UTC: `2006-01-02 15:04:05.999999999 +0000 UTC`. */
 export function formatGoTime(ns: Nanos): string {
   const iso = formatRFC3339Nano(ns);
