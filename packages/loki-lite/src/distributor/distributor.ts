@@ -67,16 +67,15 @@ export class Distributor {
     let receivedLines = 0;
     for (const stream of req.streams) {
       const batch = stream.entries;
-      let streamBytes = 0;
-      for (let i = 0; i < batch.count; i++) streamBytes += entryBytes(batch, i);
-      receivedBytes += streamBytes;
       receivedLines += batch.count;
-
       let parsed;
       try {
         parsed = this.parseLabels(stream.labels);
       } catch (e) {
         if (!(e instanceof LokiError)) throw e;
+        let streamBytes = 0;
+        for (let i = 0; i < batch.count; i++) streamBytes += entryBytes(batch, i);
+        receivedBytes += streamBytes;
         errors.add(e.message);
         discard(e.code, batch.count, streamBytes);
         continue;
@@ -84,15 +83,17 @@ export class Distributor {
       // Only when an entry is rejected is a list of the accepted ones built; usually the batch goes on whole.
       let accepted: number[] | undefined;
       for (let i = 0; i < batch.count; i++) {
+        const bytes = entryBytes(batch, i); // as received: validation may truncate the line
+        receivedBytes += bytes;
         const error = validateEntry(batch, i, parsed.labelsString, limits, window);
         if (error) {
           accepted ??= Array.from({ length: i }, (_, k) => k);
           errors.add(error.message);
-          discard(error.code, 1, entryBytes(batch, i));
+          discard(error.code, 1, bytes);
           continue;
         }
         accepted?.push(i);
-        validBytes += entryBytes(batch, i);
+        validBytes += limits.max_line_size_truncate ? entryBytes(batch, i) : bytes;
       }
       const entries = accepted ? batch.select(accepted) : batch;
       if (entries.count === 0) continue;
