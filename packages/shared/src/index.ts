@@ -22,4 +22,4 @@ export {
   formatRFC3339, formatRFC3339Nano, formatGoTime, nowNanos,
 } from './logql-time/timestamp.js';
 
-export { snappyCompress, snappyUncompress } from './compression/snappy.js';
+export { snappyCompress, SnappyScratchDecoder, snappyUncompress } from './compression/snappy.js';

@@ -1,4 +1,4 @@
-import { decodePushBody } from '@loki-lite/shared';
+import { decodePushBody, SnappyScratchDecoder } from '@loki-lite/shared';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config/schema.js';
 import type { Distributor } from '../distributor/distributor.js';
@@ -6,6 +6,8 @@ import { tenantOf } from './app.js';
 
 /** POST /loki/api/v1/push (and the legacy /api/prom/push): 204 once the push is durable. */
 export function registerPushRoutes(app: FastifyInstance, config: Config, distributor: Distributor): void {
+  // Safe to share: a request is decoded and consumed within one synchronous step (see distributor.push).
+  const scratch = new SnappyScratchDecoder();
   // Not async: the decoded request is passed straight on, so no frame keeps it alive during the fsync.
   const handler = (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
     const tenant = tenantOf(req, config);
@@ -14,6 +16,7 @@ export function registerPushRoutes(app: FastifyInstance, config: Config, distrib
       contentType: req.headers['content-type'],
       contentEncoding: req.headers['content-encoding'] as string | undefined,
       maxMessageBytes: config.distributor.max_recv_msg_size,
+      scratch,
     };
     return distributor.push(tenant, decodePushBody(body, decodeOptions)).then(() => reply.code(204).send());
   };

@@ -1,5 +1,5 @@
 import { gunzipSync, inflateRawSync, inflateSync } from 'node:zlib';
-import { snappyUncompress, snappyUncompressedLength } from '../compression/snappy.js';
+import { type SnappyScratchDecoder, snappyUncompress, snappyUncompressedLength } from '../compression/snappy.js';
 import { LokiError } from '../errors.js';
 import { decodePushRequestJson } from './json.js';
 import { decodePushRequestProto } from './protobuf.js';
@@ -11,6 +11,12 @@ export interface PushBodyOptions {
   contentEncoding: string | undefined;
   /** Largest decompressed message accepted (Loki's distributor.max_recv_msg_size, 100 MB). */
   maxMessageBytes: number;
+  /**
+   * Decompress protobuf bodies into this decoder's reused buffer. The decoded request then views that
+   * buffer and must be consumed before the next decode with the same decoder (the push route copies
+   * everything it keeps synchronously).
+   */
+  scratch?: SnappyScratchDecoder;
 }
 
 export function tooLarge(size: number, limit: number): LokiError {
@@ -32,17 +38,22 @@ export function decodePushBody(body: Buffer, opts: PushBodyOptions): DecodedPush
   const size = snappyUncompressedLength(payload);
   if (size < 0) throw new LokiError('bad_data', 'invalid_snappy', 'snappy: corrupt input');
   if (size > opts.maxMessageBytes) throw tooLarge(size, opts.maxMessageBytes);
-  let raw: Buffer;
-  try {
-    raw = snappyUncompress(payload, opts.maxMessageBytes);
-  } catch {
-    throw new LokiError('bad_data', 'invalid_snappy', 'snappy: corrupt input');
-  }
+  const raw = uncompress(payload, opts);
+  if (!raw) throw new LokiError('bad_data', 'invalid_snappy', 'snappy: corrupt input');
   try {
     return { ...decodePushRequestProto(raw), snappyProtobuf: payload };
   } catch (e) {
     if (e instanceof LokiError) throw e;
     throw new LokiError('bad_data', 'invalid_protobuf', `proto: ${(e as Error).message}`);
+  }
+}
+
+function uncompress(payload: Buffer, opts: PushBodyOptions): Buffer | undefined {
+  if (opts.scratch) return opts.scratch.decode(payload, opts.maxMessageBytes);
+  try {
+    return snappyUncompress(payload, opts.maxMessageBytes);
+  } catch {
+    return undefined;
   }
 }
 
