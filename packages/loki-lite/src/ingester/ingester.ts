@@ -149,7 +149,7 @@ export class Ingester {
 
   /** Appends the pushed data to the WAL; duplicates dropped on the way are dropped again on replay. */
   private logToWal(tenant: string, pushed: readonly IngestStream[], stored: WalStream[], snappyProtobuf: Buffer | undefined): Promise<void> {
-    let record: Buffer;
+    let record: Buffer | Buffer[];
     if (snappyProtobuf) {
       const relabel = new Map<string, string>();
       for (const s of pushed) if (s.pushedLabels !== s.labelsString) relabel.set(s.pushedLabels, s.labelsString);

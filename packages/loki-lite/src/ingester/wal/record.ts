@@ -51,14 +51,20 @@ export function encodeRecord(w: ByteWriter, rec: Omit<WalEntriesRecord, 'kind'>)
   return finishRecord(w);
 }
 
-/** Encodes a push-body record: the tenant, the label mapping, then the body's bytes to the end. */
-export function encodePushRecord(w: ByteWriter, tenant: string, relabel: ReadonlyMap<string, string>, snappyProtobuf: Buffer): Buffer {
+/**
+ * Encodes a push-body record as two buffers to write one after the other: the header with the tenant and
+ * label mapping, then the body itself, not copied (it is 3/4 of what the WAL writes).
+ */
+export function encodePushRecord(w: ByteWriter, tenant: string, relabel: ReadonlyMap<string, string>, snappyProtobuf: Buffer): Buffer[] {
   w.reset();
   w.u32(0).u32(0);
   w.u8(RECORD_PUSH_BODY).u8(RECORD_VERSION).string(tenant).uvarint(relabel.size);
   for (const [from, to] of relabel) w.string(from).string(to);
-  w.bytes(snappyProtobuf);
-  return finishRecord(w);
+  const head = w.view();
+  const prefix = head.subarray(RECORD_HEADER_SIZE);
+  w.setU32(0, prefix.length + snappyProtobuf.length);
+  w.setU32(4, crc32(snappyProtobuf, crc32(prefix)));
+  return [Buffer.from(head), snappyProtobuf];
 }
 
 function finishRecord(w: ByteWriter): Buffer {

@@ -72,15 +72,16 @@ export class Wal {
     return new Wal(dir, last + 1, events);
   }
 
-  /** Appends an encoded record; resolves when it is durable. */
-  append(record: Buffer): Promise<void> {
+  /** Appends an encoded record (or the parts of one, in order); resolves when it is durable. */
+  append(record: Buffer | readonly Buffer[]): Promise<void> {
     if (this.closed) return Promise.reject(new Error('WAL is closed'));
     let batch = this.batches[this.batches.length - 1];
     if (!batch || batch.segment !== this.segment) {
       batch = { segment: this.segment, buffers: [], waiters: [] };
       this.batches.push(batch);
     }
-    batch.buffers.push(record);
+    if (Buffer.isBuffer(record)) batch.buffers.push(record);
+    else batch.buffers.push(...record);
     const done = new Promise<void>((resolve, reject) => batch.waiters.push({ resolve, reject }));
     if (!this.writing) void this.drain();
     return done;
