@@ -3,6 +3,7 @@ import type { Entry } from '../chunk/entry.js';
 import type { ChunkEncoding } from '../chunk/format.js';
 import { HeadMemory, MemChunk } from '../chunk/mem-chunk.js';
 import type { ChunkRef } from '../index/types.js';
+import { copyBytes } from '../util/binary.js';
 import { TokenBucket } from '../util/token-bucket.js';
 
 export type ChunkState = 'open' | 'closed' | 'flushing' | 'flushed';
@@ -47,8 +48,12 @@ export interface PushOutcome {
 export class Stream {
   readonly chunks: ChunkDesc[] = [];
   private highestTs = 0n;
-  /** highestTs - maxBehindNs, kept with highestTs so the check costs no arithmetic per entry. */
+  /**
+   * highestTs - maxBehindNs, computed only when an entry older than highestTs arrives (BigInt arithmetic
+   * allocates, and in-order entries, nearly all of them, cannot be too far behind).
+   */
   private cutoff = 0n;
+  private cutoffOf = -1n;
   private lastLineTs = -1n;
   private lastLine: Buffer = Buffer.alloc(0);
   private lastLineLength = 0;
@@ -97,14 +102,13 @@ export class Stream {
           failed.push({ timestamp: ts, bytes, error: streamRateLimited(this.settings.rateLimitBytes, this.labelsString, bytes) });
           continue;
         }
-        const cutoff = this.cutoff;
-        if (this.highestTs !== 0n && ts < cutoff) {
+        if (ts < this.highestTs && this.highestTs !== 0n && ts < this.oldestAcceptable()) {
           stored ??= firstIndices(i);
           failed.push({
             timestamp: ts,
             bytes,
             error: new LokiError('bad_data', 'too_far_behind',
-              `entry too far behind, entry timestamp is: ${formatRFC3339(ts)}, oldest acceptable timestamp is: ${formatRFC3339(cutoff)}`),
+              `entry too far behind, entry timestamp is: ${formatRFC3339(ts)}, oldest acceptable timestamp is: ${formatRFC3339(this.cutoff)}`),
           });
           continue;
         }
@@ -115,10 +119,7 @@ export class Stream {
         lastStart = start;
         lastEnd = end;
       }
-      if (ts > this.highestTs) {
-        this.highestTs = ts;
-        this.cutoff = ts - this.settings.maxBehindNs;
-      }
+      if (ts > this.highestTs) this.highestTs = ts;
       this.append(ts, batch, i, nowMs);
       stored?.push(i);
       storedCount++;
@@ -128,11 +129,19 @@ export class Stream {
     return { stored, storedCount, failed };
   }
 
+  private oldestAcceptable(): bigint {
+    if (this.cutoffOf !== this.highestTs) {
+      this.cutoff = this.highestTs - this.settings.maxBehindNs;
+      this.cutoffOf = this.highestTs;
+    }
+    return this.cutoff;
+  }
+
   /** Copies the newest line into the stream's own buffer, so no push body stays referenced. */
   private rememberLastLine(src: Buffer, start: number, end: number): void {
     const n = end - start;
     if (this.lastLine.length < n) this.lastLine = Buffer.allocUnsafe(Math.max(n, this.lastLine.length * 2, 64));
-    src.copy(this.lastLine, 0, start, end);
+    copyBytes(src, start, end, this.lastLine, 0);
     this.lastLineLength = n;
   }
 

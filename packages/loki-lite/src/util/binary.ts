@@ -9,6 +9,23 @@
 const I64 = new BigInt64Array(1);
 const I64_BYTES = new Uint8Array(I64.buffer);
 
+/** Below this many bytes a plain loop beats Buffer#copy, which allocates a Uint8Array view per call. */
+const SHORT_COPY_BYTES = 256;
+
+/**
+ * Copies src[start, end) to dst at `at`; returns the byte count. Log lines are mostly short, and on the
+ * ingest path this runs once per line, so short copies avoid Buffer#copy's per-call view allocation.
+ */
+export function copyBytes(src: Uint8Array, start: number, end: number, dst: Uint8Array, at: number): number {
+  const n = end - start;
+  if (n < SHORT_COPY_BYTES) {
+    for (let i = start; i < end; i++) dst[at++] = src[i]!;
+  } else {
+    dst.set(src.subarray(start, end), at);
+  }
+  return n;
+}
+
 export class ByteWriter {
   private buf: Buffer;
   private pos = 0;
@@ -19,6 +36,11 @@ export class ByteWriter {
 
   get length(): number {
     return this.pos;
+  }
+
+  /** Bytes that fit before the buffer has to grow. */
+  get capacity(): number {
+    return this.buf.length;
   }
 
   private ensure(n: number): void {
@@ -82,8 +104,7 @@ export class ByteWriter {
     const n = end - start;
     this.uvarint(n);
     this.ensure(n);
-    src.copy(this.buf, this.pos, start, end);
-    this.pos += n;
+    this.pos += copyBytes(src, start, end, this.buf, this.pos);
     return this;
   }
 
