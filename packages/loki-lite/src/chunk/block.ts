@@ -1,5 +1,5 @@
 import { type Label, NO_METADATA } from '@loki-lite/shared';
-import { ByteReader, ByteWriter } from '../util/binary.js';
+import { ByteReader, ByteWriter, copyBytes } from '../util/binary.js';
 import type { Entry } from './entry.js';
 
 /*
@@ -85,15 +85,45 @@ export class BlockCursor {
 
 /**
  * Reorders a block body by timestamp (stable: equal timestamps keep their order) by copying each entry's
- * bytes to its place. Used when out-of-order entries were appended to a head block.
+ * bytes to its place. Used when out-of-order entries were appended to a head block. Timestamps are
+ * compared as their two 32-bit halves, straight from the bytes: no BigInt or object per entry.
  */
 export function sortBlockBody(body: Buffer): Buffer {
-  const spans: Array<{ ts: bigint; start: number; end: number; seq: number }> = [];
-  const c = new BlockCursor(body);
-  while (c.next()) spans.push({ ts: c.timestamp, start: c.entryStart, end: c.entryEnd, seq: spans.length });
-  spans.sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : a.seq - b.seq));
+  let count = 0;
+  const r = new ByteReader(body);
+  while (r.remaining > 0) {
+    skipEntry(r);
+    count++;
+  }
+  const starts = new Uint32Array(count + 1);
+  const high = new Int32Array(count);
+  const low = new Uint32Array(count);
+  r.pos = 0;
+  for (let i = 0; i < count; i++) {
+    starts[i] = r.pos;
+    low[i] = body.readUInt32LE(r.pos);
+    high[i] = body.readInt32LE(r.pos + 4);
+    skipEntry(r);
+  }
+  starts[count] = body.length;
+  const order = new Uint32Array(count);
+  for (let i = 0; i < count; i++) order[i] = i;
+  order.sort((a, b) => high[a]! - high[b]! || low[a]! - low[b]! || a - b);
   const out = Buffer.allocUnsafe(body.length);
   let pos = 0;
-  for (const s of spans) pos += body.copy(out, pos, s.start, s.end);
+  for (let k = 0; k < count; k++) {
+    const i = order[k]!;
+    pos += copyBytes(body, starts[i]!, starts[i + 1]!, out, pos);
+  }
   return out;
+}
+
+function skipEntry(r: ByteReader): void {
+  r.pos += 8;
+  const lineLength = r.uvarint();
+  r.pos += lineLength;
+  for (let pairs = r.uvarint() * 2; pairs > 0; pairs--) {
+    const n = r.uvarint();
+    r.pos += n;
+  }
 }

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Entry } from './entry.js';
 import { CHUNK_MAGIC, type ChunkEncoding, decodeChunk } from './format.js';
 import { MemChunk, readChunkEntries } from './mem-chunk.js';
+import { BlockCursor, encodeBlockBody, sortBlockBody } from './block.js';
 
 const T0 = 1_795_132_800_000_000_000n;
 const entry = (offsetNs: number, line: string, meta: Record<string, string> = {}): Entry => ({
@@ -51,6 +52,19 @@ describe.each<ChunkEncoding>(['none', 'gzip', 'snappy'])('chunk with %s encoding
     while (!chunk.isFull()) chunk.append(entry(n++, `${n} ${Math.random()} ${'abcdefgh'.repeat(n % 10)}`));
     expect(chunk.size).toBeGreaterThanOrEqual(4096);
     expect(n).toBeGreaterThan(10);
+  });
+});
+
+describe('sortBlockBody', () => {
+  it('orders by the full signed 64-bit timestamp, stable for equal ones, metadata kept', () => {
+    // Values either side of the 32-bit halves' boundaries, negatives (before 1970) and duplicates.
+    const stamps = [2n ** 32n, 2n ** 32n - 1n, -1n, 0n, -(2n ** 40n), T0, 2n ** 31n, 2n ** 32n - 1n, T0 - 1n, 2n ** 62n, -1n];
+    const entries: Entry[] = stamps.map((timestamp, i) => ({ timestamp, line: `l${i}`, structuredMetadata: i % 3 ? [] : [{ name: 'k', value: `v${i}` }] }));
+    const sorted = sortBlockBody(encodeBlockBody(entries));
+    const out: Entry[] = [];
+    for (const c = new BlockCursor(sorted); c.next();) out.push(c.entry());
+    const expected = entries.map((e, i) => ({ e, i })).sort((a, b) => (a.e.timestamp < b.e.timestamp ? -1 : a.e.timestamp > b.e.timestamp ? 1 : a.i - b.i)).map((x) => x.e);
+    expect(out).toEqual(expected);
   });
 });
 
