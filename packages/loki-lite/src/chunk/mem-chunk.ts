@@ -24,7 +24,7 @@ interface Head {
   lastTs: bigint;
 }
 
-const newHead = (capacity: number): Head => ({ w: new ByteWriter(capacity), entries: 0, sorted: true, minTs: 0n, maxTs: 0n, lastTs: 0n });
+const newHead = (w: ByteWriter): Head => ({ w, entries: 0, sorted: true, minTs: 0n, maxTs: 0n, lastTs: 0n });
 
 /**
  * The chunk a stream is writing to: compressed blocks plus a head block of serialized entries, so no entry
@@ -51,7 +51,7 @@ export class MemChunk {
     busy = false,
     private readonly memory: HeadMemory = new HeadMemory(),
   ) {
-    this.head = newHead(busy ? blockSize + HEAD_SLACK_BYTES : HEAD_INITIAL_BYTES);
+    this.head = newHead(new ByteWriter(busy ? blockSize + HEAD_SLACK_BYTES : HEAD_INITIAL_BYTES));
   }
 
   /** True once the chunk has reached its target size (compressed blocks plus the uncompressed head). */
@@ -121,7 +121,15 @@ export class MemChunk {
     const raw = h.sorted ? h.w.view() : sortBlockBody(h.w.view());
     this.memory.used -= h.w.length;
     this.pushBlock({ minTs: h.minTs, maxTs: h.maxTs, entries: h.entries, data: compressBlock(this.encoding, raw), uncompressedLength: raw.length });
-    this.head = newHead(nextCapacity);
+    // The block holds a compressed copy, so a busy stream's next head reuses the buffer: allocating a
+    // fresh block-sized one per block was most of the ingester's external-memory churn, and that churn is
+    // what sets off V8's full collections.
+    if (h.w.capacity >= nextCapacity) {
+      h.w.reset();
+      this.head = newHead(h.w);
+    } else {
+      this.head = newHead(new ByteWriter(nextCapacity));
+    }
   }
 
   private pushBlock(block: CompressedBlock): void {
