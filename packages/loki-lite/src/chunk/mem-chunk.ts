@@ -124,7 +124,8 @@ export class MemChunk {
     // The block holds a compressed copy, so a busy stream's next head reuses the buffer: allocating a
     // fresh block-sized one per block was most of the ingester's external-memory churn, and that churn is
     // what sets off V8's full collections.
-    if (h.w.capacity >= nextCapacity) {
+    // A head cut early (idle, or over head_memory_limit) gives its memory back instead.
+    if (nextCapacity > HEAD_INITIAL_BYTES && h.w.capacity >= nextCapacity) {
       h.w.reset();
       this.head = newHead(h.w);
     } else {
