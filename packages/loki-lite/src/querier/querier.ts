@@ -1,10 +1,10 @@
-import { type Labels, printLabels } from '@loki-lite/shared';
+import { type Label, type Labels, LokiError, printLabels } from '@loki-lite/shared';
 import type { Entry } from '../chunk/entry.js';
 import { readChunkEntries } from '../chunk/mem-chunk.js';
 import type { ChunkRef } from '../index/types.js';
-import { compileLabelStages } from '../logql/log/label-stages.js';
-import { compileLineFilters } from '../logql/log/line-filter.js';
-import type { LogSelectorExpr } from '../logql/syntax/ast.js';
+import { ERROR_LABEL, type LabelsBuilder } from '../logql/log/labels-builder.js';
+import { compilePipeline, compileUnwrap } from '../logql/log/pipeline.js';
+import type { Grouping, LabelFilterExpr, LogSelectorExpr } from '../logql/syntax/ast.js';
 import type { LabelMatcher } from '../logql/syntax/matchers.js';
 import type { LogStore } from '../storage/log-store.js';
 import type { StreamSamples } from '../logql/engine/evaluate.js';
@@ -69,8 +69,7 @@ export class Querier {
 
   async selectLogs(tenant: string, q: LogQuery, stats: QueryStats): Promise<StreamResult[]> {
     // At most `limit` entries of one stream can be in the answer: those nearest the start or the end.
-    const trim = (kept: Entry[]) => (q.direction === 'forward' ? kept.slice(0, q.limit) : kept.slice(-q.limit));
-    const groups = await this.pipelineGroups(tenant, q.selector, q.from, q.through, stats, trim);
+    const groups = await this.pipelineGroups(tenant, q.selector, q.from, q.through, stats, { limit: q.limit, direction: q.direction });
     const perStream = groups.map(({ labels, entries }) => ({
       labels,
       entries: q.direction === 'forward' ? entries.slice(0, q.limit) : entries.slice(-q.limit).reverse(),
@@ -80,42 +79,76 @@ export class Querier {
 
   /**
    * For metric queries: the lines of every matching stream with from < timestamp <= through that pass the
-   * selector's pipeline, as sorted timestamps and byte sizes. (The LogQL engine will stream these through
-   * chunks with bounded memory; this first version reads each stream's window at once.)
+   * selector's pipeline, grouped by their resulting labels, as sorted timestamps, byte sizes and (with
+   * `unwrap`) values. A series left with an __error__ label fails the query, as in Loki. (The engine will
+   * stream these through chunks with bounded memory; this version reads each stream's window at once.)
    */
-  async selectSamples(tenant: string, selector: LogSelectorExpr, from: bigint, through: bigint, stats: QueryStats): Promise<StreamSamples[]> {
-    const groups = await this.pipelineGroups(tenant, selector, from + 1n, through + 1n, stats);
-    return groups.map(({ labels, entries }) => ({ labels, timestamps: entries.map((e) => e.timestamp), bytes: entries.map((e) => Buffer.byteLength(e.line)) }));
+  async selectSamples(tenant: string, selector: LogSelectorExpr, from: bigint, through: bigint, stats: QueryStats, grouping?: Grouping): Promise<StreamSamples[]> {
+    const unwrap = selector.unwrap ? compileUnwrap(selector.unwrap) : undefined;
+    const groups = await this.pipelineGroups(tenant, selector, from + 1n, through + 1n, stats, undefined, unwrap, grouping);
+    const out = groups.map(({ labels, entries, values }) => ({
+      labels,
+      timestamps: entries.map((e) => e.timestamp),
+      bytes: entries.map((e) => Buffer.byteLength(e.line)),
+      values,
+    }));
+    for (const s of out) if (s.labels.some((l) => l.name === ERROR_LABEL)) throw pipelineError(s.labels);
+    return out;
   }
 
   /**
-   * Runs the selector's pipeline over its streams' entries in [from, through): line filters per entry, label
-   * stages per stream. Streams whose labels end up equal (drop, keep) become one group, as in Loki; `trim`
-   * can cut each stream's entries before they are merged.
+   * Runs the selector's pipeline over its streams' entries in [from, through) and groups the lines that
+   * pass by their resulting label set, as Loki does: a parser can split one stream into many series, and
+   * drop/keep can join streams. With `nearest`, only the first `limit` lines of each source stream that
+   * pass, in the query's direction, can be in the answer, so the pipeline stops there; `unwrap` makes each
+   * entry carry a value.
    */
   private async pipelineGroups(
-    tenant: string, selector: LogSelectorExpr, from: bigint, through: bigint, stats: QueryStats, trim: (kept: Entry[]) => Entry[] = (k) => k,
-  ): Promise<Array<{ labels: Labels; entries: Entry[] }>> {
-    const filter = compileLineFilters(selector.pipeline);
-    const relabel = compileLabelStages(selector.pipeline);
-    const groups = new Map<string, { labels: Labels; lists: Entry[][] }>();
+    tenant: string, selector: LogSelectorExpr, from: bigint, through: bigint, stats: QueryStats,
+    nearest?: { limit: number; direction: Direction }, unwrap?: ReturnType<typeof compileUnwrap>, grouping?: Grouping,
+  ): Promise<Array<{ labels: Labels; entries: Entry[]; values: number[] | undefined }>> {
+    const pipeline = compilePipeline(selector.pipeline, grouping && requiredLabels(selector, grouping));
+    const labelsOf = grouping ? groupedResult(grouping.labels) : (b: LabelsBuilder) => b.result();
+    const groups = new Map<string, { labels: Labels; lists: Entry[][]; values: Map<Entry, number> | undefined }>();
     for (const src of (await this.sourcesFor(tenant, selector.matchers, from, through - 1n)).values()) {
       const stored = await this.readChunks(tenant, src.chunks, from, through, stats);
       const entries = mergeDedup([src.memory?.entriesInRange(from, through) ?? [], ...stored]);
-      const kept: Entry[] = [];
-      for (const e of entries) {
+      const stream = pipeline.forStream(src.labels);
+      const parts = new Map<string, { labels: Labels; kept: Entry[] }>();
+      const values = unwrap ? new Map<Entry, number>() : undefined;
+      const backward = nearest?.direction === 'backward';
+      let remaining = nearest?.limit ?? Infinity;
+      for (let i = 0; i < entries.length && remaining > 0; i++) {
+        const e = entries[backward ? entries.length - 1 - i : i]!;
         stats.totalLinesProcessed++;
         stats.totalBytesProcessed += e.line.length;
-        if (!filter || filter(e.line)) kept.push(e);
+        const line = stream.run(e.line, e.timestamp, e.structuredMetadata);
+        if (line === undefined) continue;
+        let value = 0;
+        if (unwrap) {
+          const v = unwrap(stream.builder);
+          if (v === undefined) continue;
+          value = v;
+        }
+        const { labels, key } = labelsOf(stream.builder);
+        let part = parts.get(key);
+        if (!part) parts.set(key, (part = { labels, kept: [] }));
+        const kept: Entry = line === e.line ? e : { timestamp: e.timestamp, line, structuredMetadata: e.structuredMetadata };
+        part.kept.push(kept);
+        values?.set(kept, value);
+        remaining--;
       }
-      if (kept.length === 0) continue;
-      const labels = relabel ? relabel(src.labels) : src.labels;
-      const key = printLabels(labels);
-      let group = groups.get(key);
-      if (!group) groups.set(key, (group = { labels, lists: [] }));
-      group.lists.push(trim(kept));
+      for (const [key, part] of parts) {
+        let group = groups.get(key);
+        if (!group) groups.set(key, (group = { labels: part.labels, lists: [], values: values ? new Map() : undefined }));
+        group.lists.push(backward ? part.kept.reverse() : part.kept);
+        if (values && group.values) for (const e of part.kept) group.values.set(e, values.get(e)!);
+      }
     }
-    return [...groups.values()].map(({ labels, lists }) => ({ labels, entries: mergeDedup(lists) }));
+    return [...groups.values()].map(({ labels, lists, values }) => {
+      const entries = mergeDedup(lists);
+      return { labels, entries, values: values ? entries.map((e) => values.get(e)!) : undefined };
+    });
   }
 
   /** Streams matching the selector in memory and in the index, joined by their label set. */
@@ -207,6 +240,55 @@ export class Querier {
     }
     return [...out.values()];
   }
+}
+
+/**
+ * The labels a `by` grouping needs from the parsers: the grouping's, the unwrapped one, and any a label
+ * filter reads; undefined (all of them) when a formatting or drop/keep stage may read any label.
+ */
+function requiredLabels(selector: LogSelectorExpr, grouping: Grouping): ReadonlySet<string> | undefined {
+  const names = new Set(grouping.labels);
+  if (selector.unwrap) names.add(selector.unwrap.name);
+  const addFilter = (f: LabelFilterExpr): void => {
+    switch (f.kind) {
+      case 'and':
+      case 'or': addFilter(f.left); addFilter(f.right); break;
+      case 'string': names.add(f.matcher.name); break;
+      default: names.add(f.name);
+    }
+  };
+  for (const stage of selector.pipeline) {
+    if (stage.kind === 'line_format' || stage.kind === 'label_format' || stage.kind === 'drop' || stage.kind === 'keep') return undefined;
+    if (stage.kind === 'label_filter') addFilter(stage.filter);
+  }
+  for (const f of selector.unwrap?.filters ?? []) addFilter(f);
+  return names;
+}
+
+/** The `by` labels of a line (and __error__, which must still fail the query), without sorting all of them. */
+function groupedResult(names: readonly string[]): (b: LabelsBuilder) => { labels: Labels; key: string } {
+  const sorted = [...new Set([...names, ERROR_LABEL])].sort();
+  let last: { labels: Labels; key: string } | undefined;
+  return (b) => {
+    const labels: Label[] = [];
+    for (const name of sorted) {
+      const value = b.get(name);
+      if (value !== undefined && value !== '') labels.push({ name, value });
+    }
+    const key = printLabels(labels);
+    if (last?.key !== key) last = { labels, key };
+    return last;
+  };
+}
+
+/** Loki's answer when a metric query meets a line its pipeline marked with __error__. */
+function pipelineError(labels: Labels): LokiError {
+  const error = labels.find((l) => l.name === ERROR_LABEL)!.value;
+  return new LokiError('bad_data', 'pipeline_error',
+    `pipeline error: '${error}' for series: '${printLabels(labels)}'.\n` +
+    `Use a label filter to intentionally skip this error. (e.g | __error__!="${error}").\n` +
+    'To skip all potential errors you can match empty errors.(e.g __error__="")\n' +
+    'The label filter can also be specified after unwrap. (e.g | unwrap latency | __error__="" )\n');
 }
 
 const byTimestamp = (a: Entry, b: Entry) => (a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : 0);

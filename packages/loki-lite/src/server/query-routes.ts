@@ -64,7 +64,7 @@ export function registerQueryRoutes(app: FastifyInstance, config: Config, querie
     }
     const stats = newQueryStats();
     if (expr.kind !== 'log_selector') {
-      const source: SampleSource = { streams: (selector, from, through) => querier.selectSamples(tenant, selector, from, through, stats) };
+      const source: SampleSource = { streams: (selector, from, through, grouping) => querier.selectSamples(tenant, selector, from, through, stats, grouping) };
       const matrix = await evaluateRange(expr, source, start, end, stepParam(params, start, end));
       return sendData(reply, { resultType: 'matrix', result: matrix, stats: statsJson(stats, secondsSince(started)) });
     }
@@ -82,7 +82,7 @@ export function registerQueryRoutes(app: FastifyInstance, config: Config, querie
       throw bad('log queries are not supported as an instant query type, please change your query to a range query type');
     }
     const queryStats = newQueryStats();
-    const value = await evaluateAt(expr, { streams: (selector, from, through) => querier.selectSamples(tenant, selector, from, through, queryStats) }, time);
+    const value = await evaluateAt(expr, { streams: (selector, from, through, grouping) => querier.selectSamples(tenant, selector, from, through, queryStats, grouping) }, time);
     const stats = statsJson(queryStats, secondsSince(started));
     const t = seconds(time);
     if (value.kind === 'scalar') return sendData(reply, { resultType: 'scalar', result: [t, formatFloat(value.value)], stats });

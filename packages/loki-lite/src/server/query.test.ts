@@ -61,7 +61,9 @@ describe('query_range parameters', () => {
     [{ query: '{app=~".*"}' }, 'parse error : queries require at least one regexp or equality matcher that does not have an empty-compatible value. For instance, app=~".*" does not meet this requirement, but app=~".+" will'],
     [{ query: '{app=}' }, 'parse error at line 1, col 6: syntax error: unexpected }, expecting STRING'],
     [{ query: '{app="a"} |= ' }, 'parse error at line 1, col 14: syntax error: unexpected $end, expecting STRING'],
-    [{ query: 'avg_over_time({app="a"} | unwrap x [1m])' }, 'parse error : avg_over_time: functions and aggregations are not supported by loki-lite yet'],
+    [{ query: 'avg_over_time({app="a"}[1m])' }, 'parse error : invalid aggregation avg_over_time without unwrap'],
+    [{ query: 'count_over_time({app="a"} | unwrap x [1m])' }, 'parse error : invalid aggregation count_over_time with unwrap'],
+    [{ query: 'sum_over_time({app="a"} | unwrap x [1m]) by (a)' }, 'parse error : grouping not allowed for sum_over_time aggregation'],
   ])('answers 400 for %j', async (params, message) => {
     const r = await query({ query: '{app="a"}', start: T, end: T + 100n, ...params });
     expect(r.status).toBe(400);

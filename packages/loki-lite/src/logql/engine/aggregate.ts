@@ -3,7 +3,7 @@ import type { Grouping, VectorOp } from '../syntax/ast.js';
 import type { Sample } from './value.js';
 
 /** The label set of a sample's group: `by` keeps the listed labels, `without` drops them, none gives {}. */
-function groupLabels(labels: readonly Label[], grouping: Grouping | undefined): Label[] {
+export function groupLabels(labels: readonly Label[], grouping: Grouping | undefined): Label[] {
   if (!grouping) return [];
   const names = new Set(grouping.labels);
   return labels.filter((l) => names.has(l.name) !== grouping.without);

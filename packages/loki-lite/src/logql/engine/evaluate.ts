@@ -1,9 +1,10 @@
 import { isValidLabelName, type Label, type Labels, LokiError, printLabels, sortLabels } from '@loki-lite/shared';
 import type {
-  ArithmeticOp, BinaryExpr, BinaryOp, LabelReplaceExpr, LogSelectorExpr, RangeAggregationExpr, SampleExpr, VectorMatching,
+  ArithmeticOp, BinaryExpr, BinaryOp, Grouping, LabelReplaceExpr, LogSelectorExpr, RangeAggregationExpr, RangeOp, SampleExpr, VectorMatching, VectorOp,
 } from '../syntax/ast.js';
 import { compileGoRegex } from '../syntax/regex.js';
-import { aggregate } from './aggregate.js';
+import { aggregate, groupLabels } from './aggregate.js';
+import { rangeFunction } from './range-functions.js';
 import type { InstantValue, Sample } from './value.js';
 
 /*
@@ -13,17 +14,22 @@ import type { InstantValue, Sample } from './value.js';
  * vector/vector matching on identical label sets.
  */
 
-/** The lines of one stream that passed a selector's pipeline: sorted timestamps and byte sizes. */
+/** The lines of one series that passed a selector's pipeline: sorted timestamps, byte sizes, unwrapped values. */
 export interface StreamSamples {
   readonly labels: Labels;
   readonly timestamps: readonly bigint[];
   readonly bytes: readonly number[];
+  /** With `unwrap`: each line's value. */
+  readonly values?: readonly number[] | undefined;
 }
 
 /** What the engine needs from the querier (the consumer owns the interface). */
 export interface SampleSource {
-  /** Every line of every matching stream with from < timestamp <= through, after the pipeline. */
-  streams(selector: LogSelectorExpr, from: bigint, through: bigint): Promise<StreamSamples[]>;
+  /**
+   * Every line of every matching stream with from < timestamp <= through, after the pipeline. With a
+   * `by` grouping, each line's labels are reduced to it (and the parsers may skip every other label).
+   */
+  streams(selector: LogSelectorExpr, from: bigint, through: bigint, grouping?: Grouping): Promise<StreamSamples[]>;
 }
 
 export interface Evaluator {
@@ -45,7 +51,9 @@ export async function prepare(expr: SampleExpr, source: SampleSource, start: big
       return { at: (ts) => evaluateBinary(expr, lhs.at(ts), rhs.at(ts)) };
     }
     case 'vector_aggregation': {
-      const inner = await prepare(expr.inner, source, start, end);
+      const inner = expr.inner.kind === 'range_aggregation' && canInjectGrouping(expr.op, expr.inner.op, expr.grouping)
+        ? await prepareRange(expr.inner, source, start, end, expr.grouping)
+        : await prepare(expr.inner, source, start, end);
       return {
         at: (ts) => {
           const v = inner.at(ts);
@@ -110,14 +118,25 @@ function upperBound(ts: readonly bigint[], t: bigint): number {
   return lo;
 }
 
-async function prepareRange(expr: RangeAggregationExpr, source: SampleSource, start: bigint, end: bigint): Promise<Evaluator> {
+/**
+ * Loki's canInjectVectorGrouping: `sum by (x)` over a count, rate, bytes or sum range aggregation gives the
+ * same result when the lines are grouped by x before the range aggregation, which is far cheaper.
+ */
+function canInjectGrouping(vectorOp: VectorOp, rangeOp: RangeOp, grouping: Grouping | undefined): grouping is Grouping {
+  if (vectorOp !== 'sum' || !grouping || grouping.without) return false;
+  return rangeOp === 'count_over_time' || rangeOp === 'rate' || rangeOp === 'bytes_over_time' || rangeOp === 'bytes_rate' || rangeOp === 'sum_over_time';
+}
+
+async function prepareRange(expr: RangeAggregationExpr, source: SampleSource, start: bigint, end: bigint, injected?: Grouping): Promise<Evaluator> {
   const { range, offset } = expr;
+  const grouping = expr.grouping ?? injected;
   // Windows are (t - offset - range, t - offset], as in Loki.
-  const streams = await source.streams(expr.selector, start - offset - range, end - offset);
-  const prepared = streams.map((s) => {
+  const fetched = await source.streams(expr.selector, start - offset - range, end - offset, grouping && !grouping.without ? grouping : undefined);
+  const series = groupSeries(fetched, grouping);
+  const prepared = series.map((s) => {
     const prefix = new Float64Array(s.bytes.length + 1);
     s.bytes.forEach((b, i) => (prefix[i + 1] = prefix[i]! + b));
-    return { labels: s.labels, key: printLabels(s.labels), timestamps: s.timestamps, prefix };
+    return { ...s, key: printLabels(s.labels), prefix };
   });
   const seconds = Number(range) / 1e9;
   if (expr.op === 'absent_over_time') {
@@ -131,6 +150,7 @@ async function prepareRange(expr: RangeAggregationExpr, source: SampleSource, st
       },
     };
   }
+  const fn = expr.selector.unwrap ? rangeFunction(expr.op, expr.param, range) : undefined;
   return {
     at: (ts) => {
       const samples: Sample[] = [];
@@ -139,13 +159,39 @@ async function prepareRange(expr: RangeAggregationExpr, source: SampleSource, st
         const through = upperBound(s.timestamps, ts - offset);
         const count = through - from;
         if (count === 0) continue;
-        const bytes = s.prefix[through]! - s.prefix[from]!;
-        const value = expr.op === 'count_over_time' ? count : expr.op === 'rate' ? count / seconds : expr.op === 'bytes_over_time' ? bytes : bytes / seconds;
+        let value: number;
+        if (fn) value = fn(s.values!, s.timestamps, from, through, ts - offset);
+        else {
+          const bytes = s.prefix[through]! - s.prefix[from]!;
+          value = expr.op === 'count_over_time' ? count : expr.op === 'rate' ? count / seconds : expr.op === 'bytes_over_time' ? bytes : bytes / seconds;
+        }
         samples.push({ labels: s.labels, key: s.key, value });
       }
       return { kind: 'vector', samples };
     },
   };
+}
+
+/**
+ * `by`/`without` on a range aggregation: the series of a group are merged into one before the function
+ * runs over the window (max_over_time(...) by (x) is the max over all lines of the group).
+ */
+function groupSeries(streams: StreamSamples[], grouping: Grouping | undefined): StreamSamples[] {
+  if (!grouping) return streams;
+  const groups = new Map<string, { labels: Labels; members: StreamSamples[] }>();
+  for (const s of streams) {
+    const labels = groupLabels(s.labels, grouping);
+    const key = printLabels(labels);
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = { labels, members: [] }));
+    g.members.push(s);
+  }
+  return [...groups.values()].map(({ labels, members }) => {
+    if (members.length === 1) return { ...members[0]!, labels };
+    const points = members.flatMap((m) => m.timestamps.map((t, i) => ({ t, b: m.bytes[i]!, v: m.values?.[i] ?? 0 })));
+    points.sort((a, b) => (a.t < b.t ? -1 : a.t > b.t ? 1 : 0));
+    return { labels, timestamps: points.map((p) => p.t), bytes: points.map((p) => p.b), values: points.map((p) => p.v) };
+  });
 }
 
 function arithmetic(op: ArithmeticOp, a: number, b: number): number {

@@ -1,6 +1,8 @@
 import { LokiError } from '@loki-lite/shared';
-import type { LineFilterStage, PipelineStage } from '../syntax/ast.js';
+import type { LineFilterStage } from '../syntax/ast.js';
 import { compileGoRegex, RegexError } from '../syntax/regex.js';
+import { compileIpMatcher } from './ip.js';
+import { compilePattern } from './pattern.js';
 
 export type LinePredicate = (line: string) => boolean;
 
@@ -26,23 +28,21 @@ function containsMatcher(pattern: string): LinePredicate {
   return (line) => re.test(line);
 }
 
-function compileOne(stage: LineFilterStage): LinePredicate {
+/** One line filter stage as a predicate on the line. */
+export function compileLineFilter(stage: LineFilterStage): LinePredicate {
+  if (stage.ip) {
+    const ip = compileIpMatcher(stage.value);
+    return stage.op === '|=' ? (l) => ip.matchesLine(l) : (l) => !ip.matchesLine(l);
+  }
+  if (stage.op === '|>' || stage.op === '!>') {
+    const patterns = [stage.value, ...stage.or].map((p) => compilePattern(p, false));
+    const any: LinePredicate = (l) => patterns.some((p) => p.test(l));
+    return stage.op === '|>' ? any : (l) => !any(l);
+  }
   const alternatives = [stage.value, ...stage.or];
   const positive = stage.op === '|=' || stage.op === '!=' ? alternatives.map((v) => (v === '' ? () => true : (l: string) => l.includes(v))) : alternatives.map(containsMatcher);
   const any: LinePredicate = positive.length === 1 ? positive[0]! : (l) => positive.some((p) => p(l));
   if (stage.op === '|=' || stage.op === '|~') return any;
   // Negated filters with `or` exclude lines matching any alternative.
   return (l) => !any(l);
-}
-
-/** Compiles line filters into one predicate, cheapest first is left to the query author, as in Loki. */
-export function compileLineFilters(stages: readonly PipelineStage[]): LinePredicate | undefined {
-  const filters = stages.filter((s): s is LineFilterStage => s.kind === 'line_filter');
-  if (filters.length === 0) return undefined;
-  const preds = filters.map(compileOne);
-  if (preds.length === 1) return preds[0];
-  return (line) => {
-    for (const p of preds) if (!p(line)) return false;
-    return true;
-  };
 }

@@ -5,7 +5,7 @@ import type { LabelMatcher } from './matchers.js';
  * formatters and the range and vector aggregations over log streams.
  */
 
-export type LineFilterOp = '|=' | '!=' | '|~' | '!~';
+export type LineFilterOp = '|=' | '!=' | '|~' | '!~' | '|>' | '!>';
 
 export interface LineFilterStage {
   readonly kind: 'line_filter';
@@ -13,6 +13,8 @@ export interface LineFilterStage {
   readonly value: string;
   /** Further alternatives joined with `or` (`|= "a" or "b"`): the filter passes if any matches. */
   readonly or: readonly string[];
+  /** `|= ip("10.0.0.0/8")`: the value is an IP, range or CIDR to find in the line. */
+  readonly ip: boolean;
   readonly offset: number;
 }
 
@@ -28,12 +30,88 @@ export interface LabelsStage {
   readonly labels: readonly LabelSelection[];
 }
 
-export type PipelineStage = LineFilterStage | LabelsStage;
+/** `| json`, `| json a="b.c[0]"`: all fields flattened with `_`, or only the named expressions. */
+export interface JsonStage {
+  readonly kind: 'json';
+  readonly params: readonly LabelExtraction[];
+}
+
+/** `| logfmt`, `| logfmt --strict --keep-empty a="b"`. */
+export interface LogfmtStage {
+  readonly kind: 'logfmt';
+  readonly strict: boolean;
+  readonly keepEmpty: boolean;
+  readonly params: readonly LabelExtraction[];
+}
+
+/** `name="expression"` of json/logfmt (a bare `name` means `name="name"`). */
+export interface LabelExtraction {
+  readonly name: string;
+  readonly expression: string;
+}
+
+export interface RegexpStage {
+  readonly kind: 'regexp';
+  readonly pattern: string;
+}
+
+export interface PatternStage {
+  readonly kind: 'pattern';
+  readonly pattern: string;
+}
+
+export interface UnpackStage {
+  readonly kind: 'unpack';
+}
+
+export interface DecolorizeStage {
+  readonly kind: 'decolorize';
+}
+
+export interface LineFormatStage {
+  readonly kind: 'line_format';
+  readonly template: string;
+}
+
+/** `label_format dst="{{template}}"` or `label_format dst=src` (a rename). */
+export interface LabelFormatStage {
+  readonly kind: 'label_format';
+  readonly formats: ReadonlyArray<{ readonly name: string; readonly template: string | undefined; readonly rename: string | undefined }>;
+}
+
+export type ComparisonFilterOp = '==' | '!=' | '>' | '>=' | '<' | '<=';
+
+/** A label filter: `| a="x"`, `| n > 5`, `| d >= 1s`, `| b < 1KB`, `| ip = ip("10.0.0.0/8")`, and/or/(). */
+export type LabelFilterExpr =
+  | { readonly kind: 'and' | 'or'; readonly left: LabelFilterExpr; readonly right: LabelFilterExpr }
+  | { readonly kind: 'string'; readonly matcher: LabelMatcher }
+  | { readonly kind: 'number' | 'duration' | 'bytes'; readonly name: string; readonly op: ComparisonFilterOp; readonly value: number; readonly text: string }
+  | { readonly kind: 'ip'; readonly name: string; readonly negated: boolean; readonly pattern: string };
+
+export interface LabelFilterStage {
+  readonly kind: 'label_filter';
+  readonly filter: LabelFilterExpr;
+}
+
+export type PipelineStage =
+  | LineFilterStage | LabelsStage | JsonStage | LogfmtStage | RegexpStage | PatternStage | UnpackStage | DecolorizeStage
+  | LineFormatStage | LabelFormatStage | LabelFilterStage;
+
+export type UnwrapConversion = 'bytes' | 'duration' | 'duration_seconds' | undefined;
+
+/** `| unwrap [conv(]name[)]` and the label filters after it: the sample value of each line. */
+export interface Unwrap {
+  readonly name: string;
+  readonly conversion: UnwrapConversion;
+  readonly filters: readonly LabelFilterExpr[];
+}
 
 export interface LogSelectorExpr {
   readonly kind: 'log_selector';
   readonly matchers: readonly LabelMatcher[];
   readonly pipeline: readonly PipelineStage[];
+  /** Only inside range aggregations that take a value. */
+  readonly unwrap?: Unwrap;
 }
 
 /** A number: `1`, `2.5`, `0x1f`, `1e3`, `Inf`, `NaN`. */
@@ -73,7 +151,13 @@ export interface BinaryExpr {
   readonly rhs: SampleExpr;
 }
 
-export type RangeOp = 'count_over_time' | 'rate' | 'bytes_over_time' | 'bytes_rate' | 'absent_over_time';
+/** Range aggregations over the lines themselves. */
+export type LogRangeOp = 'count_over_time' | 'rate' | 'bytes_over_time' | 'bytes_rate' | 'absent_over_time';
+/** Range aggregations over unwrapped values. */
+export type UnwrapRangeOp =
+  | 'sum_over_time' | 'avg_over_time' | 'min_over_time' | 'max_over_time' | 'stddev_over_time' | 'stdvar_over_time'
+  | 'quantile_over_time' | 'first_over_time' | 'last_over_time' | 'rate_counter';
+export type RangeOp = LogRangeOp | UnwrapRangeOp;
 
 /** `count_over_time({...} |= "x" [5m] offset 1m)`: a value per stream per step from its lines in a window. */
 export interface RangeAggregationExpr {
@@ -84,6 +168,10 @@ export interface RangeAggregationExpr {
   readonly range: bigint;
   /** Shift of the window into the past, ns. */
   readonly offset: bigint;
+  /** φ of quantile_over_time. */
+  readonly param: number | undefined;
+  /** `by`/`without` of the unwrapped aggregations (others take theirs from an outer vector aggregation). */
+  readonly grouping: Grouping | undefined;
 }
 
 export type VectorOp = 'sum' | 'avg' | 'min' | 'max' | 'count' | 'stddev' | 'stdvar' | 'topk' | 'bottomk' | 'sort' | 'sort_desc';

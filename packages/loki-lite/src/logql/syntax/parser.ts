@@ -1,8 +1,10 @@
 import { lineCol, LokiError, parseDuration } from '@loki-lite/shared';
 import type {
-  BinaryOp, Expr, Grouping, LabelReplaceExpr, LabelSelection, LabelsStage, LineFilterOp, LineFilterStage, LogSelectorExpr, PipelineStage, RangeAggregationExpr, RangeOp,
-  SampleExpr, VectorAggregationExpr, VectorMatching, VectorOp,
+  BinaryOp, ComparisonFilterOp, Expr, Grouping, LabelExtraction, LabelFilterExpr, LabelFormatStage, LabelReplaceExpr, LabelSelection, LabelsStage, LineFilterOp,
+  LineFilterStage, LogSelectorExpr, PipelineStage, RangeAggregationExpr, RangeOp, SampleExpr, Unwrap, UnwrapConversion, VectorAggregationExpr, VectorMatching,
+  VectorOp,
 } from './ast.js';
+import { parseHumanBytes } from '../log/values.js';
 import { ParseError } from './errors.js';
 import { type Token, type TokenKind, tokenize } from './lexer.js';
 import { type LabelMatcher, type MatchType, matchesEmpty, newLabelMatcher } from './matchers.js';
@@ -13,7 +15,18 @@ const PRECEDENCE: Readonly<Record<BinaryOp, number>> = {
   or: 1, and: 2, unless: 2, '==': 3, '!=': 3, '<': 3, '<=': 3, '>': 3, '>=': 3, '+': 4, '-': 4, '*': 5, '/': 5, '%': 5, '^': 6,
 };
 const COMPARISONS: ReadonlySet<BinaryOp> = new Set(['==', '!=', '<', '<=', '>', '>=']);
-const RANGE_OPS: ReadonlySet<string> = new Set<RangeOp>(['count_over_time', 'rate', 'bytes_over_time', 'bytes_rate', 'absent_over_time']);
+const RANGE_OPS: ReadonlySet<string> = new Set<RangeOp>([
+  'count_over_time', 'rate', 'bytes_over_time', 'bytes_rate', 'absent_over_time', 'sum_over_time', 'avg_over_time', 'min_over_time', 'max_over_time',
+  'stddev_over_time', 'stdvar_over_time', 'quantile_over_time', 'first_over_time', 'last_over_time', 'rate_counter',
+]);
+/** Range aggregations that may take `by`/`without` (Loki's RangeAggregationExpr.validate). */
+const GROUPABLE_RANGE_OPS: ReadonlySet<string> = new Set<RangeOp>([
+  'avg_over_time', 'stddev_over_time', 'stdvar_over_time', 'quantile_over_time', 'rate', 'rate_counter', 'absent_over_time', 'max_over_time',
+  'min_over_time', 'first_over_time', 'last_over_time',
+]);
+const LOG_RANGE_OPS: ReadonlySet<string> = new Set<RangeOp>(['count_over_time', 'rate', 'bytes_over_time', 'bytes_rate', 'absent_over_time']);
+const PARSER_STAGES: ReadonlySet<string> = new Set(['json', 'logfmt', 'regexp', 'pattern', 'unpack', 'decolorize', 'line_format', 'label_format', 'drop', 'keep']);
+const FILTER_OPS: ReadonlySet<TokenKind> = new Set<TokenKind>(['=', '==', '!=', '>', '>=', '<', '<=', '=~', '!~']);
 const VECTOR_OPS: ReadonlySet<string> = new Set<VectorOp>(['sum', 'avg', 'min', 'max', 'count', 'stddev', 'stdvar', 'topk', 'bottomk', 'sort', 'sort_desc']);
 
 /** Loki refuses queries longer than this (syntax.MaxInputSize). */
@@ -120,17 +133,33 @@ class Parser {
 
   private parseRangeAggregation(op: RangeOp): RangeAggregationExpr {
     this.expect('(');
-    const selector = this.parseLogSelector();
+    let param: number | undefined;
+    if (op === 'quantile_over_time') {
+      param = Number(this.expect('NUMBER').text);
+      this.expect(',');
+    }
+    // `{a="b"} | json [5m]`, or the pipeline after the range: `{a="b"}[5m] | json`.
+    const parenthesized = this.peek().kind === '(';
+    if (parenthesized) this.next();
+    let selector = this.parseLogSelector(true);
+    if (parenthesized) this.expect(')');
     this.expect('[', '[');
     const range = this.parseDuration();
     this.expect(']');
+    const after = this.peek().kind;
+    if (selector.pipeline.length === 0 && !selector.unwrap && (after === '|' || after === '|=' || after === '!=' || after === '|~' || after === '!~' || after === '|>' || after === '!>')) {
+      const rest = this.parsePipeline(true);
+      selector = { ...selector, pipeline: rest.pipeline, unwrap: rest.unwrap };
+    }
     let offset = 0n;
     if (this.peek().kind === 'IDENTIFIER' && this.peek().text === 'offset') {
       this.next();
       offset = this.parseDuration();
     }
     this.expect(')');
-    return { kind: 'range_aggregation', op, selector, range, offset };
+    const grouping = this.parseGrouping();
+    validateRangeAggregation(op, selector, grouping);
+    return { kind: 'range_aggregation', op, selector, range, offset, param, grouping };
   }
 
   private parseDuration(): bigint {
@@ -206,20 +235,174 @@ class Parser {
     return { kind: 'label_replace', inner, dst, replacement, src, regex };
   }
 
-  private parseLogSelector(): LogSelectorExpr {
+  private parseLogSelector(allowUnwrap = false): LogSelectorExpr {
     const matchers = this.parseMatchers();
+    const { pipeline, unwrap } = this.parsePipeline(allowUnwrap);
+    return unwrap ? { kind: 'log_selector', matchers, pipeline, unwrap } : { kind: 'log_selector', matchers, pipeline };
+  }
+
+  private parsePipeline(allowUnwrap: boolean): { pipeline: PipelineStage[]; unwrap: Unwrap | undefined } {
     const pipeline: PipelineStage[] = [];
     for (;;) {
       const t = this.peek();
-      if (t.kind === '|=' || t.kind === '|~' || t.kind === '!=' || t.kind === '!~') pipeline.push(this.parseLineFilter());
-      else if (t.kind === '|' && this.tokens[this.pos + 1]?.kind === 'IDENTIFIER' && (this.tokens[this.pos + 1]!.text === 'drop' || this.tokens[this.pos + 1]!.text === 'keep')) {
+      if (t.kind === '|=' || t.kind === '|~' || t.kind === '!=' || t.kind === '!~' || t.kind === '|>' || t.kind === '!>') {
+        pipeline.push(this.parseLineFilter());
+        continue;
+      }
+      if (t.kind !== '|') break;
+      this.next();
+      const name = this.peek();
+      if (name.kind === 'IDENTIFIER' && name.text === 'unwrap' && allowUnwrap) {
         this.next();
-        pipeline.push(this.parseLabelsStage(this.next().text as 'drop' | 'keep'));
-      } else if (t.kind === '|' || t.kind === '|>' || t.kind === '!>') {
-        throw new LokiError('bad_data', 'not_implemented', `parse error : this pipeline stage is not supported by loki-lite yet (at offset ${t.offset})`);
-      } else break;
+        return { pipeline, unwrap: this.parseUnwrap() };
+      }
+      if (name.kind === 'IDENTIFIER' && PARSER_STAGES.has(name.text) && !FILTER_OPS.has(this.tokens[this.pos + 1]!.kind)) {
+        this.next();
+        pipeline.push(this.parseStage(name.text));
+      } else if (name.kind === 'IDENTIFIER' || name.kind === '(') {
+        pipeline.push({ kind: 'label_filter', filter: this.parseLabelFilter(0) });
+      } else {
+        this.fail(name, 'IDENTIFIER');
+      }
     }
-    return { kind: 'log_selector', matchers, pipeline };
+    return { pipeline, unwrap: undefined };
+  }
+
+  private parseStage(name: string): PipelineStage {
+    switch (name) {
+      case 'json': return { kind: 'json', params: this.parseExtractions() };
+      case 'logfmt': {
+        let strict = false;
+        let keepEmpty = false;
+        while (this.peek().kind === '-' && this.tokens[this.pos + 1]?.kind === '-') {
+          const flag = this.tokens[this.pos + 2]!;
+          if (flag.kind !== 'IDENTIFIER' || (flag.text !== 'strict' && flag.text !== 'keep')) this.fail(flag, 'strict or keep-empty');
+          this.pos += 3;
+          if (flag.text === 'strict') strict = true;
+          else {
+            this.expect('-');
+            const empty = this.expect('IDENTIFIER');
+            if (empty.text !== 'empty') this.fail(empty, 'empty');
+            keepEmpty = true;
+          }
+        }
+        return { kind: 'logfmt', strict, keepEmpty, params: this.parseExtractions() };
+      }
+      case 'regexp': {
+        const pattern = this.expect('STRING').text;
+        validateRegexpParser(pattern);
+        return { kind: 'regexp', pattern };
+      }
+      case 'pattern': return { kind: 'pattern', pattern: this.expect('STRING').text };
+      case 'unpack': return { kind: 'unpack' };
+      case 'decolorize': return { kind: 'decolorize' };
+      case 'line_format': return { kind: 'line_format', template: this.expect('STRING').text };
+      case 'label_format': return this.parseLabelFormat();
+      default: return this.parseLabelsStage(name as 'drop' | 'keep');
+    }
+  }
+
+  /** `a="x.y", b` after json/logfmt; empty when the next token does not start one. */
+  private parseExtractions(): LabelExtraction[] {
+    const out: LabelExtraction[] = [];
+    while (this.peek().kind === 'IDENTIFIER' && this.peek().text !== 'offset') {
+      const name = this.next().text;
+      let expression = name;
+      if (this.peek().kind === '=') {
+        this.next();
+        expression = this.expect('STRING').text;
+      }
+      out.push({ name, expression });
+      if (this.peek().kind !== ',') break;
+      this.next();
+    }
+    return out;
+  }
+
+  private parseLabelFormat(): LabelFormatStage {
+    const formats: Array<LabelFormatStage['formats'][number]> = [];
+    const seen = new Set<string>();
+    for (;;) {
+      const name = this.expect('IDENTIFIER').text;
+      this.expect('=');
+      const v = this.next();
+      if (v.kind === 'STRING') formats.push({ name, template: v.text, rename: undefined });
+      else if (v.kind === 'IDENTIFIER') formats.push({ name, template: undefined, rename: v.text });
+      else this.fail(v, 'STRING or IDENTIFIER');
+      if (seen.has(name)) throw new ParseError(`multiple label name '${name}' not allowed in a single format operation`, 0, 0);
+      seen.add(name);
+      if (this.peek().kind !== ',') return { kind: 'label_format', formats };
+      this.next();
+    }
+  }
+
+  /** Label filters: `and` binds tighter than `or`; `,` and juxtaposition mean `and`. */
+  private parseLabelFilter(minPrecedence: number): LabelFilterExpr {
+    let left = this.parseLabelFilterPrimary();
+    for (;;) {
+      const t = this.peek();
+      let op: 'and' | 'or' | undefined;
+      if (t.kind === ',') op = 'and';
+      else if (t.kind === 'IDENTIFIER' && (t.text === 'and' || t.text === 'or')) op = t.text;
+      else if ((t.kind === 'IDENTIFIER' && FILTER_OPS.has(this.tokens[this.pos + 1]!.kind)) || t.kind === '(') op = undefined;
+      else return left;
+      const precedence = op === 'or' ? 1 : 2;
+      if (precedence < minPrecedence) return left;
+      if (op !== undefined) this.next();
+      const right = this.parseLabelFilter(precedence + 1);
+      left = { kind: op ?? 'and', left, right };
+    }
+  }
+
+  private parseLabelFilterPrimary(): LabelFilterExpr {
+    if (this.peek().kind === '(') {
+      this.next();
+      const inner = this.parseLabelFilter(0);
+      this.expect(')');
+      return inner;
+    }
+    const name = this.expect('IDENTIFIER').text;
+    const op = this.next();
+    if (!FILTER_OPS.has(op.kind)) this.fail(op, 'comparison operator');
+    const v = this.next();
+    if (v.kind === 'STRING') {
+      if (op.kind !== '=' && op.kind !== '!=' && op.kind !== '=~' && op.kind !== '!~') this.fail(v, 'NUMBER or DURATION or BYTES');
+      try {
+        return { kind: 'string', matcher: newLabelMatcher(name, op.kind as MatchType, v.text) };
+      } catch (e) {
+        throw asParseError(e);
+      }
+    }
+    if (v.kind === 'IDENTIFIER' && v.text === 'ip') {
+      if (op.kind !== '=' && op.kind !== '!=') this.fail(op, 'EQ or NEQ');
+      this.expect('(');
+      const pattern = this.expect('STRING').text;
+      this.expect(')');
+      return { kind: 'ip', name, negated: op.kind === '!=', pattern };
+    }
+    if (op.kind === '=~' || op.kind === '!~') this.fail(v, 'STRING');
+    const cmp: ComparisonFilterOp = op.kind === '=' ? '==' : (op.kind as ComparisonFilterOp);
+    if (v.kind === 'NUMBER') return { kind: 'number', name, op: cmp, value: Number(v.text), text: v.text };
+    if (v.kind === 'DURATION') return { kind: 'duration', name, op: cmp, value: Number(parseGoOrPromDurationNs(v.text)) / 1e9, text: v.text };
+    if (v.kind === 'BYTES') return { kind: 'bytes', name, op: cmp, value: parseHumanBytes(v.text) ?? NaN, text: v.text };
+    return this.fail(v, 'STRING or NUMBER or DURATION or BYTES');
+  }
+
+  private parseUnwrap(): Unwrap {
+    let conversion: UnwrapConversion;
+    let name = this.expect('IDENTIFIER').text;
+    if (this.peek().kind === '(' && (name === 'bytes' || name === 'duration' || name === 'duration_seconds')) {
+      conversion = name;
+      this.next();
+      name = this.expect('IDENTIFIER').text;
+      this.expect(')');
+    }
+    const filters: LabelFilterExpr[] = [];
+    while (this.peek().kind === '|') {
+      this.next();
+      filters.push(this.parseLabelFilter(0));
+    }
+    return { name, conversion, filters };
   }
 
   private parseMatchers(): LabelMatcher[] {
@@ -266,6 +449,13 @@ class Parser {
 
   private parseLineFilter(): LineFilterStage {
     const op = this.next();
+    if ((op.kind === '|=' || op.kind === '!=') && this.peek().kind === 'IDENTIFIER' && this.peek().text === 'ip') {
+      this.next();
+      this.expect('(');
+      const value = this.expect('STRING').text;
+      this.expect(')');
+      return { kind: 'line_filter', op: op.kind, value, or: [], ip: true, offset: op.offset };
+    }
     const value = this.expect('STRING');
     const or: string[] = [];
     while (this.peek().kind === 'IDENTIFIER' && this.peek().text === 'or' && this.tokens[this.pos + 1]?.kind === 'STRING') {
@@ -273,7 +463,32 @@ class Parser {
       or.push(this.next().text);
     }
     if (op.kind === '|~' || op.kind === '!~') for (const re of [value.text, ...or]) checkRegex(re);
-    return { kind: 'line_filter', op: op.kind as LineFilterOp, value: value.text, or, offset: op.offset };
+    return { kind: 'line_filter', op: op.kind as LineFilterOp, value: value.text, or, ip: false, offset: op.offset };
+  }
+}
+
+function parseGoOrPromDurationNs(text: string): bigint {
+  return parseDuration(text) ?? 0n;
+}
+
+/** Loki's checks of `regexp "..."`: it compiles, and has at least one named capture with a valid name. */
+function validateRegexpParser(pattern: string): void {
+  checkRegex(pattern);
+  const names = [...pattern.matchAll(/\(\?P?<([^>]*)>/g)].map((m) => m[1]!);
+  if (names.length === 0) throw new LokiError('bad_data', 'parse_error', 'parse error : at least one named capture must be supplied');
+  for (const n of names) if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(n)) throw new LokiError('bad_data', 'parse_error', `parse error : invalid extracted label name '${n}'`);
+}
+
+/** Loki's RangeAggregationExpr.validate. */
+function validateRangeAggregation(op: RangeOp, selector: LogSelectorExpr, grouping: Grouping | undefined): void {
+  const fail = (m: string) => {
+    throw new ParseError(m, 0, 0);
+  };
+  if (grouping && !GROUPABLE_RANGE_OPS.has(op)) fail(`grouping not allowed for ${op} aggregation`);
+  if (selector.unwrap) {
+    if (op !== 'rate' && op !== 'absent_over_time' && LOG_RANGE_OPS.has(op)) fail(`invalid aggregation ${op} with unwrap`);
+  } else if (!LOG_RANGE_OPS.has(op)) {
+    fail(`invalid aggregation ${op} without unwrap`);
   }
 }
 

@@ -1,0 +1,118 @@
+import { type Label, type Labels, printLabels } from '@loki-lite/shared';
+
+export const ERROR_LABEL = '__error__';
+export const ERROR_DETAILS_LABEL = '__error_details__';
+
+/** Where a label of a log line came from; Loki's categorize-labels answer keeps them apart. */
+export const enum Category {
+  Stream = 0,
+  StructuredMetadata = 1,
+  Parsed = 2,
+}
+
+/**
+ * The labels of one log line while a pipeline runs over it, as Loki's LabelsBuilder: the stream's labels,
+ * the line's structured metadata, and what parsers and label_format add, with deletions and the error
+ * labels. One builder serves every line of a stream; `reset` starts the next line.
+ */
+export class LabelsBuilder {
+  private readonly base: ReadonlyMap<string, string>;
+  /** Labels set by stages (and structured metadata), by name, in the order first set. */
+  private readonly added = new Map<string, { value: string; category: Category }>();
+  private readonly deleted = new Set<string>();
+  private error = '';
+  private errorDetails = '';
+  /** Result cache: the label set only changes when a stage changed something. */
+  private cached: { labels: Labels; key: string } | undefined;
+
+  /** `wanted`: parsed labels outside this set are not kept (nothing downstream reads them). */
+  constructor(readonly streamLabels: Labels, private readonly wanted?: ReadonlySet<string>) {
+    this.base = new Map(streamLabels.map((l) => [l.name, l.value]));
+  }
+
+  reset(metadata: readonly Label[]): void {
+    if (this.added.size > 0 || this.deleted.size > 0 || this.error !== '' || metadata.length > 0) this.cached = undefined;
+    this.added.clear();
+    this.deleted.clear();
+    this.error = '';
+    this.errorDetails = '';
+    for (const l of metadata) this.added.set(l.name, { value: l.value, category: Category.StructuredMetadata });
+  }
+
+  /** Whether the stream itself has this label (parsers then name theirs `<name>_extracted`). */
+  baseHas(name: string): boolean {
+    return this.base.has(name);
+  }
+
+  get(name: string): string | undefined {
+    if (name === ERROR_LABEL) return this.error === '' ? undefined : this.error;
+    if (name === ERROR_DETAILS_LABEL) return this.errorDetails === '' ? undefined : this.errorDetails;
+    if (this.deleted.has(name)) return undefined;
+    return this.added.get(name)?.value ?? this.base.get(name);
+  }
+
+  set(name: string, value: string, category = Category.Parsed): void {
+    if (name === ERROR_LABEL) {
+      this.setError(value);
+      return;
+    }
+    if (name === ERROR_DETAILS_LABEL) {
+      this.errorDetails = value;
+      this.cached = undefined;
+      return;
+    }
+    if (this.wanted && category === Category.Parsed && !this.wanted.has(name)) return;
+    this.deleted.delete(name);
+    const existing = this.added.get(name);
+    if (existing) existing.value = value;
+    else this.added.set(name, { value, category: this.base.has(name) && category === Category.Parsed ? Category.Stream : category });
+    this.cached = undefined;
+  }
+
+  delete(name: string): void {
+    if (name === ERROR_LABEL) this.error = '';
+    else if (name === ERROR_DETAILS_LABEL) this.errorDetails = '';
+    else {
+      this.added.delete(name);
+      if (this.base.has(name)) this.deleted.add(name);
+    }
+    this.cached = undefined;
+  }
+
+  hasError(): boolean {
+    return this.error !== '';
+  }
+
+  setError(error: string, details = ''): void {
+    this.error = error;
+    if (details !== '') this.errorDetails = details;
+    this.cached = undefined;
+  }
+
+  /** Every label name currently present (drop/keep, label_format's template data). */
+  names(): string[] {
+    const out: string[] = [];
+    for (const name of this.base.keys()) if (!this.deleted.has(name) && !this.added.has(name)) out.push(name);
+    for (const name of this.added.keys()) out.push(name);
+    if (this.error !== '') out.push(ERROR_LABEL);
+    if (this.errorDetails !== '') out.push(ERROR_DETAILS_LABEL);
+    return out;
+  }
+
+  /** The line's label set, sorted, with its printed form as a grouping key. */
+  result(): { labels: Labels; key: string } {
+    if (this.cached) return this.cached;
+    if (this.added.size === 0 && this.deleted.size === 0 && this.error === '' && this.errorDetails === '') {
+      this.cached = { labels: this.streamLabels, key: printLabels(this.streamLabels) };
+      return this.cached;
+    }
+    const labels: Label[] = [];
+    for (const l of this.streamLabels) if (!this.deleted.has(l.name) && !this.added.has(l.name)) labels.push(l);
+    for (const [name, { value }] of this.added) labels.push({ name, value });
+    if (this.error !== '') labels.push({ name: ERROR_LABEL, value: this.error });
+    if (this.errorDetails !== '') labels.push({ name: ERROR_DETAILS_LABEL, value: this.errorDetails });
+    labels.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    this.cached = { labels, key: printLabels(labels) };
+    return this.cached;
+  }
+}

@@ -1,0 +1,112 @@
+/*
+ * logfmt scanning as Loki's decoder (pkg/logql/log/logfmt, adapted from go-logfmt) does it, with the same
+ * error texts: `key=value`, `key="quoted \"value\""`, and bare keys, separated by whitespace. Scanning stops at
+ * the first syntax error, whose text is returned; pairs before it are kept (this is what the answers
+ * recorded from Loki in ../shared/compat show).
+ */
+
+const isSpace = (c: number) => c <= 32;
+
+/**
+ * Calls `onPair` for each key/value of `line`; a bare key (no `=`) comes with "" as Loki's decoder reports
+ * it. Returns the syntax error's text, if any.
+ */
+export function scanLogfmt(line: string, onPair: (key: string, value: string) => void): string | undefined {
+  let pos = 0;
+  const n = line.length;
+  const error = (at: number, msg: string) => `logfmt syntax error at pos ${at + 1} : ${msg}`;
+  const unexpected = (at: number) => error(at, `unexpected ${goQuoteChar(line[at]!)}`);
+  while (pos < n) {
+    while (pos < n && isSpace(line.charCodeAt(pos))) pos++;
+    if (pos >= n) return undefined;
+    // key
+    const start = pos;
+    let key = '';
+    let sawEqual = false;
+    for (; pos < n; pos++) {
+      const c = line.charCodeAt(pos);
+      if (c === 61) { // '='
+        if (pos === start) return unexpected(pos);
+        key = line.slice(start, pos);
+        sawEqual = true;
+        break;
+      }
+      if (c === 34) return unexpected(pos); // '"'
+      if (isSpace(c)) break;
+    }
+    if (!sawEqual) {
+      key = line.slice(start, pos);
+      if (key.includes('\ufffd')) return error(pos, 'invalid key');
+      onPair(key, '');
+      continue;
+    }
+    if (key.includes('\ufffd')) return error(pos, 'invalid key');
+    pos++; // past '='
+    if (pos >= n || isSpace(line.charCodeAt(pos))) {
+      onPair(key, '');
+      continue;
+    }
+    if (line.charCodeAt(pos) === 34) {
+      const q = readQuoted(line, pos);
+      if (q.end < 0) return error(n, 'unterminated quoted value');
+      if (q.value === undefined) return error(q.end, 'invalid quoted value');
+      pos = q.end;
+      onPair(key, validValue(q.value));
+      continue;
+    }
+    const vstart = pos;
+    for (; pos < n; pos++) {
+      const c = line.charCodeAt(pos);
+      if (c === 61 || c === 34) return unexpected(pos);
+      if (isSpace(c)) break;
+    }
+    onPair(key, validValue(line.slice(vstart, pos)));
+  }
+  return undefined;
+}
+
+/** Loki drops values holding the replacement character (invalid UTF-8). */
+const validValue = (v: string) => (v.includes('\ufffd') ? '' : v);
+
+/** A quoted value starting at `at` (the quote): the offset after it (-1: unterminated) and its text (undefined: bad escape). */
+function readQuoted(line: string, at: number): { value: string | undefined; end: number } {
+  let escaped = false;
+  let hasEscape = false;
+  for (let i = at + 1; i < line.length; i++) {
+    const c = line[i]!;
+    if (escaped) escaped = false;
+    else if (c === '\\') escaped = hasEscape = true;
+    else if (c === '"') {
+      const raw = line.slice(at + 1, i);
+      return { value: hasEscape ? unquote(raw) : raw, end: i + 1 };
+    }
+  }
+  return { value: undefined, end: -1 };
+}
+
+const ESCAPES: Readonly<Record<string, string>> = { '"': '"', '\\': '\\', '/': '/', "'": "'", b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
+
+function unquote(raw: string): string | undefined {
+  let out = '';
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw[i]!;
+    if (c !== '\\') {
+      out += c;
+      continue;
+    }
+    const e = raw[++i]!;
+    if (e === 'u') {
+      const hex = raw.slice(i + 1, i + 5);
+      if (!/^[0-9a-fA-F]{4}$/.test(hex)) return undefined;
+      out += String.fromCharCode(parseInt(hex, 16));
+      i += 4;
+    } else if (ESCAPES[e] !== undefined) out += ESCAPES[e];
+    else return undefined;
+  }
+  return out;
+}
+
+/** Go's %q of a byte. */
+function goQuoteChar(ch: string): string {
+  return ch === "'" ? "'\\''" : ch === '\\' ? "'\\\\'" : `'${ch}'`;
+}

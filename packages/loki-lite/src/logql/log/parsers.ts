@@ -1,0 +1,170 @@
+import { LokiError } from '@loki-lite/shared';
+import type { JsonStage, LogfmtStage, PatternStage, RegexpStage } from '../syntax/ast.js';
+import { compileGoRegex } from '../syntax/regex.js';
+import { eachObjectField, JsonType, JsonWalkError, labelValueOf, parseJsonPath, valueAtPath, type JsonValue } from './json.js';
+import type { LabelsBuilder } from './labels-builder.js';
+import { scanLogfmt } from './logfmt.js';
+import { compilePattern } from './pattern.js';
+
+/** A pipeline stage: returns the (possibly new) line, or undefined to drop it. */
+export type Stage = (line: string, ts: bigint, b: LabelsBuilder) => string | undefined;
+
+export const JSON_PARSER_ERR = 'JSONParserErr';
+export const LOGFMT_PARSER_ERR = 'LogfmtParserErr';
+
+/** Loki's sanitizeLabelKey: trimmed, a leading digit prefixed with `_`, other invalid characters as `_`. */
+export function sanitizeLabelKey(key: string, isPrefix: boolean): string {
+  key = key.trim();
+  if (key === '') return key;
+  let out = isPrefix && key.charCodeAt(0) >= 48 && key.charCodeAt(0) <= 57 ? '_' : '';
+  for (const ch of key) out += /^[a-zA-Z0-9_]$/.test(ch) ? ch : '_';
+  return out;
+}
+
+/** Caches the label name a parser uses for each key it meets (sanitized, `_extracted` on conflict). */
+function keyNamer(b: () => LabelsBuilder): (key: string) => string {
+  const names = new Map<string, string>();
+  return (key) => {
+    let name = names.get(key);
+    if (name === undefined) {
+      name = sanitizeLabelKey(key, true);
+      if (name !== '' && b().baseHas(name)) name += '_extracted';
+      names.set(key, name);
+    }
+    return name;
+  };
+}
+
+export function jsonStage(stage: JsonStage): () => Stage {
+  if (stage.params.length > 0) return jsonExpressionStage(stage);
+  return () => {
+    let builder!: LabelsBuilder;
+    const topName = keyNamer(() => builder);
+    const visit = (line: string, prefix: string, key: string, v: JsonValue): void => {
+      if (v.type === JsonType.Object) {
+        const next = prefix === '' ? sanitizeLabelKey(key, true) : `${prefix}_${sanitizeLabelKey(key, false)}`;
+        eachObjectField(line, v.start, v.end, (k, inner) => visit(line, next, k, inner));
+        return;
+      }
+      if (v.type !== JsonType.String && v.type !== JsonType.Number && v.type !== JsonType.Boolean) return;
+      let name: string;
+      if (prefix === '') name = topName(key);
+      else {
+        name = `${prefix}_${sanitizeLabelKey(key, false)}`;
+        if (builder.baseHas(name)) name += '_extracted';
+      }
+      if (name !== '') builder.set(name, labelValueOf(line, v));
+    };
+    return (line, _ts, b) => {
+      builder = b;
+      try {
+        eachObjectField(line, 0, line.length, (k, v) => visit(line, '', k, v));
+      } catch (e) {
+        if (!(e instanceof JsonWalkError)) throw e;
+        b.setError(JSON_PARSER_ERR, e.message);
+      }
+      return line;
+    };
+  };
+}
+
+/** `json a="x.y[0]"`: only the named paths; a missing one is an empty label, objects and arrays as text. */
+function jsonExpressionStage(stage: JsonStage): () => Stage {
+  const paths = stage.params.map((p) => {
+    const path = parseJsonPath(p.expression);
+    if (!path) throw new LokiError('bad_data', 'parse_error', `parse error : cannot parse expression [${p.expression}]: syntax error`);
+    return { name: p.name, path };
+  });
+  return () => (line, _ts, b) => {
+    if (line === '') return line;
+    const first = line[0];
+    if (first !== '"' && first !== '{' && first !== '[') {
+      b.setError(JSON_PARSER_ERR);
+      return line;
+    }
+    for (const { name, path } of paths) {
+      const label = b.baseHas(name) ? `${name}_extracted` : name;
+      let value = '';
+      try {
+        const v = valueAtPath(line, path);
+        if (v && v.type !== JsonType.Null) value = line.slice(v.start, v.end);
+      } catch (e) {
+        // Loki's key scan (jsonparser.EachKey) does not validate the rest of the line: a malformed line
+        // that starts like JSON just yields no value.
+        if (!(e instanceof JsonWalkError)) throw e;
+      }
+      b.set(label, value);
+    }
+    return line;
+  };
+}
+
+export function logfmtStage(stage: LogfmtStage): () => Stage {
+  const wanted = stage.params.length > 0 ? new Map(stage.params.map((p) => [p.expression, p.name])) : undefined;
+  return () => {
+    let builder!: LabelsBuilder;
+    const nameOf = keyNamer(() => builder);
+    return (line, _ts, b) => {
+      builder = b;
+      if (wanted) for (const name of wanted.values()) if (!b.baseHas(name)) b.set(name, '');
+      const error = scanLogfmt(line, (key, value) => {
+        if (wanted) {
+          const id = wanted.get(sanitizeLabelKey(key, true));
+          if (id !== undefined) b.set(b.baseHas(id) ? `${id}_extracted` : id, value);
+          return;
+        }
+        const name = nameOf(key);
+        if (name !== '') b.set(name, value);
+      });
+      if (error) b.setError(LOGFMT_PARSER_ERR, error);
+      return line;
+    };
+  };
+}
+
+export function regexpStage(stage: RegexpStage): () => Stage {
+  const re = compileGoRegex(stage.pattern, false);
+  const names = [...stage.pattern.matchAll(/\(\?P?<([a-zA-Z_][a-zA-Z0-9_]*)>/g)].map((m) => m[1]!);
+  return () => (line, _ts, b) => {
+    const m = re.exec(line);
+    if (!m) return line;
+    for (const n of names) b.set(b.baseHas(n) ? `${n}_extracted` : n, m.groups?.[n] ?? '');
+    return line;
+  };
+}
+
+export function patternStage(stage: PatternStage): () => Stage {
+  const pattern = compilePattern(stage.pattern);
+  return () => (line, _ts, b) => {
+    const captures = pattern.captures(line);
+    for (let i = 0; i < captures.length; i++) {
+      const n = pattern.names[i]!;
+      b.set(b.baseHas(n) ? `${n}_extracted` : n, captures[i]!);
+    }
+    return line;
+  };
+}
+
+/** `unpack`: the string fields of a JSON object (Promtail's pack stage) as labels; `_entry` becomes the line. */
+export function unpackStage(): () => Stage {
+  return () => (line, _ts, b) => {
+    if (line === '') return line;
+    let entry = line;
+    try {
+      eachObjectField(line, 0, line.length, (key, v) => {
+        if (v.type !== JsonType.String) return;
+        const value = labelValueOf(line, v);
+        if (key === '_entry') {
+          entry = value;
+          return;
+        }
+        b.set(b.baseHas(key) ? `${key}_extracted` : key, value);
+      });
+    } catch (e) {
+      if (!(e instanceof JsonWalkError)) throw e;
+      b.setError(JSON_PARSER_ERR, e.message);
+      return line;
+    }
+    return entry;
+  };
+}

@@ -1,0 +1,64 @@
+import { parseGoDuration } from '@loki-lite/shared';
+
+/*
+ * Conversions of label values as Loki does them in label filters and `unwrap`, with Go's error texts
+ * (they end up in __error_details__).
+ */
+
+export type Conversion = { ok: true; value: number } | { ok: false; error: string };
+
+const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+const SPECIAL = /^[+-]?(inf|infinity|nan)$/i;
+
+/** Go's strconv.ParseFloat(s, 64) for the forms log values take (no hex floats or underscores). */
+export function goParseFloat(s: string): Conversion {
+  if (DECIMAL.test(s)) return { ok: true, value: Number(s) };
+  if (SPECIAL.test(s)) {
+    const lower = s.toLowerCase();
+    if (lower.endsWith('nan')) return lower === 'nan' ? { ok: true, value: NaN } : { ok: false, error: `strconv.ParseFloat: parsing ${goQuoteValue(s)}: invalid syntax` };
+    return { ok: true, value: s[0] === '-' ? -Infinity : Infinity };
+  }
+  return { ok: false, error: `strconv.ParseFloat: parsing ${goQuoteValue(s)}: invalid syntax` };
+}
+
+/** Go's time.ParseDuration, in seconds. */
+export function goParseDurationSeconds(s: string): Conversion {
+  const ns = parseGoDuration(s);
+  if (ns === undefined) return { ok: false, error: `time: invalid duration ${goQuoteValue(s)}` };
+  return { ok: true, value: Number(ns) / 1e9 };
+}
+
+/** go-humanize's byte units: SI for `kB`/`MB`, binary for `KiB`/`MiB`, case-insensitive. */
+const HUMAN_UNITS: Readonly<Record<string, number>> = {
+  '': 1, b: 1,
+  k: 1e3, kb: 1e3, ki: 2 ** 10, kib: 2 ** 10,
+  m: 1e6, mb: 1e6, mi: 2 ** 20, mib: 2 ** 20,
+  g: 1e9, gb: 1e9, gi: 2 ** 30, gib: 2 ** 30,
+  t: 1e12, tb: 1e12, ti: 2 ** 40, tib: 2 ** 40,
+  p: 1e15, pb: 1e15, pi: 2 ** 50, pib: 2 ** 50,
+  e: 1e18, eb: 1e18, ei: 2 ** 60, eib: 2 ** 60,
+};
+
+/** go-humanize's ParseBytes, as Loki reads byte sizes in queries and label values. */
+export function humanBytes(s: string): Conversion {
+  let end = 0;
+  while (end < s.length && /[0-9.,]/.test(s[end]!)) end++;
+  const num = s.slice(0, end).replaceAll(',', '');
+  const parsed = goParseFloat(num);
+  if (!parsed.ok) return parsed;
+  const unit = HUMAN_UNITS[s.slice(end).trim().toLowerCase()];
+  if (unit === undefined) return { ok: false, error: `unhandled size name: ${s.slice(end).trim().toLowerCase()}` };
+  const value = parsed.value * unit;
+  if (value >= 2 ** 64) return { ok: false, error: 'too large' };
+  return { ok: true, value: Math.trunc(value) };
+}
+
+export function parseHumanBytes(s: string): number | undefined {
+  const c = humanBytes(s);
+  return c.ok ? c.value : undefined;
+}
+
+/** Go's %q of a short ASCII-ish value, enough for error details. */
+function goQuoteValue(s: string): string {
+  return JSON.stringify(s);
+}
