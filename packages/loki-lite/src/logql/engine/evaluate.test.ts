@@ -167,3 +167,54 @@ describe('label_replace, absent_over_time and vector matching', () => {
     await expect(at(C + ' + on (app) ' + C)).rejects.toThrow('many-to-many matching not allowed');
   });
 });
+
+describe('unwrapped range aggregations', () => {
+  // One series per pod; values at t = 1s..5s.
+  const S = 1_000_000_000n;
+  const series = (pod: string, values: number[]) => ({
+    labels: [{ name: 'pod', value: pod }, { name: 'app', value: 'x' }],
+    timestamps: values.map((_, i) => BigInt(i + 1) * S),
+    bytes: values.map(() => 10),
+    values,
+  });
+  const source = { streams: async () => [series('a', [1, 2, 3, 4, 10]), series('b', [5, 5, 5, 5, 5])] };
+  const at = async (q: string) => {
+    const v = await evaluateAt(parseQuery(q) as SampleExpr, source, 5n * S);
+    if (v.kind !== 'vector') throw new Error('not a vector');
+    return Object.fromEntries(v.samples.map((s) => [s.labels.map((l) => l.value).join(','), s.value]));
+  };
+  const q = (fn: string, extra = '') => `${fn}({app="x"} | unwrap v [10s])${extra}`;
+
+  it.each([
+    ['sum_over_time', { 'a,x': 20, 'b,x': 25 }],
+    ['avg_over_time', { 'a,x': 4, 'b,x': 5 }],
+    ['min_over_time', { 'a,x': 1, 'b,x': 5 }],
+    ['max_over_time', { 'a,x': 10, 'b,x': 5 }],
+    ['first_over_time', { 'a,x': 1, 'b,x': 5 }],
+    ['last_over_time', { 'a,x': 10, 'b,x': 5 }],
+    ['stdvar_over_time', { 'a,x': 10, 'b,x': 0 }],
+    ['rate', { 'a,x': 2, 'b,x': 2.5 }],
+  ])('%s', async (fn, want) => {
+    expect(await at(q(fn))).toEqual(want);
+  });
+
+  it('quantile_over_time interpolates between ranks; φ above 1 gives +Inf', async () => {
+    expect(await at('quantile_over_time(0.5, {app="x"} | unwrap v [10s])')).toEqual({ 'a,x': 3, 'b,x': 5 });
+    expect((await at('quantile_over_time(0.9, {app="x"} | unwrap v [10s])'))['a,x']).toBeCloseTo(7.6, 9);
+    expect(await at('quantile_over_time(1.5, {app="x"} | unwrap v [10s])')).toEqual({ 'a,x': Infinity, 'b,x': Infinity });
+  });
+
+  it('by/without on the range aggregation merges the series of a group before the function', async () => {
+    expect(await at(q('max_over_time', ' by (app)'))).toEqual({ x: 10 });
+    expect(await at(q('avg_over_time', ' without (pod)'))).toEqual({ x: 4.5 });
+  });
+
+  it('rate_counter extrapolates like Prometheus rate and counts a reset', async () => {
+    const reset = { streams: async () => [series('c', [10, 20, 5, 15, 25])] };
+    const v = await evaluateAt(parseQuery('rate_counter({app="x"} | unwrap v [10s])') as SampleExpr, reset, 5n * S);
+    // Increase 25 - 10 plus 20 lost at the reset = 35 over 4 s sampled. Extrapolated to zero would reach
+    // 1.14 s before the first sample, more than 1.1 average intervals, so half an interval is added
+    // instead; the last sample is at the window's end. 35 * 4.5 / 4 over 10 s = 3.9375.
+    expect(v.kind === 'vector' && v.samples[0]!.value).toBeCloseTo(3.9375, 6);
+  });
+});

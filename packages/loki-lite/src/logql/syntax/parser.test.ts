@@ -76,3 +76,28 @@ describe('parser fuzzing', () => {
     }
   });
 });
+
+describe('pipeline stages and unwrap', () => {
+  it.each([
+    '{a="b"} | json | logfmt --strict --keep-empty | regexp `(?P<x>.)` | pattern `<y> <_>` | unpack | decolorize',
+    '{a="b"} | json f="x.y[0]", g | logfmt h="k" | line_format "{{.f}}" | label_format r="{{.g}}", s=h | drop f | keep g',
+    '{a="b"} | x > 1 and y = "z" or (w != ip("10.0.0.0/8"), v >= 1.5KB) | d < 10ms',
+    '{a="b"} |> "<_> GET <_>" !> "x <_>" |= ip("10.0.0.1")',
+    'sum_over_time({a="b"} | logfmt | unwrap bytes(size) | __error__="" [5m])',
+    'quantile_over_time(0.99, {a="b"} | json | unwrap duration(latency) [5m]) by (pod)',
+    'count_over_time({a="b"}[5m] | json | level="error")',
+  ])('parses %s', (q) => {
+    expect(() => parseQuery(q)).not.toThrow();
+  });
+
+  it.each([
+    ['{a="b"} | regexp "no captures"', 'parse error : at least one named capture must be supplied'],
+    ['sum_over_time({a="b"}[5m])', 'parse error : invalid aggregation sum_over_time without unwrap'],
+    ['bytes_over_time({a="b"} | unwrap x [5m])', 'parse error : invalid aggregation bytes_over_time with unwrap'],
+    ['count_over_time({a="b"}[5m]) by (x)', 'parse error : grouping not allowed for count_over_time aggregation'],
+    ['{a="b"} | label_format x="a", x="b"', "parse error : multiple label name 'x' not allowed in a single format operation"],
+    ['{a="b"} | x > "str"', 'parse error at line 1, col 15: syntax error: unexpected STRING, expecting NUMBER or DURATION or BYTES'],
+  ])('rejects %s', (q, message) => {
+    expect(() => parseQuery(q)).toThrow(message);
+  });
+});
