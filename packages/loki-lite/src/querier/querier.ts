@@ -80,42 +80,85 @@ export class Querier {
   /**
    * For metric queries: the lines of every matching stream with from < timestamp <= through that pass the
    * selector's pipeline, grouped by their resulting labels, as sorted timestamps, byte sizes and (with
-   * `unwrap`) values. A series left with an __error__ label fails the query, as in Loki. (The engine will
-   * stream these through chunks with bounded memory; this version reads each stream's window at once.)
+   * `unwrap`) values. A series left with an __error__ label fails the query, as in Loki. With a `by`
+   * grouping, lines are grouped by those labels only. (The engine will stream these through chunks with
+   * bounded memory; this version reads each stream's window at once.)
    */
   async selectSamples(tenant: string, selector: LogSelectorExpr, from: bigint, through: bigint, stats: QueryStats, grouping?: Grouping): Promise<StreamSamples[]> {
     const unwrap = selector.unwrap ? compileUnwrap(selector.unwrap) : undefined;
-    const groups = await this.pipelineGroups(tenant, selector, from + 1n, through + 1n, stats, undefined, unwrap, grouping);
-    const out = groups.map(({ labels, entries, values }) => ({
-      labels,
-      timestamps: entries.map((e) => e.timestamp),
-      bytes: entries.map((e) => Buffer.byteLength(e.line)),
-      values,
-    }));
-    for (const s of out) if (s.labels.some((l) => l.name === ERROR_LABEL)) throw pipelineError(s.labels);
+    const labelsOf = grouping ? groupedResult(grouping.labels) : (b: LabelsBuilder) => b.result();
+    const series = new Map<string, { labels: Labels; timestamps: bigint[]; bytes: number[]; values: number[]; sources: number }>();
+    let source = 0;
+    await this.runPipeline(tenant, selector, from + 1n, through + 1n, stats, grouping && requiredLabels(selector, grouping), undefined, (e, line, b) => {
+      let value = 0;
+      if (unwrap) {
+        const v = unwrap(b);
+        if (v === undefined) return false;
+        value = v;
+      }
+      const { labels, key } = labelsOf(b);
+      let s = series.get(key);
+      if (!s) series.set(key, (s = { labels, timestamps: [], bytes: [], values: [], sources: source }));
+      else if (s.sources !== source) s.sources = -1; // lines from several streams: sorted at the end
+      s.timestamps.push(e.timestamp);
+      s.bytes.push(Buffer.byteLength(line));
+      s.values.push(value);
+      return true;
+    }, () => source++);
+    const out: StreamSamples[] = [];
+    for (const s of series.values()) {
+      if (s.labels.some((l) => l.name === ERROR_LABEL)) throw pipelineError(s.labels);
+      out.push(s.sources === -1 ? sortSeries(s, unwrap !== undefined) : { labels: s.labels, timestamps: s.timestamps, bytes: s.bytes, values: unwrap ? s.values : undefined });
+    }
     return out;
   }
 
   /**
    * Runs the selector's pipeline over its streams' entries in [from, through) and groups the lines that
    * pass by their resulting label set, as Loki does: a parser can split one stream into many series, and
-   * drop/keep can join streams. With `nearest`, only the first `limit` lines of each source stream that
-   * pass, in the query's direction, can be in the answer, so the pipeline stops there; `unwrap` makes each
-   * entry carry a value.
+   * drop/keep can join streams. Only the first `limit` lines of each source stream that pass, in the
+   * query's direction, can be in the answer, so the pipeline stops there.
    */
   private async pipelineGroups(
-    tenant: string, selector: LogSelectorExpr, from: bigint, through: bigint, stats: QueryStats,
-    nearest?: { limit: number; direction: Direction }, unwrap?: ReturnType<typeof compileUnwrap>, grouping?: Grouping,
-  ): Promise<Array<{ labels: Labels; entries: Entry[]; values: number[] | undefined }>> {
-    const pipeline = compilePipeline(selector.pipeline, grouping && requiredLabels(selector, grouping));
-    const labelsOf = grouping ? groupedResult(grouping.labels) : (b: LabelsBuilder) => b.result();
-    const groups = new Map<string, { labels: Labels; lists: Entry[][]; values: Map<Entry, number> | undefined }>();
+    tenant: string, selector: LogSelectorExpr, from: bigint, through: bigint, stats: QueryStats, nearest: { limit: number; direction: Direction },
+  ): Promise<Array<{ labels: Labels; entries: Entry[] }>> {
+    const groups = new Map<string, { labels: Labels; lists: Entry[][] }>();
+    let parts = new Map<string, { labels: Labels; kept: Entry[] }>();
+    const flush = () => {
+      for (const [key, part] of parts) {
+        let group = groups.get(key);
+        if (!group) groups.set(key, (group = { labels: part.labels, lists: [] }));
+        group.lists.push(nearest.direction === 'backward' ? part.kept.reverse() : part.kept);
+      }
+      parts = new Map();
+    };
+    await this.runPipeline(tenant, selector, from, through, stats, undefined, nearest, (e, line, b) => {
+      const { labels, key } = b.result();
+      let part = parts.get(key);
+      if (!part) parts.set(key, (part = { labels, kept: [] }));
+      part.kept.push(line === e.line ? e : { timestamp: e.timestamp, line, structuredMetadata: e.structuredMetadata });
+      return true;
+    }, flush);
+    flush();
+    return [...groups.values()].map(({ labels, lists }) => ({ labels, entries: mergeDedup(lists) }));
+  }
+
+  /**
+   * The read loop shared by log and metric queries: each matching stream's entries in [from, through),
+   * memory and chunks merged without duplicates, through the pipeline. `visit` gets every line that
+   * passes (with the builder holding its labels) and says whether it counted towards `nearest.limit`;
+   * `nextStream` is called before each stream.
+   */
+  private async runPipeline(
+    tenant: string, selector: LogSelectorExpr, from: bigint, through: bigint, stats: QueryStats, wanted: ReadonlySet<string> | undefined,
+    nearest: { limit: number; direction: Direction } | undefined, visit: (e: Entry, line: string, b: LabelsBuilder) => boolean, nextStream: () => void,
+  ): Promise<void> {
+    const pipeline = compilePipeline(selector.pipeline, wanted);
     for (const src of (await this.sourcesFor(tenant, selector.matchers, from, through - 1n)).values()) {
+      nextStream();
       const stored = await this.readChunks(tenant, src.chunks, from, through, stats);
       const entries = mergeDedup([src.memory?.entriesInRange(from, through) ?? [], ...stored]);
       const stream = pipeline.forStream(src.labels);
-      const parts = new Map<string, { labels: Labels; kept: Entry[] }>();
-      const values = unwrap ? new Map<Entry, number>() : undefined;
       const backward = nearest?.direction === 'backward';
       let remaining = nearest?.limit ?? Infinity;
       for (let i = 0; i < entries.length && remaining > 0; i++) {
@@ -123,32 +166,9 @@ export class Querier {
         stats.totalLinesProcessed++;
         stats.totalBytesProcessed += e.line.length;
         const line = stream.run(e.line, e.timestamp, e.structuredMetadata);
-        if (line === undefined) continue;
-        let value = 0;
-        if (unwrap) {
-          const v = unwrap(stream.builder);
-          if (v === undefined) continue;
-          value = v;
-        }
-        const { labels, key } = labelsOf(stream.builder);
-        let part = parts.get(key);
-        if (!part) parts.set(key, (part = { labels, kept: [] }));
-        const kept: Entry = line === e.line ? e : { timestamp: e.timestamp, line, structuredMetadata: e.structuredMetadata };
-        part.kept.push(kept);
-        values?.set(kept, value);
-        remaining--;
-      }
-      for (const [key, part] of parts) {
-        let group = groups.get(key);
-        if (!group) groups.set(key, (group = { labels: part.labels, lists: [], values: values ? new Map() : undefined }));
-        group.lists.push(backward ? part.kept.reverse() : part.kept);
-        if (values && group.values) for (const e of part.kept) group.values.set(e, values.get(e)!);
+        if (line !== undefined && visit(e, line, stream.builder)) remaining--;
       }
     }
-    return [...groups.values()].map(({ labels, lists, values }) => {
-      const entries = mergeDedup(lists);
-      return { labels, entries, values: values ? entries.map((e) => values.get(e)!) : undefined };
-    });
   }
 
   /** Streams matching the selector in memory and in the index, joined by their label set. */
@@ -278,6 +298,17 @@ function groupedResult(names: readonly string[]): (b: LabelsBuilder) => { labels
     const key = printLabels(labels);
     if (last?.key !== key) last = { labels, key };
     return last;
+  };
+}
+
+/** A series whose lines came from several streams, put in timestamp order. */
+function sortSeries(s: { labels: Labels; timestamps: bigint[]; bytes: number[]; values: number[] }, withValues: boolean): StreamSamples {
+  const order = s.timestamps.map((_, i) => i).sort((a, b) => (s.timestamps[a]! < s.timestamps[b]! ? -1 : s.timestamps[a]! > s.timestamps[b]! ? 1 : a - b));
+  return {
+    labels: s.labels,
+    timestamps: order.map((i) => s.timestamps[i]!),
+    bytes: order.map((i) => s.bytes[i]!),
+    values: withValues ? order.map((i) => s.values[i]!) : undefined,
   };
 }
 

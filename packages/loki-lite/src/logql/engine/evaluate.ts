@@ -151,11 +151,19 @@ async function prepareRange(expr: RangeAggregationExpr, source: SampleSource, st
     };
   }
   const fn = expr.selector.unwrap ? rangeFunction(expr.op, expr.param, range) : undefined;
+  // Steps come in increasing order, so a series is visited only while the window overlaps its lines:
+  // series join the active list when the window reaches their first line and leave after their last.
+  prepared.sort((a, b) => (a.timestamps[0]! < b.timestamps[0]! ? -1 : a.timestamps[0]! > b.timestamps[0]! ? 1 : 0));
+  let next = 0;
+  let active: typeof prepared = [];
   return {
     at: (ts) => {
       const samples: Sample[] = [];
-      for (const s of prepared) {
-        const from = upperBound(s.timestamps, ts - offset - range);
+      const windowStart = ts - offset - range;
+      while (next < prepared.length && prepared[next]!.timestamps[0]! <= ts - offset) active.push(prepared[next++]!);
+      active = active.filter((s) => s.timestamps[s.timestamps.length - 1]! > windowStart);
+      for (const s of active) {
+        const from = upperBound(s.timestamps, windowStart);
         const through = upperBound(s.timestamps, ts - offset);
         const count = through - from;
         if (count === 0) continue;

@@ -1,4 +1,4 @@
-import { type Label, type Labels, printLabels } from '@loki-lite/shared';
+import type { Label, Labels } from '@loki-lite/shared';
 
 export const ERROR_LABEL = '__error__';
 export const ERROR_DETAILS_LABEL = '__error_details__';
@@ -26,8 +26,11 @@ export class LabelsBuilder {
   private cached: { labels: Labels; key: string } | undefined;
 
   /** `wanted`: parsed labels outside this set are not kept (nothing downstream reads them). */
+  private readonly streamKey: string;
+
   constructor(readonly streamLabels: Labels, private readonly wanted?: ReadonlySet<string>) {
     this.base = new Map(streamLabels.map((l) => [l.name, l.value]));
+    this.streamKey = streamLabels.map((l) => `${l.name}\xff${l.value}\xfe`).join('');
   }
 
   reset(metadata: readonly Label[]): void {
@@ -99,11 +102,14 @@ export class LabelsBuilder {
     return out;
   }
 
-  /** The line's label set, sorted, with its printed form as a grouping key. */
+  /**
+   * The line's label set, sorted, with a grouping key: equal keys mean equal label sets (the key is not
+   * the printed form, which costs a quoting pass per value).
+   */
   result(): { labels: Labels; key: string } {
     if (this.cached) return this.cached;
     if (this.added.size === 0 && this.deleted.size === 0 && this.error === '' && this.errorDetails === '') {
-      this.cached = { labels: this.streamLabels, key: printLabels(this.streamLabels) };
+      this.cached = { labels: this.streamLabels, key: this.streamKey };
       return this.cached;
     }
     const labels: Label[] = [];
@@ -112,7 +118,9 @@ export class LabelsBuilder {
     if (this.error !== '') labels.push({ name: ERROR_LABEL, value: this.error });
     if (this.errorDetails !== '') labels.push({ name: ERROR_DETAILS_LABEL, value: this.errorDetails });
     labels.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    this.cached = { labels, key: printLabels(labels) };
+    let key = '';
+    for (const l of labels) key += `${l.name}\xff${l.value}\xfe`;
+    this.cached = { labels, key };
     return this.cached;
   }
 }
