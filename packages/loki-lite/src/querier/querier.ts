@@ -40,12 +40,22 @@ export interface LogQuery {
   readonly through: bigint;
   readonly direction: Direction;
   readonly limit: number;
+  /**
+   * Loki's categorize-labels encoding: streams keyed by their indexed labels only; each entry keeps its
+   * structured metadata and parsed labels.
+   */
+  readonly categorize?: boolean;
+}
+
+/** A log line of an answer; with categorize-labels it carries its non-stream labels apart. */
+export interface ResultEntry extends Entry {
+  readonly parsed?: readonly Label[];
 }
 
 export interface StreamResult {
   readonly labels: Labels;
   /** In the query's direction. */
-  readonly entries: Entry[];
+  readonly entries: ResultEntry[];
 }
 
 export interface QueryStats {
@@ -69,7 +79,7 @@ export class Querier {
 
   async selectLogs(tenant: string, q: LogQuery, stats: QueryStats): Promise<StreamResult[]> {
     // At most `limit` entries of one stream can be in the answer: those nearest the start or the end.
-    const groups = await this.pipelineGroups(tenant, q.selector, q.from, q.through, stats, { limit: q.limit, direction: q.direction });
+    const groups = await this.pipelineGroups(tenant, q.selector, q.from, q.through, stats, { limit: q.limit, direction: q.direction }, q.categorize ?? false);
     const perStream = groups.map(({ labels, entries }) => ({
       labels,
       entries: q.direction === 'forward' ? entries.slice(0, q.limit) : entries.slice(-q.limit).reverse(),
@@ -121,9 +131,10 @@ export class Querier {
    */
   private async pipelineGroups(
     tenant: string, selector: LogSelectorExpr, from: bigint, through: bigint, stats: QueryStats, nearest: { limit: number; direction: Direction },
-  ): Promise<Array<{ labels: Labels; entries: Entry[] }>> {
-    const groups = new Map<string, { labels: Labels; lists: Entry[][] }>();
-    let parts = new Map<string, { labels: Labels; kept: Entry[] }>();
+    categorize: boolean,
+  ): Promise<Array<{ labels: Labels; entries: ResultEntry[] }>> {
+    const groups = new Map<string, { labels: Labels; lists: ResultEntry[][] }>();
+    let parts = new Map<string, { labels: Labels; kept: ResultEntry[] }>();
     const flush = () => {
       for (const [key, part] of parts) {
         let group = groups.get(key);
@@ -133,10 +144,19 @@ export class Querier {
       parts = new Map();
     };
     await this.runPipeline(tenant, selector, from, through, stats, undefined, nearest, (e, line, b) => {
-      const { labels, key } = b.result();
-      let part = parts.get(key);
-      if (!part) parts.set(key, (part = { labels, kept: [] }));
-      part.kept.push(line === e.line ? e : { timestamp: e.timestamp, line, structuredMetadata: e.structuredMetadata });
+      let entry: ResultEntry;
+      let stream: { labels: Labels; key: string };
+      if (categorize) {
+        const c = b.categorized();
+        stream = c.stream;
+        entry = { timestamp: e.timestamp, line, structuredMetadata: c.structuredMetadata, parsed: c.parsed };
+      } else {
+        stream = b.result();
+        entry = line === e.line ? e : { timestamp: e.timestamp, line, structuredMetadata: e.structuredMetadata };
+      }
+      let part = parts.get(stream.key);
+      if (!part) parts.set(stream.key, (part = { labels: stream.labels, kept: [] }));
+      part.kept.push(entry);
       return true;
     }, flush);
     flush();

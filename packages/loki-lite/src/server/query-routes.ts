@@ -5,7 +5,7 @@ import type { SampleExpr } from '../logql/syntax/ast.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config/schema.js';
 import { parseQuery } from '../logql/syntax/parser.js';
-import type { Querier, StreamResult } from '../querier/querier.js';
+import type { Querier, ResultEntry, StreamResult } from '../querier/querier.js';
 import { requestParams, tenantOf } from './app.js';
 import { directionParam, limitParam, QUERY_RANGE_DEFAULT_SINCE, stepParam, timeRange, timestampParam } from './params.js';
 import { newQueryStats, statsJson } from './stats.js';
@@ -36,12 +36,29 @@ async function evaluateRange(expr: SampleExpr, source: SampleSource, start: bigi
   return [...series.values()];
 }
 
-function streamsJson(streams: readonly StreamResult[]) {
+function streamsJson(streams: readonly StreamResult[], categorize: boolean) {
   return streams.map((s) => ({
     stream: labelsToRecord(s.labels as Labels),
-    values: s.entries.map((e) => [e.timestamp.toString(), e.line]),
+    values: s.entries.map((e) => (categorize ? [e.timestamp.toString(), e.line, categories(e)] : [e.timestamp.toString(), e.line])),
   }));
 }
+
+/** The third element of a categorized entry: only the categories it has, `{}` when none. */
+function categories(e: ResultEntry): Record<string, Record<string, string>> {
+  const out: Record<string, Record<string, string>> = {};
+  if (e.structuredMetadata.length > 0) out.structuredMetadata = labelsToRecord(e.structuredMetadata);
+  if (e.parsed && e.parsed.length > 0) out.parsed = labelsToRecord(e.parsed);
+  return out;
+}
+
+/** Whether the client asked for Loki's categorize-labels encoding (Grafana does). */
+function wantsCategorized(req: FastifyRequest): boolean {
+  const flags = req.headers['x-loki-response-encoding-flags'];
+  const list = Array.isArray(flags) ? flags.join(',') : (flags ?? '');
+  return list.split(',').some((f) => f.trim() === CATEGORIZE_LABELS);
+}
+
+const CATEGORIZE_LABELS = 'categorize-labels';
 
 /** /loki/api/v1/query_range and /loki/api/v1/query (GET, or POST with a form body). */
 export function registerQueryRoutes(app: FastifyInstance, config: Config, querier: Querier): void {
@@ -68,8 +85,10 @@ export function registerQueryRoutes(app: FastifyInstance, config: Config, querie
       const matrix = await evaluateRange(expr, source, start, end, stepParam(params, start, end));
       return sendData(reply, { resultType: 'matrix', result: matrix, stats: statsJson(stats, secondsSince(started)) });
     }
-    const streams = await querier.selectLogs(tenant, { selector: expr, from: start, through: end, direction, limit }, stats);
-    return sendData(reply, { resultType: 'streams', result: streamsJson(streams), stats: statsJson(stats, secondsSince(started)) });
+    const categorize = wantsCategorized(req);
+    const streams = await querier.selectLogs(tenant, { selector: expr, from: start, through: end, direction, limit, categorize }, stats);
+    const data = { resultType: 'streams', result: streamsJson(streams, categorize), stats: statsJson(stats, secondsSince(started)) };
+    return sendData(reply, categorize ? { ...data, encodingFlags: [CATEGORIZE_LABELS] } : data);
   };
 
   const instantQuery = async (req: FastifyRequest, reply: FastifyReply) => {

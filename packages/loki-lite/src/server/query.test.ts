@@ -157,3 +157,34 @@ describe('operational endpoints', () => {
     expect(text).toContain('# TYPE loki_ingester_chunks_flush_failures_total counter');
   });
 });
+
+describe('categorize-labels', () => {
+  beforeAll(async () => {
+    const ts = ((T + 100n) * NS).toString();
+    const res = await server.pushJson({ streams: [{ stream: { app: 'cat' }, values: [[ts, 'level=warn msg=hot', { trace_id: 't1' }], [(BigInt(ts) + 1n).toString(), 'level=info']] }] });
+    expect(res.status).toBe(204);
+  });
+  const range = { query: '{app="cat"} | logfmt', start: T, end: T + 200n, direction: 'forward' };
+
+  it('with the flag: streams by indexed labels, each entry with its structured metadata and parsed labels', async () => {
+    const res = await server.get(`/loki/api/v1/query_range?${qs(range)}`, { 'X-Loki-Response-Encoding-Flags': 'categorize-labels' });
+    const body = JSON.parse(await res.text()) as { data: { encodingFlags: string[]; result: unknown } };
+    expect(body.data.encodingFlags).toEqual(['categorize-labels']);
+    expect(body.data.result).toEqual([{
+      stream: { app: 'cat' },
+      values: [
+        [((T + 100n) * NS).toString(), 'level=warn msg=hot', { structuredMetadata: { trace_id: 't1' }, parsed: { level: 'warn', msg: 'hot' } }],
+        [((T + 100n) * NS + 1n).toString(), 'level=info', { parsed: { level: 'info' } }],
+      ],
+    }]);
+  });
+
+  it('without it: every label merged into the stream, one stream per label set', async () => {
+    const body = JSON.parse((await query(range)).text) as { data: { encodingFlags?: unknown; result: Streams } };
+    expect(body.data.encodingFlags).toBeUndefined();
+    expect(body.data.result.map((s) => s.stream)).toEqual(expect.arrayContaining([
+      { app: 'cat', level: 'warn', msg: 'hot', trace_id: 't1' },
+      { app: 'cat', level: 'info' },
+    ]));
+  });
+});

@@ -103,6 +103,35 @@ export class LabelsBuilder {
   }
 
   /**
+   * The labels by category, for Loki's categorize-labels answers: the stream's own (after drop/keep, with
+   * any a stage overwrote), then structured metadata and parsed labels (errors count as parsed), sorted.
+   */
+  categorized(): { stream: { labels: Labels; key: string }; structuredMetadata: Label[]; parsed: Label[] } {
+    const stream: Label[] = [];
+    const structuredMetadata: Label[] = [];
+    const parsed: Label[] = [];
+    for (const l of this.streamLabels) {
+      if (this.deleted.has(l.name)) continue;
+      const over = this.added.get(l.name);
+      if (!over) stream.push(l);
+      else if (over.category === Category.Stream) stream.push({ name: l.name, value: over.value });
+    }
+    for (const [name, { value, category }] of this.added) {
+      if (category === Category.StructuredMetadata) structuredMetadata.push({ name, value });
+      else if (category === Category.Parsed || !this.base.has(name)) parsed.push({ name, value });
+    }
+    if (this.error !== '') parsed.push({ name: ERROR_LABEL, value: this.error });
+    if (this.errorDetails !== '') parsed.push({ name: ERROR_DETAILS_LABEL, value: this.errorDetails });
+    const byName = (a: Label, b: Label) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+    stream.sort(byName);
+    structuredMetadata.sort(byName);
+    parsed.sort(byName);
+    let key = '';
+    for (const l of stream) key += `${l.name}\xff${l.value}\xfe`;
+    return { stream: { labels: stream, key }, structuredMetadata, parsed };
+  }
+
+  /**
    * The line's label set, sorted, with a grouping key: equal keys mean equal label sets (the key is not
    * the printed form, which costs a quoting pass per value).
    */
