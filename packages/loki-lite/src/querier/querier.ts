@@ -247,6 +247,42 @@ export class Querier {
     return stats;
   }
 
+  /**
+   * Loki's index/volume: line bytes of the matching streams in [from, through] from the index and memory
+   * (chunk-level, no chunk opened), summed per group. `series` groups by the labels of `target` (or, when
+   * none are given, those the selector names); `labels` gives each label name its streams' total.
+   */
+  async volume(tenant: string, matchers: readonly LabelMatcher[], from: bigint, through: bigint, target: readonly string[], aggregateBy: 'series' | 'labels'): Promise<Array<{ labels: Labels; bytes: number }>> {
+    const perStream = new Map<string, { labels: Labels; bytes: number }>();
+    const add = (labels: Labels, bytes: number) => {
+      const key = printLabels(labels);
+      const s = perStream.get(key);
+      if (s) s.bytes += bytes;
+      else perStream.set(key, { labels, bytes });
+    };
+    for (const m of this.memory.streamsMatching(tenant, matchers)) {
+      const s = m.chunkStats(from, through);
+      if (s.chunks > 0) add(m.labels, s.bytes);
+    }
+    for (const s of await this.store.selectSeries(tenant, matchers, from, through)) add(s.labels, s.chunks.reduce((n, c) => n + c.lineBytes, 0));
+    const groups = new Map<string, { labels: Labels; bytes: number }>();
+    const addTo = (labels: Labels, bytes: number) => {
+      const key = printLabels(labels);
+      const g = groups.get(key);
+      if (g) g.bytes += bytes;
+      else groups.set(key, { labels, bytes });
+    };
+    const names = new Set(target.length > 0 ? target : matchers.map((m) => m.name));
+    for (const { labels, bytes } of perStream.values()) {
+      if (aggregateBy === 'labels') {
+        for (const l of labels) if (target.length === 0 || names.has(l.name)) addTo([{ name: l.name, value: '' }], bytes);
+      } else {
+        addTo(labels.filter((l) => names.has(l.name)), bytes);
+      }
+    }
+    return [...groups.values()].sort((a, b) => b.bytes - a.bytes || (printLabels(a.labels) < printLabels(b.labels) ? -1 : 1));
+  }
+
   /** Label names of streams with data in [from, through]. */
   async labelNames(tenant: string, from: bigint, through: bigint, matchers?: readonly LabelMatcher[]): Promise<string[]> {
     const names = new Set<string>();

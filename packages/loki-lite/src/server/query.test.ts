@@ -188,3 +188,27 @@ describe('categorize-labels', () => {
     ]));
   });
 });
+
+describe('index/volume and index/volume_range', () => {
+  // app a and app b: 10 lines of 3 bytes each, 10 s apart, in the same chunk per stream.
+  const range = { start: T, end: T + 200n };
+  const get = async (path: string, params: Record<string, string | bigint>) => JSON.parse(await (await server.get(`/loki/api/v1/index/${path}?${qs(params)}`)).text());
+
+  it('sums line bytes per value of the selector\'s labels, largest first, at the end time', async () => {
+    expect(await get('volume', { query: '{app=~"a|b"}', ...range })).toEqual({
+      status: 'success',
+      data: { resultType: 'vector', result: [{ metric: { app: 'a' }, value: [Number(T + 200n), '30'] }, { metric: { app: 'b' }, value: [Number(T + 200n), '30'] }] },
+    });
+  });
+
+  it('groups by targetLabels, per label name with aggregateBy=labels, and cuts at limit', async () => {
+    expect((await get('volume', { query: '{app=~"a|b"}', targetLabels: 'nope', ...range })).data.result).toEqual([{ metric: {}, value: [Number(T + 200n), '60'] }]);
+    expect((await get('volume', { query: '{app=~"a|b"}', aggregateBy: 'labels', ...range })).data.result).toEqual([{ metric: { app: '' }, value: [Number(T + 200n), '60'] }]);
+    expect((await get('volume', { query: '{app=~"a|b"}', limit: '1', ...range })).data.result).toHaveLength(1);
+  });
+
+  it('volume_range answers a matrix over steps of [t, t + step)', async () => {
+    const body = await get('volume_range', { query: '{app="a"}', start: T, end: T + 300n, step: '200' });
+    expect(body.data).toEqual({ resultType: 'matrix', result: [{ metric: { app: 'a' }, values: [[Number(T), '30']] }] });
+  });
+});
