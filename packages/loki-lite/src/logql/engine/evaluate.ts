@@ -1,8 +1,9 @@
 import { isValidLabelName, type Label, type Labels, LokiError, printLabels, sortLabels } from '@loki-lite/shared';
 import type {
-  ArithmeticOp, BinaryExpr, BinaryOp, Grouping, LabelReplaceExpr, LogSelectorExpr, RangeAggregationExpr, RangeOp, SampleExpr, VectorMatching, VectorOp,
+  ArithmeticOp, BinaryExpr, BinaryOp, ComparisonOp, Grouping, LabelReplaceExpr, LogSelectorExpr, RangeAggregationExpr, RangeOp, SampleExpr, VectorMatching, VectorOp,
 } from '../syntax/ast.js';
 import { compileGoRegex } from '../syntax/regex.js';
+import { compare } from '../compare.js';
 import { aggregate, groupLabels } from './aggregate.js';
 import { rangeFunction } from './range-functions.js';
 import type { InstantValue, Sample } from './value.js';
@@ -213,25 +214,13 @@ function arithmetic(op: ArithmeticOp, a: number, b: number): number {
   }
 }
 
-function compare(op: BinaryOp, a: number, b: number): boolean {
-  switch (op) {
-    case '==': return a === b;
-    case '!=': return a !== b;
-    case '>': return a > b;
-    case '>=': return a >= b;
-    case '<': return a < b;
-    case '<=': return a <= b;
-    default: throw new Error(`not a comparison: ${op}`);
-  }
-}
-
 const isSetOp = (op: BinaryOp) => op === 'and' || op === 'or' || op === 'unless';
 const isComparison = (op: BinaryOp) => op === '==' || op === '!=' || op === '>' || op === '>=' || op === '<' || op === '<=';
 
 /** Applies `op` to one pair of values: the new value, or undefined when a comparison filters it out. */
 function combine(expr: BinaryExpr, a: number, b: number, kept: number): number | undefined {
   if (!isComparison(expr.op)) return arithmetic(expr.op as ArithmeticOp, a, b);
-  const holds = compare(expr.op, a, b);
+  const holds = compare(expr.op as ComparisonOp, a, b);
   if (expr.returnBool) return holds ? 1 : 0;
   return holds ? kept : undefined;
 }

@@ -163,9 +163,14 @@ export function eachArrayElement(s: string, from: number, fn: (index: number, va
 }
 
 const ESCAPES: Readonly<Record<string, string>> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
+const ESCAPES_WITH_APOSTROPHE: Readonly<Record<string, string>> = { ...ESCAPES, "'": "'" };
 
-/** JSON string unescaping; undefined for an invalid escape. */
-export function unescapeJson(raw: string): string | undefined {
+/**
+ * JSON string unescaping; undefined for an invalid escape. `apostrophe` also accepts `\'`, as Go's
+ * encoding/json unquoting does (logfmt values use it; jsonparser does not).
+ */
+export function unescapeJson(raw: string, apostrophe = false): string | undefined {
+  const escapes = apostrophe ? ESCAPES_WITH_APOSTROPHE : ESCAPES;
   if (!raw.includes('\\')) return raw;
   let out = '';
   for (let i = 0; i < raw.length; i++) {
@@ -183,7 +188,7 @@ export function unescapeJson(raw: string): string | undefined {
       i += 4;
       continue;
     }
-    const r = ESCAPES[e];
+    const r = escapes[e];
     if (r === undefined) return undefined;
     out += r;
   }

@@ -1,4 +1,5 @@
-import type { ComparisonFilterOp, LabelFilterExpr } from '../syntax/ast.js';
+import { compare } from '../compare.js';
+import type { LabelFilterExpr } from '../syntax/ast.js';
 import { compileIpMatcher } from './ip.js';
 import type { LabelsBuilder } from './labels-builder.js';
 import { type Conversion, goParseDurationSeconds, goParseFloat, humanBytes } from './values.js';
@@ -6,17 +7,6 @@ import { type Conversion, goParseDurationSeconds, goParseFloat, humanBytes } fro
 export const LABEL_FILTER_ERR = 'LabelFilterErr';
 
 export type LabelPredicate = (b: LabelsBuilder) => boolean;
-
-function compare(op: ComparisonFilterOp, a: number, b: number): boolean {
-  switch (op) {
-    case '==': return a === b;
-    case '!=': return a !== b;
-    case '>': return a > b;
-    case '>=': return a >= b;
-    case '<': return a < b;
-    case '<=': return a <= b;
-  }
-}
 
 const CONVERSIONS: Readonly<Record<'number' | 'duration' | 'bytes', (s: string) => Conversion>> = {
   number: goParseFloat,

@@ -1,3 +1,5 @@
+import { unescapeJson } from './json.js';
+
 /*
  * logfmt scanning as Loki's decoder (pkg/logql/log/logfmt, adapted from go-logfmt) does it, with the same
  * error texts: `key=value`, `key="quoted \"value\""`, and bare keys, separated by whitespace. Scanning stops at
@@ -78,32 +80,10 @@ function readQuoted(line: string, at: number): { value: string | undefined; end:
     else if (c === '\\') escaped = hasEscape = true;
     else if (c === '"') {
       const raw = line.slice(at + 1, i);
-      return { value: hasEscape ? unquote(raw) : raw, end: i + 1 };
+      return { value: hasEscape ? unescapeJson(raw, true) : raw, end: i + 1 };
     }
   }
   return { value: undefined, end: -1 };
-}
-
-const ESCAPES: Readonly<Record<string, string>> = { '"': '"', '\\': '\\', '/': '/', "'": "'", b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
-
-function unquote(raw: string): string | undefined {
-  let out = '';
-  for (let i = 0; i < raw.length; i++) {
-    const c = raw[i]!;
-    if (c !== '\\') {
-      out += c;
-      continue;
-    }
-    const e = raw[++i]!;
-    if (e === 'u') {
-      const hex = raw.slice(i + 1, i + 5);
-      if (!/^[0-9a-fA-F]{4}$/.test(hex)) return undefined;
-      out += String.fromCharCode(parseInt(hex, 16));
-      i += 4;
-    } else if (ESCAPES[e] !== undefined) out += ESCAPES[e];
-    else return undefined;
-  }
-  return out;
 }
 
 /** Go's %q of a byte. */

@@ -79,13 +79,12 @@ export interface LabelFormatStage {
   readonly formats: ReadonlyArray<{ readonly name: string; readonly template: string | undefined; readonly rename: string | undefined }>;
 }
 
-export type ComparisonFilterOp = '==' | '!=' | '>' | '>=' | '<' | '<=';
 
 /** A label filter: `| a="x"`, `| n > 5`, `| d >= 1s`, `| b < 1KB`, `| ip = ip("10.0.0.0/8")`, and/or/(). */
 export type LabelFilterExpr =
   | { readonly kind: 'and' | 'or'; readonly left: LabelFilterExpr; readonly right: LabelFilterExpr }
   | { readonly kind: 'string'; readonly matcher: LabelMatcher }
-  | { readonly kind: 'number' | 'duration' | 'bytes'; readonly name: string; readonly op: ComparisonFilterOp; readonly value: number; readonly text: string }
+  | { readonly kind: 'number' | 'duration' | 'bytes'; readonly name: string; readonly op: ComparisonOp; readonly value: number; readonly text: string }
   | { readonly kind: 'ip'; readonly name: string; readonly negated: boolean; readonly pattern: string };
 
 export interface LabelFilterStage {

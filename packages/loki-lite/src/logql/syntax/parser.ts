@@ -1,6 +1,6 @@
 import { lineCol, LokiError, parseDuration } from '@loki-lite/shared';
 import type {
-  BinaryOp, ComparisonFilterOp, Expr, Grouping, LabelExtraction, LabelFilterExpr, LabelFormatStage, LabelReplaceExpr, LabelSelection, LabelsStage, LineFilterOp,
+  BinaryOp, ComparisonOp, Expr, Grouping, LabelExtraction, LabelFilterExpr, LabelFormatStage, LabelReplaceExpr, LabelSelection, LabelsStage, LineFilterOp,
   LineFilterStage, LogSelectorExpr, PipelineStage, RangeAggregationExpr, RangeOp, SampleExpr, Unwrap, UnwrapConversion, VectorAggregationExpr, VectorMatching,
   VectorOp,
 } from './ast.js';
@@ -381,7 +381,7 @@ class Parser {
       return { kind: 'ip', name, negated: op.kind === '!=', pattern };
     }
     if (op.kind === '=~' || op.kind === '!~') this.fail(v, 'STRING');
-    const cmp: ComparisonFilterOp = op.kind === '=' ? '==' : (op.kind as ComparisonFilterOp);
+    const cmp: ComparisonOp = op.kind === '=' ? '==' : (op.kind as ComparisonOp);
     if (v.kind === 'NUMBER') return { kind: 'number', name, op: cmp, value: Number(v.text), text: v.text };
     if (v.kind === 'DURATION') return { kind: 'duration', name, op: cmp, value: Number(parseGoOrPromDurationNs(v.text)) / 1e9, text: v.text };
     if (v.kind === 'BYTES') return { kind: 'bytes', name, op: cmp, value: parseHumanBytes(v.text) ?? NaN, text: v.text };
