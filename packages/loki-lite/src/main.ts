@@ -11,6 +11,7 @@ import { registerMetadataRoutes } from './server/metadata-routes.js';
 import { registerOpsRoutes } from './server/ops-routes.js';
 import { registerPushRoutes } from './server/push-routes.js';
 import { registerQueryRoutes } from './server/query-routes.js';
+import { registerTailRoutes } from './server/tail-routes.js';
 import { indexPeriodsFromConfig, objectStoreFromConfig } from './storage/from-config.js';
 import { LogStore } from './storage/log-store.js';
 import type { ObjectStore } from './storage/object-store.js';
@@ -47,6 +48,7 @@ export async function startLokiLite(config: Config, opts: StartOptions = {}): Pr
   const app = createApp({ config, log });
   registerPushRoutes(app, config, distributor);
   registerQueryRoutes(app, config, querier);
+  registerTailRoutes(app, config, querier);
   registerMetadataRoutes(app, config, querier);
   registerOpsRoutes(app, { metrics, version: VERSION, notReady: () => (ready ? undefined : 'Ingester not ready: replaying the WAL'), flush: () => ingester.flushAll() });
 
