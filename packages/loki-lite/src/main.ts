@@ -12,6 +12,7 @@ import { registerOpsRoutes } from './server/ops-routes.js';
 import { registerPushRoutes } from './server/push-routes.js';
 import { registerQueryRoutes } from './server/query-routes.js';
 import { registerTailRoutes } from './server/tail-routes.js';
+import { registerDetectedRoutes } from './server/detected-routes.js';
 import { indexPeriodsFromConfig, objectStoreFromConfig } from './storage/from-config.js';
 import { LogStore } from './storage/log-store.js';
 import type { ObjectStore } from './storage/object-store.js';
@@ -49,6 +50,7 @@ export async function startLokiLite(config: Config, opts: StartOptions = {}): Pr
   registerPushRoutes(app, config, distributor);
   registerQueryRoutes(app, config, querier);
   registerTailRoutes(app, config, querier);
+  registerDetectedRoutes(app, config, querier);
   registerMetadataRoutes(app, config, querier);
   registerOpsRoutes(app, { metrics, version: VERSION, notReady: () => (ready ? undefined : 'Ingester not ready: replaying the WAL'), flush: () => ingester.flushAll() });
 
