@@ -98,7 +98,7 @@ export class Distributor {
       const entries = accepted ? batch.select(accepted) : batch;
       if (entries.count === 0) continue;
       validLines += entries.count;
-      valid.push({ pushedLabels: stream.labels, labels: parsed.labels, labelsString: parsed.labelsString, entries });
+      valid.push({ relabelledFrom: parsed.discovered ? stream.labels : undefined, labels: parsed.labels, labelsString: parsed.labelsString, entries });
     }
 
     metrics.bytesReceived.inc({ tenant }, receivedBytes);

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { EntryBatch, parseLabels, printLabels } from '@loki-lite/shared';
+import { decodePushBody, type DecodedPushStream, encodePushRequestProto, EntryBatch, parseLabels, printLabels, snappyCompress } from '@loki-lite/shared';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../config/load.js';
 import { Metrics } from '../metrics.js';
@@ -10,6 +10,7 @@ import { newLabelMatcher } from '../logql/syntax/matchers.js';
 import { LogStore } from '../storage/log-store.js';
 import { MemoryObjectStore } from '../storage/memory/memory-store.js';
 import { Ingester } from './ingester.js';
+import { scanRecords } from './wal/record.js';
 
 const dirs: string[] = [];
 const ingesters: Ingester[] = [];
@@ -32,13 +33,13 @@ limits_config: {reject_old_samples: false}
   const metrics = new Metrics();
   const ingester = new Ingester({ config: config.ingester, limits: config.limits_config, store, metrics });
   ingesters.push(ingester);
-  return { ingester, objects, store, metrics };
+  return { ingester, objects, store, metrics, config };
 }
 
 const T0 = BigInt(Date.now()) * 1_000_000n;
 function stream(labels: string, entries: Array<[bigint, string]>) {
   const ls = parseLabels(labels);
-  return { pushedLabels: labels, labels: ls, labelsString: printLabels(ls), entries: EntryBatch.fromEntries(entries.map(([timestamp, line]) => ({ timestamp, line, structuredMetadata: [] }))) };
+  return { relabelledFrom: undefined, labels: ls, labelsString: printLabels(ls), entries: EntryBatch.fromEntries(entries.map(([timestamp, line]) => ({ timestamp, line, structuredMetadata: [] }))) };
 }
 
 async function flushedByReason(metrics: Metrics): Promise<Record<string, number>> {
@@ -106,5 +107,45 @@ describe('Ingester', () => {
     await ingester.flushAll();
     expect((await objects.list('index/')).length).toBe(1);
     expect(ingester.streamsMatching('t', matchers)).toEqual([]);
+  });
+});
+
+describe('Ingester WAL push-body records', () => {
+  it('map only the label strings whose stored labels were discovered; replay restores every stream once', async () => {
+    const first = setup('{}');
+    await first.ingester.start();
+    const body = snappyCompress(encodePushRequestProto({
+      streams: [
+        { labels: '{b="2", a="1"}', entries: [{ timestamp: T0, line: 'unsorted labels', structuredMetadata: [] }] },
+        { labels: '{app="x"}', entries: [{ timestamp: T0, line: 'gets service_name', structuredMetadata: [] }] },
+      ],
+    }));
+    const decoded = decodePushBody(body, { contentType: 'application/x-protobuf', contentEncoding: undefined, maxMessageBytes: 1 << 20 });
+    const [unsorted, discovered] = decoded.streams as [DecodedPushStream, DecodedPushStream];
+    const withService = parseLabels('{app="x", service_name="x"}');
+    await first.ingester.push('t', [
+      { relabelledFrom: undefined, labels: parseLabels(unsorted.labels), labelsString: printLabels(parseLabels(unsorted.labels)), entries: unsorted.entries },
+      { relabelledFrom: discovered.labels, labels: withService, labelsString: printLabels(withService), entries: discovered.entries },
+    ], body);
+
+    const walDir = first.config.ingester.wal.dir;
+    const records = readdirSync(walDir).filter((f) => f.startsWith('segment-')).flatMap((f) => scanRecords(readFileSync(path.join(walDir, f))).records);
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({ kind: 'push', relabel: new Map([['{app="x"}', '{app="x", service_name="x"}']]) });
+
+    // A second ingester over the same WAL (the first one "crashed") replays it.
+    const { config } = parseConfig(`
+schema_config: {configs: [{from: "2020-01-01", store: tsdb, object_store: inmemory, schema: v13, index: {prefix: index_, period: 24h}}]}
+ingester: {wal: {dir: ${walDir}}}
+limits_config: {reject_old_samples: false}
+`);
+    const second = new Ingester({ config: config.ingester, limits: config.limits_config, store: first.store, metrics: new Metrics() });
+    ingesters.push(second);
+    await second.start();
+    const replayed = second.streamsMatching('t', []).map((s) => [s.labelsString, s.entriesInRange(0n, T0 + 1n).map((e) => e.line)]);
+    expect(replayed.sort()).toEqual([
+      ['{a="1", b="2"}', ['unsorted labels']],
+      ['{app="x", service_name="x"}', ['gets service_name']],
+    ]);
   });
 });

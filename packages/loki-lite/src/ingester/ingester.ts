@@ -16,10 +16,15 @@ import { type ChunkDesc, Stream, type StreamSettings } from './stream.js';
 import { encodePushRecord, encodeRecord, type WalRecord, type WalStream } from './wal/record.js';
 import { Wal } from './wal/wal.js';
 
+const NO_RELABEL: ReadonlyMap<string, string> = new Map();
+
 /** A validated stream as the distributor hands it over. */
 export interface IngestStream {
-  /** The label string as the client sent it. */
-  readonly pushedLabels: string;
+  /**
+   * The label string as the client sent it, when the stored labels are not just its parse (the
+   * distributor added service_name); a WAL push-body record must map it to `labelsString`.
+   */
+  readonly relabelledFrom: string | undefined;
   readonly labels: Labels;
   readonly labelsString: string;
   readonly entries: EntryBatch;
@@ -151,9 +156,10 @@ export class Ingester {
   private logToWal(tenant: string, pushed: readonly IngestStream[], stored: WalStream[], snappyProtobuf: Buffer | undefined): Promise<void> {
     let record: Buffer | Buffer[];
     if (snappyProtobuf) {
-      const relabel = new Map<string, string>();
-      for (const s of pushed) if (s.pushedLabels !== s.labelsString) relabel.set(s.pushedLabels, s.labelsString);
-      record = encodePushRecord(this.walWriter, tenant, relabel, snappyProtobuf);
+      // Replay parses each pushed label string into its canonical form; only added labels need a mapping.
+      let relabel: Map<string, string> | undefined;
+      for (const s of pushed) if (s.relabelledFrom !== undefined) (relabel ??= new Map()).set(s.relabelledFrom, s.labelsString);
+      record = encodePushRecord(this.walWriter, tenant, relabel ?? NO_RELABEL, snappyProtobuf);
     } else {
       record = encodeRecord(this.walWriter, { tenant, streams: stored });
     }
