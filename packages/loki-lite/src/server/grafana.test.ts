@@ -74,6 +74,14 @@ describe('Grafana data source and Logs Drilldown requests', () => {
     expect(series.map((s) => s.metric.level).sort()).toEqual(['error', 'info']);
   });
 
+  it('the query editor\'s Format button (format_query)', async () => {
+    expect(await get('/loki/api/v1/format_query', { query: 'sum by (pod) (rate({app="trainer"} |= "x" [5m]))' })).toEqual({
+      status: 'success', data: 'sum by(pod)(rate({app="trainer"} |= "x"[5m]))',
+    });
+    const bad = await server.get('/loki/api/v1/format_query?query=%7Bapp%3D', grafanaHeaders);
+    expect(bad.status).toBe(400);
+  });
+
   it('Drilldown: service volume, detected labels and fields', async () => {
     const volume = await get('/loki/api/v1/index/volume', { query: '{service_name=~".+"}', start, end, limit: '5000', targetLabels: 'service_name', aggregateBy: 'series' });
     expect(volume.data?.result).toEqual([{ metric: { service_name: 'trainer' }, value: [expect.any(Number), expect.any(String)] }]);

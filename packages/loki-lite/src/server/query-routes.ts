@@ -5,6 +5,7 @@ import type { SampleExpr } from '../logql/syntax/ast.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config/schema.js';
 import { parseQuery } from '../logql/syntax/parser.js';
+import { prettify } from '../logql/syntax/print.js';
 import type { Querier, ResultEntry, StreamResult } from '../querier/querier.js';
 import { requestParams, tenantOf } from './app.js';
 import { directionParam, limitParam, QUERY_RANGE_DEFAULT_SINCE, stepParam, timeRange, timestampParam } from './params.js';
@@ -108,6 +109,11 @@ export function registerQueryRoutes(app: FastifyInstance, config: Config, querie
     const result = value.samples.map((s) => ({ metric: labelsToRecord(s.labels), value: [t, formatFloat(s.value)] }));
     return sendData(reply, { resultType: 'vector', result, stats });
   };
+
+  /** format_query: the query laid out as Loki's formatter does (Grafana's query editor "Format" button). */
+  const formatQuery = async (req: FastifyRequest, reply: FastifyReply) => sendData(reply, prettify(parseQuery(requestParams(req).get('query') ?? '')));
+  app.get('/loki/api/v1/format_query', formatQuery);
+  app.post('/loki/api/v1/format_query', formatQuery);
 
   app.get('/loki/api/v1/query_range', queryRange);
   app.post('/loki/api/v1/query_range', queryRange);

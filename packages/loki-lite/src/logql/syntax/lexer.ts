@@ -21,7 +21,8 @@ export interface Token {
 
 const PUNCT: ReadonlyArray<TokenKind> = ['|=', '|~', '|>', '!>', '!=', '!~', '=~', '==', '<=', '>=', '{', '}', '(', ')', '[', ']', ',', '.', '=', '<', '>', '|', '+', '-', '*', '/', '%', '^'];
 const DURATION = /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h|d|w|y))+/;
-const BYTES = /^\d+(\.\d+)?([KMGTPE]i?B|B|[kmgtpe]i?b|b)(?![a-zA-Z0-9_])/;
+/** Byte sizes as go-humanize reads them: any letter case, SI or binary (`kB`, `KB`, `KiB`, `mb`). */
+const BYTES = /^\d+(\.\d+)?([KMGTPE]i?B|B)(?![a-zA-Z0-9_])/i;
 const NUMBER = /^(0x[0-9a-fA-F]+|(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?)/;
 
 export function tokenize(src: string): Token[] {
