@@ -5,6 +5,7 @@ import { HeadMemory, MemChunk } from '../chunk/mem-chunk.js';
 import type { ChunkRef } from '../index/types.js';
 import { copyBytes } from '../util/binary.js';
 import { TokenBucket } from '../util/token-bucket.js';
+import type { ChunkSource } from '../querier/merge.js';
 
 export type ChunkState = 'open' | 'closed' | 'flushing' | 'flushed';
 
@@ -177,6 +178,17 @@ export class Stream {
     const all = parts.flat();
     // stable: entries with equal timestamps keep chunk order (arrival order)
     return all.sort((a, b) => (a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : 0));
+  }
+
+  /** The in-memory chunks with entries in [from, through), each read when the querier's merge reaches it. */
+  chunkSources(from: bigint, through: bigint): ChunkSource[] {
+    const out: ChunkSource[] = [];
+    for (const c of this.chunks) {
+      const chunk = c.chunk;
+      if (chunk.entries === 0 || chunk.maxTs < from || chunk.minTs >= through) continue;
+      out.push({ minTs: chunk.minTs, maxTs: chunk.maxTs, load: () => Promise.resolve(chunk.entriesInRange(from, through)) });
+    }
+    return out;
   }
 
   /** Chunks, entries and line bytes of the in-memory chunks overlapping [from, through]. */

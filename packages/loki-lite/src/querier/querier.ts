@@ -8,12 +8,14 @@ import type { Grouping, LabelFilterExpr, LogSelectorExpr } from '../logql/syntax
 import type { LabelMatcher } from '../logql/syntax/matchers.js';
 import type { LogStore } from '../storage/log-store.js';
 import type { StreamSamples } from '../logql/engine/evaluate.js';
+import { type ChunkSource, mergeChunks } from './merge.js';
 
 /** A stream held in the ingester's memory, as the querier sees it. */
 export interface MemoryStream {
   readonly labels: Labels;
   readonly labelsString: string;
   entriesInRange(from: bigint, through: bigint): Entry[];
+  chunkSources(from: bigint, through: bigint): ChunkSource[];
   overlaps(from: bigint, through: bigint): boolean;
   chunkStats(from: bigint, through: bigint): Omit<IndexStats, 'streams'>;
 }
@@ -64,8 +66,6 @@ export interface QueryStats {
   totalEntriesReturned: number;
   chunksDownloaded: number;
 }
-
-const CHUNK_FETCH_CONCURRENCY = 16;
 
 /**
  * Answers log selections and metadata queries by merging the ingester's memory with the object store.
@@ -176,19 +176,30 @@ export class Querier {
     const pipeline = compilePipeline(selector.pipeline, wanted);
     for (const src of (await this.sourcesFor(tenant, selector.matchers, from, through - 1n)).values()) {
       nextStream();
-      const stored = await this.readChunks(tenant, src.chunks, from, through, stats);
-      const entries = mergeDedup([src.memory?.entriesInRange(from, through) ?? [], ...stored]);
       const stream = pipeline.forStream(src.labels);
-      const backward = nearest?.direction === 'backward';
       let remaining = nearest?.limit ?? Infinity;
-      for (let i = 0; i < entries.length && remaining > 0; i++) {
-        const e = entries[backward ? entries.length - 1 - i : i]!;
+      const chunks = [...(src.memory?.chunkSources(from, through) ?? []), ...src.chunks.map((ref) => this.storedChunk(tenant, ref, from, through, stats))];
+      await mergeChunks(chunks, nearest?.direction ?? 'forward', (e) => {
         stats.totalLinesProcessed++;
         stats.totalBytesProcessed += e.line.length;
         const line = stream.run(e.line, e.timestamp, e.structuredMetadata);
         if (line !== undefined && visit(e, line, stream.builder)) remaining--;
-      }
+        return remaining > 0;
+      });
     }
+  }
+
+  /** A chunk in the store, fetched and decoded when the merge reaches it. */
+  private storedChunk(tenant: string, ref: ChunkRef, from: bigint, through: bigint, stats: QueryStats): ChunkSource {
+    return {
+      minTs: ref.from,
+      maxTs: ref.through,
+      load: async () => {
+        const bytes = await this.store.getChunk(tenant, ref);
+        stats.chunksDownloaded++;
+        return readChunkEntries(bytes, from, through);
+      },
+    };
   }
 
   /** Streams matching the selector in memory and in the index, joined by their label set. */
@@ -204,20 +215,6 @@ export class Querier {
       else sources.set(key, { labels: s.labels, chunks: [...s.chunks] });
     }
     return sources;
-  }
-
-  private async readChunks(tenant: string, refs: readonly ChunkRef[], from: bigint, through: bigint, stats: QueryStats): Promise<Entry[][]> {
-    const out: Entry[][] = new Array(refs.length);
-    for (let i = 0; i < refs.length; i += CHUNK_FETCH_CONCURRENCY) {
-      await Promise.all(
-        refs.slice(i, i + CHUNK_FETCH_CONCURRENCY).map(async (ref, j) => {
-          const bytes = await this.store.getChunk(tenant, ref);
-          stats.chunksDownloaded++;
-          out[i + j] = readChunkEntries(bytes, from, through);
-        }),
-      );
-    }
-    return out;
   }
 
   /**

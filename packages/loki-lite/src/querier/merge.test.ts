@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import type { Entry } from '../chunk/entry.js';
+import { type ChunkSource, mergeChunks } from './merge.js';
+
+const e = (t: number, line = `l${t}`): Entry => ({ timestamp: BigInt(t), line, structuredMetadata: [] });
+
+/** A chunk over the entries, counting how often it is loaded. */
+function chunk(entries: Entry[], loads: { n: number }): ChunkSource {
+  return { minTs: entries[0]!.timestamp, maxTs: entries[entries.length - 1]!.timestamp, load: async () => (loads.n++, entries) };
+}
+
+async function walk(sources: ChunkSource[], direction: 'forward' | 'backward', stopAfter = Infinity) {
+  const seen: string[] = [];
+  await mergeChunks(sources, direction, (x) => (seen.push(`${x.timestamp}:${x.line}`), seen.length < stopAfter));
+  return seen;
+}
+
+describe('mergeChunks', () => {
+  it('merges overlapping chunks in order, either way, and drops same-timestamp same-line copies', async () => {
+    const loads = { n: 0 };
+    const a = chunk([e(1), e(4), e(6, 'x'), e(9)], loads);
+    const b = chunk([e(2), e(4), e(6, 'y'), e(7)], loads); // 4:l4 is a copy; 6 has two different lines
+    const c = chunk([e(10), e(11)], loads);
+    expect(await walk([c, b, a], 'forward')).toEqual(['1:l1', '2:l2', '4:l4', '6:x', '6:y', '7:l7', '9:l9', '10:l10', '11:l11']);
+    expect(await walk([a, b, c], 'backward')).toEqual(['11:l11', '10:l10', '9:l9', '7:l7', '6:x', '6:y', '4:l4', '2:l2', '1:l1']);
+  });
+
+  it("stops reading chunks once the visitor has had enough (a log query's limit)", async () => {
+    const loads = { n: 0 };
+    const chunks = Array.from({ length: 20 }, (_, i) => chunk([e(i * 10), e(i * 10 + 5)], loads));
+    expect(await walk(chunks, 'backward', 3)).toEqual(['195:l195', '190:l190', '185:l185']);
+    // The two newest chunks, plus at most the prefetched ones: never the whole range.
+    expect(loads.n).toBeLessThanOrEqual(2 + 4);
+  });
+});

@@ -1,0 +1,88 @@
+import type { Entry } from '../chunk/entry.js';
+import type { Direction } from './querier.js';
+
+/** One chunk of a stream, from memory or the store, read only when the merge reaches it. */
+export interface ChunkSource {
+  readonly minTs: bigint;
+  readonly maxTs: bigint;
+  /** The chunk's entries in the query's range, sorted by timestamp (forward). */
+  load(): Promise<readonly Entry[]>;
+}
+
+/** Chunks loaded ahead of the merge, so store round trips overlap with the work on earlier chunks. */
+const PREFETCH = 4;
+
+interface Cursor {
+  readonly entries: readonly Entry[];
+  /** Next index to emit: counts up (forward) or down (backward). */
+  at: number;
+}
+
+/**
+ * Walks a stream's chunks in time order (or reverse) and hands `visit` every entry once: chunks are
+ * opened only when the merge reaches their first (or last) timestamp, so memory holds the overlapping
+ * chunks and a few prefetched ones, not the whole range. An entry with the same timestamp and line as
+ * one already visited is skipped, wherever the copies came from (memory and a flushed chunk, two flushes
+ * of the same data after a WAL replay). `visit` returns false to stop: no further chunk is read.
+ */
+export async function mergeChunks(sources: readonly ChunkSource[], direction: Direction, visit: (e: Entry) => boolean): Promise<void> {
+  const backward = direction === 'backward';
+  // Forward: by first timestamp; backward: by last timestamp, newest first.
+  const order = [...sources].sort((a, b) => (backward ? cmp(b.maxTs, a.maxTs) : cmp(a.minTs, b.minTs)));
+  const edge = (s: ChunkSource) => (backward ? s.maxTs : s.minTs);
+  const loads: Array<Promise<readonly Entry[]> | undefined> = new Array(order.length);
+  const loadAt = (i: number) => (loads[i] ??= order[i]!.load());
+  const open: Cursor[] = [];
+  let next = 0;
+  let groupTs: bigint | undefined;
+  let groupLines: string[] = [];
+  for (;;) {
+    // Open chunks until the next unopened one starts after everything the open ones still hold.
+    while (next < order.length && (open.length === 0 || !before(head(first()!), edge(order[next]!)))) await openChunk();
+    if (open.length === 0) return;
+    // Entries strictly before the next unopened chunk's edge cannot be preceded by anything unread.
+    const limit = next < order.length ? edge(order[next]!) : undefined;
+    for (;;) {
+      const best = first();
+      if (!best) break;
+      const e = best.entries[best.at]!;
+      if (limit !== undefined && !before(e.timestamp, limit)) break;
+      best.at += backward ? -1 : 1;
+      if (best.at < 0 || best.at >= best.entries.length) open.splice(open.indexOf(best), 1);
+      if (e.timestamp !== groupTs) {
+        groupTs = e.timestamp;
+        groupLines = [];
+      } else if (groupLines.includes(e.line)) {
+        continue;
+      }
+      groupLines.push(e.line);
+      if (!visit(e)) return;
+    }
+  }
+
+  async function openChunk(): Promise<void> {
+    const i = next++;
+    for (let k = i + 1; k < Math.min(order.length, i + 1 + PREFETCH); k++) void loadAt(k).catch(() => {}); // awaited when opened
+    const entries = await loadAt(i);
+    loads[i] = undefined;
+    if (entries.length > 0) open.push({ entries, at: backward ? entries.length - 1 : 0 });
+  }
+
+  /** The open cursor whose next entry comes first. */
+  function first(): Cursor | undefined {
+    let best: Cursor | undefined;
+    for (const c of open) if (!best || before(head(c), head(best))) best = c;
+    return best;
+  }
+
+  function head(c: Cursor): bigint {
+    return c.entries[c.at]!.timestamp;
+  }
+
+  /** True if timestamp a comes before b in the walk's direction. */
+  function before(a: bigint, b: bigint): boolean {
+    return backward ? a > b : a < b;
+  }
+}
+
+const cmp = (a: bigint, b: bigint) => (a < b ? -1 : a > b ? 1 : 0);
