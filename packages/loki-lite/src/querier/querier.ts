@@ -7,7 +7,7 @@ import { compilePipeline, compileUnwrap } from '../logql/log/pipeline.js';
 import type { Grouping, LabelFilterExpr, LogSelectorExpr } from '../logql/syntax/ast.js';
 import type { LabelMatcher } from '../logql/syntax/matchers.js';
 import type { LogStore } from '../storage/log-store.js';
-import type { StreamSamples } from '../logql/engine/evaluate.js';
+import type { SampleSink, StreamSamples } from '../logql/engine/evaluate.js';
 import { type ChunkSource, mergeChunks } from './merge.js';
 
 /** A stream held in the ingester's memory, as the querier sees it. */
@@ -95,10 +95,36 @@ export class Querier {
    * bounded memory; this version reads each stream's window at once.)
    */
   async selectSamples(tenant: string, selector: LogSelectorExpr, from: bigint, through: bigint, stats: QueryStats, grouping?: Grouping): Promise<StreamSamples[]> {
+    const series: Array<{ labels: Labels; timestamps: bigint[]; bytes: number[]; values: number[]; sources: number }> = [];
+    let source = 0;
+    await this.visitSamples(tenant, selector, from, through, stats, grouping, {
+      series: (labels) => series.push({ labels, timestamps: [], bytes: [], values: [], sources: source }) - 1,
+      sample: (id, ts, bytes, value) => {
+        const s = series[id]!;
+        if (s.sources !== source) s.sources = -1; // lines from several streams: sorted at the end
+        s.timestamps.push(ts);
+        s.bytes.push(bytes);
+        s.values.push(value);
+      },
+    }, () => source++);
+    const withValues = selector.unwrap !== undefined;
+    return series.map((s) => (s.sources === -1 ? sortSeries(s, withValues) : { labels: s.labels, timestamps: s.timestamps, bytes: s.bytes, values: withValues ? s.values : undefined }));
+  }
+
+  /**
+   * The streaming form of selectSamples: each line that passes the pipeline goes to `sink` as it is read
+   * (series are numbered as they appear), so the caller can fold samples into its steps and nothing per
+   * line is kept. Lines arrive in time order within a source stream. A series with an __error__ label
+   * fails the query once the walk is done, as in Loki.
+   */
+  async visitSamples(
+    tenant: string, selector: LogSelectorExpr, from: bigint, through: bigint, stats: QueryStats, grouping: Grouping | undefined, sink: SampleSink,
+    nextStream: () => void = () => {},
+  ): Promise<void> {
     const unwrap = selector.unwrap ? compileUnwrap(selector.unwrap) : undefined;
     const labelsOf = grouping ? groupedResult(grouping.labels) : (b: LabelsBuilder) => b.result();
-    const series = new Map<string, { labels: Labels; timestamps: bigint[]; bytes: number[]; values: number[]; sources: number }>();
-    let source = 0;
+    const ids = new Map<string, number>();
+    let failed: Labels | undefined;
     await this.runPipeline(tenant, selector, from + 1n, through + 1n, stats, grouping && requiredLabels(selector, grouping), undefined, (e, line, b) => {
       let value = 0;
       if (unwrap) {
@@ -107,20 +133,15 @@ export class Querier {
         value = v;
       }
       const { labels, key } = labelsOf(b);
-      let s = series.get(key);
-      if (!s) series.set(key, (s = { labels, timestamps: [], bytes: [], values: [], sources: source }));
-      else if (s.sources !== source) s.sources = -1; // lines from several streams: sorted at the end
-      s.timestamps.push(e.timestamp);
-      s.bytes.push(Buffer.byteLength(line));
-      s.values.push(value);
+      let id = ids.get(key);
+      if (id === undefined) {
+        if (!failed && labels.some((l) => l.name === ERROR_LABEL)) failed = labels;
+        ids.set(key, (id = sink.series(labels)));
+      }
+      sink.sample(id, e.timestamp, Buffer.byteLength(line), value);
       return true;
-    }, () => source++);
-    const out: StreamSamples[] = [];
-    for (const s of series.values()) {
-      if (s.labels.some((l) => l.name === ERROR_LABEL)) throw pipelineError(s.labels);
-      out.push(s.sources === -1 ? sortSeries(s, unwrap !== undefined) : { labels: s.labels, timestamps: s.timestamps, bytes: s.bytes, values: unwrap ? s.values : undefined });
-    }
-    return out;
+    }, nextStream);
+    if (failed) throw pipelineError(failed);
   }
 
   /**

@@ -6,7 +6,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config/schema.js';
 import { parseQuery } from '../logql/syntax/parser.js';
 import { prettify } from '../logql/syntax/print.js';
-import type { Querier, ResultEntry, StreamResult } from '../querier/querier.js';
+import type { Querier, QueryStats, ResultEntry, StreamResult } from '../querier/querier.js';
 import { requestParams, tenantOf } from './app.js';
 import { directionParam, limitParam, QUERY_RANGE_DEFAULT_SINCE, stepParam, timeRange, timestampParam } from './params.js';
 import { newQueryStats, statsJson } from './stats.js';
@@ -23,7 +23,7 @@ function sendData(reply: FastifyReply, data: unknown) {
 
 /** Evaluates a sample expression at start, start+step, ... <= end into Loki's matrix form. */
 async function evaluateRange(expr: SampleExpr, source: SampleSource, start: bigint, end: bigint, step: bigint) {
-  const evaluator = await prepare(expr, source, start, end);
+  const evaluator = await prepare(expr, source, start, end, step);
   const series = new Map<string, { metric: Record<string, string>; values: Array<[number, string]> }>();
   for (let ts = start; ts <= end; ts += step) {
     const value = evaluator.at(ts);
@@ -35,6 +35,14 @@ async function evaluateRange(expr: SampleExpr, source: SampleSource, start: bigi
     }
   }
   return [...series.values()];
+}
+
+/** The querier as the engine's sample source, for one query of one tenant. */
+function sampleSource(querier: Querier, tenant: string, stats: QueryStats): SampleSource {
+  return {
+    streams: (selector, from, through, grouping) => querier.selectSamples(tenant, selector, from, through, stats, grouping),
+    visit: (selector, from, through, grouping, sink) => querier.visitSamples(tenant, selector, from, through, stats, grouping, sink),
+  };
 }
 
 function streamsJson(streams: readonly StreamResult[], categorize: boolean) {
@@ -82,7 +90,7 @@ export function registerQueryRoutes(app: FastifyInstance, config: Config, querie
     }
     const stats = newQueryStats();
     if (expr.kind !== 'log_selector') {
-      const source: SampleSource = { streams: (selector, from, through, grouping) => querier.selectSamples(tenant, selector, from, through, stats, grouping) };
+      const source = sampleSource(querier, tenant, stats);
       const matrix = await evaluateRange(expr, source, start, end, stepParam(params, start, end));
       return sendData(reply, { resultType: 'matrix', result: matrix, stats: statsJson(stats, secondsSince(started)) });
     }
@@ -102,7 +110,7 @@ export function registerQueryRoutes(app: FastifyInstance, config: Config, querie
       throw bad('log queries are not supported as an instant query type, please change your query to a range query type');
     }
     const queryStats = newQueryStats();
-    const value = await evaluateAt(expr, { streams: (selector, from, through, grouping) => querier.selectSamples(tenant, selector, from, through, queryStats, grouping) }, time);
+    const value = await evaluateAt(expr, sampleSource(querier, tenant, queryStats), time);
     const stats = statsJson(queryStats, secondsSince(started));
     const t = seconds(time);
     if (value.kind === 'scalar') return sendData(reply, { resultType: 'scalar', result: [t, formatFloat(value.value)], stats });

@@ -6,6 +6,7 @@ import { compileGoRegex } from '../syntax/regex.js';
 import { compare } from '../compare.js';
 import { aggregate, groupLabels } from './aggregate.js';
 import { rangeFunction } from './range-functions.js';
+import { canFold, foldRange } from './fold.js';
 import type { InstantValue, Sample } from './value.js';
 
 /*
@@ -24,8 +25,20 @@ export interface StreamSamples {
   readonly values?: readonly number[] | undefined;
 }
 
+/** Receives samples as the querier reads them: a series number for each new label set, then its lines. */
+export interface SampleSink {
+  series(labels: Labels): number;
+  sample(series: number, ts: bigint, bytes: number, value: number): void;
+}
+
 /** What the engine needs from the querier (the consumer owns the interface). */
 export interface SampleSource {
+  /**
+   * Streams every sample of the selector to `sink` instead of returning them, so that range aggregations
+   * can fold them into their steps with memory bounded by series x steps. Optional: without it the
+   * engine works from `streams`.
+   */
+  visit?(selector: LogSelectorExpr, from: bigint, through: bigint, grouping: Grouping | undefined, sink: SampleSink): Promise<void>;
   /**
    * Every line of every matching stream with from < timestamp <= through, after the pipeline. With a
    * `by` grouping, each line's labels are reduced to it (and the parsers may skip every other label).
@@ -40,21 +53,21 @@ export interface Evaluator {
 
 const bad = (message: string) => new LokiError('bad_data', 'invalid_expression', message);
 
-/** Prepares `expr` for evaluation at steps within [start, end]. */
-export async function prepare(expr: SampleExpr, source: SampleSource, start: bigint, end: bigint): Promise<Evaluator> {
+/** Prepares `expr` for evaluation at start, start + step, ... <= end (`step` 0: at start only). */
+export async function prepare(expr: SampleExpr, source: SampleSource, start: bigint, end: bigint, step = 0n): Promise<Evaluator> {
   switch (expr.kind) {
     case 'number':
       return { at: () => ({ kind: 'scalar', value: expr.value }) };
     case 'vector':
       return { at: () => ({ kind: 'vector', samples: [{ labels: [], key: '{}', value: expr.value }] }) };
     case 'binary': {
-      const [lhs, rhs] = await Promise.all([prepare(expr.lhs, source, start, end), prepare(expr.rhs, source, start, end)]);
+      const [lhs, rhs] = await Promise.all([prepare(expr.lhs, source, start, end, step), prepare(expr.rhs, source, start, end, step)]);
       return { at: (ts) => evaluateBinary(expr, lhs.at(ts), rhs.at(ts)) };
     }
     case 'vector_aggregation': {
       const inner = expr.inner.kind === 'range_aggregation' && canInjectGrouping(expr.op, expr.inner.op, expr.grouping)
-        ? await prepareRange(expr.inner, source, start, end, expr.grouping)
-        : await prepare(expr.inner, source, start, end);
+        ? await prepareRange(expr.inner, source, start, end, step, expr.grouping)
+        : await prepare(expr.inner, source, start, end, step);
       return {
         at: (ts) => {
           const v = inner.at(ts);
@@ -64,9 +77,9 @@ export async function prepare(expr: SampleExpr, source: SampleSource, start: big
       };
     }
     case 'range_aggregation':
-      return prepareRange(expr, source, start, end);
+      return prepareRange(expr, source, start, end, step);
     case 'label_replace': {
-      const inner = await prepare(expr.inner, source, start, end);
+      const inner = await prepare(expr.inner, source, start, end, step);
       const replace = labelReplacer(expr);
       return {
         at: (ts) => {
@@ -128,9 +141,10 @@ function canInjectGrouping(vectorOp: VectorOp, rangeOp: RangeOp, grouping: Group
   return rangeOp === 'count_over_time' || rangeOp === 'rate' || rangeOp === 'bytes_over_time' || rangeOp === 'bytes_rate' || rangeOp === 'sum_over_time';
 }
 
-async function prepareRange(expr: RangeAggregationExpr, source: SampleSource, start: bigint, end: bigint, injected?: Grouping): Promise<Evaluator> {
+async function prepareRange(expr: RangeAggregationExpr, source: SampleSource, start: bigint, end: bigint, step: bigint, injected?: Grouping): Promise<Evaluator> {
   const { range, offset } = expr;
   const grouping = expr.grouping ?? injected;
+  if (source.visit && canFold(expr)) return foldRange(expr, source.visit.bind(source), start, end, step, grouping);
   // Windows are (t - offset - range, t - offset], as in Loki.
   const fetched = await source.streams(expr.selector, start - offset - range, end - offset, grouping && !grouping.without ? grouping : undefined);
   const series = groupSeries(fetched, grouping);
