@@ -8,7 +8,7 @@ export const KNOWN_UNIMPLEMENTED: readonly string[] = [
   'analytics', 'bloom_build', 'bloom_gateway', 'chunk_store_config', 'compactor', 'frontend', 'frontend_worker',
   'index_gateway', 'ingester_client', 'memberlist', 'operational_config', 'pattern_ingester', 'querier',
   'query_range', 'query_scheduler', 'ruler', 'runtime_config', 'table_manager', 'tracing', 'limits_config.retention_period',
-  'limits_config.retention_stream', 'limits_config.volume_enabled', 'limits_config.max_cache_freshness_per_query', 'limits_config.split_queries_by_interval',
+  'limits_config.retention_stream', 'limits_config.volume_enabled', 'limits_config.max_cache_freshness_per_query',
   'limits_config.query_timeout_per_tenant', 'limits_config.max_query_parallelism', 'limits_config.otlp_config',
   'limits_config.shard_streams', 'limits_config.deletion_mode', 'limits_config.increment_duplicate_timestamp',
   'limits_config.max_querier_bytes_read', 'limits_config.tsdb_max_query_parallelism', 'limits_config.cardinality_limit',

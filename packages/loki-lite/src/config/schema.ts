@@ -125,6 +125,10 @@ export const configSchema = z.strictObject({
       max_entries_limit_per_query: z.number().int().min(0).default(5000),
       max_query_series: z.number().int().min(0).default(500),
       max_query_length: duration.default(721n * 3600n * 1_000_000_000n),
+      // Log queries are answered split by this interval and merged as Loki's query frontend does, which
+      // decides which lines a limit keeps when several series compete. 30m is Loki 2.8's default (the
+      // answers recorded in ../shared/compat); Loki 3 uses 1h. 0 disables the split.
+      split_queries_by_interval: duration.default(30n * 60n * 1_000_000_000n),
       query_timeout: duration.default(60_000_000_000n),
       discover_service_name: csvList.default([
         'service', 'app', 'application', 'app_name', 'name', 'app_kubernetes_io_name', 'container', 'container_name',

@@ -20,7 +20,9 @@ async function linesOf(selector: string, count: number): Promise<Array<{ labels:
   for (let attempt = 0; attempt < 100; attempt++) {
     const res = await server.get(`/loki/api/v1/query_range?${qs({ query: selector, start: now - 3_600_000_000_000n, end: now + 3_600_000_000_000n, direction: 'forward' })}`);
     const body = (await res.json()) as { data: { result: Array<{ stream: Record<string, string>; values: string[][] }> } };
-    found = body.data.result.flatMap((s) => s.values.map((v) => ({ labels: s.stream, line: v[1]! })));
+    // In time order: the answer's streams come in label order, as Loki's.
+    found = body.data.result.flatMap((s) => s.values.map((v) => ({ ts: BigInt(v[0]!), labels: s.stream, line: v[1]! })))
+      .sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0)).map(({ labels, line }) => ({ labels, line }));
     if (found.length >= count) return found;
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -9,7 +9,7 @@ import { startTestServer, type TestServer } from '../testing/test-server.js';
 /*
  * Answers recorded from a real Loki for a fixed data set (../shared/compat beside the checkout), checked with
  * the kit's own runner over all of its cases. Rules:
- *  - no case may get a wrong answer, except the known differences below, each explained;
+ *  - no case may get a wrong answer;
  *  - a case may only differ from Loki by a 400 on a query that uses a LogQL feature listed below as not
  *    implemented yet. The list shrinks as the LogQL engine grows; everything else must match Loki.
  */
@@ -18,19 +18,6 @@ const run = promisify(execFile);
 
 const NOT_IMPLEMENTED_YET: ReadonlyArray<readonly [string, RegExp]> = [];
 
-/*
- * Log queries cut by `limit` whose parser splits one stream into several series. loki-lite answers the
- * newest `limit` lines across the series (a time-ordered cut, as Loki documents the limit and as it does
- * for every other case here). The recorded Loki 2.8 answers are not a time-ordered cut: with limit 200
- * over the last hour, they hold every line of the small series (28 and 24 lines, back to 01:00) but only
- * the newest 148 of the large one (back to 01:33), or 172 and none of the third series; how Loki picked
- * them is not understood yet. Everything else about these answers (labels, __error__ and
- * __error_details__ texts, entries) matches.
- */
-const KNOWN_DIFFERENCES: ReadonlyMap<string, RegExp> = new Map([
-  ['parser-058', /^stream .*: \d+ entries, want \d+$/],
-  ['parser-060', /^\d+ series, want \d+; missing {2}extra /],
-]);
 
 interface Case { id: string; params: Record<string, unknown> }
 
@@ -77,7 +64,6 @@ ingester: {max_chunk_age: 2h}
     const problems: string[] = [];
     for (const [id, why] of failures) {
       const query = String(cases.find((c) => c.id === id)?.params.query ?? '');
-      if (KNOWN_DIFFERENCES.get(id)?.test(why)) continue;
       const missing = NOT_IMPLEMENTED_YET.find(([, re]) => re.test(query));
       if (why !== 'status 400, want 200' || !missing) problems.push(`${id}: ${why} (query ${query})`);
     }
@@ -88,13 +74,13 @@ ingester: {max_chunk_age: 2h}
     const { failures, passed } = await check();
     expect(unexplained(failures)).toEqual([]);
     expect(passed).toBe(cases.length - failures.size);
-    expect(passed).toBeGreaterThanOrEqual(108);
+    expect(passed).toBe(cases.length);
   }, 120_000);
 
   it('and after everything is flushed to the store', async () => {
     expect((await fetch(`${server.url}/flush`, { method: 'POST' })).status).toBe(204);
     const { failures, passed } = await check();
     expect(unexplained(failures)).toEqual([]);
-    expect(passed).toBeGreaterThanOrEqual(108);
+    expect(passed).toBe(cases.length);
   }, 120_000);
 });

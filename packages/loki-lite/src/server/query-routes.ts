@@ -95,7 +95,9 @@ export function registerQueryRoutes(app: FastifyInstance, config: Config, querie
       return sendData(reply, { resultType: 'matrix', result: matrix, stats: statsJson(stats, secondsSince(started)) });
     }
     const categorize = wantsCategorized(req);
-    const streams = await querier.selectLogs(tenant, { selector: expr, from: start, through: end, direction, limit, categorize }, stats);
+    const streams = await querier.selectLogs(tenant, {
+      selector: expr, from: start, through: end, direction, limit, categorize, splitInterval: limits.split_queries_by_interval,
+    }, stats);
     const data = { resultType: 'streams', result: streamsJson(streams, categorize), stats: statsJson(stats, secondsSince(started)) };
     return sendData(reply, categorize ? { ...data, encodingFlags: [CATEGORIZE_LABELS] } : data);
   };

@@ -82,19 +82,19 @@ function jsonExpressionStage(stage: JsonStage): () => Stage {
       b.setError(JSON_PARSER_ERR);
       return line;
     }
-    for (const { name, path } of paths) {
-      const label = b.baseHas(name) ? `${name}_extracted` : name;
-      let value = '';
-      try {
+    const values: string[] = [];
+    try {
+      for (const { path } of paths) {
         const v = valueAtPath(line, path);
-        if (v && v.type !== JsonType.Null) value = line.slice(v.start, v.end);
-      } catch (e) {
-        // Loki's key scan (jsonparser.EachKey) does not validate the rest of the line: a malformed line
-        // that starts like JSON just yields no value.
-        if (!(e instanceof JsonWalkError)) throw e;
+        values.push(v && v.type !== JsonType.Null ? line.slice(v.start, v.end) : '');
       }
-      b.set(label, value);
+    } catch (e) {
+      // A line that starts like JSON but does not close is an error, with no labels (as recorded from Loki).
+      if (!(e instanceof JsonWalkError)) throw e;
+      b.setError(JSON_PARSER_ERR);
+      return line;
     }
+    paths.forEach(({ name }, i) => b.set(b.baseHas(name) ? `${name}_extracted` : name, values[i]!));
     return line;
   };
 }
