@@ -43,7 +43,7 @@ export async function startLokiLite(config: Config, opts: StartOptions = {}): Pr
   const store = new LogStore(opts.objectStore ?? objectStoreFromConfig(config), indexPeriodsFromConfig(config));
   const ingester = new Ingester({ config: config.ingester, limits: config.limits_config, store, metrics, log });
   const distributor = new Distributor({ limits: config.limits_config, sink: ingester, metrics });
-  const querier = new Querier(ingester, store);
+  const querier = new Querier(ingester, store, { discoverLogLevels: config.limits_config.discover_log_levels });
 
   let ready = false;
   const app = createApp({ config, log });

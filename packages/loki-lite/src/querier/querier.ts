@@ -4,6 +4,7 @@ import { readChunkEntries } from '../chunk/mem-chunk.js';
 import type { ChunkRef } from '../index/types.js';
 import { ERROR_LABEL, type LabelsBuilder } from '../logql/log/labels-builder.js';
 import { compilePipeline, compileUnwrap } from '../logql/log/pipeline.js';
+import { DETECTED_LEVEL, detectLevel } from '../logql/log/level-detection.js';
 import type { Grouping, LabelFilterExpr, LogSelectorExpr } from '../logql/syntax/ast.js';
 import type { LabelMatcher } from '../logql/syntax/matchers.js';
 import type { LogStore } from '../storage/log-store.js';
@@ -77,6 +78,8 @@ export class Querier {
   constructor(
     private readonly memory: MemoryStreams,
     private readonly store: LogStore,
+    /** Loki's discover_log_levels: every line read gets detected_level (see level-detection.ts). */
+    private readonly options: { readonly discoverLogLevels: boolean } = { discoverLogLevels: false },
   ) {}
 
   async selectLogs(tenant: string, q: LogQuery, stats: QueryStats): Promise<StreamResult[]> {
@@ -215,6 +218,7 @@ export class Querier {
     nearest: { limit: number; direction: Direction } | undefined, visit: (e: Entry, line: string, b: LabelsBuilder) => boolean, nextStream: () => void,
   ): Promise<void> {
     const pipeline = compilePipeline(selector.pipeline, wanted);
+    const discoverLevels = this.options.discoverLogLevels;
     for (const src of (await this.sourcesFor(tenant, selector.matchers, from, through - 1n)).values()) {
       nextStream();
       const stream = pipeline.forStream(src.labels);
@@ -223,8 +227,13 @@ export class Querier {
       await mergeChunks(chunks, nearest?.direction ?? 'forward', (e) => {
         stats.totalLinesProcessed++;
         stats.totalBytesProcessed += e.line.length;
-        const line = stream.run(e.line, e.timestamp, e.structuredMetadata);
-        if (line !== undefined && visit(e, line, stream.builder)) remaining--;
+        let entry = e;
+        if (discoverLevels) {
+          const level = detectLevel(src.labels, e.structuredMetadata, e.line);
+          if (level !== undefined) entry = { ...e, structuredMetadata: [...e.structuredMetadata, { name: DETECTED_LEVEL, value: level }] };
+        }
+        const line = stream.run(entry.line, entry.timestamp, entry.structuredMetadata);
+        if (line !== undefined && visit(entry, line, stream.builder)) remaining--;
         return remaining > 0;
       });
     }

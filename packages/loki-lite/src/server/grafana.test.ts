@@ -16,7 +16,8 @@ const end = now.toString();
 const grafanaHeaders = { 'X-Query-Tags': 'Source=grafana-explore', 'X-Grafana-Org-Id': '1' };
 
 beforeAll(async () => {
-  server = await startTestServer();
+  // As Loki 3 runs by default: detected_level on (the logs volume and Drilldown group by it).
+  server = await startTestServer('limits_config: {discover_log_levels: true}');
   const values = (pod: string) => Array.from({ length: 30 }, (_, i) => [ns(1800 - i * 60), `level=${i % 3 ? 'info' : 'error'} pod=${pod} step=${i} msg="train step"`]);
   const res = await server.pushJson({
     streams: [
@@ -55,14 +56,18 @@ describe('Grafana data source and Logs Drilldown requests', () => {
     expect(logs.data?.encodingFlags).toEqual(['categorize-labels']);
     const first = (logs.data?.result as Array<{ stream: Record<string, string>; values: unknown[][] }>)[0]!;
     expect(first.stream).not.toHaveProperty('level');
-    expect(first.values[0]![2]).toMatchObject({ parsed: { level: 'error', step: expect.any(String) } });
+    expect(first.values[0]![2]).toMatchObject({ structuredMetadata: { detected_level: 'error' }, parsed: { level: 'error', step: expect.any(String) } });
     expect((logs.data as { stats?: { summary?: unknown } }).stats?.summary).toMatchObject({ totalLinesProcessed: 60 });
 
     const volume = await get('/loki/api/v1/query_range', {
       direction: 'backward', end, query: 'sum by (level, detected_level) (count_over_time({app="trainer"} | drop __error__[1m]))', start, step: '60000ms',
-    });
+    }, { 'X-Query-Tags': 'Source=logvolhist' });
     expect(volume.data?.resultType).toBe('matrix');
-    expect(volume.data?.result).toHaveLength(1); // the stream has no level label: one series {}
+    // detected_level from the logfmt level field of each line; the stream has no level label.
+    const bars = volume.data?.result as Array<{ metric: Record<string, string>; values: Array<[number, string]> }>;
+    expect(bars.map((b) => b.metric).sort((a, b) => (a.detected_level! < b.detected_level! ? -1 : 1))).toEqual([{ detected_level: 'error' }, { detected_level: 'info' }]);
+    expect(bars.flatMap((b) => b.values.map((v) => Number(v[1]))).reduce((a, b) => a + b, 0)).toBe(60);
+    for (const b of bars) for (const [t, v] of b.values) expect([typeof t, typeof v]).toEqual(['number', 'string']);
     expect((await get('/loki/api/v1/index/stats', { query: '{app="trainer"}', start, end })).streams).toBe(2);
   });
 

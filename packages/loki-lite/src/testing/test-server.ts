@@ -40,9 +40,9 @@ export async function startTestServer(yaml = '', opts: { dir?: string; objectSto
     common: { path_prefix: dir },
     schema_config: { configs: [{ from: '2020-01-01', store: 'tsdb', object_store: 'filesystem', schema: 'v13', index: { prefix: 'index_', period: '24h' } }] },
     ingester: { chunk_encoding: 'snappy' },
-    // Like the compat kit: no service_name discovery, so tests see exactly the labels they push
-    // (server/push.test.ts tests the discovery itself).
-    limits_config: { reject_old_samples: false, discover_service_name: [] },
+    // Like the compat kit: no service_name or detected_level discovery, so tests see exactly the labels
+    // they push (push.test.ts and grafana.test.ts test the discovery itself).
+    limits_config: { reject_old_samples: false, discover_service_name: [], discover_log_levels: false },
   };
   const { config } = parseConfig(stringify(merge(base, (parse(yaml) as Tree | null) ?? {})));
   const server = await startLokiLite(config, { log: silentLogger, ...(opts.objectStore ? { objectStore: opts.objectStore } : {}) });
