@@ -1,12 +1,8 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { encodePushRequestProto, type PushStream, snappyCompress } from '@loki-lite/shared';
 import { parseArgs } from './args.js';
 import { LineGenerator } from './loglines.js';
 import { cpuSeconds, peakRssBytes } from './proc.js';
+import { startLokiLite } from './server.js';
 
 /*
  * Ingest benchmark: protobuf+snappy pushes over HTTP, as Promtail/Alloy send them, to any Loki-compatible
@@ -53,37 +49,10 @@ function buildRequests(): { bodies: Buffer[]; lines: number; bytes: number } {
   return { bodies, lines, bytes };
 }
 
-async function startLokiLite(): Promise<{ url: string; child: ChildProcess; dir: string }> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'bench-ingest-'));
-  const port = 31000 + Math.floor(Math.random() * 2000);
-  const config = path.join(dir, 'loki.yaml');
-  writeFileSync(config, `
-auth_enabled: false
-server: {http_listen_address: 127.0.0.1, http_listen_port: ${port}, log_level: warn}
-common: {path_prefix: ${dir}}
-schema_config: {configs: [{from: "2020-01-01", store: tsdb, object_store: filesystem, schema: v13, index: {prefix: index_, period: 24h}}]}
-ingester: {chunk_encoding: snappy}
-limits_config: {reject_old_samples: false, ingestion_rate_mb: 100000, ingestion_burst_size_mb: 100000, per_stream_rate_limit: 10GB, per_stream_rate_limit_burst: 10GB}
-`);
-  const bin = fileURLToPath(new URL('../../packages/loki-lite/bin/loki-lite.mjs', import.meta.url));
-  const extra = args['loki-lite-args'] ? args['loki-lite-args'].split(' ') : [];
-  const child = spawn(process.execPath, [...extra, bin, `-config.file=${config}`], { stdio: ['ignore', 'inherit', 'inherit'] });
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 200; i++) {
-    try {
-      if ((await fetch(`${url}/ready`)).ok) return { url, child, dir };
-    } catch {
-      // starting
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('loki-lite did not start');
-}
-
 async function main(): Promise<void> {
   process.stderr.write(`building requests: ${streams} streams, ${args.mb} MB of lines, ${linesPerPush} lines per push...\n`);
   const { bodies, lines, bytes } = buildRequests();
-  const server = args.url ? undefined : await startLokiLite();
+  const server = args.url ? undefined : await startLokiLite(args['loki-lite-args'] ? args['loki-lite-args'].split(' ') : []);
   const url = args.url || server!.url;
   const pid = server?.child.pid;
   const headers: Record<string, string> = { 'content-type': 'application/x-protobuf' };
@@ -119,10 +88,7 @@ async function main(): Promise<void> {
     result['server peak RSS MB'] = Math.round(peakRssBytes(pid) / 1024 / 1024);
   }
   console.log(JSON.stringify(result, null, 2));
-  if (server) {
-    server.child.kill('SIGKILL');
-    rmSync(server.dir, { recursive: true, force: true });
-  }
+  server?.stop();
 }
 
 await main();

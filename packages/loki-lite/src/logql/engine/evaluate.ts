@@ -65,8 +65,10 @@ export async function prepare(expr: SampleExpr, source: SampleSource, start: big
       return { at: (ts) => evaluateBinary(expr, lhs.at(ts), rhs.at(ts)) };
     }
     case 'vector_aggregation': {
-      const inner = expr.inner.kind === 'range_aggregation' && canInjectGrouping(expr.op, expr.inner.op, expr.grouping)
-        ? await prepareRange(expr.inner, source, start, end, step, expr.grouping)
+      // No grouping is `by ()`: one group of all samples.
+      const grouping = expr.grouping ?? NO_LABELS;
+      const inner = expr.inner.kind === 'range_aggregation' && canInjectGrouping(expr.op, expr.inner.op, grouping)
+        ? await prepareRange(expr.inner, source, start, end, step, grouping)
         : await prepare(expr.inner, source, start, end, step);
       return {
         at: (ts) => {
@@ -136,8 +138,10 @@ function upperBound(ts: readonly bigint[], t: bigint): number {
  * Loki's canInjectVectorGrouping: `sum by (x)` over a count, rate, bytes or sum range aggregation gives the
  * same result when the lines are grouped by x before the range aggregation, which is far cheaper.
  */
-function canInjectGrouping(vectorOp: VectorOp, rangeOp: RangeOp, grouping: Grouping | undefined): grouping is Grouping {
-  if (vectorOp !== 'sum' || !grouping || grouping.without) return false;
+const NO_LABELS: Grouping = { without: false, labels: [] };
+
+function canInjectGrouping(vectorOp: VectorOp, rangeOp: RangeOp, grouping: Grouping): boolean {
+  if (vectorOp !== 'sum' || grouping.without) return false;
   return rangeOp === 'count_over_time' || rangeOp === 'rate' || rangeOp === 'bytes_over_time' || rangeOp === 'bytes_rate' || rangeOp === 'sum_over_time';
 }
 

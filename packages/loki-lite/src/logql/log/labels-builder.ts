@@ -42,6 +42,11 @@ export class LabelsBuilder {
     for (const l of metadata) this.added.set(l.name, { value: l.value, category: Category.StructuredMetadata });
   }
 
+  /** Whether a parsed label of this name is kept (false when parser hints say nothing reads it). */
+  wants(name: string): boolean {
+    return this.wanted === undefined || this.wanted.has(name);
+  }
+
   /** Whether the stream itself has this label (parsers then name theirs `<name>_extracted`). */
   baseHas(name: string): boolean {
     return this.base.has(name);

@@ -13,7 +13,12 @@ const isSpace = (c: number) => c <= 32;
  * Calls `onPair` for each key/value of `line`; a bare key (no `=`) comes with "" as Loki's decoder reports
  * it. Returns the syntax error's text, if any.
  */
-export function scanLogfmt(line: string, onPair: (key: string, value: string) => void): string | undefined {
+export function scanLogfmt(
+  line: string,
+  onPair: (key: string, value: string) => void,
+  /** Whether the key line[start, end) is needed at all (parser hints); false skips copying key and value. */
+  wantKey?: (line: string, start: number, end: number) => boolean,
+): string | undefined {
   let pos = 0;
   const n = line.length;
   const error = (at: number, msg: string) => `logfmt syntax error at pos ${at + 1} : ${msg}`;
@@ -23,29 +28,28 @@ export function scanLogfmt(line: string, onPair: (key: string, value: string) =>
     if (pos >= n) return undefined;
     // key
     const start = pos;
-    let key = '';
     let sawEqual = false;
     for (; pos < n; pos++) {
       const c = line.charCodeAt(pos);
       if (c === 61) { // '='
         if (pos === start) return unexpected(pos);
-        key = line.slice(start, pos);
         sawEqual = true;
         break;
       }
       if (c === 34) return unexpected(pos); // '"'
       if (isSpace(c)) break;
     }
+    // The key is copied out only when something reads it.
+    const wanted = !wantKey || wantKey(line, start, pos);
+    const key = wanted ? line.slice(start, pos) : '';
+    if (key.includes('\ufffd')) return error(pos, 'invalid key');
     if (!sawEqual) {
-      key = line.slice(start, pos);
-      if (key.includes('\ufffd')) return error(pos, 'invalid key');
-      onPair(key, '');
+      if (wanted) onPair(key, '');
       continue;
     }
-    if (key.includes('\ufffd')) return error(pos, 'invalid key');
     pos++; // past '='
     if (pos >= n || isSpace(line.charCodeAt(pos))) {
-      onPair(key, '');
+      if (wanted) onPair(key, '');
       continue;
     }
     if (line.charCodeAt(pos) === 34) {
@@ -53,7 +57,7 @@ export function scanLogfmt(line: string, onPair: (key: string, value: string) =>
       if (q.end < 0) return error(n, 'unterminated quoted value');
       if (q.value === undefined) return error(q.end, 'invalid quoted value');
       pos = q.end;
-      onPair(key, validValue(q.value));
+      if (wanted) onPair(key, validValue(q.value));
       continue;
     }
     const vstart = pos;
@@ -62,7 +66,7 @@ export function scanLogfmt(line: string, onPair: (key: string, value: string) =>
       if (c === 61 || c === 34) return unexpected(pos);
       if (isSpace(c)) break;
     }
-    onPair(key, validValue(line.slice(vstart, pos)));
+    if (wanted) onPair(key, validValue(line.slice(vstart, pos)));
   }
   return undefined;
 }

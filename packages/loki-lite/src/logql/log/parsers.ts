@@ -99,7 +99,29 @@ function jsonExpressionStage(stage: JsonStage): () => Stage {
   };
 }
 
-export function logfmtStage(stage: LogfmtStage): () => Stage {
+/**
+ * Whether the raw key line[start, end) becomes `name` once sanitized (`http.status` -> `http_status`, a
+ * leading digit prefixed with `_`), or `name` is its `_extracted` form: the parser hints' test, made
+ * without copying the key.
+ */
+export function rawKeyMatches(line: string, start: number, end: number, name: string): boolean {
+  const base = name.endsWith('_extracted') ? name.slice(0, -'_extracted'.length) : name;
+  for (const n of base === name ? [name] : [name, base]) {
+    let offset = 0;
+    if (n.length === end - start + 1 && n[0] === '_') offset = 1; // a leading digit gained a '_'
+    else if (n.length !== end - start) continue;
+    let ok = true;
+    for (let i = start; i < end && ok; i++) {
+      const c = line.charCodeAt(i);
+      const word = (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95;
+      ok = (word ? c : 95) === n.charCodeAt(i - start + offset);
+    }
+    if (ok) return true;
+  }
+  return false;
+}
+
+export function logfmtStage(stage: LogfmtStage, hints?: readonly string[]): () => Stage {
   const wanted = stage.params.length > 0 ? new Map(stage.params.map((p) => [p.expression, p.name])) : undefined;
   return () => {
     let builder!: LabelsBuilder;
@@ -115,7 +137,7 @@ export function logfmtStage(stage: LogfmtStage): () => Stage {
         }
         const name = nameOf(key);
         if (name !== '') b.set(name, value);
-      });
+      }, wanted || !hints ? undefined : (l, start, end) => hints.some((h) => rawKeyMatches(l, start, end, h)));
       if (error) b.setError(LOGFMT_PARSER_ERR, error);
       return line;
     };

@@ -164,3 +164,12 @@ describe('unwrap', () => {
     expect(extract('sum_over_time({app="api"} | logfmt | unwrap n | __error__="" [1m])', 'n=abc').value).toBeUndefined();
   });
 });
+
+describe('parser hints', () => {
+  it('logfmt with only some labels wanted keeps exactly those, including sanitized and _extracted names', () => {
+    const expr = parseQuery('{app="api"} | logfmt') as LogSelectorExpr;
+    const stream = compilePipeline(expr.pipeline, new Set(['http_status', 'level_extracted', '_2xx'])).forStream(STREAM);
+    const out = stream.process('http.status=500 level=warn 2xx=3 other=1 msg="skip me"', 0n, [])!;
+    expect(labelsToRecord(out.labels)).toEqual({ app: 'api', level: 'stream-level', http_status: '500', level_extracted: 'warn', _2xx: '3' });
+  });
+});

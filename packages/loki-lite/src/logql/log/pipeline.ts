@@ -98,14 +98,14 @@ function labelFormatStage(stage: LabelFormatStage): Stage {
 }
 
 /** One factory per stage: parsers keep per-stream caches of label names. */
-function stageFactory(stage: PipelineStage): () => Stage {
+function stageFactory(stage: PipelineStage, wanted: ReadonlySet<string> | undefined): () => Stage {
   switch (stage.kind) {
     case 'line_filter': {
       const test = compileLineFilter(stage);
       return () => (line) => (test(line) ? line : undefined);
     }
     case 'json': return jsonStage(stage);
-    case 'logfmt': return logfmtStage(stage);
+    case 'logfmt': return logfmtStage(stage, wanted && [...wanted]);
     case 'regexp': return regexpStage(stage);
     case 'pattern': return patternStage(stage);
     case 'unpack': return unpackStage();
@@ -132,7 +132,7 @@ function stageFactory(stage: PipelineStage): () => Stage {
 
 /** `wanted`: when known, the only labels parsers need to extract (Loki's parser hints). */
 export function compilePipeline(stages: readonly PipelineStage[], wanted?: ReadonlySet<string>): Pipeline {
-  const factories = stages.map(stageFactory);
+  const factories = stages.map((s) => stageFactory(s, wanted));
   const perStreamLabels = stages.every((s) => s.kind === 'line_filter');
   return {
     perStreamLabels,

@@ -1,0 +1,46 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export interface BenchServer {
+  readonly url: string;
+  readonly child: ChildProcess;
+  stop(): void;
+}
+
+/**
+ * Starts loki-lite from this checkout in a temporary folder with the embedded-default settings (filesystem
+ * store, WAL on, snappy chunks), rate limits raised so the load is never refused. `nodeArgs` go to node.
+ */
+export async function startLokiLite(nodeArgs: readonly string[] = [], extraLimits = ''): Promise<BenchServer> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'bench-loki-lite-'));
+  const port = 31000 + Math.floor(Math.random() * 2000);
+  const config = path.join(dir, 'loki.yaml');
+  writeFileSync(config, `
+auth_enabled: false
+server: {http_listen_address: 127.0.0.1, http_listen_port: ${port}, log_level: warn}
+common: {path_prefix: ${dir}}
+schema_config: {configs: [{from: "2020-01-01", store: tsdb, object_store: filesystem, schema: v13, index: {prefix: index_, period: 24h}}]}
+ingester: {chunk_encoding: snappy}
+limits_config: {reject_old_samples: false, ingestion_rate_mb: 100000, ingestion_burst_size_mb: 100000, per_stream_rate_limit: 10GB, per_stream_rate_limit_burst: 10GB${extraLimits}}
+`);
+  const bin = fileURLToPath(new URL('../../packages/loki-lite/bin/loki-lite.mjs', import.meta.url));
+  const child = spawn(process.execPath, [...nodeArgs, bin, `-config.file=${config}`], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const url = `http://127.0.0.1:${port}`;
+  const stop = () => {
+    child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  };
+  for (let i = 0; i < 200; i++) {
+    try {
+      if ((await fetch(`${url}/ready`)).ok) return { url, child, stop };
+    } catch {
+      // starting
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  stop();
+  throw new Error('loki-lite did not start');
+}
