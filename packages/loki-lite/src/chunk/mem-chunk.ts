@@ -218,6 +218,27 @@ export function* snapshotEntries(s: ChunkSnapshot): Generator<Entry> {
   while (cursor.next()) yield cursor.entry();
 }
 
+/**
+ * The entries of an encoded chunk with from <= timestamp < through, one block at a time (decompressed
+ * when asked for), blocks in time order or reversed. A stored chunk's blocks are sorted and do not
+ * overlap (encode re-sorts them).
+ */
+export function readChunkBlocks(bytes: Buffer, from: bigint, through: bigint, backward: boolean): { next(): Entry[] | undefined } {
+  const chunk = decodeChunk(bytes);
+  const blocks = chunk.blocks.filter((b) => b.maxTs >= from && b.minTs < through);
+  if (backward) blocks.reverse();
+  let i = 0;
+  return {
+    next() {
+      const b = blocks[i++];
+      if (!b) return undefined;
+      const out: Entry[] = [];
+      collect(new BlockCursor(readBlock(chunk, b)), from, through, out);
+      return out;
+    },
+  };
+}
+
 /** Reads every entry of an encoded chunk with from <= timestamp < through, in timestamp order. */
 export function readChunkEntries(bytes: Buffer, from: bigint, through: bigint): Entry[] {
   const chunk = decodeChunk(bytes);

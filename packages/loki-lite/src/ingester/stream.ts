@@ -5,7 +5,7 @@ import { HeadMemory, MemChunk } from '../chunk/mem-chunk.js';
 import type { ChunkRef } from '../index/types.js';
 import { copyBytes } from '../util/binary.js';
 import { TokenBucket } from '../util/token-bucket.js';
-import type { ChunkSource } from '../querier/merge.js';
+import { type ChunkSource, oneRun } from '../querier/merge.js';
 
 export type ChunkState = 'open' | 'closed' | 'flushing' | 'flushed';
 
@@ -186,7 +186,7 @@ export class Stream {
     for (const c of this.chunks) {
       const chunk = c.chunk;
       if (chunk.entries === 0 || chunk.maxTs < from || chunk.minTs >= through) continue;
-      out.push({ minTs: chunk.minTs, maxTs: chunk.maxTs, load: () => Promise.resolve(chunk.entriesInRange(from, through)) });
+      out.push({ minTs: chunk.minTs, maxTs: chunk.maxTs, remote: false, load: () => Promise.resolve(oneRun(chunk.entriesInRange(from, through))) });
     }
     return out;
   }

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { Entry } from '../chunk/entry.js';
-import { type ChunkSource, mergeChunks } from './merge.js';
+import { type ChunkSource, mergeChunks, oneRun } from './merge.js';
 
 const e = (t: number, line = `l${t}`): Entry => ({ timestamp: BigInt(t), line, structuredMetadata: [] });
 
 /** A chunk over the entries, counting how often it is loaded. */
 function chunk(entries: Entry[], loads: { n: number }): ChunkSource {
-  return { minTs: entries[0]!.timestamp, maxTs: entries[entries.length - 1]!.timestamp, load: async () => (loads.n++, entries) };
+  return { minTs: entries[0]!.timestamp, maxTs: entries[entries.length - 1]!.timestamp, remote: true, load: async () => (loads.n++, oneRun(entries)) };
 }
 
 async function walk(sources: ChunkSource[], direction: 'forward' | 'backward', stopAfter = Infinity) {
@@ -15,7 +15,29 @@ async function walk(sources: ChunkSource[], direction: 'forward' | 'backward', s
   return seen;
 }
 
+/** A chunk read block by block: runs in time order, reversed for a backward walk. */
+function blocks(runs: Entry[][]): ChunkSource {
+  const all = runs.flat();
+  return {
+    minTs: all[0]!.timestamp,
+    maxTs: all[all.length - 1]!.timestamp,
+    remote: true,
+    load: async (backward) => {
+      const order = backward ? [...runs].reverse() : runs;
+      let i = 0;
+      return { next: () => order[i++] };
+    },
+  };
+}
+
 describe('mergeChunks', () => {
+  it('walks a chunk block by block, merged with an overlapping chunk, either way', async () => {
+    const a = blocks([[e(1), e(3)], [], [e(5), e(7)]]);
+    const b = chunk([e(2), e(6)], { n: 0 });
+    expect(await walk([a, b], 'forward')).toEqual(['1:l1', '2:l2', '3:l3', '5:l5', '6:l6', '7:l7']);
+    expect(await walk([a, b], 'backward')).toEqual(['7:l7', '6:l6', '5:l5', '3:l3', '2:l2', '1:l1']);
+  });
+
   it('merges overlapping chunks in order, either way, and drops same-timestamp same-line copies', async () => {
     const loads = { n: 0 };
     const a = chunk([e(1), e(4), e(6, 'x'), e(9)], loads);

@@ -1,19 +1,36 @@
 import type { Entry } from '../chunk/entry.js';
 import type { Direction } from './querier.js';
 
+/**
+ * A chunk's entries as runs, each sorted by timestamp (ascending), the runs in the walk's order and not
+ * overlapping: a stored chunk gives one run per block, decoded when the walk reaches it.
+ */
+export interface EntryRuns {
+  next(): readonly Entry[] | undefined;
+}
+
+/** All of one sorted list as a single run. */
+export function oneRun(entries: readonly Entry[]): EntryRuns {
+  let done = false;
+  return { next: () => (done ? undefined : ((done = true), entries)) };
+}
+
 /** One chunk of a stream, from memory or the store, read only when the merge reaches it. */
 export interface ChunkSource {
   readonly minTs: bigint;
   readonly maxTs: bigint;
-  /** The chunk's entries in the query's range, sorted by timestamp (forward). */
-  load(): Promise<readonly Entry[]>;
+  /** The chunk's entries in the query's range; `backward` asks for the runs newest first. */
+  load(backward: boolean): Promise<EntryRuns>;
+  /** A store read, worth starting ahead of time; a chunk in memory is decoded only when opened. */
+  readonly remote: boolean;
 }
 
 /** Chunks loaded ahead of the merge, so store round trips overlap with the work on earlier chunks. */
 const PREFETCH = 4;
 
 interface Cursor {
-  readonly entries: readonly Entry[];
+  readonly runs: EntryRuns;
+  entries: readonly Entry[];
   /** Next index to emit: counts up (forward) or down (backward). */
   at: number;
 }
@@ -30,8 +47,8 @@ export async function mergeChunks(sources: readonly ChunkSource[], direction: Di
   // Forward: by first timestamp; backward: by last timestamp, newest first.
   const order = [...sources].sort((a, b) => (backward ? cmp(b.maxTs, a.maxTs) : cmp(a.minTs, b.minTs)));
   const edge = (s: ChunkSource) => (backward ? s.maxTs : s.minTs);
-  const loads: Array<Promise<readonly Entry[]> | undefined> = new Array(order.length);
-  const loadAt = (i: number) => (loads[i] ??= order[i]!.load());
+  const loads: Array<Promise<EntryRuns> | undefined> = new Array(order.length);
+  const loadAt = (i: number) => (loads[i] ??= order[i]!.load(backward));
   const open: Cursor[] = [];
   let next = 0;
   let groupTs: bigint | undefined;
@@ -48,7 +65,7 @@ export async function mergeChunks(sources: readonly ChunkSource[], direction: Di
       const e = best.entries[best.at]!;
       if (limit !== undefined && !before(e.timestamp, limit)) break;
       best.at += backward ? -1 : 1;
-      if (best.at < 0 || best.at >= best.entries.length) open.splice(open.indexOf(best), 1);
+      if ((best.at < 0 || best.at >= best.entries.length) && !nextRun(best)) open.splice(open.indexOf(best), 1);
       if (e.timestamp !== groupTs) {
         groupTs = e.timestamp;
         groupLines = [];
@@ -62,10 +79,24 @@ export async function mergeChunks(sources: readonly ChunkSource[], direction: Di
 
   async function openChunk(): Promise<void> {
     const i = next++;
-    for (let k = i + 1; k < Math.min(order.length, i + 1 + PREFETCH); k++) void loadAt(k).catch(() => {}); // awaited when opened
-    const entries = await loadAt(i);
+    for (let k = i + 1; k < Math.min(order.length, i + 1 + PREFETCH); k++) {
+      if (order[k]!.remote) void loadAt(k).catch(() => {}); // awaited when opened
+    }
+    const runs = await loadAt(i);
     loads[i] = undefined;
-    if (entries.length > 0) open.push({ entries, at: backward ? entries.length - 1 : 0 });
+    const cursor: Cursor = { runs, entries: [], at: 0 };
+    if (nextRun(cursor)) open.push(cursor);
+  }
+
+  /** Moves a cursor to its chunk's next non-empty run; false when the chunk is done. */
+  function nextRun(c: Cursor): boolean {
+    for (let run = c.runs.next(); run; run = c.runs.next()) {
+      if (run.length === 0) continue;
+      c.entries = run;
+      c.at = backward ? run.length - 1 : 0;
+      return true;
+    }
+    return false;
   }
 
   /** The open cursor whose next entry comes first. */

@@ -1,6 +1,6 @@
 import { type Label, type Labels, LokiError, printLabels } from '@loki-lite/shared';
 import type { Entry } from '../chunk/entry.js';
-import { readChunkEntries } from '../chunk/mem-chunk.js';
+import { readChunkBlocks } from '../chunk/mem-chunk.js';
 import type { ChunkRef } from '../index/types.js';
 import { ERROR_LABEL, type LabelsBuilder } from '../logql/log/labels-builder.js';
 import { compilePipeline, compileUnwrap } from '../logql/log/pipeline.js';
@@ -244,10 +244,11 @@ export class Querier {
     return {
       minTs: ref.from,
       maxTs: ref.through,
-      load: async () => {
+      remote: true,
+      load: async (backward) => {
         const bytes = await this.store.getChunk(tenant, ref);
         stats.chunksDownloaded++;
-        return readChunkEntries(bytes, from, through);
+        return readChunkBlocks(bytes, from, through, backward);
       },
     };
   }
