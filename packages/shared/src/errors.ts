@@ -11,6 +11,7 @@ export type ErrorKind =
   | 'rate_limited' // 429
   | 'canceled' // 499: the client went away
   | 'unavailable' // 503: not ready, shutting down
+  | 'timeout' // 504: a query over its time limit
   | 'internal'; // 500
 
 export class LokiError extends Error {

@@ -10,6 +10,7 @@ export const STATUS_BY_KIND: Readonly<Record<ErrorKind, number>> = {
   rate_limited: 429,
   canceled: 499,
   unavailable: 503,
+  timeout: 504,
   internal: 500,
 };
 

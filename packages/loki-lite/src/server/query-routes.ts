@@ -37,6 +37,11 @@ async function evaluateRange(expr: SampleExpr, source: SampleSource, start: bigi
   return [...series.values()];
 }
 
+/** Loki's max_query_series: a metric answer with more series is refused (0 disables). */
+function checkSeriesLimit(series: number, limit: number): void {
+  if (limit > 0 && series > limit) throw new LokiError('limit', 'max_query_series', `maximum of series (${limit}) reached for a single query`);
+}
+
 /** The querier as the engine's sample source, for one query of one tenant. */
 function sampleSource(querier: Querier, tenant: string, stats: QueryStats): SampleSource {
   return {
@@ -88,10 +93,11 @@ export function registerQueryRoutes(app: FastifyInstance, config: Config, querie
     if (limits.max_query_length > 0n && end - start > limits.max_query_length) {
       throw bad(`the query time range exceeds the limit (query length: ${formatPromDuration(end - start)}, limit: ${formatPromDuration(limits.max_query_length)})`);
     }
-    const stats = newQueryStats();
+    const stats = newQueryStats(limits.query_timeout);
     if (expr.kind !== 'log_selector') {
       const source = sampleSource(querier, tenant, stats);
       const matrix = await evaluateRange(expr, source, start, end, stepParam(params, start, end));
+      checkSeriesLimit(matrix.length, limits.max_query_series);
       return sendData(reply, { resultType: 'matrix', result: matrix, stats: statsJson(stats, secondsSince(started)) });
     }
     const categorize = wantsCategorized(req);
@@ -111,11 +117,12 @@ export function registerQueryRoutes(app: FastifyInstance, config: Config, querie
     if (expr.kind === 'log_selector') {
       throw bad('log queries are not supported as an instant query type, please change your query to a range query type');
     }
-    const queryStats = newQueryStats();
+    const queryStats = newQueryStats(limits.query_timeout);
     const value = await evaluateAt(expr, sampleSource(querier, tenant, queryStats), time);
     const stats = statsJson(queryStats, secondsSince(started));
     const t = seconds(time);
     if (value.kind === 'scalar') return sendData(reply, { resultType: 'scalar', result: [t, formatFloat(value.value)], stats });
+    checkSeriesLimit(value.samples.length, limits.max_query_series);
     const result = value.samples.map((s) => ({ metric: labelsToRecord(s.labels), value: [t, formatFloat(s.value)] }));
     return sendData(reply, { resultType: 'vector', result, stats });
   };

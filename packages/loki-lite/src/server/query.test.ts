@@ -212,3 +212,19 @@ describe('index/volume and index/volume_range', () => {
     expect(body.data).toEqual({ resultType: 'matrix', result: [{ metric: { app: 'a' }, values: [[Number(T), '30']] }] });
   });
 });
+
+describe('max_query_series', () => {
+  it('refuses a metric answer with more series than the limit, in Loki\'s words', async () => {
+    const limited = await startTestServer('limits_config: {max_query_series: 1}');
+    try {
+      await limited.pushJson({ streams: [{ stream: { app: 'a' }, values: [[(T * NS).toString(), 'x']] }, { stream: { app: 'b' }, values: [[(T * NS).toString(), 'y']] }] });
+      const q = (query: string) => limited.get(`/loki/api/v1/query_range?${qs({ query, start: T, end: T + 60n, step: 60 })}`);
+      const over = await q('count_over_time({app=~"a|b"}[1m])');
+      expect(over.status).toBe(400);
+      expect(await over.text()).toBe('maximum of series (1) reached for a single query\n');
+      expect((await q('sum(count_over_time({app=~"a|b"}[1m]))')).status).toBe(200);
+    } finally {
+      await limited.destroy();
+    }
+  });
+});

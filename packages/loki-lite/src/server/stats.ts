@@ -23,6 +23,9 @@ export function statsJson(stats: QueryStats, execSeconds: number) {
   };
 }
 
-export function newQueryStats(): QueryStats {
-  return { totalBytesProcessed: 0, totalLinesProcessed: 0, totalEntriesReturned: 0, chunksDownloaded: 0 };
+/** Fresh counters; `timeoutNs` (query_timeout) sets the deadline the read loop checks. */
+export function newQueryStats(timeoutNs?: bigint): QueryStats {
+  const stats: QueryStats = { totalBytesProcessed: 0, totalLinesProcessed: 0, totalEntriesReturned: 0, chunksDownloaded: 0 };
+  if (timeoutNs !== undefined && timeoutNs > 0n) stats.deadlineMs = Date.now() + Number(timeoutNs / 1_000_000n);
+  return stats;
 }
