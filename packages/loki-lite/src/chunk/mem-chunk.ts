@@ -223,7 +223,12 @@ export function* snapshotEntries(s: ChunkSnapshot): Generator<Entry> {
  * when asked for), blocks in time order or reversed. A stored chunk's blocks are sorted and do not
  * overlap (encode re-sorts them).
  */
-export function readChunkBlocks(bytes: Buffer, from: bigint, through: bigint, backward: boolean): { next(): Entry[] | undefined } {
+export function readChunkBlocks(
+  bytes: Buffer, from: bigint, through: bigint, backward: boolean,
+  /** Lines failing this are left out without becoming entries; they are counted in `skipped`. */
+  prefilter?: (buf: Buffer, start: number, end: number) => boolean,
+  skipped?: { lines: number; bytes: number },
+): { next(): Entry[] | undefined } {
   const chunk = decodeChunk(bytes);
   const blocks = chunk.blocks.filter((b) => b.maxTs >= from && b.minTs < through);
   if (backward) blocks.reverse();
@@ -233,7 +238,18 @@ export function readChunkBlocks(bytes: Buffer, from: bigint, through: bigint, ba
       const b = blocks[i++];
       if (!b) return undefined;
       const out: Entry[] = [];
-      collect(new BlockCursor(readBlock(chunk, b)), from, through, out);
+      const cursor = new BlockCursor(readBlock(chunk, b));
+      while (cursor.next()) {
+        if (cursor.timestamp < from || cursor.timestamp >= through) continue;
+        if (prefilter && !prefilter(cursor.buf, cursor.lineStart, cursor.lineEnd)) {
+          if (skipped) {
+            skipped.lines++;
+            skipped.bytes += cursor.lineEnd - cursor.lineStart;
+          }
+          continue;
+        }
+        out.push(cursor.entry());
+      }
       return out;
     },
   };

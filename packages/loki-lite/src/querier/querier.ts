@@ -5,6 +5,7 @@ import type { ChunkRef } from '../index/types.js';
 import { ERROR_LABEL, type LabelsBuilder } from '../logql/log/labels-builder.js';
 import { compilePipeline, compileUnwrap } from '../logql/log/pipeline.js';
 import { DETECTED_LEVEL, detectLevel } from '../logql/log/level-detection.js';
+import { type BytePrefilter, compileBytePrefilter } from '../logql/log/prefilter.js';
 import type { Grouping, LabelFilterExpr, LogSelectorExpr } from '../logql/syntax/ast.js';
 import type { LabelMatcher } from '../logql/syntax/matchers.js';
 import type { LogStore } from '../storage/log-store.js';
@@ -225,11 +226,14 @@ export class Querier {
   ): Promise<void> {
     const pipeline = compilePipeline(selector.pipeline, wanted);
     const discoverLevels = this.options.discoverLogLevels;
+    // Stored lines that the line filters would drop are skipped on their bytes; they still count as processed.
+    const prefilter = compileBytePrefilter(selector.pipeline);
+    const skipped = { lines: 0, bytes: 0 };
     for (const src of (await this.sourcesFor(tenant, selector.matchers, from, through - 1n)).values()) {
       nextStream();
       const stream = pipeline.forStream(src.labels);
       let remaining = nearest?.limit ?? Infinity;
-      const chunks = [...(src.memory?.chunkSources(from, through) ?? []), ...src.chunks.map((ref) => this.storedChunk(tenant, ref, from, through, stats))];
+      const chunks = [...(src.memory?.chunkSources(from, through) ?? []), ...src.chunks.map((ref) => this.storedChunk(tenant, ref, from, through, stats, prefilter, skipped))];
       await mergeChunks(chunks, nearest?.direction ?? 'forward', (e) => {
         // The clock is read every 4096 lines: cheap, and a query cannot outrun it by much.
         if ((++stats.totalLinesProcessed & 4095) === 0 && stats.deadlineMs !== undefined && Date.now() > stats.deadlineMs) {
@@ -246,10 +250,14 @@ export class Querier {
         return remaining > 0;
       });
     }
+    stats.totalLinesProcessed += skipped.lines;
+    stats.totalBytesProcessed += skipped.bytes;
   }
 
   /** A chunk in the store, fetched and decoded when the merge reaches it. */
-  private storedChunk(tenant: string, ref: ChunkRef, from: bigint, through: bigint, stats: QueryStats): ChunkSource {
+  private storedChunk(
+    tenant: string, ref: ChunkRef, from: bigint, through: bigint, stats: QueryStats, prefilter?: BytePrefilter, skipped?: { lines: number; bytes: number },
+  ): ChunkSource {
     return {
       minTs: ref.from,
       maxTs: ref.through,
@@ -257,7 +265,7 @@ export class Querier {
       load: async (backward) => {
         const bytes = await this.store.getChunk(tenant, ref);
         stats.chunksDownloaded++;
-        return readChunkBlocks(bytes, from, through, backward);
+        return readChunkBlocks(bytes, from, through, backward, prefilter, skipped);
       },
     };
   }

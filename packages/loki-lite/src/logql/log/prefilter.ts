@@ -1,0 +1,68 @@
+import type { PipelineStage } from '../syntax/ast.js';
+
+/*
+ * A test on a line's raw bytes that every line the pipeline keeps must pass, so a chunk reader can skip
+ * the others without making a string or an entry of them. It only uses line filters that run before any
+ * stage that rewrites the line, and only conditions that are certain: a `|=` literal must occur, a `!=`
+ * literal must not, and a `|~` regex's required literal (one that every match contains) must occur.
+ */
+
+/** Tests line bytes buf[start, end); false means the pipeline would drop the line. */
+export type BytePrefilter = (buf: Buffer, start: number, end: number) => boolean;
+
+const REGEX_SPECIAL = new Set(['\\', '^', '$', '.', '|', '?', '*', '+', '(', ')', '[', ']', '{', '}']);
+
+/**
+ * The longest literal every match of a Go regex must contain, or undefined when none can be found
+ * simply: alternations, case-insensitive flags and escapes give up; a character followed by `?`, `*` or
+ * `{` is optional; anything inside a group or a class breaks the run.
+ */
+export function requiredLiteral(re: string): string | undefined {
+  if (re.includes('|') || re.includes('(?') || re.includes('\\')) return undefined;
+  let best = '';
+  let run = '';
+  let depth = 0;
+  for (let i = 0; i < re.length; i++) {
+    const c = re[i]!;
+    if (c === '[') {
+      const close = re.indexOf(']', i + 2);
+      if (close < 0) return undefined;
+      i = close;
+      run = '';
+      continue;
+    }
+    if (c === '(') depth++;
+    if (c === ')') depth--;
+    if (REGEX_SPECIAL.has(c) || depth > 0) {
+      if (c === '?' || c === '*' || c === '{') run = run.slice(0, -1); // the previous character is optional
+      if (run.length > best.length) best = run;
+      run = '';
+      continue;
+    }
+    run += c;
+  }
+  if (run.length > best.length) best = run;
+  return best.length >= 2 ? best : undefined;
+}
+
+export function compileBytePrefilter(stages: readonly PipelineStage[]): BytePrefilter | undefined {
+  const must: Buffer[] = [];
+  const mustNot: Buffer[] = [];
+  for (const s of stages) {
+    if (s.kind === 'line_format' || s.kind === 'decolorize' || s.kind === 'unpack') break; // the line changes
+    if (s.kind !== 'line_filter' || s.or.length > 0 || s.ip) continue;
+    if (s.op === '|=' && s.value !== '') must.push(Buffer.from(s.value));
+    else if (s.op === '!=' && s.value !== '') mustNot.push(Buffer.from(s.value));
+    else if (s.op === '|~') {
+      const lit = requiredLiteral(s.value);
+      if (lit) must.push(Buffer.from(lit));
+    }
+  }
+  if (must.length === 0 && mustNot.length === 0) return undefined;
+  return (buf, start, end) => {
+    const line = buf.subarray(start, end);
+    for (const m of must) if (line.indexOf(m) < 0) return false;
+    for (const m of mustNot) if (line.indexOf(m) >= 0) return false;
+    return true;
+  };
+}
