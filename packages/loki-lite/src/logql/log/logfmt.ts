@@ -10,12 +10,13 @@ import { unescapeJson } from './json.js';
 const isSpace = (c: number) => c <= 32;
 
 /**
- * Calls `onPair` for each key/value of `line`; a bare key (no `=`) comes with "" as Loki's decoder reports
+ * Calls `onPair` for each key/value of `line` (it returns true to stop: everything needed was found); a
+ * bare key (no `=`) comes with "" as Loki's decoder reports
  * it. Returns the syntax error's text, if any.
  */
 export function scanLogfmt(
   line: string,
-  onPair: (key: string, value: string) => void,
+  onPair: (key: string, value: string) => boolean | void,
   /** Whether the key line[start, end) is needed at all (parser hints); false skips copying key and value. */
   wantKey?: (line: string, start: number, end: number) => boolean,
 ): string | undefined {
@@ -44,12 +45,12 @@ export function scanLogfmt(
     const key = wanted ? line.slice(start, pos) : '';
     if (key.includes('\ufffd')) return error(pos, 'invalid key');
     if (!sawEqual) {
-      if (wanted) onPair(key, '');
+      if (wanted && onPair(key, '')) return undefined;
       continue;
     }
     pos++; // past '='
     if (pos >= n || isSpace(line.charCodeAt(pos))) {
-      if (wanted) onPair(key, '');
+      if (wanted && onPair(key, '')) return undefined;
       continue;
     }
     if (line.charCodeAt(pos) === 34) {
@@ -57,7 +58,7 @@ export function scanLogfmt(
       if (q.end < 0) return error(n, 'unterminated quoted value');
       if (q.value === undefined) return error(q.end, 'invalid quoted value');
       pos = q.end;
-      if (wanted) onPair(key, validValue(q.value));
+      if (wanted && onPair(key, validValue(q.value))) return undefined;
       continue;
     }
     const vstart = pos;
@@ -66,7 +67,7 @@ export function scanLogfmt(
       if (c === 61 || c === 34) return unexpected(pos);
       if (isSpace(c)) break;
     }
-    if (wanted) onPair(key, validValue(line.slice(vstart, pos)));
+    if (wanted && onPair(key, validValue(line.slice(vstart, pos)))) return undefined;
   }
   return undefined;
 }

@@ -122,6 +122,8 @@ export function rawKeyMatches(line: string, start: number, end: number, name: st
 }
 
 export function logfmtStage(stage: LogfmtStage, hints?: readonly string[]): () => Stage {
+  // A bit per hinted label; past 30 labels scanning never stops early.
+  const allHints = hints && hints.length <= 30 ? (1 << hints.length) - 1 : -1;
   const wanted = stage.params.length > 0 ? new Map(stage.params.map((p) => [p.expression, p.name])) : undefined;
   return () => {
     let builder!: LabelsBuilder;
@@ -129,14 +131,20 @@ export function logfmtStage(stage: LogfmtStage, hints?: readonly string[]): () =
     return (line, _ts, b) => {
       builder = b;
       if (wanted) for (const name of wanted.values()) if (!b.baseHas(name)) b.set(name, '');
+      // With hints, scanning stops once every wanted label has been seen (Loki's AllRequiredExtracted).
+      let found = 0;
       const error = scanLogfmt(line, (key, value) => {
         if (wanted) {
           const id = wanted.get(sanitizeLabelKey(key, true));
           if (id !== undefined) b.set(b.baseHas(id) ? `${id}_extracted` : id, value);
-          return;
+          return false;
         }
         const name = nameOf(key);
         if (name !== '') b.set(name, value);
+        if (!hints) return false;
+        const i = hints.indexOf(name);
+        if (i >= 0 && i < 30) found |= 1 << i;
+        return found === allHints;
       }, wanted || !hints ? undefined : (l, start, end) => hints.some((h) => rawKeyMatches(l, start, end, h)));
       if (error) b.setError(LOGFMT_PARSER_ERR, error);
       return line;

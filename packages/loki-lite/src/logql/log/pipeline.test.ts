@@ -172,4 +172,13 @@ describe('parser hints', () => {
     const out = stream.process('http.status=500 level=warn 2xx=3 other=1 msg="skip me"', 0n, [])!;
     expect(labelsToRecord(out.labels)).toEqual({ app: 'api', level: 'stream-level', http_status: '500', level_extracted: 'warn', _2xx: '3' });
   });
+
+  it('logfmt stops reading a line once every wanted label is found, as Loki does', () => {
+    const expr = parseQuery('{app="api"} | logfmt') as LogSelectorExpr;
+    const line = 'a=1 b="never closed';
+    const hinted = compilePipeline(expr.pipeline, new Set(['a'])).forStream(STREAM).process(line, 0n, [])!;
+    expect(labelsToRecord(hinted.labels)).toEqual({ app: 'api', level: 'stream-level', a: '1' });
+    const full = compilePipeline(expr.pipeline).forStream(STREAM).process(line, 0n, [])!;
+    expect(labelsToRecord(full.labels)).toMatchObject({ a: '1', __error__: 'LogfmtParserErr' });
+  });
 });
