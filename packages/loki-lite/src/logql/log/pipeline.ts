@@ -31,8 +31,6 @@ export interface StreamPipeline {
 /** A compiled pipeline: stages are built once per query and instantiated per stream (they hold caches). */
 export interface Pipeline {
   forStream(labels: Labels): StreamPipeline;
-  /** True when no stage looks at or changes labels per line: the label set is the stream's for every line. */
-  readonly perStreamLabels: boolean;
 }
 
 const ANSI = /\x1b\[[0-9;]*[a-zA-Z]/g;
@@ -133,9 +131,7 @@ function stageFactory(stage: PipelineStage, wanted: ReadonlySet<string> | undefi
 /** `wanted`: when known, the only labels parsers need to extract (Loki's parser hints). */
 export function compilePipeline(stages: readonly PipelineStage[], wanted?: ReadonlySet<string>): Pipeline {
   const factories = stages.map((s) => stageFactory(s, wanted));
-  const perStreamLabels = stages.every((s) => s.kind === 'line_filter');
   return {
-    perStreamLabels,
     forStream(labels) {
       const run = factories.map((f) => f());
       const builder = new LabelsBuilder(labels, wanted);
