@@ -11,6 +11,7 @@ import type { LabelMatcher } from '../logql/syntax/matchers.js';
 import type { LogStore } from '../storage/log-store.js';
 import type { SampleSink, StreamSamples } from '../logql/engine/evaluate.js';
 import { type ChunkSource, mergeChunks } from './merge.js';
+import { alignedSplits, mergeSplitAnswers } from './split.js';
 
 /** A stream held in the ingester's memory, as the querier sees it. */
 export interface MemoryStream {
@@ -470,71 +471,6 @@ export function mergeDedup(lists: readonly Entry[][]): Entry[] {
     if (!seen) out.push(e);
   }
   return out;
-}
-
-/** [from, through) cut at multiples of `interval` (since the epoch), as Loki's frontend splits queries. */
-function alignedSplits(from: bigint, through: bigint, interval: bigint): Array<[bigint, bigint]> {
-  const out: Array<[bigint, bigint]> = [];
-  for (let start = from - (from % interval); start < through; start += interval) {
-    out.push([start < from ? from : start, start + interval < through ? start + interval : through]);
-  }
-  return out;
-}
-
-/**
- * Loki's mergeOrderedNonOverlappingStreams over the interval answers (2.8, whose answers ../shared/compat
- * records): when they hold no more than `limit` lines, all of them. Else `limit` lines come off a binary
- * heap of the streams ordered by their next line (newest first for backward), built and popped exactly
- * as Go's container/heap does with Loki's Pop, which leaves a stream that still has lines at the end of
- * the heap instead of re-inserting it. The next pop then takes the best of the *other* streams first, so
- * streams alternate and a small stream is taken whole even when its lines are older than a big one's.
- * This reproduces Loki's choice of lines line for line; a plain time-ordered cut does not.
- */
-function mergeSplitAnswers(answers: readonly StreamResult[][], direction: Direction, limit: number, stats: QueryStats): StreamResult[] {
-  const byKey = new Map<string, { labels: Labels; entries: ResultEntry[] }>();
-  let total = 0;
-  for (const answer of answers) {
-    for (const s of answer) {
-      const key = printLabels(s.labels);
-      let m = byKey.get(key);
-      if (!m) byKey.set(key, (m = { labels: s.labels, entries: [] }));
-      m.entries.push(...s.entries);
-      total += s.entries.length;
-    }
-  }
-  const keys = [...byKey.keys()].sort();
-  if (direction === 'backward') keys.reverse();
-  const streams = keys.map((k) => byKey.get(k)!);
-  if (total <= limit) {
-    stats.totalEntriesReturned = total;
-    return streams;
-  }
-  const heap = streams.map((s, i) => ({ i, entries: s.entries, at: 0 }));
-  const head = (n: number) => heap[n]!.entries[heap[n]!.at]!.timestamp;
-  const less = (a: number, b: number) => (direction === 'forward' ? head(a) < head(b) : head(a) > head(b));
-  const swap = (a: number, b: number) => ([heap[a], heap[b]] = [heap[b]!, heap[a]!]);
-  const down = (i0: number, n: number) => {
-    for (let i = i0; ;) {
-      const j1 = 2 * i + 1;
-      if (j1 >= n) return;
-      const j = j1 + 1 < n && less(j1 + 1, j1) ? j1 + 1 : j1;
-      if (!less(j, i)) return;
-      swap(i, j);
-      i = j;
-    }
-  };
-  for (let i = Math.floor(heap.length / 2) - 1; i >= 0; i--) down(i, heap.length);
-  const picked = streams.map((): ResultEntry[] => []);
-  for (let k = 0; k < limit && heap.length > 0; k++) {
-    const n = heap.length - 1;
-    swap(0, n);
-    down(0, n);
-    const s = heap[n]!;
-    picked[s.i]!.push(s.entries[s.at++]!);
-    if (s.at >= s.entries.length) heap.pop();
-  }
-  stats.totalEntriesReturned = Math.min(limit, total);
-  return streams.map((s, i) => ({ labels: s.labels, entries: picked[i]! })).filter((s) => s.entries.length > 0);
 }
 
 /** Keeps the `limit` entries nearest the start (forward) or end (backward) over all streams. */
