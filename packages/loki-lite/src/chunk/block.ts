@@ -71,6 +71,10 @@ export class BlockCursor {
     return this.buf.toString('utf8', this.lineStart, this.lineEnd);
   }
 
+  get hasMetadata(): boolean {
+    return this.metadataCount > 0;
+  }
+
   structuredMetadata(): readonly Label[] {
     if (this.metadataCount === 0) return NO_METADATA;
     const r = new ByteReader(this.buf, this.metadataStart);

@@ -226,7 +226,7 @@ export function* snapshotEntries(s: ChunkSnapshot): Generator<Entry> {
 export function readChunkBlocks(
   bytes: Buffer, from: bigint, through: bigint, backward: boolean,
   /** Lines failing this are left out without becoming entries; they are counted in `skipped`. */
-  prefilter?: (buf: Buffer, start: number, end: number) => boolean,
+  prefilter?: (buf: Buffer, start: number, end: number, hasMetadata: boolean) => boolean,
   skipped?: { lines: number; bytes: number },
 ): { next(): Entry[] | undefined } {
   const chunk = decodeChunk(bytes);
@@ -241,7 +241,7 @@ export function readChunkBlocks(
       const cursor = new BlockCursor(readBlock(chunk, b));
       while (cursor.next()) {
         if (cursor.timestamp < from || cursor.timestamp >= through) continue;
-        if (prefilter && !prefilter(cursor.buf, cursor.lineStart, cursor.lineEnd)) {
+        if (prefilter && !prefilter(cursor.buf, cursor.lineStart, cursor.lineEnd, cursor.hasMetadata)) {
           if (skipped) {
             skipped.lines++;
             skipped.bytes += cursor.lineEnd - cursor.lineStart;

@@ -227,12 +227,13 @@ export class Querier {
   ): Promise<void> {
     const pipeline = compilePipeline(selector.pipeline, wanted);
     const discoverLevels = this.options.discoverLogLevels;
-    // Stored lines that the line filters would drop are skipped on their bytes; they still count as processed.
-    const prefilter = compileBytePrefilter(selector.pipeline);
+    // Stored lines that the pipeline would certainly drop are skipped on their bytes; they still count as
+    // processed.
     const skipped = { lines: 0, bytes: 0 };
     for (const src of (await this.sourcesFor(tenant, selector.matchers, from, through - 1n)).values()) {
       nextStream();
       const stream = pipeline.forStream(src.labels);
+      const prefilter = compileBytePrefilter(selector.pipeline, new Set(src.labels.map((l) => l.name)));
       let remaining = nearest?.limit ?? Infinity;
       const chunks = [...(src.memory?.chunkSources(from, through) ?? []), ...src.chunks.map((ref) => this.storedChunk(tenant, ref, from, through, stats, prefilter, skipped))];
       await mergeChunks(chunks, nearest?.direction ?? 'forward', (e) => {

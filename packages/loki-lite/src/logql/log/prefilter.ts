@@ -1,14 +1,16 @@
-import type { PipelineStage } from '../syntax/ast.js';
+import type { LabelFilterExpr, PipelineStage } from '../syntax/ast.js';
 
 /*
  * A test on a line's raw bytes that every line the pipeline keeps must pass, so a chunk reader can skip
- * the others without making a string or an entry of them. It only uses line filters that run before any
- * stage that rewrites the line, and only conditions that are certain: a `|=` literal must occur, a `!=`
- * literal must not, and a `|~` regex's required literal (one that every match contains) must occur.
+ * the others without making a string or an entry of them. It only uses stages that run before any stage
+ * that rewrites the line, and only conditions that are certain: a `|=` literal must occur, a `!=` literal
+ * must not, a `|~` regex's required literal (one that every match contains) must occur; and after a
+ * parser, `| name="value"` needs the value in the line, unless the name is one of the stream's labels,
+ * the line has structured metadata, or the line has a backslash (an escaped value).
  */
 
 /** Tests line bytes buf[start, end); false means the pipeline would drop the line. */
-export type BytePrefilter = (buf: Buffer, start: number, end: number) => boolean;
+export type BytePrefilter = (buf: Buffer, start: number, end: number, hasMetadata: boolean) => boolean;
 
 const REGEX_SPECIAL = new Set(['\\', '^', '$', '.', '|', '?', '*', '+', '(', ')', '[', ']', '{', '}']);
 
@@ -45,11 +47,34 @@ export function requiredLiteral(re: string): string | undefined {
   return best.length >= 2 ? best : undefined;
 }
 
-export function compileBytePrefilter(stages: readonly PipelineStage[]): BytePrefilter | undefined {
+/** The `name="value"` equalities a label filter requires (through `and`; `or` gives nothing). */
+function requiredEqualities(f: LabelFilterExpr, out: Array<{ name: string; value: string }>): void {
+  if (f.kind === 'and') {
+    requiredEqualities(f.left, out);
+    requiredEqualities(f.right, out);
+  } else if (f.kind === 'string' && f.matcher.type === '=' && f.matcher.value !== '') {
+    out.push({ name: f.matcher.name, value: f.matcher.value });
+  }
+}
+
+const BACKSLASH = 0x5c;
+
+/** `streamLabels`: the stream's own label names (a filter on one of them does not read the line). */
+export function compileBytePrefilter(stages: readonly PipelineStage[], streamLabels: ReadonlySet<string> = new Set()): BytePrefilter | undefined {
   const must: Buffer[] = [];
   const mustNot: Buffer[] = [];
+  const parsedValues: Buffer[] = [];
+  let parsed = false;
   for (const s of stages) {
-    if (s.kind === 'line_format' || s.kind === 'decolorize' || s.kind === 'unpack') break; // the line changes
+    if (s.kind === 'line_format' || s.kind === 'decolorize' || s.kind === 'unpack' || s.kind === 'label_format') break;
+    if (s.kind === 'json' || s.kind === 'logfmt') parsed = true;
+    if (s.kind === 'label_filter' && parsed) {
+      const eqs: Array<{ name: string; value: string }> = [];
+      requiredEqualities(s.filter, eqs);
+      for (const { name, value } of eqs) {
+        if (!streamLabels.has(name) && !name.startsWith('__') && name !== 'detected_level') parsedValues.push(Buffer.from(value));
+      }
+    }
     if (s.kind !== 'line_filter' || s.or.length > 0 || s.ip) continue;
     if (s.op === '|=' && s.value !== '') must.push(Buffer.from(s.value));
     else if (s.op === '!=' && s.value !== '') mustNot.push(Buffer.from(s.value));
@@ -58,11 +83,14 @@ export function compileBytePrefilter(stages: readonly PipelineStage[]): BytePref
       if (lit) must.push(Buffer.from(lit));
     }
   }
-  if (must.length === 0 && mustNot.length === 0) return undefined;
-  return (buf, start, end) => {
+  if (must.length === 0 && mustNot.length === 0 && parsedValues.length === 0) return undefined;
+  return (buf, start, end, hasMetadata) => {
     const line = buf.subarray(start, end);
     for (const m of must) if (line.indexOf(m) < 0) return false;
     for (const m of mustNot) if (line.indexOf(m) >= 0) return false;
+    if (parsedValues.length > 0 && !hasMetadata && line.indexOf(BACKSLASH) < 0) {
+      for (const v of parsedValues) if (line.indexOf(v) < 0) return false;
+    }
     return true;
   };
 }
