@@ -3,6 +3,7 @@ export function parseArgs(argv: readonly string[], defaults: Record<string, stri
   const out = { ...defaults };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
+    if (a === '--') continue; // `pnpm bench:x -- --flag` passes the separator through
     if (!a.startsWith('--')) throw new Error(`unexpected argument ${a}`);
     const eq = a.indexOf('=');
     const name = eq < 0 ? a.slice(2) : a.slice(2, eq);

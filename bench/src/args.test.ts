@@ -1,0 +1,15 @@
+import { describe, expect, it } from 'vitest';
+import { parseArgs } from './args.js';
+
+describe('bench flags', () => {
+  const defaults = { url: '', mb: '300', runs: '3' };
+
+  it('reads --name value and --name=value over the defaults, and skips the -- that pnpm passes through', () => {
+    expect(parseArgs(['--', '--mb', '1100', '--runs=2'], defaults)).toEqual({ url: '', mb: '1100', runs: '2' });
+  });
+
+  it('names the flags it knows when given another one, and refuses stray arguments', () => {
+    expect(() => parseArgs(['--size', '1'], defaults)).toThrow('unknown flag --size; flags: --url --mb --runs');
+    expect(() => parseArgs(['1100'], defaults)).toThrow('unexpected argument 1100');
+  });
+});
