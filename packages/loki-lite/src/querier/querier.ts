@@ -226,7 +226,9 @@ export class Querier {
     nearest: { limit: number; direction: Direction } | undefined, visit: (e: Entry, line: string, b: LabelsBuilder) => boolean, nextStream: () => void,
   ): Promise<void> {
     const pipeline = compilePipeline(selector.pipeline, wanted);
-    const discoverLevels = this.options.discoverLogLevels;
+    // detected_level costs a scan of each line: skip it when the query cannot see it (a grouping that
+    // leaves it out, and no stage that reads it).
+    const discoverLevels = this.options.discoverLogLevels && (wanted === undefined || wanted.has(DETECTED_LEVEL));
     // Stored lines that the pipeline would certainly drop are skipped on their bytes; they still count as
     // processed.
     const skipped = { lines: 0, bytes: 0 };
