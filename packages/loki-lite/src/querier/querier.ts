@@ -318,8 +318,9 @@ export class Querier {
 
   /**
    * Loki's index/volume: line bytes of the matching streams in [from, through] from the index and memory
-   * (chunk-level, no chunk opened), summed per group. `series` groups by the labels of `target` (or, when
-   * none are given, those the selector names); `labels` gives each label name its streams' total.
+   * (chunk-level, no chunk opened), summed per group. `series` groups by the labels of `target` (streams
+   * without all of them are left out) or, when none are given, those the selector names; `labels` gives
+   * each label name its streams' total.
    */
   async volume(tenant: string, matchers: readonly LabelMatcher[], from: bigint, through: bigint, target: readonly string[], aggregateBy: 'series' | 'labels'): Promise<Array<{ labels: Labels; bytes: number }>> {
     const perStream = new Map<string, { labels: Labels; bytes: number }>();
@@ -343,6 +344,8 @@ export class Querier {
     };
     const names = new Set(target.length > 0 ? target : matchers.map((m) => m.name));
     for (const { labels, bytes } of perStream.values()) {
+      // Every target label is required: a stream without one of them is left out, as in Loki.
+      if (target.length > 0 && aggregateBy === 'series' && !target.every((t) => labels.some((l) => l.name === t))) continue;
       if (aggregateBy === 'labels') {
         for (const l of labels) if (target.length === 0 || names.has(l.name)) addTo([{ name: l.name, value: '' }], bytes);
       } else {

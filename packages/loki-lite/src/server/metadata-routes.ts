@@ -1,10 +1,42 @@
-import { labelsToRecord, LokiError, printLabels } from '@loki-lite/shared';
+import { type Labels, labelsToRecord, LokiError, printLabels } from '@loki-lite/shared';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config/schema.js';
 import { parseMatchers } from '../logql/syntax/parser.js';
 import type { Querier } from '../querier/querier.js';
 import { requestParams, tenantOf } from './app.js';
 import { limitParam, METADATA_DEFAULT_SINCE, stepParam, timeRange } from './params.js';
+
+const MS = 1_000_000n;
+
+interface VolumeBucket {
+  /** Its timestamp, ns. */
+  readonly at: bigint;
+  readonly groups: ReadonlyArray<{ labels: Labels; bytes: number }>;
+}
+
+const json = (reply: FastifyReply, body: unknown) => reply.type('application/json; charset=UTF-8').send(JSON.stringify(body));
+
+/**
+ * Loki's answer for volumes (ToPrometheusResponse): a vector when no group has more than one bucket,
+ * else a matrix; groups ordered by their first value, largest first, then by name (the label string, or
+ * the label name with aggregateBy=labels); times in seconds with millisecond precision.
+ */
+function volumeAnswer(buckets: readonly VolumeBucket[], aggregateBy: 'series' | 'labels') {
+  const byName = new Map<string, { labels: Labels; samples: Array<[number, string]> }>();
+  for (const b of buckets) {
+    const t = Number(b.at / MS) / 1000;
+    for (const g of b.groups) {
+      const name = aggregateBy === 'labels' ? g.labels[0]!.name : printLabels(g.labels);
+      let s = byName.get(name);
+      if (!s) byName.set(name, (s = { labels: g.labels, samples: [] }));
+      s.samples.push([t, String(g.bytes)]);
+    }
+  }
+  const series = [...byName].sort(([an, a], [bn, b]) => Number(b.samples[0]![1]) - Number(a.samples[0]![1]) || (an < bn ? -1 : an > bn ? 1 : 0));
+  const matrix = series.some(([, s]) => s.samples.length > 1);
+  const result = series.map(([, s]) => (matrix ? { metric: labelsToRecord(s.labels), values: s.samples } : { metric: labelsToRecord(s.labels), value: s.samples[0] }));
+  return { status: 'success', data: { resultType: matrix ? 'matrix' : 'vector', result } };
+}
 
 /** Loki omits `data` when a label list is empty (`json:"data,omitempty"`). */
 function labelAnswer(values: string[]): string {
@@ -58,37 +90,33 @@ export function registerMetadataRoutes(app: FastifyInstance, config: Config, que
     return { matchers: parseMatchers(params.get('query') ?? ''), target, aggregateBy: aggregateBy as 'series' | 'labels', limit: limitParam(params, 100) };
   };
 
-  /** index/volume: an instant vector of bytes per group at `end`, largest first. */
+  /** index/volume: the volume of [start, end], stamped at `end`. */
   const volume = async (req: FastifyRequest, reply: FastifyReply) => {
     const tenant = tenantOf(req, config);
     const params = requestParams(req);
     const { start, end } = timeRange(params, METADATA_DEFAULT_SINCE);
     const { matchers, target, aggregateBy, limit } = volumeParams(params);
-    const groups = (await querier.volume(tenant, matchers, start, end, target, aggregateBy)).slice(0, limit);
-    const t = Number(end / 1_000_000_000n);
-    const result = groups.map((g) => ({ metric: labelsToRecord(g.labels), value: [t, String(g.bytes)] }));
-    return reply.type('application/json; charset=UTF-8').send(JSON.stringify({ status: 'success', data: { resultType: 'vector', result } }));
+    const groups = await querier.volume(tenant, matchers, start, end, target, aggregateBy);
+    return json(reply, volumeAnswer([{ at: end, groups: groups.slice(0, limit) }], aggregateBy));
   };
 
-  /** index/volume_range: the same per step, each step covering [t, t + step), as a matrix. */
+  /**
+   * index/volume_range: one volume per step interval (aligned to multiples of the step, as Loki splits),
+   * each stamped at its last millisecond, the last one at `end`.
+   */
   const volumeRange = async (req: FastifyRequest, reply: FastifyReply) => {
     const tenant = tenantOf(req, config);
     const params = requestParams(req);
     const { start, end } = timeRange(params, METADATA_DEFAULT_SINCE);
     const step = stepParam(params, start, end);
     const { matchers, target, aggregateBy, limit } = volumeParams(params);
-    const series = new Map<string, { metric: Record<string, string>; total: number; values: Array<[number, string]> }>();
-    for (let t = start; t <= end; t += step) {
-      for (const g of await querier.volume(tenant, matchers, t, t + step - 1n, target, aggregateBy)) {
-        const key = printLabels(g.labels);
-        let s = series.get(key);
-        if (!s) series.set(key, (s = { metric: labelsToRecord(g.labels), total: 0, values: [] }));
-        s.total += g.bytes;
-        s.values.push([Number(t / 1_000_000_000n), String(g.bytes)]);
-      }
+    const buckets: VolumeBucket[] = [];
+    for (let from = start - (start % step); from < end; from += step) {
+      const through = from + step < end ? from + step - MS : end;
+      const groups = await querier.volume(tenant, matchers, from < start ? start : from, through, target, aggregateBy);
+      buckets.push({ at: through, groups: groups.slice(0, limit) });
     }
-    const result = [...series.values()].sort((a, b) => b.total - a.total).slice(0, limit).map(({ metric, values }) => ({ metric, values }));
-    return reply.type('application/json; charset=UTF-8').send(JSON.stringify({ status: 'success', data: { resultType: 'matrix', result } }));
+    return json(reply, volumeAnswer(buckets, aggregateBy));
   };
   for (const [path, handler] of [['/loki/api/v1/index/volume', volume], ['/loki/api/v1/index/volume_range', volumeRange]] as const) {
     app.get(path, handler);

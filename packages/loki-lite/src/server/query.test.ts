@@ -202,14 +202,16 @@ describe('index/volume and index/volume_range', () => {
   });
 
   it('groups by targetLabels, per label name with aggregateBy=labels, and cuts at limit', async () => {
-    expect((await get('volume', { query: '{app=~"a|b"}', targetLabels: 'nope', ...range })).data.result).toEqual([{ metric: {}, value: [Number(T + 200n), '60'] }]);
+    expect((await get('volume', { query: '{app=~"a|b"}', targetLabels: 'nope', ...range })).data.result).toEqual([]); // target labels are required
     expect((await get('volume', { query: '{app=~"a|b"}', aggregateBy: 'labels', ...range })).data.result).toEqual([{ metric: { app: '' }, value: [Number(T + 200n), '60'] }]);
     expect((await get('volume', { query: '{app=~"a|b"}', limit: '1', ...range })).data.result).toHaveLength(1);
   });
 
-  it('volume_range answers a matrix over steps of [t, t + step)', async () => {
-    const body = await get('volume_range', { query: '{app="a"}', start: T, end: T + 300n, step: '200' });
-    expect(body.data).toEqual({ resultType: 'matrix', result: [{ metric: { app: 'a' }, values: [[Number(T), '30']] }] });
+  it('volume_range: one volume per step interval, stamped at its last millisecond (the last at end); a matrix once a group has two', async () => {
+    const one = await get('volume_range', { query: '{app="a"}', start: T, end: T + 300n, step: '200' });
+    expect(one.data).toEqual({ resultType: 'vector', result: [{ metric: { app: 'a' }, value: [Number(T) + 199.999, '30'] }] });
+    const two = await get('volume_range', { query: '{app="a"}', start: T, end: T + 100n, step: '50' });
+    expect(two.data).toEqual({ resultType: 'matrix', result: [{ metric: { app: 'a' }, values: [[Number(T) + 49.999, '30'], [Number(T) + 100, '30']] }] });
   });
 });
 
