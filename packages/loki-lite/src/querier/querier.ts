@@ -324,24 +324,14 @@ export class Querier {
    */
   async volume(tenant: string, matchers: readonly LabelMatcher[], from: bigint, through: bigint, target: readonly string[], aggregateBy: 'series' | 'labels'): Promise<Array<{ labels: Labels; bytes: number }>> {
     const perStream = new Map<string, { labels: Labels; bytes: number }>();
-    const add = (labels: Labels, bytes: number) => {
-      const key = printLabels(labels);
-      const s = perStream.get(key);
-      if (s) s.bytes += bytes;
-      else perStream.set(key, { labels, bytes });
-    };
+    const add = (labels: Labels, bytes: number) => addBytes(perStream, labels, bytes);
     for (const m of this.memory.streamsMatching(tenant, matchers)) {
       const s = m.chunkStats(from, through);
       if (s.chunks > 0) add(m.labels, s.bytes);
     }
     for (const s of await this.store.selectSeries(tenant, matchers, from, through)) add(s.labels, s.chunks.reduce((n, c) => n + c.lineBytes, 0));
     const groups = new Map<string, { labels: Labels; bytes: number }>();
-    const addTo = (labels: Labels, bytes: number) => {
-      const key = printLabels(labels);
-      const g = groups.get(key);
-      if (g) g.bytes += bytes;
-      else groups.set(key, { labels, bytes });
-    };
+    const addTo = (labels: Labels, bytes: number) => addBytes(groups, labels, bytes);
     const names = new Set(target.length > 0 ? target : matchers.map((m) => m.name));
     for (const { labels, bytes } of perStream.values()) {
       // Every target label is required: a stream without one of them is left out, as in Loki.
@@ -427,6 +417,14 @@ function groupedResult(names: readonly string[]): (b: LabelsBuilder) => { labels
     if (last?.key !== key) last = { labels, key };
     return last;
   };
+}
+
+/** Adds `bytes` to the total of a label set, keyed by its printed form. */
+function addBytes(totals: Map<string, { labels: Labels; bytes: number }>, labels: Labels, bytes: number): void {
+  const key = printLabels(labels);
+  const t = totals.get(key);
+  if (t) t.bytes += bytes;
+  else totals.set(key, { labels, bytes });
 }
 
 /** A series whose lines came from several streams, put in timestamp order. */

@@ -1,4 +1,4 @@
-import { type Label, printLabels } from '@loki-lite/shared';
+import { type Label, type Labels, printLabels } from '@loki-lite/shared';
 import type { Grouping, VectorOp } from '../syntax/ast.js';
 import type { Sample } from './value.js';
 
@@ -9,6 +9,19 @@ export function groupLabels(labels: readonly Label[], grouping: Grouping | undef
   return labels.filter((l) => names.has(l.name) !== grouping.without);
 }
 
+/** Items grouped by their labels reduced to `grouping`, keyed by the reduced labels' printed form. */
+export function groupBy<T extends { readonly labels: Labels }>(items: readonly T[], grouping: Grouping | undefined): Map<string, { labels: Label[]; members: T[] }> {
+  const groups = new Map<string, { labels: Label[]; members: T[] }>();
+  for (const item of items) {
+    const labels = groupLabels(item.labels, grouping);
+    const key = printLabels(labels);
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = { labels, members: [] }));
+    g.members.push(item);
+  }
+  return groups;
+}
+
 const byValueDesc = (a: Sample, b: Sample) => b.value - a.value || (a.key < b.key ? -1 : 1);
 const byValueAsc = (a: Sample, b: Sample) => a.value - b.value || (a.key < b.key ? -1 : 1);
 
@@ -16,14 +29,7 @@ const byValueAsc = (a: Sample, b: Sample) => a.value - b.value || (a.key < b.key
 export function aggregate(op: VectorOp, grouping: Grouping | undefined, param: number | undefined, samples: readonly Sample[]): Sample[] {
   if (op === 'sort') return [...samples].sort(byValueAsc);
   if (op === 'sort_desc') return [...samples].sort(byValueDesc);
-  const groups = new Map<string, { labels: Label[]; members: Sample[] }>();
-  for (const s of samples) {
-    const labels = groupLabels(s.labels, grouping);
-    const key = printLabels(labels);
-    let g = groups.get(key);
-    if (!g) groups.set(key, (g = { labels, members: [] }));
-    g.members.push(s);
-  }
+  const groups = groupBy(samples, grouping);
   const out: Sample[] = [];
   for (const [key, g] of groups) {
     if (op === 'topk' || op === 'bottomk') {

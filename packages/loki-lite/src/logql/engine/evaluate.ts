@@ -4,7 +4,7 @@ import type {
 } from '../syntax/ast.js';
 import { compileGoRegex } from '../syntax/regex.js';
 import { compare } from '../compare.js';
-import { aggregate, groupLabels } from './aggregate.js';
+import { aggregate, groupBy } from './aggregate.js';
 import { rangeFunction } from './range-functions.js';
 import { canFold, foldRange } from './fold.js';
 import type { InstantValue, Sample } from './value.js';
@@ -205,15 +205,7 @@ async function prepareRange(expr: RangeAggregationExpr, source: SampleSource, st
  */
 function groupSeries(streams: StreamSamples[], grouping: Grouping | undefined): StreamSamples[] {
   if (!grouping) return streams;
-  const groups = new Map<string, { labels: Labels; members: StreamSamples[] }>();
-  for (const s of streams) {
-    const labels = groupLabels(s.labels, grouping);
-    const key = printLabels(labels);
-    let g = groups.get(key);
-    if (!g) groups.set(key, (g = { labels, members: [] }));
-    g.members.push(s);
-  }
-  return [...groups.values()].map(({ labels, members }) => {
+  return [...groupBy(streams, grouping).values()].map(({ labels, members }) => {
     if (members.length === 1) return { ...members[0]!, labels };
     const points = members.flatMap((m) => m.timestamps.map((t, i) => ({ t, b: m.bytes[i]!, v: m.values?.[i] ?? 0 })));
     points.sort((a, b) => (a.t < b.t ? -1 : a.t > b.t ? 1 : 0));
