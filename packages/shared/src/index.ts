@@ -11,6 +11,7 @@ export { lineCol } from './labels/position.js';
 export { type PushEntry, type PushStream, type PushRequest, type DecodedPushStream, type DecodedPushRequest, NO_METADATA } from './push/types.js';
 export { EntryBatch } from './push/entry-batch.js';
 export { decodePushRequestProto, encodePushRequestProto } from './push/protobuf.js';
+export { PushRequestBuilder } from './push/request-builder.js';
 export { decodePushRequestJson, encodePushRequestJson } from './push/json.js';
 export { decodePushBody, type PushBodyOptions, tooLarge } from './push/body.js';
 export { PUSH_PROTO } from './push/push-proto.js';
