@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { parseFlags, FlagError } from './config/flags.js';
-import { ConfigError, loadConfig } from './config/load.js';
+import { ConfigError, FlagError } from '@loki-lite/shared';
+import { parseFlags } from './config/flags.js';
+import { loadConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { Distributor } from './distributor/distributor.js';
 import { Ingester } from './ingester/ingester.js';
@@ -16,7 +17,7 @@ import { registerDetectedRoutes } from './server/detected-routes.js';
 import { indexPeriodsFromConfig, objectStoreFromConfig } from './storage/from-config.js';
 import { LogStore } from './storage/log-store.js';
 import type { ObjectStore } from './storage/object-store.js';
-import { type Logger, stderrLogger } from './util/logger.js';
+import { type Logger, stderrLogger } from '@loki-lite/shared';
 
 export const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 

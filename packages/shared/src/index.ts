@@ -24,3 +24,8 @@ export {
 } from './logql-time/timestamp.js';
 
 export { snappyCompress, SnappyScratchDecoder, snappyUncompress } from './compression/snappy.js';
+
+export { duration, byteSize, dayTime, port, csvList } from './config/values.js';
+export { ConfigError, expandEnv, parseYamlMapping, validateConfig, deepFreeze } from './config/yaml-config.js';
+export { FlagError, tokenizeGoFlags, parseBoolFlag, parsePortFlag, unknownFlag } from './config/go-flags.js';
+export { type Logger, silentLogger, stderrLogger } from './log/logger.js';

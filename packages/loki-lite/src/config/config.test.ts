@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseFlags } from './flags.js';
-import { ConfigError, expandEnv, loadConfig, parseConfig } from './load.js';
+import { ConfigError, expandEnv } from '@loki-lite/shared';
+import { loadConfig, parseConfig } from './load.js';
 
 // The `loki:` section of the seed's Helm values, as the issue gives it.
 const SEED = `

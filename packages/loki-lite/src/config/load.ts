@@ -1,18 +1,10 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseDocument } from 'yaml';
-import type { z } from 'zod';
+import { ConfigError, deepFreeze, expandEnv, parseYamlMapping, validateConfig } from '@loki-lite/shared';
 import type { Flags } from './flags.js';
 import { KNOWN_UNIMPLEMENTED } from './known-keys.js';
 import { type Config, configSchema } from './schema.js';
-
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-  constructor(readonly problems: readonly string[]) {
-    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
-  }
-}
 
 export interface LoadedConfig {
   config: Config;
@@ -38,29 +30,14 @@ export function loadConfig(flags: Flags, env: NodeJS.ProcessEnv = process.env): 
 
 /** Parses and validates config text; applies the flag overrides. All problems are reported together. */
 export function parseConfig(text: string, flags: Partial<Flags> = {}): { config: Config; warnings: string[] } {
-  const doc = parseDocument(text, { merge: true });
-  if (doc.errors.length > 0) throw new ConfigError(doc.errors.map((e) => `yaml: ${e.message.split('\n')[0]}`));
-  const raw: unknown = doc.toJS() ?? {};
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(['yaml: the config must be a mapping of keys']);
-  const tree = raw as Record<string, unknown>;
+  const tree = parseYamlMapping(text);
   const warnings = removeKnownUnimplemented(tree);
   applyFlags(tree, flags);
 
-  const result = configSchema.safeParse(tree);
-  if (!result.success) throw new ConfigError(result.error.issues.map(describeIssue));
-  const config = result.data;
+  const config = validateConfig(configSchema, tree, 'not a Loki config key loki-lite knows');
   const problems = resolveDerived(config);
   if (problems.length > 0) throw new ConfigError(problems);
   return { config: deepFreeze(config), warnings };
-}
-
-/** `${VAR}`, `${VAR:-default}` and `$VAR`, as Loki's -config.expand-env does. */
-export function expandEnv(text: string, env: NodeJS.ProcessEnv): string {
-  return text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (_m, braced, def, bare) => {
-    const name = (braced ?? bare) as string;
-    const value = env[name];
-    return value === undefined || value === '' ? ((def as string | undefined) ?? '') : value;
-  });
 }
 
 function removeKnownUnimplemented(tree: Record<string, unknown>): string[] {
@@ -97,14 +74,6 @@ function applyFlags(tree: Record<string, unknown>, flags: Partial<Flags>): void 
   if (flags.logLevel !== undefined) section('server').log_level = flags.logLevel;
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string {
-  const where = issue.path.map(String).join('.');
-  if (issue.code === 'unrecognized_keys') {
-    return issue.keys.map((k) => `${where ? where + '.' : ''}${k}: unknown key (not a Loki config key loki-lite knows)`).join('\n  ');
-  }
-  return `${where || '(root)'}: ${issue.message}`;
-}
-
 const TARGETS = new Set(['all', 'write', 'read', 'backend', 'distributor', 'ingester', 'querier', 'query-frontend']);
 
 /** Cross-field rules and defaults that depend on other keys (paths under common.path_prefix, the store). */
@@ -133,12 +102,4 @@ function resolveDerived(config: Config): string[] {
   if (config.ingester.chunk_block_size <= 0) problems.push('ingester.chunk_block_size: must be positive');
   if (config.ingester.chunk_target_size <= 0) problems.push('ingester.chunk_target_size: must be positive');
   return problems;
-}
-
-function deepFreeze<T>(o: T): T {
-  if (typeof o === 'object' && o !== null) {
-    for (const v of Object.values(o)) deepFreeze(v);
-    Object.freeze(o);
-  }
-  return o;
 }

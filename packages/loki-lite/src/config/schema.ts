@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { byteSize, csvList, dayTime, duration, port } from './types.js';
+import { byteSize, csvList, dayTime, duration, port } from '@loki-lite/shared';
 
 /*
  * The loki-lite configuration: Loki's own YAML keys and Loki's defaults. This schema is the single source of

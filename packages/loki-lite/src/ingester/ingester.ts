@@ -10,7 +10,7 @@ import { type LabelMatcher, matchesAll } from '../logql/syntax/matchers.js';
 import type { Metrics } from '../metrics.js';
 import type { LogStore } from '../storage/log-store.js';
 import { ByteWriter } from '../util/binary.js';
-import { type Logger, silentLogger } from '../util/logger.js';
+import { type Logger, silentLogger } from '@loki-lite/shared';
 import { failedEntriesError } from './errors.js';
 import { type ChunkDesc, Stream, type StreamSettings } from './stream.js';
 import { encodePushRecord, encodeRecord, type WalRecord, type WalStream } from './wal/record.js';

@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Config } from '../config/schema.js';
 import { tenantsFromHeader } from '../distributor/tenant.js';
-import type { Logger } from '../util/logger.js';
+import type { Logger } from '@loki-lite/shared';
 import { toHttpError } from './http-errors.js';
 
 /** Query string and (for POST forms) body parameters of a request, merged as Go's r.Form does. */

@@ -6,7 +6,7 @@ import { parse, stringify } from 'yaml';
 import { parseConfig } from '../config/load.js';
 import { type RunningServer, startLokiLite } from '../main.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { silentLogger } from '../util/logger.js';
+import { silentLogger } from '@loki-lite/shared';
 
 export interface TestServer extends RunningServer {
   readonly dir: string;

@@ -1,8 +1,10 @@
-import { parseBytes, parseDuration, parseRFC3339 } from '@loki-lite/shared';
+import { parseBytes } from '../logql-time/bytes.js';
+import { parseDuration } from '../logql-time/duration.js';
+import { parseRFC3339 } from '../logql-time/timestamp.js';
 import { z } from 'zod';
 
 /*
- * Value types of Loki's YAML: durations (Go or Prometheus syntax) become bigint nanoseconds, byte sizes
+ * Value types of Loki's (and Promtail's) YAML: durations (Go or Prometheus syntax) become bigint nanoseconds, byte sizes
  * (binary units as Loki's flagext.ByteSize: `256KB` = 262144) become numbers of bytes, `from` dates become ns.
  */
 

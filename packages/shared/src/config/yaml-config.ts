@@ -1,0 +1,59 @@
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+
+/*
+ * What loki-lite and the agent share about reading a config file: YAML with merge keys, `-config.expand-env`
+ * substitution, validation by one zod schema with every problem reported at once (each naming its key),
+ * and a frozen result.
+ */
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+}
+
+/** `${VAR}`, `${VAR:-default}` and `$VAR`, as Loki's and Promtail's -config.expand-env do. */
+export function expandEnv(text: string, env: NodeJS.ProcessEnv): string {
+  return text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (_m, braced, def, bare) => {
+    const name = (braced ?? bare) as string;
+    const value = env[name];
+    return value === undefined || value === '' ? ((def as string | undefined) ?? '') : value;
+  });
+}
+
+/** Parses YAML text into a plain mapping. Throws ConfigError for bad YAML or a document that is not a mapping. */
+export function parseYamlMapping(text: string): Record<string, unknown> {
+  const doc = parseDocument(text, { merge: true });
+  if (doc.errors.length > 0) throw new ConfigError(doc.errors.map((e) => `yaml: ${e.message.split('\n')[0]}`));
+  const raw: unknown = doc.toJS() ?? {};
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(['yaml: the config must be a mapping of keys']);
+  return raw as Record<string, unknown>;
+}
+
+/**
+ * Validates `tree` with `schema`; throws ConfigError listing every problem with its key path. An unknown key
+ * is reported as `key: unknown key (<unknownKeyNote>)`.
+ */
+export function validateConfig<S extends z.ZodType>(schema: S, tree: unknown, unknownKeyNote: string): z.output<S> {
+  const result = schema.safeParse(tree);
+  if (!result.success) throw new ConfigError(result.error.issues.map((issue) => describeIssue(issue, unknownKeyNote)));
+  return result.data;
+}
+
+function describeIssue(issue: z.core.$ZodIssue, unknownKeyNote: string): string {
+  const where = issue.path.map(String).join('.');
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((k) => `${where ? where + '.' : ''}${k}: unknown key (${unknownKeyNote})`).join('\n  ');
+  }
+  return `${where || '(root)'}: ${issue.message}`;
+}
+
+export function deepFreeze<T>(o: T): T {
+  if (typeof o === 'object' && o !== null) {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}
