@@ -1,8 +1,7 @@
-import { isValidLabelName, type Label, type Labels, LokiError, printLabels, sortLabels } from '@loki-lite/shared';
+import { compileGoRegex, isValidLabelName, type Label, type Labels, LokiError, printLabels, sortLabels } from '@loki-lite/shared';
 import type {
   ArithmeticOp, BinaryExpr, BinaryOp, ComparisonOp, Grouping, LabelReplaceExpr, LogSelectorExpr, RangeAggregationExpr, RangeOp, SampleExpr, VectorMatching, VectorOp,
 } from '../syntax/ast.js';
-import { compileGoRegex } from '../syntax/regex.js';
 import { compare } from '../compare.js';
 import { aggregate, groupBy } from './aggregate.js';
 import { rangeFunction } from './range-functions.js';

@@ -1,6 +1,5 @@
-import { LokiError } from '@loki-lite/shared';
+import { compileGoRegex, LokiError, RegexError } from '@loki-lite/shared';
 import type { LineFilterStage } from '../syntax/ast.js';
-import { compileGoRegex, RegexError } from '../syntax/regex.js';
 import { compileIpMatcher } from './ip.js';
 import { compilePattern } from './pattern.js';
 

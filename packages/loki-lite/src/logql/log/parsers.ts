@@ -1,6 +1,5 @@
-import { LokiError } from '@loki-lite/shared';
+import { compileGoRegex, LokiError } from '@loki-lite/shared';
 import type { JsonStage, LogfmtStage, PatternStage, RegexpStage } from '../syntax/ast.js';
-import { compileGoRegex } from '../syntax/regex.js';
 import { eachObjectField, JsonType, JsonWalkError, labelValueOf, parseJsonPath, valueAtPath, type JsonValue } from './json.js';
 import type { LabelsBuilder } from './labels-builder.js';
 import { scanLogfmt } from './logfmt.js';

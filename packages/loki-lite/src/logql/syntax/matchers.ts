@@ -1,5 +1,4 @@
-import { getLabel, type Labels } from '@loki-lite/shared';
-import { compileGoRegex } from './regex.js';
+import { compileGoRegex, getLabel, type Labels } from '@loki-lite/shared';
 
 export type MatchType = '=' | '!=' | '=~' | '!~';
 

@@ -1,4 +1,4 @@
-import { lineCol, LokiError, parseDuration } from '@loki-lite/shared';
+import { compileGoRegex, lineCol, LokiError, parseDuration, RegexError } from '@loki-lite/shared';
 import type {
   BinaryOp, ComparisonOp, Expr, Grouping, LabelExtraction, LabelFilterExpr, LabelFormatStage, LabelReplaceExpr, LabelSelection, LabelsStage, LineFilterOp,
   LineFilterStage, LogSelectorExpr, PipelineStage, RangeAggregationExpr, RangeOp, SampleExpr, Unwrap, UnwrapConversion, VectorAggregationExpr, VectorMatching,
@@ -8,7 +8,6 @@ import { parseHumanBytes } from '../log/values.js';
 import { ParseError } from './errors.js';
 import { type Token, type TokenKind, tokenize } from './lexer.js';
 import { type LabelMatcher, type MatchType, matchesEmpty, newLabelMatcher } from './matchers.js';
-import { compileGoRegex, RegexError } from './regex.js';
 
 /** Binary operator precedence, lowest first, as in Prometheus and LogQL. */
 const PRECEDENCE: Readonly<Record<BinaryOp, number>> = {

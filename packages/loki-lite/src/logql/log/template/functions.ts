@@ -1,4 +1,4 @@
-import { compileGoRegex } from '../../syntax/regex.js';
+import { compileGoRegex } from '@loki-lite/shared';
 import { goParseDurationSeconds, humanBytes } from '../values.js';
 import { formatGoLayout, parseGoLayout } from './go-time.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compileGoRegex } from './regex.js';
+import { compileGoRegex } from './go-regex.js';
 
 describe('Go regex translation', () => {
   it.each([

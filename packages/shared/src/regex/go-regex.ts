@@ -1,7 +1,7 @@
-import { LokiError } from '@loki-lite/shared';
+import { LokiError } from '../errors.js';
 
 /**
- * LogQL regexes are Go RE2. JavaScript's engine agrees on most of the syntax; this translates the parts
+ * LogQL regexes and Prometheus relabel rules are Go RE2. JavaScript's engine agrees on most of the syntax; this translates the parts
  * that differ (flag groups, \A \z, (?P<name>), POSIX classes, \Q..\E) and rejects what RE2 does not have
  * (look-arounds, back-references), so a pattern never silently means something else here than in Loki.
  */
