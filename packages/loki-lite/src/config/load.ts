@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, deepFreeze, expandEnv, parseYamlMapping, validateConfig } from '@loki-lite/shared';
+import { ConfigError, deepFreeze, expandEnv, parseYamlMapping, removeKnownUnimplemented, validateConfig } from '@loki-lite/shared';
 import type { Flags } from './flags.js';
 import { KNOWN_UNIMPLEMENTED } from './known-keys.js';
 import { type Config, configSchema } from './schema.js';
@@ -31,35 +31,13 @@ export function loadConfig(flags: Flags, env: NodeJS.ProcessEnv = process.env): 
 /** Parses and validates config text; applies the flag overrides. All problems are reported together. */
 export function parseConfig(text: string, flags: Partial<Flags> = {}): { config: Config; warnings: string[] } {
   const tree = parseYamlMapping(text);
-  const warnings = removeKnownUnimplemented(tree);
+  const warnings = removeKnownUnimplemented(tree, KNOWN_UNIMPLEMENTED, 'loki-lite');
   applyFlags(tree, flags);
 
   const config = validateConfig(configSchema, tree, 'not a Loki config key loki-lite knows');
   const problems = resolveDerived(config);
   if (problems.length > 0) throw new ConfigError(problems);
   return { config: deepFreeze(config), warnings };
-}
-
-function removeKnownUnimplemented(tree: Record<string, unknown>): string[] {
-  const warnings: string[] = [];
-  for (const key of KNOWN_UNIMPLEMENTED) {
-    if (deleteAt(tree, key.split('.'))) warnings.push(`config key ${key} is accepted but not implemented by loki-lite yet; it has no effect`);
-  }
-  return warnings;
-}
-
-/** Deletes the value at `keys`, descending into arrays (for keys under list items). Returns true if found. */
-function deleteAt(node: unknown, keys: readonly string[]): boolean {
-  if (Array.isArray(node)) return node.map((item) => deleteAt(item, keys)).some(Boolean);
-  if (typeof node !== 'object' || node === null) return false;
-  const obj = node as Record<string, unknown>;
-  const [head, ...rest] = keys as [string, ...string[]];
-  if (!(head in obj)) return false;
-  if (rest.length === 0) {
-    delete obj[head];
-    return true;
-  }
-  return deleteAt(obj[head], rest);
 }
 
 function applyFlags(tree: Record<string, unknown>, flags: Partial<Flags>): void {

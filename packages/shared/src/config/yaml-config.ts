@@ -50,6 +50,32 @@ function describeIssue(issue: z.core.$ZodIssue, unknownKeyNote: string): string 
   return `${where || '(root)'}: ${issue.message}`;
 }
 
+/**
+ * Removes the keys (dotted paths; a path through a list applies to every item) that a program knows but does
+ * not act on yet, and returns one warning per key found, so such a config still loads.
+ */
+export function removeKnownUnimplemented(tree: Record<string, unknown>, keys: readonly string[], program: string): string[] {
+  const warnings: string[] = [];
+  for (const key of keys) {
+    if (deleteAt(tree, key.split('.'))) warnings.push(`config key ${key} is accepted but not implemented by ${program} yet; it has no effect`);
+  }
+  return warnings;
+}
+
+/** Deletes the value at `keys`, descending into arrays (for keys under list items). Returns true if found. */
+function deleteAt(node: unknown, keys: readonly string[]): boolean {
+  if (Array.isArray(node)) return node.map((item) => deleteAt(item, keys)).some(Boolean);
+  if (typeof node !== 'object' || node === null) return false;
+  const obj = node as Record<string, unknown>;
+  const [head, ...rest] = keys as [string, ...string[]];
+  if (!(head in obj)) return false;
+  if (rest.length === 0) {
+    delete obj[head];
+    return true;
+  }
+  return deleteAt(obj[head], rest);
+}
+
 export function deepFreeze<T>(o: T): T {
   if (typeof o === 'object' && o !== null) {
     for (const v of Object.values(o)) deepFreeze(v);
