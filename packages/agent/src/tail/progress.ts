@@ -1,0 +1,64 @@
+/*
+ * How far each tailed file is safe to resume from. Entries are read in file order and every client sends
+ * its batches in order, so for one client the acknowledged offset only grows. A file's position is the
+ * smallest over the clients: a client with nothing in flight for the file is at `readSafe` (everything read
+ * is either acknowledged or produced no entry), otherwise at the offset its last acknowledged entry allows.
+ */
+
+export interface FileIdentity {
+  readonly dev: number;
+  readonly ino: number;
+  /** Hex of the file's first bytes (up to FINGERPRINT_BYTES), to tell it from a new file with a reused inode. */
+  readonly fingerprint: string;
+}
+
+export class FileProgress {
+  /** Entries queued or in flight per client. */
+  readonly pending: number[];
+  /** Per client: the resume offset its last acknowledged entry allows. */
+  readonly acked: number[];
+  /** Resume offset after everything read so far (the start of a held partial line, if any). */
+  readSafe: number;
+  /** The file ended for good (deleted or rotated, and read to its end). */
+  finished = false;
+
+  constructor(
+    public path: string,
+    public identity: FileIdentity,
+    startOffset: number,
+    clients: number,
+  ) {
+    this.pending = new Array<number>(clients).fill(0);
+    this.acked = new Array<number>(clients).fill(startOffset);
+    this.readSafe = startOffset;
+  }
+
+  get key(): string {
+    return identityKey(this.identity);
+  }
+
+  /** The offset a restart resumes from. */
+  position(): number {
+    let p = this.readSafe;
+    for (let c = 0; c < this.pending.length; c++) if (this.pending[c]! > 0 && this.acked[c]! < p) p = this.acked[c]!;
+    return p;
+  }
+
+  /** True once the file is finished and every client has acknowledged all of it. */
+  done(): boolean {
+    return this.finished && this.pending.every((n) => n === 0);
+  }
+}
+
+/** Device and inode: unique among the files that exist at one time. */
+export function identityKey(id: Pick<FileIdentity, 'dev' | 'ino'>): string {
+  return `${id.dev}:${id.ino}`;
+}
+
+/**
+ * Whether two fingerprints can belong to the same file: one is a prefix of the other, because a file first
+ * seen shorter than FINGERPRINT_BYTES has a shorter fingerprint.
+ */
+export function sameContentStart(a: string, b: string): boolean {
+  return a.length <= b.length ? b.startsWith(a) : a.startsWith(b);
+}

@@ -1,0 +1,379 @@
+import { open, readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from '@loki-lite/shared';
+import { watch, type FSWatcher } from 'chokidar';
+import fg from 'fast-glob';
+import type { LokiClient } from '../client/client.js';
+import type { QueueBudget } from '../client/queue-budget.js';
+import type { DecoderLimits } from '../decode/container-log.js';
+import type { Target } from '../discovery/target.js';
+import type { AgentMetrics } from '../metrics.js';
+import type { PositionsFile, SavedPosition } from '../positions/positions.js';
+import { FileOutput } from './file-output.js';
+import { type FileIdentity, type FileProgress, identityKey, sameContentStart } from './progress.js';
+import { FINGERPRINT_BYTES, TailedFile } from './tailed-file.js';
+
+/*
+ * Finds the files of the current targets (their `__path__` globs, expanded again on file-system events and
+ * every rescan period), reads them in turn, and keeps the positions file up to date with what every client
+ * has acknowledged.
+ *
+ * Rotation: the path is checked against the open descriptor's inode. When it names another file (kubelet
+ * renamed the old one and created a new one) or nothing (deleted), the old file is read to its end first and
+ * the new one is opened only then. A file smaller than the offset read was truncated in place
+ * (copytruncate): it is read again from the start. Deleted files still unread are bounded by
+ * `max_unread_deleted_bytes`; open files by `max_open_files`.
+ */
+
+const POLL_MS = 250;
+
+export interface TailOptions {
+  readonly maxOpenFiles: number;
+  readonly maxUnreadDeletedBytes: number;
+  readonly rescanMs: number;
+  readonly positionsSyncMs: number;
+  readonly decoder: DecoderLimits;
+}
+
+export interface TailDeps {
+  readonly clients: readonly LokiClient[];
+  readonly budget: QueueBudget;
+  readonly positions: PositionsFile;
+  readonly metrics: AgentMetrics;
+  readonly log: Logger;
+  readonly options: TailOptions;
+}
+
+export class TailManager {
+  private targets: readonly Target[] = [];
+  private targetsSet = false;
+  /** The file each path currently names, as we follow it. */
+  private readonly byPath = new Map<string, TailedFile>();
+  /** Every open file, including detached ones being read to their end. */
+  private readonly open = new Set<TailedFile>();
+  /** Paths found while max_open_files were open, oldest first. */
+  private readonly waiting: Array<{ path: string; target: Target }> = [];
+  private readonly outputs = new WeakMap<TailedFile, FileOutput>();
+  /** Progress of files (or generations of a truncated file) no longer read whose last entries are unacknowledged. */
+  private readonly closing = new Set<FileProgress>();
+  private saved = new Map<string, SavedPosition>();
+  private promtailOnly = new Map<string, number>();
+  private recovered = false;
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private wakeUp: (() => void) | undefined;
+  private rescanDue = true;
+  private lastRescan = 0;
+  private watcher: FSWatcher | undefined;
+  private watchedDirs = new Set<string>();
+  private positionsWriting: Promise<void> | undefined;
+  private positionsDirty = false;
+  private positionsTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly deps: TailDeps) {}
+
+  /** Reads the positions file and starts tailing. */
+  start(): void {
+    const { files, promtailOnly } = this.deps.positions.read();
+    this.saved = new Map(files.map((f) => [identityKey(f), f]));
+    this.promtailOnly = promtailOnly;
+    this.running = true;
+    this.watcher = watch([], { ignoreInitial: true, depth: 2 });
+    this.watcher.on('all', () => this.requestRescan());
+    this.watcher.on('error', (e) => this.deps.log.warn(`file watcher: ${(e as Error).message}`));
+    this.positionsTimer = setInterval(() => this.savePositions(), this.deps.options.positionsSyncMs);
+    this.positionsTimer.unref();
+    this.loop = this.run();
+  }
+
+  setTargets(targets: readonly Target[]): void {
+    this.targets = targets;
+    this.targetsSet = true;
+    this.requestRescan();
+  }
+
+  /** Called by clients when a batch was acknowledged or dropped. */
+  onSettled(): void {
+    this.savePositions();
+    this.wake();
+  }
+
+  /** Stops reading, waits for the clients to acknowledge what was read (up to `timeoutMs`), saves positions. */
+  async stop(timeoutMs: number): Promise<void> {
+    this.running = false;
+    this.wake();
+    await this.loop;
+    await this.watcher?.close();
+    if (this.positionsTimer) clearInterval(this.positionsTimer);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(this.deps.clients.map((c) => c.drain())),
+      new Promise((r) => (timer = setTimeout(r, timeoutMs))),
+    ]);
+    clearTimeout(timer);
+    for (const c of this.deps.clients) c.stop();
+    this.savePositions();
+    await this.positionsWriting;
+    for (const f of this.open) await f.close();
+  }
+
+  private requestRescan(): void {
+    this.rescanDue = true;
+    this.wake();
+  }
+
+  private wake(): void {
+    const w = this.wakeUp;
+    this.wakeUp = undefined;
+    w?.();
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      try {
+        if (this.rescanDue || Date.now() - this.lastRescan >= this.deps.options.rescanMs) await this.rescan();
+        await this.deps.budget.room();
+        const read = await this.readRound();
+        if (!read && this.running) {
+          await this.poll();
+          await new Promise<void>((resolve) => {
+            const t = setTimeout(resolve, POLL_MS);
+            this.wakeUp = () => {
+              clearTimeout(t);
+              resolve();
+            };
+          });
+        }
+      } catch (e) {
+        this.deps.log.error(`tailer: ${(e as Error).message}`);
+        await new Promise((r) => setTimeout(r, POLL_MS));
+      }
+    }
+  }
+
+  /** One chunk from every file with data; false when none had any. */
+  private async readRound(): Promise<boolean> {
+    let any = false;
+    for (const f of [...this.open]) {
+      if (!this.running || this.deps.budget.full) break;
+      const { consumed, lines } = await f.readChunk(f.detached);
+      if (consumed > 0) {
+        any = true;
+        this.deps.metrics.readBytes.inc({ path: f.path }, consumed);
+        this.deps.metrics.readLines.inc({ path: f.path }, lines);
+      }
+      this.deps.budget.settle();
+    }
+    return any;
+  }
+
+  /** Looks at every open file: size, truncation, rotation, expired partial lines. */
+  private async poll(): Promise<void> {
+    for (const f of [...this.open]) {
+      f.flushExpiredPartials();
+      const st = await f.handle.stat().catch(() => undefined);
+      if (st === undefined) continue;
+      const grew = st.size !== f.size || st.mtimeMs !== f.mtimeMs;
+      f.size = st.size;
+      f.mtimeMs = st.mtimeMs;
+      if (!f.detached && (st.size < f.offset || (grew && f.offset > 0 && (await f.rewritten(st.size))))) {
+        this.deps.log.info(`${f.path}: truncated (copytruncate); reading it again from the start`);
+        this.retire(f.progress);
+        f.restartAfterTruncation();
+        continue;
+      }
+      if (!f.detached && !(await this.pathStillNames(f))) {
+        f.detached = true;
+        this.requestRescan();
+      }
+      if (f.detached && f.offset >= st.size) await this.finishFile(f);
+    }
+    this.enforceDeletedBudget();
+    await this.openWaiting();
+    this.deps.metrics.filesActive.set(this.open.size);
+    this.deps.metrics.filesWaiting.set(this.waiting.length);
+  }
+
+  private async pathStillNames(f: TailedFile): Promise<boolean> {
+    try {
+      const st = await stat(f.path);
+      return st.ino === f.identity.ino && st.dev === f.identity.dev;
+    } catch {
+      return false;
+    }
+  }
+
+  private async finishFile(f: TailedFile): Promise<void> {
+    f.finish();
+    this.open.delete(f);
+    if (this.byPath.get(f.path) === f) this.byPath.delete(f.path);
+    this.retire(f.progress);
+    await f.close();
+    this.requestRescan();
+  }
+
+  /** Keeps a finished generation's progress in the positions until its last entries are acknowledged. */
+  private retire(progress: FileProgress): void {
+    if (!progress.done()) this.closing.add(progress);
+  }
+
+  private enforceDeletedBudget(): void {
+    const detached = [...this.open].filter((f) => f.detached).sort((a, b) => a.openedAt - b.openedAt);
+    let unread = detached.reduce((n, f) => n + Math.max(0, f.size - f.offset), 0);
+    for (const f of detached) {
+      if (unread <= this.deps.options.maxUnreadDeletedBytes) break;
+      const lost = Math.max(0, f.size - f.offset);
+      this.deps.log.warn(`${f.path}: giving up ${lost} unread bytes of a deleted file (over agent.max_unread_deleted_bytes)`);
+      this.deps.metrics.unreadDroppedBytes.inc(lost);
+      unread -= lost;
+      f.offset = f.size;
+      void this.finishFile(f);
+    }
+  }
+
+  private async rescan(): Promise<void> {
+    this.rescanDue = false;
+    this.lastRescan = Date.now();
+    const wanted = new Map<string, Target>();
+    for (const t of this.targets) {
+      this.watchBase(t.pathGlob);
+      const paths = await fg(t.pathGlob, { onlyFiles: true, absolute: true, suppressErrors: true, followSymbolicLinks: true });
+      for (const p of paths) if (!wanted.has(p)) wanted.set(p, t);
+    }
+    for (const [p, t] of wanted) {
+      const current = this.byPath.get(p);
+      if (current && !current.detached) continue;
+      if (current?.detached) continue; // the old file at this path is read to its end first
+      if (this.waiting.some((w) => w.path === p)) continue;
+      this.waiting.push({ path: p, target: t });
+    }
+    // Files whose target is gone (pod deleted past its retention) are read to their end and closed.
+    for (const [p, f] of this.byPath) if (!wanted.has(p)) f.detached = true;
+    await this.openWaiting();
+    if (!this.recovered && this.targetsSet) {
+      this.recovered = true;
+      await this.recoverRotatedWhileDown(wanted);
+    }
+  }
+
+  private async openWaiting(): Promise<void> {
+    while (this.waiting.length > 0 && this.open.size < this.deps.options.maxOpenFiles) {
+      const { path: p, target } = this.waiting.shift()!;
+      await this.openFile(p, target).catch((e: Error) => this.deps.log.warn(`${p}: cannot open: ${e.message}`));
+    }
+  }
+
+  private async openFile(p: string, target: Target, savedOffset?: number, detached = false): Promise<void> {
+    const handle = await open(p, 'r');
+    const st = await handle.stat();
+    const head = Buffer.alloc(Math.min(FINGERPRINT_BYTES, st.size));
+    if (head.length > 0) await handle.read(head, 0, head.length, 0);
+    const identity: FileIdentity = { dev: st.dev, ino: st.ino, fingerprint: head.toString('hex') };
+    if ([...this.open].some((f) => identityKey(f.identity) === identityKey(identity))) {
+      await handle.close();
+      return;
+    }
+    const offset = savedOffset ?? this.startOffset(p, identity, st.size);
+    const file = new TailedFile(
+      p, handle, identity, offset, this.deps.clients.length, this.deps.options.decoder,
+      (f, e) => this.outputs.get(f)!.emit(e),
+      target.pipeline.containerFormat ? undefined : 'raw',
+    );
+    file.size = st.size;
+    file.detached = detached;
+    this.outputs.set(file, new FileOutput(target, p, this.deps.clients, () => file.progress, () => file.decoder.format));
+    this.open.add(file);
+    if (!detached) this.byPath.set(p, file);
+    this.wake();
+  }
+
+  /** Where to start a newly opened file: its saved position if it is the same file, else the beginning. */
+  private startOffset(p: string, id: FileIdentity, size: number): number {
+    const saved = this.saved.get(identityKey(id));
+    if (saved && sameContentStart(saved.fingerprint, id.fingerprint)) {
+      this.saved.delete(identityKey(id));
+      return saved.offset <= size ? saved.offset : 0;
+    }
+    const promtail = this.promtailOnly.get(p);
+    if (promtail !== undefined) {
+      this.promtailOnly.delete(p);
+      if (promtail <= size) return promtail;
+    }
+    return 0;
+  }
+
+  /**
+   * Saved files not found at their path were rotated while the agent was down: look for them by identity in
+   * their folder (kubelet renames `0.log` to `0.log.<timestamp>`) and read what is left of them, with the
+   * labels of the target that now owns their old path. Saved files found nowhere are forgotten.
+   */
+  private async recoverRotatedWhileDown(wanted: ReadonlyMap<string, Target>): Promise<void> {
+    for (const saved of [...this.saved.values()]) {
+      const dir = path.dirname(saved.path);
+      const names = await readdir(dir).catch(() => [] as string[]);
+      let found = false;
+      for (const name of names) {
+        const candidate = path.join(dir, name);
+        const st = await stat(candidate).catch(() => undefined);
+        if (!st || st.ino !== saved.ino || st.dev !== saved.dev) continue;
+        found = true;
+        const target = wanted.get(saved.path);
+        if (!target || st.size <= saved.offset) break;
+        this.deps.log.info(`${saved.path}: rotated to ${candidate} while the agent was down; reading its last ${st.size - saved.offset} bytes`);
+        this.saved.delete(identityKey(saved));
+        await this.openFile(candidate, target, saved.offset, true);
+        break;
+      }
+      if (!found) this.saved.delete(identityKey(saved));
+    }
+  }
+
+  private watchBase(glob: string): void {
+    const base = fg.isDynamicPattern(glob) ? glob.slice(0, glob.search(/[*?[{]/)).replace(/[^/]*$/, '') : path.dirname(glob);
+    const dir = base.replace(/\/$/, '') || '/';
+    if (this.watchedDirs.has(dir)) return;
+    this.watchedDirs.add(dir);
+    this.watcher?.add(dir);
+  }
+
+  /** Writes the positions file now, or right after the write in progress. */
+  private savePositions(): void {
+    if (this.positionsWriting) {
+      this.positionsDirty = true;
+      return;
+    }
+    const entries = this.positionEntries();
+    this.positionsWriting = this.deps.positions
+      .write(entries)
+      .catch((e: Error) => this.deps.log.error(`positions: ${e.message}`))
+      .finally(() => {
+        this.positionsWriting = undefined;
+        if (this.positionsDirty) {
+          this.positionsDirty = false;
+          this.savePositions();
+        }
+      });
+  }
+
+  private positionEntries(): SavedPosition[] {
+    const out = new Map<string, SavedPosition>();
+    let lag = 0;
+    for (const p of [...this.closing]) {
+      if (p.done()) {
+        this.closing.delete(p);
+        continue;
+      }
+      out.set(p.key, { path: p.path, ...p.identity, offset: p.position() });
+    }
+    for (const f of this.open) {
+      const p = f.progress;
+      const position = p.position();
+      lag += f.offset - position;
+      out.set(p.key, { path: f.path, ...p.identity, offset: position });
+    }
+    // Files not seen yet this run keep their saved position (their target may come back).
+    for (const s of this.saved.values()) if (!out.has(identityKey(s))) out.set(identityKey(s), s);
+    this.deps.metrics.positionsLagBytes.set(Math.max(0, lag));
+    return [...out.values()];
+  }
+}
