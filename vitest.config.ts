@@ -7,6 +7,8 @@ export default defineConfig({
   resolve: {
     alias: {
       '@loki-lite/shared': fileURLToPath(new URL('./packages/shared/src/index.ts', import.meta.url)),
+      // The agent's tests ship into a real loki-lite started in-process.
+      'loki-lite': fileURLToPath(new URL('./packages/loki-lite/src/main.ts', import.meta.url)),
     },
   },
   test: {

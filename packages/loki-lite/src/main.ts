@@ -19,6 +19,8 @@ import { LogStore } from './storage/log-store.js';
 import type { ObjectStore } from './storage/object-store.js';
 import { type Logger, stderrLogger } from '@loki-lite/shared';
 
+export { parseConfig } from './config/load.js';
+
 export const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 export interface RunningServer {

@@ -1,0 +1,150 @@
+import { renameSync, truncateSync, unlinkSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startAgent, type RunningAgent } from './agent.js';
+import { parseConfig } from './config/load.js';
+import { append, criLine, dockerLine, eventually, podsTree, type PodsTree } from './testing/pods-tree.js';
+import { type Receiver, startReceiver } from './testing/receiver.js';
+
+let tree: PodsTree;
+let receiver: Receiver;
+let agent: RunningAgent | undefined;
+
+beforeEach(async () => {
+  tree = podsTree();
+  receiver = await startReceiver();
+});
+
+afterEach(async () => {
+  await agent?.stop(1000);
+  agent = undefined;
+  await receiver.stop();
+  tree.remove();
+});
+
+/** A static-target agent over the tree (the /var/log/pods layout gives namespace, pod and container). */
+async function startStaticAgent(extraStages = ''): Promise<RunningAgent> {
+  const { config } = parseConfig(`
+server: {http_listen_address: 127.0.0.1, http_listen_port: 0}
+positions: {filename: ${path.join(tree.root, 'positions.yaml')}}
+clients: [{url: ${receiver.pushUrl}, batchwait: 100ms}]
+agent: {rescan_period: 200ms, partial_line_timeout: 1s}
+scrape_configs:
+  - job_name: pods
+    pipeline_stages: [{cri: {}}, {static_labels: {cluster: test}}${extraStages}]
+    static_configs: [{labels: {job: pods, __path__: "${tree.podsDir}/*/*/*.log"}}]
+`);
+  return startAgent(config, { nodeName: 'node-a', version: 'test' });
+}
+
+async function sentEntries(a: RunningAgent): Promise<number> {
+  return (await a.metrics.sentEntries.get()).values.reduce((n, v) => n + v.value, 0);
+}
+
+const texts = async (selector: string) => (await receiver.lines(selector)).map((l) => l.line);
+
+describe('agent shipping a pods folder into loki-lite', () => {
+  it('ships CRI and docker lines with their timestamps, stream label, path labels and static labels', async () => {
+    const cri = path.join(tree.containerDir('train', 'trainer-0', 'u1', 'main'), '0.log');
+    const docker = path.join(tree.containerDir('train', 'loader-0', 'u2', 'main'), '0.log');
+    append(cri, criLine('2025-06-01T10:00:00.123456789Z', 'stdout', 'F', 'step=1 loss=0.5'));
+    append(cri, criLine('2025-06-01T10:00:01.000000001+01:00', 'stderr', 'F', 'warning: slow'));
+    append(docker, dockerLine(new Date('2025-06-01T10:00:02Z'), 'stdout', 'loaded shard 3\n'));
+    agent = await startStaticAgent();
+    expect(await eventually(async () => (await texts('{job="pods"}')).length === 3)).toBe(true);
+    const lines = await receiver.lines('{job="pods"}');
+    expect(lines.map((l) => [l.ts, l.line, l.labels.stream, l.labels.pod])).toEqual([
+      ['1748768401000000001', 'warning: slow', 'stderr', 'trainer-0'],
+      ['1748772000123456789', 'step=1 loss=0.5', 'stdout', 'trainer-0'],
+      ['1748772002000123456', 'loaded shard 3', 'stdout', 'loader-0'],
+    ].sort((a, b) => (a[0]! < b[0]! ? -1 : 1)));
+    expect(lines[0]!.labels).toEqual({
+      job: 'pods', cluster: 'test', namespace: 'train', pod: 'trainer-0', container: 'main', stream: 'stderr', filename: cri,
+    });
+  });
+
+  it('joins CRI partial lines and docker 16 KiB splits per stream', async () => {
+    const cri = path.join(tree.containerDir('ns', 'p', 'u1', 'c'), '0.log');
+    const docker = path.join(tree.containerDir('ns', 'd', 'u2', 'c'), '0.log');
+    const t = new Date('2025-06-01T10:00:00Z');
+    append(cri, criLine(t, 'stdout', 'P', 'first half '));
+    append(cri, criLine(t, 'stderr', 'F', 'interleaved error'));
+    append(cri, criLine(t, 'stdout', 'P', 'and '));
+    append(cri, criLine(t, 'stdout', 'F', 'second half'));
+    append(docker, dockerLine(t, 'stdout', 'x'.repeat(16384)) + dockerLine(t, 'stdout', 'tail\n'));
+    agent = await startStaticAgent();
+    expect(await eventually(async () => (await texts('{namespace="ns"}')).length === 3)).toBe(true);
+    expect((await texts('{pod="p", stream="stdout"}'))).toEqual(['first half and second half']);
+    expect((await texts('{pod="p", stream="stderr"}'))).toEqual(['interleaved error']);
+    expect((await texts('{pod="d"}'))).toEqual([`${'x'.repeat(16384)}tail`]);
+  });
+
+  it('emits a partial line whose end never comes after the timeout', async () => {
+    const cri = path.join(tree.containerDir('ns', 'p', 'u1', 'c'), '0.log');
+    append(cri, criLine(new Date(), 'stdout', 'P', 'cut short'));
+    agent = await startStaticAgent();
+    expect(await eventually(async () => (await texts('{pod="p"}')).length === 1)).toBe(true);
+    expect(await texts('{pod="p"}')).toEqual(['cut short']);
+  });
+
+  it('reads a rotated file to its end, then the new file (kubelet rotation), and a copytruncated one again from the start', async () => {
+    const dir = tree.containerDir('ns', 'p', 'u1', 'c');
+    const file = path.join(dir, '0.log');
+    const t0 = Date.parse('2025-06-01T10:00:00Z');
+    const line = (i: number) => criLine(new Date(t0 + i), 'stdout', 'F', `line ${i}`);
+    append(file, line(0));
+    agent = await startStaticAgent();
+    expect(await eventually(async () => (await texts('{pod="p"}')).length === 1)).toBe(true);
+    // Written, then renamed away in the same instant: the agent must still read lines 1-2 from the old file.
+    append(file, line(1) + line(2));
+    renameSync(file, path.join(dir, '0.log.20261125-100000'));
+    append(file, line(3));
+    expect(await eventually(async () => (await texts('{pod="p"}')).length === 4)).toBe(true);
+    // copytruncate: the content is copied elsewhere and the file emptied in place, then written again.
+    await new Promise((r) => setTimeout(r, 500));
+    truncateSync(file, 0);
+    append(file, line(4));
+    expect(await eventually(async () => (await texts('{pod="p"}')).length === 5)).toBe(true);
+    expect(await texts('{pod="p"}')).toEqual(['line 0', 'line 1', 'line 2', 'line 3', 'line 4']);
+  });
+
+  it('finds a pod that appears later, and reads a deleted file to its end', async () => {
+    agent = await startStaticAgent();
+    const file = path.join(tree.containerDir('ns', 'late', 'u9', 'c'), '0.log');
+    const t = new Date('2025-06-01T10:00:00Z');
+    append(file, criLine(t, 'stdout', 'F', 'hello from a new pod'));
+    expect(await eventually(async () => (await texts('{pod="late"}')).length === 1)).toBe(true);
+    append(file, criLine(t, 'stdout', 'F', 'last words'));
+    unlinkSync(file);
+    expect(await eventually(async () => (await texts('{pod="late"}')).length === 2)).toBe(true);
+  });
+
+  it('applies per-line stages: logfmt into labels, output, drop', async () => {
+    const file = path.join(tree.containerDir('ns', 'p', 'u1', 'c'), '0.log');
+    const t = new Date('2025-06-01T10:00:00Z');
+    append(file, criLine(t, 'stdout', 'F', 'level=info msg="step done"'));
+    append(file, criLine(t, 'stdout', 'F', 'level=debug msg="noise"'));
+    agent = await startStaticAgent(`, {logfmt: {mapping: {level: "", msg: ""}}}, {labels: {level: ""}}, {drop: {source: level, value: debug}}, {output: {source: msg}}`);
+    expect(await eventually(async () => (await texts('{namespace="ns"}')).length === 1)).toBe(true);
+    const [entry] = await receiver.lines('{namespace="ns"}');
+    expect(entry!.line).toBe('step done');
+    expect(entry!.labels.level).toBe('info');
+  });
+
+  it('resumes from the positions file after a restart without sending a line twice', async () => {
+    const file = path.join(tree.containerDir('ns', 'p', 'u1', 'c'), '0.log');
+    const t0 = Date.parse('2025-06-01T10:00:00Z');
+    for (let i = 0; i < 100; i++) append(file, criLine(new Date(t0 + i), 'stdout', 'F', `line ${i}`));
+    agent = await startStaticAgent();
+    expect(await eventually(async () => (await texts('{pod="p"}')).length === 100)).toBe(true);
+    await agent.stop(1000);
+    for (let i = 100; i < 150; i++) append(file, criLine(new Date(t0 + i), 'stdout', 'F', `line ${i}`));
+    agent = await startStaticAgent();
+    expect(await eventually(async () => (await texts('{pod="p"}')).length >= 150)).toBe(true);
+    await new Promise((r) => setTimeout(r, 500));
+    const lines = await receiver.lines('{pod="p"}');
+    expect(lines.map((l) => l.line)).toEqual(Array.from({ length: 150 }, (_, i) => `line ${i}`));
+    // The querier hides exact duplicates, so count what the restarted agent sent: only the new lines.
+    expect(await sentEntries(agent)).toBe(50);
+  });
+});

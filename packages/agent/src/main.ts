@@ -1,0 +1,48 @@
+import { readFileSync } from 'node:fs';
+import { ConfigError, FlagError, stderrLogger } from '@loki-lite/shared';
+import { startAgent } from './agent.js';
+import { parseAgentFlags } from './config/flags.js';
+import { loadConfig } from './config/load.js';
+
+export { startAgent, type RunningAgent, type AgentOptions } from './agent.js';
+export { parseConfig } from './config/load.js';
+
+export const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/** The command line: flags, config, start, and on SIGTERM/SIGINT a stop that saves the positions. */
+export async function main(argv: readonly string[]): Promise<void> {
+  let loaded;
+  try {
+    const flags = parseAgentFlags(argv);
+    loaded = loadConfig(flags);
+    if (flags.dryRun) {
+      process.stdout.write('config is valid\n');
+      return;
+    }
+  } catch (e) {
+    if (e instanceof FlagError || e instanceof ConfigError) {
+      process.stderr.write(`${e.message}\n`);
+      process.exit(1);
+    }
+    throw e;
+  }
+  const log = stderrLogger(loaded.config.server.log_level);
+  for (const w of loaded.warnings) log.warn(w);
+  const agent = await startAgent(loaded.config, { nodeName: loaded.nodeName, version: VERSION, log });
+  log.info(`agent ${VERSION} started on node ${loaded.nodeName}${agent.port === undefined ? '' : `, http port ${agent.port}`}`);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info(`${signal}: sending what was read, saving positions`);
+    agent.stop().then(
+      () => process.exit(0),
+      (e: Error) => {
+        log.error(`shutdown: ${e.message}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
