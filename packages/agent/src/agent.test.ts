@@ -3,6 +3,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startAgent, type RunningAgent } from './agent.js';
 import { parseConfig } from './config/load.js';
+import { startFakeKubeApi, testPod } from './testing/kube-api.js';
 import { append, criLine, dockerLine, eventually, podsTree, type PodsTree } from './testing/pods-tree.js';
 import { type Receiver, startReceiver } from './testing/receiver.js';
 
@@ -146,5 +147,46 @@ describe('agent shipping a pods folder into loki-lite', () => {
     expect(lines.map((l) => l.line)).toEqual(Array.from({ length: 150 }, (_, i) => `line ${i}`));
     // The querier hides exact duplicates, so count what the restarted agent sent: only the new lines.
     expect(await sentEntries(agent)).toBe(50);
+  });
+
+  it("labels the lines of this node's pods from the Kubernetes API, also a deleted pod's last lines", async () => {
+    const api = await startFakeKubeApi([testPod('llama-0', 'uid-a', 'node-a', { 'app.kubernetes.io/name': 'llama' })]);
+    try {
+      const { config } = parseConfig(`
+server: {disable: true}
+positions: {filename: ${path.join(tree.root, 'positions.yaml')}}
+clients: [{url: ${receiver.pushUrl}, batchwait: 100ms}]
+agent: {rescan_period: 200ms, deleted_pod_retention: 2s}
+scrape_configs:
+  - job_name: pod_logs
+    kubernetes_sd_configs: [{role: pod}]
+    pipeline_stages: [{cri: {}}]
+    relabel_configs:
+      - {source_labels: [__meta_kubernetes_namespace], target_label: namespace}
+      - {source_labels: [__meta_kubernetes_pod_name], target_label: pod}
+      - {source_labels: [__meta_kubernetes_pod_container_name], target_label: container}
+      - {source_labels: [__meta_kubernetes_pod_label_app_kubernetes_io_name], target_label: app}
+      - {source_labels: [__meta_kubernetes_namespace, __meta_kubernetes_pod_container_name], separator: /, target_label: job}
+      - {source_labels: [__meta_kubernetes_pod_uid, __meta_kubernetes_pod_container_name], separator: /, replacement: "${tree.podsDir}/*$1/*.log", target_label: __path__}
+      - {source_labels: [__meta_kubernetes_pod_container_id], regex: '^(\\w+):\\/\\/.+$', replacement: $1, target_label: container_runtime}
+`);
+      agent = await startAgent(config, { nodeName: 'node-a', version: 'test', kubeConfig: api.kubeConfig });
+      const t = new Date(Date.now() - 60_000);
+      const file = path.join(tree.containerDir('ml', 'llama-0', 'uid-a', 'trainer'), '0.log');
+      append(file, criLine(t, 'stdout', 'F', 'epoch 1'));
+      expect(await eventually(async () => (await texts('{job="ml/trainer"}')).length === 1)).toBe(true);
+      const [first] = await receiver.lines('{job="ml/trainer"}');
+      expect(first!.labels).toEqual({
+        namespace: 'ml', pod: 'llama-0', container: 'trainer', app: 'llama', job: 'ml/trainer', container_runtime: 'containerd',
+        stream: 'stdout', filename: file,
+      });
+      api.remove('uid-a');
+      append(file, criLine(t, 'stdout', 'F', 'shutting down'));
+      expect(await eventually(async () => (await texts('{pod="llama-0", app="llama"}')).length === 2)).toBe(true);
+    } finally {
+      await agent?.stop(1000);
+      agent = undefined;
+      await api.close();
+    }
   });
 });

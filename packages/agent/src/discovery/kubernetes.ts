@@ -11,7 +11,6 @@ import type { KubernetesSdConfig } from '../config/schema.js';
  * its files, read after the deletion, still get its labels.
  */
 
-const RETRY_MS = 2000;
 
 export interface KubernetesDiscoveryOptions {
   readonly config: KubernetesSdConfig;
@@ -22,6 +21,8 @@ export interface KubernetesDiscoveryOptions {
   readonly onChange: (labelSets: ReadonlyArray<ReadonlyMap<string, string>>) => void;
   /** A KubeConfig to use instead of the one the config names (tests). */
   readonly kubeConfig?: KubeConfig;
+  /** Pause before watching again after a failure (default 2 s). */
+  readonly retryMs?: number;
 }
 
 export class KubernetesDiscovery {
@@ -47,25 +48,30 @@ export class KubernetesDiscovery {
     const firstLists: Promise<void>[] = [];
     for (const namespace of scopes) {
       const path = namespace ? `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods` : '/api/v1/pods';
-      const list = (): Promise<V1PodList> =>
-        namespace
-          ? api.listNamespacedPod({ namespace, fieldSelector: fieldSelector || undefined, labelSelector })
-          : api.listPodForAllNamespaces({ fieldSelector: fieldSelector || undefined, labelSelector });
+      let listed!: () => void;
+      firstLists.push(new Promise<void>((r) => (listed = r)));
+      const list = async (): Promise<V1PodList> => {
+        try {
+          return namespace
+            ? await api.listNamespacedPod({ namespace, fieldSelector: fieldSelector || undefined, labelSelector })
+            : await api.listPodForAllNamespaces({ fieldSelector: fieldSelector || undefined, labelSelector });
+        } finally {
+          // ListWatch applies the list right after this promise settles; publish after that.
+          setImmediate(listed);
+        }
+      };
       const lw = new ListWatch<V1Pod>(path, new Watch(kc), list, false, labelSelector, fieldSelector || undefined);
       lw.on('add', (pod) => this.upsert(pod));
       lw.on('update', (pod) => this.upsert(pod));
       lw.on('delete', (pod) => this.remove(pod));
-      let resolveFirst!: () => void;
-      firstLists.push(new Promise<void>((r) => (resolveFirst = r)));
-      lw.on('connect', () => setImmediate(resolveFirst));
       lw.on('error', (err) => {
-        resolveFirst();
         if (this.stopped) return;
-        this.opts.log.warn(`kubernetes discovery: ${describe(err)}; watching again in ${RETRY_MS} ms`);
+        const retryMs = this.opts.retryMs ?? 2000;
+        this.opts.log.warn(`kubernetes discovery: ${describe(err)}; watching again in ${retryMs} ms`);
         const t = setTimeout(() => {
           this.retryTimers.delete(t);
           if (!this.stopped) void lw.start().catch(() => {});
-        }, RETRY_MS);
+        }, retryMs);
         this.retryTimers.add(t);
       });
       this.watches.push(lw);
