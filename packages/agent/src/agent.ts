@@ -45,7 +45,7 @@ export async function startAgent(config: Config, opts: AgentOptions): Promise<Ru
     (c, index) =>
       new LokiClient({
         index, config: c, budget, metrics, log, userAgent: `loki-lite-agent/${opts.version}`,
-        onSettled: () => tail?.onSettled(),
+        onSettled: () => tail?.onSettled() ?? Promise.resolve(),
       }),
   );
   tail = new TailManager({

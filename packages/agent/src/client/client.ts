@@ -55,8 +55,11 @@ export interface ClientDeps {
   readonly metrics: AgentMetrics;
   readonly log: Logger;
   readonly userAgent: string;
-  /** Called after a batch is acknowledged or dropped, with the files whose positions moved. */
-  readonly onSettled: (files: readonly FileProgress[]) => void;
+  /**
+   * Called after a batch is acknowledged or dropped, with the files whose positions moved; the next batch
+   * is sent once the returned promise resolves (the positions are saved).
+   */
+  readonly onSettled: (files: readonly FileProgress[]) => Promise<void>;
   readonly random?: () => number;
 }
 
@@ -129,7 +132,7 @@ export class LokiClient {
       const outcome = await this.deliver(batch);
       if (outcome === 'stopped') break;
       this.sealed.shift();
-      this.settle(batch, outcome);
+      await this.settle(batch, outcome);
     }
     this.sending = false;
     if (this.sealed.length === 0) {
@@ -181,7 +184,7 @@ export class LokiClient {
     }
   }
 
-  private settle(batch: SealedBatch, outcome: 'sent' | { dropped: string }): void {
+  private settle(batch: SealedBatch, outcome: 'sent' | { dropped: string }): Promise<void> {
     const { metrics, budget } = this.deps;
     const c = this.deps.index;
     if (outcome === 'sent') {
@@ -198,6 +201,6 @@ export class LokiClient {
       if (offsets[i]! > f.acked[c]!) f.acked[c] = offsets[i]!;
     }
     budget.give(batch.lineBytes);
-    this.deps.onSettled(files);
+    return this.deps.onSettled(files);
   }
 }

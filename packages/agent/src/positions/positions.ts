@@ -23,6 +23,15 @@ export interface SavedPosition {
 interface PositionsDoc {
   positions?: Record<string, string>;
   files?: Array<Partial<SavedPosition>>;
+  /** When the last complete scan for files began (ms since the epoch): every file older was seen. */
+  scanned_at?: number;
+}
+
+export interface SavedPositions {
+  readonly files: SavedPosition[];
+  /** Offsets by path that only Promtail recorded (no identity). */
+  readonly promtailOnly: Map<string, number>;
+  readonly scannedAtMs?: number;
 }
 
 export class PositionsFile {
@@ -33,7 +42,7 @@ export class PositionsFile {
   ) {}
 
   /** Reads the saved positions. A missing file is an empty one. */
-  read(): { files: SavedPosition[]; promtailOnly: Map<string, number> } {
+  read(): SavedPositions {
     let text: string;
     try {
       text = readFileSync(this.filename, 'utf8');
@@ -62,14 +71,16 @@ export class PositionsFile {
       const n = Number(offset);
       if (!known.has(p) && Number.isSafeInteger(n) && n >= 0) promtailOnly.set(p, n);
     }
-    return { files, promtailOnly };
+    const scannedAtMs = Number.isFinite(doc.scanned_at) ? doc.scanned_at : undefined;
+    return { files, promtailOnly, scannedAtMs };
   }
 
   /** Replaces the file's content with `files`, atomically and durably. */
-  async write(files: readonly SavedPosition[]): Promise<void> {
+  async write(files: readonly SavedPosition[], scannedAtMs: number): Promise<void> {
     const doc: PositionsDoc = {
       positions: Object.fromEntries(files.map((f) => [f.path, String(f.offset)])),
       files: files.map((f) => ({ path: f.path, dev: f.dev, ino: f.ino, fingerprint: f.fingerprint, offset: f.offset })),
+      scanned_at: scannedAtMs,
     };
     const dir = path.dirname(this.filename);
     await mkdir(dir, { recursive: true });

@@ -21,6 +21,8 @@ export class FileProgress {
   readSafe: number;
   /** The file ended for good (deleted or rotated, and read to its end). */
   finished = false;
+  /** When it was first seen done (finished and fully acknowledged). */
+  doneAtMs: number | undefined;
 
   constructor(
     public path: string,

@@ -26,6 +26,12 @@ import { FINGERPRINT_BYTES, TailedFile } from './tailed-file.js';
  */
 
 const POLL_MS = 250;
+const CLOCK_MARGIN_MS = 2000;
+/**
+ * A finished file stays in the positions this long after its last line was acknowledged, so that a restart
+ * within the rotated-file cutoff (see scanRotated) knows it was read and does not read it again.
+ */
+const FINISHED_KEPT_MS = 60_000;
 
 export interface TailOptions {
   readonly maxOpenFiles: number;
@@ -59,6 +65,12 @@ export class TailManager {
   private saved = new Map<string, SavedPosition>();
   private promtailOnly = new Map<string, number>();
   private recovered = false;
+  /** Identities of every file opened this run, so a rotated file is never read twice. */
+  private readonly seen = new Set<string>();
+  /** Rotated files never opened and written after this are read (see scanRotated). */
+  private rotatedCutoffMs = Date.now();
+  /** When the last complete scan began: files older than that were all seen (saved in the positions). */
+  private scannedAtMs = Date.now();
   private running = false;
   private loop: Promise<void> | undefined;
   private wakeUp: (() => void) | undefined;
@@ -67,21 +79,26 @@ export class TailManager {
   private watcher: FSWatcher | undefined;
   private watchedDirs = new Set<string>();
   private positionsWriting: Promise<void> | undefined;
-  private positionsDirty = false;
+  /** The write queued behind the one in progress (all callers in the meantime share it). */
+  private positionsNext: Promise<void> | undefined;
   private positionsTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly deps: TailDeps) {}
 
   /** Reads the positions file and starts tailing. */
   start(): void {
-    const { files, promtailOnly } = this.deps.positions.read();
+    const { files, promtailOnly, scannedAtMs } = this.deps.positions.read();
+    // Files rotated after the previous run's last scan may hold lines it never saw.
+    // The margin covers file times, which the kernel takes from a coarser clock than Date.now().
+    if (scannedAtMs !== undefined) this.rotatedCutoffMs = scannedAtMs - CLOCK_MARGIN_MS;
+    this.scannedAtMs = this.rotatedCutoffMs;
     this.saved = new Map(files.map((f) => [identityKey(f), f]));
     this.promtailOnly = promtailOnly;
     this.running = true;
     this.watcher = watch([], { ignoreInitial: true, depth: 2 });
     this.watcher.on('all', () => this.requestRescan());
     this.watcher.on('error', (e) => this.deps.log.warn(`file watcher: ${(e as Error).message}`));
-    this.positionsTimer = setInterval(() => this.savePositions(), this.deps.options.positionsSyncMs);
+    this.positionsTimer = setInterval(() => void this.savePositions(), this.deps.options.positionsSyncMs);
     this.positionsTimer.unref();
     this.loop = this.run();
   }
@@ -92,10 +109,13 @@ export class TailManager {
     this.requestRescan();
   }
 
-  /** Called by clients when a batch was acknowledged or dropped. */
-  onSettled(): void {
-    this.savePositions();
+  /**
+   * Called by a client when a batch was acknowledged or dropped; resolves once the positions file says so.
+   * The client sends its next batch only then, so a crash re-sends at most the batch in flight.
+   */
+  onSettled(): Promise<void> {
     this.wake();
+    return this.savePositions();
   }
 
   /** Stops reading, waits for the clients to acknowledge what was read (up to `timeoutMs`), saves positions. */
@@ -112,8 +132,7 @@ export class TailManager {
     ]);
     clearTimeout(timer);
     for (const c of this.deps.clients) c.stop();
-    this.savePositions();
-    await this.positionsWriting;
+    await this.savePositions();
     for (const f of this.open) await f.close();
   }
 
@@ -212,9 +231,9 @@ export class TailManager {
     this.requestRescan();
   }
 
-  /** Keeps a finished generation's progress in the positions until its last entries are acknowledged. */
+  /** Keeps a finished generation's progress in the positions until a while after its last entries are acknowledged. */
   private retire(progress: FileProgress): void {
-    if (!progress.done()) this.closing.add(progress);
+    this.closing.add(progress);
   }
 
   private enforceDeletedBudget(): void {
@@ -250,9 +269,9 @@ export class TailManager {
     // Files whose target is gone (pod deleted past its retention) are read to their end and closed.
     for (const [p, f] of this.byPath) if (!wanted.has(p)) f.detached = true;
     await this.openWaiting();
-    if (!this.recovered && this.targetsSet) {
-      this.recovered = true;
-      await this.recoverRotatedWhileDown(wanted);
+    if (this.targetsSet) {
+      await this.scanRotated(wanted);
+      this.scannedAtMs = this.lastRescan;
     }
   }
 
@@ -269,6 +288,7 @@ export class TailManager {
     const head = Buffer.alloc(Math.min(FINGERPRINT_BYTES, st.size));
     if (head.length > 0) await handle.read(head, 0, head.length, 0);
     const identity: FileIdentity = { dev: st.dev, ino: st.ino, fingerprint: head.toString('hex') };
+    this.seen.add(identityKey(identity));
     if ([...this.open].some((f) => identityKey(f.identity) === identityKey(identity))) {
       await handle.close();
       return;
@@ -303,28 +323,52 @@ export class TailManager {
   }
 
   /**
-   * Saved files not found at their path were rotated while the agent was down: look for them by identity in
-   * their folder (kubelet renames `0.log` to `0.log.<timestamp>`) and read what is left of them, with the
-   * labels of the target that now owns their old path. Saved files found nowhere are forgotten.
+   * Rotated files (`0.log.<suffix>` beside a tailed `0.log`; kubelet's naming) that may hold unread lines:
+   * a saved file that was rotated while the agent was down is read from its saved offset, and a file this
+   * agent never opened that was written since `rotatedCutoffMs` (it was created and rotated between two
+   * scans, or while the agent was down) is read from its start. Compressed (`.gz`) files are left alone.
+   * On the first scan, saved files found nowhere are forgotten.
    */
-  private async recoverRotatedWhileDown(wanted: ReadonlyMap<string, Target>): Promise<void> {
-    for (const saved of [...this.saved.values()]) {
-      const dir = path.dirname(saved.path);
+  private async scanRotated(wanted: ReadonlyMap<string, Target>): Promise<void> {
+    const dirs = new Map<string, Array<{ base: string; target: Target }>>();
+    for (const [p, t] of wanted) {
+      const list = dirs.get(path.dirname(p)) ?? [];
+      list.push({ base: path.basename(p), target: t });
+      dirs.set(path.dirname(p), list);
+    }
+    const firstScan = !this.recovered;
+    this.recovered = true;
+    const stillThere = new Set<string>();
+    for (const [dir, bases] of dirs) {
       const names = await readdir(dir).catch(() => [] as string[]);
-      let found = false;
       for (const name of names) {
+        const owner = bases.find((b) => name.startsWith(`${b.base}.`) && !name.endsWith('.gz'));
+        if (!owner) continue;
         const candidate = path.join(dir, name);
         const st = await stat(candidate).catch(() => undefined);
-        if (!st || st.ino !== saved.ino || st.dev !== saved.dev) continue;
-        found = true;
-        const target = wanted.get(saved.path);
-        if (!target || st.size <= saved.offset) break;
-        this.deps.log.info(`${saved.path}: rotated to ${candidate} while the agent was down; reading its last ${st.size - saved.offset} bytes`);
-        this.saved.delete(identityKey(saved));
-        await this.openFile(candidate, target, saved.offset, true);
-        break;
+        if (!st?.isFile()) continue;
+        const key = identityKey(st);
+        stillThere.add(key);
+        if (this.seen.has(key) || [...this.open].some((f) => identityKey(f.identity) === key)) continue;
+        const saved = this.saved.get(key);
+        if (saved) {
+          // Read to its end already: the saved entry stays (it is written out again) until the file is gone.
+          if (st.size <= saved.offset) continue;
+          this.saved.delete(key);
+          this.deps.log.info(`${saved.path}: rotated to ${candidate} while the agent was down; reading its last ${st.size - saved.offset} bytes`);
+          await this.openFile(candidate, owner.target, saved.offset, true);
+        } else if (st.mtimeMs >= this.rotatedCutoffMs && st.size > 0) {
+          this.deps.log.info(`${candidate}: rotated before it was read; reading it`);
+          await this.openFile(candidate, owner.target, 0, true);
+        }
       }
-      if (!found) this.saved.delete(identityKey(saved));
+    }
+    if (firstScan) {
+      for (const [key, saved] of this.saved) {
+        if (stillThere.has(key)) continue;
+        const st = await stat(saved.path).catch(() => undefined);
+        if (!st || identityKey(st) !== key) this.saved.delete(key);
+      }
     }
   }
 
@@ -336,32 +380,40 @@ export class TailManager {
     this.watcher?.add(dir);
   }
 
-  /** Writes the positions file now, or right after the write in progress. */
-  private savePositions(): void {
+  /**
+   * Writes the positions file now, or right after the write in progress; resolves once a write that
+   * includes the current state is on disk.
+   */
+  private savePositions(): Promise<void> {
     if (this.positionsWriting) {
-      this.positionsDirty = true;
-      return;
+      this.positionsNext ??= this.positionsWriting.then(() => {
+        this.positionsNext = undefined;
+        return this.savePositions();
+      });
+      return this.positionsNext;
     }
     const entries = this.positionEntries();
-    this.positionsWriting = this.deps.positions
-      .write(entries)
+    const writing = this.deps.positions
+      .write(entries, this.scannedAtMs)
       .catch((e: Error) => this.deps.log.error(`positions: ${e.message}`))
       .finally(() => {
-        this.positionsWriting = undefined;
-        if (this.positionsDirty) {
-          this.positionsDirty = false;
-          this.savePositions();
-        }
+        if (this.positionsWriting === writing) this.positionsWriting = undefined;
       });
+    this.positionsWriting = writing;
+    return writing;
   }
 
   private positionEntries(): SavedPosition[] {
     const out = new Map<string, SavedPosition>();
     let lag = 0;
+    const now = Date.now();
     for (const p of [...this.closing]) {
       if (p.done()) {
-        this.closing.delete(p);
-        continue;
+        p.doneAtMs ??= now;
+        if (now - p.doneAtMs > FINISHED_KEPT_MS) {
+          this.closing.delete(p);
+          continue;
+        }
       }
       out.set(p.key, { path: p.path, ...p.identity, offset: p.position() });
     }
