@@ -1,0 +1,172 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { appendFileSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { criLine, eventually, podsTree } from './testing/pods-tree.js';
+
+/*
+ * The no-loss promise, with real processes: the built agent tails three containers' files while they are
+ * written and rotated (kubelet style: rename, new file), is killed with SIGKILL again and again, and the
+ * loki-lite it ships to is stopped for a while and started again. At the end every line written is in
+ * loki-lite, and the server received no more extra copies than one batch per agent kill or server restart.
+ */
+
+const AGENT_BIN = fileURLToPath(new URL('../bin/agent.mjs', import.meta.url));
+const LOKI_BIN = fileURLToPath(new URL('../../loki-lite/bin/loki-lite.mjs', import.meta.url));
+const BATCH_LINES_MAX = 400; // batchsize 16KB below, lines of ~60 bytes
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function spawnNode(bin: string, args: string[]): ChildProcess {
+  return spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+async function waitReady(url: string, child: ChildProcess, stderr: () => string): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    if (child.exitCode !== null) throw new Error(`exited with ${child.exitCode}: ${stderr()}`);
+    try {
+      if ((await fetch(`${url}/ready`)).status === 200) return;
+    } catch {
+      // not yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`not ready: ${stderr()}`);
+}
+
+const exited = (c: ChildProcess) => (c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise<void>((r) => c.once('exit', () => r())));
+
+describe('no line is lost', () => {
+  const tree = podsTree();
+  const lokiDir = mkdtempSync(path.join(tmpdir(), 'agent-loss-loki-'));
+  afterAll(() => {
+    tree.remove();
+    rmSync(lokiDir, { recursive: true, force: true });
+  });
+
+  it('across SIGKILLs of the agent, rotations and a server outage', async () => {
+    const lokiPort = await freePort();
+    const agentPort = await freePort();
+    const lokiUrl = `http://127.0.0.1:${lokiPort}`;
+    const lokiConfig = path.join(lokiDir, 'loki.yaml');
+    writeFileSync(lokiConfig, `
+auth_enabled: false
+server: {http_listen_address: 127.0.0.1, http_listen_port: ${lokiPort}, log_level: error}
+common: {path_prefix: ${lokiDir}}
+schema_config: {configs: [{from: "2020-01-01", store: tsdb, object_store: filesystem, schema: v13, index: {prefix: index_, period: 24h}}]}
+limits_config: {reject_old_samples: false, max_query_length: 0, split_queries_by_interval: 0, max_entries_limit_per_query: 100000,
+  discover_service_name: [], discover_log_levels: false, ingestion_rate_mb: 1024, ingestion_burst_size_mb: 1024}
+`);
+    const agentConfig = path.join(tree.root, 'agent.yaml');
+    writeFileSync(agentConfig, `
+server: {http_listen_address: 127.0.0.1, http_listen_port: ${agentPort}, log_level: warn}
+positions: {filename: ${path.join(tree.root, 'positions.yaml')}}
+clients: [{url: ${lokiUrl}/loki/api/v1/push, batchwait: 200ms, batchsize: 16KB, backoff_config: {min_period: 100ms, max_period: 500ms}}]
+agent: {rescan_period: 200ms}
+scrape_configs:
+  - job_name: pods
+    pipeline_stages: [{cri: {}}]
+    static_configs: [{labels: {job: loss, __path__: "${tree.podsDir}/*/*/*.log"}}]
+`);
+
+    let lokiErr = '';
+    const startLoki = async () => {
+      const c = spawnNode(LOKI_BIN, [`-config.file=${lokiConfig}`]);
+      c.stderr!.on('data', (d: Buffer) => (lokiErr += d.toString()));
+      await waitReady(lokiUrl, c, () => lokiErr);
+      return c;
+    };
+    let agentErr = '';
+    const startAgentProcess = async () => {
+      const c = spawnNode(AGENT_BIN, [`-config.file=${agentConfig}`]);
+      c.stderr!.on('data', (d: Buffer) => (agentErr += d.toString()));
+      await waitReady(`http://127.0.0.1:${agentPort}`, c, () => agentErr);
+      return c;
+    };
+    /** Lines the running server has received (duplicates included). */
+    const receivedByServer = async () => {
+      const text = await (await fetch(`${lokiUrl}/metrics`)).text();
+      return Number(/^loki_distributor_lines_received_total\{[^}]*\} (\d+)/m.exec(text)?.[1] ?? 0);
+    };
+
+    let loki = await startLoki();
+    let agent = await startAgentProcess();
+
+    // Three containers written at once; each file is rotated every 300 lines.
+    const files = ['a', 'b', 'c'].map((c) => path.join(tree.containerDir('ns', `pod-${c}`, `uid-${c}`, 'main'), '0.log'));
+    const written: string[] = [];
+    let writing = true;
+    const t0 = Date.now() - 3_600_000;
+    const writer = (async () => {
+      let n = 0;
+      while (writing) {
+        for (const [i, file] of files.entries()) {
+          let chunk = '';
+          for (let k = 0; k < 10; k++, n++) {
+            const line = `file=${i} seq=${n} ${'p'.repeat(n % 17)}`;
+            chunk += criLine(new Date(t0 + n), 'stdout', 'F', line);
+            written.push(line);
+          }
+          appendFileSync(file, chunk);
+          if (n % 300 < 10) renameSync(file, `${file}.${n}`);
+        }
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    })();
+
+    let kills = 0;
+    let received = 0;
+    for (let round = 0; round < 6; round++) {
+      await new Promise((r) => setTimeout(r, 600 + Math.random() * 600));
+      agent.kill('SIGKILL');
+      await exited(agent);
+      kills++;
+      if (round === 2) {
+        // A server outage while the agent is down and while it is up again.
+        received += await receivedByServer();
+        loki.kill('SIGTERM');
+        await exited(loki);
+        agent = await startAgentProcess();
+        await new Promise((r) => setTimeout(r, 1500));
+        loki = await startLoki();
+        kills++; // the outage can duplicate one batch too
+      } else {
+        agent = await startAgentProcess();
+      }
+    }
+    writing = false;
+    await writer;
+
+    const want = new Set(written);
+    const have = new Set<string>();
+    const complete = await eventually(async () => {
+      const q = new URLSearchParams({ query: '{job="loss"}', start: String((t0 - 1000) * 1e6), end: String((t0 + written.length + 1000) * 1e6), limit: '100000', direction: 'forward' });
+      const res = await fetch(`${lokiUrl}/loki/api/v1/query_range?${q}`);
+      if (res.status !== 200) return false;
+      const body = (await res.json()) as { data: { result: Array<{ values: Array<[string, string]> }> } };
+      have.clear();
+      for (const s of body.data.result) for (const [, line] of s.values) have.add(line);
+      return have.size >= want.size;
+    }, 30_000);
+    const missing = [...want].filter((l) => !have.has(l));
+    expect(missing.slice(0, 5), `agent log:\n${agentErr.slice(-3000)}`).toEqual([]);
+    expect(complete).toBe(true);
+    received += await receivedByServer();
+    expect(received).toBeGreaterThanOrEqual(written.length);
+    expect(received - written.length).toBeLessThanOrEqual(kills * BATCH_LINES_MAX);
+
+    agent.kill('SIGTERM');
+    loki.kill('SIGTERM');
+    await Promise.all([exited(agent), exited(loki)]);
+  }, 120_000);
+});
