@@ -1,5 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { ConfigError } from '@loki-lite/shared';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { ConfigError, expandEnv } from '@loki-lite/shared';
+import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { buildTarget, scrapeJob } from '../discovery/targets.js';
 import { compilePipeline } from '../pipeline/pipeline.js';
@@ -105,5 +107,20 @@ scrape_configs:
       configFile: '/a.yaml', expandEnv: true, clientUrl: 'http://x/loki/api/v1/push', dryRun: true,
     });
     expect(() => parseAgentFlags(['-nope=1'])).toThrow('flag provided but not defined: -nope');
+  });
+});
+
+describe('the Helm chart', () => {
+  it("ships a config that loads as an agent config and expresses the seed's pipeline like the package default", () => {
+    const secrets = mkdtempSync(`${tmpdir()}/agent-secrets-`);
+    writeFileSync(`${secrets}/username`, 'canary\n');
+    writeFileSync(`${secrets}/password`, 's3cret\n');
+    const values = parse(readFileSync(new URL('../../../../deploy/helm/loki-lite-agent/values.yaml', import.meta.url), 'utf8')) as { config: string };
+    const env = { LOKI_PUSH_URL: 'http://loki-gateway.loki.svc.cluster.local/loki/api/v1/push', LOKI_TENANT_ID: '', CLUSTER_NAME: 'training-on-eks' };
+    const chart = parseConfig(expandEnv(values.config.replaceAll('/etc/loki-lite-agent/secrets', secrets), env)).config;
+    const packaged = parseConfig(expandEnv(readFileSync(new URL('../../config/agent.yaml', import.meta.url), 'utf8'), env)).config;
+    expect(chart.scrape_configs).toEqual(packaged.scrape_configs);
+    expect(chart.clients[0]!.url).toBe(packaged.clients[0]!.url);
+    expect(chart.clients[0]!.basic_auth).toMatchObject({ username_file: `${secrets}/username`, password_file: `${secrets}/password` });
   });
 });
