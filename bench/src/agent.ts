@@ -101,7 +101,8 @@ scrape_configs:
     'agent CPU s per 100 MB': Number(((cpu / mb) * 100).toFixed(2)),
     'agent peak RSS MB': Math.round(peakRssBytes(agent.pid!) / 1024 / 1024),
   }, null, 2));
-  agent.kill('SIGKILL');
+  agent.kill('SIGTERM');
+  await new Promise((r) => agent.once('exit', r));
   server?.stop();
   rmSync(root, { recursive: true, force: true });
 }

@@ -189,4 +189,31 @@ scrape_configs:
       await api.close();
     }
   });
+
+  it('pauses reading while the server is away, and gives up unread bytes of deleted files beyond the bound', async () => {
+    const { config } = parseConfig(`
+server: {disable: true}
+positions: {filename: ${path.join(tree.root, 'positions.yaml')}}
+clients: [{url: "http://127.0.0.1:1/loki/api/v1/push", backoff_config: {min_period: 50ms, max_period: 100ms}}]
+agent: {rescan_period: 200ms, max_queued_bytes: 1KB, max_unread_deleted_bytes: 64KB}
+scrape_configs:
+  - job_name: pods
+    pipeline_stages: [{cri: {}}]
+    static_configs: [{labels: {job: pods, __path__: "${tree.podsDir}/*/*/*.log"}}]
+`);
+    const file = path.join(tree.containerDir('ns', 'p', 'u1', 'c'), '0.log');
+    const t = new Date(Date.now() - 60_000);
+    append(file, Array.from({ length: 20_000 }, (_, i) => criLine(t, 'stdout', 'F', `line ${i} ${'x'.repeat(60)}`)).join(''));
+    agent = await startAgent(config, { nodeName: 'node-a', version: 'test' });
+    const value = async (m: { get(): Promise<{ values: Array<{ value: number }> }> }) => (await m.get()).values.reduce((n, v) => n + v.value, 0);
+    expect(await eventually(async () => (await value(agent!.metrics.readBytes)) > 0)).toBe(true);
+    await new Promise((r) => setTimeout(r, 500));
+    // One chunk was read, then reading stopped: the queue bound holds the rest on disk.
+    const read = await value(agent.metrics.readBytes);
+    expect(read).toBeLessThan(300 * 1024);
+    unlinkSync(file);
+    expect(await eventually(async () => (await value(agent!.metrics.unreadDroppedBytes)) > 0)).toBe(true);
+    expect(await value(agent.metrics.unreadDroppedBytes)).toBeGreaterThan(1_000_000);
+    expect(await eventually(async () => (await value(agent!.metrics.filesActive)) === 0)).toBe(true);
+  });
 });

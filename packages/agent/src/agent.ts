@@ -4,7 +4,7 @@ import { type Logger, silentLogger } from '@loki-lite/shared';
 import { LokiClient } from './client/client.js';
 import { QueueBudget } from './client/queue-budget.js';
 import type { Config } from './config/schema.js';
-import { KubernetesDiscovery } from './discovery/kubernetes.js';
+import type { KubernetesDiscovery } from './discovery/kubernetes.js';
 import type { Target } from './discovery/target.js';
 import { buildTarget, type ScrapeJob, scrapeJob, staticLabelSets } from './discovery/targets.js';
 import { type AgentMetrics, createMetrics } from './metrics.js';
@@ -103,9 +103,12 @@ async function startKubernetesDiscoveries(
   onTargets: (d: KubernetesDiscovery, targets: Target[]) => void,
 ): Promise<KubernetesDiscovery[]> {
   const discoveries: KubernetesDiscovery[] = [];
+  if (!jobs.some((j) => j.config.kubernetes_sd_configs.length > 0)) return discoveries;
+  // Loaded only when used: the Kubernetes client adds ~75 MB of RSS, most of it code for APIs we never call.
+  const { KubernetesDiscovery: Discovery } = await import('./discovery/kubernetes.js');
   for (const job of jobs) {
     for (const sd of job.config.kubernetes_sd_configs) {
-      const d: KubernetesDiscovery = new KubernetesDiscovery({
+      const d: KubernetesDiscovery = new Discovery({
         config: sd,
         nodeName: opts.nodeName,
         retentionMs: Number(config.agent.deleted_pod_retention / NS_PER_MS),

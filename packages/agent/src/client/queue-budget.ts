@@ -1,10 +1,10 @@
 /**
- * Line bytes read but not yet acknowledged (or dropped) by every client. Reading pauses while it is over
- * the limit, so an outage fills the files' backlog on disk instead of the agent's memory.
+ * Line bytes read but not yet acknowledged (or dropped) by every client. The tailer stops reading while it
+ * is over the limit (and is woken when a batch settles), so an outage fills the files' backlog on disk
+ * instead of the agent's memory.
  */
 export class QueueBudget {
   private used = 0;
-  private waiters: Array<() => void> = [];
 
   constructor(readonly limit: number, private readonly onChange: (bytes: number) => void = () => {}) {}
 
@@ -20,7 +20,7 @@ export class QueueBudget {
     this.used += bytes;
   }
 
-  /** Called per batch, not per line. */
+  /** Reports the level; called per read chunk, not per line. */
   settle(): void {
     this.onChange(this.used);
   }
@@ -28,16 +28,5 @@ export class QueueBudget {
   give(bytes: number): void {
     this.used -= bytes;
     this.onChange(this.used);
-    if (this.used < this.limit && this.waiters.length > 0) {
-      const waiters = this.waiters;
-      this.waiters = [];
-      for (const w of waiters) w();
-    }
-  }
-
-  /** Resolves once there is room again. */
-  room(): Promise<void> {
-    if (!this.full) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push(resolve));
   }
 }

@@ -118,7 +118,7 @@ export const configSchema = z.strictObject({
       /** Unread bytes of deleted files kept open; beyond it the oldest deleted file is closed and counted as dropped. */
       max_unread_deleted_bytes: byteSize.default(1024 * 1024 * 1024),
       /** Entries read but not yet acknowledged by every client; reading pauses above it. */
-      max_queued_bytes: byteSize.default(64 * 1024 * 1024),
+      max_queued_bytes: byteSize.default(8 * 1024 * 1024),
       /** How long a deleted pod's labels are kept for lines still being read from its files. */
       deleted_pod_retention: duration.default(300n * SECOND),
       /** Longest wait for the end of a partial (CRI P / docker split) line, and the largest joined line. */

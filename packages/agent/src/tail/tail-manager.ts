@@ -151,8 +151,8 @@ export class TailManager {
     while (this.running) {
       try {
         if (this.rescanDue || Date.now() - this.lastRescan >= this.deps.options.rescanMs) await this.rescan();
-        await this.deps.budget.room();
-        const read = await this.readRound();
+        // While the queue is full nothing is read, but files are still watched (rotation, deletion).
+        const read = this.deps.budget.full ? false : await this.readRound();
         if (!read && this.running) {
           await this.poll();
           await new Promise<void>((resolve) => {

@@ -1,0 +1,98 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { decodePushRequestProto, silentLogger, snappyUncompress } from '@loki-lite/shared';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseConfig } from '../config/load.js';
+import { createMetrics } from '../metrics.js';
+import { FileProgress } from '../tail/progress.js';
+import { LokiClient } from './client.js';
+import { QueueBudget } from './queue-budget.js';
+import { StreamLabels } from './stream-labels.js';
+
+/*
+ * The client against a scripted HTTP endpoint (it answers each push with the next status of a script), to
+ * see what goes on the wire and how each answer is handled.
+ */
+
+interface Seen { headers: http.IncomingHttpHeaders; body: Buffer }
+
+let server: http.Server | undefined;
+afterEach(() => server?.close());
+
+async function scripted(statuses: number[]): Promise<{ url: string; seen: Seen[] }> {
+  const seen: Seen[] = [];
+  server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      seen.push({ headers: req.headers, body: Buffer.concat(chunks) });
+      const status = statuses.shift() ?? 204;
+      res.writeHead(status, { 'content-type': 'text/plain' });
+      res.end(status === 204 ? '' : `status ${status}`);
+    });
+  });
+  await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server!.address() as AddressInfo).port}/loki/api/v1/push`, seen };
+}
+
+function client(clientYaml: string) {
+  const { config } = parseConfig(`
+clients: [${clientYaml}]
+scrape_configs: [{job_name: x, static_configs: [{labels: {__path__: /x}}]}]
+`);
+  const metrics = createMetrics();
+  const budget = new QueueBudget(1 << 20);
+  const settled: number[] = [];
+  const c = new LokiClient({
+    index: 0, config: config.clients[0]!, budget, metrics, log: silentLogger, userAgent: 'test', random: () => 0.5,
+    onSettled: async (files) => {
+      settled.push(files[0]!.acked[0]!);
+    },
+  });
+  return { c, metrics, budget, settled };
+}
+
+const sum = async (m: { get(): Promise<{ values: Array<{ value: number; labels: Record<string, string | number> }> }> }) => (await m.get()).values;
+
+describe('push client', () => {
+  it('sends protobuf+snappy with tenant, basic auth and external labels; retries 429 and 5xx until it succeeds', async () => {
+    const { url, seen } = await scripted([429, 503]);
+    const { c, metrics, budget, settled } = client(`{url: ${url}, tenant_id: team-a, basic_auth: {username: u, password: p}, external_labels: {cluster: c1},
+      backoff_config: {min_period: 10ms, max_period: 20ms}}`);
+    const file = new FileProgress('/f', { dev: 1, ino: 2, fingerprint: '' }, 0, 1);
+    const line = Buffer.from('hello');
+    c.add(new StreamLabels(new Map([['job', 'x']])), 1700000000, 5, line, 0, 5, undefined, file, 42);
+    await c.drain();
+    expect(seen).toHaveLength(3);
+    const { headers, body } = seen[2]!;
+    expect(headers['content-type']).toBe('application/x-protobuf');
+    expect(headers['x-scope-orgid']).toBe('team-a');
+    expect(headers.authorization).toBe(`Basic ${Buffer.from('u:p').toString('base64')}`);
+    const req = decodePushRequestProto(snappyUncompress(body));
+    expect(req.streams.map((s) => [s.labels, s.entries.toEntries().map((e) => [e.timestamp, e.line])])).toEqual([
+      ['{cluster="c1", job="x"}', [[1700000000000000005n, 'hello']]],
+    ]);
+    expect(seen[0]!.body.equals(body)).toBe(true);
+    expect((await sum(metrics.retries))[0]!.value).toBe(2);
+    expect((await sum(metrics.sentEntries))[0]!.value).toBe(1);
+    expect(settled).toEqual([42]);
+    expect(file.pending[0]).toBe(0);
+    expect(budget.bytes).toBe(0);
+    c.stop();
+  });
+
+  it('drops a batch the server rejects with another 4xx, counting it by reason, and moves on', async () => {
+    const { url, seen } = await scripted([400, 204]);
+    const { c, metrics, settled } = client(`{url: ${url}, batchsize: 10}`);
+    const file = new FileProgress('/f', { dev: 1, ino: 2, fingerprint: '' }, 0, 1);
+    const labels = new StreamLabels(new Map([['job', 'x']]));
+    c.add(labels, 1, 0, Buffer.from('bad line'), 0, 8, undefined, file, 10);
+    c.add(labels, 2, 0, Buffer.from('good line'), 0, 9, undefined, file, 20);
+    await c.drain();
+    expect(seen).toHaveLength(2);
+    expect((await sum(metrics.droppedEntries)).map((v) => [v.labels.reason, v.value])).toEqual([['invalid', 1]]);
+    expect((await sum(metrics.sentEntries))[0]!.value).toBe(1);
+    expect(settled).toEqual([10, 20]);
+    c.stop();
+  });
+});
