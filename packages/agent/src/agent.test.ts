@@ -109,6 +109,27 @@ describe('agent shipping a pods folder into loki-lite', () => {
     expect(await texts('{pod="p"}')).toEqual(['line 0', 'line 1', 'line 2', 'line 3', 'line 4']);
   });
 
+  it('reads rotated files when no live file is left beside them, also across a restart', async () => {
+    const t0 = Date.parse('2025-06-01T10:00:00Z');
+    const line = (i: number) => criLine(new Date(t0 + i), 'stdout', 'F', `line ${i}`);
+    const restarted = path.join(tree.containerDir('ns', 'restarted', 'u1', 'c'), '0.log');
+    append(restarted, line(0));
+    agent = await startStaticAgent();
+    expect(await eventually(async () => (await texts('{pod="restarted"}')).length === 1)).toBe(true);
+    await agent.stop(1000);
+    // While the agent is down the file gets more lines and is rotated; the container then stops, so no new 0.log.
+    append(restarted, line(1) + line(2));
+    renameSync(restarted, `${restarted}.20261201-100000`);
+    agent = await startStaticAgent();
+    // A pod whose only file is written and rotated between two scans.
+    const once = path.join(tree.containerDir('ns', 'once', 'u2', 'c'), '0.log');
+    append(once, line(3));
+    renameSync(once, `${once}.20261201-100001`);
+    expect(await eventually(async () => (await texts('{namespace="ns"}')).length === 4)).toBe(true);
+    expect(await texts('{pod="restarted"}')).toEqual(['line 0', 'line 1', 'line 2']);
+    expect(await texts('{pod="once"}')).toEqual(['line 3']);
+  });
+
   it('finds a pod that appears later, and reads a deleted file to its end', async () => {
     agent = await startStaticAgent();
     const file = path.join(tree.containerDir('ns', 'late', 'u9', 'c'), '0.log');

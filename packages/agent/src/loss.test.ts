@@ -159,7 +159,7 @@ scrape_configs:
       return have.size >= want.size;
     }, 30_000);
     const missing = [...want].filter((l) => !have.has(l));
-    expect(missing.slice(0, 5), `agent log:\n${agentErr.slice(-3000)}`).toEqual([]);
+    expect(missing.slice(0, 5), `${missing.length} lines missing; agent log:\n${agentErr.slice(-3000)}`).toEqual([]);
     expect(complete).toBe(true);
     received += await receivedByServer();
     expect(received).toBeGreaterThanOrEqual(written.length);

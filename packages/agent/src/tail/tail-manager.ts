@@ -1,4 +1,4 @@
-import { open, readdir, stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '@loki-lite/shared';
 import { watch, type FSWatcher } from 'chokidar';
@@ -237,9 +237,9 @@ export class TailManager {
   }
 
   private enforceDeletedBudget(): void {
-    const detached = [...this.open].filter((f) => f.detached).sort((a, b) => a.openedAt - b.openedAt);
-    let unread = detached.reduce((n, f) => n + Math.max(0, f.size - f.offset), 0);
-    for (const f of detached) {
+    const deleted = [...this.open].filter((f) => f.detached).sort((a, b) => a.openedAt - b.openedAt);
+    let unread = deleted.reduce((n, f) => n + Math.max(0, f.size - f.offset), 0);
+    for (const f of deleted) {
       if (unread <= this.deps.options.maxUnreadDeletedBytes) break;
       const lost = Math.max(0, f.size - f.offset);
       this.deps.log.warn(`${f.path}: giving up ${lost} unread bytes of a deleted file (over agent.max_unread_deleted_bytes)`);
@@ -323,44 +323,34 @@ export class TailManager {
   }
 
   /**
-   * Rotated files (`0.log.<suffix>` beside a tailed `0.log`; kubelet's naming) that may hold unread lines:
-   * a saved file that was rotated while the agent was down is read from its saved offset, and a file this
-   * agent never opened that was written since `rotatedCutoffMs` (it was created and rotated between two
-   * scans, or while the agent was down) is read from its start. Compressed (`.gz`) files are left alone.
+   * Rotated files (`0.log.<suffix>` for a tailed `0.log`: kubelet's naming, so the target's glob with `.*`
+   * appended) that may hold unread lines: a saved file that was rotated while the agent was down is read
+   * from its saved offset, and a file this agent never opened that was written since `rotatedCutoffMs` (it
+   * was created and rotated between two scans, or while the agent was down) is read from its start. They
+   * are found by the glob, not beside a live file, because the live file may not exist: a container that
+   * stopped right after a rotation leaves only rotated files. Compressed (`.gz`) files are left alone.
    * On the first scan, saved files found nowhere are forgotten.
    */
   private async scanRotated(wanted: ReadonlyMap<string, Target>): Promise<void> {
-    const dirs = new Map<string, Array<{ base: string; target: Target }>>();
-    for (const [p, t] of wanted) {
-      const list = dirs.get(path.dirname(p)) ?? [];
-      list.push({ base: path.basename(p), target: t });
-      dirs.set(path.dirname(p), list);
-    }
     const firstScan = !this.recovered;
     this.recovered = true;
     const stillThere = new Set<string>();
-    for (const [dir, bases] of dirs) {
-      const names = await readdir(dir).catch(() => [] as string[]);
-      for (const name of names) {
-        const owner = bases.find((b) => name.startsWith(`${b.base}.`) && !name.endsWith('.gz'));
-        if (!owner) continue;
-        const candidate = path.join(dir, name);
-        const st = await stat(candidate).catch(() => undefined);
-        if (!st?.isFile()) continue;
-        const key = identityKey(st);
-        stillThere.add(key);
-        if (this.seen.has(key) || [...this.open].some((f) => identityKey(f.identity) === key)) continue;
-        const saved = this.saved.get(key);
-        if (saved) {
-          // Read to its end already: the saved entry stays (it is written out again) until the file is gone.
-          if (st.size <= saved.offset) continue;
-          this.saved.delete(key);
-          this.deps.log.info(`${saved.path}: rotated to ${candidate} while the agent was down; reading its last ${st.size - saved.offset} bytes`);
-          await this.openFile(candidate, owner.target, saved.offset, true);
-        } else if (st.mtimeMs >= this.rotatedCutoffMs && st.size > 0) {
-          this.deps.log.info(`${candidate}: rotated before it was read; reading it`);
-          await this.openFile(candidate, owner.target, 0, true);
-        }
+    for (const [candidate, target] of await this.rotatedCandidates(wanted)) {
+      const st = await stat(candidate).catch(() => undefined);
+      if (!st?.isFile()) continue;
+      const key = identityKey(st);
+      stillThere.add(key);
+      if (this.seen.has(key) || [...this.open].some((f) => identityKey(f.identity) === key)) continue;
+      const saved = this.saved.get(key);
+      if (saved) {
+        // Read to its end already: the saved entry stays (it is written out again) until the file is gone.
+        if (st.size <= saved.offset) continue;
+        this.saved.delete(key);
+        this.deps.log.info(`${saved.path}: rotated to ${candidate} while the agent was down; reading its last ${st.size - saved.offset} bytes`);
+        await this.openFile(candidate, target, saved.offset, true);
+      } else if (st.mtimeMs >= this.rotatedCutoffMs && st.size > 0) {
+        this.deps.log.info(`${candidate}: rotated before it was read; reading it`);
+        await this.openFile(candidate, target, 0, true);
       }
     }
     if (firstScan) {
@@ -370,6 +360,16 @@ export class TailManager {
         if (!st || identityKey(st) !== key) this.saved.delete(key);
       }
     }
+  }
+
+  /** Paths that look like rotated generations of a target's files, with their target; live files excluded. */
+  private async rotatedCandidates(wanted: ReadonlyMap<string, Target>): Promise<Map<string, Target>> {
+    const found = new Map<string, Target>();
+    for (const t of this.targets) {
+      const paths = await fg(`${t.pathGlob}.*`, { onlyFiles: true, absolute: true, suppressErrors: true, followSymbolicLinks: true });
+      for (const p of paths) if (!p.endsWith('.gz') && !wanted.has(p) && !found.has(p)) found.set(p, t);
+    }
+    return found;
   }
 
   private watchBase(glob: string): void {
