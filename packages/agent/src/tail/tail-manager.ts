@@ -195,6 +195,7 @@ export class TailManager {
       const grew = st.size !== f.size || st.mtimeMs !== f.mtimeMs;
       f.size = st.size;
       f.mtimeMs = st.mtimeMs;
+      f.links = st.nlink;
       if (!f.detached && (st.size < f.offset || (grew && f.offset > 0 && (await f.rewritten(st.size))))) {
         this.deps.log.info(`${f.path}: truncated (copytruncate); reading it again from the start`);
         this.retire(f.progress);
@@ -236,8 +237,13 @@ export class TailManager {
     this.closing.add(progress);
   }
 
+  /**
+   * Gives up the unread bytes of deleted files, oldest first, while they are over the bound: their disk space
+   * is held by our open descriptors. A rotated file that still exists under another name is not counted: it
+   * costs the node nothing extra, and its lines can still be read.
+   */
   private enforceDeletedBudget(): void {
-    const deleted = [...this.open].filter((f) => f.detached).sort((a, b) => a.openedAt - b.openedAt);
+    const deleted = [...this.open].filter((f) => f.detached && f.links === 0).sort((a, b) => a.openedAt - b.openedAt);
     let unread = deleted.reduce((n, f) => n + Math.max(0, f.size - f.offset), 0);
     for (const f of deleted) {
       if (unread <= this.deps.options.maxUnreadDeletedBytes) break;

@@ -23,9 +23,10 @@ export class TailedFile {
   decoder: ContainerLogDecoder;
   /** The path no longer names this file (rotated or deleted): read to the end, then close. */
   detached = false;
-  /** Size and modification time at the last stat. */
+  /** Size, modification time and link count at the last stat (no links: the file was deleted). */
   size = 0;
   mtimeMs = 0;
+  links = 1;
   readonly openedAt = Date.now();
   private buf = Buffer.allocUnsafe(CHUNK);
 
