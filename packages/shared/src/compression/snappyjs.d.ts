@@ -12,13 +12,3 @@ declare module 'snappyjs/snappy_compressor.js' {
     compressToBuffer(out: Uint8Array): number;
   }
 }
-
-declare module 'snappyjs/snappy_decompressor.js' {
-  export class SnappyDecompressor {
-    constructor(input: Uint8Array);
-    /** Reads the preamble (call first); -1 if malformed. */
-    readUncompressedLength(): number;
-    /** Decodes the tags after the preamble into `out`; false for a malformed stream. */
-    uncompressToBuffer(out: Uint8Array): boolean;
-  }
-}
