@@ -1,5 +1,5 @@
 import { type Label, NO_METADATA } from '@loki-lite/shared';
-import { ByteReader, ByteWriter, copyBytes } from '../util/binary.js';
+import { ByteReader, ByteWriter, copyBytes, readI64 } from '../util/binary.js';
 import type { Entry } from './entry.js';
 
 /*
@@ -34,8 +34,7 @@ export function encodeBlockBody(entries: readonly Entry[]): Buffer {
  */
 export class BlockCursor {
   private readonly r: ByteReader;
-  timestamp = 0n;
-  /** Offset of the current entry's first byte, and of the byte after its last. */
+  /** Offset of the current entry's first byte (its timestamp), and of the byte after its last. */
   entryStart = 0;
   entryEnd = 0;
   lineStart = 0;
@@ -52,7 +51,7 @@ export class BlockCursor {
     const r = this.r;
     if (r.remaining === 0) return false;
     this.entryStart = r.pos;
-    this.timestamp = r.i64();
+    r.skip(8); // the timestamp, read only when asked for
     const len = r.uvarint();
     this.lineStart = r.pos;
     this.lineEnd = r.pos + len;
@@ -65,6 +64,11 @@ export class BlockCursor {
     }
     this.entryEnd = r.pos;
     return true;
+  }
+
+  /** The current entry's timestamp (a BigInt is made on each call: read it once). */
+  get timestamp(): bigint {
+    return readI64(this.buf, this.entryStart);
   }
 
   line(): string {

@@ -1,6 +1,7 @@
 import { ByteWriter } from '../util/binary.js';
 import type { Label } from '@loki-lite/shared';
 import { appendEntry, appendRawEntry, BlockCursor, encodeBlockBody, sortBlockBody } from './block.js';
+import type { BytePrefilter } from '../logql/log/prefilter.js';
 import type { Entry } from './entry.js';
 import { type ChunkEncoding, type CompressedBlock, compressBlock, decodeChunk, decompressBlock, encodeChunk, readBlock } from './format.js';
 
@@ -187,7 +188,10 @@ export class MemChunk {
 }
 
 function collect(cursor: BlockCursor, from: bigint, through: bigint, out: Entry[]): void {
-  while (cursor.next()) if (cursor.timestamp >= from && cursor.timestamp < through) out.push(cursor.entry());
+  while (cursor.next()) {
+    const ts = cursor.timestamp;
+    if (ts >= from && ts < through) out.push(cursor.entry());
+  }
 }
 
 function sortByTimestamp(entries: Entry[]): void {
@@ -226,7 +230,7 @@ export function* snapshotEntries(s: ChunkSnapshot): Generator<Entry> {
 export function readChunkBlocks(
   bytes: Buffer, from: bigint, through: bigint, backward: boolean,
   /** Lines failing this are left out without becoming entries; they are counted in `skipped`. */
-  prefilter?: (buf: Buffer, start: number, end: number, hasMetadata: boolean) => boolean,
+  prefilter?: BytePrefilter,
   skipped?: { lines: number; bytes: number },
 ): { next(): Entry[] | undefined } {
   const chunk = decodeChunk(bytes);
@@ -239,9 +243,15 @@ export function readChunkBlocks(
       if (!b) return undefined;
       const out: Entry[] = [];
       const cursor = new BlockCursor(readBlock(chunk, b));
+      // A block inside the range needs no timestamp test, so no BigInt is made for a line left out.
+      const inside = b.minTs >= from && b.maxTs < through;
+      prefilter?.reset();
       while (cursor.next()) {
-        if (cursor.timestamp < from || cursor.timestamp >= through) continue;
-        if (prefilter && !prefilter(cursor.buf, cursor.lineStart, cursor.lineEnd, cursor.hasMetadata)) {
+        if (!inside) {
+          const ts = cursor.timestamp;
+          if (ts < from || ts >= through) continue;
+        }
+        if (prefilter && !prefilter.keeps(cursor.buf, cursor.lineStart, cursor.lineEnd, cursor.hasMetadata)) {
           if (skipped) {
             skipped.lines++;
             skipped.bytes += cursor.lineEnd - cursor.lineStart;

@@ -9,6 +9,19 @@
 const I64 = new BigInt64Array(1);
 const I64_BYTES = new Uint8Array(I64.buffer);
 
+/** The little-endian i64 at buf[pos] (unchecked), through a typed-array view: one BigInt, no arithmetic. */
+export function readI64(buf: Uint8Array, pos: number): bigint {
+  I64_BYTES[0] = buf[pos]!;
+  I64_BYTES[1] = buf[pos + 1]!;
+  I64_BYTES[2] = buf[pos + 2]!;
+  I64_BYTES[3] = buf[pos + 3]!;
+  I64_BYTES[4] = buf[pos + 4]!;
+  I64_BYTES[5] = buf[pos + 5]!;
+  I64_BYTES[6] = buf[pos + 6]!;
+  I64_BYTES[7] = buf[pos + 7]!;
+  return I64[0]!;
+}
+
 /** Below this many bytes a plain loop beats Buffer#copy, which allocates a Uint8Array view per call. */
 const SHORT_COPY_BYTES = 256;
 
@@ -174,18 +187,14 @@ export class ByteReader {
 
   i64(): bigint {
     this.need(8);
-    const b = this.buf;
-    const p = this.pos;
-    I64_BYTES[0] = b[p]!;
-    I64_BYTES[1] = b[p + 1]!;
-    I64_BYTES[2] = b[p + 2]!;
-    I64_BYTES[3] = b[p + 3]!;
-    I64_BYTES[4] = b[p + 4]!;
-    I64_BYTES[5] = b[p + 5]!;
-    I64_BYTES[6] = b[p + 6]!;
-    I64_BYTES[7] = b[p + 7]!;
-    this.pos = p + 8;
-    return I64[0]!;
+    const v = readI64(this.buf, this.pos);
+    this.pos += 8;
+    return v;
+  }
+
+  skip(n: number): void {
+    this.need(n);
+    this.pos += n;
   }
 
   uvarint(): number {

@@ -9,8 +9,40 @@ import type { LabelFilterExpr, PipelineStage } from '../syntax/ast.js';
  * the line has structured metadata, or the line has a backslash (an escaped value).
  */
 
-/** Tests line bytes buf[start, end); false means the pipeline would drop the line. */
-export type BytePrefilter = (buf: Buffer, start: number, end: number, hasMetadata: boolean) => boolean;
+/**
+ * Tests the lines of a buffer (a decompressed block) on their bytes; `keeps` false means the pipeline would
+ * drop the line. Lines must be given in increasing offset order, with `reset` before each new buffer: the
+ * filter remembers where each literal next occurs, so it searches the buffer once per occurrence instead of
+ * once per line (most lines of a selective query contain none of them, and cost a comparison).
+ */
+export interface BytePrefilter {
+  reset(): void;
+  keeps(buf: Buffer, start: number, end: number, hasMetadata: boolean): boolean;
+}
+
+/** The next occurrence of one needle at or after the last line asked about. */
+class Occurrence {
+  /** Offset of the next occurrence, or the buffer's length when there is none; -1 before the first search. */
+  private at = -1;
+
+  constructor(private readonly needle: Buffer | number) {}
+
+  reset(): void {
+    this.at = -1;
+  }
+
+  /**
+   * Whether buf[start, end) contains the needle. An occurrence found earlier at or after `start` is the
+   * first one there, so when it does not end inside the line, no other occurrence is inside either.
+   */
+  inLine(buf: Buffer, start: number, end: number): boolean {
+    if (this.at < start) {
+      const found = buf.indexOf(this.needle, start);
+      this.at = found < 0 ? buf.length : found;
+    }
+    return this.at + (typeof this.needle === 'number' ? 1 : this.needle.length) <= end;
+  }
+}
 
 const REGEX_SPECIAL = new Set(['\\', '^', '$', '.', '|', '?', '*', '+', '(', ')', '[', ']', '{', '}']);
 
@@ -84,13 +116,37 @@ export function compileBytePrefilter(stages: readonly PipelineStage[], streamLab
     }
   }
   if (must.length === 0 && mustNot.length === 0 && parsedValues.length === 0) return undefined;
-  return (buf, start, end, hasMetadata) => {
-    const line = buf.subarray(start, end);
-    for (const m of must) if (line.indexOf(m) < 0) return false;
-    for (const m of mustNot) if (line.indexOf(m) >= 0) return false;
-    if (parsedValues.length > 0 && !hasMetadata && line.indexOf(BACKSLASH) < 0) {
-      for (const v of parsedValues) if (line.indexOf(v) < 0) return false;
+  return new AnchoredPrefilter(must, mustNot, parsedValues);
+}
+
+class AnchoredPrefilter implements BytePrefilter {
+  private readonly must: Occurrence[];
+  private readonly mustNot: Occurrence[];
+  private readonly parsedValues: Occurrence[];
+  private readonly backslash = new Occurrence(BACKSLASH);
+
+  constructor(must: readonly Buffer[], mustNot: readonly Buffer[], parsedValues: readonly Buffer[]) {
+    this.must = must.map((m) => new Occurrence(m));
+    this.mustNot = mustNot.map((m) => new Occurrence(m));
+    this.parsedValues = parsedValues.map((m) => new Occurrence(m));
+  }
+
+  reset(): void {
+    for (const o of this.must) o.reset();
+    for (const o of this.mustNot) o.reset();
+    for (const o of this.parsedValues) o.reset();
+    this.backslash.reset();
+  }
+
+  keeps(buf: Buffer, start: number, end: number, hasMetadata: boolean): boolean {
+    for (let i = 0; i < this.must.length; i++) if (!this.must[i]!.inLine(buf, start, end)) return false;
+    for (let i = 0; i < this.mustNot.length; i++) if (this.mustNot[i]!.inLine(buf, start, end)) return false;
+    const values = this.parsedValues;
+    // A parsed value may come from structured metadata or be spelled with an escape: such lines are kept.
+    if (values.length === 0 || hasMetadata) return true;
+    for (let i = 0; i < values.length; i++) {
+      if (!values[i]!.inLine(buf, start, end)) return this.backslash.inLine(buf, start, end);
     }
     return true;
-  };
+  }
 }
