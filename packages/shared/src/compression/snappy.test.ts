@@ -78,3 +78,26 @@ describe('snappyUncompress', () => {
     expect(() => snappyUncompress(Buffer.from([0x80, 0x80, 0x80, 0x80, 0x80, 0x80]))).toThrow('snappy: corrupt input');
   });
 });
+
+describe('snappyCompress', () => {
+  it('writes streams the reference decoder reads back: tiny, incompressible, runs, text, and many 64 KB fragments', () => {
+    let seed = 3;
+    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
+    const inputs = [
+      ...Array.from({ length: 20 }, (_, n) => Buffer.from('abcabcabcabcabcabcabc'.slice(0, n))),
+      randomBytes(100_000),
+      Buffer.alloc(300_000, 0x61),
+      text(20_000), // several fragments
+      Buffer.from(Array.from({ length: 50_000 }, () => 'abcd'[rand(4)]).join('')),
+      Buffer.concat([text(100), randomBytes(3000), text(100), Buffer.alloc(70_000, 1), randomBytes(10)]),
+    ];
+    for (const input of inputs) {
+      const compressed = snappyCompress(input);
+      expect(Buffer.compare(Buffer.from(snappyjs.uncompress(compressed)), input)).toBe(0);
+      expect(compressed.length).toBeLessThanOrEqual(32 + input.length + Math.floor(input.length / 6));
+    }
+    // It compresses what compresses: repetitive text to a fraction.
+    expect(snappyCompress(text(20_000)).length).toBeLessThan(text(20_000).length / 4);
+  });
+});
+

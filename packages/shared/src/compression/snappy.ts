@@ -1,21 +1,150 @@
-import { SnappyCompressor } from 'snappyjs/snappy_compressor.js';
-
-/**
- * snappyjs' compress() returns a view into a zero-filled buffer of the worst-case size, so each kept
- * result pins about 1.2x its input. We compress into one reused scratch buffer instead and copy out
- * exactly the compressed bytes: no zero-filling, nothing pinned (chunk blocks live in memory for hours).
+/*
+ * Raw (block) snappy, the framing Loki uses for push bodies and chunk blocks, hand-tuned in both directions
+ * because compression is the largest single cost of ingest after HTTP, and decompression the largest of a
+ * log scan; bench/src/snappy.ts measures both against snappyjs, which stays as the test oracle.
+ *
+ * The compressor is the classic snappy scheme: the input is cut into 64 KB fragments; in each, a hash of the
+ * 4 bytes at every position (skipping faster through data that does not compress) finds an earlier position
+ * with the same 4 bytes, the match is extended, and literals and back-references are emitted. 4-byte loads
+ * and compares go through a DataView and the hash through Math.imul, which is where snappyjs loses its time.
  */
+
+const FRAGMENT = 1 << 16;
+const HASH_BITS = 14;
+const hashTable = new Uint16Array(1 << HASH_BITS);
+/** Below this many bytes a loop beats a native copy (which also needs a subarray view). */
+const NATIVE_COPY_MIN = 32;
+/** The compressor stops looking for matches this close to a fragment's end (loads read 4 bytes ahead). */
+const INPUT_MARGIN = 15;
+
 let scratch = Buffer.allocUnsafe(0);
 
-/** Raw (block) snappy, the framing Loki uses for push bodies and chunk blocks. */
+/** Compresses `input` into a buffer of exactly the compressed size (nothing larger is kept alive). */
 export function snappyCompress(input: Uint8Array): Buffer {
-  const compressor = new SnappyCompressor(input);
-  const max = compressor.maxCompressedLength();
+  const max = 32 + input.length + Math.floor(input.length / 6);
   if (scratch.length < max) scratch = Buffer.allocUnsafe(Math.max(max, scratch.length * 2));
-  const length = compressor.compressToBuffer(scratch);
+  const length = snappyCompressInto(input, scratch);
   const out = Buffer.allocUnsafeSlow(length);
   scratch.copy(out, 0, 0, length);
   return out;
+}
+
+/** Writes the compressed form of `input` into `out` (at least 32 + n + n/6 bytes); returns its length. */
+export function snappyCompressInto(input: Uint8Array, out: Uint8Array): number {
+  let op = 0;
+  for (let v = input.length; ; v = Math.floor(v / 128)) {
+    if (v < 128) {
+      out[op++] = v;
+      break;
+    }
+    out[op++] = (v & 0x7f) | 0x80;
+  }
+  const inView = new DataView(input.buffer, input.byteOffset, input.byteLength);
+  for (let start = 0; start < input.length; start += FRAGMENT) {
+    op = compressFragment(input, inView, start, Math.min(start + FRAGMENT, input.length), out, op);
+  }
+  return op;
+}
+
+function hashBitsFor(size: number): number {
+  let bits = 8;
+  while (bits < HASH_BITS && 1 << bits < size) bits++;
+  return bits;
+}
+
+function compressFragment(input: Uint8Array, view: DataView, base: number, end: number, out: Uint8Array, op: number): number {
+  const bits = hashBitsFor(end - base);
+  const shift = 32 - bits;
+  hashTable.fill(0, 0, 1 << bits);
+  let emitFrom = base;
+  if (end - base >= INPUT_MARGIN) {
+    const limit = end - INPUT_MARGIN;
+    let ip = base + 1;
+    let nextHash = Math.imul(view.getUint32(ip, true), 0x1e35a7bd) >>> shift;
+    for (;;) {
+      // Find a 4-byte match: step 1 byte at first, faster the longer nothing matches (skip / 32).
+      let skip = 32;
+      let nextIp = ip;
+      let candidate: number;
+      for (;;) {
+        ip = nextIp;
+        const hash = nextHash;
+        nextIp = ip + (skip++ >>> 5);
+        if (nextIp > limit) return emitLiteral(input, emitFrom, end, out, op);
+        nextHash = Math.imul(view.getUint32(nextIp, true), 0x1e35a7bd) >>> shift;
+        candidate = base + hashTable[hash]!;
+        hashTable[hash] = ip - base;
+        if (view.getUint32(ip, true) === view.getUint32(candidate, true)) break;
+      }
+      op = emitLiteral(input, emitFrom, ip, out, op);
+      // Emit copies for as long as the position after one starts another match.
+      for (;;) {
+        const matchStart = ip;
+        let matched = 4;
+        while (ip + matched + 4 <= end && view.getUint32(ip + matched, true) === view.getUint32(candidate + matched, true)) matched += 4;
+        while (ip + matched < end && input[ip + matched] === input[candidate + matched]) matched++;
+        ip += matched;
+        op = emitCopy(out, op, matchStart - candidate, matched);
+        emitFrom = ip;
+        if (ip >= limit) return emitLiteral(input, emitFrom, end, out, op);
+        hashTable[Math.imul(view.getUint32(ip - 1, true), 0x1e35a7bd) >>> shift] = ip - 1 - base;
+        const hash = Math.imul(view.getUint32(ip, true), 0x1e35a7bd) >>> shift;
+        candidate = base + hashTable[hash]!;
+        hashTable[hash] = ip - base;
+        if (view.getUint32(ip, true) !== view.getUint32(candidate, true)) break;
+      }
+      ip++;
+      nextHash = Math.imul(view.getUint32(ip, true), 0x1e35a7bd) >>> shift;
+    }
+  }
+  return emitLiteral(input, emitFrom, end, out, op);
+}
+
+/** Emits input[from, to) as a literal (nothing when empty). */
+function emitLiteral(input: Uint8Array, from: number, to: number, out: Uint8Array, op: number): number {
+  const len = to - from;
+  if (len === 0) return op;
+  const n = len - 1;
+  if (n < 60) {
+    out[op++] = n << 2;
+  } else if (n < 0x100) {
+    out[op++] = 60 << 2;
+    out[op++] = n;
+  } else {
+    // A fragment is at most 64 KB, so two length bytes always suffice.
+    out[op++] = 61 << 2;
+    out[op++] = n & 0xff;
+    out[op++] = n >>> 8;
+  }
+  if (len < NATIVE_COPY_MIN) for (let i = 0; i < len; i++) out[op + i] = input[from + i]!;
+  else out.set(input.subarray(from, to), op);
+  return op + len;
+}
+
+/** Emits a back-reference of `len` bytes at distance `offset` (< 64 KB), as 64-byte pieces at most. */
+function emitCopy(out: Uint8Array, op: number, offset: number, len: number): number {
+  while (len >= 68) {
+    op = emitCopyUpTo64(out, op, offset, 64);
+    len -= 64;
+  }
+  if (len > 64) {
+    // Leaves at least 4 for the last piece, the shortest a copy can be.
+    op = emitCopyUpTo64(out, op, offset, 60);
+    len -= 60;
+  }
+  return emitCopyUpTo64(out, op, offset, len);
+}
+
+function emitCopyUpTo64(out: Uint8Array, op: number, offset: number, len: number): number {
+  if (len < 12 && offset < 2048) {
+    out[op] = 1 | ((len - 4) << 2) | ((offset >>> 8) << 5);
+    out[op + 1] = offset & 0xff;
+    return op + 2;
+  }
+  out[op] = 2 | ((len - 1) << 2);
+  out[op + 1] = offset & 0xff;
+  out[op + 2] = offset >>> 8;
+  return op + 3;
 }
 
 /**
@@ -52,13 +181,11 @@ export class SnappyScratchDecoder {
 }
 
 /*
- * The decoder, tuned because block decompression is the largest single cost of a log scan (snappyjs copies
- * every byte in a loop and allocates a zero-filled output; see bench/src/snappy.ts for the figures).
- * Literals of 32 bytes or more are copied natively; back-references at a distance of 4 or more move 4 bytes
- * per step through a DataView (each 4-byte read is of bytes already written, so overlapping copies are
- * still right); shorter distances (runs) go byte by byte.
+ * The decoder: literals of NATIVE_COPY_MIN bytes or more are copied natively; back-references at a distance
+ * of 4 or more move 4 bytes per step through a DataView (each 4-byte read is of bytes already written, so
+ * overlapping copies are still right); shorter distances (runs) go byte by byte. snappyjs copies every byte
+ * in a loop and allocates a zero-filled output.
  */
-const NATIVE_COPY_MIN = 32;
 
 /**
  * Decodes the tags of raw snappy `input` from `pos` (after the preamble) into `out`, which must be exactly
