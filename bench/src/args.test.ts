@@ -8,6 +8,11 @@ describe('bench flags', () => {
     expect(parseArgs(['--', '--mb', '1100', '--runs=2'], defaults)).toEqual({ url: '', mb: '1100', runs: '2' });
   });
 
+  it('reads a flag followed by another flag, or by nothing, as a switch', () => {
+    expect(parseArgs(['--url', '--runs', '2'], defaults)).toEqual({ url: 'true', mb: '300', runs: '2' });
+    expect(parseArgs(['--mb'], defaults)).toEqual({ url: '', mb: 'true', runs: '3' });
+  });
+
   it('names the flags it knows when given another one, and refuses stray arguments', () => {
     expect(() => parseArgs(['--size', '1'], defaults)).toThrow('unknown flag --size; flags: --url --mb --runs');
     expect(() => parseArgs(['1100'], defaults)).toThrow('unexpected argument 1100');

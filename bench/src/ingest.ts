@@ -1,94 +1,197 @@
-import { encodePushRequestProto, type PushStream, snappyCompress } from '@loki-lite/shared';
+import { encodePushRequestJson, encodePushRequestProto, type PushStream, snappyCompress } from '@loki-lite/shared';
 import { parseArgs } from './args.js';
-import { LineGenerator } from './loglines.js';
+import { LineGenerator, type LineTemplate, LINE_TEMPLATES } from './loglines.js';
 import { cpuSeconds, peakRssBytes } from './proc.js';
+import { Progress, printResult } from './report.js';
 import { startLokiLite } from './server.js';
 
 /*
- * Ingest benchmark: protobuf+snappy pushes over HTTP, as Promtail/Alloy send them, to any Loki-compatible
- * endpoint. Without --url it starts loki-lite (embedded-default style: filesystem store, WAL on, snappy
- * chunks) in a temporary folder and also reports the server's CPU seconds per 100 MB and its peak RSS.
+ * Ingest benchmark: pushes generated logs to any Loki-compatible endpoint over the real wire format
+ * (protobuf + snappy, as Promtail and Alloy send them, or JSON). Every request body is built before the
+ * clock starts, so the generator does not measure itself. Without --url it starts loki-lite
+ * (embedded-default style: filesystem store, WAL on, snappy chunks) in a temporary folder; with --pid it
+ * watches a server you started. Either way it reports that server's CPU seconds per 100 MB and peak RSS.
+ * The first body is pushed once before the clock starts, to fail clearly on an endpoint that cannot be
+ * reached or refuses the load; the figures count the timed pushes only.
  *
- *   node bench/dist/ingest.js --streams 200 --mb 500
- *   node bench/dist/ingest.js --url http://loki:3100 --streams 5000 --mb 200
+ *   pnpm bench ingest --streams 200 --mb 500
+ *   pnpm bench ingest --url http://loki:3100 --pid 1234 --streams 5000 --template json --json
  */
 const args = parseArgs(process.argv.slice(2), {
-  url: '', streams: '200', mb: '300', 'lines-per-push': '1000', concurrency: '4', tenant: '', 'loki-lite-args': '',
+  url: '', streams: '200', mb: '300', total: '', duration: '', 'line-bytes': '', template: 'mixed', 'lines-per-push': '1000', 'batch-kb': '',
+  concurrency: '4', format: 'protobuf', tenant: '', user: '', password: '', pid: '', json: '', 'loki-lite-args': '',
 });
-const streams = Number(args.streams);
-const targetBytes = Number(args.mb) * 1024 * 1024;
-const linesPerPush = Number(args['lines-per-push']);
-const concurrency = Number(args.concurrency);
 
-/** Pre-encodes every request so the client's own CPU stays out of the measurement as far as possible. */
-function buildRequests(): { bodies: Buffer[]; lines: number; bytes: number } {
-  const gen = new LineGenerator(42);
+interface Options {
+  readonly streams: number;
+  readonly targetBytes: number;
+  readonly totalLines: number;
+  readonly durationMs: number;
+  readonly lineBytes: number;
+  readonly template: LineTemplate;
+  readonly linesPerPush: number;
+  readonly batchBytes: number;
+  readonly concurrency: number;
+  readonly format: 'protobuf' | 'json';
+}
+
+function options(): Options {
+  const positive = (name: string, value: string) => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number, not "${value}"`);
+    return n;
+  };
+  if (!(LINE_TEMPLATES as readonly string[]).includes(args.template)) throw new Error(`--template must be one of ${LINE_TEMPLATES.join(', ')}, not "${args.template}"`);
+  if (args.format !== 'protobuf' && args.format !== 'json') throw new Error(`--format must be protobuf or json, not "${args.format}"`);
+  return {
+    streams: Math.floor(positive('streams', args.streams)),
+    targetBytes: positive('mb', args.mb) * 1024 * 1024,
+    totalLines: args.total ? Math.floor(positive('total', args.total)) : Infinity,
+    durationMs: args.duration ? positive('duration', args.duration) * 1000 : Infinity,
+    lineBytes: args['line-bytes'] ? Math.floor(positive('line-bytes', args['line-bytes'])) : 0,
+    template: args.template as LineTemplate,
+    linesPerPush: Math.floor(positive('lines-per-push', args['lines-per-push'])),
+    batchBytes: args['batch-kb'] ? positive('batch-kb', args['batch-kb']) * 1024 : Infinity,
+    concurrency: Math.floor(positive('concurrency', args.concurrency)),
+    format: args.format,
+  };
+}
+
+interface Requests {
+  readonly bodies: Buffer[];
+  /** Lines and line bytes in each body, to count what was sent when a run stops early. */
+  readonly lines: Uint32Array;
+  readonly bytes: Float64Array;
+}
+
+/** Builds every request body: streams take turns, lines are stamped 1 µs apart, ending an hour ago. */
+function buildRequests(o: Options): Requests {
+  const gen = new LineGenerator(42, o.template, o.lineBytes);
   const start = BigInt(Date.now() - 3_600_000) * 1_000_000n;
   const bodies: Buffer[] = [];
-  let bytes = 0;
-  let lines = 0;
+  const lines: number[] = [];
+  const bytes: number[] = [];
   let seq = 0;
-  const perStream = Math.max(1, Math.floor(linesPerPush / Math.min(streams, linesPerPush)));
+  let sentBytes = 0;
+  const perStream = Math.max(1, Math.floor(o.linesPerPush / Math.min(o.streams, o.linesPerPush)));
   let nextStream = 0;
-  while (bytes < targetBytes) {
+  while (sentBytes < o.targetBytes && seq < o.totalLines) {
     const batch: PushStream[] = [];
-    for (let n = 0; n < linesPerPush; n += perStream) {
-      const s = nextStream++ % streams;
+    let n = 0;
+    let batchBytes = 0;
+    while (n < o.linesPerPush && batchBytes < o.batchBytes && seq < o.totalLines) {
+      const s = nextStream++ % o.streams;
       const entries = [];
-      for (let k = 0; k < perStream; k++) {
+      for (let k = 0; k < perStream && seq < o.totalLines; k++, n++) {
         const ts = start + BigInt(seq) * 1_000n;
         const line = gen.line(seq++, new Date(Number(ts / 1_000_000n)).toISOString());
         entries.push({ timestamp: ts, line, structuredMetadata: [] });
-        bytes += Buffer.byteLength(line);
+        batchBytes += Buffer.byteLength(line);
       }
-      lines += entries.length;
       batch.push({ labels: `{namespace="training", app="bench", pod="worker-${s}", container="trainer", job="training/trainer"}`, entries });
     }
-    bodies.push(snappyCompress(encodePushRequestProto({ streams: batch })));
+    const body = o.format === 'json' ? Buffer.from(encodePushRequestJson({ streams: batch })) : snappyCompress(encodePushRequestProto({ streams: batch }));
+    bodies.push(body);
+    lines.push(n);
+    bytes.push(batchBytes);
+    sentBytes += batchBytes;
   }
-  return { bodies, lines, bytes };
+  return { bodies, lines: Uint32Array.from(lines), bytes: Float64Array.from(bytes) };
+}
+
+function requestHeaders(o: Options): Record<string, string> {
+  const h: Record<string, string> = { 'content-type': o.format === 'json' ? 'application/json' : 'application/x-protobuf' };
+  if (args.tenant) h['x-scope-orgid'] = args.tenant;
+  if (args.user || args.password) h.authorization = `Basic ${Buffer.from(`${args.user}:${args.password}`).toString('base64')}`;
+  return h;
+}
+
+/** Why a push failed, as a reader wants it: the status and the server's text, or the network error. */
+async function pushError(res: Response): Promise<string> {
+  return `HTTP ${res.status}: ${(await res.text()).trim().slice(0, 300)}`;
 }
 
 async function main(): Promise<void> {
-  process.stderr.write(`building requests: ${streams} streams, ${args.mb} MB of lines, ${linesPerPush} lines per push...\n`);
-  const { bodies, lines, bytes } = buildRequests();
+  const o = options();
+  process.stderr.write(`building requests: ${o.streams} streams, ${args.mb} MB of lines, ${o.format}...\n`);
+  const req = buildRequests(o);
   const server = args.url ? undefined : await startLokiLite(args['loki-lite-args'] ? args['loki-lite-args'].split(' ') : []);
   const url = args.url || server!.url;
-  const pid = server?.child.pid;
-  const headers: Record<string, string> = { 'content-type': 'application/x-protobuf' };
-  if (args.tenant) headers['x-scope-orgid'] = args.tenant;
+  const pid = server?.child.pid ?? (args.pid ? Number(args.pid) : undefined);
+  const headers = requestHeaders(o);
+  const pushUrl = `${url.replace(/\/$/, '')}/loki/api/v1/push`;
+  try {
+    // One push before the clock starts: an unreachable endpoint or one that refuses the load fails here, clearly.
+    const probe = await fetch(pushUrl, { method: 'POST', headers, body: req.bodies[0] }).catch((e: Error) => {
+      throw new Error(`cannot reach ${pushUrl}: ${(e.cause as Error | undefined)?.message ?? e.message}`);
+    });
+    if (probe.status < 200 || probe.status > 299) throw new Error(`the server refuses the load: ${await pushError(probe)}`);
 
-  const cpuBefore = pid ? cpuSeconds(pid) : 0;
-  const started = process.hrtime.bigint();
-  let next = 0;
-  const worker = async () => {
-    while (next < bodies.length) {
-      const body = bodies[next++]!;
-      const res = await fetch(`${url}/loki/api/v1/push`, { method: 'POST', headers, body });
-      if (res.status !== 204) throw new Error(`push answered ${res.status}: ${await res.text()}`);
+    const cpuBefore = pid ? cpuSeconds(pid) : 0;
+    const latencies = new Float64Array(req.bodies.length);
+    const errors = new Map<string, { count: number; first: string }>();
+    let sent = 0;
+    let next = 1; // body 0 was the probe, which is not timed
+    let sentLines = 0;
+    let sentBytes = 0;
+    const started = performance.now();
+    const progress = new Progress(() => `pushed ${(sentBytes / 1048576).toFixed(0)} MB, ${Math.round(sentLines / ((performance.now() - started) / 1000))} lines/s, ${[...errors.values()].reduce((n, e) => n + e.count, 0)} errors`);
+    const worker = async () => {
+      while (next < req.bodies.length && performance.now() - started < o.durationMs) {
+        const i = next++;
+        const t = performance.now();
+        let status: string;
+        let text = '';
+        try {
+          const res = await fetch(pushUrl, { method: 'POST', headers, body: req.bodies[i] });
+          status = String(res.status);
+          if (res.status >= 200 && res.status < 300) await res.arrayBuffer();
+          else text = await pushError(res);
+        } catch (e) {
+          status = 'network';
+          text = ((e as Error).cause as Error | undefined)?.message ?? (e as Error).message;
+        }
+        latencies[sent++] = performance.now() - t;
+        if (text) {
+          const seen = errors.get(status);
+          if (seen) seen.count++;
+          else errors.set(status, { count: 1, first: text });
+        } else {
+          sentLines += req.lines[i]!;
+          sentBytes += req.bytes[i]!;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: o.concurrency }, worker));
+    const seconds = (performance.now() - started) / 1000;
+    progress.stop();
+    const mb = sentBytes / 1024 / 1024;
+    const sorted = latencies.subarray(0, sent).sort();
+    const pct = (p: number) => (sorted.length === 0 ? 0 : Number(sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!.toFixed(1)));
+    const result: Record<string, unknown> = {
+      endpoint: args.url || 'loki-lite (started by the bench)',
+      format: o.format,
+      streams: o.streams,
+      pushes: sent,
+      lines: sentLines,
+      'MB of lines': Number(mb.toFixed(1)),
+      seconds: Number(seconds.toFixed(2)),
+      'lines/s': Math.round(sentLines / seconds),
+      'MB/s': Number((mb / seconds).toFixed(1)),
+      'push latency p50 ms': pct(0.5),
+      'push latency p99 ms': pct(0.99),
+      errors: Object.fromEntries([...errors].map(([status, e]) => [status, e])),
+    };
+    if (pid) {
+      const cpu = cpuSeconds(pid) - cpuBefore;
+      result['server CPU s'] = Number(cpu.toFixed(2));
+      result['server CPU s per 100 MB'] = Number(((cpu / mb) * 100).toFixed(2));
+      result['server peak RSS MB'] = Math.round(peakRssBytes(pid) / 1024 / 1024);
     }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  const mb = bytes / 1024 / 1024;
-  const result: Record<string, string | number> = {
-    endpoint: args.url || 'loki-lite (started by the bench)',
-    streams,
-    pushes: bodies.length,
-    lines,
-    'MB of lines': Number(mb.toFixed(1)),
-    seconds: Number(seconds.toFixed(2)),
-    'lines/s': Math.round(lines / seconds),
-    'MB/s': Number((mb / seconds).toFixed(1)),
-  };
-  if (pid) {
-    const cpu = cpuSeconds(pid) - cpuBefore;
-    result['server CPU s'] = Number(cpu.toFixed(2));
-    result['server CPU s per 100 MB'] = Number(((cpu / mb) * 100).toFixed(2));
-    result['server peak RSS MB'] = Math.round(peakRssBytes(pid) / 1024 / 1024);
+    printResult(result, args.json !== '' && args.json !== 'false');
+  } finally {
+    server?.stop();
   }
-  console.log(JSON.stringify(result, null, 2));
-  server?.stop();
 }
 
 await main();

@@ -1,11 +1,21 @@
+/** The kinds of line a generator makes; `mixed` takes them in turn. */
+export const LINE_TEMPLATES = ['mixed', 'logfmt', 'nccl', 'json', 'access'] as const;
+export type LineTemplate = (typeof LINE_TEMPLATES)[number];
+const KIND: Readonly<Record<Exclude<LineTemplate, 'mixed'>, number>> = { logfmt: 0, nccl: 1, json: 2, access: 3 };
+
 /**
  * Log lines shaped like a distributed-training cluster's (logfmt trainer steps, NCCL, JSON data loader,
- * nginx access), deterministic for a seed so runs are comparable.
+ * nginx access), deterministic for a seed so runs are comparable. With `lineBytes`, each line is cut or
+ * padded (with spaces and a counter of x's) to exactly that many bytes.
  */
 export class LineGenerator {
   private state: number;
 
-  constructor(seed: number) {
+  constructor(
+    seed: number,
+    private readonly template: LineTemplate = 'mixed',
+    private readonly lineBytes = 0,
+  ) {
     this.state = seed >>> 0 || 1;
   }
 
@@ -24,7 +34,13 @@ export class LineGenerator {
   }
 
   line(seq: number, tsIso: string): string {
-    switch (seq % 4) {
+    const line = this.templated(this.template === 'mixed' ? seq % 4 : KIND[this.template], seq, tsIso);
+    if (this.lineBytes === 0) return line;
+    return line.length >= this.lineBytes ? line.slice(0, this.lineBytes) : `${line} ${'x'.repeat(this.lineBytes - line.length - 1)}`;
+  }
+
+  private templated(kind: number, seq: number, tsIso: string): string {
+    switch (kind) {
       case 0:
         return `level=info ts=${tsIso} rank=${this.int(64)} step=${seq} loss=${(2 * this.rand()).toFixed(4)} lr=${(3e-4 * this.rand()).toExponential(3)} grad_norm=${(1.5 * this.rand()).toFixed(3)} tokens_per_sec=${9000 + this.int(6000)} gpu_mem_gb=${(60 + 20 * this.rand()).toFixed(1)} msg="train step"`;
       case 1:

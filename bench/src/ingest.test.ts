@@ -1,0 +1,112 @@
+import { spawn } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type BenchServer, startLokiLite } from './server.js';
+
+/* The ingest tool as a user runs it (the built CLI), against a loki-lite started here: flags and output, not speed. */
+
+const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+
+function run(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, 'ingest', ...args]);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+/** A push endpoint that answers every request with `status` after `delayMs`, counting the requests. */
+async function fakeEndpoint(status: number, body: string, delayMs = 0): Promise<{ url: string; requests: () => number; close: () => Promise<void> }> {
+  let requests = 0;
+  const server: Server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      requests++;
+      setTimeout(() => res.writeHead(status, { 'content-type': 'text/plain' }).end(body), delayMs);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  return { url: `http://127.0.0.1:${port}`, requests: () => requests, close: () => new Promise((r) => server.close(() => r())) };
+}
+
+describe('bench ingest', () => {
+  let loki: BenchServer;
+  beforeAll(async () => {
+    loki = await startLokiLite();
+  });
+  afterAll(() => loki.stop());
+
+  const linesIn = async (selector: string) => {
+    const q = new URLSearchParams({ query: selector, limit: '5000', start: String((Date.now() - 7_200_000) * 1e6), end: String(Date.now() * 1e6) });
+    const body = (await (await fetch(`${loki.url}/loki/api/v1/query_range?${q}`)).json()) as { data: { result: Array<{ values: Array<[string, string]> }> } };
+    return body.data.result.flatMap((s) => s.values.map(([, line]) => line));
+  };
+
+  it('pushes protobuf, reports rates, latency and the server process in --json, and the lines arrive', async () => {
+    const { status, stdout, stderr } = await run(['--url', loki.url, '--pid', String(loki.child.pid), '--mb', '1', '--streams', '10', '--json']);
+    expect(status, stderr).toBe(0);
+    const result = JSON.parse(stdout) as Record<string, unknown>;
+    expect(result).toMatchObject({ endpoint: loki.url, format: 'protobuf', streams: 10, errors: {} });
+    expect(result.lines as number).toBeGreaterThan(5000);
+    for (const k of ['lines/s', 'MB/s', 'push latency p50 ms', 'push latency p99 ms', 'server CPU s per 100 MB', 'server peak RSS MB']) expect(typeof result[k], k).toBe('number');
+    expect((await linesIn('{app="bench", pod="worker-3"}')).length).toBeGreaterThan(500);
+  });
+
+  it('sends JSON pushes of fixed-size lines from one template, --total of them, and prints name: value lines', async () => {
+    const own = await startLokiLite(); // its own server: the lines are counted
+    try {
+      const { status, stdout, stderr } = await run(['--url', own.url, '--format', 'json', '--template', 'access', '--line-bytes', '200', '--total', '500', '--lines-per-push', '100', '--streams', '1']);
+      expect(status, stderr).toBe(0);
+      expect(stdout).toMatch(/^format: +json$/m);
+      expect(stdout).toMatch(/^lines: +400$/m); // the first push is the untimed probe
+      const q = new URLSearchParams({ query: '{app="bench"}', limit: '5000', start: String((Date.now() - 7_200_000) * 1e6) });
+      const sent = (await (await fetch(`${own.url}/loki/api/v1/query_range?${q}`)).json()) as { data: { result: Array<{ values: Array<[string, string]> }> } };
+      const lines = sent.data.result.flatMap((s) => s.values.map(([, l]) => l));
+      expect(lines).toHaveLength(500);
+      for (const l of lines) {
+        expect(l).toHaveLength(200);
+        expect(l).toMatch(/^10\.0\.\d+\.\d+ - - \[.+\] "POST \/loki\/api\/v1\/push HTTP\/1.1"/);
+      }
+    } finally {
+      own.stop();
+    }
+  });
+
+  it('fails in one line for an unreachable endpoint, and for one that refuses the load, with its status and text', async () => {
+    const closed = await fakeEndpoint(204, '');
+    await closed.close(); // a port nothing listens on
+    const unreachable = await run(['--url', closed.url, '--mb', '0.1']);
+    expect(unreachable.status).toBe(1);
+    expect(unreachable.stderr).toMatch(new RegExp(`^bench: cannot reach ${closed.url}/loki/api/v1/push: .*ECONNREFUSED`, 'm'));
+    const limited = await fakeEndpoint(429, 'Ingestion rate limit exceeded for user fake');
+    try {
+      const refused = await run(['--url', limited.url, '--mb', '0.1']);
+      expect(refused.status).toBe(1);
+      expect(refused.stderr).toContain('bench: the server refuses the load: HTTP 429: Ingestion rate limit exceeded for user fake');
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it('stops at --duration, and explains a bad flag value', async () => {
+    const slow = await fakeEndpoint(204, '', 200);
+    try {
+      const { status, stdout, stderr } = await run(['--url', slow.url, '--total', '10000', '--lines-per-push', '100', '--duration', '0.5', '--concurrency', '1', '--json']);
+      expect(status, stderr).toBe(0);
+      const pushes = (JSON.parse(stdout) as { pushes: number }).pushes;
+      expect(pushes).toBeGreaterThan(0);
+      expect(pushes).toBeLessThan(20); // of 99 timed bodies: each answer takes 200 ms
+      expect(slow.requests()).toBe(pushes + 1);
+    } finally {
+      await slow.close();
+    }
+    const bad = await run(['--template', 'xml']);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain('bench: --template must be one of mixed, logfmt, nccl, json, access, not "xml"');
+  });
+});

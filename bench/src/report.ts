@@ -1,0 +1,32 @@
+/* How the bench tools talk: a progress line on stderr while they run, and the result on stdout. */
+
+/** Rewrites one status line on stderr every second (a new line each 10 s when stderr is not a terminal). */
+export class Progress {
+  private readonly timer: NodeJS.Timeout;
+  private ticks = 0;
+
+  constructor(status: () => string) {
+    const tty = process.stderr.isTTY === true;
+    this.timer = setInterval(() => {
+      this.ticks++;
+      if (tty) process.stderr.write(`\r${status()}\u001b[K`);
+      else if (this.ticks % 10 === 0) process.stderr.write(`${status()}\n`);
+    }, 1000);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    if (process.stderr.isTTY && this.ticks > 0) process.stderr.write('\r\u001b[K');
+  }
+}
+
+/** The result: JSON with `json`, else one `name: value` line each (nested objects as JSON). */
+export function printResult(result: Record<string, unknown>, json: boolean): void {
+  if (json) {
+    console.log(JSON.stringify(result, null, 2));
+    return;
+  }
+  const width = Math.max(...Object.keys(result).map((k) => k.length));
+  for (const [k, v] of Object.entries(result)) console.log(`${`${k}:`.padEnd(width + 1)} ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
+}
