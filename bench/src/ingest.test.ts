@@ -1,23 +1,11 @@
-import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BenchServer, startLokiLite } from './server.js';
+import { runTool } from './testing.js';
 
 /* The ingest tool as a user runs it (the built CLI), against a loki-lite started here: flags and output, not speed. */
 
-const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
-
-function run(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, 'ingest', ...args]);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
+const run = (args: string[]) => runTool('ingest', args);
 
 /** A push endpoint that answers every request with `status` after `delayMs`, counting the requests. */
 async function fakeEndpoint(status: number, body: string, delayMs = 0): Promise<{ url: string; requests: () => number; close: () => Promise<void> }> {

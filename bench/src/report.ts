@@ -21,12 +21,28 @@ export class Progress {
   }
 }
 
-/** The result: JSON with `json`, else one `name: value` line each (nested objects as JSON). */
+/** The result: JSON with `json`, else `name: value` lines, a list of records as indented `- name: value` items. */
 export function printResult(result: Record<string, unknown>, json: boolean): void {
   if (json) {
     console.log(JSON.stringify(result, null, 2));
     return;
   }
-  const width = Math.max(...Object.keys(result).map((k) => k.length));
-  for (const [k, v] of Object.entries(result)) console.log(`${`${k}:`.padEnd(width + 1)} ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
+  console.log(formatRecord(result, '').join('\n'));
+}
+
+function formatRecord(record: Record<string, unknown>, indent: string): string[] {
+  const width = Math.max(...Object.keys(record).map((k) => k.length));
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(record)) {
+    if (Array.isArray(v) && v.every((item) => typeof item === 'object' && item !== null)) {
+      out.push(`${indent}${k}:`);
+      for (const item of v as Array<Record<string, unknown>>) {
+        const lines = formatRecord(item, `${indent}    `);
+        out.push(`${indent}  - ${lines[0]!.trimStart()}`, ...lines.slice(1));
+      }
+    } else {
+      out.push(`${indent}${`${k}:`.padEnd(width + 1)} ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
+    }
+  }
+  return out;
 }
