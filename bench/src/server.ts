@@ -10,13 +10,8 @@ export interface BenchServer {
   stop(): void;
 }
 
-/**
- * Starts loki-lite from this checkout in a temporary folder with the embedded-default settings (filesystem
- * store, WAL on, snappy chunks), rate limits raised so the load is never refused. `nodeArgs` go to node.
- */
-export async function startLokiLite(nodeArgs: readonly string[] = [], extraLimits = ''): Promise<BenchServer> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'bench-loki-lite-'));
-  const port = 31000 + Math.floor(Math.random() * 2000);
+/** Writes the bench's loki-lite config (data under `dir`, listening on 127.0.0.1:`port`); returns its path. */
+export function writeLokiLiteConfig(dir: string, port: number, extraLimits = ''): string {
   const config = path.join(dir, 'loki.yaml');
   writeFileSync(config, `
 auth_enabled: false
@@ -26,8 +21,21 @@ schema_config: {configs: [{from: "2020-01-01", store: tsdb, object_store: filesy
 ingester: {chunk_encoding: snappy}
 limits_config: {reject_old_samples: false, ingestion_rate_mb: 100000, ingestion_burst_size_mb: 100000, per_stream_rate_limit: 10GB, per_stream_rate_limit_burst: 10GB${extraLimits}}
 `);
-  const bin = fileURLToPath(new URL('../../packages/loki-lite/bin/loki-lite.mjs', import.meta.url));
-  const child = spawn(process.execPath, [...nodeArgs, bin, `-config.file=${config}`], { stdio: ['ignore', 'inherit', 'inherit'] });
+  return config;
+}
+
+/** The loki-lite of this checkout. */
+export const LOKI_LITE_BIN = fileURLToPath(new URL('../../packages/loki-lite/bin/loki-lite.mjs', import.meta.url));
+
+/**
+ * Starts loki-lite from this checkout in a temporary folder with the embedded-default settings (filesystem
+ * store, WAL on, snappy chunks), rate limits raised so the load is never refused. `nodeArgs` go to node.
+ */
+export async function startLokiLite(nodeArgs: readonly string[] = [], extraLimits = ''): Promise<BenchServer> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'bench-loki-lite-'));
+  const port = 31000 + Math.floor(Math.random() * 2000);
+  const config = writeLokiLiteConfig(dir, port, extraLimits);
+  const child = spawn(process.execPath, [...nodeArgs, LOKI_LITE_BIN, `-config.file=${config}`], { stdio: ['ignore', 'inherit', 'inherit'] });
   const url = `http://127.0.0.1:${port}`;
   const stop = () => {
     child.kill('SIGKILL');
