@@ -1,0 +1,113 @@
+import { ContainerLogDecoder } from '@loki-lite/agent/decode';
+import { decodePushBody, encodePushRequestJson, encodePushRequestProto, type PushStream, snappyCompress } from '@loki-lite/shared';
+import { parseConfig } from 'loki-lite';
+import { MemChunk, readChunkBlocks } from 'loki-lite/chunk';
+import { parseQuery } from 'loki-lite/logql-parser';
+import { compilePipeline } from 'loki-lite/logql-pipeline';
+import { compileBytePrefilter } from 'loki-lite/logql-prefilter';
+import { entryWindow, validateEntry } from 'loki-lite/validate';
+import { Bench } from 'tinybench';
+import { parseArgs } from './args.js';
+import { LineGenerator } from './loglines.js';
+import { printResult } from './report.js';
+
+/*
+ * Micro benchmarks of the hot paths, on the bench's training-cluster lines (tinybench, warm JIT): push body
+ * decode (protobuf + snappy, JSON), validation, chunk append with block compression, block decompression
+ * with a line filter, logfmt and json parsing, and the agent's CRI decode. Each prints ops/s and the MB/s
+ * of line bytes that rate means; `--only` picks benchmarks whose name contains the text.
+ *
+ *   pnpm bench micro
+ *   pnpm bench micro --only logfmt --json
+ */
+const args = parseArgs(process.argv.slice(2), { only: '', time: '1000', json: '' });
+
+const LINES = 1000;
+const gen = new LineGenerator(5);
+const t0 = BigInt(Date.UTC(2026, 11, 1)) * 1_000_000n;
+const lines = Array.from({ length: LINES }, (_, i) => gen.line(i, new Date(Number(t0 / 1_000_000n) + i).toISOString()));
+const lineBytes = lines.reduce((n, l) => n + Buffer.byteLength(l), 0);
+const streams: PushStream[] = Array.from({ length: 10 }, (_, s) => ({
+  labels: `{app="bench", pod="worker-${s}"}`,
+  entries: lines.slice(s * 100, s * 100 + 100).map((line, i) => ({ timestamp: t0 + BigInt(s * 100 + i) * 1000n, line, structuredMetadata: [] })),
+}));
+const protoBody = snappyCompress(encodePushRequestProto({ streams }));
+const jsonBody = Buffer.from(encodePushRequestJson({ streams }));
+
+// Validation: Loki's default limits, timestamps inside the accepted window.
+const { config } = parseConfig('common: {path_prefix: /nonexistent}\nschema_config: {configs: [{from: "2020-01-01", store: tsdb, object_store: filesystem, schema: v13, index: {prefix: index_, period: 24h}}]}\nlimits_config: {reject_old_samples: false}');
+const limits = config.limits_config;
+const decoded = decodePushBody(protoBody, { contentType: 'application/x-protobuf', contentEncoding: undefined, maxMessageBytes: 1 << 30 });
+const window = entryWindow(limits, t0 + 3_600_000_000_000n);
+
+// A stored chunk of 5,000 lines, for block decompression with a line filter.
+function chunkOf(n: number): MemChunk {
+  const chunk = new MemChunk('snappy', 256 * 1024, 1536 * 1024, true);
+  const buf = Buffer.from(lines.join(''));
+  let pos = 0;
+  const offsets = lines.map((l) => [pos, (pos += Buffer.byteLength(l))] as const);
+  for (let i = 0; i < n; i++) {
+    const [start, end] = offsets[i % LINES]!;
+    chunk.appendRaw(t0 + BigInt(i) * 1000n, buf, start, end, []);
+  }
+  return chunk;
+}
+const storedChunk = chunkOf(5 * LINES).encode();
+const filterQuery = parseQuery('{app="bench"} |= "NCCL"') as { pipeline: Parameters<typeof compileBytePrefilter>[0] };
+const prefilter = compileBytePrefilter(filterQuery.pipeline);
+
+const pipelineFor = (q: string) => compilePipeline((parseQuery(q) as { pipeline: Parameters<typeof compilePipeline>[0] }).pipeline).forStream([{ name: 'app', value: 'bench' }]);
+const logfmt = pipelineFor('{app="bench"} | logfmt');
+const json = pipelineFor('{app="bench"} | json');
+const logfmtLines = lines.filter((l) => l.startsWith('level='));
+const jsonLines = lines.filter((l) => l.startsWith('{'));
+const bytesOf = (ls: readonly string[]) => ls.reduce((n, l) => n + Buffer.byteLength(l), 0);
+
+// CRI: the same lines as containerd writes them.
+const criBuf = Buffer.from(lines.map((l, i) => `2026-12-01T00:00:00.${String(i).padStart(9, '0')}Z stdout F ${l}\n`).join(''));
+const criNewlines: number[] = [];
+for (let i = criBuf.indexOf(10); i >= 0; i = criBuf.indexOf(10, i + 1)) criNewlines.push(i);
+let criEmitted = 0;
+const cri = new ContainerLogDecoder({ maxPartialBytes: 256 * 1024, maxPartialAgeMs: 5000 }, () => criEmitted++);
+
+/** name, line bytes one op handles, the op. */
+const benchmarks: Array<[string, number, () => void]> = [
+  ['push decode: protobuf + snappy, 1,000 lines', lineBytes, () => decodePushBody(protoBody, { contentType: 'application/x-protobuf', contentEncoding: undefined, maxMessageBytes: 1 << 30 })],
+  ['push decode: JSON, 1,000 lines', lineBytes, () => decodePushBody(jsonBody, { contentType: 'application/json', contentEncoding: undefined, maxMessageBytes: 1 << 30 })],
+  ['validation: 1,000 entries', lineBytes, () => {
+    for (const s of decoded.streams) for (let i = 0; i < s.entries.count; i++) validateEntry(s.entries, i, s.labels, limits, window);
+  }],
+  ['chunk append + block compression: 5,000 lines', 5 * lineBytes, () => chunkOf(5 * LINES).encode()],
+  ['block decompression + |= filter: 5,000 lines', 5 * lineBytes, () => {
+    const runs = readChunkBlocks(storedChunk, 0n, 1n << 62n, false, prefilter);
+    while (runs.next()) {
+      // the kept entries are made; nothing else to do
+    }
+  }],
+  ['logfmt parse: 250 lines', bytesOf(logfmtLines), () => {
+    for (const l of logfmtLines) logfmt.run(l, t0, []);
+  }],
+  ['json parse: 250 lines', bytesOf(jsonLines), () => {
+    for (const l of jsonLines) json.run(l, t0, []);
+  }],
+  ['agent CRI decode: 1,000 lines', criBuf.length, () => {
+    let start = 0;
+    for (const nl of criNewlines) {
+      cri.line(criBuf, start, nl, start, nl + 1);
+      start = nl + 1;
+    }
+  }],
+];
+
+const selected = benchmarks.filter(([name]) => name.includes(args.only));
+if (selected.length === 0) throw new Error(`no benchmark name contains "${args.only}"; names: ${benchmarks.map(([n]) => n).join('; ')}`);
+const bench = new Bench({ time: Number(args.time), warmupTime: 200 });
+for (const [name, , fn] of selected) bench.add(name, fn);
+await bench.run();
+const results = selected.map(([name, bytes], i) => {
+  const r = bench.tasks[i]!.result;
+  if (!r || r.state !== 'completed') throw new Error(`${name}: ${r?.state ?? 'no result'}`);
+  return { benchmark: name, 'ops/s': Math.round(r.throughput.mean), 'MB/s': Number(((r.throughput.mean * bytes) / 1e6).toFixed(1)) };
+});
+if (criEmitted === 0) throw new Error('the CRI decoder emitted nothing');
+printResult({ results }, args.json !== '' && args.json !== 'false');
