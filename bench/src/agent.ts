@@ -6,18 +6,20 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from './args.js';
 import { LineGenerator } from './loglines.js';
 import { cpuSeconds, peakRssBytes } from './proc.js';
+import { Progress, printResult } from './report.js';
 import { startLokiLite } from './server.js';
 
 /*
  * Agent benchmark: writes --lines CRI lines into one container log file of a pods-shaped folder (before the
  * clock starts), runs the agent from this checkout against --url (or a loki-lite it starts), and reports
  * the time until the agent's /metrics count every line as acknowledged, with the agent's CPU seconds and
- * peak RSS.
+ * peak RSS. It stops with the reason when the endpoint cannot be reached, the agent exits, the server
+ * drops batches (the agent's drop metric), or no line is acknowledged for --stall seconds.
  *
- *   node bench/dist/agent.js --lines 1000000
- *   node bench/dist/agent.js --url http://loki:3100 --lines 1000000 --files 8
+ *   pnpm bench agent --lines 1000000
+ *   pnpm bench agent --url http://loki:3100 --lines 1000000 --files 8 --json
  */
-const args = parseArgs(process.argv.slice(2), { url: '', lines: '1000000', files: '1', tenant: '', 'agent-args': '' });
+const args = parseArgs(process.argv.slice(2), { url: '', lines: '1000000', files: '1', tenant: '', 'agent-args': '', stall: '60', json: '' });
 const totalLines = Number(args.lines);
 const files = Number(args.files);
 const AGENT_BIN = fileURLToPath(new URL('../../packages/agent/bin/agent.mjs', import.meta.url));
@@ -42,26 +44,45 @@ async function writeLogs(root: string): Promise<number> {
   return bytes;
 }
 
-async function sentLines(metricsUrl: string): Promise<number> {
+/** The agent's acknowledged and dropped entries, from its /metrics (zero while it is starting). */
+async function agentCounts(metricsUrl: string): Promise<{ sent: number; dropped: number; reasons: string }> {
+  let text: string;
   try {
-    const text = await (await fetch(metricsUrl)).text();
-    let n = 0;
-    for (const m of text.matchAll(/^promtail_sent_entries_total\{[^}]*\} (\d+)/gm)) n += Number(m[1]);
-    return n;
+    text = await (await fetch(metricsUrl)).text();
   } catch {
-    return 0;
+    return { sent: 0, dropped: 0, reasons: '' };
   }
+  const sum = (name: string) => [...text.matchAll(new RegExp(`^${name}\\{([^}]*)\\} (\\d+)`, 'gm'))];
+  const dropped = sum('promtail_dropped_entries_total');
+  return {
+    sent: sum('promtail_sent_entries_total').reduce((n, m) => n + Number(m[2]), 0),
+    dropped: dropped.reduce((n, m) => n + Number(m[2]), 0),
+    reasons: dropped.filter((m) => Number(m[2]) > 0).map((m) => m[1]).join('; '),
+  };
+}
+
+/** Any HTTP answer from the endpoint will do; a network error is the one clear failure worth having early. */
+async function checkReachable(url: string): Promise<void> {
+  await fetch(`${url}/ready`).catch((e: Error) => {
+    throw new Error(`cannot reach ${url}: ${(e.cause as Error | undefined)?.message ?? e.message}`);
+  });
 }
 
 async function main(): Promise<void> {
+  const stallSeconds = Number(args.stall);
+  if (!(stallSeconds > 0)) throw new Error(`--stall must be a positive number of seconds, not "${args.stall}"`);
   const root = mkdtempSync(path.join(tmpdir(), 'bench-agent-'));
-  process.stderr.write(`writing ${totalLines} CRI lines into ${files} file(s)...\n`);
-  const bytes = await writeLogs(root);
   const server = args.url ? undefined : await startLokiLite();
-  const url = args.url || server!.url;
-  const port = 32000 + Math.floor(Math.random() * 2000);
-  const config = path.join(root, 'agent.yaml');
-  writeFileSync(config, `
+  let agent: ReturnType<typeof spawn> | undefined;
+  let progress: Progress | undefined;
+  try {
+    const url = (args.url || server!.url).replace(/\/$/, '');
+    await checkReachable(url);
+    process.stderr.write(`writing ${totalLines} CRI lines into ${files} file(s)...\n`);
+    const bytes = await writeLogs(root);
+    const port = 32000 + Math.floor(Math.random() * 2000);
+    const config = path.join(root, 'agent.yaml');
+    writeFileSync(config, `
 server: {http_listen_address: 127.0.0.1, http_listen_port: ${port}, log_level: warn}
 positions: {filename: ${path.join(root, 'positions.yaml')}}
 clients: [{url: ${url}/loki/api/v1/push${args.tenant ? `, tenant_id: ${args.tenant}` : ''}}]
@@ -70,41 +91,55 @@ scrape_configs:
     pipeline_stages: [{cri: {}}, {static_labels: {cluster: bench}}]
     static_configs: [{labels: {job: bench, __path__: "${root}/pods/*/*/*.log"}}]
 `);
-  const started = process.hrtime.bigint();
-  const agent = spawn(process.execPath, [...(args['agent-args'] ? args['agent-args'].split(' ') : []), AGENT_BIN, `-config.file=${config}`], { stdio: ['ignore', 'inherit', 'inherit'] });
-  const metricsUrl = `http://127.0.0.1:${port}/metrics`;
-  let last = 0;
-  for (;;) {
-    if (agent.exitCode !== null) throw new Error(`the agent exited with ${agent.exitCode}`);
-    const sent = await sentLines(metricsUrl);
-    if (sent >= totalLines) break;
-    const now = Number(process.hrtime.bigint() - started) / 1e9;
-    if (now - last >= 1) {
-      process.stderr.write(`\r${sent} of ${totalLines} lines acknowledged after ${now.toFixed(0)} s`);
-      last = now;
+    const started = process.hrtime.bigint();
+    const elapsed = () => Number(process.hrtime.bigint() - started) / 1e9;
+    agent = spawn(process.execPath, [...(args['agent-args'] ? args['agent-args'].split(' ') : []), AGENT_BIN, `-config.file=${config}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let agentLog = '';
+    agent.stderr!.on('data', (d: Buffer) => (agentLog = (agentLog + d.toString()).slice(-2000)));
+    const lastLogLine = () => agentLog.trim().split('\n').pop() ?? '';
+    const metricsUrl = `http://127.0.0.1:${port}/metrics`;
+    let progressAt = 0;
+    let lastSent = 0;
+    progress = new Progress(() => `${lastSent} of ${totalLines} lines acknowledged after ${elapsed().toFixed(0)} s`);
+    for (;;) {
+      if (agent.exitCode !== null) throw new Error(`the agent exited with ${agent.exitCode}: ${lastLogLine()}`);
+      const { sent, dropped, reasons } = await agentCounts(metricsUrl);
+      if (dropped > 0) throw new Error(`the server dropped ${dropped} entries (${reasons}): ${lastLogLine()}`);
+      if (sent >= totalLines) break;
+      const now = elapsed();
+      if (sent > lastSent) {
+        lastSent = sent;
+        progressAt = now;
+      } else if (now - progressAt > stallSeconds) {
+        throw new Error(`no line acknowledged for ${stallSeconds} s (${sent} of ${totalLines}); the agent says: ${lastLogLine() || 'nothing'}`);
+      }
+      await new Promise((r) => setTimeout(r, 20));
     }
-    await new Promise((r) => setTimeout(r, 20));
+    progress.stop();
+    const seconds = elapsed();
+    const cpu = cpuSeconds(agent.pid!);
+    const mb = bytes / 1024 / 1024;
+    printResult({
+      endpoint: args.url || 'loki-lite (started by the bench)',
+      lines: totalLines,
+      files,
+      'MB of lines': Number(mb.toFixed(1)),
+      seconds: Number(seconds.toFixed(2)),
+      'lines/s': Math.round(totalLines / seconds),
+      'MB/s': Number((mb / seconds).toFixed(1)),
+      'agent CPU s': Number(cpu.toFixed(2)),
+      'agent CPU s per 100 MB': Number(((cpu / mb) * 100).toFixed(2)),
+      'agent peak RSS MB': Math.round(peakRssBytes(agent.pid!) / 1024 / 1024),
+    }, args.json !== '' && args.json !== 'false');
+  } finally {
+    progress?.stop();
+    if (agent && agent.exitCode === null) {
+      agent.kill('SIGTERM');
+      await new Promise((r) => agent!.once('exit', r));
+    }
+    server?.stop();
+    rmSync(root, { recursive: true, force: true });
   }
-  process.stderr.write('\n');
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  const cpu = cpuSeconds(agent.pid!);
-  const mb = bytes / 1024 / 1024;
-  console.log(JSON.stringify({
-    endpoint: args.url || 'loki-lite (started by the bench)',
-    lines: totalLines,
-    files,
-    'MB of lines': Number(mb.toFixed(1)),
-    seconds: Number(seconds.toFixed(2)),
-    'lines/s': Math.round(totalLines / seconds),
-    'MB/s': Number((mb / seconds).toFixed(1)),
-    'agent CPU s': Number(cpu.toFixed(2)),
-    'agent CPU s per 100 MB': Number(((cpu / mb) * 100).toFixed(2)),
-    'agent peak RSS MB': Math.round(peakRssBytes(agent.pid!) / 1024 / 1024),
-  }, null, 2));
-  agent.kill('SIGTERM');
-  await new Promise((r) => agent.once('exit', r));
-  server?.stop();
-  rmSync(root, { recursive: true, force: true });
 }
 
 await main();

@@ -1,26 +1,10 @@
-import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BenchServer, startLokiLite } from './server.js';
-import { runTool } from './testing.js';
+import { fakeEndpoint, runTool } from './testing.js';
 
 /* The ingest tool as a user runs it (the built CLI), against a loki-lite started here: flags and output, not speed. */
 
 const run = (args: string[]) => runTool('ingest', args);
-
-/** A push endpoint that answers every request with `status` after `delayMs`, counting the requests. */
-async function fakeEndpoint(status: number, body: string, delayMs = 0): Promise<{ url: string; requests: () => number; close: () => Promise<void> }> {
-  let requests = 0;
-  const server: Server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      requests++;
-      setTimeout(() => res.writeHead(status, { 'content-type': 'text/plain' }).end(body), delayMs);
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  return { url: `http://127.0.0.1:${port}`, requests: () => requests, close: () => new Promise((r) => server.close(() => r())) };
-}
 
 describe('bench ingest', () => {
   let loki: BenchServer;

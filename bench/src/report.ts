@@ -4,6 +4,7 @@
 export class Progress {
   private readonly timer: NodeJS.Timeout;
   private ticks = 0;
+  private stopped = false;
 
   constructor(status: () => string) {
     const tty = process.stderr.isTTY === true;
@@ -15,7 +16,10 @@ export class Progress {
     this.timer.unref();
   }
 
+  /** Stops, clearing the status line so what is printed next starts on a clean line; calling it again is harmless. */
   stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
     clearInterval(this.timer);
     if (process.stderr.isTTY && this.ticks > 0) process.stderr.write('\r\u001b[K');
   }
