@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BenchServer, startLokiLite } from './server.js';
-import { runTool } from './testing.js';
+import { fakeEndpoint, runTool } from './testing.js';
 
 /* The query tool as a user runs it (the built CLI), against a loki-lite started here: flags and output, not speed. */
 
@@ -38,10 +38,15 @@ range: sum by (pod) (rate({app="bench"} | logfmt | level="info" [5m]))
     expect(out['server peak RSS MB after queries']).toBeGreaterThan(0);
   });
 
-  it("stops with the server's status and text for a query it refuses, and explains a bad --since", async () => {
+  it("stops with the server's status and text for a query it refuses, for an unreachable endpoint, and explains a bad --since", async () => {
     const bad = await run(['--url', loki.url, '--query', 'sum(count_over_time({app="bench"} |= [5m]))', '--runs', '1']);
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(/^bench: query \(.*\) answered HTTP 400: parse error at line 1, col \d+: syntax error: unexpected /m);
+    const closed = await fakeEndpoint(200, '');
+    await closed.close();
+    const unreachable = await run(['--url', closed.url, '--runs', '1']);
+    expect(unreachable.status).toBe(1);
+    expect(unreachable.stderr).toMatch(new RegExp(`^bench: cannot reach ${closed.url}/loki/api/v1/query: .*ECONNREFUSED`, 'm'));
     const badSince = await run(['--url', loki.url, '--since', 'yesterday']);
     expect(badSince.status).toBe(1);
     expect(badSince.stderr).toContain('bench: --since must be a duration like 15m or 24h, not "yesterday"');
