@@ -67,13 +67,16 @@ describe('bench compare', () => {
     for (const side of sides) await expect(fetch(`${side.url}/ready`)).rejects.toThrow();
   });
 
-  it('names what is wrong with its own flags', async () => {
+  it("names what is wrong with its own flags, and passes on the tool's own error", async () => {
     const noTool = await runTool('compare', ['--a', a.url, '--b', b.url]);
     expect(noTool.status).toBe(1);
     expect(noTool.stderr).toContain('bench: --tool must be one of ingest, query, agent, not ""');
     const badCheckout = await runTool('compare', ['--tool', 'query', '--a', dir, '--b', b.url]);
     expect(badCheckout.status).toBe(1);
     expect(badCheckout.stderr).toContain(`bench: --a ${dir}: no bench/dist/query.js there`);
+    const failing = await runTool('compare', ['--tool', 'query', '--a', a.url, '--b', b.url, '--rounds', '1', '--', '--query', '{app=', '--runs', '1']);
+    expect(failing.status).toBe(1);
+    expect(failing.stderr).toMatch(/^bench: query\.js failed \(exit 1\): query \(\{app=\) answered HTTP 400: parse error/m);
   });
 
   it('names nested figures by their query', () => {

@@ -62,7 +62,7 @@ function runNode(script: string, argv: readonly string[]): Promise<Record<string
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     child.on('close', (status) => {
-      if (status !== 0) return reject(new Error(`${path.basename(script)} failed (exit ${status}): ${err.trim().split('\n').pop()}`));
+      if (status !== 0) return reject(new Error(`${path.basename(script)} failed (exit ${status}): ${errorLine(err)}`));
       try {
         resolve(JSON.parse(out) as Record<string, unknown>);
       } catch {
@@ -70,6 +70,11 @@ function runNode(script: string, argv: readonly string[]): Promise<Record<string
       }
     });
   });
+}
+
+/** The error a tool died of: its `bench:` line, or the message of the exception Node printed, else its last line. */
+function errorLine(stderr: string): string {
+  return /^(?:bench: |\w*Error: )(.+)$/m.exec(stderr)?.[1] ?? stderr.trim().split('\n').pop() ?? '';
 }
 
 async function startServer(side: Side): Promise<ChildProcess> {
