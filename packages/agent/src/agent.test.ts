@@ -1,4 +1,5 @@
 import { renameSync, truncateSync, unlinkSync } from 'node:fs';
+import { createServer } from 'node:net';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startAgent, type RunningAgent } from './agent.js';
@@ -43,6 +44,15 @@ async function sentEntries(a: RunningAgent): Promise<number> {
 }
 
 const texts = async (selector: string) => (await receiver.lines(selector)).map((l) => l.line);
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
 
 describe('agent shipping a pods folder into loki-lite', () => {
   it('ships CRI and docker lines with their timestamps, stream label, path labels and static labels', async () => {
@@ -244,4 +254,38 @@ scrape_configs:
     expect(dropped).toBeGreaterThan(content.length - 300 * 1024);
     expect(dropped).toBeLessThanOrEqual(content.length);
   });
+
+  it('keeps shipping to one endpoint while another is down, and the other catches up when it is back', async () => {
+    const downPort = await freePort();
+    const { config } = parseConfig(`
+server: {disable: true}
+positions: {filename: ${path.join(tree.root, 'positions.yaml')}}
+clients:
+  - {url: "http://127.0.0.1:${downPort}/loki/api/v1/push", batchwait: 100ms, batchsize: 4KB, backoff_config: {min_period: 50ms, max_period: 200ms}}
+  - {url: ${receiver.pushUrl}, batchwait: 100ms, batchsize: 4KB}
+agent: {rescan_period: 200ms, max_queued_bytes: 2KB}
+scrape_configs:
+  - job_name: pods
+    pipeline_stages: [{cri: {}}]
+    static_configs: [{labels: {job: pods, __path__: "${tree.podsDir}/*/*/*.log"}}]
+`);
+    const file = path.join(tree.containerDir('ns', 'p', 'u1', 'c'), '0.log');
+    const t0 = Date.parse('2025-06-01T10:00:00Z');
+    const lines = Array.from({ length: 3000 }, (_, i) => `line ${i} ${'x'.repeat(40)}`);
+    append(file, lines.map((l, i) => criLine(new Date(t0 + i), 'stdout', 'F', l)).join(''));
+    agent = await startAgent(config, { nodeName: 'node-a', version: 'test' });
+    // 150 KB of lines against a 2 KB queue bound: the live endpoint gets them all although the other takes none.
+    expect(await eventually(async () => (await texts('{pod="p"}')).length === 3000)).toBe(true);
+    expect(await texts('{pod="p"}')).toEqual(lines);
+    const late = await startReceiver(downPort);
+    try {
+      expect(await eventually(async () => (await late.lines('{pod="p"}')).length === 3000)).toBe(true);
+      expect((await late.lines('{pod="p"}')).map((l) => l.line)).toEqual(lines);
+    } finally {
+      await agent.stop(1000);
+      agent = undefined;
+      await late.stop();
+    }
+  });
 });
+

@@ -39,17 +39,18 @@ export interface RunningAgent {
 export async function startAgent(config: Config, opts: AgentOptions): Promise<RunningAgent> {
   const log = opts.log ?? silentLogger;
   const metrics = createMetrics();
-  const budget = new QueueBudget(config.agent.max_queued_bytes, (b) => metrics.queuedBytes.set(b));
+  // One queue bound per client, so that one slow endpoint never holds back the others' reading.
+  const budgets = config.clients.map(() => new QueueBudget(config.agent.max_queued_bytes, () => metrics.queuedBytes.set(budgets.reduce((n, b) => n + b.bytes, 0))));
   let tail: TailManager | undefined;
   const clients = config.clients.map(
     (c, index) =>
       new LokiClient({
-        index, config: c, budget, metrics, log, userAgent: `loki-lite-agent/${opts.version}`,
+        index, config: c, budget: budgets[index]!, metrics, log, userAgent: `loki-lite-agent/${opts.version}`,
         onSettled: () => tail?.onSettled() ?? Promise.resolve(),
       }),
   );
   tail = new TailManager({
-    clients, budget, metrics, log,
+    clients, metrics, log,
     positions: new PositionsFile(config.positions.filename, log, config.positions.ignore_invalid_yaml),
     options: {
       maxOpenFiles: config.agent.max_open_files,

@@ -21,7 +21,7 @@ export function createMetrics() {
       name: 'promtail_request_duration_seconds', help: 'Push request latency.', labelNames: ['host', 'status_code'] as const, registers: [registry],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     }),
-    queuedBytes: new Gauge({ name: 'agent_queued_bytes', help: 'Line bytes read and not yet acknowledged by every client.', registers: [registry] }),
+    queuedBytes: new Gauge({ name: 'agent_queued_bytes', help: 'Line bytes read and not yet acknowledged, summed over the clients.', registers: [registry] }),
     positionsLagBytes: new Gauge({ name: 'agent_positions_lag_bytes', help: 'Bytes read from files but not yet acknowledged (so not yet in the positions file).', registers: [registry] }),
     unreadDroppedBytes: new Counter({ name: 'agent_deleted_file_dropped_bytes_total', help: 'Unread bytes of deleted files given up over max_unread_deleted_bytes.', registers: [registry] }),
     targets: new Gauge({ name: 'agent_targets', help: 'Targets after discovery and relabeling.', labelNames: ['job'] as const, registers: [registry] }),

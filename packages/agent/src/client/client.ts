@@ -65,6 +65,8 @@ export interface ClientDeps {
 
 export class LokiClient {
   readonly host: string;
+  /** This client's queue: its reading of the files stops while it is full, not the other clients'. */
+  readonly budget: QueueBudget;
   private readonly external: ReadonlyMap<string, string>;
   private readonly builder = new PushRequestBuilder();
   private open = new BatchFiles();
@@ -79,6 +81,7 @@ export class LokiClient {
 
   constructor(private readonly deps: ClientDeps) {
     this.host = new URL(deps.config.url).host;
+    this.budget = deps.budget;
     this.external = new Map(Object.entries(deps.config.external_labels));
     this.poster = new HttpPoster(deps.config, deps.userAgent);
   }
@@ -93,7 +96,7 @@ export class LokiClient {
     this.open.add(file, resumeOffset);
     file.pending[c]!++;
     this.openLineBytes += end - start;
-    this.deps.budget.take(end - start);
+    this.budget.take(end - start);
     if (this.builder.size >= this.deps.config.batchsize) this.seal();
     else this.sealTimer ??= setTimeout(() => this.seal(), Number(this.deps.config.batchwait / NS_PER_MS));
   }
@@ -185,7 +188,8 @@ export class LokiClient {
   }
 
   private settle(batch: SealedBatch, outcome: 'sent' | { dropped: string }): Promise<void> {
-    const { metrics, budget } = this.deps;
+    const { metrics } = this.deps;
+    const budget = this.budget;
     const c = this.deps.index;
     if (outcome === 'sent') {
       metrics.sentEntries.inc({ host: this.host }, batch.entries);

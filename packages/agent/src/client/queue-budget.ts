@@ -1,7 +1,7 @@
 /**
- * Line bytes read but not yet acknowledged (or dropped) by every client. The tailer stops reading while it
- * is over the limit (and is woken when a batch settles), so an outage fills the files' backlog on disk
- * instead of the agent's memory.
+ * Line bytes one client has queued and not yet had acknowledged (or dropped). The tailer stops reading for
+ * that client while it is over the limit (and is woken when a batch settles), so an outage fills the files'
+ * backlog on disk instead of the agent's memory, and a slow endpoint holds back only its own reading.
  */
 export class QueueBudget {
   private used = 0;

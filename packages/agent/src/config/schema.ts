@@ -117,7 +117,7 @@ export const configSchema = z.strictObject({
       max_open_files: z.number().int().min(1).default(1024),
       /** Unread bytes of deleted files kept open; beyond it the oldest deleted file is closed and counted as dropped. */
       max_unread_deleted_bytes: byteSize.default(1024 * 1024 * 1024),
-      /** Entries read but not yet acknowledged by every client; reading pauses above it. */
+      /** Line bytes one client has read and not had acknowledged; that client's reading pauses above it (per client). */
       max_queued_bytes: byteSize.default(8 * 1024 * 1024),
       /** How long a deleted pod's labels are kept for lines still being read from its files. */
       deleted_pod_retention: duration.default(300n * SECOND),

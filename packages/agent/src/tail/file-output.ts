@@ -7,7 +7,8 @@ import type { Target } from '../discovery/target.js';
 import type { FileProgress } from './progress.js';
 
 /*
- * Where a tailed file's decoded entries go: through the target's pipeline to every client. On the fast path
+ * Where a tailed file's decoded entries go: through the target's pipeline to the client whose reader
+ * decoded them (each client reads the file on its own, see tailed-file.ts). On the fast path
  * (no per-line stage) an entry's labels are one of two precomputed sets (per stdout/stderr) and its line
  * bytes go from the read buffer into each client's batch without becoming a string.
  */
@@ -35,9 +36,9 @@ export class FileOutput {
     this.base = base;
   }
 
-  emit(e: DecodedEntry): void {
-    if (this.target.pipeline.stages.length === 0) return this.send(this.streamLabels(e.stream), e, e.buf, e.start, e.end, undefined);
-    this.runStages(e);
+  emit(client: number, e: DecodedEntry): void {
+    if (this.target.pipeline.stages.length === 0) return this.send(client, this.streamLabels(e.stream), e, e.buf, e.start, e.end, undefined);
+    this.runStages(client, e);
   }
 
   private streamLabels(stream: 0 | 1): StreamLabels {
@@ -56,7 +57,7 @@ export class FileOutput {
     return labels;
   }
 
-  private runStages(e: DecodedEntry): void {
+  private runStages(client: number, e: DecodedEntry): void {
     const entry: PipelineEntry = {
       line: Buffer.from(e.buf.buffer, e.buf.byteOffset + e.start, e.end - e.start).toString('utf8'),
       labels: this.labelsWithStream(e.stream),
@@ -81,11 +82,10 @@ export class FileOutput {
     const line = Buffer.from(entry.line);
     e.seconds = entry.seconds;
     e.nanos = entry.nanos;
-    this.send(labels, e, line, 0, line.length, entry.metadata.length > 0 ? entry.metadata : undefined);
+    this.send(client, labels, e, line, 0, line.length, entry.metadata.length > 0 ? entry.metadata : undefined);
   }
 
-  private send(labels: StreamLabels, e: DecodedEntry, buf: Uint8Array, start: number, end: number, metadata: readonly Label[] | undefined): void {
-    const progress = this.progress();
-    for (const c of this.clients) c.add(labels, e.seconds, e.nanos, buf, start, end, metadata, progress, e.resumeOffset);
+  private send(client: number, labels: StreamLabels, e: DecodedEntry, buf: Uint8Array, start: number, end: number, metadata: readonly Label[] | undefined): void {
+    this.clients[client]!.add(labels, e.seconds, e.nanos, buf, start, end, metadata, this.progress(), e.resumeOffset);
   }
 }

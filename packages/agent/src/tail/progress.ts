@@ -1,8 +1,9 @@
 /*
- * How far each tailed file is safe to resume from. Entries are read in file order and every client sends
- * its batches in order, so for one client the acknowledged offset only grows. A file's position is the
- * smallest over the clients: a client with nothing in flight for the file is at `readSafe` (everything read
- * is either acknowledged or produced no entry), otherwise at the offset its last acknowledged entry allows.
+ * How far each tailed file is safe to resume from. Each client reads the file on its own, in file order,
+ * and sends its batches in order, so for one client the acknowledged offset only grows. A file's position
+ * is the smallest over the clients: a client with nothing in flight for the file is at its `readSafe`
+ * (everything it read is either acknowledged or produced no entry), otherwise at the offset its last
+ * acknowledged entry allows.
  */
 
 export interface FileIdentity {
@@ -17,8 +18,8 @@ export class FileProgress {
   readonly pending: number[];
   /** Per client: the resume offset its last acknowledged entry allows. */
   readonly acked: number[];
-  /** Resume offset after everything read so far (the start of a held partial line, if any). */
-  readSafe: number;
+  /** Per client: the resume offset after everything it read so far (the start of a held partial line, if any). */
+  readonly readSafe: number[];
   /** The file ended for good (deleted or rotated, and read to its end). */
   finished = false;
   /** When it was first seen done (finished and fully acknowledged). */
@@ -32,7 +33,7 @@ export class FileProgress {
   ) {
     this.pending = new Array<number>(clients).fill(0);
     this.acked = new Array<number>(clients).fill(startOffset);
-    this.readSafe = startOffset;
+    this.readSafe = new Array<number>(clients).fill(startOffset);
   }
 
   get key(): string {
@@ -41,9 +42,12 @@ export class FileProgress {
 
   /** The offset a restart resumes from. */
   position(): number {
-    let p = this.readSafe;
-    for (let c = 0; c < this.pending.length; c++) if (this.pending[c]! > 0 && this.acked[c]! < p) p = this.acked[c]!;
-    return p;
+    let p = Infinity;
+    for (let c = 0; c < this.pending.length; c++) {
+      const at = this.pending[c]! > 0 ? Math.min(this.acked[c]!, this.readSafe[c]!) : this.readSafe[c]!;
+      if (at < p) p = at;
+    }
+    return p === Infinity ? 0 : p;
   }
 
   /** True once the file is finished and every client has acknowledged all of it. */

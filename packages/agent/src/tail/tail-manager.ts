@@ -4,7 +4,6 @@ import type { Logger } from '@loki-lite/shared';
 import { watch, type FSWatcher } from 'chokidar';
 import fg from 'fast-glob';
 import type { LokiClient } from '../client/client.js';
-import type { QueueBudget } from '../client/queue-budget.js';
 import type { DecoderLimits } from '../decode/container-log.js';
 import type { Target } from '../discovery/target.js';
 import type { AgentMetrics } from '../metrics.js';
@@ -43,7 +42,6 @@ export interface TailOptions {
 
 export interface TailDeps {
   readonly clients: readonly LokiClient[];
-  readonly budget: QueueBudget;
   readonly positions: PositionsFile;
   readonly metrics: AgentMetrics;
   readonly log: Logger;
@@ -151,8 +149,8 @@ export class TailManager {
     while (this.running) {
       try {
         if (this.rescanDue || Date.now() - this.lastRescan >= this.deps.options.rescanMs) await this.rescan();
-        // While the queue is full nothing is read, but files are still watched (rotation, deletion).
-        const read = this.deps.budget.full ? false : await this.readRound();
+        // While every client's queue is full nothing is read, but files are still watched (rotation, deletion).
+        const read = this.deps.clients.every((c) => c.budget.full) ? false : await this.readRound();
         if (!read && this.running) {
           await this.poll();
           await new Promise<void>((resolve) => {
@@ -170,18 +168,28 @@ export class TailManager {
     }
   }
 
-  /** One chunk from every file with data; false when none had any. */
+  /**
+   * One chunk from every file with data, for every client whose queue has room; false when none had any.
+   * A client behind the others reads again what they already read; only bytes no client had read before
+   * count as read.
+   */
   private async readRound(): Promise<boolean> {
     let any = false;
+    const { clients, metrics } = this.deps;
     for (const f of [...this.open]) {
-      if (!this.running || this.deps.budget.full) break;
-      const { consumed, lines } = await f.readChunk(f.detached);
-      if (consumed > 0) {
+      for (let c = 0; c < clients.length; c++) {
+        if (!this.running) return any;
+        if (clients[c]!.budget.full) continue;
+        const before = f.maxOffset;
+        const leading = f.readers[c]!.offset >= before;
+        const { consumed, lines } = await f.readChunk(c, f.detached);
+        if (consumed === 0) continue;
         any = true;
-        this.deps.metrics.readBytes.inc({ path: f.path }, consumed);
-        this.deps.metrics.readLines.inc({ path: f.path }, lines);
+        const fresh = f.maxOffset - before;
+        if (fresh > 0) metrics.readBytes.inc({ path: f.path }, fresh);
+        if (leading) metrics.readLines.inc({ path: f.path }, lines);
+        clients[c]!.budget.settle();
       }
-      this.deps.budget.settle();
     }
     return any;
   }
@@ -196,7 +204,7 @@ export class TailManager {
       f.size = st.size;
       f.mtimeMs = st.mtimeMs;
       f.links = st.nlink;
-      if (!f.detached && (st.size < f.offset || (grew && f.offset > 0 && (await f.rewritten(st.size))))) {
+      if (!f.detached && (st.size < f.maxOffset || (grew && f.maxOffset > 0 && (await f.rewritten(st.size))))) {
         this.deps.log.info(`${f.path}: truncated (copytruncate); reading it again from the start`);
         this.retire(f.progress);
         f.restartAfterTruncation();
@@ -206,7 +214,7 @@ export class TailManager {
         f.detached = true;
         this.requestRescan();
       }
-      if (f.detached && f.offset >= st.size) await this.finishFile(f);
+      if (f.detached && f.minOffset >= st.size) await this.finishFile(f);
     }
     this.enforceDeletedBudget();
     await this.openWaiting();
@@ -244,14 +252,14 @@ export class TailManager {
    */
   private enforceDeletedBudget(): void {
     const deleted = [...this.open].filter((f) => f.detached && f.links === 0).sort((a, b) => a.openedAt - b.openedAt);
-    let unread = deleted.reduce((n, f) => n + Math.max(0, f.size - f.offset), 0);
+    let unread = deleted.reduce((n, f) => n + Math.max(0, f.size - f.minOffset), 0);
     for (const f of deleted) {
       if (unread <= this.deps.options.maxUnreadDeletedBytes) break;
-      const lost = Math.max(0, f.size - f.offset);
+      const lost = Math.max(0, f.size - f.minOffset);
       this.deps.log.warn(`${f.path}: giving up ${lost} unread bytes of a deleted file (over agent.max_unread_deleted_bytes)`);
       this.deps.metrics.unreadDroppedBytes.inc(lost);
       unread -= lost;
-      f.offset = f.size;
+      f.skipToEnd();
       void this.finishFile(f);
     }
   }
@@ -302,12 +310,12 @@ export class TailManager {
     const offset = savedOffset ?? this.startOffset(p, identity, st.size);
     const file = new TailedFile(
       p, handle, identity, offset, this.deps.clients.length, this.deps.options.decoder,
-      (f, e) => this.outputs.get(f)!.emit(e),
+      (f, client, e) => this.outputs.get(f)!.emit(client, e),
       target.pipeline.containerFormat ? undefined : 'raw',
     );
     file.size = st.size;
     file.detached = detached;
-    this.outputs.set(file, new FileOutput(target, p, this.deps.clients, () => file.progress, () => file.decoder.format));
+    this.outputs.set(file, new FileOutput(target, p, this.deps.clients, () => file.progress, () => file.format));
     this.open.add(file);
     if (!detached) this.byPath.set(p, file);
     this.wake();
@@ -426,7 +434,7 @@ export class TailManager {
     for (const f of this.open) {
       const p = f.progress;
       const position = p.position();
-      lag += f.offset - position;
+      lag += f.maxOffset - position;
       out.set(p.key, { path: f.path, ...p.identity, offset: position });
     }
     // Files not seen yet this run keep their saved position (their target may come back).

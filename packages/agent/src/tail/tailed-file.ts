@@ -3,10 +3,13 @@ import { ContainerLogDecoder, type DecodedEntry, type DecoderLimits, type LogFor
 import { type FileIdentity, FileProgress, sameContentStart } from './progress.js';
 
 /*
- * One open log file, read from an offset in chunks. A chunk is split at newlines and each line handed to the
- * decoder synchronously; only the bytes up to the last newline are consumed, the rest is read again with
- * the next chunk (a line being written is never cut). The file is followed by its descriptor, not its
- * path: after a rename it is still this file, read to its end before it is let go.
+ * One open log file and a reader of it per client. A reader reads from its own offset in chunks; a chunk is
+ * split at newlines and each line handed to the reader's decoder synchronously; only the bytes up to the
+ * last newline are consumed, the rest is read again with the next chunk (a line being written is never
+ * cut). The readers are separate so that a client whose queue is full (a slow or unreachable endpoint)
+ * falls behind on its own, re-reading later from where it stopped, while the others go on. The file is
+ * followed by its descriptor, not its path: after a rename it is still this file, read to its end by every
+ * reader before it is let go.
  */
 
 const NEWLINE = 0x0a;
@@ -16,76 +19,33 @@ const MAX_LINE = 8 * 1024 * 1024;
 
 export const FINGERPRINT_BYTES = 64;
 
-export class TailedFile {
+/** What a reader hands on: the entry, for its client. */
+export type EmitEntry = (file: TailedFile, client: number, e: DecodedEntry) => void;
+
+/** One client's reading of a file: its offset and its decoder (which holds that client's partial lines). */
+class FileReader {
   /** Offset of the first byte not yet handed to the decoder. */
   offset: number;
-  progress: FileProgress;
   decoder: ContainerLogDecoder;
-  /** The path no longer names this file (rotated or deleted): read to the end, then close. */
-  detached = false;
-  /** Size, modification time and link count at the last stat (no links: the file was deleted). */
-  size = 0;
-  mtimeMs = 0;
-  links = 1;
-  readonly openedAt = Date.now();
   private buf = Buffer.allocUnsafe(CHUNK);
 
   constructor(
-    readonly path: string,
-    readonly handle: FileHandle,
-    public identity: FileIdentity,
+    private readonly file: TailedFile,
+    readonly client: number,
     startOffset: number,
-    clients: number,
-    private readonly limits: DecoderLimits,
-    private readonly emit: (file: TailedFile, e: DecodedEntry) => void,
-    private readonly format: LogFormat | undefined,
   ) {
     this.offset = startOffset;
-    this.progress = new FileProgress(path, identity, startOffset, clients);
     this.decoder = this.newDecoder();
   }
 
-  private newDecoder(): ContainerLogDecoder {
-    return new ContainerLogDecoder(this.limits, (e) => this.emit(this, e), Date.now, this.format);
+  newDecoder(): ContainerLogDecoder {
+    return this.file.newDecoder((e) => this.file.emit(this.file, this.client, e));
   }
 
-  /**
-   * Whether the file's first bytes are no longer the ones it had: it was truncated and written again
-   * (copytruncate) to at least the length already read, which the size alone cannot show. A fingerprint
-   * taken while the file was shorter is lengthened.
-   */
-  async rewritten(size: number): Promise<boolean> {
-    const want = Math.min(FINGERPRINT_BYTES, size);
-    const known = this.identity.fingerprint.length / 2;
-    const head = Buffer.alloc(Math.max(want, 0));
-    if (want > 0) await this.handle.read(head, 0, want, 0);
-    const hex = head.toString('hex');
-    if (!sameContentStart(hex, this.identity.fingerprint)) return true;
-    if (want > known) {
-      this.identity = { ...this.identity, fingerprint: hex };
-      this.progress.identity = this.identity;
-    }
-    return false;
-  }
-
-  /** The file was truncated in place (copytruncate): start again at its beginning, as a new generation. */
-  restartAfterTruncation(): void {
-    this.progress.finished = true;
-    this.identity = { ...this.identity, fingerprint: '' };
-    this.progress = new FileProgress(this.path, this.identity, 0, this.progress.pending.length);
-    this.offset = 0;
-    this.decoder = this.newDecoder();
-  }
-
-  /**
-   * Reads one chunk and decodes its complete lines. Returns the bytes consumed (0 at the end of the data
-   * for now). With `final`, a last line without a newline is decoded too (the file will not grow again).
-   */
+  /** See TailedFile.readChunk. */
   async readChunk(final: boolean): Promise<{ consumed: number; lines: number }> {
-    const { bytesRead } = await this.handle.read(this.buf, 0, this.buf.length, this.offset);
-    if (bytesRead === 0) {
-      return { consumed: 0, lines: 0 };
-    }
+    const { bytesRead } = await this.file.handle.read(this.buf, 0, this.buf.length, this.offset);
+    if (bytesRead === 0) return { consumed: 0, lines: 0 };
     const buf = this.buf;
     let lineStart = 0;
     let lines = 0;
@@ -113,22 +73,127 @@ export class TailedFile {
       lines++;
     }
     this.offset += lineStart;
-    this.progress.readSafe = this.decoder.resumeOffset();
+    this.noteReadSafe();
     if (this.buf.length > CHUNK && lineStart > 0) this.buf = Buffer.allocUnsafe(CHUNK);
     return { consumed: lineStart, lines };
   }
 
-  /** Emits held partial lines that waited too long. */
-  flushExpiredPartials(): void {
-    if (!this.decoder.holdsPartial()) return;
-    this.decoder.flushExpired();
-    this.progress.readSafe = this.decoder.resumeOffset();
+  noteReadSafe(): void {
+    this.file.progress.readSafe[this.client] = this.decoder.resumeOffset();
+  }
+}
+
+export class TailedFile {
+  progress: FileProgress;
+  readonly readers: FileReader[];
+  /** The path no longer names this file (rotated or deleted): read to the end, then close. */
+  detached = false;
+  /** Size, modification time and link count at the last stat (no links: the file was deleted). */
+  size = 0;
+  mtimeMs = 0;
+  links = 1;
+  readonly openedAt = Date.now();
+
+  constructor(
+    readonly path: string,
+    readonly handle: FileHandle,
+    public identity: FileIdentity,
+    startOffset: number,
+    clients: number,
+    private readonly limits: DecoderLimits,
+    readonly emit: EmitEntry,
+    private readonly fixedFormat: LogFormat | undefined,
+  ) {
+    this.progress = new FileProgress(path, identity, startOffset, clients);
+    this.readers = Array.from({ length: clients }, (_, c) => new FileReader(this, c, startOffset));
   }
 
-  /** The file is done: emits what the decoder holds and marks the progress finished. */
+  newDecoder(emit: (e: DecodedEntry) => void): ContainerLogDecoder {
+    return new ContainerLogDecoder(this.limits, emit, Date.now, this.fixedFormat);
+  }
+
+  /** The format the readers detected from the file's first line (undefined until one has read it). */
+  get format(): LogFormat | undefined {
+    for (const r of this.readers) if (r.decoder.format !== undefined) return r.decoder.format;
+    return undefined;
+  }
+
+  /** The furthest any reader has read. */
+  get maxOffset(): number {
+    let m = 0;
+    for (const r of this.readers) if (r.offset > m) m = r.offset;
+    return m;
+  }
+
+  /** How far every reader has read. */
+  get minOffset(): number {
+    let m = Infinity;
+    for (const r of this.readers) if (r.offset < m) m = r.offset;
+    return m === Infinity ? 0 : m;
+  }
+
+  /**
+   * Whether the file's first bytes are no longer the ones it had: it was truncated and written again
+   * (copytruncate) to at least the length already read, which the size alone cannot show. A fingerprint
+   * taken while the file was shorter is lengthened.
+   */
+  async rewritten(size: number): Promise<boolean> {
+    const want = Math.min(FINGERPRINT_BYTES, size);
+    const known = this.identity.fingerprint.length / 2;
+    const head = Buffer.alloc(Math.max(want, 0));
+    if (want > 0) await this.handle.read(head, 0, want, 0);
+    const hex = head.toString('hex');
+    if (!sameContentStart(hex, this.identity.fingerprint)) return true;
+    if (want > known) {
+      this.identity = { ...this.identity, fingerprint: hex };
+      this.progress.identity = this.identity;
+    }
+    return false;
+  }
+
+  /** The file was truncated in place (copytruncate): every reader starts again at 0, as a new generation. */
+  restartAfterTruncation(): void {
+    this.progress.finished = true;
+    this.identity = { ...this.identity, fingerprint: '' };
+    this.progress = new FileProgress(this.path, this.identity, 0, this.readers.length);
+    for (const r of this.readers) {
+      r.offset = 0;
+      r.decoder = r.newDecoder();
+    }
+  }
+
+  /**
+   * Reads one chunk for `client` and decodes its complete lines. Returns the bytes consumed (0 at the end
+   * of the data for now). With `final`, a last line without a newline is decoded too (the file will not
+   * grow again).
+   */
+  readChunk(client: number, final: boolean): Promise<{ consumed: number; lines: number }> {
+    return this.readers[client]!.readChunk(final);
+  }
+
+  /** Emits held partial lines that waited too long. */
+  flushExpiredPartials(): void {
+    for (const r of this.readers) {
+      if (!r.decoder.holdsPartial()) continue;
+      r.decoder.flushExpired();
+      r.noteReadSafe();
+    }
+  }
+
+  /** Gives up what is unread (the deleted-file bound): every reader is put at the end. */
+  skipToEnd(): void {
+    for (const r of this.readers) {
+      r.offset = Math.max(r.offset, this.size);
+      this.progress.readSafe[r.client] = Math.max(this.progress.readSafe[r.client]!, this.size);
+    }
+  }
+
+  /** The file is done: emits what the decoders hold and marks the progress finished. */
   finish(): void {
-    this.decoder.flushAll();
-    this.progress.readSafe = this.decoder.resumeOffset();
+    for (const r of this.readers) {
+      r.decoder.flushAll();
+      r.noteReadSafe();
+    }
     this.progress.finished = true;
   }
 
