@@ -255,7 +255,7 @@ scrape_configs:
     expect(dropped).toBeLessThanOrEqual(content.length);
   });
 
-  it('keeps shipping to one endpoint while another is down, and the other catches up when it is back', async () => {
+  it('keeps shipping to one endpoint while another is down, also across a restart, and the other catches up when it is back', async () => {
     const downPort = await freePort();
     const { config } = parseConfig(`
 server: {disable: true}
@@ -277,9 +277,18 @@ scrape_configs:
     // 150 KB of lines against a 2 KB queue bound: the live endpoint gets them all although the other takes none.
     expect(await eventually(async () => (await texts('{pod="p"}')).length === 3000)).toBe(true);
     expect(await texts('{pod="p"}')).toEqual(lines);
+    // A restart while it is still down: each client resumes from its own position, so the live one is not
+    // sent its lines again.
+    await agent.stop(1000);
+    append(file, criLine(new Date(t0 + 3000), 'stdout', 'F', 'after the restart'));
+    agent = await startAgent(config, { nodeName: 'node-a', version: 'test' });
+    expect(await eventually(async () => (await texts('{pod="p"}')).length === 3001)).toBe(true);
+    const sentByHost = async () => (await agent!.metrics.sentEntries.get()).values.map((v) => [v.labels.host, v.value]);
+    expect(await sentByHost()).toEqual([[new URL(receiver.pushUrl).host, 1]]);
+    lines.push('after the restart');
     const late = await startReceiver(downPort);
     try {
-      expect(await eventually(async () => (await late.lines('{pod="p"}')).length === 3000)).toBe(true);
+      expect(await eventually(async () => (await late.lines('{pod="p"}')).length === 3001)).toBe(true);
       expect((await late.lines('{pod="p"}')).map((l) => l.line)).toEqual(lines);
     } finally {
       await agent.stop(1000);

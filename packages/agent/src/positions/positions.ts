@@ -17,7 +17,10 @@ export interface SavedPosition {
   readonly dev: number;
   readonly ino: number;
   readonly fingerprint: string;
+  /** The smallest over the clients (what Promtail's `positions:` map gets). */
   readonly offset: number;
+  /** Per client (by their order in the config), when they differ: a client behind the others resumes alone. */
+  readonly clients?: readonly number[];
 }
 
 interface PositionsDoc {
@@ -61,7 +64,8 @@ export class PositionsFile {
     const files: SavedPosition[] = [];
     for (const f of doc.files ?? []) {
       if (typeof f?.path === 'string' && Number.isSafeInteger(f.dev) && Number.isSafeInteger(f.ino) && Number.isSafeInteger(f.offset) && typeof f.fingerprint === 'string') {
-        files.push(f as SavedPosition);
+        const clients = Array.isArray(f.clients) && f.clients.every((o) => Number.isSafeInteger(o) && o >= f.offset!) ? f.clients : undefined;
+        files.push({ path: f.path, dev: f.dev!, ino: f.ino!, fingerprint: f.fingerprint, offset: f.offset!, ...(clients ? { clients } : {}) });
       }
     }
     // Paths only Promtail recorded (no identity): offsets to trust when the file is still at least that long.
@@ -79,7 +83,7 @@ export class PositionsFile {
   async write(files: readonly SavedPosition[], scannedAtMs: number): Promise<void> {
     const doc: PositionsDoc = {
       positions: Object.fromEntries(files.map((f) => [f.path, String(f.offset)])),
-      files: files.map((f) => ({ path: f.path, dev: f.dev, ino: f.ino, fingerprint: f.fingerprint, offset: f.offset })),
+      files: files.map((f) => ({ path: f.path, dev: f.dev, ino: f.ino, fingerprint: f.fingerprint, offset: f.offset, ...(f.clients ? { clients: f.clients } : {}) })),
       scanned_at: scannedAtMs,
     };
     const dir = path.dirname(this.filename);

@@ -25,35 +25,51 @@ export class FileProgress {
   /** When it was first seen done (finished and fully acknowledged). */
   doneAtMs: number | undefined;
 
+  /** `start`: where reading starts, for every client or per client. */
   constructor(
     public path: string,
     public identity: FileIdentity,
-    startOffset: number,
+    start: number | readonly number[],
     clients: number,
   ) {
+    const starts = startOffsets(start, clients);
     this.pending = new Array<number>(clients).fill(0);
-    this.acked = new Array<number>(clients).fill(startOffset);
-    this.readSafe = new Array<number>(clients).fill(startOffset);
+    this.acked = [...starts];
+    this.readSafe = [...starts];
   }
 
   get key(): string {
     return identityKey(this.identity);
   }
 
-  /** The offset a restart resumes from. */
+  /** The offset client `c` resumes from after a restart. */
+  clientPosition(c: number): number {
+    return this.pending[c]! > 0 ? Math.min(this.acked[c]!, this.readSafe[c]!) : this.readSafe[c]!;
+  }
+
+  /** The offset a restart resumes from: the smallest over the clients. */
   position(): number {
     let p = Infinity;
-    for (let c = 0; c < this.pending.length; c++) {
-      const at = this.pending[c]! > 0 ? Math.min(this.acked[c]!, this.readSafe[c]!) : this.readSafe[c]!;
-      if (at < p) p = at;
-    }
+    for (let c = 0; c < this.pending.length; c++) p = Math.min(p, this.clientPosition(c));
     return p === Infinity ? 0 : p;
+  }
+
+  /** Every client's resume offset. */
+  clientPositions(): number[] {
+    return this.pending.map((_, c) => this.clientPosition(c));
   }
 
   /** True once the file is finished and every client has acknowledged all of it. */
   done(): boolean {
     return this.finished && this.pending.every((n) => n === 0);
   }
+}
+
+/** One start offset per client: `start` for all, or the per-client list when it has one per client. */
+export function startOffsets(start: number | readonly number[], clients: number): number[] {
+  if (typeof start === 'number') return new Array<number>(clients).fill(start);
+  if (start.length === clients) return [...start];
+  return new Array<number>(clients).fill(Math.min(...start));
 }
 
 /** Device and inode: unique among the files that exist at one time. */

@@ -296,7 +296,7 @@ export class TailManager {
     }
   }
 
-  private async openFile(p: string, target: Target, savedOffset?: number, detached = false): Promise<void> {
+  private async openFile(p: string, target: Target, savedOffset?: number | readonly number[], detached = false): Promise<void> {
     const handle = await open(p, 'r');
     const st = await handle.stat();
     const head = Buffer.alloc(Math.min(FINGERPRINT_BYTES, st.size));
@@ -321,12 +321,14 @@ export class TailManager {
     this.wake();
   }
 
-  /** Where to start a newly opened file: its saved position if it is the same file, else the beginning. */
-  private startOffset(p: string, id: FileIdentity, size: number): number {
+  /** Where to start a newly opened file: its saved position (per client, if saved so) if it is the same file, else the beginning. */
+  private startOffset(p: string, id: FileIdentity, size: number): number | readonly number[] {
     const saved = this.saved.get(identityKey(id));
     if (saved && sameContentStart(saved.fingerprint, id.fingerprint)) {
       this.saved.delete(identityKey(id));
-      return saved.offset <= size ? saved.offset : 0;
+      // Saved beyond its end: it was truncated since, and is read again from the start.
+      if (Math.max(saved.offset, ...(saved.clients ?? [])) > size) return 0;
+      return saved.clients ?? saved.offset;
     }
     const promtail = this.promtailOnly.get(p);
     if (promtail !== undefined) {
@@ -361,7 +363,7 @@ export class TailManager {
         if (st.size <= saved.offset) continue;
         this.saved.delete(key);
         this.deps.log.info(`${saved.path}: rotated to ${candidate} while the agent was down; reading its last ${st.size - saved.offset} bytes`);
-        await this.openFile(candidate, target, saved.offset, true);
+        await this.openFile(candidate, target, saved.clients ?? saved.offset, true);
       } else if (st.mtimeMs >= this.rotatedCutoffMs && st.size > 0) {
         this.deps.log.info(`${candidate}: rotated before it was read; reading it`);
         await this.openFile(candidate, target, 0, true);
@@ -429,17 +431,24 @@ export class TailManager {
           continue;
         }
       }
-      out.set(p.key, { path: p.path, ...p.identity, offset: p.position() });
+      out.set(p.key, savedPosition(p.path, p));
     }
     for (const f of this.open) {
-      const p = f.progress;
-      const position = p.position();
-      lag += f.maxOffset - position;
-      out.set(p.key, { path: f.path, ...p.identity, offset: position });
+      const saved = savedPosition(f.path, f.progress);
+      lag += f.maxOffset - saved.offset;
+      out.set(f.progress.key, saved);
     }
     // Files not seen yet this run keep their saved position (their target may come back).
     for (const s of this.saved.values()) if (!out.has(identityKey(s))) out.set(identityKey(s), s);
     this.deps.metrics.positionsLagBytes.set(Math.max(0, lag));
     return [...out.values()];
   }
+}
+
+/** A file's entry in the positions file: the smallest resume offset, and each client's when they differ. */
+function savedPosition(path: string, p: FileProgress): SavedPosition {
+  const clients = p.clientPositions();
+  const offset = Math.min(...clients);
+  const { dev, ino, fingerprint } = p.identity;
+  return clients.some((o) => o !== offset) ? { path, dev, ino, fingerprint, offset, clients } : { path, dev, ino, fingerprint, offset };
 }

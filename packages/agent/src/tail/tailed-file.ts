@@ -1,6 +1,6 @@
 import type { FileHandle } from 'node:fs/promises';
 import { ContainerLogDecoder, type DecodedEntry, type DecoderLimits, type LogFormat } from '../decode/container-log.js';
-import { type FileIdentity, FileProgress, sameContentStart } from './progress.js';
+import { type FileIdentity, FileProgress, sameContentStart, startOffsets } from './progress.js';
 
 /*
  * One open log file and a reader of it per client. A reader reads from its own offset in chunks; a chunk is
@@ -98,14 +98,16 @@ export class TailedFile {
     readonly path: string,
     readonly handle: FileHandle,
     public identity: FileIdentity,
-    startOffset: number,
+    /** Where reading starts: for every client, or per client (from a positions file that has them). */
+    start: number | readonly number[],
     clients: number,
     private readonly limits: DecoderLimits,
     readonly emit: EmitEntry,
     private readonly fixedFormat: LogFormat | undefined,
   ) {
-    this.progress = new FileProgress(path, identity, startOffset, clients);
-    this.readers = Array.from({ length: clients }, (_, c) => new FileReader(this, c, startOffset));
+    const starts = startOffsets(start, clients);
+    this.progress = new FileProgress(path, identity, starts, clients);
+    this.readers = starts.map((offset, c) => new FileReader(this, c, offset));
   }
 
   newDecoder(emit: (e: DecodedEntry) => void): ContainerLogDecoder {
