@@ -14,7 +14,7 @@ describe('bench agent', () => {
   afterAll(() => loki.stop());
 
   it('ships --lines CRI lines over --files files through the agent and reports the run in --json', async () => {
-    const { status, stdout, stderr } = await run(['--url', loki.url, '--lines', '3000', '--files', '3', '--json']);
+    const { status, stdout, stderr } = await run(['--url', loki.url, '--lines', '3000', '--files', '3', '--agent-args', '--max-semi-space-size=2', '--json']);
     expect(status, stderr).toBe(0);
     const out = JSON.parse(stdout) as Record<string, number | string>;
     expect(out).toMatchObject({ endpoint: loki.url, lines: 3000, files: 3 });

@@ -8,9 +8,10 @@ describe('bench flags', () => {
     expect(parseArgs(['--', '--mb', '1100', '--runs=2'], defaults)).toEqual({ url: '', mb: '1100', runs: '2' });
   });
 
-  it('reads a flag followed by another flag, or by nothing, as a switch', () => {
-    expect(parseArgs(['--url', '--runs', '2'], defaults)).toEqual({ url: 'true', mb: '300', runs: '2' });
-    expect(parseArgs(['--mb'], defaults)).toEqual({ url: '', mb: 'true', runs: '3' });
+  it('reads --json as a switch, and takes a value that starts with -- as a value', () => {
+    const withJson = { ...defaults, json: '', 'agent-args': '' };
+    expect(parseArgs(['--json', '--runs', '2'], withJson)).toMatchObject({ json: 'true', runs: '2' });
+    expect(parseArgs(['--agent-args', '--max-semi-space-size=2', '--json=false'], withJson)).toMatchObject({ 'agent-args': '--max-semi-space-size=2', json: 'false' });
   });
 
   it('names the flags it knows when given another one, and refuses stray arguments', () => {

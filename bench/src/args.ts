@@ -1,7 +1,9 @@
 /**
- * `--name value` / `--name=value` flags for the bench tools; a flag followed by another flag (or by
- * nothing) is a switch and reads as "true".
+ * `--name value` / `--name=value` flags for the bench tools. `--json` is a switch: alone it reads as
+ * "true". A value may start with `--` (`--agent-args --max-semi-space-size=2`).
  */
+const SWITCHES = new Set(['json']);
+
 export function parseArgs<K extends string>(argv: readonly string[], defaults: Readonly<Record<K, string>>): Record<K, string> {
   const out: Record<string, string> = { ...defaults };
   for (let i = 0; i < argv.length; i++) {
@@ -12,8 +14,8 @@ export function parseArgs<K extends string>(argv: readonly string[], defaults: R
     const name = eq < 0 ? a.slice(2) : a.slice(2, eq);
     if (!Object.hasOwn(defaults, name)) throw new Error(`unknown flag --${name}; flags: ${Object.keys(defaults).map((k) => `--${k}`).join(' ')}`);
     if (eq >= 0) out[name] = a.slice(eq + 1);
-    else if (i + 1 < argv.length && !argv[i + 1]!.startsWith('--')) out[name] = argv[++i]!;
-    else out[name] = 'true';
+    else if (SWITCHES.has(name)) out[name] = 'true';
+    else out[name] = argv[++i] ?? '';
   }
   return out as Record<K, string>;
 }
