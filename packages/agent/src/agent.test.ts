@@ -163,6 +163,20 @@ describe('agent shipping a pods folder into loki-lite', () => {
     expect(entry!.labels.level).toBe('info');
   });
 
+  it('drops the stream label, or keeps only some labels, with labeldrop and labelallow', async () => {
+    const file = path.join(tree.containerDir('ns', 'p', 'u1', 'c'), '0.log');
+    append(file, criLine(new Date('2025-06-01T10:00:00Z'), 'stdout', 'F', 'hello'));
+    agent = await startStaticAgent(', {labeldrop: [stream, filename]}');
+    expect(await eventually(async () => (await texts('{pod="p"}')).length === 1)).toBe(true);
+    expect((await receiver.lines('{pod="p"}'))[0]!.labels).toEqual({ job: 'pods', cluster: 'test', namespace: 'ns', pod: 'p', container: 'c' });
+    await agent.stop(1000);
+    // labelallow after a per-line stage: the label stages then run per line, in order.
+    append(file, criLine(new Date('2025-06-01T10:00:01Z'), 'stdout', 'F', 'level=warn again'));
+    agent = await startStaticAgent(', {logfmt: {mapping: {level: ""}}}, {labels: {level: ""}}, {labelallow: [pod, level]}');
+    expect(await eventually(async () => (await texts('{level="warn"}')).length === 1)).toBe(true);
+    expect((await receiver.lines('{level="warn"}'))[0]!.labels).toEqual({ pod: 'p', level: 'warn' });
+  });
+
   it('resumes from the positions file after a restart without sending a line twice', async () => {
     const file = path.join(tree.containerDir('ns', 'p', 'u1', 'c'), '0.log');
     const t0 = Date.parse('2025-06-01T10:00:00Z');

@@ -88,7 +88,7 @@ scrape_configs:
       "scrape_configs[0].relabel_configs[0]: relabel configuration for hashmod action requires 'target_label' value",
       'scrape_configs[0].relabel_configs[0]: relabel configuration for hashmod requires non-zero modulus',
       'scrape_configs[0].relabel_configs[1]: invalid regex "a(?=b)": error parsing regexp: invalid or unsupported Perl syntax: `(?=`',
-      'scrape_configs[0].pipeline_stages: stage 1: "multiline" is not a pipeline stage the agent supports (supported: cri, docker, static_labels, labels, structured_metadata, json, logfmt, regex, timestamp, output, drop)',
+      'scrape_configs[0].pipeline_stages: stage 1: "multiline" is not a pipeline stage the agent supports (supported: cri, docker, static_labels, labeldrop, labelallow, labels, structured_metadata, json, logfmt, regex, timestamp, output, drop)',
       'scrape_configs[1].job_name: "a" is used twice',
       'scrape_configs[1]: no static_configs or kubernetes_sd_configs, so it finds no files',
     ]);

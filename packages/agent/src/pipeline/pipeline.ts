@@ -8,8 +8,9 @@ import { StageError } from './pipeline-error.js';
 /*
  * Promtail's pipeline_stages, compiled once per scrape config. `cri` and `docker` are not per-line stages
  * here: they make the tailer decode container logs (the format is detected per file, so either stage reads
- * both), and, as in Promtail, add the `stream` label. When every other stage is `static_labels`, lines never
- * become strings (the fast path); any other stage runs per line on a PipelineEntry.
+ * both), and, as in Promtail, add the `stream` label. When every other stage only sets or removes labels
+ * (`static_labels`, `labeldrop`, `labelallow`), lines never become strings (the fast path: the stages run
+ * once per file and stream, on its label set); any other stage runs per line on a PipelineEntry.
  */
 
 export interface PipelineEntry {
@@ -27,26 +28,50 @@ export type LineStage = (e: PipelineEntry) => boolean;
 export interface CompiledPipeline {
   /** A cri or docker stage: decode container log lines (timestamp, stream, partial lines). */
   readonly containerFormat: boolean;
-  /** Labels every entry gets (static_labels when no per-line stage needs them in order). */
-  readonly staticLabels: ReadonlyMap<string, string>;
+  /** On the fast path, the label stages in order, applied to a file's label set once per stream. */
+  readonly labelStages: readonly LabelStage[];
   /** Per-line stages; empty on the fast path. */
   readonly stages: readonly LineStage[];
 }
+
+/** A stage that only sets or removes labels. */
+export type LabelStage = (labels: Map<string, string>) => void;
 
 export { StageError };
 
 type StageCompiler = (options: Record<string, unknown>) => LineStage;
 
+/** Promtail's stages that work on labels alone, as label stages: the fast path runs them once per label set. */
+const LABEL_COMPILERS: Readonly<Record<string, (options: unknown) => LabelStage>> = {
+  static_labels: (o) => {
+    const values = stringMap(o);
+    return (labels) => {
+      for (const [k, v] of values) labels.set(k, v);
+    };
+  },
+  labeldrop: (o) => {
+    const names = nameList(o, 'labeldrop');
+    return (labels) => {
+      for (const n of names) labels.delete(n);
+    };
+  },
+  labelallow: (o) => {
+    const names = new Set(nameList(o, 'labelallow'));
+    return (labels) => {
+      for (const k of [...labels.keys()]) if (!names.has(k) && !k.startsWith('__')) labels.delete(k);
+    };
+  },
+};
+
+/** A label stage as a per-line stage, for pipelines that are not all label stages. */
+const onLine = (stage: LabelStage): LineStage => (e) => {
+  stage(e.labels);
+  return true;
+};
+
 const TIMESTAMP_FORMATS = ['RFC3339', 'RFC3339Nano', 'Unix', 'UnixMs', 'UnixUs', 'UnixNs'] as const;
 
 const COMPILERS: Readonly<Record<string, StageCompiler>> = {
-  static_labels: (o) => {
-    const values = stringMap(o);
-    return (e) => {
-      for (const [k, v] of values) e.labels.set(k, v);
-      return true;
-    };
-  },
   labels: (o) => {
     const names = stringMap(o, true);
     return (e) => {
@@ -157,29 +182,44 @@ const COMPILERS: Readonly<Record<string, StageCompiler>> = {
 /** Compiles a scrape config's pipeline_stages; throws StageError naming the first problem. */
 export function compilePipeline(stages: readonly StageConfig[]): CompiledPipeline {
   let containerFormat = false;
+  let onlyLabels = true;
   const lineStages: LineStage[] = [];
-  const statics = new Map<string, string>();
-  let onlyStatic = true;
+  const labelStages: LabelStage[] = [];
   stages.forEach((stage, i) => {
     const [name, raw] = Object.entries(stage)[0]!;
-    const options = (raw ?? {}) as Record<string, unknown>;
-    if (typeof options !== 'object' || Array.isArray(options)) throw new StageError(`stage ${i} (${name}): options must be a mapping`);
     if (name === 'cri' || name === 'docker') {
       containerFormat = true;
       return;
     }
+    const labelCompile = LABEL_COMPILERS[name];
     const compile = COMPILERS[name];
-    if (!compile) throw new StageError(`stage ${i}: ${JSON.stringify(name)} is not a pipeline stage the agent supports (supported: cri, docker, ${Object.keys(COMPILERS).join(', ')})`);
+    if (!labelCompile && !compile) {
+      throw new StageError(`stage ${i}: ${JSON.stringify(name)} is not a pipeline stage the agent supports (supported: cri, docker, ${[...Object.keys(LABEL_COMPILERS), ...Object.keys(COMPILERS)].join(', ')})`);
+    }
     try {
-      lineStages.push(compile(options));
+      if (labelCompile) {
+        const s = labelCompile(raw ?? {});
+        labelStages.push(s);
+        lineStages.push(onLine(s));
+        return;
+      }
+      const options = (raw ?? {}) as Record<string, unknown>;
+      if (typeof options !== 'object' || Array.isArray(options)) throw new StageError('options must be a mapping');
+      lineStages.push(compile!(options));
+      labelStages.length = 0; // a line stage comes in between: the label stages run per line too
+      onlyLabels = false;
     } catch (e) {
       throw new StageError(`stage ${i} (${name}): ${(e as Error).message.replace(/^\w+ stage: /, '')}`);
     }
-    if (name === 'static_labels') for (const [k, v] of stringMap(options)) statics.set(k, v);
-    else onlyStatic = false;
   });
-  if (onlyStatic) return { containerFormat, staticLabels: statics, stages: [] };
-  return { containerFormat, staticLabels: new Map(), stages: lineStages };
+  if (onlyLabels) return { containerFormat, labelStages, stages: [] };
+  return { containerFormat, labelStages: [], stages: lineStages };
+}
+
+/** A stage whose options are a list of label names (labeldrop, labelallow). */
+function nameList(value: unknown, stage: string): string[] {
+  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string' || !isValidLabelName(v))) throw new StageError(`${stage} stage: expected a list of label names`);
+  return value as string[];
 }
 
 function stringMap(value: unknown, allowEmpty = false): Map<string, string> {

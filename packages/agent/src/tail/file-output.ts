@@ -32,7 +32,6 @@ export class FileOutput {
     const base = new Map(target.labels);
     base.set('filename', filePath);
     for (const [k, v] of target.labelsFromPath(filePath)) if (!base.has(k)) base.set(k, v);
-    for (const [k, v] of target.pipeline.staticLabels) base.set(k, v);
     this.base = base;
   }
 
@@ -44,7 +43,9 @@ export class FileOutput {
   private streamLabels(stream: 0 | 1): StreamLabels {
     let s = this.perStream[stream];
     if (s === undefined) {
-      s = new StreamLabels(this.labelsWithStream(stream));
+      const labels = this.labelsWithStream(stream);
+      for (const stage of this.target.pipeline.labelStages) stage(labels);
+      s = new StreamLabels(labels);
       this.perStream[stream] = s;
     }
     return s;
