@@ -1,4 +1,9 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { decodePushRequestProto, silentLogger, snappyUncompress } from '@loki-lite/shared';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -19,9 +24,14 @@ interface Seen { headers: http.IncomingHttpHeaders; body: Buffer }
 let server: http.Server | undefined;
 afterEach(() => server?.close());
 
-async function scripted(statuses: number[]): Promise<{ url: string; seen: Seen[] }> {
+/** A self-signed certificate for the name loki.test only (testdata/, valid until 2126). */
+const TESTDATA = fileURLToPath(new URL('./testdata/', import.meta.url));
+const CERT = path.join(TESTDATA, 'loki-test.crt');
+const KEY = path.join(TESTDATA, 'loki-test.key');
+
+async function scripted(statuses: number[], tls = false): Promise<{ url: string; seen: Seen[] }> {
   const seen: Seen[] = [];
-  server = http.createServer((req, res) => {
+  const handler: http.RequestListener = (req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -30,9 +40,10 @@ async function scripted(statuses: number[]): Promise<{ url: string; seen: Seen[]
       res.writeHead(status, { 'content-type': 'text/plain' });
       res.end(status === 204 ? '' : `status ${status}`);
     });
-  });
+  };
+  server = tls ? https.createServer({ cert: readFileSync(CERT), key: readFileSync(KEY) }, handler) : http.createServer(handler);
   await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server!.address() as AddressInfo).port}/loki/api/v1/push`, seen };
+  return { url: `${tls ? 'https' : 'http'}://127.0.0.1:${(server!.address() as AddressInfo).port}/loki/api/v1/push`, seen };
 }
 
 function client(clientYaml: string) {
@@ -95,4 +106,40 @@ describe('push client', () => {
     expect(settled).toEqual([10, 20]);
     c.stop();
   });
+
+  it('speaks TLS with its own CA and server name, and sends a bearer token read from its file', async () => {
+    const { url, seen } = await scripted([], true);
+    const tokenFile = path.join(mkdtempSync(path.join(tmpdir(), 'agent-client-')), 'token');
+    writeFileSync(tokenFile, 's3cr3t\n'); // as kubectl create secret leaves it
+    const { c, metrics } = client(`{url: "${url}", bearer_token_file: ${tokenFile}, tls_config: {ca_file: ${CERT}, server_name: loki.test}}`);
+    const file = new FileProgress('/f', { dev: 1, ino: 2, fingerprint: '' }, 0, 1);
+    c.add(new StreamLabels(new Map([['job', 'x']])), 1, 0, Buffer.from('over tls'), 0, 8, undefined, file, 8);
+    await c.drain();
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.headers.authorization).toBe('Bearer s3cr3t');
+    expect((await sum(metrics.sentEntries))[0]!.value).toBe(1);
+    c.stop();
+  });
+
+  it('does not send to a server whose certificate it cannot verify, and says why', async () => {
+    const { url, seen } = await scripted([], true);
+    const warnings: string[] = [];
+    const { config } = parseConfig(`
+clients: [{url: "${url}", tls_config: {ca_file: ${CERT}}, backoff_config: {min_period: 10ms, max_period: 20ms}}]
+scrape_configs: [{job_name: x, static_configs: [{labels: {__path__: /x}}]}]
+`);
+    const c = new LokiClient({
+      index: 0, config: config.clients[0]!, budget: new QueueBudget(1 << 20), metrics: createMetrics(), userAgent: 'test', random: () => 0.5,
+      log: { ...silentLogger, warn: (m: string) => warnings.push(m) }, onSettled: async () => {},
+    });
+    const file = new FileProgress('/f', { dev: 1, ino: 2, fingerprint: '' }, 0, 1);
+    c.add(new StreamLabels(new Map([['job', 'x']])), 1, 0, Buffer.from('x'), 0, 1, undefined, file, 1);
+    void c.drain();
+    // The certificate names loki.test, not 127.0.0.1: without server_name every attempt fails verification.
+    for (let i = 0; i < 100 && warnings.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+    c.stop();
+    expect(seen).toHaveLength(0);
+    expect(warnings[0]).toMatch(/push failed, retrying in \d+ ms: .*(altnames|certificate)/i);
+  });
 });
+
