@@ -72,6 +72,19 @@ describe('snappyUncompress', () => {
     }
   });
 
+  it('is exact at the end of the output, where 4-byte steps would run past it', () => {
+    // Every length up to 80, so the last literal or copy ends 0-3 bytes before the end in every way.
+    const decoder = new SnappyScratchDecoder();
+    decoder.decode(snappyCompress(randomBytes(4096)), 1 << 20); // leaves other bytes in the scratch buffer
+    for (let n = 0; n <= 80; n++) {
+      for (const input of [Buffer.from('abcdefgh'.repeat(10).slice(0, n)), Buffer.concat([Buffer.from('xyzxyzxyzxyz'), randomBytes(n)])]) {
+        const compressed = snappyCompress(input);
+        expect(Buffer.compare(snappyUncompress(compressed), input)).toBe(0);
+        expect(Buffer.compare(decoder.decode(compressed, 1 << 20)!, input)).toBe(0);
+      }
+    }
+  });
+
   it('throws a clear error on corrupt input and on a length over the limit', () => {
     expect(() => snappyUncompress(Buffer.from([100, 2 << 2, 0x61, 0x62, 0x63]))).toThrow('snappy: corrupt input');
     expect(() => snappyUncompress(snappyCompress(text(100)), 100)).toThrow('over the limit');

@@ -181,10 +181,12 @@ export class SnappyScratchDecoder {
 }
 
 /*
- * The decoder: literals of NATIVE_COPY_MIN bytes or more are copied natively; back-references at a distance
- * of 4 or more move 4 bytes per step through a DataView (each 4-byte read is of bytes already written, so
- * overlapping copies are still right); shorter distances (runs) go byte by byte. snappyjs copies every byte
- * in a loop and allocates a zero-filled output.
+ * The decoder: literals of NATIVE_COPY_MIN bytes or more are copied natively, shorter ones 4 bytes a step;
+ * back-references at a distance of 4 or more move 4 bytes per step through a DataView (each 4-byte read is
+ * of bytes already written, so overlapping copies are still right); shorter distances (runs) go byte by
+ * byte. A 4-byte step may write up to 3 bytes past the piece's end when the output has room: the pieces
+ * after it write over them, and a stream that does not fill its stated length is rejected, so those bytes
+ * are never seen. snappyjs copies every byte in a loop and allocates a zero-filled output.
  */
 
 /**
@@ -196,6 +198,7 @@ export function snappyUncompressInto(input: Uint8Array, pos: number, out: Buffer
   const end = input.length;
   const cap = out.length;
   const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  const inView = new DataView(input.buffer, input.byteOffset, input.byteLength);
   let o = 0;
   while (pos < end) {
     const tag = input[pos++]!;
@@ -214,8 +217,11 @@ export function snappyUncompressInto(input: Uint8Array, pos: number, out: Buffer
         pos += extra;
       }
       if (pos + len > end || o + len > cap) return -1;
-      if (len < NATIVE_COPY_MIN) for (let i = 0; i < len; i++) out[o + i] = input[pos + i]!;
-      else out.set(input.subarray(pos, pos + len), o);
+      if (len >= NATIVE_COPY_MIN) out.set(input.subarray(pos, pos + len), o);
+      else if (pos + len + 3 <= end && o + len + 3 <= cap) {
+        // 4 bytes a step, past the end by up to 3 (both buffers have room): the next tag writes over them.
+        for (let i = 0; i < len; i += 4) view.setUint32(o + i, inView.getUint32(pos + i, true), true);
+      } else for (let i = 0; i < len; i++) out[o + i] = input[pos + i]!;
       pos += len;
       o += len;
       continue;
@@ -239,9 +245,14 @@ export function snappyUncompressInto(input: Uint8Array, pos: number, out: Buffer
     }
     if (offset === 0 || offset > o || o + len > cap) return -1;
     const from = o - offset;
-    let i = 0;
-    if (offset >= 4) for (; i + 4 <= len; i += 4) view.setUint32(o + i, view.getUint32(from + i, true), true);
-    for (; i < len; i++) out[o + i] = out[from + i]!;
+    if (offset >= 4 && o + len + 3 <= cap) {
+      // As for literals: 4 bytes a step, the last step past the end by up to 3.
+      for (let i = 0; i < len; i += 4) view.setUint32(o + i, view.getUint32(from + i, true), true);
+    } else {
+      let i = 0;
+      if (offset >= 4) for (; i + 4 <= len; i += 4) view.setUint32(o + i, view.getUint32(from + i, true), true);
+      for (; i < len; i++) out[o + i] = out[from + i]!;
+    }
     o += len;
   }
   return o;
