@@ -1,5 +1,5 @@
 import { crc32, gunzipSync, gzipSync } from 'node:zlib';
-import { snappyCompress, snappyUncompress } from '@loki-lite/shared';
+import { snappyCompress, type SnappyScratchDecoder, snappyUncompress } from '@loki-lite/shared';
 import { ByteReader, ByteWriter, CorruptDataError } from '../util/binary.js';
 
 /** See README.md beside this file for the byte layout. */
@@ -95,11 +95,17 @@ export function decodeChunk(bytes: Buffer): DecodedChunk {
   return { encoding, blocks, bytes };
 }
 
-/** Decompresses one block of a decoded chunk after checking its CRC. */
-export function readBlock(chunk: DecodedChunk, block: BlockMeta): Buffer {
+/**
+ * Decompresses one block of a decoded chunk after checking its CRC. With `scratch`, a snappy block is
+ * decoded into the scratch's buffer: the result is then valid only until the scratch's next use.
+ */
+export function readBlock(chunk: DecodedChunk, block: BlockMeta, scratch?: SnappyScratchDecoder): Buffer {
   const data = chunk.bytes.subarray(block.offset, block.offset + block.length);
   if (crc32(data) !== block.crc) throw new CorruptDataError('chunk block checksum mismatch');
-  return decompressBlock(chunk.encoding, data, block.uncompressedLength);
+  if (scratch === undefined || chunk.encoding !== 'snappy') return decompressBlock(chunk.encoding, data, block.uncompressedLength);
+  const raw = scratch.decode(data, block.uncompressedLength);
+  if (raw?.length !== block.uncompressedLength) throw new CorruptDataError('chunk block does not decompress to its recorded length');
+  return raw;
 }
 
 /** The checksum that goes into a chunk's object key. */

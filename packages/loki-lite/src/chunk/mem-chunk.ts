@@ -1,5 +1,5 @@
 import { ByteWriter } from '../util/binary.js';
-import type { Label } from '@loki-lite/shared';
+import { type Label, SnappyScratchDecoder } from '@loki-lite/shared';
 import { appendEntry, appendRawEntry, BlockCursor, encodeBlockBody, sortBlockBody } from './block.js';
 import type { BytePrefilter } from '../logql/log/prefilter.js';
 import type { Entry } from './entry.js';
@@ -223,6 +223,13 @@ export function* snapshotEntries(s: ChunkSnapshot): Generator<Entry> {
 }
 
 /**
+ * Stored blocks are decoded into this one buffer: a read turns a block's lines into entries (strings) in
+ * one synchronous step, so nothing refers to the buffer afterwards, and a fresh 256 KB buffer per block
+ * only feeds the garbage collector.
+ */
+const storedBlockScratch = new SnappyScratchDecoder();
+
+/**
  * The entries of an encoded chunk with from <= timestamp < through, one block at a time (decompressed
  * when asked for), blocks in time order or reversed. A stored chunk's blocks are sorted and do not
  * overlap (encode re-sorts them).
@@ -242,7 +249,7 @@ export function readChunkBlocks(
       const b = blocks[i++];
       if (!b) return undefined;
       const out: Entry[] = [];
-      const cursor = new BlockCursor(readBlock(chunk, b));
+      const cursor = new BlockCursor(readBlock(chunk, b, storedBlockScratch));
       // A block inside the range needs no timestamp test, so no BigInt is made for a line left out.
       const inside = b.minTs >= from && b.maxTs < through;
       prefilter?.reset();
@@ -271,7 +278,7 @@ export function readChunkEntries(bytes: Buffer, from: bigint, through: bigint): 
   const out: Entry[] = [];
   for (const b of chunk.blocks) {
     if (b.maxTs < from || b.minTs >= through) continue;
-    collect(new BlockCursor(readBlock(chunk, b)), from, through, out);
+    collect(new BlockCursor(readBlock(chunk, b, storedBlockScratch)), from, through, out);
   }
   return out;
 }
