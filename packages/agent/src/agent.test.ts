@@ -90,6 +90,18 @@ describe('agent shipping a pods folder into loki-lite', () => {
     expect((await texts('{pod="d"}'))).toEqual([`${'x'.repeat(16384)}tail`]);
   });
 
+  it('reads a line longer than the read buffer whole, while other files are read too', async () => {
+    const long = path.join(tree.containerDir('ns', 'long', 'u1', 'c'), '0.log');
+    const busy = path.join(tree.containerDir('ns', 'busy', 'u2', 'c'), '0.log');
+    const t = new Date('2025-06-01T10:00:00Z');
+    const big = `${'0123456789'.repeat(60_000)} end`; // 600 KB: more than two 256 KB reads
+    append(long, criLine(t, 'stdout', 'F', big) + criLine(t, 'stdout', 'F', 'after it'));
+    append(busy, Array.from({ length: 2000 }, (_, i) => criLine(t, 'stdout', 'F', `busy ${i}`)).join(''));
+    agent = await startStaticAgent();
+    expect(await eventually(async () => (await texts('{pod="long"}')).length === 2 && (await texts('{pod="busy"}')).length === 2000)).toBe(true);
+    expect(await texts('{pod="long"}')).toEqual([big, 'after it']);
+  });
+
   it('emits a partial line whose end never comes after the timeout', async () => {
     const cri = path.join(tree.containerDir('ns', 'p', 'u1', 'c'), '0.log');
     append(cri, criLine(new Date(), 'stdout', 'P', 'cut short'));

@@ -10,7 +10,7 @@ import type { AgentMetrics } from '../metrics.js';
 import type { PositionsFile, SavedPosition } from '../positions/positions.js';
 import { FileOutput } from './file-output.js';
 import { type FileIdentity, type FileProgress, identityKey, sameContentStart } from './progress.js';
-import { FINGERPRINT_BYTES, TailedFile } from './tailed-file.js';
+import { FINGERPRINT_BYTES, ReadBuffer, TailedFile } from './tailed-file.js';
 
 /*
  * Finds the files of the current targets (their `__path__` globs, expanded again on file-system events and
@@ -80,6 +80,8 @@ export class TailManager {
   /** The write queued behind the one in progress (all callers in the meantime share it). */
   private positionsNext: Promise<void> | undefined;
   private positionsTimer: NodeJS.Timeout | undefined;
+  /** Files are read one at a time, so one buffer serves them all (see ReadBuffer). */
+  private readonly readBuffer = new ReadBuffer();
 
   constructor(private readonly deps: TailDeps) {}
 
@@ -312,6 +314,7 @@ export class TailManager {
       p, handle, identity, offset, this.deps.clients.length, this.deps.options.decoder,
       (f, client, e) => this.outputs.get(f)!.emit(client, e),
       target.pipeline.containerFormat ? undefined : 'raw',
+      this.readBuffer,
     );
     file.size = st.size;
     file.detached = detached;

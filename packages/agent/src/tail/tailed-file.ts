@@ -22,12 +22,22 @@ export const FINGERPRINT_BYTES = 64;
 /** What a reader hands on: the entry, for its client. */
 export type EmitEntry = (file: TailedFile, client: number, e: DecodedEntry) => void;
 
+/**
+ * The one buffer every reader reads into. Reads happen one at a time and a chunk's lines are decoded (and
+ * copied on, into batches or held partial lines) before the next read, so one buffer serves all files and
+ * clients: memory does not grow with the number of files tailed. It grows for a line longer than it (up to
+ * MAX_LINE) and stays that size: shrinking it after another file's read would make the long line's reader
+ * start over, again and again.
+ */
+export class ReadBuffer {
+  buf = Buffer.allocUnsafe(CHUNK);
+}
+
 /** One client's reading of a file: its offset and its decoder (which holds that client's partial lines). */
 class FileReader {
   /** Offset of the first byte not yet handed to the decoder. */
   offset: number;
   decoder: ContainerLogDecoder;
-  private buf = Buffer.allocUnsafe(CHUNK);
 
   constructor(
     private readonly file: TailedFile,
@@ -44,9 +54,10 @@ class FileReader {
 
   /** See TailedFile.readChunk. */
   async readChunk(final: boolean): Promise<{ consumed: number; lines: number }> {
-    const { bytesRead } = await this.file.handle.read(this.buf, 0, this.buf.length, this.offset);
+    const shared = this.file.readBuffer;
+    const { bytesRead } = await this.file.handle.read(shared.buf, 0, shared.buf.length, this.offset);
     if (bytesRead === 0) return { consumed: 0, lines: 0 };
-    const buf = this.buf;
+    const buf = shared.buf;
     let lineStart = 0;
     let lines = 0;
     for (;;) {
@@ -61,7 +72,7 @@ class FileReader {
     if (lineStart === 0 && !atEnd) {
       // No newline in a full buffer: grow it, or give up on finding one.
       if (buf.length < MAX_LINE) {
-        this.buf = Buffer.allocUnsafe(buf.length * 2);
+        shared.buf = Buffer.allocUnsafe(buf.length * 2);
         return { consumed: 0, lines: 0 };
       }
       this.decoder.line(buf, 0, bytesRead, this.offset, this.offset + bytesRead);
@@ -74,7 +85,6 @@ class FileReader {
     }
     this.offset += lineStart;
     this.noteReadSafe();
-    if (this.buf.length > CHUNK && lineStart > 0) this.buf = Buffer.allocUnsafe(CHUNK);
     return { consumed: lineStart, lines };
   }
 
@@ -104,6 +114,7 @@ export class TailedFile {
     private readonly limits: DecoderLimits,
     readonly emit: EmitEntry,
     private readonly fixedFormat: LogFormat | undefined,
+    readonly readBuffer: ReadBuffer,
   ) {
     const starts = startOffsets(start, clients);
     this.progress = new FileProgress(path, identity, starts, clients);

@@ -21,7 +21,7 @@ server: {http_listen_address: 127.0.0.1, http_listen_port: ${port}}
 common: {path_prefix: ${dir}}
 schema_config: {configs: [{from: "2020-01-01", store: tsdb, object_store: filesystem, schema: v13, index: {prefix: index_, period: 24h}}]}
 ingester: {chunk_encoding: snappy}
-limits_config: {reject_old_samples: false, max_query_length: 0, split_queries_by_interval: 0, discover_service_name: [], discover_log_levels: false}
+limits_config: {reject_old_samples: false, max_query_length: 0, split_queries_by_interval: 0, discover_service_name: [], discover_log_levels: false, max_line_size: 0}
 `);
   const server = await startLokiLite(config, { log: silentLogger });
   return {
