@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { ConfigError, FlagError, stderrLogger } from '@loki-lite/shared';
+import { closeOnSignals, ConfigError, FlagError, stderrLogger } from '@loki-lite/shared';
 import { startAgent } from './agent.js';
 import { parseAgentFlags } from './config/flags.js';
 import { loadConfig } from './config/load.js';
@@ -30,19 +30,5 @@ export async function main(argv: readonly string[]): Promise<void> {
   for (const w of loaded.warnings) log.warn(w);
   const agent = await startAgent(loaded.config, { nodeName: loaded.nodeName, version: VERSION, log });
   log.info(`agent ${VERSION} started on node ${loaded.nodeName}${agent.port === undefined ? '' : `, http port ${agent.port}`}`);
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info(`${signal}: sending what was read, saving positions`);
-    agent.stop().then(
-      () => process.exit(0),
-      (e: Error) => {
-        log.error(`shutdown: ${e.message}`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  closeOnSignals(log, 'sending what was read, saving positions', () => agent.stop());
 }

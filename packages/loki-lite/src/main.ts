@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { ConfigError, FlagError } from '@loki-lite/shared';
+import { closeOnSignals, ConfigError, FlagError } from '@loki-lite/shared';
 import { parseFlags } from './config/flags.js';
 import { loadConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
@@ -94,19 +94,5 @@ export async function main(argv: readonly string[]): Promise<void> {
     throw e;
   }
   const server = await startLokiLite(config, { log });
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info(`${signal}: flushing and shutting down`);
-    server.close().then(
-      () => process.exit(0),
-      (e: Error) => {
-        log.error(`shutdown: ${e.message}`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  closeOnSignals(log, 'flushing and shutting down', () => server.close());
 }

@@ -29,4 +29,5 @@ export { duration, byteSize, dayTime, port, csvList } from './config/values.js';
 export { ConfigError, expandEnv, parseYamlMapping, validateConfig, deepFreeze, removeKnownUnimplemented } from './config/yaml-config.js';
 export { FlagError, tokenizeGoFlags, parseBoolFlag, parsePortFlag, unknownFlag } from './config/go-flags.js';
 export { type Logger, silentLogger, stderrLogger } from './log/logger.js';
+export { closeOnSignals } from './process/shutdown.js';
 export { compileGoRegex, translateGoRegex, RegexError } from './regex/go-regex.js';
