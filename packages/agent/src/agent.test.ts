@@ -1,10 +1,10 @@
 import { renameSync, truncateSync, unlinkSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startAgent, type RunningAgent } from './agent.js';
 import { parseConfig } from './config/load.js';
 import { startFakeKubeApi, testPod } from './testing/kube-api.js';
+import { freePort } from './testing/free-port.js';
 import { append, criLine, dockerLine, eventually, podsTree, type PodsTree } from './testing/pods-tree.js';
 import { type Receiver, startReceiver } from './testing/receiver.js';
 
@@ -44,15 +44,6 @@ async function sentEntries(a: RunningAgent): Promise<number> {
 }
 
 const texts = async (selector: string) => (await receiver.lines(selector)).map((l) => l.line);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 describe('agent shipping a pods folder into loki-lite', () => {
   it('ships CRI and docker lines with their timestamps, stream label, path labels and static labels', async () => {

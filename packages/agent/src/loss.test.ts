@@ -1,10 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { appendFileSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { freePort } from './testing/free-port.js';
 import { criLine, eventually, podsTree } from './testing/pods-tree.js';
 
 /*
@@ -17,15 +17,6 @@ import { criLine, eventually, podsTree } from './testing/pods-tree.js';
 const AGENT_BIN = fileURLToPath(new URL('../bin/agent.mjs', import.meta.url));
 const LOKI_BIN = fileURLToPath(new URL('../../loki-lite/bin/loki-lite.mjs', import.meta.url));
 const BATCH_LINES_MAX = 400; // batchsize 16KB below, lines of ~60 bytes
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function spawnNode(bin: string, args: string[]): ChildProcess {
   return spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
