@@ -70,7 +70,7 @@ describe('push client', () => {
     const { url, seen } = await scripted([429, 503]);
     const { c, metrics, budget, settled } = client(`{url: ${url}, tenant_id: team-a, basic_auth: {username: u, password: p}, external_labels: {cluster: c1},
       backoff_config: {min_period: 10ms, max_period: 20ms}}`);
-    const file = new FileProgress('/f', { dev: 1, ino: 2, fingerprint: '' }, 0, 1);
+    const file = new FileProgress('/f', { dev: 1, ino: 2, fingerprint: '' }, [0]);
     const line = Buffer.from('hello');
     c.add(new StreamLabels(new Map([['job', 'x']])), 1700000000, 5, line, 0, 5, undefined, file, 42);
     await c.drain();
@@ -95,7 +95,7 @@ describe('push client', () => {
   it('drops a batch the server rejects with another 4xx, counting it by reason, and moves on', async () => {
     const { url, seen } = await scripted([400, 204]);
     const { c, metrics, settled } = client(`{url: ${url}, batchsize: 10}`);
-    const file = new FileProgress('/f', { dev: 1, ino: 2, fingerprint: '' }, 0, 1);
+    const file = new FileProgress('/f', { dev: 1, ino: 2, fingerprint: '' }, [0]);
     const labels = new StreamLabels(new Map([['job', 'x']]));
     c.add(labels, 1, 0, Buffer.from('bad line'), 0, 8, undefined, file, 10);
     c.add(labels, 2, 0, Buffer.from('good line'), 0, 9, undefined, file, 20);
@@ -112,7 +112,7 @@ describe('push client', () => {
     const tokenFile = path.join(mkdtempSync(path.join(tmpdir(), 'agent-client-')), 'token');
     writeFileSync(tokenFile, 's3cr3t\n'); // as kubectl create secret leaves it
     const { c, metrics } = client(`{url: "${url}", bearer_token_file: ${tokenFile}, tls_config: {ca_file: ${CERT}, server_name: loki.test}}`);
-    const file = new FileProgress('/f', { dev: 1, ino: 2, fingerprint: '' }, 0, 1);
+    const file = new FileProgress('/f', { dev: 1, ino: 2, fingerprint: '' }, [0]);
     c.add(new StreamLabels(new Map([['job', 'x']])), 1, 0, Buffer.from('over tls'), 0, 8, undefined, file, 8);
     await c.drain();
     expect(seen).toHaveLength(1);
@@ -132,7 +132,7 @@ scrape_configs: [{job_name: x, static_configs: [{labels: {__path__: /x}}]}]
       index: 0, config: config.clients[0]!, budget: new QueueBudget(1 << 20), metrics: createMetrics(), userAgent: 'test', random: () => 0.5,
       log: { ...silentLogger, warn: (m: string) => warnings.push(m) }, onSettled: async () => {},
     });
-    const file = new FileProgress('/f', { dev: 1, ino: 2, fingerprint: '' }, 0, 1);
+    const file = new FileProgress('/f', { dev: 1, ino: 2, fingerprint: '' }, [0]);
     c.add(new StreamLabels(new Map([['job', 'x']])), 1, 0, Buffer.from('x'), 0, 1, undefined, file, 1);
     void c.drain();
     // The certificate names loki.test, not 127.0.0.1: without server_name every attempt fails verification.

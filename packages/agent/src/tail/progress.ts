@@ -1,9 +1,9 @@
 /*
- * How far each tailed file is safe to resume from. Each client reads the file on its own, in file order,
- * and sends its batches in order, so for one client the acknowledged offset only grows. A file's position
- * is the smallest over the clients: a client with nothing in flight for the file is at its `readSafe`
- * (everything it read is either acknowledged or produced no entry), otherwise at the offset its last
- * acknowledged entry allows.
+ * How far each tailed file is safe to resume from, per client. Each client reads the file on its own, in
+ * file order, and sends its batches in order, so for one client the acknowledged offset only grows. A
+ * client with nothing in flight for the file is at its `readSafe` (everything it read is either
+ * acknowledged or produced no entry), otherwise at the offset its last acknowledged entry allows. The
+ * positions file records each client's and the smallest.
  */
 
 export interface FileIdentity {
@@ -25,15 +25,13 @@ export class FileProgress {
   /** When it was first seen done (finished and fully acknowledged). */
   doneAtMs: number | undefined;
 
-  /** `start`: where reading starts, for every client or per client. */
+  /** `starts`: where each client's reading starts (one entry per client). */
   constructor(
     public path: string,
     public identity: FileIdentity,
-    start: number | readonly number[],
-    clients: number,
+    starts: readonly number[],
   ) {
-    const starts = startOffsets(start, clients);
-    this.pending = new Array<number>(clients).fill(0);
+    this.pending = new Array<number>(starts.length).fill(0);
     this.acked = [...starts];
     this.readSafe = [...starts];
   }
@@ -45,13 +43,6 @@ export class FileProgress {
   /** The offset client `c` resumes from after a restart. */
   clientPosition(c: number): number {
     return this.pending[c]! > 0 ? Math.min(this.acked[c]!, this.readSafe[c]!) : this.readSafe[c]!;
-  }
-
-  /** The offset a restart resumes from: the smallest over the clients. */
-  position(): number {
-    let p = Infinity;
-    for (let c = 0; c < this.pending.length; c++) p = Math.min(p, this.clientPosition(c));
-    return p === Infinity ? 0 : p;
   }
 
   /** Every client's resume offset. */

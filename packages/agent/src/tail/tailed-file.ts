@@ -117,7 +117,7 @@ export class TailedFile {
     readonly readBuffer: ReadBuffer,
   ) {
     const starts = startOffsets(start, clients);
-    this.progress = new FileProgress(path, identity, starts, clients);
+    this.progress = new FileProgress(path, identity, starts);
     this.readers = starts.map((offset, c) => new FileReader(this, c, offset));
   }
 
@@ -168,7 +168,7 @@ export class TailedFile {
   restartAfterTruncation(): void {
     this.progress.finished = true;
     this.identity = { ...this.identity, fingerprint: '' };
-    this.progress = new FileProgress(this.path, this.identity, 0, this.readers.length);
+    this.progress = new FileProgress(this.path, this.identity, startOffsets(0, this.readers.length));
     for (const r of this.readers) {
       r.offset = 0;
       r.decoder = r.newDecoder();
