@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from './args.js';
 import { LineGenerator } from './loglines.js';
 import { cpuSeconds, peakRssBytes } from './proc.js';
-import { Progress, printResult } from './report.js';
+import { networkReason, Progress, printResult } from './report.js';
 import { startLokiLite } from './server.js';
 
 /*
@@ -64,7 +64,7 @@ async function agentCounts(metricsUrl: string): Promise<{ sent: number; dropped:
 /** Any HTTP answer from the endpoint will do; a network error is the one clear failure worth having early. */
 async function checkReachable(url: string): Promise<void> {
   await fetch(`${url}/ready`).catch((e: Error) => {
-    throw new Error(`cannot reach ${url}: ${(e.cause as Error | undefined)?.message ?? e.message}`);
+    throw new Error(`cannot reach ${url}: ${networkReason(e)}`);
   });
 }
 
@@ -130,7 +130,7 @@ scrape_configs:
       'agent CPU s': Number(cpu.toFixed(2)),
       'agent CPU s per 100 MB': Number(((cpu / mb) * 100).toFixed(2)),
       'agent peak RSS MB': Math.round(peakRssBytes(agent.pid!) / 1024 / 1024),
-    }, args.json !== '' && args.json !== 'false');
+    }, args.json === 'true');
   } finally {
     progress?.stop();
     if (agent && agent.exitCode === null) {

@@ -154,7 +154,7 @@ async function main(): Promise<void> {
     rows.push({ figure: k, 'a median': Number(a.toPrecision(4)), 'b median': Number(b.toPrecision(4)), 'b / a': a === 0 ? 'n/a' : Number((b / a).toFixed(3)), 'a runs': aValues.join(' '), 'b runs': bValues.join(' ') });
   }
   const result = { tool, a: sides[0]!.target, b: sides[1]!.target, order: order.join(' '), figures: rows };
-  if (args.json !== '' && args.json !== 'false') printResult(result, true);
+  if (args.json === 'true') printResult(result, true);
   else printTable(result);
 }
 

@@ -2,7 +2,7 @@ import { encodePushRequestJson, encodePushRequestProto, type PushStream, snappyC
 import { parseArgs } from './args.js';
 import { LineGenerator, type LineTemplate, LINE_TEMPLATES } from './loglines.js';
 import { cpuSeconds, peakRssBytes } from './proc.js';
-import { Progress, printResult } from './report.js';
+import { networkReason, Progress, printResult } from './report.js';
 import { startLokiLite } from './server.js';
 
 /*
@@ -123,7 +123,7 @@ async function main(): Promise<void> {
   try {
     // One push before the clock starts: an unreachable endpoint or one that refuses the load fails here, clearly.
     const probe = await fetch(pushUrl, { method: 'POST', headers, body: req.bodies[0] }).catch((e: Error) => {
-      throw new Error(`cannot reach ${pushUrl}: ${(e.cause as Error | undefined)?.message ?? e.message}`);
+      throw new Error(`cannot reach ${pushUrl}: ${networkReason(e)}`);
     });
     if (probe.status < 200 || probe.status > 299) throw new Error(`the server refuses the load: ${await pushError(probe)}`);
 
@@ -149,7 +149,7 @@ async function main(): Promise<void> {
           else text = await pushError(res);
         } catch (e) {
           status = 'network';
-          text = ((e as Error).cause as Error | undefined)?.message ?? (e as Error).message;
+          text = networkReason(e);
         }
         latencies[sent++] = performance.now() - t;
         if (text) {
@@ -188,7 +188,7 @@ async function main(): Promise<void> {
       result['server CPU s per 100 MB'] = Number(((cpu / mb) * 100).toFixed(2));
       result['server peak RSS MB'] = Math.round(peakRssBytes(pid) / 1024 / 1024);
     }
-    printResult(result, args.json !== '' && args.json !== 'false');
+    printResult(result, args.json === 'true');
   } finally {
     server?.stop();
   }

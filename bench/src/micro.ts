@@ -110,4 +110,4 @@ const results = selected.map(([name, bytes], i) => {
   return { benchmark: name, 'ops/s': Math.round(r.throughput.mean), 'MB/s': Number(((r.throughput.mean * bytes) / 1e6).toFixed(1)) };
 });
 if (criEmitted === 0) throw new Error('the CRI decoder emitted nothing');
-printResult({ results }, args.json !== '' && args.json !== 'false');
+printResult({ results }, args.json === 'true');

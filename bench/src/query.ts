@@ -3,7 +3,7 @@ import { encodePushRequestProto, type PushStream, snappyCompress } from '@loki-l
 import { parseArgs } from './args.js';
 import { LineGenerator } from './loglines.js';
 import { peakRssBytes } from './proc.js';
-import { printResult } from './report.js';
+import { networkReason, printResult } from './report.js';
 import { startLokiLite } from './server.js';
 
 /*
@@ -104,7 +104,7 @@ async function runQuery(url: string, q: QuerySpec): Promise<{ seconds: number; b
   const target = `${url}/loki/api/v1/${q.range ? 'query_range' : 'query'}`;
   const started = process.hrtime.bigint();
   const res = await fetch(`${target}?${new URLSearchParams(params)}`, { headers: headers() }).catch((e: Error) => {
-    throw new Error(`cannot reach ${target}: ${(e.cause as Error | undefined)?.message ?? e.message}`);
+    throw new Error(`cannot reach ${target}: ${networkReason(e)}`);
   });
   const text = await res.text();
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -151,7 +151,7 @@ async function main(): Promise<void> {
       out['server peak RSS MB after loading'] = Math.round(rssBefore / 1024 / 1024);
       out['server peak RSS MB after queries'] = Math.round(peakRssBytes(pid) / 1024 / 1024);
     }
-    printResult(out, args.json !== '' && args.json !== 'false');
+    printResult(out, args.json === 'true');
   } finally {
     server?.stop();
   }

@@ -50,3 +50,9 @@ function formatRecord(record: Record<string, unknown>, indent: string): string[]
   }
   return out;
 }
+
+/** Why a request did not get an answer: fetch puts the network error (ECONNREFUSED, ...) in `cause`. */
+export function networkReason(e: unknown): string {
+  const err = e as Error;
+  return (err.cause as Error | undefined)?.message ?? err.message;
+}
