@@ -331,7 +331,7 @@ export class TailManager {
       this.saved.delete(identityKey(id));
       // Saved beyond its end: it was truncated since, and is read again from the start.
       if (Math.max(saved.offset, ...(saved.clients ?? [])) > size) return 0;
-      return saved.clients ?? saved.offset;
+      return resumeOffsets(saved);
     }
     const promtail = this.promtailOnly.get(p);
     if (promtail !== undefined) {
@@ -366,7 +366,7 @@ export class TailManager {
         if (st.size <= saved.offset) continue;
         this.saved.delete(key);
         this.deps.log.info(`${saved.path}: rotated to ${candidate} while the agent was down; reading its last ${st.size - saved.offset} bytes`);
-        await this.openFile(candidate, target, saved.clients ?? saved.offset, true);
+        await this.openFile(candidate, target, resumeOffsets(saved), true);
       } else if (st.mtimeMs >= this.rotatedCutoffMs && st.size > 0) {
         this.deps.log.info(`${candidate}: rotated before it was read; reading it`);
         await this.openFile(candidate, target, 0, true);
@@ -446,6 +446,11 @@ export class TailManager {
     this.deps.metrics.positionsLagBytes.set(Math.max(0, lag));
     return [...out.values()];
   }
+}
+
+/** Where a saved file resumes: per client when the positions file has that, else at its one offset. */
+function resumeOffsets(saved: SavedPosition): number | readonly number[] {
+  return saved.clients ?? saved.offset;
 }
 
 /** A file's entry in the positions file: the smallest resume offset, and each client's when they differ. */

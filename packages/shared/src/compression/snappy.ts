@@ -11,6 +11,8 @@
 
 const FRAGMENT = 1 << 16;
 const HASH_BITS = 14;
+/** Snappy's multiplicative hash of 4 bytes. */
+const HASH_MULTIPLIER = 0x1e35a7bd;
 const hashTable = new Uint16Array(1 << HASH_BITS);
 /** Below this many bytes a loop beats a native copy (which also needs a subarray view). */
 const NATIVE_COPY_MIN = 32;
@@ -30,7 +32,7 @@ export function snappyCompress(input: Uint8Array): Buffer {
 }
 
 /** Writes the compressed form of `input` into `out` (at least 32 + n + n/6 bytes); returns its length. */
-export function snappyCompressInto(input: Uint8Array, out: Uint8Array): number {
+function snappyCompressInto(input: Uint8Array, out: Uint8Array): number {
   let op = 0;
   for (let v = input.length; ; v = Math.floor(v / 128)) {
     if (v < 128) {
@@ -52,6 +54,11 @@ function hashBitsFor(size: number): number {
   return bits;
 }
 
+/** The hash-table slot for the 4 bytes at `pos`. */
+function hashAt(view: DataView, pos: number, shift: number): number {
+  return Math.imul(view.getUint32(pos, true), HASH_MULTIPLIER) >>> shift;
+}
+
 function compressFragment(input: Uint8Array, view: DataView, base: number, end: number, out: Uint8Array, op: number): number {
   const bits = hashBitsFor(end - base);
   const shift = 32 - bits;
@@ -60,7 +67,7 @@ function compressFragment(input: Uint8Array, view: DataView, base: number, end: 
   if (end - base >= INPUT_MARGIN) {
     const limit = end - INPUT_MARGIN;
     let ip = base + 1;
-    let nextHash = Math.imul(view.getUint32(ip, true), 0x1e35a7bd) >>> shift;
+    let nextHash = hashAt(view, ip, shift);
     for (;;) {
       // Find a 4-byte match: step 1 byte at first, faster the longer nothing matches (skip / 32).
       let skip = 32;
@@ -71,7 +78,7 @@ function compressFragment(input: Uint8Array, view: DataView, base: number, end: 
         const hash = nextHash;
         nextIp = ip + (skip++ >>> 5);
         if (nextIp > limit) return emitLiteral(input, emitFrom, end, out, op);
-        nextHash = Math.imul(view.getUint32(nextIp, true), 0x1e35a7bd) >>> shift;
+        nextHash = hashAt(view, nextIp, shift);
         candidate = base + hashTable[hash]!;
         hashTable[hash] = ip - base;
         if (view.getUint32(ip, true) === view.getUint32(candidate, true)) break;
@@ -87,14 +94,14 @@ function compressFragment(input: Uint8Array, view: DataView, base: number, end: 
         op = emitCopy(out, op, matchStart - candidate, matched);
         emitFrom = ip;
         if (ip >= limit) return emitLiteral(input, emitFrom, end, out, op);
-        hashTable[Math.imul(view.getUint32(ip - 1, true), 0x1e35a7bd) >>> shift] = ip - 1 - base;
-        const hash = Math.imul(view.getUint32(ip, true), 0x1e35a7bd) >>> shift;
+        hashTable[hashAt(view, ip - 1, shift)] = ip - 1 - base;
+        const hash = hashAt(view, ip, shift);
         candidate = base + hashTable[hash]!;
         hashTable[hash] = ip - base;
         if (view.getUint32(ip, true) !== view.getUint32(candidate, true)) break;
       }
       ip++;
-      nextHash = Math.imul(view.getUint32(ip, true), 0x1e35a7bd) >>> shift;
+      nextHash = hashAt(view, ip, shift);
     }
   }
   return emitLiteral(input, emitFrom, end, out, op);
@@ -194,7 +201,7 @@ export class SnappyScratchDecoder {
  * the uncompressed length long. Returns the number of bytes written, or -1 when a tag is truncated, copies
  * from before the start of the output, or would write past the end of `out`.
  */
-export function snappyUncompressInto(input: Uint8Array, pos: number, out: Buffer): number {
+function snappyUncompressInto(input: Uint8Array, pos: number, out: Buffer): number {
   const end = input.length;
   const cap = out.length;
   const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
