@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from './args.js';
-import { printResult } from './report.js';
+import { median, printResult } from './report.js';
 
 /*
  * Compares two systems with one tool, in alternation (A, B, A, B, ...), and prints each figure's median for
@@ -116,11 +116,6 @@ export function figures(result: Record<string, unknown>, prefix = ''): Map<strin
   }
   return out;
 }
-
-const median = (xs: readonly number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 async function main(): Promise<void> {
   const tool = checkTool();

@@ -3,7 +3,7 @@ import { encodePushRequestProto, type PushStream, snappyCompress } from '@loki-l
 import { parseArgs } from './args.js';
 import { LineGenerator } from './loglines.js';
 import { peakRssBytes } from './proc.js';
-import { networkReason, printResult } from './report.js';
+import { median, networkReason, printResult } from './report.js';
 import { startLokiLite } from './server.js';
 
 /*
@@ -112,8 +112,6 @@ async function runQuery(url: string, q: QuerySpec): Promise<{ seconds: number; b
   const bytes = (JSON.parse(text) as { data?: { stats?: { summary?: { totalBytesProcessed?: number } } } }).data?.stats?.summary?.totalBytesProcessed;
   return { seconds, bytes };
 }
-
-const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main(): Promise<void> {
   const specs = querySpecs();

@@ -56,3 +56,9 @@ export function networkReason(e: unknown): string {
   const err = e as Error;
   return (err.cause as Error | undefined)?.message ?? err.message;
 }
+
+/** The median of a non-empty list (the mean of the middle two for an even count). */
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
