@@ -206,7 +206,6 @@ export function compilePipeline(stages: readonly StageConfig[]): CompiledPipelin
       const options = (raw ?? {}) as Record<string, unknown>;
       if (typeof options !== 'object' || Array.isArray(options)) throw new StageError('options must be a mapping');
       lineStages.push(compile!(options));
-      labelStages.length = 0; // a line stage comes in between: the label stages run per line too
       onlyLabels = false;
     } catch (e) {
       throw new StageError(`stage ${i} (${name}): ${(e as Error).message.replace(/^\w+ stage: /, '')}`);
