@@ -1,6 +1,6 @@
 import { type DecodedPushRequest, LokiError } from '@loki-lite/shared';
 import type { LimitsConfig } from '../config/schema.js';
-import type { IngestStream } from '../ingester/ingester.js';
+import type { IngestStream, WholePushBody } from '../ingester/ingester.js';
 import type { Metrics } from '../metrics.js';
 import { TokenBucket } from '../util/token-bucket.js';
 import { entryBytes, entryWindow, type ParsedStreamLabels, validateEntry, validateStreamLabels, withServiceName } from './validate.js';
@@ -8,10 +8,10 @@ import { entryBytes, entryWindow, type ParsedStreamLabels, validateEntry, valida
 /** What the distributor hands validated streams to: the ingester (the consumer owns the interface). */
 export interface StreamSink {
   /**
-   * `snappyProtobuf` is the push body as received, given only when every entry of it is in `streams`
-   * unchanged, so the sink may log the body instead of re-encoding the entries.
+   * `whole` is the push body as received, given only when every entry of it is in `streams` unchanged, so
+   * the sink may log the body instead of re-encoding the entries.
    */
-  push(tenant: string, streams: readonly IngestStream[], snappyProtobuf?: Buffer): Promise<void>;
+  push(tenant: string, streams: readonly IngestStream[], whole?: WholePushBody): Promise<void>;
 }
 
 export interface DistributorDeps {
@@ -98,7 +98,7 @@ export class Distributor {
       const entries = accepted ? batch.select(accepted) : batch;
       if (entries.count === 0) continue;
       validLines += entries.count;
-      valid.push({ relabelledFrom: parsed.discovered ? stream.labels : undefined, labels: parsed.labels, labelsString: parsed.labelsString, entries });
+      valid.push({ labels: parsed.labels, labelsString: parsed.labelsString, entries });
     }
 
     metrics.bytesReceived.inc({ tenant }, receivedBytes);
@@ -114,8 +114,9 @@ export class Distributor {
       throw new LokiError('rate_limited', 'rate_limited',
         `Ingestion rate limit exceeded for user ${tenant} (limit: ${Math.trunc(limiter.limit)} bytes/sec) while attempting to ingest '${validLines}' lines totaling '${validBytes}' bytes, reduce log volume or contact your Loki administrator to see if the limit can be increased`);
     }
-    const whole = !validationError && !limits.max_line_size_truncate;
-    const sent = this.deps.sink.push(tenant, valid, whole ? req.snappyProtobuf : undefined);
+    const body = req.snappyProtobuf;
+    const whole = body && !validationError && !limits.max_line_size_truncate ? { snappyProtobuf: body, serviceNameFrom: limits.discover_service_name } : undefined;
+    const sent = this.deps.sink.push(tenant, valid, whole);
     return validationError ? sent.then(() => Promise.reject(validationError)) : sent;
   }
 

@@ -13,8 +13,6 @@ const invalid = (code: string, message: string) => new LokiError('bad_data', cod
 export interface ParsedStreamLabels {
   readonly labels: Labels;
   readonly labelsString: string;
-  /** True when labels were added to what the client sent (service_name discovery). */
-  readonly discovered?: boolean;
 }
 
 /** Parses and checks a stream's labels; throws with the reason Loki would discard the stream for. */
@@ -56,7 +54,7 @@ export function withServiceName(parsed: ParsedStreamLabels, discoverFrom: readon
     }
   }
   const labels = sortLabels([...parsed.labels, { name: 'service_name', value }]);
-  return { labels, labelsString: printLabels(labels), discovered: true };
+  return { labels, labelsString: printLabels(labels) };
 }
 
 export interface EntryWindow {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { decodePushBody, type DecodedPushStream, encodePushRequestProto, EntryBatch, parseLabels, printLabels, snappyCompress } from '@loki-lite/shared';
+import { decodePushBody, encodePushRequestProto, EntryBatch, parseLabels, printLabels, snappyCompress } from '@loki-lite/shared';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../config/load.js';
 import { Metrics } from '../metrics.js';
@@ -10,6 +10,7 @@ import { newLabelMatcher } from '../logql/syntax/matchers.js';
 import { LogStore } from '../storage/log-store.js';
 import { MemoryObjectStore } from '../storage/memory/memory-store.js';
 import { Ingester } from './ingester.js';
+import { validateStreamLabels, withServiceName } from '../distributor/validate.js';
 import { scanRecords } from './wal/record.js';
 
 const dirs: string[] = [];
@@ -39,7 +40,7 @@ limits_config: {reject_old_samples: false}
 const T0 = BigInt(Date.now()) * 1_000_000n;
 function stream(labels: string, entries: Array<[bigint, string]>) {
   const ls = parseLabels(labels);
-  return { relabelledFrom: undefined, labels: ls, labelsString: printLabels(ls), entries: EntryBatch.fromEntries(entries.map(([timestamp, line]) => ({ timestamp, line, structuredMetadata: [] }))) };
+  return { labels: ls, labelsString: printLabels(ls), entries: EntryBatch.fromEntries(entries.map(([timestamp, line]) => ({ timestamp, line, structuredMetadata: [] }))) };
 }
 
 async function flushedByReason(metrics: Metrics): Promise<Record<string, number>> {
@@ -111,7 +112,7 @@ describe('Ingester', () => {
 });
 
 describe('Ingester WAL push-body records', () => {
-  it('map only the label strings whose stored labels were discovered; replay restores every stream once', async () => {
+  it('name the service_name sources; replay stores every stream under the labels it had, once', async () => {
     const first = setup('{}');
     await first.ingester.start();
     const body = snappyCompress(encodePushRequestProto({
@@ -121,17 +122,16 @@ describe('Ingester WAL push-body records', () => {
       ],
     }));
     const decoded = decodePushBody(body, { contentType: 'application/x-protobuf', contentEncoding: undefined, maxMessageBytes: 1 << 20 });
-    const [unsorted, discovered] = decoded.streams as [DecodedPushStream, DecodedPushStream];
-    const withService = parseLabels('{app="x", service_name="x"}');
-    await first.ingester.push('t', [
-      { relabelledFrom: undefined, labels: parseLabels(unsorted.labels), labelsString: printLabels(parseLabels(unsorted.labels)), entries: unsorted.entries },
-      { relabelledFrom: discovered.labels, labels: withService, labelsString: printLabels(withService), entries: discovered.entries },
-    ], body);
+    // As the distributor hands them over: service_name added to every stream.
+    const serviceNameFrom = ['service', 'app'];
+    await first.ingester.push('t', decoded.streams.map((s) => ({
+      ...withServiceName(validateStreamLabels(s.labels, first.config.limits_config), serviceNameFrom), entries: s.entries,
+    })), { snappyProtobuf: body, serviceNameFrom });
 
     const walDir = first.config.ingester.wal.dir;
     const records = readdirSync(walDir).filter((f) => f.startsWith('segment-')).flatMap((f) => scanRecords(readFileSync(path.join(walDir, f))).records);
     expect(records).toHaveLength(1);
-    expect(records[0]).toMatchObject({ kind: 'push', relabel: new Map([['{app="x"}', '{app="x", service_name="x"}']]) });
+    expect(records[0]).toMatchObject({ kind: 'push', serviceNameFrom });
 
     // A second ingester over the same WAL (the first one "crashed") replays it.
     const { config } = parseConfig(`
@@ -144,7 +144,7 @@ limits_config: {reject_old_samples: false}
     await second.start();
     const replayed = second.streamsMatching('t', []).map((s) => [s.labelsString, s.entriesInRange(0n, T0 + 1n).map((e) => e.line)]);
     expect(replayed.sort()).toEqual([
-      ['{a="1", b="2"}', ['unsorted labels']],
+      ['{a="1", b="2", service_name="unknown_service"}', ['unsorted labels']],
       ['{app="x", service_name="x"}', ['gets service_name']],
     ]);
   });

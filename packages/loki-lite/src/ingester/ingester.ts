@@ -13,21 +13,25 @@ import { ByteWriter } from '../util/binary.js';
 import { type Logger, silentLogger } from '@loki-lite/shared';
 import { failedEntriesError } from './errors.js';
 import { type ChunkDesc, Stream, type StreamSettings } from './stream.js';
-import { encodePushRecord, encodeRecord, type WalRecord, type WalStream } from './wal/record.js';
+import { encodePushRecord, encodeRecord, type WalPushRecord, type WalRecord, type WalStream } from './wal/record.js';
+// Replaying a logged push body redoes the distributor's relabelling, so its rule comes from there.
+import { type ParsedStreamLabels, withServiceName } from '../distributor/validate.js';
 import { Wal } from './wal/wal.js';
-
-const NO_RELABEL: ReadonlyMap<string, string> = new Map();
 
 /** A validated stream as the distributor hands it over. */
 export interface IngestStream {
-  /**
-   * The label string as the client sent it, when the stored labels are not just its parse (the
-   * distributor added service_name); a WAL push-body record must map it to `labelsString`.
-   */
-  readonly relabelledFrom: string | undefined;
   readonly labels: Labels;
   readonly labelsString: string;
   readonly entries: EntryBatch;
+}
+
+/**
+ * A protobuf push body (snappy-compressed, as received) all of whose entries are in the streams pushed
+ * with it, and the service_name sources applied to them, so the WAL can log the body instead of the entries.
+ */
+export interface WholePushBody {
+  readonly snappyProtobuf: Buffer;
+  readonly serviceNameFrom: readonly string[];
 }
 
 export interface IngesterDeps {
@@ -126,7 +130,7 @@ export class Ingester {
    * no reference to the request, so the request's objects die young instead of being kept (and promoted
    * to the old generation) for the length of an fsync.
    */
-  push(tenant: string, streams: readonly IngestStream[], snappyProtobuf?: Buffer): Promise<void> {
+  push(tenant: string, streams: readonly IngestStream[], whole?: WholePushBody): Promise<void> {
     if (this.stopped) return Promise.reject(new LokiError('unavailable', 'shutting_down', 'Ingester is shutting down'));
     const now = this.now();
     const walStreams: WalStream[] = [];
@@ -148,21 +152,15 @@ export class Ingester {
       }
     }
     if (this.settings.headMemory.used > this.deps.config.head_memory_limit) this.compressLargestHeads();
-    const durable = this.wal && walStreams.length > 0 ? this.logToWal(tenant, streams, walStreams, error ? undefined : snappyProtobuf) : Promise.resolve();
+    const durable = this.wal && walStreams.length > 0 ? this.logToWal(tenant, walStreams, error ? undefined : whole) : Promise.resolve();
     return error ? durable.then(() => Promise.reject(error)) : durable;
   }
 
   /** Appends the pushed data to the WAL; duplicates dropped on the way are dropped again on replay. */
-  private logToWal(tenant: string, pushed: readonly IngestStream[], stored: WalStream[], snappyProtobuf: Buffer | undefined): Promise<void> {
-    let record: Buffer | Buffer[];
-    if (snappyProtobuf) {
-      // Replay parses each pushed label string into its canonical form; only added labels need a mapping.
-      let relabel: Map<string, string> | undefined;
-      for (const s of pushed) if (s.relabelledFrom !== undefined) (relabel ??= new Map()).set(s.relabelledFrom, s.labelsString);
-      record = encodePushRecord(this.walWriter, tenant, relabel ?? NO_RELABEL, snappyProtobuf);
-    } else {
-      record = encodeRecord(this.walWriter, { tenant, streams: stored });
-    }
+  private logToWal(tenant: string, stored: WalStream[], whole: WholePushBody | undefined): Promise<void> {
+    const record = whole
+      ? encodePushRecord(this.walWriter, tenant, whole.serviceNameFrom, whole.snappyProtobuf)
+      : encodeRecord(this.walWriter, { tenant, streams: stored });
     return this.wal!.append(record);
   }
 
@@ -227,8 +225,7 @@ export class Ingester {
     const now = this.now();
     const streams = rec.kind === 'entries' ? rec.streams : decodePushRequestProto(snappyUncompress(rec.snappyProtobuf)).streams;
     for (const s of streams) {
-      const labels = parseLabels(rec.kind === 'push' ? (rec.relabel.get(s.labels) ?? s.labels) : s.labels);
-      const labelsString = printLabels(labels);
+      const { labels, labelsString } = rec.kind === 'push' ? storedLabelsOf(rec, s.labels) : parsedLabels(s.labels);
       this.streamFor(rec.tenant, labels, labelsString, now, true)!.push(s.entries, now, true);
     }
     if (this.settings.headMemory.used > this.deps.config.head_memory_limit) this.compressLargestHeads();
@@ -443,6 +440,17 @@ export class Ingester {
       await this.wal?.close();
     }
   }
+}
+
+function parsedLabels(raw: string): ParsedStreamLabels {
+  const labels = parseLabels(raw);
+  return { labels, labelsString: printLabels(labels) };
+}
+
+/** The labels a stream of a logged push body was stored under: the distributor's service_name rule, redone. */
+function storedLabelsOf(rec: WalPushRecord, raw: string): ParsedStreamLabels {
+  const parsed = parsedLabels(rec.relabel.get(raw) ?? raw);
+  return rec.serviceNameFrom.length > 0 ? withServiceName(parsed, rec.serviceNameFrom) : parsed;
 }
 
 const CHECKPOINT_RECORD_ENTRIES = 4096;

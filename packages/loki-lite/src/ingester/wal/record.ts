@@ -6,6 +6,8 @@ import { ByteReader, ByteWriter, CorruptDataError } from '../../util/binary.js';
 export const RECORD_ENTRIES = 1;
 export const RECORD_PUSH_BODY = 2;
 export const RECORD_VERSION = 1;
+/** Push-body records are at version 2: they name the service_name sources instead of mapping each stream. */
+export const PUSH_RECORD_VERSION = 2;
 export const RECORD_HEADER_SIZE = 8;
 
 export interface WalStream {
@@ -25,12 +27,17 @@ export interface WalPushRecord {
   readonly kind: 'push';
   readonly tenant: string;
   /**
-   * Label strings of the body mapped to the labels their entries were stored under, where the two differ
-   * (the distributor adds service_name, for one): replay must put entries back into the same streams.
+   * Replay must put entries back into the streams they were stored under, which differ from the body's label
+   * strings where the distributor added service_name. Version 2 records the rule it applied: the label
+   * names service_name was taken from (limits_config.discover_service_name; empty when off).
    */
+  readonly serviceNameFrom: readonly string[];
+  /** Version 1 records mapped each such label string to the labels stored instead; empty in version 2. */
   readonly relabel: ReadonlyMap<string, string>;
   readonly snappyProtobuf: Buffer;
 }
+
+const NO_RELABEL: ReadonlyMap<string, string> = new Map();
 
 export type WalRecord = WalEntriesRecord | WalPushRecord;
 
@@ -53,13 +60,13 @@ export function encodeRecord(w: ByteWriter, rec: Omit<WalEntriesRecord, 'kind'>)
 
 /**
  * Encodes a push-body record as two buffers to write one after the other: the header with the tenant and
- * label mapping, then the body itself, not copied (it is 3/4 of what the WAL writes).
+ * service_name sources, then the body itself, not copied (it is nearly all of what the WAL writes).
  */
-export function encodePushRecord(w: ByteWriter, tenant: string, relabel: ReadonlyMap<string, string>, snappyProtobuf: Buffer): Buffer[] {
+export function encodePushRecord(w: ByteWriter, tenant: string, serviceNameFrom: readonly string[], snappyProtobuf: Buffer): Buffer[] {
   w.reset();
   w.u32(0).u32(0);
-  w.u8(RECORD_PUSH_BODY).u8(RECORD_VERSION).string(tenant).uvarint(relabel.size);
-  for (const [from, to] of relabel) w.string(from).string(to);
+  w.u8(RECORD_PUSH_BODY).u8(PUSH_RECORD_VERSION).string(tenant).uvarint(serviceNameFrom.length);
+  for (const name of serviceNameFrom) w.string(name);
   const head = w.view();
   const prefix = head.subarray(RECORD_HEADER_SIZE);
   w.setU32(0, prefix.length + snappyProtobuf.length);
@@ -79,14 +86,20 @@ export function decodeRecordPayload(payload: Buffer): WalRecord {
   const r = new ByteReader(payload);
   const type = r.u8();
   const version = r.u8();
-  if ((type !== RECORD_ENTRIES && type !== RECORD_PUSH_BODY) || version !== RECORD_VERSION) {
-    throw new CorruptDataError(`unknown WAL record type ${type} version ${version}`);
-  }
+  const known = type === RECORD_ENTRIES ? version === RECORD_VERSION : type === RECORD_PUSH_BODY && (version === 1 || version === PUSH_RECORD_VERSION);
+  if (!known) throw new CorruptDataError(`unknown WAL record type ${type} version ${version}`);
   const tenant = r.string();
   if (type === RECORD_PUSH_BODY) {
-    const relabel = new Map<string, string>();
-    for (let i = r.uvarint(); i > 0; i--) relabel.set(r.string(), r.string());
-    return { kind: 'push', tenant, relabel, snappyProtobuf: payload.subarray(r.pos) };
+    const serviceNameFrom: string[] = [];
+    let relabel = NO_RELABEL;
+    if (version === 1) {
+      const map = new Map<string, string>();
+      for (let i = r.uvarint(); i > 0; i--) map.set(r.string(), r.string());
+      relabel = map;
+    } else {
+      for (let i = r.uvarint(); i > 0; i--) serviceNameFrom.push(r.string());
+    }
+    return { kind: 'push', tenant, serviceNameFrom, relabel, snappyProtobuf: payload.subarray(r.pos) };
   }
   const streams: WalStream[] = new Array(r.uvarint());
   for (let i = 0; i < streams.length; i++) {

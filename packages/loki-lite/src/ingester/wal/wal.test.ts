@@ -4,7 +4,7 @@ import path from 'node:path';
 import { EntryBatch, encodePushRequestProto, snappyCompress } from '@loki-lite/shared';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ByteWriter } from '../../util/binary.js';
-import { encodePushRecord, encodeRecord, type WalEntriesRecord, type WalRecord } from './record.js';
+import { decodeRecordPayload, encodePushRecord, encodeRecord, RECORD_PUSH_BODY, type WalEntriesRecord, type WalRecord } from './record.js';
 import { Wal } from './wal.js';
 
 const dirs: string[] = [];
@@ -41,15 +41,23 @@ describe('WAL', () => {
     expect((records[1] as WalEntriesRecord).streams[0]!.entries.structuredMetadata(0)).toEqual([{ name: 'k', value: 'm1' }]);
   });
 
-  it('keeps a push-body record byte for byte, with the labels its streams were stored under', async () => {
+  it('keeps a push-body record byte for byte, with the service_name sources its streams were stored by', async () => {
     const dir = freshDir();
     const { wal } = await replay(dir);
     const body = snappyCompress(encodePushRequestProto({ streams: [{ labels: '{app="b"}', entries: [{ timestamp: 5n, line: 'from the body', structuredMetadata: [] }] }] }));
-    const relabel = new Map([['{app="b"}', '{app="b", service_name="b"}']]);
-    await wal.append(encodePushRecord(w, 'tenant-x', relabel, body));
+    await wal.append(encodePushRecord(w, 'tenant-x', ['service', 'app'], body));
     await wal.close();
     const { records } = await replay(dir);
-    expect(records).toEqual([{ kind: 'push', tenant: 'tenant-x', relabel, snappyProtobuf: body }]);
+    expect(records).toEqual([{ kind: 'push', tenant: 'tenant-x', serviceNameFrom: ['service', 'app'], relabel: new Map(), snappyProtobuf: body }]);
+  });
+
+  it('still reads version 1 push-body records, which mapped each relabelled stream', () => {
+    const body = Buffer.from('body bytes');
+    const w1 = new ByteWriter();
+    w1.u8(RECORD_PUSH_BODY).u8(1).string('tenant-x').uvarint(1).string('{app="b"}').string('{app="b", service_name="b"}').bytes(body);
+    expect(decodeRecordPayload(w1.view())).toEqual({
+      kind: 'push', tenant: 'tenant-x', serviceNameFrom: [], relabel: new Map([['{app="b"}', '{app="b", service_name="b"}']]), snappyProtobuf: body,
+    });
   });
 
   it('groups concurrent appends into fewer fsyncs', async () => {
