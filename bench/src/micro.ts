@@ -41,6 +41,7 @@ const decoded = decodePushBody(protoBody, { contentType: 'application/x-protobuf
 const window = entryWindow(limits, t0 + 3_600_000_000_000n);
 
 // A stored chunk of 5,000 lines, for block decompression with a line filter.
+const t0Seconds = Number(t0 / 1_000_000_000n);
 function chunkOf(n: number): MemChunk {
   const chunk = new MemChunk('snappy', 256 * 1024, 1536 * 1024, true);
   const buf = Buffer.from(lines.join(''));
@@ -48,7 +49,7 @@ function chunkOf(n: number): MemChunk {
   const offsets = lines.map((l) => [pos, (pos += Buffer.byteLength(l))] as const);
   for (let i = 0; i < n; i++) {
     const [start, end] = offsets[i % LINES]!;
-    chunk.appendRaw(t0 + BigInt(i) * 1000n, buf, start, end, []);
+    chunk.appendRaw(t0Seconds, i * 1000, buf, start, end, []);
   }
   return chunk;
 }

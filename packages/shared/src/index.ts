@@ -9,7 +9,8 @@ export { goQuote, readGoString, UnquoteError } from './labels/quote.js';
 export { lineCol } from './labels/position.js';
 
 export { type PushEntry, type PushStream, type PushRequest, type DecodedPushStream, type DecodedPushRequest, NO_METADATA } from './push/types.js';
-export { EntryBatch } from './push/entry-batch.js';
+export { EntryBatch, EntryColumns } from './push/entry-batch.js';
+export { compareParts, nanosOfParts, nanosPartOf, secondsOf, writeInt64Parts } from './push/timestamp-parts.js';
 export { decodePushRequestProto, encodePushRequestProto } from './push/protobuf.js';
 export { PushRequestBuilder } from './push/request-builder.js';
 export { decodePushRequestJson, encodePushRequestJson } from './push/json.js';

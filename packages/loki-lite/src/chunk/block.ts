@@ -14,9 +14,9 @@ export function appendEntry(w: ByteWriter, e: Entry): void {
   for (const l of e.structuredMetadata) w.string(l.name).string(l.value);
 }
 
-/** Serializes one entry whose line is src[start, end) onto `w`. */
-export function appendRawEntry(w: ByteWriter, ts: bigint, src: Buffer, start: number, end: number, metadata: readonly Label[]): void {
-  w.i64(ts).bytesFrom(src, start, end).uvarint(metadata.length);
+/** Serializes one entry, its timestamp given as seconds and nanoseconds and its line as src[start, end), onto `w`. */
+export function appendRawEntry(w: ByteWriter, seconds: number, nanos: number, src: Buffer, start: number, end: number, metadata: readonly Label[]): void {
+  w.i64Parts(seconds, nanos).bytesFrom(src, start, end).uvarint(metadata.length);
   // An index loop: for-of allocates an iterator per entry even over the shared empty array.
   for (let k = 0; k < metadata.length; k++) w.string(metadata[k]!.name).string(metadata[k]!.value);
 }
@@ -125,6 +125,20 @@ export function sortBlockBody(body: Buffer): Buffer {
     pos += copyBytes(body, starts[i]!, starts[i + 1]!, out, pos);
   }
   return out;
+}
+
+/** The earliest and latest timestamps of a block body with at least one entry, in any order. */
+export function bodyTimeRange(body: Buffer): { minTs: bigint; maxTs: bigint } {
+  const cursor = new BlockCursor(body);
+  cursor.next();
+  let minTs = cursor.timestamp;
+  let maxTs = minTs;
+  while (cursor.next()) {
+    const ts = cursor.timestamp;
+    if (ts < minTs) minTs = ts;
+    if (ts > maxTs) maxTs = ts;
+  }
+  return { minTs, maxTs };
 }
 
 function skipEntry(r: ByteReader): void {

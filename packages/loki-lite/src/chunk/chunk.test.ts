@@ -39,6 +39,25 @@ describe.each<ChunkEncoding>(['none', 'gzip', 'snappy'])('chunk with %s encoding
     for (let i = 1; i < blocks.length; i++) expect(blocks[i]!.minTs >= blocks[i - 1]!.maxTs).toBe(true);
   });
 
+  it('knows its time range from its head and blocks, in or out of order', () => {
+    const chunk = new MemChunk(encoding, 1 << 20, 1 << 30);
+    expect([chunk.minTs, chunk.maxTs]).toEqual([0n, 0n]);
+    chunk.append(entry(50, 'a'));
+    chunk.append(entry(60, 'b'));
+    expect([chunk.minTs, chunk.maxTs]).toEqual([T0 + 50n, T0 + 60n]);
+    chunk.append(entry(40, 'late'));
+    chunk.append(entry(55, 'later'));
+    expect([chunk.minTs, chunk.maxTs]).toEqual([T0 + 40n, T0 + 60n]);
+    chunk.cutBlock();
+    expect([chunk.minTs, chunk.maxTs]).toEqual([T0 + 40n, T0 + 60n]);
+    chunk.append(entry(45, 'into the head, between the block\'s bounds'));
+    expect([chunk.minTs, chunk.maxTs]).toEqual([T0 + 40n, T0 + 60n]);
+    chunk.append(entry(70, 'newest'));
+    chunk.append(entry(-5, 'oldest'));
+    expect([chunk.minTs, chunk.maxTs]).toEqual([T0 - 5n, T0 + 70n]);
+    expect(chunk.entriesInRange(T0 - 100n, T0 + 100n).map((e) => e.line)).toEqual(['oldest', 'late', 'into the head, between the block\'s bounds', 'a', 'later', 'b', 'newest']);
+  });
+
   it('selects a half-open time range [from, through)', () => {
     const chunk = new MemChunk(encoding, 100, 1 << 30);
     for (let i = 0; i < 50; i++) chunk.append(entry(i, `l${i}`));

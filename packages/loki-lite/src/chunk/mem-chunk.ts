@@ -1,6 +1,6 @@
 import { ByteWriter } from '../util/binary.js';
 import { type Label, SnappyScratchDecoder } from '@loki-lite/shared';
-import { appendEntry, appendRawEntry, BlockCursor, encodeBlockBody, sortBlockBody } from './block.js';
+import { appendEntry, appendRawEntry, BlockCursor, bodyTimeRange, encodeBlockBody, sortBlockBody } from './block.js';
 import type { BytePrefilter } from '../logql/log/prefilter.js';
 import type { Entry } from './entry.js';
 import { type ChunkEncoding, type CompressedBlock, compressBlock, decodeChunk, decompressBlock, encodeChunk, readBlock } from './format.js';
@@ -15,31 +15,37 @@ export class HeadMemory {
   used = 0;
 }
 
-/** The uncompressed head block: entries already serialized in block-body form. */
-interface Head {
-  readonly w: ByteWriter;
-  entries: number;
-  sorted: boolean;
-  minTs: bigint;
-  maxTs: bigint;
-  lastTs: bigint;
+interface TimeRange {
+  readonly minTs: bigint;
+  readonly maxTs: bigint;
 }
-
-const newHead = (w: ByteWriter): Head => ({ w, entries: 0, sorted: true, minTs: 0n, maxTs: 0n, lastTs: 0n });
 
 /**
  * The chunk a stream is writing to: compressed blocks plus a head block of serialized entries, so no entry
  * object outlives the push that carried it. Entries may arrive out of order (within the stream's window);
  * the head is sorted when it is cut into a block, and blocks are re-sorted if they overlap when the chunk
  * is encoded for flushing.
+ *
+ * Appending is the ingester's innermost step, run once per line for streams spread over the whole heap, so
+ * it touches little: the head's bytes (the order check reads the previous entry's timestamp from them) and
+ * a few small-integer fields. Time ranges are worked out from the bytes when a query or a cut asks.
  */
 export class MemChunk {
   private readonly blocks: CompressedBlock[] = [];
-  private head: Head;
+  /** The head block: entries in block-body form, not yet compressed. */
+  private head: ByteWriter;
+  private headEntries = 0;
+  /** True while every head entry is no earlier than the one appended before it. */
+  private headSorted = true;
+  /** Offset in the head of the last entry appended. */
+  private headLastAt = 0;
+  /** The head's time range, worked out when asked for; valid while the head has headRangeEntries entries. */
+  private headRange: TimeRange = { minTs: 0n, maxTs: 0n };
+  private headRangeEntries = -1;
   private blocksBytes = 0;
   private blocksOverlap = false;
-  minTs = 0n;
-  maxTs = 0n;
+  private blocksMinTs = 0n;
+  private blocksMaxTs = 0n;
   entries = 0;
   /** Bytes of the log lines appended, uncompressed. */
   lineBytes = 0;
@@ -52,7 +58,7 @@ export class MemChunk {
     busy = false,
     private readonly memory: HeadMemory = new HeadMemory(),
   ) {
-    this.head = newHead(new ByteWriter(busy ? blockSize + HEAD_SLACK_BYTES : HEAD_INITIAL_BYTES));
+    this.head = new ByteWriter(busy ? blockSize + HEAD_SLACK_BYTES : HEAD_INITIAL_BYTES);
   }
 
   /** True once the chunk has reached its target size (compressed blocks plus the uncompressed head). */
@@ -61,46 +67,62 @@ export class MemChunk {
   }
 
   get size(): number {
-    return this.blocksBytes + this.head.w.length;
+    return this.blocksBytes + this.head.length;
   }
 
   /** Uncompressed bytes in the head block. */
   get headBytes(): number {
-    return this.head.w.length;
+    return this.head.length;
+  }
+
+  /** The earliest timestamp in the chunk (0n while it is empty). */
+  get minTs(): bigint {
+    if (this.headEntries === 0) return this.blocksMinTs;
+    const h = this.headTimeRange();
+    return this.blocks.length === 0 || h.minTs < this.blocksMinTs ? h.minTs : this.blocksMinTs;
+  }
+
+  /** The latest timestamp in the chunk (0n while it is empty). */
+  get maxTs(): bigint {
+    if (this.headEntries === 0) return this.blocksMaxTs;
+    const h = this.headTimeRange();
+    return this.blocks.length === 0 || h.maxTs > this.blocksMaxTs ? h.maxTs : this.blocksMaxTs;
+  }
+
+  private headTimeRange(): TimeRange {
+    if (this.headRangeEntries !== this.headEntries) {
+      this.headRange = this.headSorted ? { minTs: this.head.i64At(0), maxTs: this.head.i64At(this.headLastAt) } : bodyTimeRange(this.head.view());
+      this.headRangeEntries = this.headEntries;
+    }
+    return this.headRange;
   }
 
   append(e: Entry): void {
-    this.noteAppend(e.timestamp);
-    this.lineBytes += Buffer.byteLength(e.line);
-    const before = this.head.w.length;
-    appendEntry(this.head.w, e);
-    this.memory.used += this.head.w.length - before;
-    if (this.head.w.length >= this.blockSize) this.cutFullBlock();
+    const at = this.head.length;
+    appendEntry(this.head, e);
+    this.appended(at, Buffer.byteLength(e.line));
   }
 
-  /** Appends an entry whose line is src[start, end) (the ingest path: bytes are copied, no string made). */
-  appendRaw(ts: bigint, src: Buffer, start: number, end: number, metadata: readonly Label[]): void {
-    this.noteAppend(ts);
-    this.lineBytes += end - start;
-    const before = this.head.w.length;
-    appendRawEntry(this.head.w, ts, src, start, end, metadata);
-    this.memory.used += this.head.w.length - before;
-    if (this.head.w.length >= this.blockSize) this.cutFullBlock();
+  /**
+   * Appends an entry with the timestamp seconds * 1e9 + nanos whose line is src[start, end) (the ingest path:
+   * bytes are copied, no string or BigInt made).
+   */
+  appendRaw(seconds: number, nanos: number, src: Buffer, start: number, end: number, metadata: readonly Label[]): void {
+    const at = this.head.length;
+    appendRawEntry(this.head, seconds, nanos, src, start, end, metadata);
+    this.appended(at, end - start);
   }
 
-  private noteAppend(ts: bigint): void {
-    if (this.entries === 0 || ts < this.minTs) this.minTs = ts;
-    if (this.entries === 0 || ts > this.maxTs) this.maxTs = ts;
+  /** Bookkeeping for the entry just written to the head at offset `at`. */
+  private appended(at: number, lineBytes: number): void {
+    const head = this.head;
+    if (this.headSorted && this.headEntries > 0 && head.compareI64At(at, this.headLastAt) < 0) this.headSorted = false;
+    this.headLastAt = at;
+    this.headEntries++;
     this.entries++;
-    const h = this.head;
-    if (h.entries === 0) h.minTs = h.maxTs = ts;
-    else {
-      if (ts < h.lastTs) h.sorted = false;
-      if (ts < h.minTs) h.minTs = ts;
-      if (ts > h.maxTs) h.maxTs = ts;
-    }
-    h.lastTs = ts;
-    h.entries++;
+    this.lineBytes += lineBytes;
+    this.memory.used += head.length - at;
+    if (head.length >= this.blockSize) this.cutFullBlock();
   }
 
   /** Compresses the head block into a new block, and starts a small head. */
@@ -117,26 +139,29 @@ export class MemChunk {
   }
 
   private compressHead(nextCapacity: number): void {
-    const h = this.head;
-    if (h.entries === 0) return;
-    const raw = h.sorted ? h.w.view() : sortBlockBody(h.w.view());
-    this.memory.used -= h.w.length;
-    this.pushBlock({ minTs: h.minTs, maxTs: h.maxTs, entries: h.entries, data: compressBlock(this.encoding, raw), uncompressedLength: raw.length });
+    const head = this.head;
+    if (this.headEntries === 0) return;
+    const { minTs, maxTs } = this.headTimeRange();
+    const raw = this.headSorted ? head.view() : sortBlockBody(head.view());
+    this.memory.used -= head.length;
+    this.pushBlock({ minTs, maxTs, entries: this.headEntries, data: compressBlock(this.encoding, raw), uncompressedLength: raw.length });
     // The block holds a compressed copy, so a busy stream's next head reuses the buffer: allocating a
     // fresh block-sized one per block was most of the ingester's external-memory churn, and that churn is
     // what sets off V8's full collections.
     // A head cut early (idle, or over head_memory_limit) gives its memory back instead.
-    if (nextCapacity > HEAD_INITIAL_BYTES && h.w.capacity >= nextCapacity) {
-      h.w.reset();
-      this.head = newHead(h.w);
-    } else {
-      this.head = newHead(new ByteWriter(nextCapacity));
-    }
+    if (nextCapacity > HEAD_INITIAL_BYTES && head.capacity >= nextCapacity) head.reset();
+    else this.head = new ByteWriter(nextCapacity);
+    this.headEntries = 0;
+    this.headSorted = true;
+    this.headLastAt = 0;
+    this.headRangeEntries = -1;
   }
 
   private pushBlock(block: CompressedBlock): void {
     const prev = this.blocks[this.blocks.length - 1];
     if (prev && block.minTs < prev.maxTs) this.blocksOverlap = true;
+    if (!prev || block.minTs < this.blocksMinTs) this.blocksMinTs = block.minTs;
+    if (!prev || block.maxTs > this.blocksMaxTs) this.blocksMaxTs = block.maxTs;
     this.blocks.push(block);
     this.blocksBytes += block.data.length;
   }
@@ -149,15 +174,17 @@ export class MemChunk {
       if (b.maxTs < from || b.minTs >= through) continue;
       collect(new BlockCursor(decompressBlock(this.encoding, b.data, b.uncompressedLength)), from, through, out);
     }
-    const h = this.head;
-    if (h.entries > 0 && h.maxTs >= from && h.minTs < through) collect(new BlockCursor(h.w.view()), from, through, out);
+    if (this.headEntries > 0) {
+      const h = this.headTimeRange();
+      if (h.maxTs >= from && h.minTs < through) collect(new BlockCursor(this.head.view()), from, through, out);
+    }
     sortByTimestamp(out);
     return out;
   }
 
   /** A point-in-time copy of the contents (blocks are immutable; the head's bytes are copied). */
   snapshot(): ChunkSnapshot {
-    return { encoding: this.encoding, blocks: this.blocks.slice(), head: Buffer.from(this.head.w.view()) };
+    return { encoding: this.encoding, blocks: this.blocks.slice(), head: Buffer.from(this.head.view()) };
   }
 
   /** Cuts the head and writes the chunk's bytes; blocks that overlap in time are re-sorted first. */

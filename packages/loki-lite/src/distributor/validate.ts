@@ -1,5 +1,6 @@
 import {
-  type EntryBatch, findDuplicateLabelName, formatRFC3339, type Labels, LabelParseError, LokiError, parseLabels, printLabels, sortLabels,
+  compareParts, type EntryBatch, findDuplicateLabelName, formatRFC3339, type Labels, LabelParseError, LokiError, nanosPartOf, parseLabels, printLabels,
+  secondsOf, sortLabels,
 } from '@loki-lite/shared';
 import type { LimitsConfig } from '../config/schema.js';
 
@@ -57,17 +58,28 @@ export function withServiceName(parsed: ParsedStreamLabels, discoverFrom: readon
   return { labels, labelsString: printLabels(labels) };
 }
 
+/** The accepted timestamps, as seconds and nanoseconds like the entries they are compared with. */
 export interface EntryWindow {
   /** Entries older than this are rejected (unset when reject_old_samples is off). */
   readonly oldestNs: bigint | undefined;
+  readonly oldestSeconds: number;
+  readonly oldestNanos: number;
   /** Entries newer than this are rejected. */
   readonly newestNs: bigint;
+  readonly newestSeconds: number;
+  readonly newestNanos: number;
 }
 
 export function entryWindow(limits: LimitsConfig, nowNs: bigint): EntryWindow {
+  const oldestNs = limits.reject_old_samples ? nowNs - limits.reject_old_samples_max_age : undefined;
+  const newestNs = nowNs + limits.creation_grace_period;
   return {
-    oldestNs: limits.reject_old_samples ? nowNs - limits.reject_old_samples_max_age : undefined,
-    newestNs: nowNs + limits.creation_grace_period,
+    oldestNs,
+    oldestSeconds: oldestNs === undefined ? -Infinity : secondsOf(oldestNs),
+    oldestNanos: oldestNs === undefined ? 0 : nanosPartOf(oldestNs),
+    newestNs,
+    newestSeconds: secondsOf(newestNs),
+    newestNanos: nanosPartOf(newestNs),
   };
 }
 
@@ -76,13 +88,14 @@ export function entryWindow(limits: LimitsConfig, nowNs: bigint): EntryWindow {
  * max_line_size is cut to that many bytes instead when max_line_size_truncate is set (as Loki does).
  */
 export function validateEntry(batch: EntryBatch, i: number, labelsString: string, limits: LimitsConfig, window: EntryWindow): LokiError | undefined {
-  const ts = batch.timestamps[i]!;
-  if (window.oldestNs !== undefined && ts < window.oldestNs) {
+  const seconds = batch.columns.seconds[batch.first + i]!;
+  const nanos = batch.columns.nanos[batch.first + i]!;
+  if (window.oldestNs !== undefined && compareParts(seconds, nanos, window.oldestSeconds, window.oldestNanos) < 0) {
     return invalid('greater_than_max_sample_age',
-      `entry for stream '${labelsString}' has timestamp too old: ${formatRFC3339(ts)}, oldest acceptable timestamp is: ${formatRFC3339(window.oldestNs)}`);
+      `entry for stream '${labelsString}' has timestamp too old: ${formatRFC3339(batch.timestamp(i))}, oldest acceptable timestamp is: ${formatRFC3339(window.oldestNs)}`);
   }
-  if (ts > window.newestNs) {
-    return invalid('too_far_in_future', `entry for stream '${labelsString}' has timestamp too new: ${formatRFC3339(ts)}`);
+  if (compareParts(seconds, nanos, window.newestSeconds, window.newestNanos) > 0) {
+    return invalid('too_far_in_future', `entry for stream '${labelsString}' has timestamp too new: ${formatRFC3339(batch.timestamp(i))}`);
   }
   const max = limits.max_line_size;
   const size = batch.lineBytes(i);
@@ -90,7 +103,7 @@ export function validateEntry(batch: EntryBatch, i: number, labelsString: string
     if (!limits.max_line_size_truncate) {
       return invalid('line_too_long', `Max entry size '${max}' bytes exceeded for stream '${labelsString}' while adding an entry with length '${size}' bytes`);
     }
-    batch.ends[i] = batch.starts[i]! + max;
+    batch.truncateLine(i, max);
   }
   const meta = batch.structuredMetadata(i);
   if (meta.length > 0) {
@@ -115,6 +128,6 @@ export function validateEntry(batch: EntryBatch, i: number, labelsString: string
 /** Bytes entry `i` counts for rate limits and metrics: its line plus its structured metadata. */
 export function entryBytes(batch: EntryBatch, i: number): number {
   let n = batch.lineBytes(i);
-  if (batch.metadata) for (const l of batch.structuredMetadata(i)) n += l.name.length + l.value.length;
+  if (batch.hasMetadata) for (const l of batch.structuredMetadata(i)) n += l.name.length + l.value.length;
   return n;
 }

@@ -1,5 +1,6 @@
 import {
-  decodePushRequestProto, EntryBatch, fingerprint as fingerprintOf, LokiError, parseLabels, printLabels, snappyUncompress, type Labels,
+  decodePushRequestProto, EntryBatch, fingerprint as fingerprintOf, LokiError, nanosPartOf, parseLabels, printLabels, secondsOf, snappyUncompress,
+  type Labels,
 } from '@loki-lite/shared';
 import type { Entry } from '../chunk/entry.js';
 import { chunkChecksum } from '../chunk/format.js';
@@ -84,7 +85,8 @@ export class Ingester {
       encoding: config.chunk_encoding,
       blockSize: config.chunk_block_size,
       targetSize: config.chunk_target_size,
-      maxBehindNs: config.max_chunk_age / 2n,
+      maxBehindSeconds: secondsOf(config.max_chunk_age / 2n),
+      maxBehindNanos: nanosPartOf(config.max_chunk_age / 2n),
       rateLimitBytes: limits.per_stream_rate_limit,
       rateBurstBytes: limits.per_stream_rate_limit_burst,
       headMemory: new HeadMemory(),
@@ -322,9 +324,9 @@ export class Ingester {
     const idleMs = ms(this.deps.config.chunk_idle_period);
     for (const [tenant, streams] of this.tenants) {
       for (const stream of streams.values()) {
-        const head = stream.chunks[stream.chunks.length - 1];
-        if (head?.state !== 'open') continue;
-        const idle = now - head.lastAppendMs >= idleMs;
+        const head = stream.openDesc;
+        if (!head) continue;
+        const idle = now - stream.lastAppendMs >= idleMs;
         const old = head.chunk.maxTs - head.chunk.minTs >= this.deps.config.max_chunk_age;
         if (idle || old) {
           stream.closeOpenChunk();

@@ -1,4 +1,4 @@
-import { type EntryBatch, formatBytes, formatRFC3339, LokiError, type Labels } from '@loki-lite/shared';
+import { compareParts, type EntryBatch, formatBytes, formatRFC3339, LokiError, type Labels, nanosOfParts } from '@loki-lite/shared';
 import type { Entry } from '../chunk/entry.js';
 import type { ChunkEncoding } from '../chunk/format.js';
 import { HeadMemory, MemChunk } from '../chunk/mem-chunk.js';
@@ -14,7 +14,6 @@ export interface ChunkDesc {
   readonly chunk: MemChunk;
   state: ChunkState;
   readonly createdMs: number;
-  lastAppendMs: number;
   flushFailures: number;
   retryAtMs: number;
   ref?: ChunkRef;
@@ -27,7 +26,8 @@ export interface StreamSettings {
   readonly blockSize: number;
   readonly targetSize: number;
   /** Entries older than the stream's newest minus this are rejected (Loki: max_chunk_age / 2). */
-  readonly maxBehindNs: bigint;
+  readonly maxBehindSeconds: number;
+  readonly maxBehindNanos: number;
   readonly rateLimitBytes: number;
   readonly rateBurstBytes: number;
 }
@@ -48,14 +48,12 @@ export interface PushOutcome {
 /** One stream of one tenant in the ingester: its chunks, newest last, and its acceptance state. */
 export class Stream {
   readonly chunks: ChunkDesc[] = [];
-  private highestTs = 0n;
-  /**
-   * highestTs - maxBehindNs, computed only when an entry older than highestTs arrives (BigInt arithmetic
-   * allocates, and in-order entries, nearly all of them, cannot be too far behind).
-   */
-  private cutoff = 0n;
-  private cutoffOf = -1n;
-  private lastLineTs = -1n;
+  /** The newest of `chunks` while it takes appends, and its chunk (one step from the stream, not three). */
+  private open: ChunkDesc | undefined;
+  private openChunk: MemChunk | undefined;
+  /** The newest entry's timestamp (no entry yet: -Infinity seconds) and its line, copied. */
+  private newestSeconds = Number.NEGATIVE_INFINITY;
+  private newestNanos = 0;
   private lastLine: Buffer = Buffer.alloc(0);
   private lastLineLength = 0;
   private readonly limiter: TokenBucket;
@@ -77,51 +75,47 @@ export class Stream {
   /**
    * Appends a batch, applying Loki's per-stream rules in its order: an exact duplicate of the newest entry
    * is dropped silently; then the per-stream rate limit; then the out-of-order window. Replayed entries
-   * (WAL) skip the limits. Line bytes are copied from the batch; no string is made.
+   * (WAL) skip the limits. Line bytes are copied from the batch; no string or BigInt is made.
    */
   push(batch: EntryBatch, nowMs: number, replay: boolean): PushOutcome {
-    const failed: EntryFailure[] = [];
+    let failed: EntryFailure[] = NO_FAILURES;
     let stored: number[] | undefined;
     let storedCount = 0;
-    const { timestamps, starts, ends, buf } = batch;
+    const { seconds, nanos, starts, ends, buf } = batch.columns;
     // The newest line may be one of this batch's, referenced in place until the batch is done.
     let lastBuf = this.lastLine;
     let lastStart = 0;
     let lastEnd = this.lastLineLength;
     for (let i = 0; i < batch.count; i++) {
-      const ts = timestamps[i]!;
-      const start = starts[i]!;
-      const end = ends[i]!;
-      if (ts === this.lastLineTs && end - start === lastEnd - lastStart && buf.compare(lastBuf, lastStart, lastEnd, start, end) === 0) {
+      const k = batch.first + i;
+      const sec = seconds[k]!;
+      const ns = nanos[k]!;
+      const start = starts[k]!;
+      const end = ends[k]!;
+      const order = compareParts(sec, ns, this.newestSeconds, this.newestNanos);
+      if (order === 0 && end - start === lastEnd - lastStart && buf.compare(lastBuf, lastStart, lastEnd, start, end) === 0) {
         stored ??= firstIndices(i);
         continue;
       }
       if (!replay) {
-        const bytes = end - start;
-        if (!this.limiter.allowN(nowMs, bytes)) {
+        const error = this.rejection(batch, i, order, nowMs);
+        if (error) {
           stored ??= firstIndices(i);
-          failed.push({ timestamp: ts, bytes, error: streamRateLimited(this.settings.rateLimitBytes, this.labelsString, bytes) });
-          continue;
-        }
-        if (ts < this.highestTs && this.highestTs !== 0n && ts < this.oldestAcceptable()) {
-          stored ??= firstIndices(i);
-          failed.push({
-            timestamp: ts,
-            bytes,
-            error: new LokiError('bad_data', 'too_far_behind',
-              `entry too far behind, entry timestamp is: ${formatRFC3339(ts)}, oldest acceptable timestamp is: ${formatRFC3339(this.cutoff)}`),
-          });
+          if (failed === NO_FAILURES) failed = [];
+          failed.push({ timestamp: batch.timestamp(i), bytes: end - start, error });
           continue;
         }
       }
-      if (ts > this.lastLineTs) {
-        this.lastLineTs = ts;
+      if (order > 0) {
+        this.newestSeconds = sec;
+        this.newestNanos = ns;
         lastBuf = buf;
         lastStart = start;
         lastEnd = end;
       }
-      if (ts > this.highestTs) this.highestTs = ts;
-      this.append(ts, batch, i, nowMs);
+      let chunk = this.openChunk;
+      if (!chunk || chunk.isFull()) chunk = this.startChunk(nowMs);
+      chunk.appendRaw(sec, ns, buf, start, end, batch.structuredMetadata(i));
       stored?.push(i);
       storedCount++;
     }
@@ -130,12 +124,31 @@ export class Stream {
     return { stored, storedCount, failed };
   }
 
-  private oldestAcceptable(): bigint {
-    if (this.cutoffOf !== this.highestTs) {
-      this.cutoff = this.highestTs - this.settings.maxBehindNs;
-      this.cutoffOf = this.highestTs;
+  /** Why entry i, `order` against the newest, is refused: the rate limit first, then the window, as in Loki. */
+  private rejection(batch: EntryBatch, i: number, order: number, nowMs: number): LokiError | undefined {
+    const bytes = batch.lineBytes(i);
+    if (!this.limiter.allowN(nowMs, bytes)) return streamRateLimited(this.settings.rateLimitBytes, this.labelsString, bytes);
+    const k = batch.first + i;
+    if (order < 0 && this.tooFarBehind(batch.columns.seconds[k]!, batch.columns.nanos[k]!)) return this.tooFarBehindError(batch, i);
+    return undefined;
+  }
+
+  /** True if (sec, ns) is older than the newest entry minus the out-of-order window. */
+  private tooFarBehind(sec: number, ns: number): boolean {
+    const { maxBehindSeconds, maxBehindNanos } = this.settings;
+    let cutoffSeconds = this.newestSeconds - maxBehindSeconds;
+    let cutoffNanos = this.newestNanos - maxBehindNanos;
+    if (cutoffNanos < 0) {
+      cutoffNanos += 1e9;
+      cutoffSeconds--;
     }
-    return this.cutoff;
+    return compareParts(sec, ns, cutoffSeconds, cutoffNanos) < 0;
+  }
+
+  private tooFarBehindError(batch: EntryBatch, i: number): LokiError {
+    const cutoff = nanosOfParts(this.newestSeconds, this.newestNanos) - nanosOfParts(this.settings.maxBehindSeconds, this.settings.maxBehindNanos);
+    return new LokiError('bad_data', 'too_far_behind',
+      `entry too far behind, entry timestamp is: ${formatRFC3339(batch.timestamp(i))}, oldest acceptable timestamp is: ${formatRFC3339(cutoff)}`);
   }
 
   /** Copies the newest line into the stream's own buffer, so no push body stays referenced. */
@@ -146,28 +159,33 @@ export class Stream {
     this.lastLineLength = n;
   }
 
-  private append(ts: bigint, batch: EntryBatch, i: number, nowMs: number): void {
-    let head = this.chunks[this.chunks.length - 1];
-    if (!head || head.state !== 'open' || head.chunk.isFull()) {
-      const full = head?.state === 'open';
-      if (head && full) {
-        head.state = 'closed';
-        this.onChunkClosed(head);
-      }
-      const chunk = new MemChunk(this.settings.encoding, this.settings.blockSize, this.settings.targetSize, full, this.settings.headMemory);
-      head = { chunk, state: 'open', createdMs: nowMs, lastAppendMs: nowMs, flushFailures: 0, retryAtMs: 0 };
-      this.chunks.push(head);
+  /** Closes the open chunk if it is full (queueing it for flushing) and opens a new one. */
+  private startChunk(nowMs: number): MemChunk {
+    const full = this.open !== undefined;
+    if (this.open) {
+      this.open.state = 'closed';
+      this.onChunkClosed(this.open);
     }
-    head.chunk.appendRaw(ts, batch.buf, batch.starts[i]!, batch.ends[i]!, batch.structuredMetadata(i));
-    head.lastAppendMs = nowMs;
+    const chunk = new MemChunk(this.settings.encoding, this.settings.blockSize, this.settings.targetSize, full, this.settings.headMemory);
+    this.open = { chunk, state: 'open', createdMs: nowMs, flushFailures: 0, retryAtMs: 0 };
+    this.openChunk = chunk;
+    this.chunks.push(this.open);
+    return chunk;
+  }
+
+  /** The chunk taking appends, if any. */
+  get openDesc(): ChunkDesc | undefined {
+    return this.open;
   }
 
   /** The open chunk, closed so it can be flushed (on age, idleness, or a forced flush). */
   closeOpenChunk(): ChunkDesc | undefined {
-    const head = this.chunks[this.chunks.length - 1];
-    if (head?.state !== 'open') return undefined;
-    head.state = 'closed';
-    return head;
+    const open = this.open;
+    if (!open) return undefined;
+    open.state = 'closed';
+    this.open = undefined;
+    this.openChunk = undefined;
+    return open;
   }
 
   /** Every entry held in memory in [from, through), in timestamp order. */
@@ -208,6 +226,8 @@ export class Stream {
     return this.chunks.some((c) => c.chunk.entries > 0 && c.chunk.minTs <= through && c.chunk.maxTs >= from);
   }
 }
+
+const NO_FAILURES: EntryFailure[] = [];
 
 /** [0, 1, ..., n-1]: the entries stored before the first one that was not. */
 function firstIndices(n: number): number[] {

@@ -1,3 +1,4 @@
+import { writeInt64Parts } from '@loki-lite/shared';
 /**
  * A growable little-endian byte writer and a bounds-checked reader, used by the chunk, index and WAL codecs.
  * Strings are UTF-8 with a uvarint length prefix. Unsigned varints are limited to 2^53 (JS numbers).
@@ -93,6 +94,25 @@ export class ByteWriter {
     b[p + 7] = I64_BYTES[7]!;
     this.pos = p + 8;
     return this;
+  }
+
+  /** seconds * 1e9 + nanos as a little-endian i64, without a BigInt (see writeInt64Parts). */
+  i64Parts(seconds: number, nanos: number): this {
+    this.ensure(8);
+    writeInt64Parts(this.buf, this.pos, seconds, nanos);
+    this.pos += 8;
+    return this;
+  }
+
+  /** The i64 written at offset `at`. */
+  i64At(at: number): bigint {
+    return readI64(this.buf, at);
+  }
+
+  /** Compares the i64s written at offsets a and b (negative when a's is smaller), straight from the bytes. */
+  compareI64At(a: number, b: number): number {
+    const buf = this.buf;
+    return buf.readInt32LE(a + 4) - buf.readInt32LE(b + 4) || buf.readUInt32LE(a) - buf.readUInt32LE(b);
   }
 
   uvarint(v: number): this {

@@ -1,8 +1,8 @@
 import protobuf from 'protobufjs/minimal.js';
 import type { Label } from '../labels/labels.js';
-import { NANOS_PER_SECOND } from '../logql-time/timestamp.js';
 import { WireReader } from './protobuf-reader.js';
-import { EntryBatch } from './entry-batch.js';
+import { EntryBatch, EntryColumns } from './entry-batch.js';
+import { nanosPartOf, secondsOf } from './timestamp-parts.js';
 import { type DecodedPushRequest, type DecodedPushStream, NO_METADATA, type PushEntry, type PushRequest } from './types.js';
 
 /*
@@ -28,32 +28,39 @@ const WIRE_LEN = 2;
 export function decodePushRequestProto(bytes: Uint8Array): DecodedPushRequest {
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const r = new WireReader(buf);
+  // Every stream's entries go into one set of columns; about one entry per 128 bytes before any growth.
+  const columns = new EntryColumns(buf, Math.max(16, buf.length >> 7));
   const streams: DecodedPushStream[] = [];
   while (r.pos < r.end) {
     const tag = r.uint32();
-    if (tag === ((1 << 3) | WIRE_LEN)) streams.push(readStream(r, r.delimitedEnd()));
+    if (tag === ((1 << 3) | WIRE_LEN)) streams.push(readStream(r, r.delimitedEnd(), columns));
     else r.skip(tag & 7);
   }
   r.checkWithin(r.end);
   return { streams };
 }
 
-function readStream(r: WireReader, end: number): DecodedPushStream {
+function readStream(r: WireReader, end: number, columns: EntryColumns): DecodedPushStream {
   let labels = '';
-  const entries = new EntryBatch(r.buf);
+  const first = columns.count;
   while (r.pos < end) {
     const tag = r.uint32();
-    if (tag === ((2 << 3) | WIRE_LEN)) readEntry(r, r.delimitedEnd(), entries);
+    if (tag === ((2 << 3) | WIRE_LEN)) readEntry(r, r.delimitedEnd(), columns);
     else if (tag === ((1 << 3) | WIRE_LEN)) labels = r.string();
     else r.skip(tag & 7);
   }
   r.checkWithin(end);
-  return { labels, entries };
+  return { labels, entries: new EntryBatch(columns, first, columns.count - first) };
 }
 
+/** The Timestamp being read: readEntry and readTimestamp share it so neither allocates. */
+let tsSeconds = 0;
+let tsNanos = 0;
+
 /** Adds one entry to `out`: its line stays in the message buffer, referenced by offsets. */
-function readEntry(r: WireReader, end: number, out: EntryBatch): void {
-  let timestamp = 0n;
+function readEntry(r: WireReader, end: number, out: EntryColumns): void {
+  tsSeconds = 0;
+  tsNanos = 0;
   let lineStart = 0;
   let lineEnd = 0;
   let structuredMetadata: Label[] | undefined;
@@ -62,33 +69,22 @@ function readEntry(r: WireReader, end: number, out: EntryBatch): void {
     if (tag === ((2 << 3) | WIRE_LEN)) {
       lineStart = r.bytesStart();
       lineEnd = r.pos;
-    } else if (tag === ((1 << 3) | WIRE_LEN)) timestamp = readTimestamp(r, r.delimitedEnd());
+    } else if (tag === ((1 << 3) | WIRE_LEN)) readTimestamp(r, r.delimitedEnd());
     else if (tag === ((3 << 3) | WIRE_LEN)) (structuredMetadata ??= []).push(readLabelPair(r, r.delimitedEnd()));
     else r.skip(tag & 7);
   }
   r.checkWithin(end);
-  out.add(timestamp, lineStart, lineEnd, structuredMetadata ?? NO_METADATA);
+  out.add(tsSeconds, tsNanos, lineStart, lineEnd, structuredMetadata ?? NO_METADATA);
 }
 
-/** The last seconds value seen and its ns BigInt: consecutive entries usually share their second. */
-let cachedSeconds = Number.NaN;
-let cachedSecondsNs = 0n;
-
-function readTimestamp(r: WireReader, end: number): bigint {
-  let seconds = 0;
-  let nanos = 0;
+function readTimestamp(r: WireReader, end: number): void {
   while (r.pos < end) {
     const tag = r.uint32();
-    if (tag === 1 << 3) seconds = r.int64();
-    else if (tag === 2 << 3) nanos = r.uint32() | 0;
+    if (tag === 1 << 3) tsSeconds = r.int64();
+    else if (tag === 2 << 3) tsNanos = r.uint32() | 0;
     else r.skip(tag & 7);
   }
   r.checkWithin(end);
-  if (seconds !== cachedSeconds) {
-    cachedSeconds = seconds;
-    cachedSecondsNs = BigInt(seconds) * NANOS_PER_SECOND;
-  }
-  return cachedSecondsNs + BigInt(nanos);
 }
 
 function readLabelPair(r: WireReader, end: number): Label {
@@ -118,16 +114,12 @@ export function encodePushRequestProto(req: PushRequest): Uint8Array {
 
 function writeEntry(w: ProtoWriter, e: PushEntry): void {
   w.uint32((2 << 3) | WIRE_LEN).fork();
-  let seconds = e.timestamp / NANOS_PER_SECOND;
-  let nanos = e.timestamp % NANOS_PER_SECOND;
-  if (nanos < 0n) {
-    // protobuf Timestamp keeps nanos in [0, 1e9) also before the epoch.
-    seconds -= 1n;
-    nanos += NANOS_PER_SECOND;
-  }
+  // protobuf Timestamp keeps nanos in [0, 1e9) also before the epoch.
+  const seconds = secondsOf(e.timestamp);
+  const nanos = nanosPartOf(e.timestamp);
   w.uint32((1 << 3) | WIRE_LEN).fork();
-  if (seconds !== 0n) w.uint32(1 << 3).int64(Number(seconds));
-  if (nanos !== 0n) w.uint32(2 << 3).int32(Number(nanos));
+  if (seconds !== 0) w.uint32(1 << 3).int64(seconds);
+  if (nanos !== 0) w.uint32(2 << 3).int32(nanos);
   w.ldelim();
   w.uint32((2 << 3) | WIRE_LEN).string(e.line);
   for (const l of e.structuredMetadata) {

@@ -1,5 +1,5 @@
 import { crc32 } from 'node:zlib';
-import { EntryBatch, type Label, NO_METADATA } from '@loki-lite/shared';
+import { EntryBatch, EntryColumns, type Label, nanosPartOf, NO_METADATA, secondsOf } from '@loki-lite/shared';
 import { ByteReader, ByteWriter, CorruptDataError } from '../../util/binary.js';
 
 /** See README.md beside this file. */
@@ -48,10 +48,12 @@ export function encodeRecord(w: ByteWriter, rec: Omit<WalEntriesRecord, 'kind'>)
   w.u8(RECORD_ENTRIES).u8(RECORD_VERSION).string(rec.tenant).uvarint(rec.streams.length);
   for (const s of rec.streams) {
     const b = s.entries;
+    const { seconds, nanos, starts, ends, buf } = b.columns;
     w.string(s.labels).uvarint(b.count);
     for (let i = 0; i < b.count; i++) {
+      const k = b.first + i;
       const meta = b.structuredMetadata(i);
-      w.i64(b.timestamps[i]!).bytesFrom(b.buf, b.starts[i]!, b.ends[i]!).uvarint(meta.length);
+      w.i64Parts(seconds[k]!, nanos[k]!).bytesFrom(buf, starts[k]!, ends[k]!).uvarint(meta.length);
       for (const l of meta) w.string(l.name).string(l.value);
     }
   }
@@ -102,11 +104,12 @@ export function decodeRecordPayload(payload: Buffer): WalRecord {
     return { kind: 'push', tenant, serviceNameFrom, relabel, snappyProtobuf: payload.subarray(r.pos) };
   }
   const streams: WalStream[] = new Array(r.uvarint());
+  // Lines stay in the payload buffer; the batches refer to them by offset.
+  const columns = new EntryColumns(payload);
   for (let i = 0; i < streams.length; i++) {
     const labels = r.string();
     const count = r.uvarint();
-    // Lines stay in the payload buffer; the batch refers to them by offset.
-    const entries = new EntryBatch(payload);
+    const first = columns.count;
     for (let j = 0; j < count; j++) {
       const timestamp = r.i64();
       const lineLength = r.uvarint();
@@ -120,9 +123,9 @@ export function decodeRecordPayload(payload: Buffer): WalRecord {
         structuredMetadata = pairs;
       }
       if (r.pos > payload.length) throw new CorruptDataError('WAL record entry past the end of the record');
-      entries.add(timestamp, lineStart, lineStart + lineLength, structuredMetadata);
+      columns.add(secondsOf(timestamp), nanosPartOf(timestamp), lineStart, lineStart + lineLength, structuredMetadata);
     }
-    streams[i] = { labels, entries };
+    streams[i] = { labels, entries: new EntryBatch(columns, first, count) };
   }
   return { kind: 'entries', tenant, streams };
 }

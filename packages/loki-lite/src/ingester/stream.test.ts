@@ -1,0 +1,34 @@
+import { EntryBatch, EntryColumns, NO_METADATA } from '@loki-lite/shared';
+import { describe, expect, it } from 'vitest';
+import { HeadMemory } from '../chunk/mem-chunk.js';
+import { Stream, type StreamSettings } from './stream.js';
+
+const settings: StreamSettings = {
+  headMemory: new HeadMemory(), encoding: 'none', blockSize: 1 << 16, targetSize: 1 << 20,
+  // a window of 0.6 s, so the cutoff borrows from the seconds
+  maxBehindSeconds: 0, maxBehindNanos: 600_000_000,
+  rateLimitBytes: 1 << 30, rateBurstBytes: 1 << 30,
+};
+
+/** One batch of entries given as [seconds, nanos, line]. */
+function batch(...entries: Array<[number, number, string]>): EntryBatch {
+  const buf = Buffer.from(entries.map((e) => e[2]).join(''));
+  const columns = new EntryColumns(buf);
+  let pos = 0;
+  for (const [s, n, line] of entries) columns.add(s, n, pos, (pos += Buffer.byteLength(line)), NO_METADATA);
+  return new EntryBatch(columns, 0, columns.count);
+}
+
+describe('Stream.push', () => {
+  it('refuses entries older than the newest minus the window, to the nanosecond', () => {
+    const stream = new Stream([{ name: 'a', value: 'b' }], '{a="b"}', 'fp', settings, 0, () => {});
+    expect(stream.push(batch([10, 500_000_000, 'newest']), 0, false).failed).toEqual([]);
+    const outcome = stream.push(batch([9, 899_999_999, 'too old'], [9, 900_000_000, 'just in'], [10, 500_000_000, 'newest'], [10, 500_000_000, 'same time']), 0, false);
+    expect(outcome.failed.map((f) => [f.timestamp, f.error.message])).toEqual([
+      [9_899_999_999n, 'entry too far behind, entry timestamp is: 1970-01-01T00:00:09Z, oldest acceptable timestamp is: 1970-01-01T00:00:09Z'],
+    ]);
+    // the repeat of the newest entry is dropped silently; the other line at the same time is kept
+    expect(outcome.stored).toEqual([1, 3]);
+    expect(stream.entriesInRange(0n, 20_000_000_000n).map((e) => e.line)).toEqual(['just in', 'newest', 'same time']);
+  });
+});
