@@ -1,4 +1,4 @@
-import { ByteWriter } from '../util/binary.js';
+import { ByteWriter, copyBytes, type LineBytes } from '../util/binary.js';
 import { type Label, SnappyScratchDecoder } from '@loki-lite/shared';
 import { appendEntry, appendRawEntry, BlockCursor, bodyTimeRange, encodeBlockBody, sortBlockBody } from './block.js';
 import type { BytePrefilter } from '../logql/log/prefilter.js';
@@ -14,6 +14,8 @@ const HEAD_SLACK_BYTES = 16 * 1024;
 export class HeadMemory {
   used = 0;
 }
+
+const EMPTY = Buffer.alloc(0);
 
 interface TimeRange {
   readonly minTs: bigint;
@@ -46,6 +48,9 @@ export class MemChunk {
   private blocksOverlap = false;
   private blocksMinTs = 0n;
   private blocksMaxTs = 0n;
+  /** The line of the entry appended last, copied when the head holding it is cut. */
+  private cutLine: Buffer = EMPTY;
+  private cutLineLength = 0;
   entries = 0;
   /** Bytes of the log lines appended, uncompressed. */
   lineBytes = 0;
@@ -125,9 +130,21 @@ export class MemChunk {
     if (head.length >= this.blockSize) this.cutFullBlock();
   }
 
-  /** Compresses the head block into a new block, and starts a small head. */
-  cutBlock(): void {
-    this.compressHead(HEAD_INITIAL_BYTES);
+  /**
+   * The line of the entry appended last (after its head was cut too), as bytes [start, end) of `buf`; the
+   * stream compares a new entry with it to drop duplicates without keeping a copy of every newest line.
+   */
+  lastLine(): LineBytes {
+    if (this.headEntries === 0) return { buf: this.cutLine, start: 0, end: this.cutLineLength };
+    return this.head.lineAt(this.headLastAt);
+  }
+
+  /**
+   * Compresses the head block into a new block. `stillWriting`: the chunk is open, so its head will fill
+   * again and keeps its buffer; otherwise a small head is started and the memory given back.
+   */
+  cutBlock(stillWriting = false): void {
+    this.compressHead(stillWriting ? this.head.capacity : HEAD_INITIAL_BYTES);
   }
 
   /**
@@ -145,10 +162,13 @@ export class MemChunk {
     const raw = this.headSorted ? head.view() : sortBlockBody(head.view());
     this.memory.used -= head.length;
     this.pushBlock({ minTs, maxTs, entries: this.headEntries, data: compressBlock(this.encoding, raw), uncompressedLength: raw.length });
+    const last = head.lineAt(this.headLastAt);
+    if (this.cutLine.length < last.end - last.start) this.cutLine = Buffer.allocUnsafe(last.end - last.start);
+    this.cutLineLength = copyBytes(last.buf, last.start, last.end, this.cutLine, 0);
     // The block holds a compressed copy, so a busy stream's next head reuses the buffer: allocating a
     // fresh block-sized one per block was most of the ingester's external-memory churn, and that churn is
     // what sets off V8's full collections.
-    // A head cut early (idle, or over head_memory_limit) gives its memory back instead.
+    // So does an open chunk's head cut over head_memory_limit; one cut when idle or closed gives it back.
     if (nextCapacity > HEAD_INITIAL_BYTES && head.capacity >= nextCapacity) head.reset();
     else this.head = new ByteWriter(nextCapacity);
     this.headEntries = 0;

@@ -185,17 +185,17 @@ export class Ingester {
    * still waiting to flush) until a quarter of the limit is free again, so the next pass is far off.
    */
   private compressLargestHeads(): void {
-    const heads: Array<{ bytes: number; chunk: ChunkDesc['chunk'] }> = [];
+    const heads: Array<{ bytes: number; desc: ChunkDesc }> = [];
     for (const streams of this.tenants.values()) {
       for (const s of streams.values()) {
-        for (const c of s.chunks) if (c.state !== 'flushed' && c.chunk.headBytes > 0) heads.push({ bytes: c.chunk.headBytes, chunk: c.chunk });
+        for (const c of s.chunks) if (c.state !== 'flushed' && c.chunk.headBytes > 0) heads.push({ bytes: c.chunk.headBytes, desc: c });
       }
     }
     heads.sort((a, b) => b.bytes - a.bytes);
     const target = this.deps.config.head_memory_limit * 0.75;
     for (const h of heads) {
       if (this.settings.headMemory.used <= target) break;
-      h.chunk.cutBlock();
+      h.desc.chunk.cutBlock(h.desc.state === 'open');
     }
   }
 

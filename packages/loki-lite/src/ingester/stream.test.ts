@@ -31,4 +31,18 @@ describe('Stream.push', () => {
     expect(outcome.stored).toEqual([1, 3]);
     expect(stream.entriesInRange(0n, 20_000_000_000n).map((e) => e.line)).toEqual(['just in', 'newest', 'same time']);
   });
+
+  it('drops a repeat of the newest entry wherever its line is kept: head, cut block, after later or closed chunks', () => {
+    const stream = new Stream([{ name: 'a', value: 'b' }], '{a="b"}', 'fp', settings, 0, () => {});
+    const storedOf = (...entries: Array<[number, number, string]>) => stream.push(batch(...entries), 0, false).storedCount;
+    expect(storedOf([10, 0, 'A'], [10, 0, 'A'])).toBe(1); // within one batch
+    stream.chunks[0]!.chunk.cutBlock(true); // the newest line's head is compressed away
+    expect(storedOf([10, 0, 'A'])).toBe(0);
+    expect(storedOf([20, 0, 'B'], [19, 500_000_000, 'older'], [20, 0, 'same time'])).toBe(3); // B is newest, no longer last
+    expect(storedOf([20, 0, 'B'], [20, 0, 'same time'])).toBe(1); // only B is the newest
+    stream.closeOpenChunk();
+    expect(storedOf([20, 0, 'B'])).toBe(0);
+    expect(storedOf([20, 0, 'B2'], [21, 0, 'C'])).toBe(2);
+    expect(stream.entriesInRange(0n, 100_000_000_000n).map((e) => e.line)).toEqual(['A', 'older', 'B', 'same time', 'same time', 'B2', 'C']);
+  });
 });

@@ -51,9 +51,16 @@ export class Stream {
   /** The newest of `chunks` while it takes appends, and its chunk (one step from the stream, not three). */
   private open: ChunkDesc | undefined;
   private openChunk: MemChunk | undefined;
-  /** The newest entry's timestamp (no entry yet: -Infinity seconds) and its line, copied. */
+  /** The newest entry's timestamp (no entry yet: -Infinity seconds). */
   private newestSeconds = Number.NEGATIVE_INFINITY;
   private newestNanos = 0;
+  /**
+   * Where the newest entry's line is, for dropping exact repeats of it: usually it is the entry last
+   * appended to the open chunk, read there; only when another entry follows it (out of order, or at the
+   * same time) or its chunk closes is it copied into `lastLine`. A copy per entry would touch one more
+   * buffer per stream and push, which with thousands of streams is a cache miss each time.
+   */
+  private newestIsLastAppended = false;
   private lastLine: Buffer = Buffer.alloc(0);
   private lastLineLength = 0;
   private readonly limiter: TokenBucket;
@@ -82,10 +89,6 @@ export class Stream {
     let stored: number[] | undefined;
     let storedCount = 0;
     const { seconds, nanos, starts, ends, buf } = batch.columns;
-    // The newest line may be one of this batch's, referenced in place until the batch is done.
-    let lastBuf = this.lastLine;
-    let lastStart = 0;
-    let lastEnd = this.lastLineLength;
     for (let i = 0; i < batch.count; i++) {
       const k = batch.first + i;
       const sec = seconds[k]!;
@@ -93,7 +96,7 @@ export class Stream {
       const start = starts[k]!;
       const end = ends[k]!;
       const order = compareParts(sec, ns, this.newestSeconds, this.newestNanos);
-      if (order === 0 && end - start === lastEnd - lastStart && buf.compare(lastBuf, lastStart, lastEnd, start, end) === 0) {
+      if (order === 0 && this.isNewestLine(buf, start, end)) {
         stored ??= firstIndices(i);
         continue;
       }
@@ -106,22 +109,37 @@ export class Stream {
           continue;
         }
       }
+      let chunk = this.openChunk;
+      if (!chunk || chunk.isFull()) chunk = this.startChunk(nowMs);
+      // This entry will be the last appended without being the newest: keep the newest line apart.
+      if (order <= 0 && this.newestIsLastAppended) this.copyNewestLine();
+      chunk.appendRaw(sec, ns, buf, start, end, batch.structuredMetadata(i));
       if (order > 0) {
         this.newestSeconds = sec;
         this.newestNanos = ns;
-        lastBuf = buf;
-        lastStart = start;
-        lastEnd = end;
+        this.newestIsLastAppended = true;
       }
-      let chunk = this.openChunk;
-      if (!chunk || chunk.isFull()) chunk = this.startChunk(nowMs);
-      chunk.appendRaw(sec, ns, buf, start, end, batch.structuredMetadata(i));
       stored?.push(i);
       storedCount++;
     }
-    if (lastBuf !== this.lastLine) this.rememberLastLine(lastBuf, lastStart, lastEnd);
     if (storedCount > 0) this.lastAppendMs = nowMs;
     return { stored, storedCount, failed };
+  }
+
+  /** True if buf[start, end) is the newest entry's line. */
+  private isNewestLine(buf: Buffer, start: number, end: number): boolean {
+    const newest = this.newestIsLastAppended ? this.openChunk!.lastLine() : { buf: this.lastLine, start: 0, end: this.lastLineLength };
+    return end - start === newest.end - newest.start && buf.compare(newest.buf, newest.start, newest.end, start, end) === 0;
+  }
+
+  /** Copies the newest line out of the open chunk, into the stream's own buffer. */
+  private copyNewestLine(): void {
+    const { buf, start, end } = this.openChunk!.lastLine();
+    const n = end - start;
+    if (this.lastLine.length < n) this.lastLine = Buffer.allocUnsafe(Math.max(n, this.lastLine.length * 2, 64));
+    copyBytes(buf, start, end, this.lastLine, 0);
+    this.lastLineLength = n;
+    this.newestIsLastAppended = false;
   }
 
   /** Why entry i, `order` against the newest, is refused: the rate limit first, then the window, as in Loki. */
@@ -151,18 +169,11 @@ export class Stream {
       `entry too far behind, entry timestamp is: ${formatRFC3339(batch.timestamp(i))}, oldest acceptable timestamp is: ${formatRFC3339(cutoff)}`);
   }
 
-  /** Copies the newest line into the stream's own buffer, so no push body stays referenced. */
-  private rememberLastLine(src: Buffer, start: number, end: number): void {
-    const n = end - start;
-    if (this.lastLine.length < n) this.lastLine = Buffer.allocUnsafe(Math.max(n, this.lastLine.length * 2, 64));
-    copyBytes(src, start, end, this.lastLine, 0);
-    this.lastLineLength = n;
-  }
-
   /** Closes the open chunk if it is full (queueing it for flushing) and opens a new one. */
   private startChunk(nowMs: number): MemChunk {
     const full = this.open !== undefined;
     if (this.open) {
+      if (this.newestIsLastAppended) this.copyNewestLine();
       this.open.state = 'closed';
       this.onChunkClosed(this.open);
     }
@@ -182,6 +193,7 @@ export class Stream {
   closeOpenChunk(): ChunkDesc | undefined {
     const open = this.open;
     if (!open) return undefined;
+    if (this.newestIsLastAppended) this.copyNewestLine();
     open.state = 'closed';
     this.open = undefined;
     this.openChunk = undefined;

@@ -40,6 +40,18 @@ export function copyBytes(src: Uint8Array, start: number, end: number, dst: Uint
   return n;
 }
 
+/** The little-endian int32 at buf[pos], from its bytes (Buffer#readInt32LE checks bounds and is slower). */
+function int32At(buf: Uint8Array, pos: number): number {
+  return (buf[pos + 3]! << 24) | (buf[pos + 2]! << 16) | (buf[pos + 1]! << 8) | buf[pos]!;
+}
+
+/** Bytes [start, end) of buf. */
+export interface LineBytes {
+  readonly buf: Buffer;
+  readonly start: number;
+  readonly end: number;
+}
+
 export class ByteWriter {
   private buf: Buffer;
   private pos = 0;
@@ -112,7 +124,20 @@ export class ByteWriter {
   /** Compares the i64s written at offsets a and b (negative when a's is smaller), straight from the bytes. */
   compareI64At(a: number, b: number): number {
     const buf = this.buf;
-    return buf.readInt32LE(a + 4) - buf.readInt32LE(b + 4) || buf.readUInt32LE(a) - buf.readUInt32LE(b);
+    return int32At(buf, a + 4) - int32At(buf, b + 4) || (int32At(buf, a) >>> 0) - (int32At(buf, b) >>> 0);
+  }
+
+  /** The line of the block-body entry written at `at` (an i64 timestamp, then the length-prefixed line). */
+  lineAt(at: number): LineBytes {
+    const buf = this.buf;
+    let pos = at + 8;
+    let length = 0;
+    for (let shift = 1; ; shift *= 128) {
+      const b = buf[pos++]!;
+      length += (b & 0x7f) * shift;
+      if (b < 0x80) break;
+    }
+    return { buf, start: pos, end: pos + length };
   }
 
   uvarint(v: number): this {
