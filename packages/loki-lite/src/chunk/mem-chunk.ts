@@ -110,18 +110,19 @@ export class MemChunk {
 
   /**
    * Appends an entry with the timestamp seconds * 1e9 + nanos whose line is src[start, end) (the ingest path:
-   * bytes are copied, no string or BigInt made).
+   * bytes are copied, no string or BigInt made). `newest`: the caller knows the entry is no earlier than any
+   * the chunk holds, so the head's order need not be checked (that reads the previous entry, a cache miss).
    */
-  appendRaw(seconds: number, nanos: number, src: Buffer, start: number, end: number, metadata: readonly Label[]): void {
+  appendRaw(seconds: number, nanos: number, src: Buffer, start: number, end: number, metadata: readonly Label[], newest = false): void {
     const at = this.head.length;
     appendRawEntry(this.head, seconds, nanos, src, start, end, metadata);
-    this.appended(at, end - start);
+    this.appended(at, end - start, newest);
   }
 
   /** Bookkeeping for the entry just written to the head at offset `at`. */
-  private appended(at: number, lineBytes: number): void {
+  private appended(at: number, lineBytes: number, newest = false): void {
     const head = this.head;
-    if (this.headSorted && this.headEntries > 0 && head.compareI64At(at, this.headLastAt) < 0) this.headSorted = false;
+    if (!newest && this.headSorted && this.headEntries > 0 && head.compareI64At(at, this.headLastAt) < 0) this.headSorted = false;
     this.headLastAt = at;
     this.headEntries++;
     this.entries++;

@@ -113,7 +113,7 @@ export class Stream {
       if (!chunk || chunk.isFull()) chunk = this.startChunk(nowMs);
       // This entry will be the last appended without being the newest: keep the newest line apart.
       if (order <= 0 && this.newestIsLastAppended) this.copyNewestLine();
-      chunk.appendRaw(sec, ns, buf, start, end, batch.structuredMetadata(i));
+      chunk.appendRaw(sec, ns, buf, start, end, batch.structuredMetadata(i), order >= 0);
       if (order > 0) {
         this.newestSeconds = sec;
         this.newestNanos = ns;
