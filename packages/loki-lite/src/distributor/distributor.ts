@@ -1,6 +1,6 @@
 import { type DecodedPushRequest, LokiError } from '@loki-lite/shared';
 import type { LimitsConfig } from '../config/schema.js';
-import type { IngestStream, WholePushBody } from '../ingester/ingester.js';
+import type { IngestStream, StreamRoute, WholePushBody } from '../ingester/ingester.js';
 import type { Metrics } from '../metrics.js';
 import { TokenBucket } from '../util/token-bucket.js';
 import { entryBytes, entryWindow, type ParsedStreamLabels, validateEntry, validateStreamLabels, withServiceName } from './validate.js';
@@ -25,13 +25,18 @@ const MiB = 1024 * 1024;
 /** Label strings whose parse is remembered; agents send the same few thousand over and over. */
 const LABEL_CACHE_SIZE = 50_000;
 
+/** A label string's parse, and the sink's route for its streams. */
+interface CachedLabels extends ParsedStreamLabels {
+  readonly route: StreamRoute;
+}
+
 /**
  * Validates pushes with Loki's rules, applies the tenant ingestion rate limit, and passes what is valid on.
  * Like Loki it writes the valid streams of a partly invalid request and then answers 400 with the reasons.
  */
 export class Distributor {
   private readonly limiters = new Map<string, TokenBucket>();
-  private readonly labelCache = new Map<string, ParsedStreamLabels>();
+  private readonly labelCache = new Map<string, CachedLabels>();
   private readonly now: () => number;
 
   constructor(private readonly deps: DistributorDeps) {
@@ -98,7 +103,7 @@ export class Distributor {
       const entries = accepted ? batch.select(accepted) : batch;
       if (entries.count === 0) continue;
       validLines += entries.count;
-      valid.push({ labels: parsed.labels, labelsString: parsed.labelsString, entries });
+      valid.push({ labels: parsed.labels, labelsString: parsed.labelsString, entries, route: parsed.route });
     }
 
     metrics.bytesReceived.inc({ tenant }, receivedBytes);
@@ -120,10 +125,11 @@ export class Distributor {
     return validationError ? sent.then(() => Promise.reject(validationError)) : sent;
   }
 
-  private parseLabels(raw: string): ParsedStreamLabels {
+  private parseLabels(raw: string): CachedLabels {
     let parsed = this.labelCache.get(raw);
     if (!parsed) {
-      parsed = withServiceName(validateStreamLabels(raw, this.deps.limits), this.deps.limits.discover_service_name);
+      const { labels, labelsString } = withServiceName(validateStreamLabels(raw, this.deps.limits), this.deps.limits.discover_service_name);
+      parsed = { labels, labelsString, route: { tenant: undefined, stream: undefined } };
       if (this.labelCache.size >= LABEL_CACHE_SIZE) this.labelCache.clear();
       this.labelCache.set(raw, parsed);
     }

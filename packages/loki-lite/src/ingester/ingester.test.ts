@@ -9,7 +9,7 @@ import { Metrics } from '../metrics.js';
 import { newLabelMatcher } from '../logql/syntax/matchers.js';
 import { LogStore } from '../storage/log-store.js';
 import { MemoryObjectStore } from '../storage/memory/memory-store.js';
-import { Ingester } from './ingester.js';
+import { Ingester, type StreamRoute } from './ingester.js';
 import { validateStreamLabels, withServiceName } from '../distributor/validate.js';
 import { scanRecords } from './wal/record.js';
 
@@ -95,6 +95,24 @@ describe('Ingester', () => {
       const got = ingester.streamsMatching('t', [newLabelMatcher('s', '=', s)])[0]!.entriesInRange(T0, T0 + 1000n).map((e) => e.line);
       expect(got).toEqual(lines);
     }
+  });
+
+  it('routes a label string to the same stream until that is dropped, and never across tenants', async () => {
+    const { ingester } = setup('{chunk_idle_period: 1ms, index_cut_period: 1h}');
+    await ingester.start();
+    const route: StreamRoute = { tenant: undefined, stream: undefined };
+    const routed = (line: string, ts: bigint) => ({ ...stream('{s="a"}', [[ts, line]]), route });
+    const lines = (tenant: string) => ingester.streamsMatching(tenant, []).flatMap((s) => s.entriesInRange(0n, T0 + 10n).map((e) => e.line));
+    await ingester.push('t1', [routed('one', T0)]);
+    await ingester.push('t2', [routed('other tenant', T0)]);
+    await ingester.push('t1', [routed('two', T0 + 1n)]);
+    expect(lines('t1')).toEqual(['one', 'two']);
+    expect(lines('t2')).toEqual(['other tenant']);
+    await new Promise((r) => setTimeout(r, 5));
+    await ingester.flushAll(); // flushed, indexed, and the idle streams forgotten
+    expect(ingester.streamsMatching('t1', [])).toEqual([]);
+    await ingester.push('t1', [routed('three', T0 + 2n)]);
+    expect(lines('t1')).toEqual(['three']);
   });
 
   it('keeps a flushed chunk readable from memory until an index file lists it, then drops it', async () => {

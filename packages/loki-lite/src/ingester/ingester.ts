@@ -24,6 +24,18 @@ export interface IngestStream {
   readonly labels: Labels;
   readonly labelsString: string;
   readonly entries: EntryBatch;
+  /** Kept by the distributor with its parse of the label string, and handed over with it each time. */
+  readonly route?: StreamRoute;
+}
+
+/**
+ * Where the ingester last put a label string's entries, so the next push of that string skips the lookup
+ * in the tenant's stream map (with thousands of streams taking turns, that lookup is cache misses: its
+ * hash, its bucket and its entry). Checked against the tenant, and dropped streams are never used.
+ */
+export interface StreamRoute {
+  tenant: string | undefined;
+  stream: Stream | undefined;
 }
 
 /**
@@ -138,7 +150,7 @@ export class Ingester {
     const walStreams: WalStream[] = [];
     let error: LokiError | undefined;
     for (const s of streams) {
-      const stream = this.streamFor(tenant, s.labels, s.labelsString, now, false);
+      const stream = this.routedStream(tenant, s, now);
       if (!stream) {
         error = this.streamLimitError(tenant, s);
         continue;
@@ -164,6 +176,17 @@ export class Ingester {
       ? encodePushRecord(this.walWriter, tenant, whole.serviceNameFrom, whole.snappyProtobuf)
       : encodeRecord(this.walWriter, { tenant, streams: stored });
     return this.wal!.append(record);
+  }
+
+  private routedStream(tenant: string, s: IngestStream, now: number): Stream | undefined {
+    const route = s.route;
+    if (route?.tenant === tenant && route.stream && !route.stream.dropped) return route.stream;
+    const stream = this.streamFor(tenant, s.labels, s.labelsString, now, false);
+    if (route && stream) {
+      route.tenant = tenant;
+      route.stream = stream;
+    }
+    return stream;
   }
 
   /** The tenant's stream for these labels, created if needed; undefined at the active-stream limit. */
@@ -343,6 +366,7 @@ export class Ingester {
       for (const [key, stream] of streams) {
         if (stream.chunks.length === 0 && now - stream.lastAppendMs >= idleMs) {
           streams.delete(key);
+          stream.dropped = true;
           this.deps.metrics.memoryStreams.dec({ tenant });
         }
       }

@@ -65,6 +65,8 @@ export class Stream {
   private lastLineLength = 0;
   private readonly limiter: TokenBucket;
   lastAppendMs: number;
+  /** Set when the ingester forgets the stream (idle and empty); a later push makes a new one. */
+  dropped = false;
 
   constructor(
     readonly labels: Labels,
