@@ -147,23 +147,53 @@ describe('Ingester WAL push-body records', () => {
     })), { snappyProtobuf: body, serviceNameFrom });
 
     const walDir = first.config.ingester.wal.dir;
-    const records = readdirSync(walDir).filter((f) => f.startsWith('segment-')).flatMap((f) => scanRecords(readFileSync(path.join(walDir, f))).records);
+    const records = walRecords(walDir);
     expect(records).toHaveLength(1);
     expect(records[0]).toMatchObject({ kind: 'push', serviceNameFrom });
 
-    // A second ingester over the same WAL (the first one "crashed") replays it.
-    const { config } = parseConfig(`
-schema_config: {configs: [{from: "2020-01-01", store: tsdb, object_store: inmemory, schema: v13, index: {prefix: index_, period: 24h}}]}
-ingester: {wal: {dir: ${walDir}}}
-limits_config: {reject_old_samples: false}
-`);
-    const second = new Ingester({ config: config.ingester, limits: config.limits_config, store: first.store, metrics: new Metrics() });
-    ingesters.push(second);
-    await second.start();
+    const second = await restartedOver(walDir, first.store);
     const replayed = second.streamsMatching('t', []).map((s) => [s.labelsString, s.entriesInRange(0n, T0 + 1n).map((e) => e.line)]);
     expect(replayed.sort()).toEqual([
       ['{a="1", b="2", service_name="unknown_service"}', ['unsorted labels']],
       ['{app="x", service_name="x"}', ['gets service_name']],
     ]);
   });
+
+  it('list the stored entries instead once an entry is refused, and replay just those', async () => {
+    const first = setup('{max_chunk_age: 2h}');
+    await first.ingester.start();
+    const hour = 3_600_000_000_000n;
+    const body = snappyCompress(encodePushRequestProto({
+      streams: [
+        { labels: '{s="whole"}', entries: [{ timestamp: T0, line: 'kept', structuredMetadata: [] }, { timestamp: T0, line: 'kept', structuredMetadata: [] }] },
+        { labels: '{s="part"}', entries: [{ timestamp: T0, line: 'newest', structuredMetadata: [] }, { timestamp: T0 - 2n * hour, line: 'too far behind', structuredMetadata: [] }] },
+        { labels: '{s="after"}', entries: [{ timestamp: T0, line: 'after the refusal', structuredMetadata: [] }] },
+      ],
+    }));
+    const decoded = decodePushBody(body, { contentType: 'application/x-protobuf', contentEncoding: undefined, maxMessageBytes: 1 << 20 });
+    const pushed = first.ingester.push('t', decoded.streams.map((s) => ({ ...validateStreamLabels(s.labels, first.config.limits_config), entries: s.entries })), { snappyProtobuf: body, serviceNameFrom: [] });
+    await expect(pushed).rejects.toThrow(/entry too far behind/);
+    expect(walRecords(first.config.ingester.wal.dir).map((r) => r.kind)).toEqual(['entries']);
+
+    const second = await restartedOver(first.config.ingester.wal.dir, first.store);
+    const replayed = second.streamsMatching('t', []).map((s) => [s.labelsString, s.entriesInRange(0n, T0 + 1n).map((e) => e.line)]);
+    expect(replayed.sort()).toEqual([['{s="after"}', ['after the refusal']], ['{s="part"}', ['newest']], ['{s="whole"}', ['kept']]]);
+  });
 });
+
+function walRecords(walDir: string) {
+  return readdirSync(walDir).filter((f) => f.startsWith('segment-')).flatMap((f) => scanRecords(readFileSync(path.join(walDir, f))).records);
+}
+
+/** A second ingester over the same WAL, as after the first one crashed; started, so it has replayed. */
+async function restartedOver(walDir: string, store: LogStore): Promise<Ingester> {
+  const { config } = parseConfig(`
+schema_config: {configs: [{from: "2020-01-01", store: tsdb, object_store: inmemory, schema: v13, index: {prefix: index_, period: 24h}}]}
+ingester: {wal: {dir: ${walDir}}}
+limits_config: {reject_old_samples: false}
+`);
+  const ingester = new Ingester({ config: config.ingester, limits: config.limits_config, store, metrics: new Metrics() });
+  ingesters.push(ingester);
+  await ingester.start();
+  return ingester;
+}

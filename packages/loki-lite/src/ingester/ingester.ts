@@ -147,34 +147,43 @@ export class Ingester {
   push(tenant: string, streams: readonly IngestStream[], whole?: WholePushBody): Promise<void> {
     if (this.stopped) return Promise.reject(new LokiError('unavailable', 'shutting_down', 'Ingester is shutting down'));
     const now = this.now();
-    const walStreams: WalStream[] = [];
+    // While every entry so far was stored (repeats of a newest entry aside: replay drops them again), the
+    // WAL can log the body as received; the stored entries are listed only from the first refusal on.
+    let listed: WalStream[] | undefined = whole ? undefined : [];
+    let storedAny = false;
     let error: LokiError | undefined;
-    for (const s of streams) {
+    for (let j = 0; j < streams.length; j++) {
+      const s = streams[j]!;
       const stream = this.routedStream(tenant, s, now);
       if (!stream) {
         error = this.streamLimitError(tenant, s);
+        listed ??= storedWhole(streams, j);
         continue;
       }
       const { stored, storedCount, failed } = stream.push(s.entries, now, false);
-      if (storedCount > 0) walStreams.push({ labels: stream.labelsString, entries: stored ? s.entries.select(stored) : s.entries });
       if (failed.length > 0) {
+        listed ??= storedWhole(streams, j);
         error = failedEntriesError(tenant, stream.labelsString, failed, s.entries.count, this.deps.config.max_returned_stream_errors);
         for (const f of failed) {
           this.deps.metrics.discardedSamples.inc({ reason: f.error.code, tenant });
           this.deps.metrics.discardedBytes.inc({ reason: f.error.code, tenant }, f.bytes);
         }
       }
+      if (storedCount > 0) {
+        storedAny = true;
+        listed?.push({ labels: stream.labelsString, entries: stored ? s.entries.select(stored) : s.entries });
+      }
     }
     if (this.settings.headMemory.used > this.deps.config.head_memory_limit) this.compressLargestHeads();
-    const durable = this.wal && walStreams.length > 0 ? this.logToWal(tenant, walStreams, error ? undefined : whole) : Promise.resolve();
+    const durable = this.wal && storedAny ? this.logToWal(tenant, listed, whole) : Promise.resolve();
     return error ? durable.then(() => Promise.reject(error)) : durable;
   }
 
-  /** Appends the pushed data to the WAL; duplicates dropped on the way are dropped again on replay. */
-  private logToWal(tenant: string, stored: WalStream[], whole: WholePushBody | undefined): Promise<void> {
-    const record = whole
-      ? encodePushRecord(this.walWriter, tenant, whole.serviceNameFrom, whole.snappyProtobuf)
-      : encodeRecord(this.walWriter, { tenant, streams: stored });
+  /** Appends the pushed data to the WAL: the listed entries, or else the whole body. */
+  private logToWal(tenant: string, listed: WalStream[] | undefined, whole: WholePushBody | undefined): Promise<void> {
+    const record = listed
+      ? encodeRecord(this.walWriter, { tenant, streams: listed })
+      : encodePushRecord(this.walWriter, tenant, whole!.serviceNameFrom, whole!.snappyProtobuf);
     return this.wal!.append(record);
   }
 
@@ -466,6 +475,11 @@ export class Ingester {
       await this.wal?.close();
     }
   }
+}
+
+/** The first `count` streams as WAL streams: each was stored whole. */
+function storedWhole(streams: readonly IngestStream[], count: number): WalStream[] {
+  return streams.slice(0, count).map((s) => ({ labels: s.labelsString, entries: s.entries }));
 }
 
 function parsedLabels(raw: string): ParsedStreamLabels {
