@@ -25,10 +25,8 @@ const MiB = 1024 * 1024;
 /** Label strings whose parse is remembered; agents send the same few thousand over and over. */
 const LABEL_CACHE_SIZE = 50_000;
 
-/** A label string's parse, and the sink's route for its streams. */
-interface CachedLabels extends ParsedStreamLabels {
-  readonly route: StreamRoute;
-}
+/** A label string's parse, which is also the sink's route for its streams (one object to load, not two). */
+interface CachedLabels extends ParsedStreamLabels, StreamRoute {}
 
 /**
  * Validates pushes with Loki's rules, applies the tenant ingestion rate limit, and passes what is valid on.
@@ -103,7 +101,7 @@ export class Distributor {
       const entries = accepted ? batch.select(accepted) : batch;
       if (entries.count === 0) continue;
       validLines += entries.count;
-      valid.push({ labels: parsed.labels, labelsString: parsed.labelsString, entries, route: parsed.route });
+      valid.push({ labels: parsed.labels, labelsString: parsed.labelsString, entries, route: parsed });
     }
 
     metrics.bytesReceived.inc({ tenant }, receivedBytes);
@@ -129,7 +127,7 @@ export class Distributor {
     let parsed = this.labelCache.get(raw);
     if (!parsed) {
       const { labels, labelsString } = withServiceName(validateStreamLabels(raw, this.deps.limits), this.deps.limits.discover_service_name);
-      parsed = { labels, labelsString, route: { tenant: undefined, stream: undefined } };
+      parsed = { labels, labelsString, tenant: undefined, stream: undefined };
       if (this.labelCache.size >= LABEL_CACHE_SIZE) this.labelCache.clear();
       this.labelCache.set(raw, parsed);
     }
