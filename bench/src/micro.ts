@@ -1,5 +1,5 @@
 import { ContainerLogDecoder } from '@loki-lite/agent/decode';
-import { decodePushBody, encodePushRequestJson, encodePushRequestProto, type PushStream, snappyCompress } from '@loki-lite/shared';
+import { decodePushBody, encodePushRequestJson, encodePushRequestProto, EntryColumns, NO_METADATA, type PushStream, snappyCompress } from '@loki-lite/shared';
 import { parseConfig } from 'loki-lite';
 import { MemChunk, readChunkBlocks } from 'loki-lite/chunk';
 import { parseQuery } from 'loki-lite/logql-parser';
@@ -40,17 +40,16 @@ const limits = config.limits_config;
 const decoded = decodePushBody(protoBody, { contentType: 'application/x-protobuf', contentEncoding: undefined, maxMessageBytes: 1 << 30 });
 const window = entryWindow(limits, t0 + 3_600_000_000_000n);
 
-// A stored chunk of 5,000 lines, for block decompression with a line filter.
-const t0Seconds = Number(t0 / 1_000_000_000n);
+// A stored chunk of 5,000 lines, for block decompression with a line filter; entries 1 µs apart.
+const lineColumns = new EntryColumns(Buffer.from(lines.join('')), 5 * LINES);
+for (let i = 0, pos = 0; i < 5 * LINES; i++) {
+  const length = Buffer.byteLength(lines[i % LINES]!);
+  if (i % LINES === 0) pos = 0;
+  lineColumns.add(Number(t0 / 1_000_000_000n), i * 1000, pos, (pos += length), NO_METADATA);
+}
 function chunkOf(n: number): MemChunk {
   const chunk = new MemChunk('snappy', 256 * 1024, 1536 * 1024, true);
-  const buf = Buffer.from(lines.join(''));
-  let pos = 0;
-  const offsets = lines.map((l) => [pos, (pos += Buffer.byteLength(l))] as const);
-  for (let i = 0; i < n; i++) {
-    const [start, end] = offsets[i % LINES]!;
-    chunk.appendRaw(t0Seconds, i * 1000, buf, start, end, []);
-  }
+  for (let i = 0; i < n; i++) chunk.appendRaw(lineColumns, i, NO_METADATA);
   return chunk;
 }
 const storedChunk = chunkOf(5 * LINES).encode();

@@ -1,4 +1,4 @@
-import { type Label, NO_METADATA } from '@loki-lite/shared';
+import { type EntryColumns, type Label, NO_METADATA } from '@loki-lite/shared';
 import { ByteReader, ByteWriter, copyBytes, readI64 } from '../util/binary.js';
 import type { Entry } from './entry.js';
 
@@ -14,9 +14,9 @@ export function appendEntry(w: ByteWriter, e: Entry): void {
   for (const l of e.structuredMetadata) w.string(l.name).string(l.value);
 }
 
-/** Serializes one entry, its timestamp given as seconds and nanoseconds and its line as src[start, end), onto `w`. */
-export function appendRawEntry(w: ByteWriter, seconds: number, nanos: number, src: Buffer, start: number, end: number, metadata: readonly Label[]): void {
-  w.i64Parts(seconds, nanos).bytesFrom(src, start, end).uvarint(metadata.length);
+/** Serializes entry k of push columns onto `w`. */
+export function appendRawEntry(w: ByteWriter, columns: EntryColumns, k: number, metadata: readonly Label[]): void {
+  w.i64FromParts(columns.seconds, columns.nanos, k).bytesFrom(columns.buf, columns.starts[k]!, columns.ends[k]!).uvarint(metadata.length);
   // An index loop: for-of allocates an iterator per entry even over the shared empty array.
   for (let k = 0; k < metadata.length; k++) w.string(metadata[k]!.name).string(metadata[k]!.value);
 }

@@ -1,5 +1,5 @@
 import { ByteWriter, copyBytes, type LineBytes } from '../util/binary.js';
-import { type Label, SnappyScratchDecoder } from '@loki-lite/shared';
+import { type EntryColumns, type Label, SnappyScratchDecoder } from '@loki-lite/shared';
 import { appendEntry, appendRawEntry, BlockCursor, bodyTimeRange, encodeBlockBody, sortBlockBody } from './block.js';
 import type { BytePrefilter } from '../logql/log/prefilter.js';
 import type { Entry } from './entry.js';
@@ -109,14 +109,14 @@ export class MemChunk {
   }
 
   /**
-   * Appends an entry with the timestamp seconds * 1e9 + nanos whose line is src[start, end) (the ingest path:
-   * bytes are copied, no string or BigInt made). `newest`: the caller knows the entry is no earlier than any
-   * the chunk holds, so the head's order need not be checked (that reads the previous entry, a cache miss).
+   * Appends entry k of push columns (the ingest path: bytes are copied, no string or BigInt made).
+   * `newest`: the caller knows the entry is no earlier than any the chunk holds, so the head's order need
+   * not be checked (that reads the previous entry, a cache miss).
    */
-  appendRaw(seconds: number, nanos: number, src: Buffer, start: number, end: number, metadata: readonly Label[], newest = false): void {
+  appendRaw(columns: EntryColumns, k: number, metadata: readonly Label[], newest = false): void {
     const at = this.head.length;
-    appendRawEntry(this.head, seconds, nanos, src, start, end, metadata);
-    this.appended(at, end - start, newest);
+    appendRawEntry(this.head, columns, k, metadata);
+    this.appended(at, columns.ends[k]! - columns.starts[k]!, newest);
   }
 
   /** Bookkeeping for the entry just written to the head at offset `at`. */

@@ -13,7 +13,7 @@ import type { LogStore } from '../storage/log-store.js';
 import { ByteWriter } from '../util/binary.js';
 import { type Logger, silentLogger } from '@loki-lite/shared';
 import { failedEntriesError } from './errors.js';
-import { type ChunkDesc, Stream, type StreamSettings } from './stream.js';
+import { type ChunkDesc, PushOutcome, Stream, type StreamSettings } from './stream.js';
 import { encodePushRecord, encodeRecord, type WalPushRecord, type WalRecord, type WalStream } from './wal/record.js';
 // Replaying a logged push body redoes the distributor's relabelling, so its rule comes from there.
 import { type ParsedStreamLabels, withServiceName } from '../distributor/validate.js';
@@ -82,6 +82,7 @@ export class Ingester {
   private flushIdleWaiters: Array<() => void> = [];
   private wal: Wal | undefined;
   private readonly walWriter = new ByteWriter(1 << 16);
+  private readonly outcome = new PushOutcome();
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly settings: StreamSettings;
   private readonly log: Logger;
@@ -160,7 +161,7 @@ export class Ingester {
         listed ??= storedWhole(streams, j);
         continue;
       }
-      const { stored, storedCount, failed } = stream.push(s.entries, now, false);
+      const { stored, storedCount, failed } = stream.push(s.entries, now, false, this.outcome);
       if (failed.length > 0) {
         listed ??= storedWhole(streams, j);
         error = failedEntriesError(tenant, stream.labelsString, failed, s.entries.count, this.deps.config.max_returned_stream_errors);

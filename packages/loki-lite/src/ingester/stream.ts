@@ -38,11 +38,15 @@ export interface EntryFailure {
   readonly error: LokiError;
 }
 
-export interface PushOutcome {
+const NO_FAILURES: EntryFailure[] = [];
+
+/** What Stream.push did with a batch; the ingester has one filled again per stream, not one made each time. */
+export class PushOutcome {
   /** Indices of the batch's entries that were stored; undefined when all of them were. */
-  readonly stored: number[] | undefined;
-  readonly storedCount: number;
-  readonly failed: EntryFailure[];
+  stored: number[] | undefined = undefined;
+  storedCount = 0;
+  /** A new array for each batch that had failures (the shared empty one otherwise). */
+  failed: EntryFailure[] = NO_FAILURES;
 }
 
 /** One stream of one tenant in the ingester: its chunks, newest last, and its acceptance state. */
@@ -64,7 +68,8 @@ export class Stream {
   private lastLine: Buffer = Buffer.alloc(0);
   private lastLineLength = 0;
   private readonly limiter: TokenBucket;
-  lastAppendMs: number;
+  /** A number from the start so V8 stores it unboxed (see TokenBucket). */
+  lastAppendMs = 0;
   /** Set when the ingester forgets the stream (idle and empty); a later push makes a new one. */
   dropped = false;
 
@@ -86,7 +91,7 @@ export class Stream {
    * is dropped silently; then the per-stream rate limit; then the out-of-order window. Replayed entries
    * (WAL) skip the limits. Line bytes are copied from the batch; no string or BigInt is made.
    */
-  push(batch: EntryBatch, nowMs: number, replay: boolean): PushOutcome {
+  push(batch: EntryBatch, nowMs: number, replay: boolean, outcome = new PushOutcome()): PushOutcome {
     let failed: EntryFailure[] = NO_FAILURES;
     let stored: number[] | undefined;
     let storedCount = 0;
@@ -115,7 +120,7 @@ export class Stream {
       if (!chunk || chunk.isFull()) chunk = this.startChunk(nowMs);
       // This entry will be the last appended without being the newest: keep the newest line apart.
       if (order <= 0 && this.newestIsLastAppended) this.copyNewestLine();
-      chunk.appendRaw(sec, ns, buf, start, end, batch.structuredMetadata(i), order >= 0);
+      chunk.appendRaw(batch.columns, k, batch.structuredMetadata(i), order >= 0);
       if (order > 0) {
         this.newestSeconds = sec;
         this.newestNanos = ns;
@@ -125,7 +130,10 @@ export class Stream {
       storedCount++;
     }
     if (storedCount > 0) this.lastAppendMs = nowMs;
-    return { stored, storedCount, failed };
+    outcome.stored = stored;
+    outcome.storedCount = storedCount;
+    outcome.failed = failed;
+    return outcome;
   }
 
   /** True if buf[start, end) is the newest entry's line. */
@@ -240,8 +248,6 @@ export class Stream {
     return this.chunks.some((c) => c.chunk.entries > 0 && c.chunk.minTs <= through && c.chunk.maxTs >= from);
   }
 }
-
-const NO_FAILURES: EntryFailure[] = [];
 
 /** [0, 1, ..., n-1]: the entries stored before the first one that was not. */
 function firstIndices(n: number): number[] {

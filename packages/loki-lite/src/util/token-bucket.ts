@@ -4,8 +4,10 @@
  * A rate of zero or less means no limit.
  */
 export class TokenBucket {
-  private tokens: number;
-  private last: number;
+  // Declared as numbers, not left undefined until the constructor runs: V8 then keeps them as unboxed
+  // doubles updated in place, where a field that started undefined boxes every new value (an object per call).
+  private tokens = 0;
+  private last = 0;
 
   constructor(
     private ratePerSecond: number,

@@ -53,7 +53,7 @@ export function encodeRecord(w: ByteWriter, rec: Omit<WalEntriesRecord, 'kind'>)
     for (let i = 0; i < b.count; i++) {
       const k = b.first + i;
       const meta = b.structuredMetadata(i);
-      w.i64Parts(seconds[k]!, nanos[k]!).bytesFrom(buf, starts[k]!, ends[k]!).uvarint(meta.length);
+      w.i64FromParts(seconds, nanos, k).bytesFrom(buf, starts[k]!, ends[k]!).uvarint(meta.length);
       for (const l of meta) w.string(l.name).string(l.value);
     }
   }
