@@ -15,6 +15,12 @@ describe('bench micro', () => {
     }
   });
 
+  it('runs a pick that leaves the agent\'s CRI decoder out', async () => {
+    const { status, stdout, stderr } = await runTool('micro', ['--only', 'push decode', '--time', '20', '--json']);
+    expect(status, stderr).toBe(0);
+    expect((JSON.parse(stdout) as { results: unknown[] }).results).toHaveLength(2);
+  });
+
   it('lists the names when --only matches none', async () => {
     const { status, stderr } = await runTool('micro', ['--only', 'xml']);
     expect(status).toBe(1);

@@ -109,5 +109,6 @@ const results = selected.map(([name, bytes], i) => {
   if (!r || r.state !== 'completed') throw new Error(`${name}: ${r?.state ?? 'no result'}`);
   return { benchmark: name, 'ops/s': Math.round(r.throughput.mean), 'MB/s': Number(((r.throughput.mean * bytes) / 1e6).toFixed(1)) };
 });
-if (criEmitted === 0) throw new Error('the CRI decoder emitted nothing');
+// A decoder that emits nothing would be measured doing no work.
+if (selected.some(([name]) => name.startsWith('agent CRI')) && criEmitted === 0) throw new Error('the CRI decoder emitted nothing');
 printResult({ results }, args.json === 'true');
