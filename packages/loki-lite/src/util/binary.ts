@@ -108,14 +108,10 @@ export class ByteWriter {
     return this;
   }
 
-  /**
-   * Entry k's timestamp of seconds/nanos columns, seconds * 1e9 + nanos, as a little-endian i64 without a
-   * BigInt (see writeInt64Parts). It takes the columns, not the two numbers: seconds are doubles, and a
-   * double passed to a function that is not inlined is boxed, one heap object per line.
-   */
+  /** Entry k's timestamp of seconds/nanos columns as a little-endian i64, without a BigInt (see writeInt64Parts). */
   i64FromParts(seconds: Float64Array, nanos: Int32Array, k: number): this {
     this.ensure(8);
-    writeInt64Parts(this.buf, this.pos, seconds[k]!, nanos[k]!);
+    writeInt64Parts(this.buf, this.pos, seconds, nanos, k);
     this.pos += 8;
     return this;
   }

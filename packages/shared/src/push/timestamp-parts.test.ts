@@ -3,7 +3,7 @@ import { compareParts, nanosOfParts, nanosPartOf, secondsOf, writeInt64Parts } f
 
 const written = (seconds: number, nanos: number): bigint => {
   const buf = Buffer.alloc(8);
-  writeInt64Parts(buf, 0, seconds, nanos);
+  writeInt64Parts(buf, 0, Float64Array.of(seconds), Int32Array.of(nanos), 0);
   return buf.readBigInt64LE(0);
 };
 

@@ -45,12 +45,17 @@ export function carryNanos(nanos: number): number {
 }
 
 /**
- * Writes seconds * 1e9 + nanos as a little-endian int64 at buf[pos]. For seconds in [0, 2^32) (1970 to
- * 2106) it is exact in doubles: with m = seconds * 1953125 + floor(nanos / 512) (below 2^53) and
- * r = nanos % 512, the value is m * 512 + r, whose 32-bit halves are floor(m / 2^23) and
- * (m mod 2^23) * 512 + r. Other dates go through a BigInt.
+ * Writes timestamp k of seconds/nanos columns, seconds * 1e9 + nanos, as a little-endian int64 at buf[pos].
+ * For seconds in [0, 2^32) (1970 to 2106) it is exact in doubles: with m = seconds * 1953125 +
+ * floor(nanos / 512) (below 2^53) and r = nanos % 512, the value is m * 512 + r, whose 32-bit halves are
+ * floor(m / 2^23) and (m mod 2^23) * 512 + r. Other dates go through a BigInt.
+ *
+ * It takes the columns, not the two numbers, because it runs once per ingested line: the seconds are
+ * doubles, and a double passed to a function V8 does not inline is boxed, a heap object per line.
  */
-export function writeInt64Parts(buf: Buffer, pos: number, seconds: number, nanos: number): void {
+export function writeInt64Parts(buf: Buffer, pos: number, secondsColumn: Float64Array, nanosColumn: Int32Array, k: number): void {
+  const seconds = secondsColumn[k]!;
+  const nanos = nanosColumn[k]!;
   if (seconds >= 0 && seconds < TWO_POW_32) {
     const low9 = nanos % 512;
     const m = seconds * NANOS_ODD + (nanos - low9) / 512;
