@@ -3,6 +3,7 @@ import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '@loki-lite/shared';
 import { parseArgs } from './args.js';
 import { LineGenerator } from './loglines.js';
 import { cpuSeconds, peakRssBytes } from './proc.js';
@@ -80,7 +81,7 @@ async function main(): Promise<void> {
     await checkReachable(url);
     process.stderr.write(`writing ${totalLines} CRI lines into ${files} file(s)...\n`);
     const bytes = await writeLogs(root);
-    const port = 32000 + Math.floor(Math.random() * 2000);
+    const port = await freePort();
     const config = path.join(root, 'agent.yaml');
     writeFileSync(config, `
 server: {http_listen_address: 127.0.0.1, http_listen_port: ${port}, log_level: warn}

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { freePort } from '@loki-lite/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { figures } from './compare.js';
 import { type BenchServer, LOKI_LITE_BIN, startLokiLite, writeLokiLiteConfig } from './server.js';
@@ -12,15 +12,6 @@ import { runTool } from './testing.js';
 const linesReceived = async (url: string) =>
   Number(/^loki_distributor_lines_received_total\{[^}]*\} (\d+)/m.exec(await (await fetch(`${url}/metrics`)).text())?.[1] ?? 0);
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 describe('bench compare', () => {
   let a: BenchServer;
   let b: BenchServer;
@@ -29,8 +20,8 @@ describe('bench compare', () => {
     [a, b] = await Promise.all([startLokiLite(), startLokiLite()]);
   });
   afterAll(() => {
-    a.stop();
-    b.stop();
+    a?.stop();
+    b?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 

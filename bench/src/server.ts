@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '@loki-lite/shared';
 
 export interface BenchServer {
   readonly url: string;
@@ -30,10 +31,20 @@ export const LOKI_LITE_BIN = fileURLToPath(new URL('../../packages/loki-lite/bin
 /**
  * Starts loki-lite from this checkout in a temporary folder with the embedded-default settings (filesystem
  * store, WAL on, snappy chunks), rate limits raised so the load is never refused. `nodeArgs` go to node.
+ * The port is free when chosen, but another process (a test running beside this one) may bind it first;
+ * the server then exits at once, and a new port is tried.
  */
 export async function startLokiLite(nodeArgs: readonly string[] = [], extraLimits = ''): Promise<BenchServer> {
+  for (let attempt = 1; ; attempt++) {
+    const server = await startOnce(nodeArgs, extraLimits, await freePort());
+    if (server) return server;
+    if (attempt === 3) throw new Error('loki-lite did not start');
+  }
+}
+
+/** The started server, or undefined if it exited before it was ready. */
+async function startOnce(nodeArgs: readonly string[], extraLimits: string, port: number): Promise<BenchServer | undefined> {
   const dir = mkdtempSync(path.join(tmpdir(), 'bench-loki-lite-'));
-  const port = 31000 + Math.floor(Math.random() * 2000);
   const config = writeLokiLiteConfig(dir, port, extraLimits);
   const child = spawn(process.execPath, [...nodeArgs, LOKI_LITE_BIN, `-config.file=${config}`], { stdio: ['ignore', 'inherit', 'inherit'] });
   const url = `http://127.0.0.1:${port}`;
@@ -41,7 +52,7 @@ export async function startLokiLite(nodeArgs: readonly string[] = [], extraLimit
     child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   };
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; i < 200 && child.exitCode === null; i++) {
     try {
       if ((await fetch(`${url}/ready`)).ok) return { url, child, stop };
     } catch {
@@ -50,5 +61,5 @@ export async function startLokiLite(nodeArgs: readonly string[] = [], extraLimit
     await new Promise((r) => setTimeout(r, 50));
   }
   stop();
-  throw new Error('loki-lite did not start');
+  return undefined;
 }

@@ -1,10 +1,10 @@
 import { renameSync, truncateSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { freePort } from '@loki-lite/shared';
 import { startAgent, type RunningAgent } from './agent.js';
 import { parseConfig } from './config/load.js';
 import { startFakeKubeApi, testPod } from './testing/kube-api.js';
-import { freePort } from './testing/free-port.js';
 import { append, criLine, dockerLine, eventually, podsTree, type PodsTree } from './testing/pods-tree.js';
 import { type Receiver, startReceiver } from './testing/receiver.js';
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort } from './testing/free-port.js';
+import { freePort } from '@loki-lite/shared';
 import { criLine, eventually, podsTree } from './testing/pods-tree.js';
 
 /*

@@ -31,4 +31,5 @@ export { ConfigError, expandEnv, parseYamlMapping, validateConfig, deepFreeze, r
 export { FlagError, tokenizeGoFlags, parseBoolFlag, parsePortFlag, unknownFlag } from './config/go-flags.js';
 export { type Logger, silentLogger, stderrLogger } from './log/logger.js';
 export { closeOnSignals } from './process/shutdown.js';
+export { freePort } from './process/free-port.js';
 export { compileGoRegex, translateGoRegex, RegexError } from './regex/go-regex.js';
