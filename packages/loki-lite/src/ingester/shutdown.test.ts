@@ -2,7 +2,8 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort, startChild, writeChildConfig } from '../testing/child-server.js';
+import { freePort } from '@loki-lite/shared';
+import { startChild, writeChildConfig } from '../testing/child-server.js';
 
 describe('SIGTERM', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'shutdown-'));

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { encodePushRequestJson, encodePushRequestProto, snappyCompress } from '@loki-lite/shared';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort, startChild, writeChildConfig } from '../testing/child-server.js';
+import { freePort } from '@loki-lite/shared';
+import { startChild, writeChildConfig } from '../testing/child-server.js';
 
 /*
  * The durability promise: once a push has been answered 204, it survives kill -9. A real loki-lite process
