@@ -70,6 +70,12 @@ nonsense: true
     expect(found.length).toBe(7);
   });
 
+  it('refuses a push size limit the decoder cannot index, and takes the largest it can', () => {
+    const base = 'common: {path_prefix: /tmp/x}\nschema_config: {configs: [{from: "2024-04-01", store: tsdb, object_store: filesystem, schema: v13, index: {prefix: x, period: 24h}}]}\n';
+    expect(problems(`${base}distributor: {max_recv_msg_size: 2GiB}`)).toEqual(['distributor.max_recv_msg_size: must be below 2GiB']);
+    expect(parseConfig(`${base}distributor: {max_recv_msg_size: 1GiB}`).config.distributor.max_recv_msg_size).toBe(2 ** 30);
+  });
+
   it('checks cross-field rules after the schema', () => {
     expect(problems('schema_config: {configs: [{from: "2024-04-01", store: tsdb, object_store: s3, schema: v13, index: {prefix: x, period: 24h}}]}'))
       .toEqual(['storage_config.aws.bucketnames: required when object_store is s3']);

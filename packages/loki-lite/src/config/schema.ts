@@ -68,7 +68,8 @@ export const configSchema = z.strictObject({
     .prefault({}),
   distributor: z
     .strictObject({
-      max_recv_msg_size: byteSize.default(100 * 1024 * 1024),
+      // The push decoder keeps line offsets in 32-bit columns.
+      max_recv_msg_size: byteSize.refine((n) => n < 2 ** 31, 'must be below 2GiB').default(100 * 1024 * 1024),
     })
     .prefault({}),
   ingester: z
