@@ -27,8 +27,11 @@ export class Metrics {
     name: 'loki_ingester_memory_streams', help: 'The total number of streams in memory per tenant.',
     labelNames: ['tenant'], registers: [this.registry],
   });
-  readonly memoryChunks = new Gauge({
+  /** Set by the ingester: counted when scraped, so nothing on the push path keeps count. */
+  chunksInMemory: () => number = () => 0;
+  readonly memoryChunks: Gauge = new Gauge({
     name: 'loki_ingester_memory_chunks', help: 'The total number of chunks in memory.', registers: [this.registry],
+    collect: (): void => this.memoryChunks.set(this.chunksInMemory()),
   });
   readonly chunksFlushed = new Counter({
     name: 'loki_ingester_chunks_flushed_total', help: 'Total flushed chunks per reason.',

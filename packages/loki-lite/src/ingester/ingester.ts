@@ -94,6 +94,7 @@ export class Ingester {
     const { config, limits } = deps;
     this.log = deps.log ?? silentLogger;
     this.now = deps.nowMs ?? Date.now;
+    deps.metrics.chunksInMemory = () => this.chunksInMemory();
     this.settings = {
       encoding: config.chunk_encoding,
       blockSize: config.chunk_block_size,
@@ -230,6 +231,13 @@ export class Ingester {
       if (this.settings.headMemory.used <= target) break;
       h.desc.chunk.cutBlock(h.desc.state === 'open');
     }
+  }
+
+  /** Chunks held in memory, open or waiting to be flushed or indexed, across all tenants. */
+  chunksInMemory(): number {
+    let n = 0;
+    for (const streams of this.tenants.values()) for (const s of streams.values()) n += s.chunks.length;
+    return n;
   }
 
   /** Uncompressed bytes held in head blocks, across all streams. */
