@@ -1,7 +1,14 @@
-import {
-  DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, NoSuchKey, PutObjectCommand, S3Client, type S3ClientConfig,
-} from '@aws-sdk/client-s3';
+import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { ObjectNotFoundError, type ObjectStore } from '../object-store.js';
+
+type S3Sdk = typeof import('@aws-sdk/client-s3');
+
+/**
+ * The SDK is loaded when the first S3 store is made, not with this module: it costs about 20 MB of memory,
+ * which a process on the filesystem store (the embedded default) would carry for nothing.
+ */
+let sdk: Promise<S3Sdk> | undefined;
+const loadSdk = (): Promise<S3Sdk> => (sdk ??= import('@aws-sdk/client-s3'));
 
 export interface S3StoreOptions {
   bucket: string;
@@ -19,7 +26,7 @@ export interface S3StoreOptions {
 /** Objects in one S3 bucket through @aws-sdk/client-s3, which also retries throttling and 5xx answers. */
 export class S3ObjectStore implements ObjectStore {
   readonly description: string;
-  private readonly client: S3Client;
+  private readonly ready: Promise<{ sdk: S3Sdk; client: S3Client }>;
   private readonly bucket: string;
 
   constructor(opts: S3StoreOptions) {
@@ -30,20 +37,22 @@ export class S3ObjectStore implements ObjectStore {
     if (opts.accessKeyId) {
       config.credentials = { accessKeyId: opts.accessKeyId, secretAccessKey: opts.secretAccessKey, ...(opts.sessionToken ? { sessionToken: opts.sessionToken } : {}) };
     }
-    this.client = new S3Client(config);
+    this.ready = loadSdk().then((loaded) => ({ sdk: loaded, client: new loaded.S3Client(config) }));
   }
 
   async put(key: string, body: Uint8Array): Promise<void> {
-    await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentLength: body.byteLength }));
+    const { sdk: s3, client } = await this.ready;
+    await client.send(new s3.PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentLength: body.byteLength }));
   }
 
   async get(key: string): Promise<Buffer> {
+    const { sdk: s3, client } = await this.ready;
     try {
-      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      const out = await client.send(new s3.GetObjectCommand({ Bucket: this.bucket, Key: key }));
       if (!out.Body) throw new ObjectNotFoundError(key);
       return Buffer.from(await out.Body.transformToByteArray());
     } catch (e) {
-      if (e instanceof NoSuchKey || (e as { name?: string }).name === 'NoSuchKey' || (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) {
+      if (e instanceof s3.NoSuchKey || (e as { name?: string }).name === 'NoSuchKey' || (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) {
         throw new ObjectNotFoundError(key);
       }
       throw e;
@@ -51,10 +60,11 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async list(prefix: string): Promise<string[]> {
+    const { sdk: s3, client } = await this.ready;
     const keys: string[] = [];
     let token: string | undefined;
     do {
-      const out = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }));
+      const out = await client.send(new s3.ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }));
       for (const o of out.Contents ?? []) if (o.Key !== undefined) keys.push(o.Key);
       token = out.IsTruncated ? out.NextContinuationToken : undefined;
     } while (token);
@@ -62,10 +72,11 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async delete(key: string): Promise<void> {
-    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+    const { sdk: s3, client } = await this.ready;
+    await client.send(new s3.DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
   }
 
   destroy(): void {
-    this.client.destroy();
+    void this.ready.then(({ client }) => client.destroy());
   }
 }
