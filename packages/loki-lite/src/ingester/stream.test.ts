@@ -45,4 +45,43 @@ describe('Stream.push', () => {
     expect(storedOf([20, 0, 'B2'], [21, 0, 'C'])).toBe(2);
     expect(stream.entriesInRange(0n, 100_000_000_000n).map((e) => e.line)).toEqual(['A', 'older', 'B', 'same time', 'same time', 'B2', 'C']);
   });
+
+  it('keeps what Loki keeps over random pushes, cuts and chunk closes, in time order with the right ranges', () => {
+    let seed = 12345;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const small: StreamSettings = { ...settings, blockSize: 256, targetSize: 2048, maxBehindSeconds: 1, maxBehindNanos: 0 };
+    const stream = new Stream([{ name: 'a', value: 'b' }], '{a="b"}', 'fp', small, 0, () => {});
+    // The model: Loki's rules for one stream (repeat of the newest dropped, too far behind refused).
+    let newest: [bigint, string] | undefined;
+    const kept: Array<[bigint, string]> = [];
+    let t = 1_764_547_200_000_000_000n;
+    for (let round = 0; round < 400; round++) {
+      const entries: Array<[number, number, string]> = [];
+      for (let n = 1 + Math.floor(random() * 4); n > 0; n--) {
+        const r = random();
+        let ts = (t += BigInt(Math.floor(random() * 3e8)));
+        if (r < 0.15) ts = t - BigInt(Math.floor(random() * 1.5e9)); // late, sometimes beyond the 1 s window
+        let line = `line ${round} ${n} ${'x'.repeat(Math.floor(random() * 40))}`;
+        if (r > 0.9 && newest) [ts, line] = newest; // an exact repeat of the newest
+        else if (r > 0.85 && newest) ts = newest[0]; // another line at the newest's time
+        entries.push([Number(ts / 1_000_000_000n), Number(ts % 1_000_000_000n), line]);
+        const behind = newest !== undefined && ts < newest[0] - 1_000_000_000n;
+        const repeat = newest !== undefined && ts === newest[0] && line === newest[1];
+        if (!behind && !repeat) {
+          kept.push([ts, line]);
+          if (!newest || ts > newest[0]) newest = [ts, line];
+        }
+      }
+      stream.push(batch(...entries), 0, false);
+      if (random() < 0.1) stream.chunks[stream.chunks.length - 1]?.chunk.cutBlock();
+      if (random() < 0.05) stream.closeOpenChunk();
+    }
+    const byTime = [...kept].sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0)); // stable: arrival order on ties
+    expect(stream.entriesInRange(0n, 2n ** 62n).map((e) => [e.timestamp, e.line])).toEqual(byTime);
+    expect(stream.chunks.length).toBeGreaterThan(3);
+    for (const { chunk } of stream.chunks) {
+      const ts = chunk.entriesInRange(0n, 2n ** 62n).map((e) => e.timestamp);
+      expect([chunk.minTs, chunk.maxTs]).toEqual([ts.reduce((x, y) => (y < x ? y : x)), ts.reduce((x, y) => (y > x ? y : x))]);
+    }
+  });
 });
