@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Entry } from './entry.js';
 import { CHUNK_MAGIC, type ChunkEncoding, decodeChunk } from './format.js';
-import { MemChunk, readChunkEntries } from './mem-chunk.js';
+import { HeadMemory, MemChunk, readChunkEntries } from './mem-chunk.js';
 import { BlockCursor, encodeBlockBody, sortBlockBody } from './block.js';
 
 const T0 = 1_795_132_800_000_000_000n;
@@ -56,6 +56,22 @@ describe.each<ChunkEncoding>(['none', 'gzip', 'snappy'])('chunk with %s encoding
     chunk.append(entry(-5, 'oldest'));
     expect([chunk.minTs, chunk.maxTs]).toEqual([T0 - 5n, T0 + 70n]);
     expect(chunk.entriesInRange(T0 - 100n, T0 + 100n).map((e) => e.line)).toEqual(['oldest', 'late', 'into the head, between the block\'s bounds', 'a', 'later', 'b', 'newest']);
+  });
+
+  it('compresses a full head instead of growing it while head memory is tight, losing nothing', () => {
+    const fill = (memory: HeadMemory) => {
+      const chunk = new MemChunk(encoding, 1 << 20, 1 << 30, false, memory);
+      for (let i = 0; i < 400; i++) chunk.append(entry(i, `line ${i} ${'y'.repeat(60)}`));
+      return chunk;
+    };
+    const roomy = fill(new HeadMemory());
+    const tight = fill(new HeadMemory(4096)); // tight once 2 KB of heads are in use
+    expect(roomy.headBytes).toBeGreaterThan(16 * 1024); // one head, grown
+    expect(tight.headBytes).toBeLessThan(8 * 1024); // cut at its 8 KB buffer, again and again
+    const written = roomy.entriesInRange(T0, T0 + 1000n);
+    expect(tight.entriesInRange(T0, T0 + 1000n)).toEqual(written);
+    expect(decodeChunk(tight.encode()).blocks.length).toBeGreaterThan(3);
+    expect(readChunkEntries(tight.encode(), T0, T0 + 1000n)).toEqual(written);
   });
 
   it('selects a half-open time range [from, through)', () => {

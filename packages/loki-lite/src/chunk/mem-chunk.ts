@@ -9,10 +9,22 @@ import { type ChunkEncoding, type CompressedBlock, compressBlock, decodeChunk, d
 const HEAD_INITIAL_BYTES = 1024;
 /** Room past the block size for the entry that crosses it. */
 const HEAD_SLACK_BYTES = 16 * 1024;
+/** Heads smaller than this grow even when head memory is tight: smaller blocks would compress poorly. */
+const HEAD_GROW_FLOOR = 8 * 1024;
+/** Bytes an entry takes in a block body besides its line: the timestamp, two short varints, some spare. */
+const ENTRY_OVERHEAD_BYTES = 32;
 
-/** Uncompressed head bytes of every chunk that shares it (one per ingester). */
+/** Uncompressed head bytes of every chunk that shares it (one per ingester), and their limit. */
 export class HeadMemory {
   used = 0;
+
+  /** `limit`: ingester.head_memory_limit (the ingester compresses the largest heads above it). */
+  constructor(readonly limit = Number.POSITIVE_INFINITY) {}
+
+  /** Over half the limit, a full head of at least HEAD_GROW_FLOOR bytes is compressed instead of grown. */
+  get tight(): boolean {
+    return this.used > this.limit / 2;
+  }
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -103,9 +115,12 @@ export class MemChunk {
   }
 
   append(e: Entry): void {
+    // ByteWriter.string reserves 3 bytes per UTF-16 unit before it knows the UTF-8 length.
+    this.makeRoom(e.line.length * 3, e.structuredMetadata);
+    const lineBytes = Buffer.byteLength(e.line);
     const at = this.head.length;
     appendEntry(this.head, e);
-    this.appended(at, Buffer.byteLength(e.line));
+    this.appended(at, lineBytes);
   }
 
   /**
@@ -114,9 +129,23 @@ export class MemChunk {
    * not be checked (that reads the previous entry, a cache miss).
    */
   appendRaw(columns: EntryColumns, k: number, metadata: readonly Label[], newest = false): void {
+    this.makeRoom(columns.ends[k]! - columns.starts[k]!, metadata);
     const at = this.head.length;
     appendRawEntry(this.head, columns, k, metadata);
     this.appended(at, columns.ends[k]! - columns.starts[k]!, newest);
+  }
+
+  /**
+   * When the next entry (its line taking up to `lineBytes`) would not fit the head's buffer and head memory
+   * is tight, a head already of a fair size is compressed into a block and its buffer reused, rather than
+   * grown to twice its size: with thousands of streams, each would otherwise keep a buffer of its peak size
+   * (mostly empty after the next pressure cut), the largest part of the ingester's memory after the data
+   * itself. (An entry with structured metadata is not measured; its head grows as it needs.)
+   */
+  private makeRoom(lineBytes: number, metadata: readonly Label[]): void {
+    const head = this.head;
+    if (head.length + lineBytes + ENTRY_OVERHEAD_BYTES <= head.capacity || metadata.length > 0) return;
+    if (this.memory.tight && head.capacity >= HEAD_GROW_FLOOR && this.headEntries > 0) this.compressHead(head.capacity);
   }
 
   /** Bookkeeping for the entry just written to the head at offset `at`. */

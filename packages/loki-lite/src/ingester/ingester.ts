@@ -103,7 +103,7 @@ export class Ingester {
       maxBehindNanos: nanosPartOf(config.max_chunk_age / 2n),
       rateLimitBytes: limits.per_stream_rate_limit,
       rateBurstBytes: limits.per_stream_rate_limit_burst,
-      headMemory: new HeadMemory(),
+      headMemory: new HeadMemory(config.head_memory_limit),
     };
   }
 
