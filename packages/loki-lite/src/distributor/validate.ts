@@ -65,7 +65,6 @@ export interface EntryWindow {
   readonly oldestSeconds: number;
   readonly oldestNanos: number;
   /** Entries newer than this are rejected. */
-  readonly newestNs: bigint;
   readonly newestSeconds: number;
   readonly newestNanos: number;
 }
@@ -77,7 +76,6 @@ export function entryWindow(limits: LimitsConfig, nowNs: bigint): EntryWindow {
     oldestNs,
     oldestSeconds: oldestNs === undefined ? -Infinity : secondsOf(oldestNs),
     oldestNanos: oldestNs === undefined ? 0 : nanosPartOf(oldestNs),
-    newestNs,
     newestSeconds: secondsOf(newestNs),
     newestNanos: nanosPartOf(newestNs),
   };

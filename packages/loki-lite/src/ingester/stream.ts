@@ -58,6 +58,9 @@ export class Stream {
   /** The newest entry's timestamp (no entry yet: -Infinity seconds). */
   private newestSeconds = Number.NEGATIVE_INFINITY;
   private newestNanos = 0;
+  /** The oldest acceptable timestamp, as tooFarBehind last worked it out (for the error text). */
+  private cutoffSeconds = 0;
+  private cutoffNanos = 0;
   /**
    * Where the newest entry's line is, for dropping exact repeats of it: usually it is the entry last
    * appended to the open chunk, read there; only when another entry follows it (out of order, or at the
@@ -161,22 +164,21 @@ export class Stream {
     return undefined;
   }
 
-  /** True if (sec, ns) is older than the newest entry minus the out-of-order window. */
+  /** True if (sec, ns) is older than the newest entry minus the out-of-order window (left in cutoff*). */
   private tooFarBehind(sec: number, ns: number): boolean {
-    const { maxBehindSeconds, maxBehindNanos } = this.settings;
-    let cutoffSeconds = this.newestSeconds - maxBehindSeconds;
-    let cutoffNanos = this.newestNanos - maxBehindNanos;
-    if (cutoffNanos < 0) {
-      cutoffNanos += 1e9;
-      cutoffSeconds--;
+    this.cutoffSeconds = this.newestSeconds - this.settings.maxBehindSeconds;
+    this.cutoffNanos = this.newestNanos - this.settings.maxBehindNanos;
+    if (this.cutoffNanos < 0) {
+      this.cutoffNanos += 1e9;
+      this.cutoffSeconds--;
     }
-    return compareParts(sec, ns, cutoffSeconds, cutoffNanos) < 0;
+    return compareParts(sec, ns, this.cutoffSeconds, this.cutoffNanos) < 0;
   }
 
+  /** Loki's error for entry i, which tooFarBehind has just refused. */
   private tooFarBehindError(batch: EntryBatch, i: number): LokiError {
-    const cutoff = nanosOfParts(this.newestSeconds, this.newestNanos) - nanosOfParts(this.settings.maxBehindSeconds, this.settings.maxBehindNanos);
     return new LokiError('bad_data', 'too_far_behind',
-      `entry too far behind, entry timestamp is: ${formatRFC3339(batch.timestamp(i))}, oldest acceptable timestamp is: ${formatRFC3339(cutoff)}`);
+      `entry too far behind, entry timestamp is: ${formatRFC3339(batch.timestamp(i))}, oldest acceptable timestamp is: ${formatRFC3339(nanosOfParts(this.cutoffSeconds, this.cutoffNanos))}`);
   }
 
   /** Closes the open chunk if it is full (queueing it for flushing) and opens a new one. */

@@ -1,6 +1,6 @@
 import type { Label } from '../labels/labels.js';
 import { NO_METADATA } from './types.js';
-import { carryNanos, carrySeconds, nanosOfParts, nanosPartOf, secondsOf } from './timestamp-parts.js';
+import { nanosOfParts, nanosPartOf, secondsOf } from './timestamp-parts.js';
 
 /**
  * The entries of one push request (or WAL record), column-wise over the bytes they arrived in: per entry
@@ -29,8 +29,14 @@ export class EntryColumns {
   add(seconds: number, nanos: number, start: number, end: number, metadata: readonly Label[]): void {
     const i = this.count;
     if (i === this.seconds.length) this.grow();
-    this.seconds[i] = carrySeconds(seconds, nanos);
-    this.nanos[i] = carryNanos(nanos);
+    if (nanos >= 0 && nanos < 1e9) {
+      this.seconds[i] = seconds;
+      this.nanos[i] = nanos;
+    } else {
+      const carry = Math.floor(nanos / 1e9); // a malformed Timestamp: whole seconds in its nanoseconds
+      this.seconds[i] = seconds + carry;
+      this.nanos[i] = nanos - carry * 1e9;
+    }
     this.starts[i] = start;
     this.ends[i] = end;
     if (metadata.length > 0 || this.metadata) {

@@ -34,16 +34,6 @@ export function nanosPartOf(ns: bigint): number {
   return r < 0 ? r + NANOS : r;
 }
 
-/** The seconds of (seconds, nanos) with nanos outside [0, 1e9) carried into them (a malformed Timestamp). */
-export function carrySeconds(seconds: number, nanos: number): number {
-  return nanos >= 0 && nanos < NANOS ? seconds : seconds + Math.floor(nanos / NANOS);
-}
-
-/** nanos brought into [0, 1e9), the counterpart of carrySeconds. */
-export function carryNanos(nanos: number): number {
-  return nanos >= 0 && nanos < NANOS ? nanos : ((nanos % NANOS) + NANOS) % NANOS;
-}
-
 /**
  * Writes timestamp k of seconds/nanos columns, seconds * 1e9 + nanos, as a little-endian int64 at buf[pos].
  * For seconds in [0, 2^32) (1970 to 2106) it is exact in doubles: with m = seconds * 1953125 +

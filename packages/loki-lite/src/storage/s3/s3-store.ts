@@ -38,6 +38,8 @@ export class S3ObjectStore implements ObjectStore {
       config.credentials = { accessKeyId: opts.accessKeyId, secretAccessKey: opts.secretAccessKey, ...(opts.sessionToken ? { sessionToken: opts.sessionToken } : {}) };
     }
     this.ready = loadSdk().then((loaded) => ({ sdk: loaded, client: new loaded.S3Client(config) }));
+    // A failure shows on the first use; until then it must not be an unhandled rejection (which ends node).
+    this.ready.catch(() => {});
   }
 
   async put(key: string, body: Uint8Array): Promise<void> {
