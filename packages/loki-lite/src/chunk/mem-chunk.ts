@@ -129,10 +129,11 @@ export class MemChunk {
    * not be checked (that reads the previous entry, a cache miss).
    */
   appendRaw(columns: EntryColumns, k: number, metadata: readonly Label[], newest = false): void {
-    this.makeRoom(columns.ends[k]! - columns.starts[k]!, metadata);
+    const lineBytes = columns.ends[k]! - columns.starts[k]!;
+    this.makeRoom(lineBytes, metadata);
     const at = this.head.length;
     appendRawEntry(this.head, columns, k, metadata);
-    this.appended(at, columns.ends[k]! - columns.starts[k]!, newest);
+    this.appended(at, lineBytes, newest);
   }
 
   /**

@@ -129,15 +129,9 @@ export class ByteWriter {
 
   /** The line of the block-body entry written at `at` (an i64 timestamp, then the length-prefixed line). */
   lineAt(at: number): LineBytes {
-    const buf = this.buf;
-    let pos = at + 8;
-    let length = 0;
-    for (let shift = 1; ; shift *= 128) {
-      const b = buf[pos++]!;
-      length += (b & 0x7f) * shift;
-      if (b < 0x80) break;
-    }
-    return { buf, start: pos, end: pos + length };
+    const r = new ByteReader(this.buf, at + 8, this.pos);
+    const length = r.uvarint();
+    return { buf: this.buf, start: r.pos, end: r.pos + length };
   }
 
   uvarint(v: number): this {
