@@ -1,11 +1,13 @@
 import { appendFileSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { type FileHandle, open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { EntryBatch, encodePushRequestProto, snappyCompress } from '@loki-lite/shared';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ByteWriter } from '../../util/binary.js';
-import { decodeRecordPayload, encodePushRecord, encodeRecord, RECORD_PUSH_BODY, type WalEntriesRecord, type WalRecord } from './record.js';
-import { Wal } from './wal.js';
+import { LimitedDisk } from '../../testing/limited-disk.js';
+import { decodeRecordPayload, encodePushRecord, encodeRecord, RECORD_PUSH_BODY, scanRecords, type WalEntriesRecord, type WalRecord } from './record.js';
+import { type OpenWalFile, Wal } from './wal.js';
 
 const dirs: string[] = [];
 afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -120,5 +122,119 @@ describe('WAL', () => {
     expect(corrupt).toEqual(['segment-00000001']);
     expect(records.map((r) => firstLine(r))).toEqual(['a', 'b']);
     await again.close();
+  });
+});
+
+describe('WAL on a disk that fills up', () => {
+  const segmentSize = (dir: string) => statSync(path.join(dir, readdirSync(dir).find((f) => f.startsWith('segment-'))!)).size;
+
+  it('writes on after short writes, so a record is never acknowledged half written', async () => {
+    const dir = freshDir();
+    const shortWrites: OpenWalFile = async (file, flags) => {
+      const fh = await open(file, flags);
+      // every writev writes at most 7 bytes, as a kernel may near a full disk
+      return Object.assign(Object.create(fh) as FileHandle, { writev: (bufs: Buffer[]) => fh.writev([Buffer.concat(bufs).subarray(0, 7)]) });
+    };
+    const wal = await Wal.open(dir, () => {}, { openFile: shortWrites });
+    await Promise.all(['a', 'bb', 'ccc'].map((l) => wal.append(encode(record('t', l)))));
+    await wal.close();
+    expect((await replay(dir)).records.map(firstLine)).toEqual(['a', 'bb', 'ccc']);
+  });
+
+  it('fails the appends that do not fit, cuts the torn record off, and takes appends again once there is room', async () => {
+    const dir = freshDir();
+    const disk = new LimitedDisk(0);
+    const failed: string[] = [];
+    const wal = await Wal.open(dir, () => {}, { openFile: disk.open, onWriteFailed: (recs) => failed.push(...scanRecords(Buffer.concat(recs)).records.map(firstLine)) });
+    const size = encode(record('t', 'line-0')).length;
+    disk.capacity = 3 * size + 5; // three records and a few bytes of a fourth
+    const acked: string[] = [];
+    const refused: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const line = `line-${i}`;
+      await wal.append(encode(record('t', line))).then(() => acked.push(line), (e: NodeJS.ErrnoException) => {
+        expect(e.code).toBe('ENOSPC');
+        refused.push(line);
+      });
+    }
+    expect(acked).toEqual(['line-0', 'line-1', 'line-2']);
+    expect(refused).toEqual(['line-3', 'line-4', 'line-5']);
+    expect(failed).toEqual(refused);
+    // the few bytes of line-3 that fitted are gone again: nothing follows the last good record
+    expect(segmentSize(dir)).toBe(3 * size);
+    disk.capacity = 100 * size;
+    await wal.append(encode(record('t', 'after-space-came-back')));
+    await wal.close();
+    const logged: string[] = [];
+    const { records, wal: again } = await (async () => {
+      const records: WalRecord[] = [];
+      const w = await Wal.open(dir, (r) => records.push(r), { log: (m) => logged.push(m) });
+      return { records, wal: w };
+    })();
+    expect(records.map(firstLine)).toEqual(['line-0', 'line-1', 'line-2', 'after-space-came-back']);
+    expect(logged.filter((m) => m.includes('torn'))).toEqual([]);
+    await again.close();
+  });
+
+  it('fails an append whose fsync fails and keeps the segment to the records that were fsynced', async () => {
+    const dir = freshDir();
+    const disk = new LimitedDisk(1 << 20);
+    const wal = await Wal.open(dir, () => {}, { openFile: disk.open });
+    await wal.append(encode(record('t', 'before')));
+    disk.failFsyncs = 1;
+    await expect(wal.append(encode(record('t', 'lost-in-fsync')))).rejects.toThrow('EIO');
+    await wal.append(encode(record('t', 'after')));
+    await wal.close();
+    expect((await replay(dir)).records.map(firstLine)).toEqual(['before', 'after']);
+  });
+
+  it('a barrier waits for the writes begun before it, and fails if any of them failed', async () => {
+    const dir = freshDir();
+    const disk = new LimitedDisk(1 << 20);
+    const wal = await Wal.open(dir, () => {}, { openFile: disk.open });
+    expect(await wal.barrier()).toBeUndefined();
+    const first = wal.append(encode(record('t', 'one')));
+    let barrierDone = false;
+    const barrier = wal.barrier().then(() => (barrierDone = true));
+    await first;
+    await barrier;
+    expect(barrierDone).toBe(true);
+    disk.failFsyncs = 1;
+    const failing = wal.append(encode(record('t', 'two'))).catch((e: Error) => e);
+    const second = wal.append(encode(record('t', 'three'))); // written in the next batch, which succeeds
+    await expect(wal.barrier()).rejects.toThrow('EIO');
+    expect(await failing).toBeInstanceOf(Error);
+    await second;
+    await wal.close();
+  });
+
+  it('does not replace segments with a checkpoint that did not fit', async () => {
+    const dir = freshDir();
+    const disk = new LimitedDisk(1 << 20);
+    const wal = await Wal.open(dir, () => {}, { openFile: disk.open });
+    await wal.append(encode(record('t', 'kept')));
+    const segment = wal.rotate();
+    disk.capacity = disk.used + 10;
+    await expect(wal.writeCheckpoint(segment, [encode(record('t', 'kept'))])).rejects.toThrow('ENOSPC');
+    expect(readdirSync(dir).sort()).toEqual(['segment-00000001']);
+    await wal.close();
+    expect((await replay(dir)).records.map(firstLine)).toEqual(['kept']);
+  });
+
+  it('abandons a checkpoint whose snapshot held records whose write then failed', async () => {
+    const dir = freshDir();
+    const disk = new LimitedDisk(1 << 20);
+    const wal = await Wal.open(dir, () => {}, { openFile: disk.open });
+    await wal.append(encode(record('t', 'durable')));
+    disk.failFsyncs = 1;
+    const failing = wal.append(encode(record('t', 'never-acknowledged'))).catch(() => 'failed');
+    const failedBefore = wal.failedBatches;
+    const segment = wal.rotate();
+    // the snapshot was taken while 'never-acknowledged' was still being written
+    const snapshot = [encode(record('t', 'durable')), encode(record('t', 'never-acknowledged'))];
+    await expect(wal.writeCheckpoint(segment, snapshot, failedBefore)).rejects.toThrow('abandoned');
+    expect(await failing).toBe('failed');
+    await wal.close();
+    expect((await replay(dir)).records.map(firstLine)).toEqual(['durable']);
   });
 });
