@@ -53,6 +53,11 @@ export class Metrics {
   readonly walCorruptions = new Counter({
     name: 'loki_ingester_wal_corruptions_total', help: 'Total number of WAL corruptions encountered.', registers: [this.registry],
   });
+  readonly walDiskFullFailures = new Counter({
+    name: 'loki_ingester_wal_disk_full_failures_total',
+    help: 'Total number of disk full failures: pushes refused while the WAL disk is below ingester.wal.min_free_disk_space, and WAL writes that ran out of space.',
+    registers: [this.registry],
+  });
   readonly walRecordsReplayed = new Counter({
     name: 'loki_ingester_wal_records_replayed_total', help: 'WAL records replayed at start-up.', registers: [this.registry],
   });

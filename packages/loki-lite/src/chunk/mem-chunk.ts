@@ -238,6 +238,23 @@ export class MemChunk {
     return { encoding: this.encoding, blocks: this.blocks.slice(), head: Buffer.from(this.head.view()) };
   }
 
+  /** Every entry, blocks first and then the head, each in the order it is stored. */
+  allEntries(): Entry[] {
+    return [...snapshotEntries(this.snapshot())];
+  }
+
+  /**
+   * A new chunk like this one holding `entries` (some of this one's, in its order), for taking back the
+   * entries of pushes whose WAL write failed. This one's head memory is given back; its bytes stay readable
+   * for a query that is reading it already.
+   */
+  rebuiltWith(entries: readonly Entry[]): MemChunk {
+    const next = new MemChunk(this.encoding, this.blockSize, this.targetSize, false, this.memory);
+    for (const e of entries) next.append(e);
+    this.memory.used -= this.head.length;
+    return next;
+  }
+
   /** Cuts the head and writes the chunk's bytes; blocks that overlap in time are re-sorted first. */
   encode(): Buffer {
     this.cutBlock();

@@ -99,6 +99,10 @@ export const configSchema = z.strictObject({
           dir: z.string().default(''),
           checkpoint_duration: duration.default(5n * 60n * 1_000_000_000n),
           flush_on_shutdown: z.boolean().default(true),
+          // loki-lite only: below this much free space on the WAL's disk, pushes are refused (503) until
+          // space is back, instead of WAL writes failing halfway; it also leaves room for a checkpoint,
+          // which is what lets old segments go. 0 turns the check off.
+          min_free_disk_space: byteSize.default(64 * 1024 * 1024),
         })
         .prefault({}),
     })

@@ -14,10 +14,12 @@ import { ByteWriter } from '../util/binary.js';
 import { type Logger, silentLogger } from '@loki-lite/shared';
 import { failedEntriesError } from './errors.js';
 import { type ChunkDesc, PushOutcome, Stream, type StreamSettings } from './stream.js';
-import { encodePushRecord, encodeRecord, type WalPushRecord, type WalRecord, type WalStream } from './wal/record.js';
+import { encodePushRecord, encodeRecord, scanRecords, type WalPushRecord, type WalRecord, type WalStream } from './wal/record.js';
 // Replaying a logged push body redoes the distributor's relabelling, so its rule comes from there.
 import { type ParsedStreamLabels, withServiceName } from '../distributor/validate.js';
-import { Wal } from './wal/wal.js';
+import { type OpenWalFile, Wal } from './wal/wal.js';
+import { DiskSpaceGuard, type FreeBytesOf } from './wal/disk-space.js';
+import { EntrySet } from './entry-set.js';
 
 /** A validated stream as the distributor hands it over. */
 export interface IngestStream {
@@ -54,6 +56,8 @@ export interface IngesterDeps {
   readonly metrics: Metrics;
   readonly log?: Logger;
   readonly nowMs?: () => number;
+  /** Tests only: how WAL files are opened and free disk space is read (a disk that fills up). */
+  readonly walFiles?: { readonly open?: OpenWalFile; readonly freeBytes?: FreeBytesOf };
 }
 
 interface FlushItem {
@@ -62,7 +66,15 @@ interface FlushItem {
   readonly desc: ChunkDesc;
   /** Why the chunk was closed: full, idle, max_age or forced (Loki's flush reasons). */
   readonly reason: string;
+  /**
+   * Settles once the WAL writes of every entry in the chunk have succeeded or failed (and the entries of a
+   * failed one are taken back): a chunk in the store could not be taken back.
+   */
+  readonly settled: Promise<void>;
 }
+
+const SETTLED = Promise.resolve();
+const noop = () => {};
 
 const FLUSH_CONCURRENCY = 4;
 const ms = (ns: bigint) => Number(ns / 1_000_000n);
@@ -81,6 +93,9 @@ export class Ingester {
   private retryTimer: NodeJS.Timeout | undefined;
   private flushIdleWaiters: Array<() => void> = [];
   private wal: Wal | undefined;
+  private diskSpace: DiskSpaceGuard | undefined;
+  /** While a push is being stored: the chunks it filled, to be flushed once its WAL write settles. */
+  private closedInPush: FlushItem[] | undefined;
   private readonly walWriter = new ByteWriter(1 << 16);
   private readonly outcome = new PushOutcome();
   private readonly timers: NodeJS.Timeout[] = [];
@@ -114,8 +129,14 @@ export class Ingester {
       this.wal = await Wal.open(config.wal.dir, (rec) => this.applyReplayed(rec), {
         onFsync: (s) => metrics.walFsyncSeconds.observe(s),
         onCorruption: () => metrics.walCorruptions.inc(),
+        onWriteFailed: (records, e) => this.walWriteFailed(records, e),
         log: (m) => this.log.info(m),
+        openFile: this.deps.walFiles?.open,
       });
+      this.diskSpace = new DiskSpaceGuard(config.wal.dir, config.wal.min_free_disk_space, 1000, {
+        onChange: (refusing, free) => this.diskSpaceChanged(refusing, free),
+      }, this.deps.walFiles?.freeBytes);
+      await this.diskSpace.start();
     }
     this.every(config.flush_check_period, () => this.closeIdleAndOldChunks());
     this.every(config.index_cut_period, () => this.serialized(() => this.cutIndex()));
@@ -148,45 +169,129 @@ export class Ingester {
    */
   push(tenant: string, streams: readonly IngestStream[], whole?: WholePushBody): Promise<void> {
     if (this.stopped) return Promise.reject(new LokiError('unavailable', 'shutting_down', 'Ingester is shutting down'));
+    const refusal = this.diskSpace?.refusal;
+    if (refusal) {
+      this.deps.metrics.walDiskFullFailures.inc();
+      return Promise.reject(refusal);
+    }
     const now = this.now();
-    // While every entry so far was stored (repeats of a newest entry aside: replay drops them again), the
-    // WAL can log the body as received; the stored entries are listed only from the first refusal on.
+    // While every entry so far was stored, the WAL can log the body as received; from the first entry that
+    // was not (a repeat, or refused) on, the stored entries are listed. A record holds exactly what its push
+    // stored, so when its write fails those entries can be taken back by content.
     let listed: WalStream[] | undefined = whole ? undefined : [];
+    let storedAll = true;
     let storedAny = false;
     let error: LokiError | undefined;
-    for (let j = 0; j < streams.length; j++) {
-      const s = streams[j]!;
-      const stream = this.routedStream(tenant, s, now);
-      if (!stream) {
-        error = this.streamLimitError(tenant, s);
-        listed ??= storedWhole(streams, j);
-        continue;
-      }
-      const { stored, storedCount, failed } = stream.push(s.entries, now, false, this.outcome);
-      if (failed.length > 0) {
-        listed ??= storedWhole(streams, j);
-        error = failedEntriesError(tenant, stream.labelsString, failed, s.entries.count, this.deps.config.max_returned_stream_errors);
-        for (const f of failed) {
-          this.deps.metrics.discardedSamples.inc({ reason: f.error.code, tenant });
-          this.deps.metrics.discardedBytes.inc({ reason: f.error.code, tenant }, f.bytes);
+    this.closedInPush = [];
+    let durable = SETTLED;
+    try {
+      for (let j = 0; j < streams.length; j++) {
+        const s = streams[j]!;
+        const stream = this.routedStream(tenant, s, now);
+        if (!stream) {
+          error = this.streamLimitError(tenant, s);
+          storedAll = false;
+          listed ??= storedWhole(streams, j);
+          continue;
+        }
+        const { stored, storedCount, failed } = stream.push(s.entries, now, false, this.outcome);
+        if (stored) {
+          storedAll = false;
+          listed ??= storedWhole(streams, j);
+        }
+        if (failed.length > 0) {
+          error = failedEntriesError(tenant, stream.labelsString, failed, s.entries.count, this.deps.config.max_returned_stream_errors);
+          for (const f of failed) {
+            this.deps.metrics.discardedSamples.inc({ reason: f.error.code, tenant });
+            this.deps.metrics.discardedBytes.inc({ reason: f.error.code, tenant }, f.bytes);
+          }
+        }
+        if (storedCount > 0) {
+          storedAny = true;
+          listed?.push({ labels: stream.labelsString, entries: stored ? s.entries.select(stored) : s.entries });
         }
       }
-      if (storedCount > 0) {
-        storedAny = true;
-        listed?.push({ labels: stream.labelsString, entries: stored ? s.entries.select(stored) : s.entries });
-      }
+      if (this.settings.headMemory.used > this.deps.config.head_memory_limit) this.compressLargestHeads();
+      if (this.wal) durable = this.logToWal(tenant, storedAny ? listed : [], storedAll, whole);
+    } finally {
+      this.flushClosedInPush(durable);
     }
-    if (this.settings.headMemory.used > this.deps.config.head_memory_limit) this.compressLargestHeads();
-    const durable = this.wal && storedAny ? this.logToWal(tenant, listed, whole) : Promise.resolve();
     return error ? durable.then(() => Promise.reject(error)) : durable;
   }
 
-  /** Appends the pushed data to the WAL: the listed entries, or else the whole body. */
-  private logToWal(tenant: string, listed: WalStream[] | undefined, whole: WholePushBody | undefined): Promise<void> {
-    const record = listed
-      ? encodeRecord(this.walWriter, { tenant, streams: listed })
-      : encodePushRecord(this.walWriter, tenant, whole!.serviceNameFrom, whole!.snappyProtobuf);
-    return this.wal!.append(record);
+  /**
+   * Appends what the push stored to the WAL (the listed entries, or else the whole body) and resolves when
+   * it is durable. A push that left entries out may have done so because they repeat entries of earlier
+   * pushes still being written, so it also waits for those, and fails if any of them does.
+   */
+  private logToWal(tenant: string, listed: WalStream[] | undefined, storedAll: boolean, whole: WholePushBody | undefined): Promise<void> {
+    const wal = this.wal!;
+    let written = SETTLED;
+    if (!listed || listed.length > 0) {
+      written = wal.append(listed
+        ? encodeRecord(this.walWriter, { tenant, streams: listed })
+        : encodePushRecord(this.walWriter, tenant, whole!.serviceNameFrom, whole!.snappyProtobuf));
+    }
+    const durable = storedAll ? written : Promise.all([written, wal.barrier()]);
+    return durable.then(noop, (e: Error) => Promise.reject(walWriteError(e)));
+  }
+
+  /** Queues the chunks the push filled for flushing, once `durable` settles. */
+  private flushClosedInPush(durable: Promise<void>): void {
+    const closed = this.closedInPush!;
+    this.closedInPush = undefined;
+    if (closed.length === 0) return;
+    const settled = durable.catch(noop);
+    for (const item of closed) this.enqueueFlush({ ...item, settled });
+  }
+
+  /** A chunk closed because it is full: flushed once the WAL writes of its entries settle. */
+  private chunkFilled(tenant: string, stream: Stream, desc: ChunkDesc): void {
+    const item = { tenant, stream, desc, reason: 'full', settled: SETTLED };
+    if (this.closedInPush) this.closedInPush.push(item);
+    else this.enqueueFlush(item);
+  }
+
+  /** What is in memory now will be durable (or taken back) once every WAL write begun so far settles. */
+  private walSettled(): Promise<void> {
+    return this.wal ? this.wal.barrier().catch(noop) : SETTLED;
+  }
+
+  /**
+   * A WAL write failed: its pushes are answered with an error, so their entries must not stay in memory
+   * (queries would show them until a restart, and a later checkpoint or flush would keep them for good).
+   * Each record lists exactly what its push stored, so those entries are taken back by content.
+   */
+  private walWriteFailed(records: readonly Buffer[], error: Error): void {
+    if ((error as NodeJS.ErrnoException).code === 'ENOSPC') {
+      this.deps.metrics.walDiskFullFailures.inc();
+      void this.diskSpace?.check();
+    }
+    const failed = new Map<Stream, EntrySet>();
+    const recs = scanRecords(Buffer.concat(records)).records;
+    for (const rec of recs) {
+      for (const s of storedStreamsOf(rec)) {
+        const stream = this.tenants.get(rec.tenant)?.get(s.labelsString);
+        if (!stream) continue;
+        let set = failed.get(stream);
+        if (!set) failed.set(stream, (set = new EntrySet()));
+        set.addBatch(s.entries);
+      }
+    }
+    let taken = 0;
+    for (const [stream, set] of failed) taken += stream.takeBack(set);
+    this.log.error(`WAL write failed, ${recs.length} pushes answered with an error and their ${taken} entries taken back out of memory: ${error.message}`);
+  }
+
+  private diskSpaceChanged(refusing: boolean, freeBytes: number): void {
+    const { dir, min_free_disk_space: min } = this.deps.config.wal;
+    if (!refusing) {
+      this.log.warn(`WAL disk has room again (${freeBytes} bytes free in ${dir}); taking pushes again`);
+      return;
+    }
+    this.log.error(`WAL disk nearly full: ${freeBytes} bytes free in ${dir}, below ingester.wal.min_free_disk_space (${min}); refusing pushes until space is freed`);
+    // A checkpoint lets the segments it covers go, which is often most of the WAL's disk.
+    void this.serialized(() => this.checkpoint()).catch((e: Error) => this.log.error(`ingester: ${e.message}`));
   }
 
   private routedStream(tenant: string, s: IngestStream, now: number): Stream | undefined {
@@ -207,7 +312,7 @@ export class Ingester {
     let stream = streams.get(labelsString);
     if (!stream) {
       if (!replay && streams.size >= this.maxStreamsPerTenant) return undefined;
-      stream = new Stream(labels, labelsString, fingerprintOf(labels), this.settings, now, (desc) => this.enqueueFlush({ tenant, stream: stream!, desc, reason: 'full' }));
+      stream = new Stream(labels, labelsString, fingerprintOf(labels), this.settings, now, (desc) => this.chunkFilled(tenant, stream!, desc));
       streams.set(labelsString, stream);
       this.deps.metrics.memoryStreams.inc({ tenant });
     }
@@ -266,11 +371,7 @@ export class Ingester {
 
   private applyReplayed(rec: WalRecord): void {
     const now = this.now();
-    const streams = rec.kind === 'entries' ? rec.streams : decodePushRequestProto(snappyUncompress(rec.snappyProtobuf)).streams;
-    for (const s of streams) {
-      const { labels, labelsString } = rec.kind === 'push' ? storedLabelsOf(rec, s.labels) : parsedLabels(s.labels);
-      this.streamFor(rec.tenant, labels, labelsString, now, true)!.push(s.entries, now, true);
-    }
+    for (const s of storedStreamsOf(rec)) this.streamFor(rec.tenant, s.labels, s.labelsString, now, true)!.push(s.entries, now, true);
     if (this.settings.headMemory.used > this.deps.config.head_memory_limit) this.compressLargestHeads();
     this.deps.metrics.walRecordsReplayed.inc();
   }
@@ -333,6 +434,13 @@ export class Ingester {
 
   private async flushChunk(item: FlushItem): Promise<void> {
     const { tenant, stream, desc } = item;
+    await item.settled;
+    if (desc.chunk.entries === 0) {
+      // Every entry of it was taken back after a failed WAL write.
+      const i = stream.chunks.indexOf(desc);
+      if (i >= 0 && desc !== stream.openDesc) stream.chunks.splice(i, 1);
+      return;
+    }
     desc.state = 'flushing';
     const bytes = desc.chunk.encode();
     const ref: ChunkRef = {
@@ -371,7 +479,7 @@ export class Ingester {
         const old = head.chunk.maxTs - head.chunk.minTs >= this.deps.config.max_chunk_age;
         if (idle || old) {
           stream.closeOpenChunk();
-          this.enqueueFlush({ tenant, stream, desc: head, reason: idle ? 'idle' : 'max_age' });
+          this.enqueueFlush({ tenant, stream, desc: head, reason: idle ? 'idle' : 'max_age', settled: this.walSettled() });
         }
       }
     }
@@ -434,6 +542,7 @@ export class Ingester {
   private async checkpoint(): Promise<void> {
     const wal = this.wal;
     if (!wal) return;
+    const failedBatches = wal.failedBatches;
     const segment = wal.rotate();
     const snapshot: Array<{ tenant: string; labels: string; chunks: ChunkSnapshot[] }> = [];
     for (const [tenant, streams] of this.tenants) {
@@ -441,7 +550,7 @@ export class Ingester {
         if (s.chunks.length > 0) snapshot.push({ tenant, labels: s.labelsString, chunks: s.chunks.map((c) => c.chunk.snapshot()) });
       }
     }
-    await wal.writeCheckpoint(segment, checkpointRecords(snapshot));
+    await wal.writeCheckpoint(segment, checkpointRecords(snapshot), failedBatches);
   }
 
   /**
@@ -452,7 +561,7 @@ export class Ingester {
     for (const [tenant, streams] of this.tenants) {
       for (const stream of streams.values()) {
         const desc = stream.closeOpenChunk();
-        if (desc) this.enqueueFlush({ tenant, stream, desc, reason: 'forced' });
+        if (desc) this.enqueueFlush({ tenant, stream, desc, reason: 'forced', settled: this.walSettled() });
       }
     }
     const timeoutMs = ms(this.deps.config.flush_op_timeout);
@@ -476,6 +585,7 @@ export class Ingester {
   /** Stops accepting pushes; flushes everything if wal.flush_on_shutdown (or there is no WAL). */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.diskSpace?.stop();
     for (const t of this.timers) clearInterval(t);
     clearTimeout(this.retryTimer);
     try {
@@ -489,6 +599,17 @@ export class Ingester {
 /** The first `count` streams as WAL streams: each was stored whole. */
 function storedWhole(streams: readonly IngestStream[], count: number): WalStream[] {
   return streams.slice(0, count).map((s) => ({ labels: s.labelsString, entries: s.entries }));
+}
+
+/** The streams a record stored, under the labels they were stored with. */
+function storedStreamsOf(rec: WalRecord): Array<ParsedStreamLabels & { readonly entries: EntryBatch }> {
+  if (rec.kind === 'entries') return rec.streams.map((s) => ({ ...parsedLabels(s.labels), entries: s.entries }));
+  return decodePushRequestProto(snappyUncompress(rec.snappyProtobuf)).streams.map((s) => ({ ...storedLabelsOf(rec, s.labels), entries: s.entries }));
+}
+
+function walWriteError(e: Error): LokiError {
+  if (e instanceof LokiError) return e;
+  return new LokiError('internal', 'wal_write_failed', `writing to the WAL failed, so the push was not stored: ${e.message}`);
 }
 
 function parsedLabels(raw: string): ParsedStreamLabels {

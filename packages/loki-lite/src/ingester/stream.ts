@@ -1,17 +1,19 @@
-import { compareParts, type EntryBatch, formatBytes, formatRFC3339, LokiError, type Labels, nanosOfParts } from '@loki-lite/shared';
+import { compareParts, type EntryBatch, formatBytes, formatRFC3339, LokiError, type Labels, nanosOfParts, nanosPartOf, secondsOf } from '@loki-lite/shared';
 import type { Entry } from '../chunk/entry.js';
 import type { ChunkEncoding } from '../chunk/format.js';
 import { HeadMemory, MemChunk } from '../chunk/mem-chunk.js';
 import type { ChunkRef } from '../index/types.js';
 import { copyBytes } from '../util/binary.js';
 import { TokenBucket } from '../util/token-bucket.js';
+import type { EntrySet } from './entry-set.js';
 import { type ChunkSource, oneRun } from '../querier/merge.js';
 
 export type ChunkState = 'open' | 'closed' | 'flushing' | 'flushed';
 
 /** A chunk of a stream with its flush bookkeeping. Kept in memory until an index file lists it. */
 export interface ChunkDesc {
-  readonly chunk: MemChunk;
+  /** Replaced, never changed in place, when entries are taken back (see Stream.takeBack). */
+  chunk: MemChunk;
   state: ChunkState;
   readonly createdMs: number;
   flushFailures: number;
@@ -210,6 +212,61 @@ export class Stream {
     this.open = undefined;
     this.openChunk = undefined;
     return open;
+  }
+
+  /**
+   * Takes back the entries of pushes whose WAL write failed: one equal entry per entry of `failed`. Only
+   * open and closed chunks can hold them (a chunk is flushed only once its entries are durable); those
+   * that do are rebuilt without them. Returns how many entries were taken back.
+   */
+  takeBack(failed: EntrySet): number {
+    const newestGoes = this.newestSeconds !== Number.NEGATIVE_INFINITY &&
+      failed.hasLine(nanosOfParts(this.newestSeconds, this.newestNanos), this.newestLineText());
+    // The open chunk may be rebuilt, so a newest line that stays must not be read from it any more.
+    if (!newestGoes && this.newestIsLastAppended) this.copyNewestLine();
+    let taken = 0;
+    for (let i = this.chunks.length - 1; i >= 0; i--) {
+      const desc = this.chunks[i]!;
+      const chunk = desc.chunk;
+      if ((desc.state !== 'open' && desc.state !== 'closed') || chunk.entries === 0) continue;
+      if (chunk.maxTs < failed.minTs || chunk.minTs > failed.maxTs) continue;
+      const all = chunk.allEntries();
+      const kept = all.filter((e) => !failed.take(e));
+      if (kept.length === all.length) continue;
+      taken += all.length - kept.length;
+      desc.chunk = chunk.rebuiltWith(kept);
+      if (desc === this.open) this.openChunk = desc.chunk;
+    }
+    if (newestGoes) this.newestFromMemory();
+    return taken;
+  }
+
+  private newestLineText(): string {
+    if (this.newestIsLastAppended) {
+      const { buf, start, end } = this.openChunk!.lastLine();
+      return buf.toString('utf8', start, end);
+    }
+    return this.lastLine.toString('utf8', 0, this.lastLineLength);
+  }
+
+  /** Makes the latest entry in memory the newest (none: the stream takes any timestamp again). */
+  private newestFromMemory(): void {
+    let newest: Entry | undefined;
+    for (const c of this.chunks) {
+      for (const e of c.chunk.allEntries()) if (!newest || e.timestamp >= newest.timestamp) newest = e;
+    }
+    this.newestIsLastAppended = false;
+    if (!newest) {
+      this.newestSeconds = Number.NEGATIVE_INFINITY;
+      this.newestNanos = 0;
+      this.lastLineLength = 0;
+      return;
+    }
+    this.newestSeconds = secondsOf(newest.timestamp);
+    this.newestNanos = nanosPartOf(newest.timestamp);
+    const line = Buffer.from(newest.line);
+    if (this.lastLine.length < line.length) this.lastLine = Buffer.allocUnsafe(line.length);
+    this.lastLineLength = line.copy(this.lastLine, 0);
   }
 
   /** Every entry held in memory in [from, through), in timestamp order. */

@@ -29,10 +29,14 @@ export interface ChildServer {
   exited(): Promise<number | null>;
 }
 
-/** Starts the built bin and waits until /ready answers 200. */
-export async function startChild(configFile: string, port: number): Promise<ChildServer> {
+/**
+ * Starts the built bin and waits until /ready answers 200. `runWith`: a command that runs the bin, such as
+ * nsenter to start it in another mount namespace.
+ */
+export async function startChild(configFile: string, port: number, runWith: readonly string[] = []): Promise<ChildServer> {
   if (!existsSync(DIST)) throw new Error('packages/loki-lite is not built: run `pnpm test` (it builds first)');
-  const child = spawn(process.execPath, [BIN, `-config.file=${configFile}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const command = [...runWith, process.execPath, BIN, `-config.file=${configFile}`];
+  const child = spawn(command[0]!, command.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = () =>
