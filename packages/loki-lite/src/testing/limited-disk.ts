@@ -4,11 +4,13 @@ import type { OpenWalFile, WalFile } from '../ingester/wal/wal.js';
 /*
  * A pretend disk for WAL tests: real files, but only `capacity` bytes may be written through it in all.
  * As on a filesystem that fills up, the write that reaches the end comes up short, and the next one fails
- * with ENOSPC. `failFsyncs` makes the next fsyncs fail with EIO, as a disk error would.
+ * with ENOSPC. `failFsyncs` and `failTruncates` make the next fsyncs or truncates fail with EIO, as a disk
+ * error would.
  */
 export class LimitedDisk {
   used = 0;
   failFsyncs = 0;
+  failTruncates = 0;
 
   constructor(public capacity: number) {}
 
@@ -45,6 +47,10 @@ class LimitedFile implements WalFile {
   }
 
   async truncate(length: number): Promise<void> {
+    if (this.disk.failTruncates > 0) {
+      this.disk.failTruncates--;
+      throw errno('EIO', 'i/o error, ftruncate');
+    }
     await this.fh.truncate(length);
     this.disk.used -= this.size - length;
     this.size = length;

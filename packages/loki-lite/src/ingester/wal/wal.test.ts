@@ -238,3 +238,27 @@ describe('WAL on a disk that fills up', () => {
     expect((await replay(dir)).records.map(firstLine)).toEqual(['durable']);
   });
 });
+
+describe('WAL segments after a failed write', () => {
+  it('cuts the torn record off before moving on to the next segment, so replay finds no corruption', async () => {
+    const dir = freshDir();
+    const disk = new LimitedDisk(0);
+    const wal = await Wal.open(dir, () => {}, { openFile: disk.open });
+    const size = encode(record('t', 'first')).length;
+    disk.capacity = size + 5;
+    await wal.append(encode(record('t', 'first')));
+    // the torn part is cut off at once; that fails too, so the tear is still on disk at the rotation
+    disk.failTruncates = 1;
+    await expect(wal.append(encode(record('t', 'torn')))).rejects.toThrow('ENOSPC');
+    wal.rotate();
+    disk.capacity = 1 << 20;
+    await wal.append(encode(record('t', 'next segment')));
+    await wal.close();
+    const corrupt: string[] = [];
+    const records: WalRecord[] = [];
+    const again = await Wal.open(dir, (r) => records.push(r), { onCorruption: (f) => corrupt.push(f) });
+    expect(corrupt).toEqual([]);
+    expect(records.map(firstLine)).toEqual(['first', 'next segment']);
+    await again.close();
+  });
+});

@@ -207,11 +207,21 @@ export class Wal {
   }
 
   private async segmentFile(segment: number): Promise<SegmentFile> {
-    if (this.current?.segment === segment) return this.current;
-    if (this.current) await this.current.file.close();
-    this.current = undefined;
+    const current = this.current;
+    if (current?.segment === segment) return current;
+    if (current) {
+      // Replay reads a torn record in any but the newest segment as corruption: leave none behind.
+      if (current.torn) await this.cutBack(current);
+      await current.file.close();
+      this.current = undefined;
+    }
     const file = await this.openFile(path.join(this.dir, name('segment', segment)), 'a');
-    await fsyncDir(this.dir);
+    try {
+      await fsyncDir(this.dir);
+    } catch (e) {
+      await file.close();
+      throw e;
+    }
     this.current = { segment, file, goodLength: 0, torn: false };
     return this.current;
   }
