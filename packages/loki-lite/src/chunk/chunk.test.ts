@@ -1,4 +1,6 @@
+import { EntryBatch } from '@loki-lite/shared';
 import { describe, expect, it } from 'vitest';
+import { EntryProbe } from './duplicates.js';
 import type { Entry } from './entry.js';
 import { CHUNK_MAGIC, type ChunkEncoding, decodeChunk } from './format.js';
 import { HeadMemory, MemChunk, readChunkEntries } from './mem-chunk.js';
@@ -79,6 +81,66 @@ describe.each<ChunkEncoding>(['none', 'gzip', 'snappy'])('chunk with %s encoding
     for (let i = 0; i < 50; i++) chunk.append(entry(i, `l${i}`));
     expect(chunk.entriesInRange(T0 + 10n, T0 + 13n).map((e) => e.line)).toEqual(['l10', 'l11', 'l12']);
     expect(readChunkEntries(chunk.encode(), T0 + 48n, T0 + 1000n).map((e) => e.line)).toEqual(['l48', 'l49']);
+  });
+
+  it.each(['in time order', 'shuffled'])('finds an entry it holds by timestamp and line, in its head and its blocks, before and after encoding (entries %s)', (order) => {
+    // Timestamps either side of the 32-bit halves' boundaries and before 1970; several lines at one time.
+    const stamps = [-(2n ** 40n), -1n, 2n ** 31n - 1n, 2n ** 31n, 2n ** 32n - 1n, 2n ** 32n, T0, T0 + 2n ** 31n, T0 + 2n ** 32n - 1n, T0 + 2n ** 32n];
+    const all: Entry[] = [];
+    for (let i = 0; i < 400; i++) {
+      const at = stamps[Math.floor((i * stamps.length) / 400)]! + BigInt(i % 3 === 0 ? 0 : i * 1000);
+      all.push({ ...entry(0, `line ${i} ${'z'.repeat(i % 70)}`, i % 5 ? {} : { k: `${i}` }), timestamp: at });
+    }
+    let seed = 3;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const appended = order === 'shuffled' ? all.map((e) => ({ e, r: random() })).sort((a, b) => a.r - b.r).map((x) => x.e) : all;
+    const probe = (e: Entry) => {
+      const batch = EntryBatch.fromEntries([e]);
+      const p = new EntryProbe();
+      p.set(batch.columns, batch.first);
+      return p;
+    };
+    const misses = (e: Entry): Entry[] => [
+      { ...e, line: `${e.line}.` }, { ...e, line: e.line.slice(0, -1) }, { ...e, timestamp: e.timestamp + 1n }, { ...e, timestamp: e.timestamp - 2n ** 32n },
+    ].filter((m) => !all.some((x) => x.timestamp === m.timestamp && x.line === m.line));
+    const head = new MemChunk(encoding, 1 << 20, 1 << 30); // one head of many runs
+    const blocks = new MemChunk(encoding, 1024, 1 << 30); // many blocks and a head
+    for (const e of appended) {
+      // looked up as soon as appended: the head's runs are brought up to date between appends and cuts
+      for (const chunk of [head, blocks]) {
+        chunk.append(e);
+        expect(chunk.holds(probe(e))).toBe(true);
+        expect(chunk.holds(probe({ ...e, line: `${e.line}.` }))).toBe(false);
+      }
+    }
+    for (const chunk of [head, blocks]) {
+      for (const e of all) {
+        expect(chunk.holds(probe(e))).toBe(true);
+        expect(chunk.holds(probe({ ...e, structuredMetadata: [{ name: 'other', value: 'metadata' }] }))).toBe(true);
+        for (const m of misses(e)) expect(chunk.holds(probe(m))).toBe(false);
+      }
+      chunk.encode(); // the head cut, overlapping blocks re-sorted
+      for (const e of all) expect(chunk.holds(probe(e))).toBe(true);
+      for (const m of misses(all[0]!)) expect(chunk.holds(probe(m))).toBe(false);
+    }
+  });
+
+  it('compares timestamps by their signed high and unsigned low 32-bit halves when looking for an entry', () => {
+    const chunk = new MemChunk(encoding, 1 << 20, 1 << 30);
+    const at = (ts: bigint): Entry => ({ timestamp: ts, line: `at ${ts}`, structuredMetadata: [] });
+    // a low half at or over 2^31, then a late entry with the same high half and a small low half
+    const entries = [at(2n ** 32n - 10n), at(10n), at(2n ** 31n), at(-(2n ** 32n) + 5n), at(-1n)];
+    for (const e of entries) chunk.append(e);
+    const probe = (e: Entry) => {
+      const batch = EntryBatch.fromEntries([e]);
+      const p = new EntryProbe();
+      p.set(batch.columns, batch.first);
+      return p;
+    };
+    for (const e of entries) expect(chunk.holds(probe(e))).toBe(true);
+    chunk.cutBlock();
+    for (const e of entries) expect(chunk.holds(probe(e))).toBe(true);
+    expect(chunk.holds(probe({ ...at(2n ** 32n - 10n), timestamp: -10n }))).toBe(false);
   });
 
   it('reports full at the target size', () => {

@@ -27,6 +27,17 @@ export function decompressBlock(encoding: ChunkEncoding, compressed: Buffer, unc
   }
 }
 
+/**
+ * decompressBlock, but a snappy block is decoded into `scratch`'s buffer: the result is then valid only
+ * until the scratch's next use.
+ */
+export function decompressBlockWith(scratch: SnappyScratchDecoder, encoding: ChunkEncoding, compressed: Buffer, uncompressedLength: number): Buffer {
+  if (encoding !== 'snappy') return decompressBlock(encoding, compressed, uncompressedLength);
+  const raw = scratch.decode(compressed, uncompressedLength);
+  if (raw?.length !== uncompressedLength) throw new CorruptDataError('chunk block does not decompress to its recorded length');
+  return raw;
+}
+
 export interface BlockMeta {
   readonly minTs: bigint;
   readonly maxTs: bigint;
@@ -102,10 +113,7 @@ export function decodeChunk(bytes: Buffer): DecodedChunk {
 export function readBlock(chunk: DecodedChunk, block: BlockMeta, scratch?: SnappyScratchDecoder): Buffer {
   const data = chunk.bytes.subarray(block.offset, block.offset + block.length);
   if (crc32(data) !== block.crc) throw new CorruptDataError('chunk block checksum mismatch');
-  if (scratch === undefined || chunk.encoding !== 'snappy') return decompressBlock(chunk.encoding, data, block.uncompressedLength);
-  const raw = scratch.decode(data, block.uncompressedLength);
-  if (raw?.length !== block.uncompressedLength) throw new CorruptDataError('chunk block does not decompress to its recorded length');
-  return raw;
+  return scratch ? decompressBlockWith(scratch, chunk.encoding, data, block.uncompressedLength) : decompressBlock(chunk.encoding, data, block.uncompressedLength);
 }
 
 /** The checksum that goes into a chunk's object key. */

@@ -1,6 +1,7 @@
 import { ByteWriter, copyBytes, type LineBytes } from '../util/binary.js';
 import { type EntryColumns, type Label, SnappyScratchDecoder } from '@loki-lite/shared';
 import { appendEntry, appendRawEntry, BlockCursor, bodyTimeRange, encodeBlockBody, sortBlockBody } from './block.js';
+import { blockHolds, type EntryProbe, HeadRuns, pushBounds, withinBounds } from './duplicates.js';
 import type { BytePrefilter } from '../logql/log/prefilter.js';
 import type { Entry } from './entry.js';
 import { type ChunkEncoding, type CompressedBlock, compressBlock, decodeChunk, decompressBlock, encodeChunk, readBlock } from './format.js';
@@ -60,6 +61,10 @@ export class MemChunk {
   private blocksOverlap = false;
   private blocksMinTs = 0n;
   private blocksMaxTs = 0n;
+  /** Each block's time range as 32-bit halves (see pushBounds), for duplicate lookups. */
+  private readonly blockBounds: number[] = [];
+  /** The head summarised for duplicate lookups; made by the first one. */
+  private headRuns: HeadRuns | undefined;
   /** The line of the entry appended last, copied when the head holding it is cut. */
   private cutLine: Buffer = EMPTY;
   private cutLineLength = 0;
@@ -171,6 +176,19 @@ export class MemChunk {
   }
 
   /**
+   * True if the chunk holds an entry with the probe's timestamp and line. Only the blocks whose time range
+   * holds the timestamp are read (a compressed one is decompressed for it), and of the head only the runs
+   * of entries whose range does (see HeadRuns).
+   */
+  holds(probe: EntryProbe): boolean {
+    if (this.headEntries > 0 && (this.headRuns ??= new HeadRuns()).holds(this.head.buffer, this.head.length, probe)) return true;
+    for (let i = this.blocks.length - 1; i >= 0; i--) {
+      if (withinBounds(this.blockBounds, i, probe) && blockHolds(this.encoding, this.blocks[i]!, probe)) return true;
+    }
+    return false;
+  }
+
+  /**
    * Compresses the head block into a new block. `stillWriting`: the chunk is open, so its head will fill
    * again and keeps its buffer; otherwise a small head is started and the memory given back.
    */
@@ -206,6 +224,7 @@ export class MemChunk {
     this.headSorted = true;
     this.headLastAt = 0;
     this.headRangeEntries = -1;
+    this.headRuns?.reset();
   }
 
   private pushBlock(block: CompressedBlock): void {
@@ -214,6 +233,7 @@ export class MemChunk {
     if (!prev || block.minTs < this.blocksMinTs) this.blocksMinTs = block.minTs;
     if (!prev || block.maxTs > this.blocksMaxTs) this.blocksMaxTs = block.maxTs;
     this.blocks.push(block);
+    pushBounds(this.blockBounds, block.minTs, block.maxTs);
     this.blocksBytes += block.data.length;
   }
 
@@ -265,6 +285,7 @@ export class MemChunk {
   private resortBlocks(): void {
     const all = this.entriesInRange(this.minTs, this.maxTs + 1n);
     this.blocks.length = 0;
+    this.blockBounds.length = 0;
     this.blocksBytes = 0;
     this.blocksOverlap = false;
     let start = 0;

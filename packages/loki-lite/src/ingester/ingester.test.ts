@@ -159,6 +159,22 @@ describe('Ingester WAL push-body records', () => {
     ]);
   });
 
+  it('hold the entries the stream dropped as duplicates too; replay drops them again', async () => {
+    const first = setup('{}');
+    await first.ingester.start();
+    const entries = [[T0, 'a'], [T0 + 2n, 'b'], [T0 + 1n, 'late'], [T0, 'a'], [T0 + 1n, 'late'], [T0 + 2n, 'b']] as const;
+    const body = snappyCompress(encodePushRequestProto({
+      streams: [{ labels: '{s="dup"}', entries: entries.map(([timestamp, line]) => ({ timestamp, line, structuredMetadata: [] })) }],
+    }));
+    const decoded = decodePushBody(body, { contentType: 'application/x-protobuf', contentEncoding: undefined, maxMessageBytes: 1 << 20 });
+    await first.ingester.push('t', decoded.streams.map((s) => ({ ...validateStreamLabels(s.labels, first.config.limits_config), entries: s.entries })), { snappyProtobuf: body, serviceNameFrom: [] });
+    const lines = (ingester: Ingester) => ingester.streamsMatching('t', []).flatMap((s) => s.entriesInRange(0n, T0 + 10n).map((e) => e.line));
+    expect(lines(first.ingester)).toEqual(['a', 'late', 'b']);
+    expect(walRecords(first.config.ingester.wal.dir).map((r) => r.kind)).toEqual(['push']);
+    const second = await restartedOver(first.config.ingester.wal.dir, first.store);
+    expect(lines(second)).toEqual(['a', 'late', 'b']);
+  });
+
   it('list the stored entries instead once an entry is refused, and replay just those', async () => {
     const first = setup('{max_chunk_age: 2h}');
     await first.ingester.start();

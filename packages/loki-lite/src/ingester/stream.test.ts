@@ -39,11 +39,45 @@ describe('Stream.push', () => {
     stream.chunks[0]!.chunk.cutBlock(true); // the newest line's head is compressed away
     expect(storedOf([10, 0, 'A'])).toBe(0);
     expect(storedOf([20, 0, 'B'], [19, 500_000_000, 'older'], [20, 0, 'same time'])).toBe(3); // B is newest, no longer last
-    expect(storedOf([20, 0, 'B'], [20, 0, 'same time'])).toBe(1); // only B is the newest
+    expect(storedOf([20, 0, 'B'])).toBe(0);
     stream.closeOpenChunk();
     expect(storedOf([20, 0, 'B'])).toBe(0);
     expect(storedOf([20, 0, 'B2'], [21, 0, 'C'])).toBe(2);
-    expect(stream.entriesInRange(0n, 100_000_000_000n).map((e) => e.line)).toEqual(['A', 'older', 'B', 'same time', 'same time', 'B2', 'C']);
+    expect(stream.entriesInRange(0n, 100_000_000_000n).map((e) => e.line)).toEqual(['A', 'older', 'B', 'same time', 'B2', 'C']);
+  });
+
+  it("drops any entry a chunk in memory holds at the same time with the same line, as Loki's head block does", () => {
+    const small: StreamSettings = { ...settings, blockSize: 64, targetSize: 256, maxBehindSeconds: 60, maxBehindNanos: 0 };
+    const stream = new Stream([{ name: 'a', value: 'b' }], '{a="b"}', 'fp', small, 0, () => {});
+    const push = (...entries: Array<[number, number, string]>) => stream.push(batch(...entries), 0, false);
+    const sent: Array<[number, number, string]> = [[10, 0, 'one'], [11, 0, 'two'], [12, 0, 'three'], [12, 0, 'three, again at 12'], [13, 0, 'four']];
+    expect(push(...sent).storedCount).toBe(5);
+    // an agent re-sends the batch: every entry is held already (the first four in the cut blocks)
+    expect(stream.chunks[0]!.chunk.headBytes).toBeLessThan(64);
+    let outcome = push(...sent);
+    expect([outcome.storedCount, outcome.stored, outcome.failed]).toEqual([0, [], []]);
+    // the same times with other lines are kept, repeats among them within the batch are not
+    outcome = push([11, 0, 'two, but not the same'], [12, 0, 'three'], [12, 0, 'three, later'], [12, 0, 'three, later']);
+    expect(outcome.stored).toEqual([0, 2]);
+    // a late entry into the open head (unsorted now), then its repeat
+    expect(push([12, 500, 'late']).storedCount).toBe(1);
+    expect(push([12, 500, 'late'], [12, 500, 'late, other line']).stored).toEqual([1]);
+    // fill chunks until the first is closed: its entries still count while it is in memory
+    for (let i = 0; i < 20 && stream.chunks.length < 3; i++) push([14 + i, 0, `filler ${i} ${'x'.repeat(40)}`]);
+    expect(stream.chunks[0]!.state).toBe('closed');
+    expect(push([10, 0, 'one'], [13, 0, 'four'], [12, 500, 'late']).storedCount).toBe(0);
+    // structured metadata is not compared, as in Loki
+    const withMetadata = new EntryColumns(Buffer.from('one'));
+    withMetadata.add(10, 0, 0, 3, [{ name: 'trace_id', value: 'abc' }]);
+    expect(stream.push(new EntryBatch(withMetadata, 0, 1), 0, false).storedCount).toBe(0);
+    // a repeat beyond the out-of-order window is refused as too far behind, not dropped (Loki checks the window first)
+    push([100, 0, 'much later']);
+    expect(push([10, 0, 'one']).failed.map((f) => f.error.code)).toEqual(['too_far_behind']);
+    // replayed entries skip the window but not this check
+    expect(stream.push(batch([10, 0, 'one'], [10, 0, 'one, replayed']), 0, true).stored).toEqual([1]);
+    const lines = stream.entriesInRange(0n, 20_000_000_000n).map((e) => e.line);
+    expect(lines.slice(0, 8)).toEqual(['one', 'one, replayed', 'two', 'two, but not the same', 'three', 'three, again at 12', 'three, later', 'late']);
+    expect(new Set(lines).size).toBe(lines.length);
   });
 
   it('keeps what Loki keeps over random pushes, cuts and chunk closes, in time order with the right ranges', () => {
@@ -51,9 +85,10 @@ describe('Stream.push', () => {
     const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const small: StreamSettings = { ...settings, blockSize: 256, targetSize: 2048, maxBehindSeconds: 1, maxBehindNanos: 0 };
     const stream = new Stream([{ name: 'a', value: 'b' }], '{a="b"}', 'fp', small, 0, () => {});
-    // The model: Loki's rules for one stream (repeat of the newest dropped, too far behind refused).
+    // The model: an entry too far behind the newest is refused; one the stream holds (time and line) dropped.
     let newest: [bigint, string] | undefined;
     const kept: Array<[bigint, string]> = [];
+    const held = new Set<string>();
     let t = 1_764_547_200_000_000_000n;
     for (let round = 0; round < 400; round++) {
       const entries: Array<[number, number, string]> = [];
@@ -62,13 +97,14 @@ describe('Stream.push', () => {
         let ts = (t += BigInt(Math.floor(random() * 3e8)));
         if (r < 0.15) ts = t - BigInt(Math.floor(random() * 1.5e9)); // late, sometimes beyond the 1 s window
         let line = `line ${round} ${n} ${'x'.repeat(Math.floor(random() * 40))}`;
-        if (r > 0.9 && newest) [ts, line] = newest; // an exact repeat of the newest
+        if (r > 0.95 && newest) [ts, line] = newest; // an exact repeat of the newest
+        else if (r > 0.9 && kept.length > 0) [ts, line] = kept[kept.length - 1 - Math.floor(random() * Math.min(kept.length, 60))]!; // of another
         else if (r > 0.85 && newest) ts = newest[0]; // another line at the newest's time
         entries.push([Number(ts / 1_000_000_000n), Number(ts % 1_000_000_000n), line]);
         const behind = newest !== undefined && ts < newest[0] - 1_000_000_000n;
-        const repeat = newest !== undefined && ts === newest[0] && line === newest[1];
-        if (!behind && !repeat) {
+        if (!behind && !held.has(`${ts} ${line}`)) {
           kept.push([ts, line]);
+          held.add(`${ts} ${line}`);
           if (!newest || ts > newest[0]) newest = [ts, line];
         }
       }

@@ -1,4 +1,5 @@
-import { compareParts, type EntryBatch, formatBytes, formatRFC3339, LokiError, type Labels, nanosOfParts, nanosPartOf, secondsOf } from '@loki-lite/shared';
+import { compareParts, type EntryBatch, type EntryColumns, formatBytes, formatRFC3339, LokiError, type Labels, nanosOfParts, nanosPartOf, secondsOf } from '@loki-lite/shared';
+import { EntryProbe } from '../chunk/duplicates.js';
 import type { Entry } from '../chunk/entry.js';
 import type { ChunkEncoding } from '../chunk/format.js';
 import { HeadMemory, MemChunk } from '../chunk/mem-chunk.js';
@@ -41,6 +42,8 @@ export interface EntryFailure {
 }
 
 const NO_FAILURES: EntryFailure[] = [];
+/** The entry a duplicate lookup is for: one for every stream, since a lookup ends before the next starts. */
+const probe = new EntryProbe();
 
 /** What Stream.push did with a batch; the ingester has one filled again per stream, not one made each time. */
 export class PushOutcome {
@@ -93,8 +96,10 @@ export class Stream {
 
   /**
    * Appends a batch, applying Loki's per-stream rules in its order: an exact duplicate of the newest entry
-   * is dropped silently; then the per-stream rate limit; then the out-of-order window. Replayed entries
-   * (WAL) skip the limits. Line bytes are copied from the batch; no string or BigInt is made.
+   * is dropped silently; then the per-stream rate limit; then the out-of-order window; then an entry no
+   * later than the newest is dropped, as silently, if a chunk in memory already holds one with its
+   * timestamp and line (Loki's head block does this for its head). Replayed entries (WAL) skip the limits,
+   * not the duplicate check. Line bytes are copied from the batch; no string or BigInt is made.
    */
   push(batch: EntryBatch, nowMs: number, replay: boolean, outcome = new PushOutcome()): PushOutcome {
     let failed: EntryFailure[] = NO_FAILURES;
@@ -121,6 +126,10 @@ export class Stream {
           continue;
         }
       }
+      if (order <= 0 && this.holds(batch.columns, k)) {
+        stored ??= firstIndices(i);
+        continue;
+      }
       let chunk = this.openChunk;
       if (!chunk || chunk.isFull()) chunk = this.startChunk(nowMs);
       // This entry will be the last appended without being the newest: keep the newest line apart.
@@ -139,6 +148,13 @@ export class Stream {
     outcome.storedCount = storedCount;
     outcome.failed = failed;
     return outcome;
+  }
+
+  /** True if a chunk in memory holds an entry with entry k's timestamp and line. */
+  private holds(columns: EntryColumns, k: number): boolean {
+    probe.set(columns, k);
+    for (let i = this.chunks.length - 1; i >= 0; i--) if (this.chunks[i]!.chunk.holds(probe)) return true;
+    return false;
   }
 
   /** True if buf[start, end) is the newest entry's line. */

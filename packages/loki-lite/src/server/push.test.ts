@@ -103,13 +103,16 @@ limits_config:
     expect((await read(server, '{app="partial"}'))[0]!.values).toEqual([[ns(3), 'kept']]);
   });
 
-  it('drops an exact duplicate of the newest entry silently', async () => {
-    // As in Loki, "newest" is the first entry seen with the highest timestamp: 'other' shares the timestamp
-    // of 'same' and does not replace it.
-    const body = { streams: [stream({ app: 'dedup' }, values([[ns(4), 'same'], [ns(4), 'same'], [ns(4), 'other']]))] };
+  it('drops an entry its stream already holds (same time and line) silently, answering 204', async () => {
+    const body = { streams: [stream({ app: 'dedup' }, values([[ns(5), 'older'], [ns(4), 'same'], [ns(4), 'same'], [ns(4), 'other']]))] };
+    expect((await server.pushJson(body)).status).toBe(204);
+    // an agent re-sending the batch, and the newest entry alone
     expect((await server.pushJson(body)).status).toBe(204);
     expect((await server.pushJson({ streams: [stream({ app: 'dedup' }, values([[ns(4), 'same']]))] })).status).toBe(204);
-    expect((await read(server, '{app="dedup"}', { direction: 'forward' }))[0]!.values).toEqual([[ns(4), 'same'], [ns(4), 'other']]);
+    expect((await read(server, '{app="dedup"}', { direction: 'forward' }))[0]!.values).toEqual([[ns(5), 'older'], [ns(4), 'same'], [ns(4), 'other']]);
+    // stored once: index/stats counts the entries the ingester holds
+    const stats = await server.get(`/loki/api/v1/index/stats?${qs({ query: '{app="dedup"}', start: ns(7200), end: ns(-60) })}`);
+    expect(((await stats.json()) as { entries: number }).entries).toBe(3);
   });
 
   it('answers Loki\'s 400 for malformed bodies and a missing content type', async () => {

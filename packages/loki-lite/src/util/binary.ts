@@ -41,7 +41,7 @@ export function copyBytes(src: Uint8Array, start: number, end: number, dst: Uint
 }
 
 /** The little-endian int32 at buf[pos], from its bytes (Buffer#readInt32LE checks bounds and is slower). */
-function int32At(buf: Uint8Array, pos: number): number {
+export function int32At(buf: Uint8Array, pos: number): number {
   return (buf[pos + 3]! << 24) | (buf[pos + 2]! << 16) | (buf[pos + 1]! << 8) | buf[pos]!;
 }
 
@@ -114,6 +114,11 @@ export class ByteWriter {
     writeInt64Parts(this.buf, this.pos, seconds, nanos, k);
     this.pos += 8;
     return this;
+  }
+
+  /** The buffer written to (it is replaced when the writer grows): bytes [0, length) are the data. */
+  get buffer(): Buffer {
+    return this.buf;
   }
 
   /** The i64 written at offset `at`. */
