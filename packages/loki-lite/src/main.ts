@@ -44,7 +44,9 @@ export async function startLokiLite(config: Config, opts: StartOptions = {}): Pr
   const log = opts.log ?? stderrLogger(config.server.log_level);
   const metrics = new Metrics();
   const store = new LogStore(opts.objectStore ?? objectStoreFromConfig(config), indexPeriodsFromConfig(config));
-  const ingester = new Ingester({ config: config.ingester, limits: config.limits_config, store, metrics, log });
+  const ingester = new Ingester({
+    config: config.ingester, limits: config.limits_config, store, metrics, log, logDuplicateMetrics: config.operational_config.log_duplicate_metrics,
+  });
   const distributor = new Distributor({ limits: config.limits_config, sink: ingester, metrics });
   const querier = new Querier(ingester, store, { discoverLogLevels: config.limits_config.discover_log_levels });
 

@@ -23,6 +23,11 @@ export class Metrics {
     name: 'loki_discarded_bytes_total', help: 'The total number of bytes that were discarded.',
     labelNames: ['reason', 'tenant'], registers: [this.registry],
   });
+  /** Only with operational_config.log_duplicate_metrics, as in Loki. */
+  readonly duplicateLogBytes = new Counter({
+    name: 'loki_ingester_duplicate_log_bytes_total', help: 'The total number of bytes that were discarded for duplicate log lines.',
+    labelNames: ['tenant'], registers: [this.registry],
+  });
   readonly memoryStreams = new Gauge({
     name: 'loki_ingester_memory_streams', help: 'The total number of streams in memory per tenant.',
     labelNames: ['tenant'], registers: [this.registry],

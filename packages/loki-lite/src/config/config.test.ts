@@ -50,6 +50,13 @@ describe('config', () => {
     expect(Object.isFrozen(config.limits_config)).toBe(true);
   });
 
+  it('reads operational_config.log_duplicate_metrics (off by default) and warns of the section\'s other keys', () => {
+    expect(parseConfig(SEED).config.operational_config.log_duplicate_metrics).toBe(false);
+    const { config, warnings } = parseConfig(`${SEED}operational_config: {log_duplicate_metrics: true, log_push_request: true}\n`);
+    expect(config.operational_config.log_duplicate_metrics).toBe(true);
+    expect(warnings.map((w) => w.split(' ')[2])).toContain('operational_config.log_push_request');
+  });
+
   it('reports every problem at once, naming the key', () => {
     const found = problems(`
 schema_config: {configs: [{from: "2024-04-01", store: boltdb, object_store: s3, schema: v13, index: {prefix: x, period: 12h}}]}

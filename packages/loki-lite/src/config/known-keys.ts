@@ -6,7 +6,7 @@
 export const KNOWN_UNIMPLEMENTED: readonly string[] = [
   // whole sections of later roles
   'analytics', 'bloom_build', 'bloom_gateway', 'chunk_store_config', 'compactor', 'frontend', 'frontend_worker',
-  'index_gateway', 'ingester_client', 'memberlist', 'operational_config', 'pattern_ingester', 'querier',
+  'index_gateway', 'ingester_client', 'memberlist', 'pattern_ingester', 'querier',
   'query_range', 'query_scheduler', 'ruler', 'runtime_config', 'table_manager', 'tracing', 'limits_config.retention_period',
   'limits_config.retention_stream', 'limits_config.volume_enabled', 'limits_config.max_cache_freshness_per_query',
   'limits_config.query_timeout_per_tenant', 'limits_config.max_query_parallelism', 'limits_config.otlp_config',
@@ -22,4 +22,7 @@ export const KNOWN_UNIMPLEMENTED: readonly string[] = [
   'storage_config.hedging', 'storage_config.index_queries_cache_config', 'storage_config.aws.http_config',
   'storage_config.aws.sse', 'storage_config.aws.storage_class', 'storage_config.aws.backoff_config',
   'schema_config.configs.chunks', 'schema_config.configs.row_shards',
+  'operational_config.log_stream_creation', 'operational_config.log_push_request', 'operational_config.log_push_request_streams',
+  'operational_config.filter_push_request_streams_ips', 'operational_config.log_duplicate_stream_info',
+  'operational_config.limited_log_push_errors',
 ];

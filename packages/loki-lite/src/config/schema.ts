@@ -142,6 +142,12 @@ export const configSchema = z.strictObject({
       discover_log_levels: z.boolean().default(true),
     })
     .prefault({}),
+  operational_config: z
+    .strictObject({
+      // Count the bytes of lines dropped as duplicates in loki_ingester_duplicate_log_bytes_total.
+      log_duplicate_metrics: z.boolean().default(false),
+    })
+    .prefault({}),
 });
 
 /** The validated configuration, frozen. Durations are bigint nanoseconds, sizes numbers of bytes. */

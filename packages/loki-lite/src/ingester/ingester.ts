@@ -54,6 +54,8 @@ export interface IngesterDeps {
   readonly limits: LimitsConfig;
   readonly store: LogStore;
   readonly metrics: Metrics;
+  /** operational_config.log_duplicate_metrics: count the bytes of entries dropped as duplicates. */
+  readonly logDuplicateMetrics?: boolean;
   readonly log?: Logger;
   readonly nowMs?: () => number;
   /** Tests only: how WAL files are opened and free disk space is read (a disk that fills up). */
@@ -313,6 +315,7 @@ export class Ingester {
     if (!stream) {
       if (!replay && streams.size >= this.maxStreamsPerTenant) return undefined;
       stream = new Stream(labels, labelsString, fingerprintOf(labels), this.settings, now, (desc) => this.chunkFilled(tenant, stream!, desc));
+      if (this.deps.logDuplicateMetrics) stream.onDuplicate = (bytes) => this.deps.metrics.duplicateLogBytes.inc({ tenant }, bytes);
       streams.set(labelsString, stream);
       this.deps.metrics.memoryStreams.inc({ tenant });
     }

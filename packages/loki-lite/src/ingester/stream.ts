@@ -78,6 +78,8 @@ export class Stream {
   private readonly limiter: TokenBucket;
   /** A number from the start so V8 stores it unboxed (see TokenBucket). */
   lastAppendMs = 0;
+  /** Told the line bytes of each entry dropped because a chunk held it (Loki's duplicate metric). */
+  onDuplicate: ((bytes: number) => void) | undefined = undefined;
   /** Set when the ingester forgets the stream (idle and empty); a later push makes a new one. */
   dropped = false;
 
@@ -128,6 +130,7 @@ export class Stream {
       }
       if (order <= 0 && this.holds(batch.columns, k)) {
         stored ??= firstIndices(i);
+        this.onDuplicate?.(end - start);
         continue;
       }
       let chunk = this.openChunk;

@@ -27,6 +27,8 @@ limits_config:
   max_label_value_length: 30
   max_structured_metadata_size: 40
   max_structured_metadata_entries_count: 3
+operational_config:
+  log_duplicate_metrics: true
 `);
   });
   afterAll(() => server.destroy());
@@ -113,6 +115,9 @@ limits_config:
     // stored once: index/stats counts the entries the ingester holds
     const stats = await server.get(`/loki/api/v1/index/stats?${qs({ query: '{app="dedup"}', start: ns(7200), end: ns(-60) })}`);
     expect(((await stats.json()) as { entries: number }).entries).toBe(3);
+    // With log_duplicate_metrics, Loki counts the bytes of the duplicates its head block drops; repeats of
+    // the newest entry it skips before that, uncounted. Here: 'older' and 'other' of the second push.
+    expect(await (await server.get('/metrics')).text()).toMatch(/^loki_ingester_duplicate_log_bytes_total\{tenant="fake"\} 10$/m);
   });
 
   it('answers Loki\'s 400 for malformed bodies and a missing content type', async () => {
