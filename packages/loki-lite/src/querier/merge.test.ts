@@ -47,6 +47,18 @@ describe('mergeChunks', () => {
     expect(await walk([a, b, c], 'backward')).toEqual(['11:l11', '10:l10', '9:l9', '7:l7', '6:x', '6:y', '4:l4', '2:l2', '1:l1']);
   });
 
+  it('drops copies wherever they are: across blocks, at chunk edges, from three sources; a limit counts lines once', async () => {
+    // a flushed chunk (two blocks), a replayed copy of part of it in memory, and a later chunk starting at its end
+    const stored = blocks([[e(1), e(3)], [e(3, 'y'), e(5)]]);
+    const replayed = chunk([e(3), e(3, 'y'), e(5)], { n: 0 });
+    const later = chunk([e(5), e(5, 'z'), e(7)], { n: 0 });
+    const all = ['1:l1', '3:l3', '3:y', '5:l5', '5:z', '7:l7'];
+    expect(await walk([later, replayed, stored], 'forward')).toEqual(all);
+    expect(await walk([stored, replayed, later], 'backward')).toEqual([...all].reverse());
+    expect(await walk([stored, replayed, later], 'forward', 4)).toEqual(all.slice(0, 4));
+    expect(await walk([stored, replayed, later], 'backward', 3)).toEqual(['7:l7', '5:z', '5:l5']);
+  });
+
   it("stops reading chunks once the visitor has had enough (a log query's limit)", async () => {
     const loads = { n: 0 };
     const chunks = Array.from({ length: 20 }, (_, i) => chunk([e(i * 10), e(i * 10 + 5)], loads));
