@@ -9,7 +9,7 @@ import type { IngesterConfig, LimitsConfig } from '../config/schema.js';
 import type { ChunkRef, SeriesChunks } from '../index/types.js';
 import { type LabelMatcher, matchesAll } from '../logql/syntax/matchers.js';
 import type { Metrics } from '../metrics.js';
-import type { LogStore } from '../storage/log-store.js';
+import type { LogStore, PlannedIndexFile } from '../storage/log-store.js';
 import { ByteWriter } from '../util/binary.js';
 import { type Logger, silentLogger } from '@loki-lite/shared';
 import { failedEntriesError } from './errors.js';
@@ -78,6 +78,12 @@ interface FlushItem {
 const SETTLED = Promise.resolve();
 const noop = () => {};
 
+/** A tenant's index cut: the flushed chunks it lists, and its files not yet written. */
+interface IndexCut {
+  readonly items: readonly FlushItem[];
+  unwritten: readonly PlannedIndexFile[];
+}
+
 const FLUSH_CONCURRENCY = 4;
 const ms = (ns: bigint) => Number(ns / 1_000_000n);
 
@@ -90,6 +96,8 @@ const ms = (ns: bigint) => Number(ns / 1_000_000n);
 export class Ingester {
   private readonly tenants = new Map<string, Map<string, Stream>>();
   private readonly awaitingIndex = new Map<string, FlushItem[]>();
+  /** Per tenant, the cut some of whose index files failed: the next cut writes just those first. */
+  private readonly unfinishedCuts = new Map<string, IndexCut>();
   private readonly flushQueue: FlushItem[] = [];
   private flushesRunning = 0;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -509,32 +517,39 @@ export class Ingester {
   }
 
   /**
-   * Writes one index file per tenant (and period) for the chunks flushed since the last cut, then lets
-   * those chunks leave memory. On failure the refs stay queued for the next cut.
+   * Writes one index file per tenant (and 24h table) for the chunks flushed since the last cut, then lets
+   * those chunks leave memory. A cut is planned once: if some of its files fail, the next cut first writes
+   * just those, under the same keys. (Planning the chunks into a new cut instead listed them in a second
+   * file of every table whose file had been written.)
    */
   private async cutIndex(): Promise<void> {
-    for (const [tenant, items] of [...this.awaitingIndex]) {
-      if (items.length === 0) continue;
+    for (const tenant of new Set([...this.unfinishedCuts.keys(), ...this.awaitingIndex.keys()])) {
+      const unfinished = this.unfinishedCuts.get(tenant);
+      if (unfinished) await this.finishCut(tenant, unfinished);
+      const items = this.awaitingIndex.get(tenant);
+      if (!items || items.length === 0) continue;
       this.awaitingIndex.set(tenant, []);
-      const bySeries = new Map<string, { labels: Labels; refs: ChunkRef[] }>();
-      for (const { stream, desc } of items) {
-        let s = bySeries.get(stream.fingerprint);
-        if (!s) bySeries.set(stream.fingerprint, (s = { labels: stream.labels, refs: [] }));
-        s.refs.push(desc.ref!);
-      }
-      const series: SeriesChunks[] = [...bySeries].map(([fingerprint, s]) => ({ fingerprint, labels: s.labels, chunks: s.refs }));
-      try {
-        await this.deps.store.writeIndex(tenant, series);
-        this.deps.metrics.indexFilesWritten.inc();
-      } catch (e) {
-        this.deps.metrics.indexWriteFailures.inc();
-        this.awaitingIndex.get(tenant)!.unshift(...items);
-        throw new Error(`writing the index of tenant ${tenant} failed; will retry: ${(e as Error).message}`);
-      }
-      for (const { stream, desc } of items) {
-        const i = stream.chunks.indexOf(desc);
-        if (i >= 0) stream.chunks.splice(i, 1);
-      }
+      const cut: IndexCut = { items, unwritten: this.deps.store.planIndex(tenant, seriesOf(items)) };
+      this.unfinishedCuts.set(tenant, cut);
+      await this.finishCut(tenant, cut);
+    }
+  }
+
+  /** Writes the cut's unwritten files; once all are written, its chunks leave memory. Throws if any fails. */
+  private async finishCut(tenant: string, cut: IndexCut): Promise<void> {
+    // Every put is waited for, failed or not: a retry never races an attempt still in flight.
+    const results = await Promise.allSettled(cut.unwritten.map((file) => this.deps.store.writeIndexFile(file)));
+    cut.unwritten = cut.unwritten.filter((_, i) => results[i]!.status === 'rejected');
+    this.deps.metrics.indexFilesWritten.inc(results.length - cut.unwritten.length);
+    const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failure) {
+      this.deps.metrics.indexWriteFailures.inc(cut.unwritten.length);
+      throw new Error(`writing the index of tenant ${tenant} failed; will retry: ${(failure.reason as Error).message}`);
+    }
+    this.unfinishedCuts.delete(tenant);
+    for (const { stream, desc } of cut.items) {
+      const i = stream.chunks.indexOf(desc);
+      if (i >= 0) stream.chunks.splice(i, 1);
     }
   }
 
@@ -659,4 +674,15 @@ async function withTimeout<T>(p: Promise<T>, timeoutMs: number, what: string): P
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** The flushed chunks' refs, by series. */
+function seriesOf(items: readonly FlushItem[]): SeriesChunks[] {
+  const bySeries = new Map<string, { labels: Labels; refs: ChunkRef[] }>();
+  for (const { stream, desc } of items) {
+    let s = bySeries.get(stream.fingerprint);
+    if (!s) bySeries.set(stream.fingerprint, (s = { labels: stream.labels, refs: [] }));
+    s.refs.push(desc.ref!);
+  }
+  return [...bySeries].map(([fingerprint, s]) => ({ fingerprint, labels: s.labels, chunks: s.refs }));
 }

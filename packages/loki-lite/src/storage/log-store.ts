@@ -6,6 +6,14 @@ import type { LabelMatcher } from '../logql/syntax/matchers.js';
 import { chunkKey, indexFileKey, indexTablePrefix, PERIOD_NS, periodOf } from './keys.js';
 import type { ObjectStore } from './object-store.js';
 
+/** An index file planned by LogStore.planIndex, to be written by writeIndexFile. */
+export interface PlannedIndexFile {
+  /** The table (a tenant's 24h period) it belongs to. */
+  readonly table: string;
+  readonly key: string;
+  readonly bytes: Buffer;
+}
+
 /** The part of a schema_config period the store needs. */
 export interface IndexPeriod {
   readonly from: bigint;
@@ -56,10 +64,11 @@ export class LogStore {
   }
 
   /**
-   * Writes the chunk refs of `series` as one new index file in every 24h period the chunks touch (a chunk
-   * spanning midnight is listed in both days' tables, as in Loki).
+   * The index files that list the chunk refs of `series`: one new file in every 24h period the chunks touch
+   * (a chunk spanning midnight is listed in both days' tables, as in Loki). Keys are fixed here, so a file
+   * written again after a failed put replaces that attempt instead of adding a second file with its refs.
    */
-  async writeIndex(tenant: string, series: readonly SeriesChunks[]): Promise<void> {
+  planIndex(tenant: string, series: readonly SeriesChunks[]): PlannedIndexFile[] {
     const byPeriod = new Map<number, SeriesChunks[]>();
     for (const s of series) {
       const perPeriod = new Map<number, ChunkRef[]>();
@@ -77,17 +86,23 @@ export class LogStore {
       }
     }
     const now = Date.now();
-    await Promise.all(
-      [...byPeriod].map(async ([period, list]) => {
-        const prefix = this.prefixAt(BigInt(period) * PERIOD_NS) ?? this.periods[0]?.prefix ?? 'index_';
-        const key = indexFileKey(prefix, period, tenant, now, this.writerId, this.seq++);
-        const bytes = encodeIndex(list);
-        await this.objects.put(key, bytes);
-        this.remember(key, decodeIndex(bytes));
-        const listing = this.listings.get(indexTablePrefix(prefix, period, tenant));
-        if (listing && !listing.keys.includes(key)) listing.keys.push(key);
-      }),
-    );
+    return [...byPeriod].map(([period, list]) => {
+      const prefix = this.prefixAt(BigInt(period) * PERIOD_NS) ?? this.periods[0]?.prefix ?? 'index_';
+      return { table: indexTablePrefix(prefix, period, tenant), key: indexFileKey(prefix, period, tenant, now, this.writerId, this.seq++), bytes: encodeIndex(list) };
+    });
+  }
+
+  /** Writes one planned index file; this process's queries see it at once. */
+  async writeIndexFile(file: PlannedIndexFile): Promise<void> {
+    await this.objects.put(file.key, file.bytes);
+    this.remember(file.key, decodeIndex(file.bytes));
+    const listing = this.listings.get(file.table);
+    if (listing && !listing.keys.includes(file.key)) listing.keys.push(file.key);
+  }
+
+  /** Plans and writes the index files of `series` (see planIndex). */
+  async writeIndex(tenant: string, series: readonly SeriesChunks[]): Promise<void> {
+    await Promise.all(this.planIndex(tenant, series).map((f) => this.writeIndexFile(f)));
   }
 
   /**
