@@ -36,6 +36,8 @@ export class LogStore {
   private seq = 0;
   private readonly indexCache = new Map<string, IndexFile>();
   private readonly listings = new Map<string, { keys: string[]; at: number }>();
+  /** Index files this process has written: a listing taken while one was being written may lack it. */
+  private indexWrites = 0;
   private readonly listingTtlMs: number;
   private readonly indexCacheSize: number;
 
@@ -95,6 +97,7 @@ export class LogStore {
   /** Writes one planned index file; this process's queries see it at once. */
   async writeIndexFile(file: PlannedIndexFile): Promise<void> {
     await this.objects.put(file.key, file.bytes);
+    this.indexWrites++;
     this.remember(file.key, decodeIndex(file.bytes));
     const listing = this.listings.get(file.table);
     if (listing && !listing.keys.includes(file.key)) listing.keys.push(file.key);
@@ -141,8 +144,12 @@ export class LogStore {
   private async listTable(prefix: string): Promise<string[]> {
     const cached = this.listings.get(prefix);
     if (cached && Date.now() - cached.at < this.listingTtlMs) return cached.keys;
+    const writes = this.indexWrites;
     const keys = await this.objects.list(prefix);
-    this.listings.set(prefix, { keys, at: Date.now() });
+    // A file of ours written while the list was under way may be missing from it, and once its chunks have
+    // left the ingester's memory, queries would miss them until the listing expired: such a listing is used
+    // once and not kept. (One kept from before the write has the file added by writeIndexFile.)
+    if (this.indexWrites === writes) this.listings.set(prefix, { keys, at: Date.now() });
     return keys;
   }
 
