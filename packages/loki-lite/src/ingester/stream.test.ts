@@ -80,6 +80,15 @@ describe('Stream.push', () => {
     expect(new Set(lines).size).toBe(lines.length);
   });
 
+  it('reads an in-memory chunk for a query within the time range it had when the query took it', async () => {
+    const stream = new Stream([{ name: 'a', value: 'b' }], '{a="b"}', 'fp', { ...settings, maxBehindSeconds: 60 }, 0, () => {});
+    stream.push(batch([10, 0, 'a'], [12, 0, 'b']), 0, false);
+    const [source] = stream.chunkSources(0n, 100_000_000_000n);
+    stream.push(batch([11, 0, 'late, within'], [13, 0, 'later, outside'], [9, 999_999_999, 'late, outside']), 0, false);
+    expect([source!.minTs, source!.maxTs]).toEqual([10_000_000_000n, 12_000_000_000n]);
+    expect((await source!.load(false)).next()!.map((e) => e.line)).toEqual(['a', 'late, within', 'b']);
+  });
+
   it('keeps what Loki keeps over random pushes, cuts and chunk closes, in time order with the right ranges', () => {
     let seed = 12345;
     const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;

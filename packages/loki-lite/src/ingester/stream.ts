@@ -298,13 +298,20 @@ export class Stream {
     return all.sort((a, b) => (a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : 0));
   }
 
-  /** The in-memory chunks with entries in [from, through), each read when the querier's merge reaches it. */
+  /**
+   * The in-memory chunks with entries in [from, through), each read when the querier's merge reaches it.
+   * A chunk is read within the time range it had when this was asked: the merge orders chunks by it, and
+   * an open chunk may take later (or late) entries meanwhile.
+   */
   chunkSources(from: bigint, through: bigint): ChunkSource[] {
     const out: ChunkSource[] = [];
     for (const c of this.chunks) {
       const chunk = c.chunk;
-      if (chunk.entries === 0 || chunk.maxTs < from || chunk.minTs >= through) continue;
-      out.push({ minTs: chunk.minTs, maxTs: chunk.maxTs, remote: false, load: () => Promise.resolve(oneRun(chunk.entriesInRange(from, through))) });
+      const { minTs, maxTs } = chunk;
+      if (chunk.entries === 0 || maxTs < from || minTs >= through) continue;
+      const start = minTs > from ? minTs : from;
+      const end = maxTs < through ? maxTs + 1n : through;
+      out.push({ minTs, maxTs, remote: false, load: () => Promise.resolve(oneRun(chunk.entriesInRange(start, end))) });
     }
     return out;
   }

@@ -1,8 +1,13 @@
+import { EntryBatch, parseLabels, printLabels } from '@loki-lite/shared';
 import { describe, expect, it } from 'vitest';
 import type { Entry } from '../chunk/entry.js';
+import { parseConfig } from '../config/load.js';
+import { Ingester } from '../ingester/ingester.js';
+import { Metrics } from '../metrics.js';
 import { parseQuery } from '../logql/syntax/parser.js';
 import type { LogSelectorExpr } from '../logql/syntax/ast.js';
-import type { LogStore } from '../storage/log-store.js';
+import { LogStore } from '../storage/log-store.js';
+import { MemoryObjectStore } from '../storage/memory/memory-store.js';
 import { oneRun } from './merge.js';
 import { type MemoryStream, mergeDedup, QUERY_TIMEOUT_MESSAGE, Querier, type QueryStats } from './querier.js';
 
@@ -44,5 +49,44 @@ describe('Querier limits', () => {
     await expect(querierWith(10_000).selectSamples('t', selector, 0n, 20_000n, stats)).rejects.toMatchObject({ kind: 'timeout', message: QUERY_TIMEOUT_MESSAGE });
     const relaxed = { ...stats, totalLinesProcessed: 0, deadlineMs: undefined };
     expect(await querierWith(10_000).selectSamples('t', selector, 0n, 20_000n, relaxed)).toHaveLength(1);
+  });
+});
+
+describe('Querier and index cuts', () => {
+  it('a query under way while an index cut moves its chunks from memory to the index still reads every line', async () => {
+    /** A store whose listings are taken when asked for and answered when `release` is called. */
+    class SlowList extends MemoryObjectStore {
+      release: () => void = () => {};
+      override async list(prefix: string): Promise<string[]> {
+        const keys = await super.list(prefix);
+        await new Promise<void>((r) => (this.release = r));
+        return keys;
+      }
+    }
+    const { config } = parseConfig(`
+schema_config: {configs: [{from: "2020-01-01", store: tsdb, object_store: inmemory, schema: v13, index: {prefix: index_, period: 24h}}]}
+ingester: {wal: {enabled: false}, index_cut_period: 1h}
+limits_config: {reject_old_samples: false}
+`);
+    const objects = new SlowList();
+    const store = new LogStore(objects, [{ from: 0n, prefix: 'index_' }]);
+    const ingester = new Ingester({ config: config.ingester, limits: config.limits_config, store, metrics: new Metrics() });
+    await ingester.start();
+    try {
+      const T = 1_764_547_200_000_000_000n;
+      const labels = parseLabels('{app="a"}');
+      const entries = EntryBatch.fromEntries([1, 2, 3].map((i) => ({ timestamp: T + BigInt(i), line: `line ${i}`, structuredMetadata: [] })));
+      await ingester.push('t', [{ labels, labelsString: printLabels(labels), entries }]);
+      const querier = new Querier(ingester, store);
+      const stats: QueryStats = { totalBytesProcessed: 0, totalLinesProcessed: 0, totalEntriesReturned: 0, chunksDownloaded: 0 };
+      const query = () => querier.selectLogs('t', { selector: parseQuery('{app="a"}') as LogSelectorExpr, from: T, through: T + 10n, direction: 'forward', limit: 100 }, stats);
+      const racing = query(); // has found the stream in memory and waits for the index table's listing...
+      await new Promise((r) => setImmediate(r));
+      await ingester.flushAll(); // ...while the chunk is flushed, indexed and dropped from memory
+      objects.release();
+      expect((await racing).flatMap((s) => s.entries.map((e) => e.line))).toEqual(['line 1', 'line 2', 'line 3']);
+    } finally {
+      await ingester.stop();
+    }
   });
 });

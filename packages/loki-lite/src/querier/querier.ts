@@ -232,12 +232,12 @@ export class Querier {
     // Stored lines that the pipeline would certainly drop are skipped on their bytes; they still count as
     // processed.
     const skipped = { lines: 0, bytes: 0 };
-    for (const src of (await this.sourcesFor(tenant, selector.matchers, from, through - 1n)).values()) {
+    for (const src of (await this.sourcesFor(tenant, selector.matchers, from, through)).values()) {
       nextStream();
       const stream = pipeline.forStream(src.labels);
       const prefilter = compileBytePrefilter(selector.pipeline, new Set(src.labels.map((l) => l.name)));
       let remaining = nearest?.limit ?? Infinity;
-      const chunks = [...(src.memory?.chunkSources(from, through) ?? []), ...src.chunks.map((ref) => this.storedChunk(tenant, ref, from, through, stats, prefilter, skipped))];
+      const chunks = [...src.memory, ...src.chunks.map((ref) => this.storedChunk(tenant, ref, from, through, stats, prefilter, skipped))];
       await mergeChunks(chunks, nearest?.direction ?? 'forward', (e) => {
         // The clock is read every 4096 lines: cheap, and a query cannot outrun it by much.
         if ((++stats.totalLinesProcessed & 4095) === 0 && stats.deadlineMs !== undefined && Date.now() > stats.deadlineMs) {
@@ -274,17 +274,22 @@ export class Querier {
     };
   }
 
-  /** Streams matching the selector in memory and in the index, joined by their label set. */
+  /**
+   * Streams with data in [from, through) matching the selector, in memory and in the index, joined by their
+   * label set. The memory chunks are taken before the index is read: an index cut that finishes meanwhile
+   * lists chunks and drops them from memory, and the query must find them in one place or the other (in
+   * both, the merge drops the copies).
+   */
   private async sourcesFor(tenant: string, matchers: readonly LabelMatcher[], from: bigint, through: bigint) {
-    const sources = new Map<string, { labels: Labels; memory?: MemoryStream; chunks: ChunkRef[] }>();
+    const sources = new Map<string, { labels: Labels; memory: ChunkSource[]; chunks: ChunkRef[] }>();
     for (const m of this.memory.streamsMatching(tenant, matchers)) {
-      if (m.overlaps(from, through)) sources.set(m.labelsString, { labels: m.labels, memory: m, chunks: [] });
+      if (m.overlaps(from, through - 1n)) sources.set(m.labelsString, { labels: m.labels, memory: m.chunkSources(from, through), chunks: [] });
     }
-    for (const s of await this.store.selectSeries(tenant, matchers, from, through)) {
+    for (const s of await this.store.selectSeries(tenant, matchers, from, through - 1n)) {
       const key = printLabels(s.labels);
       const src = sources.get(key);
       if (src) src.chunks.push(...s.chunks);
-      else sources.set(key, { labels: s.labels, chunks: [...s.chunks] });
+      else sources.set(key, { labels: s.labels, memory: [], chunks: [...s.chunks] });
     }
     return sources;
   }
