@@ -5,20 +5,26 @@ import { type ChunkEncoding, type CompressedBlock, decompressBlockWith } from '.
 /*
  * Looking for an entry among those a chunk holds, so the ingester can drop a duplicate (same timestamp and
  * line; structured metadata is not compared) as Loki's head block does. Only entries at or before a
- * stream's newest timestamp are looked for, so none of this is on the in-order ingest path; a lookup still
- * makes no object. Timestamps are compared as the two 32-bit halves of the i64 a block body stores.
+ * stream's newest timestamp are looked for, so none of this is on the in-order ingest path, and appending
+ * never touches it: a block body is summarised when a lookup first needs it. A lookup makes no object.
+ * Timestamps are compared as the two 32-bit halves of the i64 a block body stores.
  */
 
 const EMPTY: Buffer = Buffer.alloc(0);
 const TIMESTAMP = Buffer.alloc(8);
 
-/** An entry to look for: its timestamp's 32-bit halves and its line, bytes [start, end) of `buf`. */
+/**
+ * An entry to look for: its timestamp's 32-bit halves, its line (bytes [start, end) of `buf`), and the two
+ * hashes of both that summaries' filters are probed with.
+ */
 export class EntryProbe {
   hi = 0;
   lo = 0;
   buf: Buffer = EMPTY;
   start = 0;
   end = 0;
+  hash1 = 0;
+  hash2 = 0;
 
   /** Entry k of push columns. */
   set(columns: EntryColumns, k: number): void {
@@ -28,7 +34,24 @@ export class EntryProbe {
     this.buf = columns.buf;
     this.start = columns.starts[k]!;
     this.end = columns.ends[k]!;
+    hashEntry(this.hi, this.lo, this.buf, this.start, this.end);
+    this.hash1 = hash1;
+    this.hash2 = hash2;
   }
+}
+
+/** The two hashes hashEntry worked out last (module state: no object per entry). */
+let hash1 = 0;
+let hash2 = 0;
+
+/** Hashes a timestamp and line (FNV-1a over the line's bytes, mixed with the timestamp's halves). */
+function hashEntry(hi: number, lo: number, buf: Buffer, start: number, end: number): void {
+  let h = Math.imul(lo ^ Math.imul(hi, 0x9e3779b1), 0x85ebca6b) ^ 0x811c9dc5;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  hash1 = h ^ (h >>> 16);
+  hash2 = (Math.imul(hash1, 0x27d4eb2f) ^ (hash1 >>> 15)) | 1;
 }
 
 /** Negative when timestamp (hi, lo) is earlier than (otherHi, otherLo), 0 when equal (lo halves unsigned). */
@@ -51,7 +74,7 @@ function uvarint(body: Buffer): number {
   return result;
 }
 
-/** Moves `pos` past the structured metadata of the entry it is in. */
+/** Moves `pos` from an entry's structured metadata (its pair count) to the next entry. */
 function skipMetadata(body: Buffer): void {
   for (let n = uvarint(body) * 2; n > 0; n--) {
     const length = uvarint(body); // read first: `pos += uvarint(body)` would add to the pos before the varint
@@ -59,93 +82,80 @@ function skipMetadata(body: Buffer): void {
   }
 }
 
-/**
- * True if block-body bytes [from, to) hold an entry with the probe's timestamp and line. `sorted`: the
- * entries are in timestamp order, so the walk stops at the first later one.
- */
-export function bodyHolds(body: Buffer, from: number, to: number, probe: EntryProbe, sorted: boolean): boolean {
+/** Moves `pos` from just past an entry's timestamp to the next entry. */
+function skipRestOfEntry(body: Buffer): void {
+  const lineLength = uvarint(body);
+  pos += lineLength;
+  skipMetadata(body);
+}
+
+/** True if block-body bytes [from, to) hold an entry with the probe's timestamp and line. */
+function bodyHolds(body: Buffer, from: number, to: number, probe: EntryProbe): boolean {
   const lineLength = probe.end - probe.start;
   pos = from;
   while (pos < to) {
-    const order = compareHalves(int32At(body, pos + 4), int32At(body, pos) >>> 0, probe.hi, probe.lo);
-    if (order > 0 && sorted) return false;
+    const same = int32At(body, pos + 4) === probe.hi && int32At(body, pos) >>> 0 === probe.lo;
     pos += 8;
-    const length = uvarint(body);
-    if (order === 0 && length === lineLength && body.compare(probe.buf, probe.start, probe.end, pos, pos + length) === 0) return true;
-    pos += length;
-    skipMetadata(body);
+    if (same) {
+      const at = pos;
+      const length = uvarint(body);
+      if (length === lineLength && body.compare(probe.buf, probe.start, probe.end, pos, pos + length) === 0) return true;
+      pos = at;
+    }
+    skipRestOfEntry(body);
   }
   return false;
 }
 
-/** Appends a time range to `bounds` as four numbers: earliest hi, earliest lo, latest hi, latest lo. */
-export function pushBounds(bounds: number[], minTs: bigint, maxTs: bigint): void {
-  bounds.push(Number(BigInt.asIntN(32, minTs >> 32n)), Number(BigInt.asUintN(32, minTs)), Number(BigInt.asIntN(32, maxTs >> 32n)), Number(BigInt.asUintN(32, maxTs)));
-}
-
-/** True if the probe's timestamp is within range i of `bounds` (see pushBounds). */
-export function withinBounds(bounds: readonly number[], i: number, probe: EntryProbe): boolean {
-  const b = i * 4;
-  return compareHalves(probe.hi, probe.lo, bounds[b]!, bounds[b + 1]!) >= 0 && compareHalves(probe.hi, probe.lo, bounds[b + 2]!, bounds[b + 3]!) <= 0;
-}
-
-const blockScratch = new SnappyScratchDecoder();
-/**
- * The block a lookup decompressed last, and its bytes: the late entries of a push mostly fall into the
- * same block. (This keeps that one block's bytes alive after its chunk has left memory.)
- */
-let lastBlock: CompressedBlock | undefined;
-let lastBody: Buffer = EMPTY;
-
-/** True if a compressed block (its entries sorted, as every cut block's are) holds the probe's entry. */
-export function blockHolds(encoding: ChunkEncoding, block: CompressedBlock, probe: EntryProbe): boolean {
-  if (block !== lastBlock) {
-    lastBlock = undefined; // until the scratch holds this block whole
-    lastBody = decompressBlockWith(blockScratch, encoding, block.data, block.uncompressedLength);
-    lastBlock = block;
-  }
-  return bodyHolds(lastBody, 0, lastBody.length, probe, true);
-}
-
-/** Bytes of head entries summarised as one run (see HeadRuns): a lookup reads about this much per run. */
+/** Bytes of entries summarised as one run: a lookup that gets past the filter reads about this much per run. */
 const RUN_BYTES = 4096;
 /** Numbers kept per run: its first entry's offset, then earliest hi, lo and latest hi, lo (lo as int32 bits). */
 const RUN_FIELDS = 5;
+/** Filter bits per entry (at least; sizes are powers of two) and probes: under 0.3% false positives. */
+const FILTER_BITS_PER_ENTRY = 16;
+const FILTER_PROBES = 4;
+const FILTER_MIN_WORDS = 8;
 
 /**
- * A head block's entries summarised in runs of about RUN_BYTES: where each run starts and the earliest
- * and latest timestamp in it. Made by the head's first lookup and brought up to date by each later one
- * (appending never touches it), so a lookup reads only the runs whose time range holds its timestamp. A
- * head is unsorted once entries arrive out of order, but late entries are mostly a little late, so runs
- * stay narrow in time.
+ * A block body's entries summarised for lookups: a Bloom filter of their timestamps and lines, which rules
+ * out nearly every entry the body does not hold, and runs of about RUN_BYTES with the earliest and latest
+ * timestamp of each, so a lookup past the filter reads only the runs whose range holds its timestamp. A
+ * cut block's entries are sorted, so its runs do not overlap; a head's are unsorted once late entries
+ * arrive, and its runs can overlap widely (two clients interleaving their timestamps), which is where the
+ * filter pays. A head's summary is brought up to date by each lookup, from where the last one stopped.
+ * Costs: 2 bytes an entry for the filter, 20 bytes a run.
  */
-export class HeadRuns {
+export class EntrySummary {
   private runs = new Int32Array(16 * RUN_FIELDS);
   private count = 0;
-  /** Head bytes summarised so far. */
+  private filter: Uint32Array;
+  private entries = 0;
+  /** Body bytes summarised so far. */
   private summarised = 0;
 
-  /** The head was cut: it starts again empty. */
+  /** `expectedEntries`: how many entries the filter is sized for at first (it grows past that). */
+  constructor(expectedEntries: number) {
+    let words = FILTER_MIN_WORDS;
+    while (words * 32 < expectedEntries * FILTER_BITS_PER_ENTRY) words *= 2;
+    this.filter = new Uint32Array(words);
+  }
+
+  /** The body was replaced (a head was cut): it starts again empty. */
   reset(): void {
     this.count = 0;
     this.summarised = 0;
+    if (this.entries > 0) this.filter.fill(0);
+    this.entries = 0;
   }
 
-  /** True if head bytes [0, length) of `body` hold the probe's entry. */
+  /** True if bytes [0, length) of `body`, summarised up to `length`, hold the probe's entry. */
   holds(body: Buffer, length: number, probe: EntryProbe): boolean {
     this.summarise(body, length);
-    const runs = this.runs;
-    for (let r = 0; r < this.count; r++) {
-      const f = r * RUN_FIELDS;
-      if (compareHalves(probe.hi, probe.lo, runs[f + 1]!, runs[f + 2]! >>> 0) < 0 || compareHalves(probe.hi, probe.lo, runs[f + 3]!, runs[f + 4]! >>> 0) > 0) continue;
-      const end = r + 1 < this.count ? runs[f + RUN_FIELDS]! : length;
-      if (bodyHolds(body, runs[f]!, end, probe, false)) return true;
-    }
-    return false;
+    return this.mayHold(probe) && this.find(body, length, probe);
   }
 
-  /** Adds the entries appended since the last lookup to the runs. */
-  private summarise(body: Buffer, length: number): void {
+  /** Adds the entries in `body` from where the last call stopped up to `length` to the summary. */
+  summarise(body: Buffer, length: number): void {
     pos = this.summarised;
     while (pos < length) {
       const hi = int32At(body, pos + 4);
@@ -153,12 +163,58 @@ export class HeadRuns {
       const last = (this.count - 1) * RUN_FIELDS;
       if (this.count === 0 || pos - this.runs[last]! >= RUN_BYTES) this.startRun(pos, hi, lo);
       else this.widen(last, hi, lo);
-      pos += 8;
-      const lineLength = uvarint(body);
-      pos += lineLength;
-      skipMetadata(body);
+      if ((this.entries + 1) * FILTER_BITS_PER_ENTRY > this.filter.length * 32) this.growFilter(body);
+      this.addEntry(body);
     }
     this.summarised = length;
+  }
+
+  /** False if the summary rules out the probe's entry. */
+  mayHold(probe: EntryProbe): boolean {
+    const mask = this.filter.length * 32 - 1;
+    for (let k = 0, h = probe.hash1; k < FILTER_PROBES; k++, h = (h + probe.hash2) | 0) {
+      const bit = h & mask;
+      if ((this.filter[bit >>> 5]! & (1 << (bit & 31))) === 0) return false;
+    }
+    return true;
+  }
+
+  /** True if bytes [0, length) of `body`, the body summarised, hold the probe's entry: reads the runs whose range holds it. */
+  find(body: Buffer, length: number, probe: EntryProbe): boolean {
+    const runs = this.runs;
+    for (let r = 0; r < this.count; r++) {
+      const f = r * RUN_FIELDS;
+      if (compareHalves(probe.hi, probe.lo, runs[f + 1]!, runs[f + 2]! >>> 0) < 0 || compareHalves(probe.hi, probe.lo, runs[f + 3]!, runs[f + 4]! >>> 0) > 0) continue;
+      const end = r + 1 < this.count ? runs[f + RUN_FIELDS]! : length;
+      if (bodyHolds(body, runs[f]!, end, probe)) return true;
+    }
+    return false;
+  }
+
+  /** Adds the entry at `pos` to the filter, and moves `pos` to the next entry. */
+  private addEntry(body: Buffer): void {
+    const hi = int32At(body, pos + 4);
+    const lo = int32At(body, pos) >>> 0;
+    pos += 8;
+    const lineLength = uvarint(body);
+    hashEntry(hi, lo, body, pos, pos + lineLength);
+    pos += lineLength;
+    skipMetadata(body);
+    const mask = this.filter.length * 32 - 1;
+    for (let k = 0, h = hash1; k < FILTER_PROBES; k++, h = (h + hash2) | 0) {
+      const bit = h & mask;
+      this.filter[bit >>> 5]! |= 1 << (bit & 31);
+    }
+    this.entries++;
+  }
+
+  /** Doubles the filter and adds the entries summarised so far to it again (amortised: once per entry). */
+  private growFilter(body: Buffer): void {
+    const walking = pos;
+    this.filter = new Uint32Array(this.filter.length * 2);
+    this.entries = 0;
+    for (pos = 0; pos < walking; ) this.addEntry(body);
+    pos = walking;
   }
 
   private startRun(at: number, hi: number, lo: number): void {
@@ -186,5 +242,69 @@ export class HeadRuns {
       runs[f + 3] = hi;
       runs[f + 4] = lo;
     }
+  }
+}
+
+const blockScratch = new SnappyScratchDecoder();
+/**
+ * The block a lookup decompressed last and its bytes: the late entries of a push mostly fall into the same
+ * block. (This keeps that one block's bytes alive after its chunk has left memory.)
+ */
+let lastBlock: CompressedBlock | undefined;
+let lastBody: Buffer = EMPTY;
+
+/** The block's bytes, decompressed (or kept from the last call): valid until the next call. */
+function bodyOf(encoding: ChunkEncoding, block: CompressedBlock): Buffer {
+  if (block !== lastBlock) {
+    lastBlock = undefined; // until the scratch holds this block whole
+    lastBody = decompressBlockWith(blockScratch, encoding, block.data, block.uncompressedLength);
+    lastBlock = block;
+  }
+  return lastBody;
+}
+
+/**
+ * What a chunk keeps about its compressed blocks for lookups: each block's time range as 32-bit halves,
+ * and, from the block's first lookup on, its summary. A block is decompressed for a lookup only once, to
+ * be summarised, and then only when its summary cannot rule the entry out.
+ */
+export class BlockIndex {
+  /** Per block: earliest hi, earliest lo, latest hi, latest lo. */
+  private readonly bounds: number[] = [];
+  private readonly summaries: Array<EntrySummary | undefined> = [];
+
+  add(block: CompressedBlock): void {
+    const { minTs, maxTs } = block;
+    this.bounds.push(Number(BigInt.asIntN(32, minTs >> 32n)), Number(BigInt.asUintN(32, minTs)), Number(BigInt.asIntN(32, maxTs >> 32n)), Number(BigInt.asUintN(32, maxTs)));
+    this.summaries.push(undefined);
+  }
+
+  clear(): void {
+    this.bounds.length = 0;
+    this.summaries.length = 0;
+  }
+
+  /** True if one of `blocks` (those added, in order) holds the probe's entry; the newest are asked first. */
+  holds(encoding: ChunkEncoding, blocks: readonly CompressedBlock[], probe: EntryProbe): boolean {
+    for (let i = blocks.length - 1; i >= 0; i--) {
+      if (!this.within(i, probe)) continue;
+      const block = blocks[i]!;
+      let summary = this.summaries[i];
+      if (!summary) {
+        this.summaries[i] = summary = new EntrySummary(block.entries);
+        const body = bodyOf(encoding, block);
+        summary.summarise(body, body.length);
+      }
+      if (!summary.mayHold(probe)) continue;
+      const body = bodyOf(encoding, block);
+      if (summary.find(body, body.length, probe)) return true;
+    }
+    return false;
+  }
+
+  private within(i: number, probe: EntryProbe): boolean {
+    const b = this.bounds;
+    const f = i * 4;
+    return compareHalves(probe.hi, probe.lo, b[f]!, b[f + 1]!) >= 0 && compareHalves(probe.hi, probe.lo, b[f + 2]!, b[f + 3]!) <= 0;
   }
 }

@@ -1,7 +1,7 @@
 import { ByteWriter, copyBytes, type LineBytes } from '../util/binary.js';
 import { type EntryColumns, type Label, SnappyScratchDecoder } from '@loki-lite/shared';
 import { appendEntry, appendRawEntry, BlockCursor, bodyTimeRange, encodeBlockBody, sortBlockBody } from './block.js';
-import { blockHolds, type EntryProbe, HeadRuns, pushBounds, withinBounds } from './duplicates.js';
+import { BlockIndex, type EntryProbe, EntrySummary } from './duplicates.js';
 import type { BytePrefilter } from '../logql/log/prefilter.js';
 import type { Entry } from './entry.js';
 import { type ChunkEncoding, type CompressedBlock, compressBlock, decodeChunk, decompressBlock, encodeChunk, readBlock } from './format.js';
@@ -12,6 +12,8 @@ const HEAD_INITIAL_BYTES = 1024;
 const HEAD_SLACK_BYTES = 16 * 1024;
 /** Heads smaller than this grow even when head memory is tight: smaller blocks would compress poorly. */
 const HEAD_GROW_FLOOR = 8 * 1024;
+/** A guess at an entry's size in a head, to size a head's summary (see EntrySummary) at first. */
+const HEAD_BYTES_PER_ENTRY = 128;
 /** Bytes an entry takes in a block body besides its line: the timestamp, two short varints, some spare. */
 const ENTRY_OVERHEAD_BYTES = 32;
 
@@ -61,10 +63,10 @@ export class MemChunk {
   private blocksOverlap = false;
   private blocksMinTs = 0n;
   private blocksMaxTs = 0n;
-  /** Each block's time range as 32-bit halves (see pushBounds), for duplicate lookups. */
-  private readonly blockBounds: number[] = [];
+  /** What duplicate lookups need to know of the blocks. */
+  private readonly blockIndex = new BlockIndex();
   /** The head summarised for duplicate lookups; made by the first one. */
-  private headRuns: HeadRuns | undefined;
+  private headSummary: EntrySummary | undefined;
   /** The line of the entry appended last, copied when the head holding it is cut. */
   private cutLine: Buffer = EMPTY;
   private cutLineLength = 0;
@@ -176,16 +178,13 @@ export class MemChunk {
   }
 
   /**
-   * True if the chunk holds an entry with the probe's timestamp and line. Only the blocks whose time range
-   * holds the timestamp are read (a compressed one is decompressed for it), and of the head only the runs
-   * of entries whose range does (see HeadRuns).
+   * True if the chunk holds an entry with the probe's timestamp and line. Of the blocks, only those whose
+   * time range holds the timestamp and whose filter does not rule it out are decompressed and read (see
+   * BlockIndex); the head is summarised the same way (see EntrySummary).
    */
   holds(probe: EntryProbe): boolean {
-    if (this.headEntries > 0 && (this.headRuns ??= new HeadRuns()).holds(this.head.buffer, this.head.length, probe)) return true;
-    for (let i = this.blocks.length - 1; i >= 0; i--) {
-      if (withinBounds(this.blockBounds, i, probe) && blockHolds(this.encoding, this.blocks[i]!, probe)) return true;
-    }
-    return false;
+    if (this.headEntries > 0 && (this.headSummary ??= new EntrySummary(this.head.capacity / HEAD_BYTES_PER_ENTRY)).holds(this.head.buffer, this.head.length, probe)) return true;
+    return this.blockIndex.holds(this.encoding, this.blocks, probe);
   }
 
   /**
@@ -224,7 +223,7 @@ export class MemChunk {
     this.headSorted = true;
     this.headLastAt = 0;
     this.headRangeEntries = -1;
-    this.headRuns?.reset();
+    this.headSummary?.reset();
   }
 
   private pushBlock(block: CompressedBlock): void {
@@ -233,7 +232,7 @@ export class MemChunk {
     if (!prev || block.minTs < this.blocksMinTs) this.blocksMinTs = block.minTs;
     if (!prev || block.maxTs > this.blocksMaxTs) this.blocksMaxTs = block.maxTs;
     this.blocks.push(block);
-    pushBounds(this.blockBounds, block.minTs, block.maxTs);
+    this.blockIndex.add(block);
     this.blocksBytes += block.data.length;
   }
 
@@ -285,7 +284,7 @@ export class MemChunk {
   private resortBlocks(): void {
     const all = this.entriesInRange(this.minTs, this.maxTs + 1n);
     this.blocks.length = 0;
-    this.blockBounds.length = 0;
+    this.blockIndex.clear();
     this.blocksBytes = 0;
     this.blocksOverlap = false;
     let start = 0;
