@@ -2,6 +2,7 @@ import { ContainerLogDecoder } from '@loki-lite/agent/decode';
 import { decodePushBody, encodePushRequestJson, encodePushRequestProto, EntryColumns, NO_METADATA, type PushStream, snappyCompress } from '@loki-lite/shared';
 import { parseConfig } from 'loki-lite';
 import { MemChunk, readChunkBlocks } from 'loki-lite/chunk';
+import { EntryProbe } from 'loki-lite/chunk-duplicates';
 import { parseQuery } from 'loki-lite/logql-parser';
 import { compilePipeline } from 'loki-lite/logql-pipeline';
 import { compileBytePrefilter } from 'loki-lite/logql-prefilter';
@@ -56,6 +57,28 @@ const storedChunk = chunkOf(5 * LINES).encode();
 const filterQuery = parseQuery('{app="bench"} |= "NCCL"') as { pipeline: Parameters<typeof compileBytePrefilter>[0] };
 const prefilter = compileBytePrefilter(filterQuery.pipeline);
 
+// Duplicate lookups (an entry no later than its stream's newest): 1,000 lines at odd µs, late, into
+// chunks of 5,000 lines at even µs, and 1,000 of those again (repeats). `unsorted`: the chunk's head has
+// taken late lines (every 10th line of its 5,000 comes a little late), so runs of its head overlap.
+const lateColumns = new EntryColumns(Buffer.from(lines.join('')), LINES);
+for (let i = 0, pos = 0; i < LINES; i++) lateColumns.add(Number(t0 / 1_000_000_000n), i * 5000 + 1, pos, (pos += Buffer.byteLength(lines[i]!)), NO_METADATA);
+function headOf(unsorted: boolean): MemChunk {
+  const chunk = new MemChunk('snappy', 1 << 20, 1 << 30, true);
+  for (let i = 0; i < 5 * LINES; i++) chunk.appendRaw(lineColumns, unsorted && i % 10 === 9 ? i - 5 : i, NO_METADATA);
+  return chunk;
+}
+const lookIn = (chunk: MemChunk, columns: EntryColumns) => () => {
+  const probe = new EntryProbe();
+  for (let i = 0; i < LINES; i++) {
+    probe.set(columns, i);
+    chunk.holds(probe);
+  }
+};
+const sortedHead = headOf(false);
+const unsortedHead = headOf(true);
+const cutBlocks = chunkOf(5 * LINES);
+cutBlocks.cutBlock();
+
 const pipelineFor = (q: string) => compilePipeline((parseQuery(q) as { pipeline: Parameters<typeof compilePipeline>[0] }).pipeline).forStream([{ name: 'app', value: 'bench' }]);
 const logfmt = pipelineFor('{app="bench"} | logfmt');
 const json = pipelineFor('{app="bench"} | json');
@@ -84,6 +107,11 @@ const benchmarks: Array<[string, number, () => void]> = [
       // the kept entries are made; nothing else to do
     }
   }],
+  ['duplicate lookup: 1,000 late lines, 5,000-line head in order', lineBytes, lookIn(sortedHead, lateColumns)],
+  ['duplicate lookup: 1,000 late lines, 5,000-line head with late lines', lineBytes, lookIn(unsortedHead, lateColumns)],
+  ['duplicate lookup: 1,000 late lines, 5,000 lines in cut blocks', lineBytes, lookIn(cutBlocks, lateColumns)],
+  ['duplicate lookup: 1,000 repeats, 5,000-line head with late lines', lineBytes, lookIn(unsortedHead, lineColumns)],
+  ['duplicate lookup: 1,000 repeats, 5,000 lines in cut blocks', lineBytes, lookIn(cutBlocks, lineColumns)],
   ['logfmt parse: 250 lines', bytesOf(logfmtLines), () => {
     for (const l of logfmtLines) logfmt.run(l, t0, []);
   }],
