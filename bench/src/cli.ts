@@ -13,7 +13,8 @@ export const TOOLS: Readonly<Record<string, string>> = {
   agent: 'CRI lines in a pods folder shipped by the agent: time until all are acknowledged, agent CPU and RSS',
   'push-decode': 'micro benchmark: the push body decoder against protobufjs',
   snappy: 'micro benchmark: our snappy codec against snappyjs on chunk blocks',
-  micro: 'micro benchmarks of the hot paths: push decode, validation, chunk append, block scan, logfmt, json, CRI decode',
+  micro: 'micro benchmarks of the hot paths: push decode, validation, chunk append, block scan, logfmt, json, regex filters, CRI decode',
+  'regex-engines': 'micro benchmark: user-regex engines on the bench\'s lines (loki-lite\'s, V8\'s linear engine; re2, re2-wasm, re2js if --modules has them)',
   compare: 'one of ingest, query or agent against two systems in alternation (A B A B): medians and B/A per figure',
 };
 

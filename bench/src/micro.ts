@@ -15,8 +15,9 @@ import { printResult } from './report.js';
 /*
  * Micro benchmarks of the hot paths, on the bench's training-cluster lines (tinybench, warm JIT): push body
  * decode (protobuf + snappy, JSON), validation, chunk append with block compression, block decompression
- * with a line filter, logfmt and json parsing, and the agent's CRI decode. Each prints ops/s and the MB/s
- * of line bytes that rate means; `--only` picks benchmarks whose name contains the text.
+ * with a line filter, logfmt and json parsing, regex line filters and the regexp parser, and the agent's CRI
+ * decode. Each prints ops/s and the MB/s of line bytes that rate means; `--only` picks benchmarks whose name
+ * contains the text.
  *
  *   pnpm bench micro
  *   pnpm bench micro --only logfmt --json
@@ -86,6 +87,24 @@ const logfmtLines = lines.filter((l) => l.startsWith('level='));
 const jsonLines = lines.filter((l) => l.startsWith('{'));
 const bytesOf = (ls: readonly string[]) => ls.reduce((n, l) => n + Buffer.byteLength(l), 0);
 
+// Regex line filters and the regexp parser as a query runs them, on lines of which none, a few, a tenth, a
+// quarter and a half match: the share is counted here and named, so a change that matched other lines shows.
+const REGEX_STAGES = [
+  '|~ `err(or)?.*timeout`',
+  '|~ `level":"warn|" 500 `',
+  '|~ `loss=1\\.[0-7]`',
+  '|~ `(?i)nccl info`',
+  '|~ `(rank=|Rank )[0-9]+`',
+  '| regexp `rank=(?P<rank>\\d+) step`',
+];
+const regexBenchmarks = REGEX_STAGES.map((stage): [string, number, () => void] => {
+  const pipeline = pipelineFor(`{app="bench"} ${stage}`);
+  const kept = lines.filter((l) => pipeline.run(l, t0, []) !== undefined).length;
+  return [`regex ${stage} (${((100 * kept) / lines.length).toFixed(1)}% of lines kept): 1,000 lines`, lineBytes, () => {
+    for (const l of lines) pipeline.run(l, t0, []);
+  }];
+});
+
 // CRI: the same lines as containerd writes them.
 const criBuf = Buffer.from(lines.map((l, i) => `2026-12-01T00:00:00.${String(i).padStart(9, '0')}Z stdout F ${l}\n`).join(''));
 const criNewlines: number[] = [];
@@ -118,6 +137,7 @@ const benchmarks: Array<[string, number, () => void]> = [
   ['json parse: 250 lines', bytesOf(jsonLines), () => {
     for (const l of jsonLines) json.run(l, t0, []);
   }],
+  ...regexBenchmarks,
   ['agent CRI decode: 1,000 lines', criBuf.length, () => {
     let start = 0;
     for (const nl of criNewlines) {
