@@ -11,12 +11,6 @@ const REGEX_META = /[\\^$.*+?()[\]{}|]/;
 function containsMatcher(pattern: string): LinePredicate {
   if (pattern === '') return () => true;
   if (!REGEX_META.test(pattern)) return (line) => line.includes(pattern);
-  // (?i) followed by a plain literal: compare lower-cased.
-  const ci = /^\(\?i\)(.*)$/s.exec(pattern);
-  if (ci && !REGEX_META.test(ci[1]!) && /^[\x20-\x7e]*$/.test(ci[1]!)) {
-    const needle = ci[1]!.toLowerCase();
-    return (line) => line.toLowerCase().includes(needle);
-  }
   let re: RegExp;
   try {
     re = compileGoRegex(pattern, false);

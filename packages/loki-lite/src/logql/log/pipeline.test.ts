@@ -182,3 +182,19 @@ describe('parser hints', () => {
     expect(labelsToRecord(full.labels)).toMatchObject({ a: '1', __error__: 'LogfmtParserErr' });
   });
 });
+
+describe('case-insensitive line filters', () => {
+  it.each([
+    ['ERROR: disk full', true],
+    ['Disk Error', true],
+    ['warning', false],
+  ])('|~ "(?i)error" over %j keeps it: %s', (line, kept) => {
+    expect(run('|~ "(?i)error"', line) !== undefined).toBe(kept);
+  });
+
+  it('folds with Unicode simple case folding, as Go: (?i)kelvin matches the Kelvin sign, (?i)ss matches ſſ', () => {
+    expect(run('|~ "(?i)kelvin"', 'at 300 \u212Aelvin')?.line).toBe('at 300 \u212Aelvin');
+    expect(run('|~ "(?i)ss"', 'cla\u017F\u017F')).toBeDefined();
+    expect(run('!~ "(?i)ss"', 'cla\u017F\u017F')).toBeUndefined();
+  });
+});
