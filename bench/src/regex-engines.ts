@@ -21,7 +21,7 @@ setFlagsFromString('--enable-experimental-regexp-engine');
 
 const args = parseArgs(process.argv.slice(2), { modules: '', time: '500', json: '' });
 
-const PATTERNS = ['err(or)?.*timeout', 'level":"warn|" 500 ', 'loss=1\\.[0-7]', '(?i)nccl info', '(rank=|Rank )[0-9]+', 'rank=(?P<rank>\\d+) step'];
+const PATTERNS = ['err(or)?.*timeout', 'level=.*msg="x', 'level":"warn|" 500 ', 'loss=1\\.[0-7]', '(?i)nccl info', '(rank=|Rank )[0-9]+', 'rank=(?P<rank>\\d+) step'];
 
 const gen = new LineGenerator(5);
 const t0 = Date.UTC(2026, 11, 1);

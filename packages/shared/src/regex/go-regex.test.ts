@@ -102,6 +102,8 @@ describe('Go semantics', () => {
     expect(fully('.', '😀')).toBe(true);
     expect(fully('[^a]', '😀')).toBe(true);
     expect(fully('\\x{1F600}', '😀')).toBe(true);
+    expect(fully('\\x{1F600}{2}', '😀😀')).toBe(true);
+    expect(fully('(?i)\\x{1F600}+', '😀😀😀')).toBe(true);
     expect(fully('[\\x{1F600}-\\x{1F64F}]{2}', '😀🙏')).toBe(true);
     expect(fully('.{2}', '😀')).toBe(false);
     expect(fully('a.*b', 'a😀😀b')).toBe(true);

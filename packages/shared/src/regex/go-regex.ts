@@ -1,6 +1,6 @@
 import { setFlagsFromString } from 'node:v8';
 import regenerate from 'regenerate';
-import { type GoRegexNode, parseGoRegex, RegexError, UNBOUNDED } from './go-syntax.js';
+import { type Assertion, type GoRegexNode, parseGoRegex, RegexError, UNBOUNDED } from './go-syntax.js';
 
 export { RegexError };
 
@@ -42,11 +42,20 @@ export function translateGoRegex(pattern: string, anchored = false): { source: s
   return { source, flags: writer.lineAnchors ? 'm' : '' };
 }
 
+/** Patterns already translated and checked (`anchored` + pattern -> source and flags), for callers that compile per line. */
+const translated = new Map<string, { source: string; flags: string }>();
+const TRANSLATED_MAX = 1000;
+
 /**
- * Compiles a Go regex for V8 with the linear-time fallback. `anchored` wraps it as ^(?:...)$ like Loki's label
- * matchers. Throws RegexError with Go's wording for a pattern Go rejects.
+ * Compiles a Go regex for V8 with the linear-time fallback: a new RegExp on each call, so no caller shares one's
+ * lastIndex. `anchored` wraps it as ^(?:...)$ like Loki's label matchers. Throws RegexError with Go's wording for a
+ * pattern Go rejects. A translation costs tens of µs; template functions such as regexReplaceAll ask for the same
+ * pattern on every line, so translations are kept.
  */
 export function compileGoRegex(pattern: string, anchored: boolean): RegExp {
+  const key = `${anchored ? 'a' : 'u'}${pattern}`;
+  const known = translated.get(key);
+  if (known) return new RegExp(known.source, known.flags);
   const { source, flags } = translateGoRegex(pattern, anchored);
   let re: RegExp;
   try {
@@ -60,6 +69,8 @@ export function compileGoRegex(pattern: string, anchored: boolean): RegExp {
   } catch {
     throw new RegexError(`error parsing regexp: expression too large for loki-lite's linear-time engine: \`${pattern}\``);
   }
+  if (translated.size >= TRANSLATED_MAX) translated.clear();
+  translated.set(key, { source, flags });
   return re;
 }
 
@@ -78,10 +89,13 @@ class JsRegexWriter {
 
   /**
    * `budget`: the copies enclosing repetitions already make; `captures`: false inside the extra copies of an
-   * expanded repetition, whose groups must not capture twice.
+   * expanded repetition, whose groups must not capture twice; `repeatedWithoutBound`: the node is the operand
+   * of a `*` or `+`.
    */
   write(node: GoRegexNode, budget: number, captures: boolean, repeatedWithoutBound = false): Written {
     switch (node.kind) {
+      case 'literal':
+        return writeLiteral(node.codePoints);
       case 'set':
         return writeSet(node.set, repeatedWithoutBound);
       case 'assert':
@@ -100,7 +114,7 @@ class JsRegexWriter {
     }
   }
 
-  private assertion(a: string): string {
+  private assertion(a: Assertion): string {
     switch (a) {
       case 'word_boundary':
         return '\\b';
@@ -158,6 +172,23 @@ class JsRegexWriter {
   }
 }
 
+/** A literal's code points, written without regenerate, whose general case costs tens of µs per set. */
+function writeLiteral(codePoints: readonly number[]): Written {
+  const units = codePoints.map((cp) => String.fromCodePoint(cp));
+  if (units.every((u) => u.length === 1)) {
+    const chars = units.map(escapeUnit);
+    return { source: chars.length === 1 ? chars[0]! : `[${chars.join('')}]`, atom: true };
+  }
+  return { source: `(?:${units.map((u) => u.split('').map(escapeUnit).join('')).join('|')})`, atom: true };
+}
+
+/** One UTF-16 unit as regex source, in or out of a class. */
+function escapeUnit(unit: string): string {
+  if ('\\^$.*+?()[]{}|/-'.includes(unit)) return `\\${unit}`;
+  const code = unit.charCodeAt(0);
+  return code >= 0x20 && code < 0x7f ? unit : `\\u${code.toString(16).padStart(4, '0')}`;
+}
+
 const SURROGATES = [0xd800, 0xdfff] as const;
 const ASTRAL = [0x10000, 0x10ffff] as const;
 
@@ -172,14 +203,14 @@ function writeSet(set: regenerate, repeatedWithoutBound: boolean): Written {
     return { source: scalars.removeRange(...ASTRAL).addRange(...SURROGATES).toString({ bmpOnly: true }), atom: true };
   }
   const source = scalars.toString();
-  if (source === '') return { source: '[]', atom: true };
   // BMP code points are one class or character; astral ones are pairs of units, maybe alternatives.
   const bmpOnly = isEmpty(scalars.clone().intersection(regenerate().addRange(...ASTRAL)));
   return { source: bmpOnly ? source : `(?:${source})`, atom: true };
 }
 
+/** regenerate writes the empty set as `[]`, a class that matches nothing. */
 function isEmpty(set: regenerate): boolean {
-  return set.toString() === '';
+  return set.toString() === '[]';
 }
 
 /** The copies of its operand a repetition makes in V8's linear engine (`+` is one copy and a star). */

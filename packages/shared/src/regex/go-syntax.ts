@@ -18,6 +18,8 @@ export class RegexError extends LokiError {
 export type Assertion = 'text_start' | 'text_end' | 'line_start' | 'line_end' | 'word_boundary' | 'not_word_boundary';
 
 export type GoRegexNode =
+  /** A literal character: one code point, or under `(?i)` those of its case orbit. */
+  | { readonly kind: 'literal'; readonly codePoints: readonly number[] }
   | { readonly kind: 'set'; readonly set: regenerate }
   | { readonly kind: 'assert'; readonly assertion: Assertion }
   | { readonly kind: 'group'; readonly capture: boolean; readonly name: string | undefined; readonly body: GoRegexNode }
@@ -184,7 +186,7 @@ class GoRegexParser {
   }
 
   private literal(cp: number, flags: Flags): GoRegexNode {
-    return { kind: 'set', set: regenerate(flags.foldCase ? caseOrbit(cp) as number[] : cp) };
+    return { kind: 'literal', codePoints: flags.foldCase ? caseOrbit(cp) : [cp] };
   }
 
   private group(flags: Flags): GoRegexNode | undefined {
