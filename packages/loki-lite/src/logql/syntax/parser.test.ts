@@ -1,5 +1,6 @@
 import { LokiError } from '@loki-lite/shared';
 import { describe, expect, it } from 'vitest';
+import { ParseError } from './errors.js';
 import { parseMatchers, parseQuery } from './parser.js';
 
 describe('parser', () => {
@@ -32,8 +33,12 @@ describe('parser', () => {
     expect(() => parseQuery(src)).toThrow(message);
   });
 
-  it('refuses queries longer than Loki allows', () => {
-    expect(() => parseQuery(`{app="${'a'.repeat(130 * 1024)}"}`)).toThrow('max query length exceeded');
+  it('refuses queries of 128 KiB or more, counted in UTF-8 bytes, with Loki\'s message', () => {
+    const query = (valueBytes: number) => `{app="${'a'.repeat(valueBytes)}"}`;
+    expect(() => parseQuery(query(131072 - 9))).not.toThrow();
+    expect(() => parseQuery(query(131072 - 8))).toThrow(new ParseError('input size too long (131072 > 131072)', 0, 0));
+    // 43,690 three-byte characters: short in UTF-16 code units, over the limit in bytes.
+    expect(() => parseQuery(`{app="${'€'.repeat(43690)}"}`)).toThrow('parse error : input size too long (131078 > 131072)');
   });
 
   it('parseMatchers accepts only a selector', () => {

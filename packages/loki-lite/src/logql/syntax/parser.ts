@@ -28,8 +28,8 @@ const PARSER_STAGES: ReadonlySet<string> = new Set(['json', 'logfmt', 'regexp', 
 const FILTER_OPS: ReadonlySet<TokenKind> = new Set<TokenKind>(['=', '==', '!=', '>', '>=', '<', '<=', '=~', '!~']);
 const VECTOR_OPS: ReadonlySet<string> = new Set<VectorOp>(['sum', 'avg', 'min', 'max', 'count', 'stddev', 'stdvar', 'topk', 'bottomk', 'sort', 'sort_desc']);
 
-/** Loki refuses queries longer than this (syntax.MaxInputSize). */
-export const MAX_QUERY_LENGTH = 128 * 1024;
+/** Loki refuses queries of this many bytes or more (maxInputSize in pkg/logql/syntax/parser.go). */
+export const MAX_INPUT_SIZE = 131072;
 
 /** Recursive-descent LogQL parser. */
 class Parser {
@@ -507,9 +507,9 @@ function checkRegex(pattern: string): void {
 
 /** Parses and validates a LogQL query. Throws ParseError / LokiError (bad_data) with Loki's wording. */
 export function parseQuery(src: string): Expr {
-  if (src.length > MAX_QUERY_LENGTH) {
-    throw new LokiError('bad_data', 'query_too_long', `parse error : max query length exceeded: ${src.length} > ${MAX_QUERY_LENGTH}`);
-  }
+  // Loki counts UTF-8 bytes (Go's len), and its message says `>` also when the size is exactly the limit.
+  const size = Buffer.byteLength(src);
+  if (size >= MAX_INPUT_SIZE) throw new ParseError(`input size too long (${size} > ${MAX_INPUT_SIZE})`, 0, 0);
   const expr = new Parser(src, tokenize(src)).parseQuery();
   forEachSelector(expr, (s) => validateSelector(s.matchers));
   return expr;
