@@ -1,7 +1,7 @@
 import { LokiError } from '@loki-lite/shared';
 import { describe, expect, it } from 'vitest';
 import { ParseError } from './errors.js';
-import { parseMatchers, parseQuery } from './parser.js';
+import { MAX_QUERY_DEPTH, parseMatchers, parseQuery } from './parser.js';
 
 describe('parser', () => {
   it.each([
@@ -39,6 +39,29 @@ describe('parser', () => {
     expect(() => parseQuery(query(131072 - 8))).toThrow(new ParseError('input size too long (131072 > 131072)', 0, 0));
     // 43,690 three-byte characters: short in UTF-16 code units, over the limit in bytes.
     expect(() => parseQuery(`{app="${'€'.repeat(43690)}"}`)).toThrow('parse error : input size too long (131078 > 131072)');
+  });
+
+  it('refuses a query nested more than MAX_QUERY_DEPTH levels, where the parser finds it or in the tree it built', () => {
+    const parenthesized = (n: number) => `${'('.repeat(n)}1${')'.repeat(n)}`;
+    expect(parseQuery(parenthesized(MAX_QUERY_DEPTH - 1))).toEqual({ kind: 'number', value: 1 });
+    expect(() => parseQuery(parenthesized(MAX_QUERY_DEPTH))).toThrow(
+      new ParseError(`expression nests too deeply (more than ${MAX_QUERY_DEPTH} levels)`, 1, MAX_QUERY_DEPTH + 1),
+    );
+    // Chains: each operator is one level more of the tree, though the parser loops over them.
+    const chain = (links: number) => `1${' + 1'.repeat(links)}`;
+    expect(() => parseQuery(chain(MAX_QUERY_DEPTH - 1))).not.toThrow();
+    expect(() => parseQuery(chain(MAX_QUERY_DEPTH))).toThrow(`parse error : expression nests too deeply (more than ${MAX_QUERY_DEPTH} levels)`);
+    const filters = (links: number) => `{a="b"} | x="1"${' or y>2'.repeat(links)}`; // the selector is a level too
+    expect(() => parseQuery(filters(MAX_QUERY_DEPTH - 2))).not.toThrow();
+    expect(() => parseQuery(filters(MAX_QUERY_DEPTH - 1))).toThrow('parse error : expression nests too deeply');
+    expect(() => parseQuery(`{a="b"} | ${'('.repeat(MAX_QUERY_DEPTH)}x="1"${')'.repeat(MAX_QUERY_DEPTH)}`)).toThrow('expression nests too deeply');
+    expect(() => parseQuery(`${'sum('.repeat(MAX_QUERY_DEPTH)}rate({a="b"}[1m])${')'.repeat(MAX_QUERY_DEPTH)}`)).toThrow('expression nests too deeply');
+  });
+
+  it('reads any number of leading signs without nesting', () => {
+    expect(parseQuery(`${'-'.repeat(50_000)}2`)).toEqual({ kind: 'number', value: 2 });
+    expect(parseQuery(`${'- +'.repeat(3)}2`)).toEqual({ kind: 'number', value: -2 });
+    expect(parseQuery('-vector(1)')).toMatchObject({ kind: 'binary', op: '*', lhs: { kind: 'number', value: -1 }, rhs: { kind: 'vector', value: 1 } });
   });
 
   it('parseMatchers accepts only a selector', () => {

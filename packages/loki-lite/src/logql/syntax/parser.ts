@@ -31,9 +31,23 @@ const VECTOR_OPS: ReadonlySet<string> = new Set<VectorOp>(['sum', 'avg', 'min', 
 /** Loki refuses queries of this many bytes or more (maxInputSize in pkg/logql/syntax/parser.go). */
 export const MAX_INPUT_SIZE = 131072;
 
+/**
+ * How deeply a query may nest: parentheses, arguments, operands and label filters inside one another, and
+ * chains of binary operators or label filters (each link is one level of the tree). Loki has no such limit
+ * (its parser keeps its own stack and Go stacks grow), but here the parser and everything that walks the
+ * tree (printing, compiling, evaluating) recurse, and a query nested a few thousand levels deep overflowed
+ * the stack into a 500. Real queries stay far below it.
+ */
+export const MAX_QUERY_DEPTH = 1000;
+
+/** Go regexp's words for the same limit of its own ("expression nests too deeply"). */
+const tooDeep = (line: number, col: number) => new ParseError(`expression nests too deeply (more than ${MAX_QUERY_DEPTH} levels)`, line, col);
+
 /** Recursive-descent LogQL parser. */
 class Parser {
   private pos = 0;
+  /** Recursion depth of the parse functions that nest (sample expressions, label filters). */
+  private depth = 0;
   constructor(private readonly src: string, private readonly tokens: Token[]) {}
 
   private peek(): Token {
@@ -53,6 +67,13 @@ class Parser {
   fail(t: Token, expecting?: string): never {
     const { line, col } = lineCol(this.src, t.offset);
     throw new ParseError(`syntax error: unexpected ${this.describe(t)}${expecting ? `, expecting ${expecting}` : ''}`, line, col);
+  }
+
+  /** Enters one level of nesting; the caller leaves it with `this.depth--` once its part is parsed. */
+  private enter(): void {
+    if (++this.depth <= MAX_QUERY_DEPTH) return;
+    const { line, col } = lineCol(this.src, this.peek().offset);
+    throw tooDeep(line, col);
   }
 
   private expect(kind: TokenKind, expecting: string = kind): Token {
@@ -76,10 +97,11 @@ class Parser {
 
   /** Precedence climbing over Prometheus' operator table; `^` is right-associative. */
   private parseSampleExpr(minPrecedence: number): SampleExpr {
+    this.enter();
     let lhs = this.parseUnary();
     for (;;) {
       const op = this.peekBinaryOp();
-      if (op === undefined || PRECEDENCE[op] < minPrecedence) return lhs;
+      if (op === undefined || PRECEDENCE[op] < minPrecedence) break;
       this.next();
       let returnBool = false;
       if (this.peek().kind === 'IDENTIFIER' && this.peek().text === 'bool') {
@@ -91,17 +113,19 @@ class Parser {
       const rhs = this.parseSampleExpr(op === '^' ? PRECEDENCE[op] : PRECEDENCE[op] + 1);
       lhs = { kind: 'binary', op, returnBool, matching, lhs, rhs };
     }
+    this.depth--;
+    return lhs;
   }
 
+  /** Leading signs: `+` changes nothing, each `-` negates. A loop, since `- - - ... 1` may be as long as the query. */
   private parseUnary(): SampleExpr {
-    const t = this.peek();
-    if (t.kind === '-' || t.kind === '+') {
-      this.next();
-      const operand = this.parseUnary();
-      if (t.kind === '+') return operand;
-      return operand.kind === 'number' ? { kind: 'number', value: -operand.value } : { kind: 'binary', op: '*', returnBool: false, matching: undefined, lhs: { kind: 'number', value: -1 }, rhs: operand };
+    let minuses = 0;
+    while (this.peek().kind === '-' || this.peek().kind === '+') if (this.next().kind === '-') minuses++;
+    let expr = this.parsePrimary();
+    for (; minuses > 0; minuses--) {
+      expr = expr.kind === 'number' ? { kind: 'number', value: -expr.value } : { kind: 'binary', op: '*', returnBool: false, matching: undefined, lhs: { kind: 'number', value: -1 }, rhs: expr };
     }
-    return this.parsePrimary();
+    return expr;
   }
 
   private parsePrimary(): SampleExpr {
@@ -337,6 +361,7 @@ class Parser {
 
   /** Label filters: `and` binds tighter than `or`; `,` and juxtaposition mean `and`. */
   private parseLabelFilter(minPrecedence: number): LabelFilterExpr {
+    this.enter();
     let left = this.parseLabelFilterPrimary();
     for (;;) {
       const t = this.peek();
@@ -344,13 +369,15 @@ class Parser {
       if (t.kind === ',') op = 'and';
       else if (t.kind === 'IDENTIFIER' && (t.text === 'and' || t.text === 'or')) op = t.text;
       else if ((t.kind === 'IDENTIFIER' && FILTER_OPS.has(this.tokens[this.pos + 1]!.kind)) || t.kind === '(') op = undefined;
-      else return left;
+      else break;
       const precedence = op === 'or' ? 1 : 2;
-      if (precedence < minPrecedence) return left;
+      if (precedence < minPrecedence) break;
       if (op !== undefined) this.next();
       const right = this.parseLabelFilter(precedence + 1);
       left = { kind: op ?? 'and', left, right };
     }
+    this.depth--;
+    return left;
   }
 
   private parseLabelFilterPrimary(): LabelFilterExpr {
@@ -511,8 +538,40 @@ export function parseQuery(src: string): Expr {
   const size = Buffer.byteLength(src);
   if (size >= MAX_INPUT_SIZE) throw new ParseError(`input size too long (${size} > ${MAX_INPUT_SIZE})`, 0, 0);
   const expr = new Parser(src, tokenize(src)).parseQuery();
+  // The parser bounds its own recursion; chains of operators build a deep tree without it.
+  if (treeDepth(expr) > MAX_QUERY_DEPTH) throw tooDeep(0, 0);
   forEachSelector(expr, (s) => validateSelector(s.matchers));
   return expr;
+}
+
+type Node = Expr | LabelFilterExpr;
+
+function children(node: Node): readonly Node[] {
+  switch (node.kind) {
+    case 'binary': return [node.lhs, node.rhs];
+    case 'vector_aggregation':
+    case 'label_replace': return [node.inner];
+    case 'range_aggregation': return [node.selector];
+    case 'log_selector': {
+      const filters: LabelFilterExpr[] = [];
+      for (const stage of node.pipeline) if (stage.kind === 'label_filter') filters.push(stage.filter);
+      return node.unwrap ? [...filters, ...node.unwrap.filters] : filters;
+    }
+    case 'and':
+    case 'or': return [node.left, node.right];
+    default: return [];
+  }
+}
+
+/** The number of nodes on the longest path from the root down, label filters included; iterative, so any tree can be measured. */
+function treeDepth(root: Expr): number {
+  let deepest = 0;
+  const stack: Array<{ node: Node; depth: number }> = [{ node: root, depth: 1 }];
+  for (let top = stack.pop(); top; top = stack.pop()) {
+    deepest = Math.max(deepest, top.depth);
+    for (const child of children(top.node)) stack.push({ node: child, depth: top.depth + 1 });
+  }
+  return deepest;
 }
 
 /** Calls `fn` for every log selector in the expression. */
