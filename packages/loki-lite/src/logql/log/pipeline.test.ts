@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parseQuery } from '../syntax/parser.js';
 import type { LogSelectorExpr, RangeAggregationExpr } from '../syntax/ast.js';
 import { compilePipeline, compileUnwrap } from './pipeline.js';
+import { MAX_TEMPLATE_DEPTH, TemplateError } from './template/parse.js';
 
 const STREAM = sortLabels(labelsFromRecord({ app: 'api', level: 'stream-level' }));
 
@@ -122,6 +123,16 @@ describe('line_format and label_format', () => {
 
   it('an unknown function is a parse-time error, as in Go', () => {
     expect(() => run('| line_format "{{ nope .x }}"', 'x')).toThrow('function "nope" not defined');
+  });
+
+  it('templates nest parentheses and blocks up to MAX_TEMPLATE_DEPTH levels together, and refuse deeper with Go\'s words', () => {
+    const nested = (blocks: number, parens: number) =>
+      `| logfmt | line_format \`${'{{ if .x }}'.repeat(blocks)}{{ ${'('.repeat(parens)}.x${')'.repeat(parens)} }}${'{{ end }}'.repeat(blocks)}\``;
+    expect(run(nested(MAX_TEMPLATE_DEPTH / 2, MAX_TEMPLATE_DEPTH / 2), 'x=1')!.line).toBe('1');
+    expect(() => run(nested(MAX_TEMPLATE_DEPTH / 2, MAX_TEMPLATE_DEPTH / 2 + 1), 'x=1')).toThrow(new TemplateError('template: line:1: max expression depth exceeded'));
+    expect(() => run(`| label_format y="{{ if .x }}a${'{{ else if .y }}b'.repeat(MAX_TEMPLATE_DEPTH)}{{ end }}"`, 'x=1')).toThrow(
+      'template: label:1: max expression depth exceeded',
+    );
   });
 
   it('label_format renames and templates; templates see the labels as they were before the stage', () => {

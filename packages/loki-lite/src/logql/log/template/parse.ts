@@ -32,6 +32,14 @@ export type Node =
   | { readonly kind: 'action'; readonly pipeline: Pipeline }
   | { readonly kind: 'if' | 'with' | 'range'; readonly pipeline: Pipeline; readonly then: readonly Node[]; readonly otherwise: readonly Node[] };
 
+/**
+ * How deeply parenthesized pipelines and if/with/range blocks may nest, together. Go's parser stops
+ * parentheses at 10,000 levels ("max expression depth exceeded") and lets blocks nest as deep as its
+ * growable stacks allow; parsing and running a template recurse here, so both count, and the limit is
+ * lower than Go's, as far below the stack's as LogQL's own (MAX_QUERY_DEPTH).
+ */
+export const MAX_TEMPLATE_DEPTH = 1000;
+
 export class TemplateError extends LokiError {
   constructor(message: string) {
     super('bad_data', 'template_error', message);
@@ -105,7 +113,8 @@ function words(action: string, name: string): string[] {
 
 class ActionParser {
   private i = 0;
-  constructor(private readonly w: string[], private readonly name: string) {}
+  /** `depth`: the nesting of the block the action is in. */
+  constructor(private readonly w: string[], private readonly name: string, private depth: number) {}
 
   pipeline(): Pipeline {
     let decl: string | undefined;
@@ -131,8 +140,10 @@ class ActionParser {
   private arg(): Arg {
     const t = this.w[this.i++]!;
     if (t === '(') {
+      if (++this.depth > MAX_TEMPLATE_DEPTH) throw tooDeep(this.name);
       const pipeline = this.pipeline();
       if (this.w[this.i++] !== ')') throw new TemplateError(`template: ${this.name}:1: unclosed left paren`);
+      this.depth--;
       return { kind: 'pipeline', pipeline };
     }
     if (t.startsWith('"')) return { kind: 'string', value: unquoteGo(t, this.name) };
@@ -159,6 +170,8 @@ class ActionParser {
   }
 }
 
+const tooDeep = (name: string) => new TemplateError(`template: ${name}:1: max expression depth exceeded`);
+
 function unquoteGo(quoted: string, name: string): string {
   try {
     return JSON.parse(quoted.replace(/\\x([0-9a-fA-F]{2})/g, '\\u00$1').replace(/\\a/g, '\\u0007').replace(/\\v/g, '\\u000b')) as string;
@@ -171,6 +184,7 @@ function unquoteGo(quoted: string, name: string): string {
 export function parseTemplate(src: string, name: string): Node[] {
   const tokens = split(src, name);
   let pos = 0;
+  let depth = 0;
   const parseList = (terminators: ReadonlySet<string>): { nodes: Node[]; end: string } => {
     const nodes: Node[] = [];
     while (pos < tokens.length) {
@@ -195,12 +209,13 @@ export function parseTemplate(src: string, name: string): Node[] {
     return { nodes, end: '' };
   };
   const parseAction = (text: string): Pipeline => {
-    const p = new ActionParser(words(text, name), name);
+    const p = new ActionParser(words(text, name), name, depth);
     const pipeline = p.pipeline();
     if (!p.done()) throw new TemplateError(`template: ${name}:1: unexpected ")" in operand`);
     return pipeline;
   };
   const parseControl = (kind: 'if' | 'with' | 'range', rest: string): Node => {
+    if (++depth > MAX_TEMPLATE_DEPTH) throw tooDeep(name);
     const pipeline = parseAction(rest);
     const body = parseList(new Set(['else', 'end']));
     let otherwise: Node[] = [];
@@ -214,6 +229,7 @@ export function parseTemplate(src: string, name: string): Node[] {
         otherwise = parseList(new Set(['end'])).nodes;
       }
     }
+    depth--;
     return { kind, pipeline, then: body.nodes, otherwise };
   };
   return parseList(new Set()).nodes;
