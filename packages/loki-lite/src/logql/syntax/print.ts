@@ -81,8 +81,8 @@ function rangeString(e: RangeAggregationExpr): string {
   return `${e.op}(${param}${left}${offset})${groupingString(e.grouping)}`;
 }
 
-function vectorString(e: VectorAggregationExpr): string {
-  const params = e.param !== undefined ? `${e.param},${exprString(e.inner)}` : exprString(e.inner);
+function vectorString(e: VectorAggregationExpr, print: Printer): string {
+  const params = e.param !== undefined ? `${e.param},${print(e.inner)}` : print(e.inner);
   return `${e.op}${groupingString(e.grouping)}(${params})`;
 }
 
@@ -99,17 +99,25 @@ function binaryOp(e: BinaryExpr, spaced: boolean): string {
   return op;
 }
 
-/** Loki's String(): the canonical one-line form. */
-export function exprString(e: Expr): string {
+/** Prints a subexpression in the one-line form. */
+type Printer = (e: Expr) => string;
+
+/** The one-line form of `e`, its subexpressions printed by `print`. */
+function oneLine(e: Expr, print: Printer): string {
   switch (e.kind) {
     case 'log_selector': return selectorWithPipeline(e);
     case 'number': return formatGoFloat(e.value);
     case 'vector': return `vector(${e.value.toFixed(6)})`;
-    case 'binary': return `(${exprString(e.lhs)} ${binaryOp(e, false)} ${exprString(e.rhs)})`;
+    case 'binary': return `(${print(e.lhs)} ${binaryOp(e, false)} ${print(e.rhs)})`;
     case 'range_aggregation': return rangeString(e);
-    case 'vector_aggregation': return vectorString(e);
-    case 'label_replace': return `label_replace(${exprString(e.inner)},${[e.dst, e.replacement, e.src, e.regex].map(goQuote).join(',')})`;
+    case 'vector_aggregation': return vectorString(e, print);
+    case 'label_replace': return `label_replace(${print(e.inner)},${[e.dst, e.replacement, e.src, e.regex].map(goQuote).join(',')})`;
   }
+}
+
+/** Loki's String(): the canonical one-line form. */
+export function exprString(e: Expr): string {
+  return oneLine(e, exprString);
 }
 
 /** ` by (a, b)`: the pretty form of a grouping. */
@@ -118,38 +126,74 @@ function prettyGrouping(g: Grouping | undefined): string {
   return `${g.without ? ' without' : ' by'}${g.labels.length > 0 ? ` (${g.labels.join(', ')})` : ''}`;
 }
 
-function prettySelector(e: LogSelectorExpr, level: number): string {
-  const one = selectorWithPipeline(e);
-  if (one.length <= MAX_CHARS_PER_LINE) return indent(level) + one;
-  return [indent(level) + selectorString(e.matchers), ...e.pipeline.map((s) => indent(level + 1) + stageString(s))].join('\n');
-}
+/*
+ * The layout is built as a list of lines, and each subexpression's one-line form (which decides whether
+ * it fits on a line) is printed once and reused by its parent: printed afresh at every level, and each
+ * level's text wrapped around its child's, a chain of a thousand operators took seconds to lay out.
+ */
+class PrettyPrinter {
+  readonly lines: string[] = [];
+  private readonly printed = new Map<Expr, string>();
+  private readonly print: Printer = (e) => {
+    let s = this.printed.get(e);
+    if (s === undefined) this.printed.set(e, (s = oneLine(e, this.print)));
+    return s;
+  };
 
-function pretty(e: Expr, level: number): string {
-  const one = exprString(e);
-  if (one.length <= MAX_CHARS_PER_LINE || e.kind === 'number' || e.kind === 'vector') return indent(level) + one;
-  switch (e.kind) {
-    case 'log_selector': return prettySelector(e, level);
-    case 'range_aggregation': {
-      let left = prettySelector(e.selector, level + 1);
-      if (e.selector.unwrap) left += `\n${indent(level + 2)}${unwrapString(e.selector.unwrap).replaceAll(' | ', `\n${indent(level + 2)}| `)}`;
-      left += ` [${formatPromDuration(e.range)}]`;
-      if (e.offset !== 0n) left += ` offset ${formatPromDuration(e.offset)}`;
-      const param = e.param !== undefined ? `${indent(level + 1)}${formatGoFloat(e.param)},\n` : '';
-      return `${indent(level)}${e.op}(\n${param}${left}\n${indent(level)})${prettyGrouping(e.grouping)}`;
-    }
-    case 'vector_aggregation': {
-      const params = [...(e.param !== undefined ? [`${indent(level + 1)}${e.param}`] : []), pretty(e.inner, level + 1)];
-      return `${indent(level)}${e.op}${prettyGrouping(e.grouping)}(\n${params.join(',\n')}\n${indent(level)})`;
-    }
-    case 'binary': return `${pretty(e.lhs, level + 1)}\n${indent(level)}${binaryOp(e, true)}\n${pretty(e.rhs, level + 1)}`;
-    case 'label_replace': {
-      const params = [pretty(e.inner, level + 1), ...[e.dst, e.replacement, e.src, e.regex].map((s) => indent(level + 1) + goQuote(s))];
-      return `${indent(level)}label_replace(\n${params.join(',\n')}\n${indent(level)})`;
+  private push(level: number, text: string): void {
+    this.lines.push(indent(level) + text);
+  }
+
+  /** Adds `text` to the end of the last line. */
+  private append(text: string): void {
+    this.lines[this.lines.length - 1] += text;
+  }
+
+  private selector(e: LogSelectorExpr, level: number): void {
+    const one = selectorWithPipeline(e);
+    if (one.length <= MAX_CHARS_PER_LINE) return this.push(level, one);
+    this.push(level, selectorString(e.matchers));
+    for (const s of e.pipeline) this.push(level + 1, stageString(s));
+  }
+
+  expr(e: Expr, level: number): void {
+    const one = this.print(e);
+    if (one.length <= MAX_CHARS_PER_LINE || e.kind === 'number' || e.kind === 'vector') return this.push(level, one);
+    switch (e.kind) {
+      case 'log_selector': return this.selector(e, level);
+      case 'range_aggregation': {
+        this.push(level, `${e.op}(`);
+        if (e.param !== undefined) this.push(level + 1, `${formatGoFloat(e.param)},`);
+        this.selector(e.selector, level + 1);
+        if (e.selector.unwrap) this.push(level + 2, unwrapString(e.selector.unwrap).replaceAll(' | ', `\n${indent(level + 2)}| `));
+        this.append(` [${formatPromDuration(e.range)}]`);
+        if (e.offset !== 0n) this.append(` offset ${formatPromDuration(e.offset)}`);
+        return this.push(level, `)${prettyGrouping(e.grouping)}`);
+      }
+      case 'vector_aggregation':
+        this.push(level, `${e.op}${prettyGrouping(e.grouping)}(`);
+        if (e.param !== undefined) this.push(level + 1, `${e.param},`);
+        this.expr(e.inner, level + 1);
+        return this.push(level, ')');
+      case 'binary':
+        this.expr(e.lhs, level + 1);
+        this.push(level, binaryOp(e, true));
+        return this.expr(e.rhs, level + 1);
+      case 'label_replace': {
+        this.push(level, 'label_replace(');
+        this.expr(e.inner, level + 1);
+        this.append(',');
+        const args = [e.dst, e.replacement, e.src, e.regex];
+        args.forEach((arg, i) => this.push(level + 1, goQuote(arg) + (i < args.length - 1 ? ',' : '')));
+        return this.push(level, ')');
+      }
     }
   }
 }
 
 /** /loki/api/v1/format_query's answer for a parsed query. */
 export function prettify(e: Expr | SampleExpr): string {
-  return pretty(e, 0);
+  const printer = new PrettyPrinter();
+  printer.expr(e, 0);
+  return printer.lines.join('\n');
 }
