@@ -19,17 +19,22 @@ export function compileIpMatcher(pattern: string): IpMatcher {
   const family = (a: string) => (isIP(a) === 6 ? 'ipv6' : 'ipv4');
   const bad = () => new LokiError('bad_data', 'parse_error', `parse error : ip: invalid pattern "${pattern}"`);
   const p = pattern.trim();
-  if (p.includes('/')) {
-    const [net, bits] = p.split('/') as [string, string];
-    if (!isIP(net) || !/^\d+$/.test(bits)) throw bad();
-    list.addSubnet(net, Number(bits), family(net));
-  } else if (p.includes('-')) {
-    const [from, to] = p.split('-').map((s) => s.trim()) as [string, string];
-    if (!isIP(from) || !isIP(to) || isIP(from) !== isIP(to)) throw bad();
-    list.addRange(from, to, family(from));
-  } else {
-    if (!isIP(p)) throw bad();
-    list.addAddress(p, family(p));
+  try {
+    if (p.includes('/')) {
+      const [net, bits] = p.split('/') as [string, string];
+      if (!isIP(net) || !/^\d+$/.test(bits)) throw bad();
+      list.addSubnet(net, Number(bits), family(net));
+    } else if (p.includes('-')) {
+      const [from, to] = p.split('-').map((s) => s.trim()) as [string, string];
+      if (!isIP(from) || !isIP(to) || isIP(from) !== isIP(to)) throw bad();
+      list.addRange(from, to, family(from));
+    } else {
+      if (!isIP(p)) throw bad();
+      list.addAddress(p, family(p));
+    }
+  } catch (e) {
+    // BlockList itself refuses a prefix longer than the address (`/33`) and a range that ends before it starts.
+    throw e instanceof LokiError ? e : bad();
   }
   const matches = (value: string) => isIP(value) !== 0 && list.check(value, family(value));
   return {

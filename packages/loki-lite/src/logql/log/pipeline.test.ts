@@ -1,4 +1,4 @@
-import { labelsFromRecord, labelsToRecord, sortLabels } from '@loki-lite/shared';
+import { labelsFromRecord, labelsToRecord, LokiError, sortLabels } from '@loki-lite/shared';
 import { describe, expect, it } from 'vitest';
 import { parseQuery } from '../syntax/parser.js';
 import type { LogSelectorExpr, RangeAggregationExpr } from '../syntax/ast.js';
@@ -97,6 +97,12 @@ describe('label filters', () => {
   it('a value that does not convert keeps the line with LabelFilterErr, which __error__="" then drops', () => {
     expect(run('| logfmt | n > 5', 'n=abc')!.labels).toMatchObject({ __error__: 'LabelFilterErr', __error_details__: 'strconv.ParseFloat: parsing "abc": invalid syntax' });
     expect(run('| logfmt | n > 5 | __error__=""', 'n=abc')).toBeUndefined();
+  });
+
+  it.each(['10.0.3.0/224', '::1/129', '10.0.0.9-10.0.0.1', '10.0.0.1-::1', '10.0.0.256'])('ip("%s") is an invalid pattern (a 400)', (pattern) => {
+    const invalid = `parse error : ip: invalid pattern "${pattern}"`;
+    expect(() => run(`|= ip("${pattern}")`, 'x')).toThrow(new LokiError('bad_data', 'parse_error', invalid));
+    expect(() => run(`| logfmt | addr = ip("${pattern}")`, 'x')).toThrow(invalid);
   });
 
   it('ip() and pattern line filters', () => {
