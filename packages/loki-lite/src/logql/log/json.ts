@@ -238,7 +238,8 @@ export function parseJsonPath(expr: string): Array<string | number> | undefined 
       i = close + 1;
       continue;
     }
-    const m = /^[^.[\]]+/.exec(expr.slice(i))!;
+    const m = /^[^.[\]]+/.exec(expr.slice(i));
+    if (!m) return undefined; // a `]` with no `[` before it
     if (!/^[a-zA-Z0-9_\-\s]+$/.test(m[0]) && !/^[\p{L}\p{N}_\-\s]+$/u.test(m[0])) return undefined;
     steps.push(m[0]);
     i += m[0].length;

@@ -38,6 +38,10 @@ describe('json', () => {
       level: 'stream-level', first: '10', deep: 'deep', obj: '{"b":[1,2,{"c":"deep"}]}', odd: '1', none: '',
     });
   });
+
+  it.each(['0]', 'arr[0]0]', '[x]', 'a['])('refuses the expression %j as Loki does (a 400)', (expression) => {
+    expect(() => run(`| json x="${expression}"`, '{}')).toThrow(`parse error : cannot parse expression [${expression}]: syntax error`);
+  });
 });
 
 describe('logfmt', () => {
