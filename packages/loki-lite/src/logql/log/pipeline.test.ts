@@ -131,6 +131,13 @@ describe('line_format and label_format', () => {
     expect(run(`| logfmt | line_format \`${template}\``, line)!.line).toBe(expected);
   });
 
+  it('a function that fails while a line is formatted marks the line with TemplateFormatErr, also as an argument', () => {
+    for (const template of ['{{ div 1 0 }}', '{{ and lower }}']) {
+      expect(run(`| line_format "${template}"`, 'x')!.labels).toMatchObject({ __error__: 'TemplateFormatErr' });
+    }
+    expect(run('| line_format "{{ and lower }}"', 'x')!.labels.__error_details__).toContain('wrong number of args for lower: want 1 got 0');
+  });
+
   it('an unknown function is a parse-time error, as in Go', () => {
     expect(() => run('| line_format "{{ nope .x }}"', 'x')).toThrow('function "nope" not defined');
   });

@@ -58,20 +58,25 @@ class Exec {
   private command(args: readonly Arg[], dot: GoValue, piped: GoValue | undefined): GoValue {
     const head = args[0]!;
     if (head.kind === 'ident') {
-      const fn = this.fn(head.name);
       const values = args.slice(1).map((a) => this.arg(a, dot));
       if (piped !== undefined) values.push(piped);
-      try {
-        return fn(values);
-      } catch (e) {
-        if (e instanceof TemplateError) throw e;
-        throw new TemplateError(`template: ${this.name}:1:${0}: executing "${this.name}" at <${head.name}>: error calling ${head.name}: ${(e as Error).message}`);
-      }
+      return this.call(head.name, values);
     }
     if (args.length > 1 || piped !== undefined) {
       throw new TemplateError(`template: ${this.name}:1: can't give argument to non-function ${describe(head)}`);
     }
     return this.arg(head, dot);
+  }
+
+  /** Calls a function; what it throws (wrong arguments, division by zero) is an execution error, as in Go. */
+  private call(name: string, values: GoValue[]): GoValue {
+    const fn = this.fn(name);
+    try {
+      return fn(values);
+    } catch (e) {
+      if (e instanceof TemplateError) throw e;
+      throw new TemplateError(`template: ${this.name}:1:${0}: executing "${this.name}" at <${name}>: error calling ${name}: ${(e as Error).message}`);
+    }
   }
 
   private fn(name: string): (args: GoValue[]) => GoValue {
@@ -96,7 +101,7 @@ class Exec {
         return fieldOf(v, a.path);
       }
       case 'pipeline': return this.pipeline(a.pipeline, dot);
-      case 'ident': return this.fn(a.name)([]);
+      case 'ident': return this.call(a.name, []);
     }
   }
 }
