@@ -138,6 +138,12 @@ describe('line_format and label_format', () => {
     expect(run('| line_format "{{ and lower }}"', 'x')!.labels.__error_details__).toContain('wrong number of args for lower: want 1 got 0');
   });
 
+  it('a number no float64 holds is a parse-time error, as in Go', () => {
+    for (const literal of [`1${'0'.repeat(400)}`, `0x${'f'.repeat(300)}`, '1e400']) {
+      expect(() => run(`| line_format "{{ ${literal} }}"`, 'x')).toThrow(`template: line:1: illegal number syntax: "${literal}"`);
+    }
+  });
+
   it('an unknown function is a parse-time error, as in Go', () => {
     expect(() => run('| line_format "{{ nope .x }}"', 'x')).toThrow('function "nope" not defined');
   });

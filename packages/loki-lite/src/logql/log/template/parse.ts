@@ -160,6 +160,8 @@ class ActionParser {
     if (/^[+-]?(\d|\.\d)/.test(t)) {
       const value = Number(t);
       if (Number.isNaN(value)) throw new TemplateError(`template: ${this.name}:1: bad number syntax: "${t}"`);
+      // Go parses a number no float64 holds (1e400, 0x and 300 digits) to an error, not to an infinity.
+      if (!Number.isFinite(value)) throw new TemplateError(`template: ${this.name}:1: illegal number syntax: "${t}"`);
       return { kind: 'number', value, isInt: /^[+-]?(0x[0-9a-f]+|\d+)$/i.test(t) };
     }
     return { kind: 'ident', name: t };
