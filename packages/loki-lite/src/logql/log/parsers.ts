@@ -9,6 +9,16 @@ import { compilePattern } from './pattern.js';
 export type Stage = (line: string, ts: bigint, b: LabelsBuilder) => string | undefined;
 
 export const JSON_PARSER_ERR = 'JSONParserErr';
+
+/**
+ * How deeply `| json` follows nested objects. Loki's jsonparser has no limit, but finds the end of each
+ * nested object by scanning it before walking into it, so a line costs its length times its depth; and
+ * the walk here recurses. A line of `{"a":` ten thousand times overflowed the stack (a 500), and at the
+ * default max_line_size of 256 KB could cost seconds of a single-threaded server. Real logs nest a few
+ * levels; a deeper line is marked with JSONParserErr, in the words of Go's encoding/json.
+ */
+export const MAX_JSON_DEPTH = 128;
+export const JSON_TOO_DEEP = 'exceeded max depth';
 export const LOGFMT_PARSER_ERR = 'LogfmtParserErr';
 
 /** Loki's sanitizeLabelKey: trimmed, a leading digit prefixed with `_`, other invalid characters as `_`. */
@@ -39,10 +49,11 @@ export function jsonStage(stage: JsonStage): () => Stage {
   return () => {
     let builder!: LabelsBuilder;
     const topName = keyNamer(() => builder);
-    const visit = (line: string, prefix: string, key: string, v: JsonValue): void => {
+    const visit = (line: string, prefix: string, key: string, v: JsonValue, depth: number): void => {
       if (v.type === JsonType.Object) {
+        if (depth === MAX_JSON_DEPTH) throw new JsonWalkError(JSON_TOO_DEEP);
         const next = prefix === '' ? sanitizeLabelKey(key, true) : `${prefix}_${sanitizeLabelKey(key, false)}`;
-        eachObjectField(line, v.start, v.end, (k, inner) => visit(line, next, k, inner));
+        eachObjectField(line, v.start, v.end, (k, inner) => visit(line, next, k, inner, depth + 1));
         return;
       }
       if (v.type !== JsonType.String && v.type !== JsonType.Number && v.type !== JsonType.Boolean) return;
@@ -57,7 +68,7 @@ export function jsonStage(stage: JsonStage): () => Stage {
     return (line, _ts, b) => {
       builder = b;
       try {
-        eachObjectField(line, 0, line.length, (k, v) => visit(line, '', k, v));
+        eachObjectField(line, 0, line.length, (k, v) => visit(line, '', k, v, 1));
       } catch (e) {
         if (!(e instanceof JsonWalkError)) throw e;
         b.setError(JSON_PARSER_ERR, e.message);

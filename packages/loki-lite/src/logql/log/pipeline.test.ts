@@ -2,6 +2,7 @@ import { labelsFromRecord, labelsToRecord, LokiError, sortLabels } from '@loki-l
 import { describe, expect, it } from 'vitest';
 import { parseQuery } from '../syntax/parser.js';
 import type { LogSelectorExpr, RangeAggregationExpr } from '../syntax/ast.js';
+import { MAX_JSON_DEPTH } from './parsers.js';
 import { compilePipeline, compileUnwrap } from './pipeline.js';
 import { MAX_TEMPLATE_DEPTH, TemplateError } from './template/parse.js';
 
@@ -30,6 +31,14 @@ describe('json', () => {
       '{"broken json": ', { level: 'stream-level', __error__: 'JSONParserErr', __error_details__: 'Malformed JSON error' }],
   ])('%s', (_what, line, labels) => {
     expect(run('| json', line)!.labels).toEqual(labels);
+  });
+
+  it('follows objects nested up to MAX_JSON_DEPTH levels, and marks a line nested deeper instead of overflowing', () => {
+    const nested = (levels: number) => `{"x":"y",${'"a":{'.repeat(levels - 1)}"b":1${'}'.repeat(levels)}`;
+    expect(run('| json', nested(MAX_JSON_DEPTH))!.labels).toEqual({ level: 'stream-level', x: 'y', [`${'a_'.repeat(MAX_JSON_DEPTH - 1)}b`]: '1' });
+    const tooDeep = { level: 'stream-level', x: 'y', __error__: 'JSONParserErr', __error_details__: 'exceeded max depth' };
+    expect(run('| json', nested(MAX_JSON_DEPTH + 1))!.labels).toEqual(tooDeep);
+    expect(run('| json', nested(50_000))!.labels).toEqual(tooDeep);
   });
 
   it('extracts expressions: fields, indexes, quoted names; a missing path is ""; objects as JSON text', () => {
