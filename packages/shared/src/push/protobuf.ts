@@ -1,4 +1,5 @@
 import protobuf from 'protobufjs/minimal.js';
+import { LokiError } from '../errors.js';
 import type { Label } from '../labels/labels.js';
 import { WireReader } from './protobuf-reader.js';
 import { EntryBatch, EntryColumns } from './entry-batch.js';
@@ -53,6 +54,14 @@ function readStream(r: WireReader, end: number, columns: EntryColumns): DecodedP
   return { labels, entries: new EntryBatch(columns, first, columns.count - first) };
 }
 
+/**
+ * The seconds a Timestamp may hold: 0001-01-01 up to 10000-01-01. Loki decodes it with gogo's
+ * StdTimeUnmarshal, whose validateTimestamp refuses the push outside them; and every later step here
+ * (validation's error texts, queries) works with dates that JavaScript's Date can hold.
+ */
+const MIN_VALID_SECONDS = -62135596800;
+const MAX_VALID_SECONDS = 253402300800;
+
 /** The Timestamp being read, left here by readTimestamp for readEntry (no object returned per entry). */
 let tsSeconds = 0;
 let tsNanos = 0;
@@ -85,6 +94,14 @@ function readTimestamp(r: WireReader, end: number): void {
     else r.skip(tag & 7);
   }
   r.checkWithin(end);
+  if (tsSeconds < MIN_VALID_SECONDS) invalidTimestamp('before 0001-01-01');
+  if (tsSeconds >= MAX_VALID_SECONDS) invalidTimestamp('after 10000-01-01');
+}
+
+/** gogo's words, with the Timestamp as protobuf's text format prints it. */
+function invalidTimestamp(bound: string): never {
+  const text = `seconds:${tsSeconds}${tsNanos !== 0 ? ` nanos:${tsNanos}` : ''}`;
+  throw new LokiError('bad_data', 'invalid_timestamp', `timestamp: ${text} ${bound}`);
 }
 
 function readLabelPair(r: WireReader, end: number): Label {

@@ -46,6 +46,18 @@ describe('protobuf push codec', () => {
     });
   });
 
+  it('refuses a Timestamp before 0001-01-01 or from 10000-01-01 on, as Loki (gogo) does, and takes the days in between', () => {
+    const withSeconds = (seconds: number, nanos = 0) => ReferencePushRequest.encode(ReferencePushRequest.fromObject({
+      streams: [{ labels: '{job="x"}', entries: [{ timestamp: { seconds, nanos }, line: 'a' }] }],
+    })).finish();
+    const timestampOf = (bytes: Uint8Array) => decodePushRequestProto(bytes).streams[0]!.entries.timestamp(0);
+    expect(timestampOf(withSeconds(-62135596800))).toBe(-62135596800n * 1_000_000_000n);
+    expect(timestampOf(withSeconds(253402300799, 999_999_999))).toBe(253402300799_999_999_999n);
+    expect(() => decodePushRequestProto(withSeconds(-62135596801))).toThrow(new LokiError('bad_data', 'invalid_timestamp', 'timestamp: seconds:-62135596801 before 0001-01-01'));
+    expect(() => decodePushRequestProto(withSeconds(253402300800, 7))).toThrow('timestamp: seconds:253402300800 nanos:7 after 10000-01-01');
+    expect(() => decodePushRequestProto(withSeconds(Number.MAX_SAFE_INTEGER))).toThrow('after 10000-01-01');
+  });
+
   it('writes what a reference decoder reads', () => {
     const decoded = ReferencePushRequest.toObject(ReferencePushRequest.decode(encodePushRequestProto(sample)), { longs: String });
     expect(decoded.streams[0].entries[0].timestamp).toEqual({ seconds: '1795132800', nanos: 123456789 });
