@@ -70,41 +70,6 @@ describe('parser', () => {
   });
 });
 
-describe('parser fuzzing', () => {
-  const corpus = [
-    '{app="a"}', '{app=~"a|b", env!="x"} |= "err" != `warn` |~ "(?i)fail" !~ "ok"', '{a="b"} |= "x" or "y"',
-    'count_over_time({a="b"}[5m])', '{a="b"} | json | level="error"', 'sum by (app) (rate({a="b"}[1m]))',
-  ];
-  const alphabet = '{}()[]=!~|`"\\#,. \nabcxyz019_-*+/%^<>:?';
-  let seed = 7;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
-  const pick = (s: string) => s[Math.floor(rand() * s.length)]!;
-
-  function mutate(q: string): string {
-    let out = q;
-    for (let i = 0, n = 1 + Math.floor(rand() * 4); i < n; i++) {
-      const at = Math.floor(rand() * (out.length + 1));
-      const r = rand();
-      if (r < 0.4) out = out.slice(0, at) + pick(alphabet) + out.slice(at);
-      else if (r < 0.7) out = out.slice(0, at) + out.slice(at + 1);
-      else out = out.slice(0, at) + out.slice(at, at + 1 + Math.floor(rand() * 5)).repeat(2) + out.slice(at + 1);
-    }
-    return out;
-  }
-
-  it('throws nothing but a LokiError (a 400) for random and mutated queries', () => {
-    for (let i = 0; i < 5000; i++) {
-      const q = i % 5 === 0 ? Array.from({ length: Math.floor(rand() * 40) }, () => pick(alphabet)).join('') : mutate(corpus[i % corpus.length]!);
-      try {
-        parseQuery(q);
-      } catch (e) {
-        if (!(e instanceof LokiError)) throw new Error(`query ${JSON.stringify(q)} threw ${(e as Error).stack}`);
-        expect(e.kind).toBe('bad_data');
-      }
-    }
-  });
-});
-
 describe('pipeline stages and unwrap', () => {
   it.each([
     '{a="b"} | json | logfmt --strict --keep-empty | regexp `(?P<x>.)` | pattern `<y> <_>` | unpack | decolorize',
