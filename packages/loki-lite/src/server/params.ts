@@ -77,7 +77,11 @@ export function stepParam(params: Params, start: bigint, end: bigint): bigint {
     const seconds = (end - start) / SECOND / 250n;
     step = (seconds > 1n ? seconds : 1n) * SECOND;
   } else if (/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(raw)) {
-    step = BigInt(Math.round(Number(raw) * 1e9));
+    // Loki's parseSecondsOrDuration: a float64 overflow (1e400) is no number, hence no duration either.
+    const seconds = Number(raw);
+    if (!Number.isFinite(seconds)) throw bad(`invalid step: cannot parse "${raw}" to a valid duration`);
+    if (Math.abs(seconds * 1e9) >= 2 ** 63) throw bad(`invalid step: cannot parse "${raw}" to a valid duration. It overflows int64`);
+    step = BigInt(Math.round(seconds * 1e9));
   } else {
     const d = parsePromDuration(raw);
     if (d === undefined) throw bad(`invalid step: cannot parse "${raw}" to a valid duration`);

@@ -107,6 +107,8 @@ describe('sample expressions', () => {
     [{ step: '0' }, 'zero or negative query resolution step widths are not accepted. Try a positive integer'],
     [{ step: '0.001' }, 'exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)'],
     [{ step: 'soon' }, 'invalid step: cannot parse "soon" to a valid duration'],
+    [{ step: '1e400' }, 'invalid step: cannot parse "1e400" to a valid duration'],
+    [{ step: '1e10' }, 'invalid step: cannot parse "1e10" to a valid duration. It overflows int64'],
     [{ query: '1 > 2' }, 'comparisons between scalars must use BOOL modifier'],
   ])('answers 400 for %j', async (params, message) => {
     const res = await server.get(`/loki/api/v1/query_range?${qs({ query: 'vector(1)', start: T, end: T + 600n, ...params })}`);
