@@ -47,6 +47,13 @@ describe('query timestamps (Loki loghttp rules)', () => {
     expect(() => parseQueryTimestamp('yesterday', 0n)).toThrow('cannot parse "yesterday" to a valid timestamp');
   });
 
+  it('rejects float seconds past the nanoseconds an int64 holds, as it does integers', () => {
+    expect(parseQueryTimestamp('9223372036.854', 0n)).toBe(9223372036854000000n);
+    expect(() => parseQueryTimestamp('9223372037.0', 0n)).toThrow('cannot parse "9223372037.0" to a valid timestamp');
+    expect(() => parseQueryTimestamp('-1.7976931348623157e308', 0n)).toThrow('cannot parse "-1.7976931348623157e308" to a valid timestamp');
+    expect(() => parseQueryTimestamp('9223372036854775808', 0n)).toThrow('value out of range');
+  });
+
   it('formats RFC3339Nano and Go time strings', () => {
     expect(formatRFC3339Nano(1795136700500000000n)).toBe('2026-11-20T01:05:00.5Z');
     expect(formatRFC3339(1795136700500000000n)).toBe('2026-11-20T01:05:00Z');

@@ -3,6 +3,8 @@ export type Nanos = bigint;
 
 export const NANOS_PER_MS = 1_000_000n;
 export const NANOS_PER_SECOND = 1_000_000_000n;
+const INT64_MAX = 2n ** 63n - 1n;
+const INT64_MIN = -(2n ** 63n);
 
 export class TimestampParseError extends Error {
   override readonly name = 'TimestampParseError';
@@ -37,12 +39,16 @@ export function parseQueryTimestamp(value: string | undefined, fallback: Nanos):
     if (value.trim() !== '' && Number.isFinite(f)) {
       const whole = Math.trunc(f);
       const frac = Math.round((f - whole) * 1000) / 1000;
-      return BigInt(whole) * NANOS_PER_SECOND + BigInt(Math.round(frac * 1e9));
+      const ns = BigInt(whole) * NANOS_PER_SECOND + BigInt(Math.round(frac * 1e9));
+      // Go converts such a float to int64 with an undefined result; here a time 1e300 seconds out made
+      // every range loop over it run for ever.
+      if (ns > INT64_MAX || ns < INT64_MIN) throw new TimestampParseError(`cannot parse "${value}" to a valid timestamp`);
+      return ns;
     }
   }
   if (/^[+-]?\d+$/.test(value)) {
     const n = BigInt(value);
-    if (n > 9223372036854775807n || n < -9223372036854775808n) {
+    if (n > INT64_MAX || n < INT64_MIN) {
       throw new TimestampParseError(`strconv.ParseInt: parsing "${value}": value out of range`);
     }
     return value.length <= 10 ? n * NANOS_PER_SECOND : n;
