@@ -55,6 +55,16 @@ describe('bad queries get a 400 in Loki\'s shape', () => {
   });
 });
 
+describe('bad parameters get a 400 in Loki\'s shape', () => {
+  it.each([
+    ['query_range', { query: 'count_over_time({app="deep"}[1m])', ...range, step: '1e400' }, 'invalid step: cannot parse "1e400" to a valid duration'],
+    ['query_range', { query: '{app="deep"}', end: '1.7976931348623157e308' }, 'invalid end: cannot parse "1.7976931348623157e308" to a valid timestamp'],
+    ['labels', { start: '-1.5e300' }, 'invalid start: cannot parse "-1.5e300" to a valid timestamp'],
+  ])('%s %j', async (api, params, message) => {
+    await expectLokiError(await post(`/loki/api/v1/${api}`, params), 400, message);
+  });
+});
+
 describe('the deepest queries allowed are answered', () => {
   it('a range aggregation under aggregations nested to the limit', async () => {
     // The selector and the range aggregation are the two innermost levels.
