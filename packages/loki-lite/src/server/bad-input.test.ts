@@ -5,8 +5,8 @@ import { MAX_QUERY_DEPTH } from '../logql/syntax/parser.js';
 import { startTestServer, type TestServer } from '../testing/test-server.js';
 
 /*
- * The nastiest inputs the fuzz tests (parser-fuzz, push-body-fuzz) were built around, through a real
- * server: each answers a 4xx in Loki's error shape (text/plain, the message and a newline), the deepest
+ * The nastiest inputs the fuzz tests (parser-fuzz, push-body-fuzz) were built around, and query parameters
+ * out of every range, through a real server: each answers a 4xx in Loki's error shape (text/plain, the message and a newline), the deepest
  * queries still allowed answer 200, and the server keeps serving.
  */
 
@@ -49,6 +49,8 @@ describe('bad queries get a 400 in Loki\'s shape', () => {
     ['query_range', 'a query of 128 KiB', `{app="${'a'.repeat(131072)}"}`, 'parse error : input size too long (131080 > 131072)'],
     ['query_range', 'a template nested 5,000 levels', `{app="deep"} | line_format "{{ ${nests(5000, '(', '.x', ')')} }}"`, 'template: line:1: max expression depth exceeded'],
     ['query_range', 'an ip() prefix past 32 bits', '{app="deep"} |= ip("10.0.3.0/224")', 'parse error : ip: invalid pattern "10.0.3.0/224"'],
+    ['query_range', 'a regex nested 10,000 levels', `{app="deep"} |~ "${nests(10_000, '(', 'a', ')')}"`,
+      `parse error : error parsing regexp: expression nests too deeply: \`${nests(10_000, '(', 'a', ')')}\``],
     ['query_range', 'a json expression with a stray ]', '{app="deep"} | json x="0]"', 'parse error : cannot parse expression [0]]: syntax error'],
   ])('%s: %s', async (api, _what, query, message) => {
     await expectLokiError(await post(`/loki/api/v1/${api}`, { query, ...range }), 400, message);
