@@ -1,11 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { appendFileSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '@loki-lite/shared';
 import { criLine, eventually, podsTree } from './testing/pods-tree.js';
+import { AGENT_BIN, LOKI_BIN, type Program, Programs } from './testing/programs.js';
 
 /*
  * The no-loss promise, with real processes: the built agent tails three containers' files while they are
@@ -14,32 +13,13 @@ import { criLine, eventually, podsTree } from './testing/pods-tree.js';
  * loki-lite, and the server received no more extra copies than one batch per agent kill or server restart.
  */
 
-const AGENT_BIN = fileURLToPath(new URL('../bin/agent.mjs', import.meta.url));
-const LOKI_BIN = fileURLToPath(new URL('../../loki-lite/bin/loki-lite.mjs', import.meta.url));
 const BATCH_LINES_MAX = 400; // batchsize 16KB below, lines of ~60 bytes
-
-function spawnNode(bin: string, args: string[]): ChildProcess {
-  return spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-}
-
-async function waitReady(url: string, child: ChildProcess, stderr: () => string): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    if (child.exitCode !== null) throw new Error(`exited with ${child.exitCode}: ${stderr()}`);
-    try {
-      if ((await fetch(`${url}/ready`)).status === 200) return;
-    } catch {
-      // not yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`not ready: ${stderr()}`);
-}
-
-const exited = (c: ChildProcess) => (c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise<void>((r) => c.once('exit', () => r())));
 
 describe('no line is lost', () => {
   const tree = podsTree();
   const lokiDir = mkdtempSync(path.join(tmpdir(), 'agent-loss-loki-'));
+  const programs = new Programs();
+  afterEach(() => programs.stopAll());
   afterAll(() => {
     tree.remove();
     rmSync(lokiDir, { recursive: true, force: true });
@@ -70,28 +50,16 @@ scrape_configs:
     static_configs: [{labels: {job: loss, __path__: "${tree.podsDir}/*/*/*.log"}}]
 `);
 
-    let lokiErr = '';
-    const startLoki = async () => {
-      const c = spawnNode(LOKI_BIN, [`-config.file=${lokiConfig}`]);
-      c.stderr!.on('data', (d: Buffer) => (lokiErr += d.toString()));
-      await waitReady(lokiUrl, c, () => lokiErr);
-      return c;
-    };
-    let agentErr = '';
-    const startAgentProcess = async () => {
-      const c = spawnNode(AGENT_BIN, [`-config.file=${agentConfig}`]);
-      c.stderr!.on('data', (d: Buffer) => (agentErr += d.toString()));
-      await waitReady(`http://127.0.0.1:${agentPort}`, c, () => agentErr);
-      return c;
-    };
+    const startLoki = () => programs.start(LOKI_BIN, [`-config.file=${lokiConfig}`], lokiUrl);
+    const startAgentProcess = () => programs.start(AGENT_BIN, [`-config.file=${agentConfig}`], `http://127.0.0.1:${agentPort}`);
     /** Lines the running server has received (duplicates included). */
     const receivedByServer = async () => {
       const text = await (await fetch(`${lokiUrl}/metrics`)).text();
       return Number(/^loki_distributor_lines_received_total\{[^}]*\} (\d+)/m.exec(text)?.[1] ?? 0);
     };
 
-    let loki = await startLoki();
-    let agent = await startAgentProcess();
+    let loki: Program = await startLoki();
+    let agent: Program = await startAgentProcess();
 
     // Three containers written at once; each file is rotated every 300 lines.
     const files = ['a', 'b', 'c'].map((c) => path.join(tree.containerDir('ns', `pod-${c}`, `uid-${c}`, 'main'), '0.log'));
@@ -117,26 +85,27 @@ scrape_configs:
 
     let kills = 0;
     let received = 0;
-    for (let round = 0; round < 6; round++) {
-      await new Promise((r) => setTimeout(r, 600 + Math.random() * 600));
-      agent.kill('SIGKILL');
-      await exited(agent);
-      kills++;
-      if (round === 2) {
-        // A server outage while the agent is down and while it is up again.
-        received += await receivedByServer();
-        loki.kill('SIGTERM');
-        await exited(loki);
-        agent = await startAgentProcess();
-        await new Promise((r) => setTimeout(r, 1500));
-        loki = await startLoki();
-        kills++; // the outage can duplicate one batch too
-      } else {
-        agent = await startAgentProcess();
+    try {
+      for (let round = 0; round < 6; round++) {
+        await new Promise((r) => setTimeout(r, 600 + Math.random() * 600));
+        await programs.stop(agent, 'SIGKILL');
+        kills++;
+        if (round === 2) {
+          // A server outage while the agent is down and while it is up again.
+          received += await receivedByServer();
+          await programs.stop(loki, 'SIGTERM');
+          agent = await startAgentProcess();
+          await new Promise((r) => setTimeout(r, 1500));
+          loki = await startLoki();
+          kills++; // the outage can duplicate one batch too
+        } else {
+          agent = await startAgentProcess();
+        }
       }
+    } finally {
+      writing = false;
+      await writer;
     }
-    writing = false;
-    await writer;
 
     const want = new Set(written);
     const have = new Set<string>();
@@ -150,14 +119,10 @@ scrape_configs:
       return have.size >= want.size;
     }, 30_000);
     const missing = [...want].filter((l) => !have.has(l));
-    expect(missing.slice(0, 5), `${missing.length} lines missing; agent log:\n${agentErr.slice(-3000)}`).toEqual([]);
+    expect(missing.slice(0, 5), `${missing.length} lines missing; agent log:\n${agent.stderr().slice(-3000)}`).toEqual([]);
     expect(complete).toBe(true);
     received += await receivedByServer();
     expect(received).toBeGreaterThanOrEqual(written.length);
     expect(received - written.length).toBeLessThanOrEqual(kills * BATCH_LINES_MAX);
-
-    agent.kill('SIGTERM');
-    loki.kill('SIGTERM');
-    await Promise.all([exited(agent), exited(loki)]);
   }, 120_000);
 });
