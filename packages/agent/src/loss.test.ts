@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '@loki-lite/shared';
-import { criLine, eventually, podsTree } from './testing/pods-tree.js';
+import { append, criLine, eventually, podsTree } from './testing/pods-tree.js';
 import { AGENT_BIN, LOKI_BIN, type Program, Programs } from './testing/programs.js';
+import { startReceiver } from './testing/receiver.js';
 
 /*
  * The no-loss promise, with real processes: the built agent tails three containers' files while they are
@@ -125,4 +126,46 @@ scrape_configs:
     expect(received).toBeGreaterThanOrEqual(written.length);
     expect(received - written.length).toBeLessThanOrEqual(kills * BATCH_LINES_MAX);
   }, 120_000);
+
+  it('reads the rotated files a run began to read when that run was killed before it saved any position', async () => {
+    // Nothing listens on the client's port while the first run is up: no batch is acknowledged, so that run
+    // saves no position before it is killed (and no timer save either).
+    const lokiPort = await freePort();
+    const agentPort = await freePort();
+    const agentUrl = `http://127.0.0.1:${agentPort}`;
+    const agentConfig = path.join(tree.root, 'first-run.yaml');
+    writeFileSync(agentConfig, `
+server: {http_listen_address: 127.0.0.1, http_listen_port: ${agentPort}, log_level: warn}
+positions: {filename: ${path.join(tree.root, 'first-run-positions.yaml')}, sync_period: 1h}
+clients: [{url: http://127.0.0.1:${lokiPort}/loki/api/v1/push, batchwait: 100ms, backoff_config: {min_period: 100ms, max_period: 500ms}}]
+agent: {rescan_period: 200ms}
+scrape_configs:
+  - job_name: pods
+    pipeline_stages: [{cri: {}}]
+    static_configs: [{labels: {job: first-run, __path__: "${tree.podsDir}/ns_first-run_*/*/*.log"}}]
+`);
+    const file = path.join(tree.containerDir('ns', 'first-run', 'u1', 'c'), '0.log');
+    const line = (i: number) => criLine(new Date(Date.parse('2025-06-01T10:00:00Z') + i), 'stdout', 'F', `line ${i}`);
+    const first = await programs.start(AGENT_BIN, [`-config.file=${agentConfig}`], agentUrl);
+    for (let i = 0; i < 50; i++) append(file, line(i));
+    renameSync(file, `${file}.20250601-100000`);
+    for (let i = 50; i < 100; i++) append(file, line(i));
+    const readLines = async () => {
+      const text = await (await fetch(`${agentUrl}/metrics`)).text();
+      return [...text.matchAll(/^promtail_read_lines_total\{[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
+    };
+    expect(await eventually(async () => (await readLines()) >= 100)).toBe(true);
+    await programs.stop(first, 'SIGKILL');
+
+    const receiver = await startReceiver(lokiPort);
+    try {
+      await programs.start(AGENT_BIN, [`-config.file=${agentConfig}`], agentUrl);
+      const shipped = async () => (await receiver.lines('{job="first-run"}')).map((l) => l.line);
+      await eventually(async () => (await shipped()).length >= 100);
+      expect(await shipped()).toEqual(Array.from({ length: 100 }, (_, i) => `line ${i}`));
+    } finally {
+      await programs.stopAll();
+      await receiver.stop();
+    }
+  });
 });

@@ -100,7 +100,11 @@ export class TailManager {
     this.watcher.on('error', (e) => this.deps.log.warn(`file watcher: ${(e as Error).message}`));
     this.positionsTimer = setInterval(() => void this.savePositions(), this.deps.options.positionsSyncMs);
     this.positionsTimer.unref();
-    this.loop = this.run();
+    // Without a scan time in the positions file, the next run would take itself for the first and skip
+    // every rotated file older than its own start, also the ones this run began to read. So a run that
+    // found none records its start before it reads anything, in case it dies before its first save.
+    const recorded = scannedAtMs === undefined ? this.savePositions() : Promise.resolve();
+    this.loop = recorded.then(() => this.run());
   }
 
   setTargets(targets: readonly Target[]): void {
