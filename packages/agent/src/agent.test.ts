@@ -1,4 +1,4 @@
-import { renameSync, truncateSync, unlinkSync } from 'node:fs';
+import { renameSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { freePort } from '@loki-lite/shared';
@@ -141,6 +141,25 @@ describe('agent shipping a pods folder into loki-lite', () => {
     expect(await eventually(async () => (await texts('{namespace="ns"}')).length === 4)).toBe(true);
     expect(await texts('{pod="restarted"}')).toEqual(['line 0', 'line 1', 'line 2']);
     expect(await texts('{pod="once"}')).toEqual(['line 3']);
+  });
+
+  it('reads a rotated file from its start when its inode is saved for a file deleted since', async () => {
+    // Filesystems hand a deleted file's inode to the next file created. Below is the positions file a run
+    // leaves when it read a file that was then deleted while the agent was down, and whose inode went to
+    // this rotated file: its device and inode match, its first bytes do not.
+    const dir = tree.containerDir('ns', 'p', 'u1', 'c');
+    const rotated = path.join(dir, '0.log.20261201-100000');
+    const t0 = Date.parse('2025-06-01T10:00:00Z');
+    for (let i = 0; i < 50; i++) append(rotated, criLine(new Date(t0 + i), 'stdout', 'F', `line ${i}`));
+    const st = statSync(rotated);
+    const deletedHead = Buffer.from(criLine(new Date(t0 - 60_000), 'stdout', 'F', 'a line of the deleted file')).subarray(0, 64);
+    writeFileSync(path.join(tree.root, 'positions.yaml'), `files:
+  - {path: ${path.join(dir, '0.log')}, dev: ${st.dev}, ino: ${st.ino}, fingerprint: ${deletedHead.toString('hex')}, offset: ${st.size - 100}}
+scanned_at: ${Math.floor(st.mtimeMs)}
+`);
+    agent = await startStaticAgent();
+    await eventually(async () => (await texts('{pod="p"}')).length >= 50);
+    expect(await texts('{pod="p"}')).toEqual(Array.from({ length: 50 }, (_, i) => `line ${i}`));
   });
 
   it('finds a pod that appears later, and reads a deleted file to its end', async () => {

@@ -1,3 +1,4 @@
+import type { Stats } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '@loki-lite/shared';
@@ -10,7 +11,7 @@ import type { AgentMetrics } from '../metrics.js';
 import type { PositionsFile, SavedPosition } from '../positions/positions.js';
 import { FileOutput } from './file-output.js';
 import { type FileIdentity, type FileProgress, identityKey, sameContentStart } from './progress.js';
-import { FINGERPRINT_BYTES, ReadBuffer, TailedFile } from './tailed-file.js';
+import { ReadBuffer, readHead, TailedFile } from './tailed-file.js';
 
 /*
  * Finds the files of the current targets (their `__path__` globs, expanded again on file-system events and
@@ -63,8 +64,12 @@ export class TailManager {
   private saved = new Map<string, SavedPosition>();
   private promtailOnly = new Map<string, number>();
   private recovered = false;
-  /** Identities of every file opened this run, so a rotated file is never read twice. */
-  private readonly seen = new Set<string>();
+  /**
+   * Files read to their end this run, by device and inode, so a rotated file is never read twice. The
+   * fingerprint tells such a file from a new one given its inode after it was deleted (filesystems hand
+   * freed inodes out again at once); while its ctime is the one last checked, it is the same file.
+   */
+  private readonly readToEnd = new Map<string, { fingerprint: string; ctimeMs?: number }>();
   /** Rotated files never opened and written after this are read (see scanRotated). */
   private rotatedCutoffMs = Date.now();
   /** When the last complete scan began: files older than that were all seen (saved in the positions). */
@@ -239,6 +244,7 @@ export class TailManager {
 
   private async finishFile(f: TailedFile): Promise<void> {
     f.finish();
+    this.readToEnd.set(identityKey(f.identity), { fingerprint: f.identity.fingerprint });
     this.open.delete(f);
     if (this.byPath.get(f.path) === f) this.byPath.delete(f.path);
     this.retire(f.progress);
@@ -305,10 +311,7 @@ export class TailManager {
   private async openFile(p: string, target: Target, savedOffset?: number | readonly number[], detached = false): Promise<void> {
     const handle = await open(p, 'r');
     const st = await handle.stat();
-    const head = Buffer.alloc(Math.min(FINGERPRINT_BYTES, st.size));
-    if (head.length > 0) await handle.read(head, 0, head.length, 0);
-    const identity: FileIdentity = { dev: st.dev, ino: st.ino, fingerprint: head.toString('hex') };
-    this.seen.add(identityKey(identity));
+    const identity: FileIdentity = { dev: st.dev, ino: st.ino, fingerprint: (await readHead(handle, st.size)).toString('hex') };
     if ([...this.open].some((f) => identityKey(f.identity) === identityKey(identity))) {
       await handle.close();
       return;
@@ -363,11 +366,14 @@ export class TailManager {
       if (!st?.isFile()) continue;
       const key = identityKey(st);
       stillThere.add(key);
-      if (this.seen.has(key) || [...this.open].some((f) => identityKey(f.identity) === key)) continue;
-      const saved = this.saved.get(key);
+      if ([...this.open].some((f) => identityKey(f.identity) === key) || (await this.wasReadToEnd(candidate, st))) continue;
+      const saved = await this.savedPositionOf(candidate, st);
       if (saved) {
         // Read to its end already: the saved entry stays (it is written out again) until the file is gone.
-        if (st.size <= saved.offset) continue;
+        if (st.size <= saved.offset) {
+          this.readToEnd.set(key, { fingerprint: saved.fingerprint, ctimeMs: st.ctimeMs });
+          continue;
+        }
         this.saved.delete(key);
         this.deps.log.info(`${saved.path}: rotated to ${candidate} while the agent was down; reading its last ${st.size - saved.offset} bytes`);
         await this.openFile(candidate, target, resumeOffsets(saved), true);
@@ -383,6 +389,35 @@ export class TailManager {
         if (!st || identityKey(st) !== key) this.saved.delete(key);
       }
     }
+  }
+
+  /** Whether the file at `p` is one this run read to its end (and not a new file given the same inode). */
+  private async wasReadToEnd(p: string, st: Stats): Promise<boolean> {
+    const key = identityKey(st);
+    const done = this.readToEnd.get(key);
+    if (done === undefined) return false;
+    if (done.ctimeMs === st.ctimeMs) return true;
+    const same = await hasFingerprint(p, st, done.fingerprint);
+    if (same === false) {
+      this.readToEnd.delete(key);
+      return false;
+    }
+    // Unreadable (deleted since the stat, or out of descriptors): asked again at the next scan.
+    if (same) done.ctimeMs = st.ctimeMs;
+    return true;
+  }
+
+  /**
+   * The saved position of the file at `p`, if the positions file has one for it. An entry with its device and
+   * inode whose fingerprint differs was a file deleted since: it is forgotten, and the file is a new one.
+   */
+  private async savedPositionOf(p: string, st: Stats): Promise<SavedPosition | undefined> {
+    const key = identityKey(st);
+    const saved = this.saved.get(key);
+    if (saved === undefined || (await hasFingerprint(p, st, saved.fingerprint)) !== false) return saved;
+    this.deps.log.info(`${p}: has the inode of ${saved.path} as saved, but not its first bytes: a new file, not resumed at ${saved.offset}`);
+    this.saved.delete(key);
+    return undefined;
   }
 
   /** Paths that look like rotated generations of a target's files, with their target; live files excluded. */
@@ -449,6 +484,17 @@ export class TailManager {
     for (const s of this.saved.values()) if (!out.has(identityKey(s))) out.set(identityKey(s), s);
     this.deps.metrics.positionsLagBytes.set(Math.max(0, lag));
     return [...out.values()];
+  }
+}
+
+/** Whether the file at `p` (of `st.size` bytes) starts with the bytes `fingerprint` was taken of; undefined when it cannot be read. */
+async function hasFingerprint(p: string, st: Stats, fingerprint: string): Promise<boolean | undefined> {
+  const handle = await open(p, 'r').catch(() => undefined);
+  if (handle === undefined) return undefined;
+  try {
+    return sameContentStart((await readHead(handle, st.size)).toString('hex'), fingerprint);
+  } finally {
+    await handle.close();
   }
 }
 

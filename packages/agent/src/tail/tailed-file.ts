@@ -58,6 +58,7 @@ class FileReader {
     const { bytesRead } = await this.file.handle.read(shared.buf, 0, shared.buf.length, this.offset);
     if (bytesRead === 0) return { consumed: 0, lines: 0 };
     const buf = shared.buf;
+    if (this.offset === 0) this.file.noteHead(buf, bytesRead);
     let lineStart = 0;
     let lines = 0;
     for (;;) {
@@ -151,17 +152,23 @@ export class TailedFile {
    * taken while the file was shorter is lengthened.
    */
   async rewritten(size: number): Promise<boolean> {
-    const want = Math.min(FINGERPRINT_BYTES, size);
-    const known = this.identity.fingerprint.length / 2;
-    const head = Buffer.alloc(Math.max(want, 0));
-    if (want > 0) await this.handle.read(head, 0, want, 0);
-    const hex = head.toString('hex');
-    if (!sameContentStart(hex, this.identity.fingerprint)) return true;
-    if (want > known) {
-      this.identity = { ...this.identity, fingerprint: hex };
-      this.progress.identity = this.identity;
-    }
+    const head = await readHead(this.handle, size);
+    if (!sameContentStart(head.toString('hex'), this.identity.fingerprint)) return true;
+    this.noteHead(head, head.length);
     return false;
+  }
+
+  /**
+   * Lengthens a fingerprint taken while the file was shorter, from `length` bytes read at its start. A
+   * full fingerprint is what tells this file from a later one given its inode after it is deleted.
+   */
+  noteHead(buf: Uint8Array, length: number): void {
+    const bytes = Math.min(FINGERPRINT_BYTES, length);
+    if (bytes <= this.identity.fingerprint.length / 2) return;
+    const hex = Buffer.from(buf.buffer, buf.byteOffset, bytes).toString('hex');
+    if (!sameContentStart(hex, this.identity.fingerprint)) return; // rewritten since: poll finds out
+    this.identity = { ...this.identity, fingerprint: hex };
+    this.progress.identity = this.identity;
   }
 
   /** The file was truncated in place (copytruncate): every reader starts again at 0, as a new generation. */
@@ -213,4 +220,11 @@ export class TailedFile {
   async close(): Promise<void> {
     await this.handle.close().catch(() => {});
   }
+}
+
+/** The first bytes of a file of `size` bytes (up to FINGERPRINT_BYTES): hex of them is its fingerprint. */
+export async function readHead(handle: FileHandle, size: number): Promise<Buffer> {
+  const head = Buffer.alloc(Math.max(0, Math.min(FINGERPRINT_BYTES, size)));
+  const { bytesRead } = head.length > 0 ? await handle.read(head, 0, head.length, 0) : { bytesRead: 0 };
+  return head.subarray(0, bytesRead);
 }
