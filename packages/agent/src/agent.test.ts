@@ -1,4 +1,4 @@
-import { renameSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import { renameSync, statSync, truncateSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { freePort } from '@loki-lite/shared';
@@ -25,12 +25,12 @@ afterEach(async () => {
 });
 
 /** A static-target agent over the tree (the /var/log/pods layout gives namespace, pod and container). */
-async function startStaticAgent(extraStages = ''): Promise<RunningAgent> {
+async function startStaticAgent(extraStages = '', extraAgentSettings = ''): Promise<RunningAgent> {
   const { config } = parseConfig(`
 server: {http_listen_address: 127.0.0.1, http_listen_port: 0}
 positions: {filename: ${path.join(tree.root, 'positions.yaml')}}
 clients: [{url: ${receiver.pushUrl}, batchwait: 100ms}]
-agent: {rescan_period: 200ms, partial_line_timeout: 1s}
+agent: {rescan_period: 200ms, partial_line_timeout: 1s${extraAgentSettings}}
 scrape_configs:
   - job_name: pods
     pipeline_stages: [{cri: {}}, {static_labels: {cluster: test}}${extraStages}]
@@ -160,6 +160,25 @@ scanned_at: ${Math.floor(st.mtimeMs)}
     agent = await startStaticAgent();
     await eventually(async () => (await texts('{pod="p"}')).length >= 50);
     expect(await texts('{pod="p"}')).toEqual(Array.from({ length: 50 }, (_, i) => `line ${i}`));
+  });
+
+  it('reads a file found but not opened yet (max_open_files) when it is rotated while the agent is down, however old', async () => {
+    const t0 = Date.parse('2025-06-01T10:00:00Z');
+    const files = ['a', 'b'].map((pod) => path.join(tree.containerDir('ns', pod, `u-${pod}`, 'c'), '0.log'));
+    for (const [k, file] of files.entries()) for (let i = 0; i < 10; i++) append(file, criLine(new Date(t0 + k * 10 + i), 'stdout', 'F', `line ${k * 10 + i}`));
+    agent = await startStaticAgent('', ', max_open_files: 1');
+    // One file is open and read; the other waits for a free descriptor.
+    expect(await eventually(async () => (await texts('{namespace="ns"}')).length === 10)).toBe(true);
+    await agent.stop(1000);
+    // Both rotated while the agent is down, written last an hour ago (a container quiet since).
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    for (const file of files) {
+      renameSync(file, `${file}.20250601-100000`);
+      utimesSync(`${file}.20250601-100000`, hourAgo, hourAgo);
+    }
+    agent = await startStaticAgent('', ', max_open_files: 1');
+    await eventually(async () => (await texts('{namespace="ns"}')).length >= 20);
+    expect(await texts('{namespace="ns"}')).toEqual(Array.from({ length: 20 }, (_, i) => `line ${i}`));
   });
 
   it('finds a pod that appears later, and reads a deleted file to its end', async () => {

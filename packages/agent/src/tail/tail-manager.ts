@@ -61,6 +61,7 @@ export class TailManager {
   private readonly outputs = new WeakMap<TailedFile, FileOutput>();
   /** Progress of files (or generations of a truncated file) no longer read whose last entries are unacknowledged. */
   private readonly closing = new Set<FileProgress>();
+  /** Files not opened this run, with where to resume them: the previous run's positions, and files found but not opened yet. */
   private saved = new Map<string, SavedPosition>();
   private promtailOnly = new Map<string, number>();
   private recovered = false;
@@ -295,9 +296,33 @@ export class TailManager {
     // Files whose target is gone (pod deleted past its retention) are read to their end and closed.
     for (const [p, f] of this.byPath) if (!wanted.has(p)) f.detached = true;
     await this.openWaiting();
+    await this.noteUnopened([...wanted.keys()].filter((p) => this.byPath.get(p)?.detached || this.waiting.some((w) => w.path === p)));
     if (this.targetsSet) {
       await this.scanRotated(wanted);
       this.scannedAtMs = this.lastRescan;
+    }
+  }
+
+  /**
+   * Files found but not opened (over max_open_files, or behind the old file at their path) go into the
+   * positions at offset 0, as files found in a complete scan must: a restart reads rotated files only if
+   * they are saved or newer than that scan, and one of these may be rotated, after a restart or before it
+   * is opened, when it was last written long ago.
+   */
+  private async noteUnopened(paths: readonly string[]): Promise<void> {
+    for (const p of paths) {
+      const handle = await open(p, 'r').catch(() => undefined);
+      if (handle === undefined) continue;
+      try {
+        const st = await handle.stat();
+        const fingerprint = (await readHead(handle, st.size)).toString('hex');
+        const saved = this.saved.get(identityKey(st));
+        if (saved === undefined || !sameContentStart(saved.fingerprint, fingerprint)) {
+          this.saved.set(identityKey(st), { path: p, dev: st.dev, ino: st.ino, fingerprint, offset: 0 });
+        }
+      } finally {
+        await handle.close();
+      }
     }
   }
 
@@ -375,7 +400,7 @@ export class TailManager {
           continue;
         }
         this.saved.delete(key);
-        this.deps.log.info(`${saved.path}: rotated to ${candidate} while the agent was down; reading its last ${st.size - saved.offset} bytes`);
+        this.deps.log.info(`${saved.path}: rotated to ${candidate} before it was read to its end; reading its last ${st.size - saved.offset} bytes`);
         await this.openFile(candidate, target, resumeOffsets(saved), true);
       } else if (st.mtimeMs >= this.rotatedCutoffMs && st.size > 0) {
         this.deps.log.info(`${candidate}: rotated before it was read; reading it`);
