@@ -18,9 +18,9 @@ import { startReceiver } from './testing/receiver.js';
  * from at most one push per kill: the one in flight, acknowledged but not yet in the positions file.
  */
 
-const KILLS = 8;
+const KILLS = 6;
 /** Rounds whose kill comes while loki-lite is down; it starts again after the last of them. */
-const OUTAGE_ROUNDS = new Set([3, 4]);
+const OUTAGE_ROUNDS = new Set([2, 3]);
 const LINES_PER_TICK = 10;
 const TICK_MS = 50;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
