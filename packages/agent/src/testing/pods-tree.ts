@@ -43,8 +43,12 @@ export function append(file: string, text: string): void {
   appendFileSync(file, text);
 }
 
-/** Polls `check` until it returns true or `ms` pass; returns its last answer. */
-export async function eventually(check: () => Promise<boolean> | boolean, ms = 15_000): Promise<boolean> {
+/**
+ * Polls `check` until it returns true or `ms` pass; returns its last answer. Every caller waits for
+ * something that must happen, so the bound only decides how long a real failure takes to show: 30 s, since
+ * at a load of 9 on two cores an agent start alone took 3 - 6 s and one wait of 15 s ran out.
+ */
+export async function eventually(check: () => Promise<boolean> | boolean, ms = 30_000): Promise<boolean> {
   const until = Date.now() + ms;
   for (;;) {
     if (await check()) return true;
