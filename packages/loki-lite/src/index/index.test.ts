@@ -6,6 +6,7 @@ import { LogStore } from '../storage/log-store.js';
 import { decodeIndex, encodeIndex } from './format.js';
 import { selectSeries } from './select.js';
 import type { SeriesChunks } from './types.js';
+import { SlowListStore } from '../testing/slow-list-store.js';
 
 const DAY = 86_400_000_000_000n;
 const T0 = 20_412n * DAY; // 2025-11-20 00:00 UTC, the start of period 20412
@@ -86,16 +87,7 @@ describe('LogStore index', () => {
   });
 
   it('does not keep a table listing that a write of its own raced: the file would be missing until it expires', async () => {
-    /** A store whose listings are taken when asked for and answered when `release` is called. */
-    class SlowList extends MemoryObjectStore {
-      release: () => void = () => {};
-      override async list(prefix: string): Promise<string[]> {
-        const keys = await super.list(prefix);
-        await new Promise<void>((r) => (this.release = r));
-        return keys;
-      }
-    }
-    const objects = new SlowList();
+    const objects = new SlowListStore();
     const store = new LogStore(objects, [{ from: 0n, prefix: 'index_' }], { listingTtlMs: 60_000 });
     await store.writeIndex('t', [series('{app="a"}', [T0, T0 + 1n])]);
     const select = () => store.selectSeries('t', [m('app', '=~', '.+')], T0, T0 + 10n);

@@ -1,16 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { EntryBatch, parseLabels, printLabels } from '@loki-lite/shared';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ingesterFixture, stopIngesterFixtures } from '../testing/ingester-fixture.js';
 import { readChunkEntries } from '../chunk/mem-chunk.js';
-import { parseConfig } from '../config/load.js';
 import { decodeIndex } from '../index/format.js';
-import { Metrics } from '../metrics.js';
 import { chunkKey, PERIOD_NS } from '../storage/keys.js';
-import { LogStore } from '../storage/log-store.js';
 import { MemoryObjectStore } from '../storage/memory/memory-store.js';
-import { Ingester } from './ingester.js';
 
 /** A memory store that refuses some puts, as a store under load answers 503 now and then. */
 class FlakyStore extends MemoryObjectStore {
@@ -30,27 +24,11 @@ class FlakyStore extends MemoryObjectStore {
   }
 }
 
-const dirs: string[] = [];
-const ingesters: Ingester[] = [];
-afterEach(async () => {
-  await Promise.all(ingesters.splice(0).map((i) => i.stop()));
-  dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true }));
-});
+afterEach(stopIngesterFixtures);
 
 function setup(ingesterYaml: string) {
-  const dir = mkdtempSync(path.join(tmpdir(), 'flush-'));
-  dirs.push(dir);
-  const { config } = parseConfig(`
-schema_config: {configs: [{from: "2020-01-01", store: tsdb, object_store: inmemory, schema: v13, index: {prefix: index_, period: 24h}}]}
-common: {path_prefix: ${dir}}
-ingester: ${ingesterYaml}
-limits_config: {reject_old_samples: false}
-`);
-  const objects = new FlakyStore();
-  const store = new LogStore(objects, [{ from: 0n, prefix: 'index_' }]);
-  const ingester = new Ingester({ config: config.ingester, limits: config.limits_config, store, metrics: new Metrics() });
-  ingesters.push(ingester);
-  return { ingester, objects };
+  const fixture = ingesterFixture(ingesterYaml, { objects: new FlakyStore() });
+  return { ingester: fixture.newIngester(), objects: fixture.objects };
 }
 
 function stream(labels: string, entries: Array<[bigint, string]>) {

@@ -1,14 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { decodePushBody, encodePushRequestProto, EntryBatch, LokiError, parseLabels, printLabels, snappyCompress } from '@loki-lite/shared';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ingesterFixture, stopIngesterFixtures } from '../testing/ingester-fixture.js';
 import { readChunkEntries } from '../chunk/mem-chunk.js';
-import { parseConfig } from '../config/load.js';
-import { Metrics } from '../metrics.js';
 import { newLabelMatcher } from '../logql/syntax/matchers.js';
-import { LogStore } from '../storage/log-store.js';
 import { MemoryObjectStore } from '../storage/memory/memory-store.js';
 import { LimitedDisk } from '../testing/limited-disk.js';
 import { Ingester } from './ingester.js';
@@ -20,36 +15,16 @@ import { Ingester } from './ingester.js';
  * visible, in memory or in the store.
  */
 
-const dirs: string[] = [];
-const running: Ingester[] = [];
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((i) => i.stop().catch(() => {})));
-  dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true }));
-});
+afterEach(stopIngesterFixtures);
 
 const T0 = BigInt(Date.now()) * 1_000_000n;
 const ALL = [newLabelMatcher('app', '=', 'disk')];
 
 function setup(disk: LimitedDisk, ingesterYaml = '{}') {
-  const dir = mkdtempSync(path.join(tmpdir(), 'full-disk-'));
-  dirs.push(dir);
-  const { config } = parseConfig(`
-schema_config: {configs: [{from: "2020-01-01", store: tsdb, object_store: inmemory, schema: v13, index: {prefix: index_, period: 24h}}]}
-common: {path_prefix: ${dir}}
-ingester: ${ingesterYaml}
-limits_config: {reject_old_samples: false, per_stream_rate_limit: 1GB, per_stream_rate_limit_burst: 1GB}
-`);
-  const objects = new MemoryObjectStore();
-  const metrics = new Metrics();
-  const make = () => {
-    const ingester = new Ingester({
-      config: config.ingester, limits: config.limits_config, store: new LogStore(objects, [{ from: 0n, prefix: 'index_' }]), metrics,
-      walFiles: { open: disk.open, freeBytes: disk.freeBytes },
-    });
-    running.push(ingester);
-    return ingester;
-  };
-  return { make, objects, metrics };
+  return ingesterFixture(ingesterYaml, {
+    limits: 'per_stream_rate_limit: 1GB, per_stream_rate_limit_burst: 1GB',
+    walFiles: { open: disk.open, freeBytes: disk.freeBytes },
+  });
 }
 
 function push(ingester: Ingester, lines: readonly string[], stream = '{app="disk"}', ts = (i: number) => T0 + BigInt(i)) {
@@ -75,7 +50,7 @@ describe('ingester on a disk that fills up', () => {
     const disk = new LimitedDisk(1 << 30);
     // Small chunks, so pushes fill and close chunks whose flush must wait for their WAL write.
     const yaml = '{chunk_target_size: 1KB, chunk_block_size: 256B, flush_check_period: 10ms, index_cut_period: 1h, wal: {min_free_disk_space: 0, flush_on_shutdown: false}}';
-    const { make, objects } = setup(disk, yaml);
+    const { newIngester: make, crash, objects } = setup(disk, yaml);
     let ingester = make();
     await ingester.start();
     disk.capacity = disk.used + 20_000;
@@ -107,7 +82,7 @@ describe('ingester on a disk that fills up', () => {
     expect(new Set([...stored, ...linesInMemory(ingester)])).toEqual(new Set(acked));
 
     // kill -9 and start again: the WAL gives back exactly what was acknowledged
-    running.splice(running.indexOf(ingester), 1);
+    crash(ingester);
     ingester = make();
     await ingester.start();
     const replayed = new Set([...linesInMemory(ingester), ...stored]);
@@ -122,7 +97,7 @@ describe('ingester on a disk that fills up', () => {
 
   it('fails a push that only repeats entries whose WAL write then fails', async () => {
     const disk = new LimitedDisk(1 << 30);
-    const { make } = setup(disk, '{wal: {min_free_disk_space: 0}}');
+    const { newIngester: make } = setup(disk, '{wal: {min_free_disk_space: 0}}');
     const ingester = make();
     await ingester.start();
     disk.failFsyncs = 1;
@@ -139,7 +114,7 @@ describe('ingester on a disk that fills up', () => {
 
   it('takes back a failed push out of a stream shared with acknowledged ones, and its newest entry with it', async () => {
     const disk = new LimitedDisk(1 << 30);
-    const { make } = setup(disk, '{chunk_block_size: 256B, wal: {min_free_disk_space: 0}}');
+    const { newIngester: make } = setup(disk, '{chunk_block_size: 256B, wal: {min_free_disk_space: 0}}');
     const ingester = make();
     await ingester.start();
     await push(ingester, Array.from({ length: 20 }, (_, i) => `kept ${i} ${'k'.repeat(30)}`));
@@ -153,7 +128,7 @@ describe('ingester on a disk that fills up', () => {
 
   it('takes back only what a failed protobuf push stored, not the earlier entry one of its lines repeated', async () => {
     const disk = new LimitedDisk(1 << 30);
-    const { make } = setup(disk, '{wal: {min_free_disk_space: 0}}');
+    const { newIngester: make } = setup(disk, '{wal: {min_free_disk_space: 0}}');
     const ingester = make();
     await ingester.start();
     await push(ingester, ['acknowledged'], '{app="disk"}', () => T0);
@@ -173,7 +148,7 @@ describe('ingester on a disk that fills up', () => {
 
   it('refuses pushes below min_free_disk_space with a 503, says why, and takes them again once space is back', async () => {
     const disk = new LimitedDisk(1 << 30);
-    const { make, metrics } = setup(disk, '{wal: {min_free_disk_space: 64KB}}');
+    const { newIngester: make, metrics } = setup(disk, '{wal: {min_free_disk_space: 64KB}}');
     const ingester = make();
     await ingester.start();
     disk.capacity = disk.used + 1024; // below the minimum already: the guard sees it on its next reading

@@ -1,40 +1,21 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { decodePushBody, encodePushRequestProto, EntryBatch, parseLabels, printLabels, snappyCompress } from '@loki-lite/shared';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseConfig } from '../config/load.js';
+import { ingesterFixture, type IngesterFixture, stopIngesterFixtures } from '../testing/ingester-fixture.js';
 import { Metrics } from '../metrics.js';
 import { newLabelMatcher } from '../logql/syntax/matchers.js';
-import { LogStore } from '../storage/log-store.js';
 import { MemoryObjectStore } from '../storage/memory/memory-store.js';
 import { Ingester, type StreamRoute } from './ingester.js';
 import { validateStreamLabels, withServiceName } from '../distributor/validate.js';
 import { scanRecords } from './wal/record.js';
 
-const dirs: string[] = [];
-const ingesters: Ingester[] = [];
-afterEach(async () => {
-  await Promise.all(ingesters.splice(0).map((i) => i.stop()));
-  dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true }));
-});
+afterEach(stopIngesterFixtures);
 
 function setup(ingesterYaml: string) {
-  const dir = mkdtempSync(path.join(tmpdir(), 'ingester-'));
-  dirs.push(dir);
-  const { config } = parseConfig(`
-schema_config: {configs: [{from: "2020-01-01", store: tsdb, object_store: inmemory, schema: v13, index: {prefix: index_, period: 24h}}]}
-common: {path_prefix: ${dir}}
-ingester: ${ingesterYaml}
-limits_config: {reject_old_samples: false}
-`);
-  const objects = new MemoryObjectStore();
-  const store = new LogStore(objects, [{ from: 0n, prefix: 'index_' }]);
-  const metrics = new Metrics();
-  const ingester = new Ingester({ config: config.ingester, limits: config.limits_config, store, metrics });
-  ingesters.push(ingester);
-  return { ingester, objects, store, metrics, config };
+  const fixture = ingesterFixture(ingesterYaml);
+  return { ...fixture, ingester: fixture.newIngester() };
 }
 
 const T0 = BigInt(Date.now()) * 1_000_000n;
@@ -151,7 +132,7 @@ describe('Ingester WAL push-body records', () => {
     expect(records).toHaveLength(1);
     expect(records[0]).toMatchObject({ kind: 'push', serviceNameFrom });
 
-    const second = await restartedOver(walDir, first.store);
+    const second = await restartedOver(first);
     const replayed = second.streamsMatching('t', []).map((s) => [s.labelsString, s.entriesInRange(0n, T0 + 1n).map((e) => e.line)]);
     expect(replayed.sort()).toEqual([
       ['{a="1", b="2", service_name="unknown_service"}', ['unsorted labels']],
@@ -174,7 +155,7 @@ describe('Ingester WAL push-body records', () => {
     const records = walRecords(first.config.ingester.wal.dir);
     expect(records.map((r) => (r.kind === 'entries' ? r.streams.flatMap((st) => Array.from({ length: st.entries.count }, (_, i) => st.entries.line(i))) : r.kind)))
       .toEqual([['a', 'b', 'late']]);
-    const second = await restartedOver(first.config.ingester.wal.dir, first.store);
+    const second = await restartedOver(first);
     expect(lines(second)).toEqual(['a', 'late', 'b']);
   });
 
@@ -194,7 +175,7 @@ describe('Ingester WAL push-body records', () => {
     await expect(pushed).rejects.toThrow(/entry too far behind/);
     expect(walRecords(first.config.ingester.wal.dir).map((r) => r.kind)).toEqual(['entries']);
 
-    const second = await restartedOver(first.config.ingester.wal.dir, first.store);
+    const second = await restartedOver(first);
     const replayed = second.streamsMatching('t', []).map((s) => [s.labelsString, s.entriesInRange(0n, T0 + 1n).map((e) => e.line)]);
     expect(replayed.sort()).toEqual([['{s="after"}', ['after the refusal']], ['{s="part"}', ['newest']], ['{s="whole"}', ['kept']]]);
   });
@@ -205,14 +186,8 @@ function walRecords(walDir: string) {
 }
 
 /** A second ingester over the same WAL, as after the first one crashed; started, so it has replayed. */
-async function restartedOver(walDir: string, store: LogStore): Promise<Ingester> {
-  const { config } = parseConfig(`
-schema_config: {configs: [{from: "2020-01-01", store: tsdb, object_store: inmemory, schema: v13, index: {prefix: index_, period: 24h}}]}
-ingester: {wal: {dir: ${walDir}}}
-limits_config: {reject_old_samples: false}
-`);
-  const ingester = new Ingester({ config: config.ingester, limits: config.limits_config, store, metrics: new Metrics() });
-  ingesters.push(ingester);
+async function restartedOver(first: IngesterFixture<MemoryObjectStore>): Promise<Ingester> {
+  const ingester = first.newIngester();
   await ingester.start();
   return ingester;
 }

@@ -7,9 +7,9 @@ import { Metrics } from '../metrics.js';
 import { parseQuery } from '../logql/syntax/parser.js';
 import type { LogSelectorExpr } from '../logql/syntax/ast.js';
 import { LogStore } from '../storage/log-store.js';
-import { MemoryObjectStore } from '../storage/memory/memory-store.js';
 import { oneRun } from './merge.js';
 import { type MemoryStream, mergeDedup, QUERY_TIMEOUT_MESSAGE, Querier, type QueryStats } from './querier.js';
+import { SlowListStore } from '../testing/slow-list-store.js';
 
 const e = (ts: number, line: string): Entry => ({ timestamp: BigInt(ts), line, structuredMetadata: [] });
 const lines = (entries: Entry[]) => entries.map((x) => `${x.timestamp}:${x.line}`);
@@ -54,21 +54,12 @@ describe('Querier limits', () => {
 
 describe('Querier and index cuts', () => {
   it('a query under way while an index cut moves its chunks from memory to the index still reads every line', async () => {
-    /** A store whose listings are taken when asked for and answered when `release` is called. */
-    class SlowList extends MemoryObjectStore {
-      release: () => void = () => {};
-      override async list(prefix: string): Promise<string[]> {
-        const keys = await super.list(prefix);
-        await new Promise<void>((r) => (this.release = r));
-        return keys;
-      }
-    }
     const { config } = parseConfig(`
 schema_config: {configs: [{from: "2020-01-01", store: tsdb, object_store: inmemory, schema: v13, index: {prefix: index_, period: 24h}}]}
 ingester: {wal: {enabled: false}, index_cut_period: 1h}
 limits_config: {reject_old_samples: false}
 `);
-    const objects = new SlowList();
+    const objects = new SlowListStore();
     const store = new LogStore(objects, [{ from: 0n, prefix: 'index_' }]);
     const ingester = new Ingester({ config: config.ingester, limits: config.limits_config, store, metrics: new Metrics() });
     await ingester.start();
