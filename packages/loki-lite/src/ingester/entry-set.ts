@@ -43,10 +43,4 @@ export class EntrySet {
     else this.counts.set(key, n - 1);
     return true;
   }
-
-  get size(): number {
-    let n = 0;
-    for (const c of this.counts.values()) n += c;
-    return n;
-  }
 }

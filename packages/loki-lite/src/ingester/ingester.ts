@@ -104,8 +104,9 @@ export class Ingester {
   private flushIdleWaiters: Array<() => void> = [];
   private wal: Wal | undefined;
   private diskSpace: DiskSpaceGuard | undefined;
-  /** While a push is being stored: the chunks it filled, to be flushed once its WAL write settles. */
-  private closedInPush: FlushItem[] | undefined;
+  /** While a push is being stored (storingPush): the chunks it filled, flushed once its WAL write settles. */
+  private readonly filledInPush: FlushItem[] = [];
+  private storingPush = false;
   private readonly walWriter = new ByteWriter(1 << 16);
   private readonly outcome = new PushOutcome();
   private readonly timers: NodeJS.Timeout[] = [];
@@ -192,7 +193,7 @@ export class Ingester {
     let storedAll = true;
     let storedAny = false;
     let error: LokiError | undefined;
-    this.closedInPush = [];
+    this.storingPush = true;
     let durable = SETTLED;
     try {
       for (let j = 0; j < streams.length; j++) {
@@ -248,17 +249,17 @@ export class Ingester {
 
   /** Queues the chunks the push filled for flushing, once `durable` settles. */
   private flushClosedInPush(durable: Promise<void>): void {
-    const closed = this.closedInPush!;
-    this.closedInPush = undefined;
-    if (closed.length === 0) return;
+    this.storingPush = false;
+    if (this.filledInPush.length === 0) return;
     const settled = durable.catch(noop);
-    for (const item of closed) this.enqueueFlush({ ...item, settled });
+    for (const item of this.filledInPush) this.enqueueFlush({ ...item, settled });
+    this.filledInPush.length = 0;
   }
 
   /** A chunk closed because it is full: flushed once the WAL writes of its entries settle. */
   private chunkFilled(tenant: string, stream: Stream, desc: ChunkDesc): void {
     const item = { tenant, stream, desc, reason: 'full', settled: SETTLED };
-    if (this.closedInPush) this.closedInPush.push(item);
+    if (this.storingPush) this.filledInPush.push(item);
     else this.enqueueFlush(item);
   }
 
@@ -482,6 +483,7 @@ export class Ingester {
   private closeIdleAndOldChunks(): void {
     const now = this.now();
     const idleMs = ms(this.deps.config.chunk_idle_period);
+    const settled = this.walSettled();
     for (const [tenant, streams] of this.tenants) {
       for (const stream of streams.values()) {
         const head = stream.openDesc;
@@ -490,7 +492,7 @@ export class Ingester {
         const old = head.chunk.maxTs - head.chunk.minTs >= this.deps.config.max_chunk_age;
         if (idle || old) {
           stream.closeOpenChunk();
-          this.enqueueFlush({ tenant, stream, desc: head, reason: idle ? 'idle' : 'max_age', settled: this.walSettled() });
+          this.enqueueFlush({ tenant, stream, desc: head, reason: idle ? 'idle' : 'max_age', settled });
         }
       }
     }
@@ -576,10 +578,11 @@ export class Ingester {
    * writes the index, and checkpoints the WAL. Rejects if the store stays unavailable past flush_op_timeout.
    */
   async flushAll(): Promise<void> {
+    const settled = this.walSettled();
     for (const [tenant, streams] of this.tenants) {
       for (const stream of streams.values()) {
         const desc = stream.closeOpenChunk();
-        if (desc) this.enqueueFlush({ tenant, stream, desc, reason: 'forced', settled: this.walSettled() });
+        if (desc) this.enqueueFlush({ tenant, stream, desc, reason: 'forced', settled });
       }
     }
     const timeoutMs = ms(this.deps.config.flush_op_timeout);

@@ -75,8 +75,7 @@ export class Wal {
   /** Callers waiting until no record of segment <= `through` is still to be written. */
   private segmentWaiters: Array<{ through: number; resolve: () => void }> = [];
   private closed = false;
-  /** Batches that failed so far; a checkpoint whose snapshot saw a failed batch's records is abandoned. */
-  failedBatches = 0;
+  private failures = 0;
   private lastFailure: Error = new Error('no WAL write failed');
 
   private constructor(
@@ -147,9 +146,9 @@ export class Wal {
     const last = this.batches[this.batches.length - 1] ?? this.inFlight;
     if (!last) return Promise.resolve();
     // Batches are written in order, so when the last one settles every earlier one has too.
-    const failedBefore = this.failedBatches;
+    const failedBefore = this.failures;
     return new Promise<void>((resolve, reject) => last.waiters.push({
-      resolve: () => (this.failedBatches === failedBefore ? resolve() : reject(this.lastFailure)),
+      resolve: () => (this.failures === failedBefore ? resolve() : reject(this.lastFailure)),
       reject,
     }));
   }
@@ -161,7 +160,7 @@ export class Wal {
         await this.write(batch);
         for (const w of batch.waiters) w.resolve();
       } catch (e) {
-        this.failedBatches++;
+        this.failures++;
         this.lastFailure = e as Error;
         this.events.onWriteFailed?.(batch.buffers, e as Error);
         for (const w of batch.waiters) w.reject(e as Error);
@@ -226,6 +225,11 @@ export class Wal {
     return this.current;
   }
 
+  /** Batches that failed so far; a checkpoint whose snapshot saw a failed batch's records is abandoned. */
+  get failedBatches(): number {
+    return this.failures;
+  }
+
   /** Ends the current segment: records appended from now on go to the next one. Returns the ended number. */
   rotate(): number {
     return this.segment++;
@@ -245,9 +249,9 @@ export class Wal {
    * acknowledged (and that the ingester has since taken out of memory), so the checkpoint is abandoned and
    * the segments stay. The file is written whole and fsynced under a temporary name, then renamed.
    */
-  async writeCheckpoint(segment: number, records: Iterable<Buffer>, failedBatchesAtSnapshot = this.failedBatches): Promise<void> {
+  async writeCheckpoint(segment: number, records: Iterable<Buffer>, failedBatchesAtSnapshot = this.failures): Promise<void> {
     await this.segmentWritten(segment);
-    if (this.failedBatches !== failedBatchesAtSnapshot) throw new Error(`WAL checkpoint ${segment} abandoned: a WAL write failed after its snapshot was taken`);
+    if (this.failures !== failedBatchesAtSnapshot) throw new Error(`WAL checkpoint ${segment} abandoned: a WAL write failed after its snapshot was taken`);
     const final = path.join(this.dir, name('checkpoint', segment));
     const tmp = `${final}.tmp`;
     try {
