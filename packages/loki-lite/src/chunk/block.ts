@@ -1,5 +1,5 @@
 import { type EntryColumns, type Label, NO_METADATA } from '@loki-lite/shared';
-import { ByteReader, ByteWriter, copyBytes, readI64 } from '../util/binary.js';
+import { ByteReader, ByteWriter, compareHalves, copyBytes, readI64 } from '../util/binary.js';
 import type { Entry } from './entry.js';
 
 /*
@@ -117,7 +117,7 @@ export function sortBlockBody(body: Buffer): Buffer {
   starts[count] = body.length;
   const order = new Uint32Array(count);
   for (let i = 0; i < count; i++) order[i] = i;
-  order.sort((a, b) => high[a]! - high[b]! || low[a]! - low[b]! || a - b);
+  order.sort((a, b) => compareHalves(high[a]!, low[a]!, high[b]!, low[b]!) || a - b);
   const out = Buffer.allocUnsafe(body.length);
   let pos = 0;
   for (let k = 0; k < count; k++) {
@@ -141,7 +141,8 @@ export function bodyTimeRange(body: Buffer): { minTs: bigint; maxTs: bigint } {
   return { minTs, maxTs };
 }
 
-function skipEntry(r: ByteReader): void {
+/** Moves `r` from the start of a block-body entry to the next one. */
+export function skipEntry(r: ByteReader): void {
   r.pos += 8;
   const lineLength = r.uvarint();
   r.pos += lineLength;

@@ -1,5 +1,6 @@
 import { type EntryColumns, SnappyScratchDecoder, writeInt64Parts } from '@loki-lite/shared';
-import { int32At } from '../util/binary.js';
+import { ByteReader, compareHalves, int32At } from '../util/binary.js';
+import { skipEntry } from './block.js';
 import { type ChunkEncoding, type CompressedBlock, decompressBlockWith } from './format.js';
 
 /*
@@ -54,55 +55,19 @@ function hashEntry(hi: number, lo: number, buf: Buffer, start: number, end: numb
   hash2 = (Math.imul(hash1, 0x27d4eb2f) ^ (hash1 >>> 15)) | 1;
 }
 
-/** Negative when timestamp (hi, lo) is earlier than (otherHi, otherLo), 0 when equal (lo halves unsigned). */
-function compareHalves(hi: number, lo: number, otherHi: number, otherLo: number): number {
-  return hi - otherHi || lo - otherLo;
-}
-
-/** Where a walk over a block body is; module state, so the walk allocates nothing. */
-let pos = 0;
-
-function uvarint(body: Buffer): number {
-  let result = 0;
-  let mul = 1;
-  for (let i = 0; i < 8; i++) {
-    const b = body[pos++]!;
-    result += (b & 0x7f) * mul;
-    if (b < 0x80) return result;
-    mul *= 0x80;
-  }
-  return result;
-}
-
-/** Moves `pos` from an entry's structured metadata (its pair count) to the next entry. */
-function skipMetadata(body: Buffer): void {
-  for (let n = uvarint(body) * 2; n > 0; n--) {
-    const length = uvarint(body); // read first: `pos += uvarint(body)` would add to the pos before the varint
-    pos += length;
-  }
-}
-
-/** Moves `pos` from just past an entry's timestamp to the next entry. */
-function skipRestOfEntry(body: Buffer): void {
-  const lineLength = uvarint(body);
-  pos += lineLength;
-  skipMetadata(body);
-}
-
 /** True if block-body bytes [from, to) hold an entry with the probe's timestamp and line. */
 function bodyHolds(body: Buffer, from: number, to: number, probe: EntryProbe): boolean {
   const lineLength = probe.end - probe.start;
-  pos = from;
-  while (pos < to) {
-    const same = int32At(body, pos + 4) === probe.hi && int32At(body, pos) >>> 0 === probe.lo;
-    pos += 8;
-    if (same) {
-      const at = pos;
-      const length = uvarint(body);
-      if (length === lineLength && body.compare(probe.buf, probe.start, probe.end, pos, pos + length) === 0) return true;
-      pos = at;
+  const r = new ByteReader(body, from, to);
+  while (r.pos < to) {
+    const at = r.pos;
+    if (int32At(body, at + 4) === probe.hi && int32At(body, at) >>> 0 === probe.lo) {
+      r.pos = at + 8;
+      const length = r.uvarint();
+      if (length === lineLength && body.compare(probe.buf, probe.start, probe.end, r.pos, r.pos + length) === 0) return true;
+      r.pos = at;
     }
-    skipRestOfEntry(body);
+    skipEntry(r);
   }
   return false;
 }
@@ -156,15 +121,16 @@ export class EntrySummary {
 
   /** Adds the entries in `body` from where the last call stopped up to `length` to the summary. */
   summarise(body: Buffer, length: number): void {
-    pos = this.summarised;
-    while (pos < length) {
-      const hi = int32At(body, pos + 4);
-      const lo = int32At(body, pos);
+    const r = new ByteReader(body, this.summarised, length);
+    while (r.pos < length) {
+      const at = r.pos;
+      const hi = int32At(body, at + 4);
+      const lo = int32At(body, at);
       const last = (this.count - 1) * RUN_FIELDS;
-      if (this.count === 0 || pos - this.runs[last]! >= RUN_BYTES) this.startRun(pos, hi, lo);
+      if (this.count === 0 || at - this.runs[last]! >= RUN_BYTES) this.startRun(at, hi, lo);
       else this.widen(last, hi, lo);
-      if ((this.entries + 1) * FILTER_BITS_PER_ENTRY > this.filter.length * 32) this.growFilter(body);
-      this.addEntry(body);
+      if ((this.entries + 1) * FILTER_BITS_PER_ENTRY > this.filter.length * 32) this.growFilter(body, at);
+      this.addEntry(r, hi, lo >>> 0);
     }
     this.summarised = length;
   }
@@ -191,15 +157,14 @@ export class EntrySummary {
     return false;
   }
 
-  /** Adds the entry at `pos` to the filter, and moves `pos` to the next entry. */
-  private addEntry(body: Buffer): void {
-    const hi = int32At(body, pos + 4);
-    const lo = int32At(body, pos) >>> 0;
-    pos += 8;
-    const lineLength = uvarint(body);
-    hashEntry(hi, lo, body, pos, pos + lineLength);
-    pos += lineLength;
-    skipMetadata(body);
+  /** Adds the entry at the reader's position, timestamp (hi, lo), to the filter, and moves the reader past it. */
+  private addEntry(r: ByteReader, hi: number, lo: number): void {
+    const at = r.pos;
+    r.pos += 8;
+    const lineLength = r.uvarint();
+    hashEntry(hi, lo, r.buf, r.pos, r.pos + lineLength);
+    r.pos = at;
+    skipEntry(r);
     const mask = this.filter.length * 32 - 1;
     for (let k = 0, h = hash1; k < FILTER_PROBES; k++, h = (h + hash2) | 0) {
       const bit = h & mask;
@@ -208,13 +173,12 @@ export class EntrySummary {
     this.entries++;
   }
 
-  /** Doubles the filter and adds the entries summarised so far to it again (amortised: once per entry). */
-  private growFilter(body: Buffer): void {
-    const walking = pos;
+  /** Doubles the filter and adds the entries before `upTo` to it again (amortised: once per entry). */
+  private growFilter(body: Buffer, upTo: number): void {
     this.filter = new Uint32Array(this.filter.length * 2);
     this.entries = 0;
-    for (pos = 0; pos < walking; ) this.addEntry(body);
-    pos = walking;
+    const r = new ByteReader(body, 0, upTo);
+    while (r.pos < upTo) this.addEntry(r, int32At(body, r.pos + 4), int32At(body, r.pos) >>> 0);
   }
 
   private startRun(at: number, hi: number, lo: number): void {

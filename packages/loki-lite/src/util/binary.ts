@@ -129,7 +129,7 @@ export class ByteWriter {
   /** Compares the i64s written at offsets a and b (negative when a's is smaller), straight from the bytes. */
   compareI64At(a: number, b: number): number {
     const buf = this.buf;
-    return int32At(buf, a + 4) - int32At(buf, b + 4) || (int32At(buf, a) >>> 0) - (int32At(buf, b) >>> 0);
+    return compareHalves(int32At(buf, a + 4), int32At(buf, a) >>> 0, int32At(buf, b + 4), int32At(buf, b) >>> 0);
   }
 
   /** The line of the block-body entry written at `at` (an i64 timestamp, then the length-prefixed line). */
@@ -200,6 +200,14 @@ export class ByteWriter {
 
 export class CorruptDataError extends Error {
   override readonly name = 'CorruptDataError';
+}
+
+/**
+ * Compares two int64s given as halves, the high one signed and the low one unsigned: negative when (hi, lo)
+ * is the smaller, 0 when equal. Block bodies store timestamps so; comparing halves makes no BigInt.
+ */
+export function compareHalves(hi: number, lo: number, otherHi: number, otherLo: number): number {
+  return hi - otherHi || lo - otherLo;
 }
 
 export class ByteReader {
