@@ -373,19 +373,25 @@ function withFlags(flags: Flags, spec: string): Flags {
   return out;
 }
 
-/** The copies a counted repetition makes, nested ones multiplied, as Go's parser checks it. */
-function repeatSize(node: GoRegexNode): number {
+/**
+ * The largest product, over the tree's nestings of repetitions, of what `count` says each repetition
+ * makes of its operand (at least 1 for a tree without repetitions).
+ */
+export function repeatProduct(node: GoRegexNode, count: (min: number, max: number) => number): number {
   switch (node.kind) {
-    case 'repeat': {
-      const count = node.max === UNBOUNDED ? node.min : node.max;
-      return Math.max(count, 1) * repeatSize(node.body);
-    }
+    case 'repeat':
+      return count(node.min, node.max) * repeatProduct(node.body, count);
     case 'group':
-      return repeatSize(node.body);
+      return repeatProduct(node.body, count);
     case 'concat':
     case 'alternate':
-      return Math.max(1, ...node.items.map(repeatSize));
+      return Math.max(1, ...node.items.map((item) => repeatProduct(item, count)));
     default:
       return 1;
   }
+}
+
+/** The copies a counted repetition makes, nested ones multiplied, as Go's parser checks it. */
+function repeatSize(node: GoRegexNode): number {
+  return repeatProduct(node, (min, max) => Math.max(max === UNBOUNDED ? min : max, 1));
 }
