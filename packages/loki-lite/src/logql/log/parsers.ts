@@ -18,7 +18,7 @@ export const JSON_PARSER_ERR = 'JSONParserErr';
  * levels; a deeper line is marked with JSONParserErr, in the words of Go's encoding/json.
  */
 export const MAX_JSON_DEPTH = 128;
-export const JSON_TOO_DEEP = 'exceeded max depth';
+const JSON_TOO_DEEP = 'exceeded max depth';
 export const LOGFMT_PARSER_ERR = 'LogfmtParserErr';
 
 /** Loki's sanitizeLabelKey: trimmed, a leading digit prefixed with `_`, other invalid characters as `_`. */

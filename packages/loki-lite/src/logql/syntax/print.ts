@@ -150,7 +150,7 @@ class PrettyPrinter {
   }
 
   private selector(e: LogSelectorExpr, level: number): void {
-    const one = selectorWithPipeline(e);
+    const one = this.print(e);
     if (one.length <= MAX_CHARS_PER_LINE) return this.push(level, one);
     this.push(level, selectorString(e.matchers));
     for (const s of e.pipeline) this.push(level + 1, stageString(s));
