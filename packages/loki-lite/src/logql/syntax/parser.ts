@@ -574,15 +574,12 @@ function treeDepth(root: Expr): number {
   return deepest;
 }
 
-/** Calls `fn` for every log selector in the expression. */
+/** Calls `fn` for every log selector in the expression, left to right; iterative, like treeDepth. */
 export function forEachSelector(expr: Expr, fn: (s: LogSelectorExpr) => void): void {
-  switch (expr.kind) {
-    case 'log_selector': fn(expr); break;
-    case 'range_aggregation': fn(expr.selector); break;
-    case 'vector_aggregation':
-    case 'label_replace': forEachSelector(expr.inner, fn); break;
-    case 'binary': forEachSelector(expr.lhs, fn); forEachSelector(expr.rhs, fn); break;
-    default: break;
+  const stack: Node[] = [expr];
+  for (let node = stack.pop(); node; node = stack.pop()) {
+    if (node.kind === 'log_selector') fn(node);
+    else stack.push(...[...children(node)].reverse());
   }
 }
 
