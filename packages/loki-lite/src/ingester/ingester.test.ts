@@ -10,6 +10,7 @@ import { MemoryObjectStore } from '../storage/memory/memory-store.js';
 import { Ingester, type StreamRoute } from './ingester.js';
 import { validateStreamLabels, withServiceName } from '../distributor/validate.js';
 import { scanRecords } from './wal/record.js';
+import { eventually } from '../testing/eventually.js';
 
 afterEach(stopIngesterFixtures);
 
@@ -27,15 +28,6 @@ function stream(labels: string, entries: Array<[bigint, string]>) {
 async function flushedByReason(metrics: Metrics): Promise<Record<string, number>> {
   const m = await metrics.chunksFlushed.get();
   return Object.fromEntries(m.values.map((v) => [String(v.labels.reason), v.value]));
-}
-
-/** Waits (bounded) until `check` holds; the ingester works on its own timers. */
-async function eventually(check: () => Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error('condition not reached');
 }
 
 describe('Ingester', () => {

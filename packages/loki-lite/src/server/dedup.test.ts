@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { qs, startTestServer, type TestServer } from '../testing/test-server.js';
+import { eventually } from '../testing/eventually.js';
 
 const T = 1_764_547_200n; // seconds
 const NS = 1_000_000_000n;
@@ -28,15 +29,6 @@ afterEach(async () => {
 async function metric(server: TestServer, name: string): Promise<number> {
   const line = (await (await server.get('/metrics')).text()).split('\n').find((l) => l.startsWith(`${name} `));
   return line ? Number(line.split(' ')[1]) : 0;
-}
-
-/** Waits (bounded) until `check` holds: the ingester flushes and indexes on its own timers. */
-async function eventually(check: () => Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 400; i++) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error('condition not reached');
 }
 
 async function lines(server: TestServer, params: Record<string, string | number>): Promise<string[]> {
