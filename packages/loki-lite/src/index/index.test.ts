@@ -8,6 +8,11 @@ import { selectSeries } from './select.js';
 import type { SeriesChunks } from './types.js';
 import { SlowListStore } from '../testing/slow-list-store.js';
 
+/** Plans and writes the index files of `series`, as an ingester's index cut does. */
+async function writeIndex(store: LogStore, tenant: string, series: readonly SeriesChunks[]): Promise<void> {
+  await Promise.all(store.planIndex(tenant, series).map((f) => store.writeIndexFile(f)));
+}
+
 const DAY = 86_400_000_000_000n;
 const T0 = 20_412n * DAY; // 2025-11-20 00:00 UTC, the start of period 20412
 
@@ -70,9 +75,9 @@ describe('LogStore index', () => {
   it('writes a file per period touched and reads the union back, a cross-midnight chunk once', async () => {
     const objects = new MemoryObjectStore();
     const store = new LogStore(objects, [{ from: 0n, prefix: 'index_' }]);
-    await store.writeIndex('t1', [series('{app="a"}', [T0 + DAY - 10n, T0 + DAY + 10n])]);
-    await store.writeIndex('t1', [series('{app="a"}', [T0 + DAY + 20n, T0 + DAY + 30n]), series('{app="b"}', [T0, T0 + 1n])]);
-    await store.writeIndex('t2', [series('{app="secret"}', [T0, T0 + 1n])]);
+    await writeIndex(store, 't1', [series('{app="a"}', [T0 + DAY - 10n, T0 + DAY + 10n])]);
+    await writeIndex(store, 't1', [series('{app="a"}', [T0 + DAY + 20n, T0 + DAY + 30n]), series('{app="b"}', [T0, T0 + 1n])]);
+    await writeIndex(store, 't2', [series('{app="secret"}', [T0, T0 + 1n])]);
     const keys = await objects.list('index/');
     expect(keys.filter((k) => k.startsWith('index/index_20412/t1/')).length).toBe(2);
     expect(keys.filter((k) => k.startsWith('index/index_20413/t1/')).length).toBe(2);
@@ -89,11 +94,11 @@ describe('LogStore index', () => {
   it('does not keep a table listing that a write of its own raced: the file would be missing until it expires', async () => {
     const objects = new SlowListStore();
     const store = new LogStore(objects, [{ from: 0n, prefix: 'index_' }], { listingTtlMs: 60_000 });
-    await store.writeIndex('t', [series('{app="a"}', [T0, T0 + 1n])]);
+    await writeIndex(store, 't', [series('{app="a"}', [T0, T0 + 1n])]);
     const select = () => store.selectSeries('t', [m('app', '=~', '.+')], T0, T0 + 10n);
     const racing = select(); // lists the table before the next file is written...
     await new Promise((r) => setImmediate(r));
-    await store.writeIndex('t', [series('{app="b"}', [T0 + 2n, T0 + 3n])]); // ...which is written meanwhile
+    await writeIndex(store, 't', [series('{app="b"}', [T0 + 2n, T0 + 3n])]); // ...which is written meanwhile
     objects.release();
     expect(names(await racing)).toEqual(['app=a']);
     const after = select();
@@ -105,7 +110,7 @@ describe('LogStore index', () => {
   it('uses the prefix of the schema period in force', async () => {
     const objects = new MemoryObjectStore();
     const store = new LogStore(objects, [{ from: 0n, prefix: 'old_' }, { from: T0 + DAY, prefix: 'new_' }]);
-    await store.writeIndex('t', [series('{app="a"}', [T0, T0 + 1n], [T0 + DAY, T0 + DAY + 1n])]);
+    await writeIndex(store, 't', [series('{app="a"}', [T0, T0 + 1n], [T0 + DAY, T0 + DAY + 1n])]);
     expect((await objects.list('index/')).map((k) => k.split('/')[1])).toEqual(['new_20413', 'old_20412']);
     expect((await store.selectSeries('t', [m('app', '=', 'a')], T0, T0 + 2n * DAY))[0]!.chunks.length).toBe(2);
   });

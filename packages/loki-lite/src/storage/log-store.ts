@@ -103,10 +103,6 @@ export class LogStore {
     if (listing && !listing.keys.includes(file.key)) listing.keys.push(file.key);
   }
 
-  /** Plans and writes the index files of `series` (see planIndex). */
-  async writeIndex(tenant: string, series: readonly SeriesChunks[]): Promise<void> {
-    await Promise.all(this.planIndex(tenant, series).map((f) => this.writeIndexFile(f)));
-  }
 
   /**
    * The series matching `matchers` with chunks overlapping [from, through], merged over every index file of
