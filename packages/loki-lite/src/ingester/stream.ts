@@ -270,8 +270,12 @@ export class Stream {
 
   /** Makes the latest entry in memory the newest (none: the stream takes any timestamp again). */
   private newestFromMemory(): void {
+    // Only the chunks whose latest timestamp is the latest of all can hold the newest entry.
+    let latest = -1n;
+    for (const c of this.chunks) if (c.chunk.entries > 0 && c.chunk.maxTs > latest) latest = c.chunk.maxTs;
     let newest: Entry | undefined;
     for (const c of this.chunks) {
+      if (c.chunk.entries === 0 || c.chunk.maxTs !== latest) continue;
       for (const e of c.chunk.allEntries()) if (!newest || e.timestamp >= newest.timestamp) newest = e;
     }
     this.newestIsLastAppended = false;
