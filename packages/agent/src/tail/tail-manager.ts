@@ -11,7 +11,7 @@ import type { AgentMetrics } from '../metrics.js';
 import type { PositionsFile, SavedPosition } from '../positions/positions.js';
 import { FileOutput } from './file-output.js';
 import { type FileIdentity, type FileProgress, identityKey, sameContentStart } from './progress.js';
-import { ReadBuffer, readHead, TailedFile } from './tailed-file.js';
+import { ReadBuffer, readIdentity, readIdentityAt, TailedFile } from './tailed-file.js';
 
 /*
  * Finds the files of the current targets (their `__path__` globs, expanded again on file-system events and
@@ -311,17 +311,12 @@ export class TailManager {
    */
   private async noteUnopened(paths: readonly string[]): Promise<void> {
     for (const p of paths) {
-      const handle = await open(p, 'r').catch(() => undefined);
-      if (handle === undefined) continue;
-      try {
-        const st = await handle.stat();
-        const fingerprint = (await readHead(handle, st.size)).toString('hex');
-        const saved = this.saved.get(identityKey(st));
-        if (saved === undefined || !sameContentStart(saved.fingerprint, fingerprint)) {
-          this.saved.set(identityKey(st), { path: p, dev: st.dev, ino: st.ino, fingerprint, offset: 0 });
-        }
-      } finally {
-        await handle.close();
+      const now = await readIdentityAt(p);
+      if (now === undefined) continue;
+      const { stat: st, fingerprint } = now;
+      const saved = this.saved.get(identityKey(st));
+      if (saved === undefined || !sameContentStart(saved.fingerprint, fingerprint)) {
+        this.saved.set(identityKey(st), { path: p, dev: st.dev, ino: st.ino, fingerprint, offset: 0 });
       }
     }
   }
@@ -335,8 +330,8 @@ export class TailManager {
 
   private async openFile(p: string, target: Target, savedOffset?: number | readonly number[], detached = false): Promise<void> {
     const handle = await open(p, 'r');
-    const st = await handle.stat();
-    const identity: FileIdentity = { dev: st.dev, ino: st.ino, fingerprint: (await readHead(handle, st.size)).toString('hex') };
+    const { stat: st, fingerprint } = await readIdentity(handle);
+    const identity: FileIdentity = { dev: st.dev, ino: st.ino, fingerprint };
     if ([...this.open].some((f) => identityKey(f.identity) === identityKey(identity))) {
       await handle.close();
       return;
@@ -422,7 +417,7 @@ export class TailManager {
     const done = this.readToEnd.get(key);
     if (done === undefined) return false;
     if (done.ctimeMs === st.ctimeMs) return true;
-    const same = await hasFingerprint(p, st, done.fingerprint);
+    const same = await hasFingerprint(p, done.fingerprint);
     if (same === false) {
       this.readToEnd.delete(key);
       return false;
@@ -439,7 +434,7 @@ export class TailManager {
   private async savedPositionOf(p: string, st: Stats): Promise<SavedPosition | undefined> {
     const key = identityKey(st);
     const saved = this.saved.get(key);
-    if (saved === undefined || (await hasFingerprint(p, st, saved.fingerprint)) !== false) return saved;
+    if (saved === undefined || (await hasFingerprint(p, saved.fingerprint)) !== false) return saved;
     this.deps.log.info(`${p}: has the inode of ${saved.path} as saved, but not its first bytes: a new file, not resumed at ${saved.offset}`);
     this.saved.delete(key);
     return undefined;
@@ -512,15 +507,10 @@ export class TailManager {
   }
 }
 
-/** Whether the file at `p` (of `st.size` bytes) starts with the bytes `fingerprint` was taken of; undefined when it cannot be read. */
-async function hasFingerprint(p: string, st: Stats, fingerprint: string): Promise<boolean | undefined> {
-  const handle = await open(p, 'r').catch(() => undefined);
-  if (handle === undefined) return undefined;
-  try {
-    return sameContentStart((await readHead(handle, st.size)).toString('hex'), fingerprint);
-  } finally {
-    await handle.close();
-  }
+/** Whether the file at `p` starts with the bytes `fingerprint` was taken of; undefined when it cannot be opened. */
+async function hasFingerprint(p: string, fingerprint: string): Promise<boolean | undefined> {
+  const now = await readIdentityAt(p);
+  return now === undefined ? undefined : sameContentStart(now.fingerprint, fingerprint);
 }
 
 /** Where a saved file resumes: per client when the positions file has that, else at its one offset. */

@@ -1,4 +1,5 @@
-import type { FileHandle } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { type FileHandle, open } from 'node:fs/promises';
 import { ContainerLogDecoder, type DecodedEntry, type DecoderLimits, type LogFormat } from '../decode/container-log.js';
 import { type FileIdentity, FileProgress, sameContentStart, startOffsets } from './progress.js';
 
@@ -227,4 +228,27 @@ export async function readHead(handle: FileHandle, size: number): Promise<Buffer
   const head = Buffer.alloc(Math.max(0, Math.min(FINGERPRINT_BYTES, size)));
   const { bytesRead } = head.length > 0 ? await handle.read(head, 0, head.length, 0) : { bytesRead: 0 };
   return head.subarray(0, bytesRead);
+}
+
+/** A file as it is now: its stat, and the hex of its first bytes (its fingerprint). */
+export interface FileHead {
+  readonly stat: Stats;
+  readonly fingerprint: string;
+}
+
+/** The stat and fingerprint of an open file. */
+export async function readIdentity(handle: FileHandle): Promise<FileHead> {
+  const stat = await handle.stat();
+  return { stat, fingerprint: (await readHead(handle, stat.size)).toString('hex') };
+}
+
+/** The stat and fingerprint of the file at `path`; undefined when it cannot be opened (gone, or out of descriptors). */
+export async function readIdentityAt(path: string): Promise<FileHead | undefined> {
+  const handle = await open(path, 'r').catch(() => undefined);
+  if (handle === undefined) return undefined;
+  try {
+    return await readIdentity(handle);
+  } finally {
+    await handle.close();
+  }
 }
