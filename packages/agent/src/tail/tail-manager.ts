@@ -64,6 +64,11 @@ export class TailManager {
   /** Files not opened this run, with where to resume them: the previous run's positions, and files found but not opened yet. */
   private saved = new Map<string, SavedPosition>();
   private promtailOnly = new Map<string, number>();
+  /**
+   * For saved entries of unopened files: the ctime at which the file was last found to be the entry's. While
+   * its ctime is that, it is the same file with the same first bytes (as for readToEnd).
+   */
+  private readonly unopenedCheckedAt = new WeakMap<SavedPosition, number>();
   private recovered = false;
   /**
    * Files read to their end this run, by device and inode, so a rotated file is never read twice. The
@@ -286,17 +291,19 @@ export class TailManager {
       const paths = await fg(t.pathGlob, { onlyFiles: true, absolute: true, suppressErrors: true, followSymbolicLinks: true });
       for (const p of paths) if (!wanted.has(p)) wanted.set(p, t);
     }
+    const waiting = this.waitingPaths();
     for (const [p, t] of wanted) {
       const current = this.byPath.get(p);
       if (current && !current.detached) continue;
       if (current?.detached) continue; // the old file at this path is read to its end first
-      if (this.waiting.some((w) => w.path === p)) continue;
+      if (waiting.has(p)) continue;
       this.waiting.push({ path: p, target: t });
     }
     // Files whose target is gone (pod deleted past its retention) are read to their end and closed.
     for (const [p, f] of this.byPath) if (!wanted.has(p)) f.detached = true;
     await this.openWaiting();
-    await this.noteUnopened([...wanted.keys()].filter((p) => this.byPath.get(p)?.detached || this.waiting.some((w) => w.path === p)));
+    const stillWaiting = this.waitingPaths();
+    await this.noteUnopened([...wanted.keys()].filter((p) => this.byPath.get(p)?.detached || stillWaiting.has(p)));
     if (this.targetsSet) {
       await this.scanRotated(wanted);
       this.scannedAtMs = this.lastRescan;
@@ -311,14 +318,26 @@ export class TailManager {
    */
   private async noteUnopened(paths: readonly string[]): Promise<void> {
     for (const p of paths) {
+      const st = await stat(p).catch(() => undefined);
+      if (st === undefined) continue;
+      const saved = this.saved.get(identityKey(st));
+      // Unchanged since its entry was found to be this file: reading its head again would tell the same.
+      if (saved !== undefined && this.unopenedCheckedAt.get(saved) === st.ctimeMs) continue;
       const now = await readIdentityAt(p);
       if (now === undefined) continue;
-      const { stat: st, fingerprint } = now;
-      const saved = this.saved.get(identityKey(st));
-      if (saved === undefined || !sameContentStart(saved.fingerprint, fingerprint)) {
-        this.saved.set(identityKey(st), { path: p, dev: st.dev, ino: st.ino, fingerprint, offset: 0 });
+      const { stat: opened, fingerprint } = now;
+      const key = identityKey(opened);
+      let entry = this.saved.get(key);
+      if (entry === undefined || !sameContentStart(entry.fingerprint, fingerprint)) {
+        entry = { path: p, dev: opened.dev, ino: opened.ino, fingerprint, offset: 0 };
+        this.saved.set(key, entry);
       }
+      this.unopenedCheckedAt.set(entry, opened.ctimeMs);
     }
+  }
+
+  private waitingPaths(): Set<string> {
+    return new Set(this.waiting.map((w) => w.path));
   }
 
   private async openWaiting(): Promise<void> {
