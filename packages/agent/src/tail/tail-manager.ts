@@ -405,8 +405,9 @@ export class TailManager {
       if (!st?.isFile()) continue;
       const key = identityKey(st);
       stillThere.add(key);
-      if ([...this.open].some((f) => identityKey(f.identity) === key) || (await this.wasReadToEnd(candidate, st))) continue;
-      const saved = await this.savedPositionOf(candidate, st);
+      const head = lazyFingerprint(candidate);
+      if ([...this.open].some((f) => identityKey(f.identity) === key) || (await this.wasReadToEnd(st, head))) continue;
+      const saved = await this.savedPositionOf(candidate, st, head);
       if (saved) {
         // Read to its end already: the saved entry stays (it is written out again) until the file is gone.
         if (st.size <= saved.offset) {
@@ -430,13 +431,13 @@ export class TailManager {
     }
   }
 
-  /** Whether the file at `p` is one this run read to its end (and not a new file given the same inode). */
-  private async wasReadToEnd(p: string, st: Stats): Promise<boolean> {
+  /** Whether the file of `st` is one this run read to its end (and not a new file given the same inode). */
+  private async wasReadToEnd(st: Stats, head: LazyFingerprint): Promise<boolean> {
     const key = identityKey(st);
     const done = this.readToEnd.get(key);
     if (done === undefined) return false;
     if (done.ctimeMs === st.ctimeMs) return true;
-    const same = await hasFingerprint(p, done.fingerprint);
+    const same = await hasFingerprint(head, done.fingerprint);
     if (same === false) {
       this.readToEnd.delete(key);
       return false;
@@ -450,10 +451,10 @@ export class TailManager {
    * The saved position of the file at `p`, if the positions file has one for it. An entry with its device and
    * inode whose fingerprint differs was a file deleted since: it is forgotten, and the file is a new one.
    */
-  private async savedPositionOf(p: string, st: Stats): Promise<SavedPosition | undefined> {
+  private async savedPositionOf(p: string, st: Stats, head: LazyFingerprint): Promise<SavedPosition | undefined> {
     const key = identityKey(st);
     const saved = this.saved.get(key);
-    if (saved === undefined || (await hasFingerprint(p, saved.fingerprint)) !== false) return saved;
+    if (saved === undefined || (await hasFingerprint(head, saved.fingerprint)) !== false) return saved;
     this.deps.log.info(`${p}: has the inode of ${saved.path} as saved, but not its first bytes: a new file, not resumed at ${saved.offset}`);
     this.saved.delete(key);
     return undefined;
@@ -526,10 +527,18 @@ export class TailManager {
   }
 }
 
-/** Whether the file at `p` starts with the bytes `fingerprint` was taken of; undefined when it cannot be opened. */
-async function hasFingerprint(p: string, fingerprint: string): Promise<boolean | undefined> {
-  const now = await readIdentityAt(p);
-  return now === undefined ? undefined : sameContentStart(now.fingerprint, fingerprint);
+/** A file's fingerprint, read when first asked for and then kept; undefined when the file cannot be opened. */
+type LazyFingerprint = () => Promise<string | undefined>;
+
+function lazyFingerprint(p: string): LazyFingerprint {
+  let read: Promise<string | undefined> | undefined;
+  return () => (read ??= readIdentityAt(p).then((now) => now?.fingerprint));
+}
+
+/** Whether the file of `head` starts with the bytes `fingerprint` was taken of; undefined when it cannot be opened. */
+async function hasFingerprint(head: LazyFingerprint, fingerprint: string): Promise<boolean | undefined> {
+  const current = await head();
+  return current === undefined ? undefined : sameContentStart(current, fingerprint);
 }
 
 /** Where a saved file resumes: per client when the positions file has that, else at its one offset. */
