@@ -154,9 +154,7 @@ export class TailedFile {
    */
   async rewritten(size: number): Promise<boolean> {
     const head = await readHead(this.handle, size);
-    if (!sameContentStart(head.toString('hex'), this.identity.fingerprint)) return true;
-    this.noteHead(head, head.length);
-    return false;
+    return !this.matchHead(head.toString('hex'));
   }
 
   /**
@@ -166,10 +164,18 @@ export class TailedFile {
   noteHead(buf: Uint8Array, length: number): void {
     const bytes = Math.min(FINGERPRINT_BYTES, length);
     if (bytes <= this.identity.fingerprint.length / 2) return;
-    const hex = Buffer.from(buf.buffer, buf.byteOffset, bytes).toString('hex');
-    if (!sameContentStart(hex, this.identity.fingerprint)) return; // rewritten since: poll finds out
-    this.identity = { ...this.identity, fingerprint: hex };
-    this.progress.identity = this.identity;
+    // No match: rewritten since, which poll finds out.
+    this.matchHead(Buffer.from(buf.buffer, buf.byteOffset, bytes).toString('hex'));
+  }
+
+  /** Whether `hex` of the file's first bytes fits its fingerprint; if so and it is longer, it becomes the fingerprint. */
+  private matchHead(hex: string): boolean {
+    if (!sameContentStart(hex, this.identity.fingerprint)) return false;
+    if (hex.length > this.identity.fingerprint.length) {
+      this.identity = { ...this.identity, fingerprint: hex };
+      this.progress.identity = this.identity;
+    }
+    return true;
   }
 
   /** The file was truncated in place (copytruncate): every reader starts again at 0, as a new generation. */
