@@ -6,7 +6,7 @@ import { freePort } from '@loki-lite/shared';
 import { append, criLine, eventually, podsTree, type PodsTree } from './testing/pods-tree.js';
 import { AGENT_BIN, LOKI_BIN, type Program, Programs } from './testing/programs.js';
 import { type PushRecorder, startPushRecorder } from './testing/push-recorder.js';
-import { startReceiver } from './testing/receiver.js';
+import { type Receiver, startReceiver } from './testing/receiver.js';
 
 /*
  * The no-loss promise, with real processes. In a crash storm the built agent tails three containers'
@@ -139,6 +139,7 @@ describe('no line is lost', () => {
   let lokiDir: string;
   const programs = new Programs();
   let recorder: PushRecorder | undefined;
+  let receiver: Receiver | undefined;
   beforeEach(() => {
     tree = podsTree();
     lokiDir = mkdtempSync(path.join(tmpdir(), 'agent-loss-loki-'));
@@ -147,6 +148,8 @@ describe('no line is lost', () => {
     await programs.stopAll();
     await recorder?.close();
     recorder = undefined;
+    await receiver?.stop();
+    receiver = undefined;
     tree.remove();
     rmSync(lokiDir, { recursive: true, force: true });
   });
@@ -253,15 +256,11 @@ scrape_configs:
     expect(await eventually(async () => (await readLines()) >= 100)).toBe(true);
     await programs.stop(first, 'SIGKILL');
 
-    const receiver = await startReceiver(lokiPort);
-    try {
-      await programs.start(AGENT_BIN, [`-config.file=${agentConfig}`], agentUrl);
-      const shipped = async () => (await receiver.lines('{job="first-run"}')).map((l) => l.line);
-      await eventually(async () => (await shipped()).length >= 100);
-      expect(await shipped()).toEqual(Array.from({ length: 100 }, (_, i) => `line ${i}`));
-    } finally {
-      await programs.stopAll();
-      await receiver.stop();
-    }
+    const loki = await startReceiver(lokiPort);
+    receiver = loki; // stopped by afterEach
+    await programs.start(AGENT_BIN, [`-config.file=${agentConfig}`], agentUrl);
+    const shipped = async () => (await loki.lines('{job="first-run"}')).map((l) => l.line);
+    await eventually(async () => (await shipped()).length >= 100);
+    expect(await shipped()).toEqual(Array.from({ length: 100 }, (_, i) => `line ${i}`));
   });
 });
