@@ -6,7 +6,7 @@ import { freePort } from '@loki-lite/shared';
 import { append, criLine, eventually, podsTree, type PodsTree } from './testing/pods-tree.js';
 import { AGENT_BIN, LOKI_BIN, type Program, Programs } from './testing/programs.js';
 import { type PushRecorder, startPushRecorder } from './testing/push-recorder.js';
-import { type Receiver, startReceiver } from './testing/receiver.js';
+import { queryEntries, type Receiver, startReceiver } from './testing/receiver.js';
 
 /*
  * The no-loss promise, with real processes. In a crash storm the built agent tails three containers'
@@ -110,30 +110,6 @@ class Acknowledged {
   }
 }
 
-/** Every distinct line loki-lite stored for `{job="loss"}` in the range, a page at a time. */
-async function storedLines(lokiUrl: string, range: { startNs: bigint; endNs: bigint }): Promise<Set<string>> {
-  const stored = new Set<string>();
-  const limit = 5000;
-  for (let start = range.startNs; ;) {
-    const q = new URLSearchParams({ query: '{job="loss"}', start: String(start), end: String(range.endNs), limit: String(limit), direction: 'forward' });
-    const res = await fetch(`${lokiUrl}/loki/api/v1/query_range?${q}`);
-    if (res.status !== 200) throw new Error(`query: ${res.status} ${await res.text()}`);
-    const body = (await res.json()) as { data: { result: Array<{ values: Array<[string, string]> }> } };
-    let count = 0;
-    let last = start;
-    for (const s of body.data.result) {
-      for (const [ts, line] of s.values) {
-        stored.add(line);
-        count++;
-        if (BigInt(ts) > last) last = BigInt(ts);
-      }
-    }
-    // Every line has a timestamp of its own (copies of it share it), so the next page starts after the last.
-    if (count < limit) return stored;
-    start = last + 1n;
-  }
-}
-
 describe('no line is lost', () => {
   let tree: PodsTree;
   let lokiDir: string;
@@ -221,7 +197,8 @@ scrape_configs:
     const missing = () => written.filter((l) => !acknowledged.update().lines.has(l));
     await eventually(() => missing().length === 0, 90_000);
     expect(missing().slice(0, 5), `${missing().length} of ${written.length} lines never acknowledged; agent log:\n${agent.stderr().slice(-3000)}`).toEqual([]);
-    const stored = await storedLines(lokiUrl, workload.timeRange);
+    // Every line has a timestamp of its own (copies of it share it), so the paged query misses none.
+    const stored = new Set((await queryEntries(lokiUrl, '{job="loss"}', workload.timeRange)).map((e) => e.line));
     expect(written.filter((l) => !stored.has(l)).slice(0, 5)).toEqual([]);
     expect(acknowledged.pushesSentAgain.size, `pushes sent again after ${kills} kills and ${outages} outage`).toBeLessThanOrEqual(kills + outages);
   }, 180_000);

@@ -6,12 +6,48 @@ import { parseConfig, startLokiLite } from 'loki-lite';
 
 /* A real loki-lite on 127.0.0.1 (random port, temporary folder) for the agent's tests to ship into. */
 
+export interface StoredEntry {
+  readonly labels: Record<string, string>;
+  /** Nanoseconds since the epoch, as query_range gives it. */
+  readonly ts: string;
+  readonly line: string;
+}
+
 export interface Receiver {
   readonly url: string;
   readonly pushUrl: string;
   /** Every line of the streams matching `selector`, oldest first, with their labels. */
-  lines(selector: string): Promise<Array<{ labels: Record<string, string>; ts: string; line: string }>>;
+  lines(selector: string): Promise<StoredEntry[]>;
   stop(): Promise<void>;
+}
+
+const PAGE_LIMIT = 5000;
+
+/**
+ * Every entry the loki-lite at `url` stores for `selector` from `startNs` to `endNs`, a query_range page at a
+ * time (forward, by stream). A page that comes back full is followed by one starting after its last
+ * timestamp, so entries sharing that timestamp beyond the page are not returned: give lines timestamps of
+ * their own where there can be more than a page.
+ */
+export async function queryEntries(url: string, selector: string, range: { startNs: bigint; endNs: bigint }): Promise<StoredEntry[]> {
+  const entries: StoredEntry[] = [];
+  for (let start = range.startNs; ;) {
+    const q = new URLSearchParams({ query: selector, start: String(start), end: String(range.endNs), limit: String(PAGE_LIMIT), direction: 'forward' });
+    const res = await fetch(`${url}/loki/api/v1/query_range?${q}`);
+    if (res.status !== 200) throw new Error(`query ${selector}: ${res.status} ${await res.text()}`);
+    const body = (await res.json()) as { data: { result: Array<{ stream: Record<string, string>; values: Array<[string, string]> }> } };
+    let count = 0;
+    let last = start;
+    for (const s of body.data.result) {
+      for (const [ts, line] of s.values) {
+        entries.push({ labels: s.stream, ts, line });
+        count++;
+        if (BigInt(ts) > last) last = BigInt(ts);
+      }
+    }
+    if (count < PAGE_LIMIT) return entries;
+    start = last + 1n;
+  }
 }
 
 export async function startReceiver(port = 0, dir = mkdtempSync(path.join(tmpdir(), 'agent-receiver-'))): Promise<Receiver> {
@@ -28,13 +64,8 @@ limits_config: {reject_old_samples: false, max_query_length: 0, split_queries_by
     url: server.url,
     pushUrl: `${server.url}/loki/api/v1/push`,
     async lines(selector) {
-      const q = new URLSearchParams({ query: selector, start: '0', end: String(Date.now() * 1e6 + 3600e9), limit: '5000', direction: 'forward' });
-      const res = await fetch(`${server.url}/loki/api/v1/query_range?${q}`);
-      if (res.status !== 200) throw new Error(`query ${selector}: ${res.status} ${await res.text()}`);
-      const body = (await res.json()) as { data: { result: Array<{ stream: Record<string, string>; values: Array<[string, string]> }> } };
-      return body.data.result
-        .flatMap((s) => s.values.map(([ts, line]) => ({ labels: s.stream, ts, line })))
-        .sort((a, b) => (BigInt(a.ts) < BigInt(b.ts) ? -1 : BigInt(a.ts) > BigInt(b.ts) ? 1 : 0));
+      const entries = await queryEntries(server.url, selector, { startNs: 0n, endNs: BigInt(Date.now()) * 1_000_000n + 3_600_000_000_000n });
+      return entries.sort((a, b) => (BigInt(a.ts) < BigInt(b.ts) ? -1 : BigInt(a.ts) > BigInt(b.ts) ? 1 : 0));
     },
     async stop() {
       await server.close();
