@@ -349,7 +349,10 @@ export class TailManager {
 
   private async openFile(p: string, target: Target, savedOffset?: number | readonly number[], detached = false): Promise<void> {
     const handle = await open(p, 'r');
-    const { stat: st, fingerprint } = await readIdentity(handle);
+    const { stat: st, fingerprint } = await readIdentity(handle).catch(async (e: Error) => {
+      await handle.close();
+      throw e;
+    });
     const identity: FileIdentity = { dev: st.dev, ino: st.ino, fingerprint };
     if ([...this.open].some((f) => identityKey(f.identity) === identityKey(identity))) {
       await handle.close();
