@@ -22,6 +22,12 @@ export class LabelsBuilder {
   private readonly deleted = new Set<string>();
   private error = '';
   private errorDetails = '';
+  /**
+   * Whether a stage set or deleted a label on this line (or the line has structured metadata): Loki's
+   * LabelsBuilder then has a non-empty add or del list, and only then, or with __error__ set, does its
+   * answer carry __error_details__ (see errorDetailsShown).
+   */
+  private touched = false;
   /** Result cache: the label set only changes when a stage changed something. */
   private cached: { labels: Labels; key: string } | undefined;
 
@@ -34,11 +40,12 @@ export class LabelsBuilder {
   }
 
   reset(metadata: readonly Label[]): void {
-    if (this.added.size > 0 || this.deleted.size > 0 || this.error !== '' || metadata.length > 0) this.cached = undefined;
+    if (this.touched || this.error !== '' || this.errorDetails !== '' || metadata.length > 0) this.cached = undefined;
     this.added.clear();
     this.deleted.clear();
     this.error = '';
     this.errorDetails = '';
+    this.touched = metadata.length > 0;
     for (const l of metadata) this.added.set(l.name, { value: l.value, category: Category.StructuredMetadata });
   }
 
@@ -70,6 +77,7 @@ export class LabelsBuilder {
       return;
     }
     if (this.wanted && category === Category.Parsed && !this.wanted.has(name)) return;
+    this.touched = true;
     this.deleted.delete(name);
     const existing = this.added.get(name);
     if (existing) existing.value = value;
@@ -81,10 +89,21 @@ export class LabelsBuilder {
     if (name === ERROR_LABEL) this.error = '';
     else if (name === ERROR_DETAILS_LABEL) this.errorDetails = '';
     else {
+      this.touched = true;
       this.added.delete(name);
       if (this.base.has(name)) this.deleted.add(name);
     }
     this.cached = undefined;
+  }
+
+  /**
+   * Whether the line's labels carry __error_details__. Loki 2.8's LabelsBuilder.LabelsResult (and Map, which
+   * templates read) answers the stream's own labels unchanged when no label was added or deleted and
+   * __error__ is empty, details or not: so after `| logfmt | drop __error__` (drop resets __error__ only)
+   * a line the parser took nothing from shows no details, while one it took a label from still does.
+   */
+  errorDetailsShown(): boolean {
+    return this.errorDetails !== '' && (this.error !== '' || this.touched);
   }
 
   hasError(): boolean {
@@ -103,7 +122,7 @@ export class LabelsBuilder {
     for (const name of this.base.keys()) if (!this.deleted.has(name) && !this.added.has(name)) out.push(name);
     for (const name of this.added.keys()) out.push(name);
     if (this.error !== '') out.push(ERROR_LABEL);
-    if (this.errorDetails !== '') out.push(ERROR_DETAILS_LABEL);
+    if (this.errorDetailsShown()) out.push(ERROR_DETAILS_LABEL);
     return out;
   }
 
@@ -126,7 +145,7 @@ export class LabelsBuilder {
       else if (category === Category.Parsed || !this.base.has(name)) parsed.push({ name, value });
     }
     if (this.error !== '') parsed.push({ name: ERROR_LABEL, value: this.error });
-    if (this.errorDetails !== '') parsed.push({ name: ERROR_DETAILS_LABEL, value: this.errorDetails });
+    if (this.errorDetailsShown()) parsed.push({ name: ERROR_DETAILS_LABEL, value: this.errorDetails });
     const byName = (a: Label, b: Label) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
     stream.sort(byName);
     structuredMetadata.sort(byName);
@@ -142,7 +161,7 @@ export class LabelsBuilder {
    */
   result(): { labels: Labels; key: string } {
     if (this.cached) return this.cached;
-    if (this.added.size === 0 && this.deleted.size === 0 && this.error === '' && this.errorDetails === '') {
+    if (this.added.size === 0 && this.deleted.size === 0 && this.error === '' && !this.errorDetailsShown()) {
       this.cached = { labels: this.streamLabels, key: this.streamKey };
       return this.cached;
     }
@@ -150,7 +169,7 @@ export class LabelsBuilder {
     for (const l of this.streamLabels) if (!this.deleted.has(l.name) && !this.added.has(l.name)) labels.push(l);
     for (const [name, { value }] of this.added) labels.push({ name, value });
     if (this.error !== '') labels.push({ name: ERROR_LABEL, value: this.error });
-    if (this.errorDetails !== '') labels.push({ name: ERROR_DETAILS_LABEL, value: this.errorDetails });
+    if (this.errorDetailsShown()) labels.push({ name: ERROR_DETAILS_LABEL, value: this.errorDetails });
     labels.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     let key = '';
     for (const l of labels) key += `${l.name}\xff${l.value}\xfe`;

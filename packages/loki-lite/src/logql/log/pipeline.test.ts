@@ -176,6 +176,45 @@ describe('line_format and label_format', () => {
     expect(run('| logfmt | keep app, c', 'a=1 b=2 c=3')!.labels).toEqual({ c: '3' });
   });
 
+  /*
+   * Loki 2.8: drop resets __error__ and __error_details__ each on its own (DropLabels), and a line's labels
+   * carry __error_details__ only while __error__ is set or some stage added or deleted a label
+   * (LabelsBuilder.LabelsResult answers the unchanged stream labels otherwise; Map, for templates, too).
+   */
+  describe('__error_details__ after drop', () => {
+    const LOGFMT_QUOTE = { __error_details__: 'logfmt syntax error at pos 8 : unexpected \'"\'' };
+    const LOWER_ARGS = { __error_details__: 'template: label:1:0: executing "label" at <lower>: error calling lower: wrong number of args for lower: want 1 got 0' };
+    it.each([
+      ['logfmt took nothing from the line: the details go with __error__', '| logfmt | drop __error__', '{"nested":1}', {}],
+      ['logfmt took a label before failing: the details stay', '| logfmt | drop __error__', 'x=1 say"hi"', { x: '1', ...LOGFMT_QUOTE }],
+      ['both dropped', '| logfmt | drop __error__, __error_details__', 'x=1 say"hi"', { x: '1' }],
+      ['__error__ dropped by a matching value', '| logfmt | drop __error__="LogfmtParserErr"', '{"nested":1}', {}],
+      ['a value that does not match drops nothing', '| logfmt | drop __error__="JSONParserErr"', '{"nested":1}',
+        { __error__: 'LogfmtParserErr', __error_details__: 'logfmt syntax error at pos 2 : unexpected \'"\'' }],
+      ['json on a line that is not an object', '| json | drop __error__', 'plain text', {}],
+      ['only the details dropped: __error__ stays', '| json | drop __error_details__', 'plain text', { __error__: 'JSONParserErr' }],
+      ['unpack on a line that is not an object', '| unpack | drop __error__', 'plain text', {}],
+      ['label_format that set nothing', '| label_format x="{{ and lower }}" | drop __error__', 'a', {}],
+      ['label_format that set another label', '| label_format y="ok", x="{{ and lower }}" | drop __error__', 'a', { y: 'ok', ...LOWER_ARGS }],
+      ['a label filter error after logfmt took the label', '| logfmt | n > 5 | drop __error__', 'n=abc',
+        { n: 'abc', __error_details__: 'strconv.ParseFloat: parsing "abc": invalid syntax' }],
+      ['a drop that deletes an absent label with a matcher counts as a change', '| logfmt | drop __error__, nope=""', '{"nested":1}',
+        { __error_details__: 'logfmt syntax error at pos 2 : unexpected \'"\'' }],
+    ])('%s', (_what, pipeline, line, labels) => {
+      expect(run(pipeline, line)!.labels).toEqual({ level: 'stream-level', ...labels });
+    });
+
+    it('regexp sets no error, so there is nothing to drop', () => {
+      expect(run('| regexp "(?P<a>x+)" | drop __error__', 'yyy')!.labels).toEqual({ level: 'stream-level' });
+    });
+
+    it('templates see the details exactly when the labels carry them', () => {
+      const format = '| logfmt | drop __error__ | line_format "[{{.__error_details__}}]"';
+      expect(run(format, '{"nested":1}')!.line).toBe('[]');
+      expect(run(format, 'x=1 say"hi"')!.line).toBe(`[${LOGFMT_QUOTE.__error_details__}]`);
+    });
+  });
+
   it('decolorize strips ANSI escapes', () => {
     expect(run('| decolorize', '\x1b[31mred\x1b[0m and \x1b[1;32mgreen\x1b[0m')!.line).toBe('red and green');
   });

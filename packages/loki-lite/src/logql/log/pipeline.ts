@@ -40,11 +40,25 @@ function selected(name: string, value: string, selection: readonly LabelSelectio
 }
 
 function labelsStage(kind: 'drop' | 'keep', selection: readonly LabelSelection[]): Stage {
+  if (kind === 'drop') return dropStage(selection);
   return (line, _ts, b) => {
     for (const name of b.names()) {
-      const value = b.get(name) ?? '';
-      const hit = selected(name, value, selection);
-      if (kind === 'drop' ? hit : !hit) b.delete(name);
+      if (!selected(name, b.get(name) ?? '', selection)) b.delete(name);
+    }
+    return line;
+  };
+}
+
+/**
+ * `| drop`, as Loki's DropLabels: each selection in turn. __error__ and __error_details__ are reset on
+ * their own (dropping one leaves the other set; whether the details still show is the builder's rule);
+ * a label with a matcher is deleted when its value, '' when absent, matches.
+ */
+function dropStage(selection: readonly LabelSelection[]): Stage {
+  return (line, _ts, b) => {
+    for (const { name, matcher } of selection) {
+      const value = b.get(name);
+      if (matcher ? matcher.matches(value ?? '') : value !== undefined) b.delete(name);
     }
     return line;
   };
