@@ -3,7 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { EntryProbe } from './duplicates.js';
 import type { Entry } from './entry.js';
 import { CHUNK_MAGIC, type ChunkEncoding, decodeChunk } from './format.js';
-import { HeadMemory, MemChunk, readChunkEntries } from './mem-chunk.js';
+import { type ChunkSnapshot, HeadMemory, MemChunk, readChunkEntries, readSnapshotBlocks, type SkippedLines } from './mem-chunk.js';
+import { type BytePrefilter, compileBytePrefilter } from '../logql/log/prefilter.js';
+import { parseQuery } from '../logql/syntax/parser.js';
+import type { LogSelectorExpr } from '../logql/syntax/ast.js';
 import { BlockCursor, encodeBlockBody, sortBlockBody } from './block.js';
 
 const T0 = 1_795_132_800_000_000_000n;
@@ -74,6 +77,47 @@ describe.each<ChunkEncoding>(['none', 'gzip', 'snappy'])('chunk with %s encoding
     expect(tight.entriesInRange(T0, T0 + 1000n)).toEqual(written);
     expect(decodeChunk(tight.encode()).blocks.length).toBeGreaterThan(3);
     expect(readChunkEntries(tight.encode(), T0, T0 + 1000n)).toEqual(written);
+  });
+
+  it('reads a snapshot (or its structured clone) with the stored reader: late blocks merged, the prefilter counting what it skips', () => {
+    const chunk = new MemChunk(encoding, 256, 1 << 30);
+    const written: Entry[] = [];
+    const add = (t: number, line: string, meta: Record<string, string> = {}) => {
+      const e = entry(t, line, meta);
+      chunk.append(e);
+      written.push(e);
+    };
+    for (let i = 0; i < 60; i++) add(i * 10, `in order ${i} ${i % 3 === 0 ? 'NCCL' : 'step'}`, i % 11 === 0 ? { trace_id: `t${i}` } : {});
+    // late entries: into a block of their own, overlapping sealed ones, and into the head out of order
+    for (let i = 0; i < 20; i++) add(i * 25 + 5, `late ${i} ${i % 2 === 0 ? 'NCCL' : 'step'}`);
+    add(590, 'in order, same time as the last one: after it');
+    add(-3, 'oldest, into the head NCCL');
+    const byTime = [...written].sort((a, b) => (a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : 0));
+    const snapshot = chunk.snapshot();
+    expect(snapshot.blocks.length).toBeGreaterThan(2);
+    expect(snapshot.head).toBeDefined();
+    const runs = (s: ChunkSnapshot, backward: boolean, prefilter?: BytePrefilter, skipped?: SkippedLines) => {
+      const out: Entry[][] = [];
+      const reader = readSnapshotBlocks(s, T0 - 100n, T0 + 10_000n, backward, prefilter, skipped);
+      for (let run = reader.next(); run; run = reader.next()) out.push(run);
+      return out;
+    };
+    for (const s of [snapshot, structuredClone(snapshot)]) {
+      expect(runs(s, false).flat()).toEqual(byTime);
+      expect(runs(s, true).reverse().flat()).toEqual(byTime);
+      const skipped = { lines: 0, bytes: 0 };
+      const nccl = compileBytePrefilter((parseQuery('{a="b"} |= "NCCL"') as LogSelectorExpr).pipeline)!;
+      const kept = runs(s, false, nccl, skipped).flat();
+      expect(kept).toEqual(byTime.filter((e) => e.line.includes('NCCL')));
+      expect(skipped.lines).toBe(written.length - kept.length);
+      expect(skipped.bytes).toBe(written.filter((e) => !e.line.includes('NCCL')).reduce((n, e) => n + Buffer.byteLength(e.line), 0));
+    }
+    expect(chunk.entriesInRange(T0 - 100n, T0 + 10_000n)).toEqual(byTime);
+    // a range inside the chunk: only its entries, each block tested on its timestamps
+    const inner = readSnapshotBlocks(structuredClone(snapshot), T0 + 100n, T0 + 200n, false);
+    const innerRuns: Entry[] = [];
+    for (let run = inner.next(); run; run = inner.next()) innerRuns.push(...run);
+    expect(innerRuns).toEqual(byTime.filter((e) => e.timestamp >= T0 + 100n && e.timestamp < T0 + 200n));
   });
 
   it('selects a half-open time range [from, through)', () => {

@@ -4,7 +4,7 @@ import { appendEntry, appendRawEntry, BlockCursor, bodyTimeRange, encodeBlockBod
 import { BlockIndex, type EntryProbe, EntrySummary } from './duplicates.js';
 import type { BytePrefilter } from '../logql/log/prefilter.js';
 import type { Entry } from './entry.js';
-import { type ChunkEncoding, type CompressedBlock, compressBlock, decodeChunk, decompressBlock, encodeChunk, readBlock } from './format.js';
+import { type BlockMeta, type ChunkEncoding, type CompressedBlock, compressBlock, decodeChunk, decompressBlock, decompressBlockWith, encodeChunk, readBlock } from './format.js';
 
 /** A new chunk's head starts small: most streams are quiet. */
 const HEAD_INITIAL_BYTES = 1024;
@@ -238,23 +238,23 @@ export class MemChunk {
 
   /** The entries with from <= timestamp < through, in timestamp order. */
   entriesInRange(from: bigint, through: bigint): Entry[] {
-    const out: Entry[] = [];
-    if (this.entries === 0 || this.maxTs < from || this.minTs >= through) return out;
-    for (const b of this.blocks) {
-      if (b.maxTs < from || b.minTs >= through) continue;
-      collect(new BlockCursor(decompressBlock(this.encoding, b.data, b.uncompressedLength)), from, through, out);
-    }
-    if (this.headEntries > 0) {
-      const h = this.headTimeRange();
-      if (h.maxTs >= from && h.minTs < through) collect(new BlockCursor(this.head.view()), from, through, out);
-    }
-    sortByTimestamp(out);
-    return out;
+    if (this.entries === 0 || this.maxTs < from || this.minTs >= through) return [];
+    return allRuns(readSnapshotBlocks(this.snapshot(), from, through, false));
   }
 
-  /** A point-in-time copy of the contents (blocks are immutable; the head's bytes are copied). */
+  /**
+   * A point-in-time copy of the contents as plain data (no class instance, no function), so it can be
+   * read on another thread: the sealed blocks are shared (they never change), the head's bytes are copied
+   * into a buffer of their own, sorted if entries came out of order.
+   */
   snapshot(): ChunkSnapshot {
-    return { encoding: this.encoding, blocks: this.blocks.slice(), head: Buffer.from(this.head.view()) };
+    let head: SnapshotBlock | undefined;
+    if (this.headEntries > 0) {
+      const { minTs, maxTs } = this.headTimeRange();
+      const body = this.headSorted ? ownCopy(this.head.view()) : sortBlockBody(this.head.view());
+      head = { minTs, maxTs, entries: this.headEntries, data: body, uncompressedLength: body.length };
+    }
+    return { encoding: this.encoding, blocks: this.blocks.slice(), head };
   }
 
   /** Every entry, blocks first and then the head, each in the order it is stored. */
@@ -302,98 +302,177 @@ export class MemChunk {
   }
 }
 
-function collect(cursor: BlockCursor, from: bigint, through: bigint, out: Entry[]): void {
-  while (cursor.next()) {
-    const ts = cursor.timestamp;
-    if (ts >= from && ts < through) out.push(cursor.entry());
-  }
+/** A block of a snapshot: compressed with the chunk's encoding, or (the head) its body as is. */
+export interface SnapshotBlock {
+  readonly minTs: bigint;
+  readonly maxTs: bigint;
+  readonly entries: number;
+  /** A Buffer when taken; a structured clone turns it into a plain Uint8Array, which readers accept. */
+  readonly data: Uint8Array;
+  readonly uncompressedLength: number;
 }
 
-function sortByTimestamp(entries: Entry[]): void {
-  for (let i = 1; i < entries.length; i++) {
-    if (entries[i]!.timestamp < entries[i - 1]!.timestamp) {
-      // Array.prototype.sort is stable: equal timestamps keep their arrival order.
-      entries.sort((a, b) => (a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : 0));
-      return;
-    }
-  }
-}
-
-/** A point-in-time copy of a chunk's contents, for WAL checkpoints. */
+/**
+ * A point-in-time copy of a chunk's contents (MemChunk.snapshot), for queries and WAL checkpoints. Plain
+ * data: it survives structuredClone and postMessage.
+ */
 export interface ChunkSnapshot {
   readonly encoding: ChunkEncoding;
-  readonly blocks: readonly CompressedBlock[];
-  /** The head block's body. */
-  readonly head: Buffer;
+  /** The sealed blocks in the order they were cut, each sorted; they may overlap (late entries). */
+  readonly blocks: readonly SnapshotBlock[];
+  /** The head block, uncompressed and sorted; undefined when the head is empty. */
+  readonly head: SnapshotBlock | undefined;
 }
 
 /** Every entry of a snapshot (blocks first, then the head; not merged into one order). */
 export function* snapshotEntries(s: ChunkSnapshot): Generator<Entry> {
   for (const b of s.blocks) {
-    const cursor = new BlockCursor(decompressBlock(s.encoding, b.data, b.uncompressedLength));
+    const cursor = new BlockCursor(decompressBlock(s.encoding, asBuffer(b.data), b.uncompressedLength));
     while (cursor.next()) yield cursor.entry();
   }
-  const cursor = new BlockCursor(s.head);
+  if (!s.head) return;
+  const cursor = new BlockCursor(asBuffer(s.head.data));
   while (cursor.next()) yield cursor.entry();
 }
 
-/**
- * Stored blocks are decoded into this one buffer: a read turns a block's lines into entries (strings) in
- * one synchronous step, so nothing refers to the buffer afterwards, and a fresh 256 KB buffer per block
- * only feeds the garbage collector.
- */
-const storedBlockScratch = new SnappyScratchDecoder();
+/** A copy of `bytes` in an ArrayBuffer of its own (not a slice of Buffer's shared pool), so it can be transferred. */
+function ownCopy(bytes: Buffer): Buffer {
+  const out = Buffer.allocUnsafeSlow(bytes.length);
+  bytes.copy(out);
+  return out;
+}
+
+/** A Buffer over the same memory (structuredClone turns a Buffer into a Uint8Array). */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
 
 /**
- * The entries of an encoded chunk with from <= timestamp < through, one block at a time (decompressed
- * when asked for), blocks in time order or reversed. A stored chunk's blocks are sorted and do not
- * overlap (encode re-sorts them).
+ * Blocks are decoded into this one buffer: a read turns a block's lines into entries (strings) in one
+ * synchronous step, so nothing refers to the buffer afterwards, and a fresh 256 KB buffer per block only
+ * feeds the garbage collector.
+ */
+const blockScratch = new SnappyScratchDecoder();
+
+/** Lines a prefilter ruled out, counted as processed all the same. */
+export interface SkippedLines {
+  lines: number;
+  bytes: number;
+}
+
+/** A chunk's entries as runs: each sorted by timestamp, in the walk's order, not overlapping. */
+export interface BlockRuns {
+  next(): Entry[] | undefined;
+}
+
+/**
+ * The entries of an encoded (stored) chunk with from <= timestamp < through, one block at a time
+ * (decompressed when asked for, its CRC checked), in time order or reversed.
  */
 export function readChunkBlocks(
-  bytes: Buffer, from: bigint, through: bigint, backward: boolean,
+  bytes: Buffer, from: bigint, through: bigint, backward: boolean, prefilter?: BytePrefilter, skipped?: SkippedLines,
+): BlockRuns {
+  const chunk = decodeChunk(bytes);
+  return readBlocks(chunk.blocks, (b: BlockMeta) => readBlock(chunk, b, blockScratch), from, through, backward, prefilter, skipped);
+}
+
+/** readChunkBlocks for a chunk in memory, from its snapshot (or a structured clone of one). */
+export function readSnapshotBlocks(
+  s: ChunkSnapshot, from: bigint, through: bigint, backward: boolean, prefilter?: BytePrefilter, skipped?: SkippedLines,
+): BlockRuns {
+  const head = s.head;
+  const blocks = head ? [...s.blocks, head] : s.blocks;
+  const bodyOf = (b: SnapshotBlock) => (b === head ? asBuffer(b.data) : decompressBlockWith(blockScratch, s.encoding, asBuffer(b.data), b.uncompressedLength));
+  return readBlocks(blocks, bodyOf, from, through, backward, prefilter, skipped);
+}
+
+/** Reads every entry of an encoded chunk with from <= timestamp < through, in timestamp order. */
+export function readChunkEntries(bytes: Buffer, from: bigint, through: bigint): Entry[] {
+  return allRuns(readChunkBlocks(bytes, from, through, false));
+}
+
+function allRuns(runs: BlockRuns): Entry[] {
+  const out: Entry[] = [];
+  for (let run = runs.next(); run; run = runs.next()) for (const e of run) out.push(e);
+  return out;
+}
+
+interface TimedBlock {
+  readonly minTs: bigint;
+  readonly maxTs: bigint;
+}
+
+/**
+ * The one block reader of stored chunks and memory snapshots. Blocks are given in the order they were
+ * written; those in [from, through) are grouped so that groups do not overlap in time (a stored chunk's
+ * blocks never do: each is a group; in memory a block of late entries joins the blocks it overlaps), and
+ * each group is one run, made when the walk reaches it. Lines the prefilter rules out never become
+ * entries (no string, no BigInt); a block wholly inside the range needs no timestamp test either.
+ */
+function readBlocks<B extends TimedBlock>(
+  all: readonly B[], bodyOf: (b: B) => Buffer, from: bigint, through: bigint, backward: boolean,
   /** Lines failing this are left out without becoming entries; they are counted in `skipped`. */
   prefilter?: BytePrefilter,
-  skipped?: { lines: number; bytes: number },
-): { next(): Entry[] | undefined } {
-  const chunk = decodeChunk(bytes);
-  const blocks = chunk.blocks.filter((b) => b.maxTs >= from && b.minTs < through);
-  if (backward) blocks.reverse();
+  skipped?: SkippedLines,
+): BlockRuns {
+  const groups = overlapGroups(all.filter((b) => b.maxTs >= from && b.minTs < through));
+  if (backward) groups.reverse();
   let i = 0;
   return {
     next() {
-      const b = blocks[i++];
-      if (!b) return undefined;
+      const group = groups[i++];
+      if (!group) return undefined;
       const out: Entry[] = [];
-      const cursor = new BlockCursor(readBlock(chunk, b, storedBlockScratch));
-      // A block inside the range needs no timestamp test, so no BigInt is made for a line left out.
-      const inside = b.minTs >= from && b.maxTs < through;
-      prefilter?.reset();
-      while (cursor.next()) {
-        if (!inside) {
-          const ts = cursor.timestamp;
-          if (ts < from || ts >= through) continue;
-        }
-        if (prefilter && !prefilter.keeps(cursor.buf, cursor.lineStart, cursor.lineEnd, cursor.hasMetadata)) {
-          if (skipped) {
-            skipped.lines++;
-            skipped.bytes += cursor.lineEnd - cursor.lineStart;
-          }
-          continue;
-        }
-        out.push(cursor.entry());
-      }
+      for (const b of group.blocks) readBlockInto(bodyOf(b), b.minTs >= from && b.maxTs < through, from, through, out, prefilter, skipped);
+      // Blocks of one group overlap: a stable sort keeps equal timestamps in the order they were written.
+      if (group.blocks.length > 1) sortByTimestamp(out);
       return out;
     },
   };
 }
 
-/** Reads every entry of an encoded chunk with from <= timestamp < through, in timestamp order. */
-export function readChunkEntries(bytes: Buffer, from: bigint, through: bigint): Entry[] {
-  const chunk = decodeChunk(bytes);
-  const out: Entry[] = [];
-  for (const b of chunk.blocks) {
-    if (b.maxTs < from || b.minTs >= through) continue;
-    collect(new BlockCursor(readBlock(chunk, b, storedBlockScratch)), from, through, out);
+/** The entries of one block body that pass the range (unless `inside`) and the prefilter, appended to `out`. */
+function readBlockInto(
+  body: Buffer, inside: boolean, from: bigint, through: bigint, out: Entry[], prefilter: BytePrefilter | undefined, skipped: SkippedLines | undefined,
+): void {
+  const cursor = new BlockCursor(body);
+  prefilter?.reset();
+  while (cursor.next()) {
+    if (!inside) {
+      const ts = cursor.timestamp;
+      if (ts < from || ts >= through) continue;
+    }
+    if (prefilter && !prefilter.keeps(cursor.buf, cursor.lineStart, cursor.lineEnd, cursor.hasMetadata)) {
+      if (skipped) {
+        skipped.lines++;
+        skipped.bytes += cursor.lineEnd - cursor.lineStart;
+      }
+      continue;
+    }
+    out.push(cursor.entry());
   }
-  return out;
+}
+
+/**
+ * Consecutive blocks joined into groups whose time ranges do not overlap, in written order. A block that
+ * starts before the previous group ends joins it (and that group joins the one before, while they
+ * overlap); every block of a group was written after every block of the groups before it, so equal
+ * timestamps across groups keep their written order.
+ */
+function overlapGroups<B extends TimedBlock>(blocks: readonly B[]): Array<{ minTs: bigint; maxTs: bigint; blocks: B[] }> {
+  const groups: Array<{ minTs: bigint; maxTs: bigint; blocks: B[] }> = [];
+  for (const b of blocks) {
+    let top = { minTs: b.minTs, maxTs: b.maxTs, blocks: [b] };
+    for (let below = groups[groups.length - 1]; below && top.minTs < below.maxTs; below = groups[groups.length - 1]) {
+      groups.pop();
+      top = { minTs: below.minTs < top.minTs ? below.minTs : top.minTs, maxTs: below.maxTs > top.maxTs ? below.maxTs : top.maxTs, blocks: [...below.blocks, ...top.blocks] };
+    }
+    groups.push(top);
+  }
+  return groups;
+}
+
+function sortByTimestamp(entries: Entry[]): void {
+  // Array.prototype.sort is stable: equal timestamps keep their written order.
+  entries.sort((a, b) => (a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : 0));
 }

@@ -3,11 +3,11 @@ import { EntryProbe } from '../chunk/duplicates.js';
 import type { Entry } from '../chunk/entry.js';
 import type { ChunkEncoding } from '../chunk/format.js';
 import { HeadMemory, MemChunk } from '../chunk/mem-chunk.js';
+import type { MemoryChunkSnapshot } from '../querier/querier.js';
 import type { ChunkRef } from '../index/types.js';
 import { copyBytes } from '../util/binary.js';
 import { TokenBucket } from '../util/token-bucket.js';
 import type { EntrySet } from './entry-set.js';
-import { type ChunkSource, oneRun } from '../querier/merge.js';
 
 export type ChunkState = 'open' | 'closed' | 'flushing' | 'flushed';
 
@@ -303,19 +303,17 @@ export class Stream {
   }
 
   /**
-   * The in-memory chunks with entries in [from, through), each read when the querier's merge reaches it.
-   * A chunk is read within the time range it had when this was asked: the merge orders chunks by it, and
-   * an open chunk may take later (or late) entries meanwhile.
+   * Point-in-time copies of the in-memory chunks with entries in [from, through), as plain data (see
+   * MemChunk.snapshot), each with the time range it had when taken: the merge orders chunks by it, and an
+   * open chunk may take later (or late) entries meanwhile.
    */
-  chunkSources(from: bigint, through: bigint): ChunkSource[] {
-    const out: ChunkSource[] = [];
+  chunkSnapshots(from: bigint, through: bigint): MemoryChunkSnapshot[] {
+    const out: MemoryChunkSnapshot[] = [];
     for (const c of this.chunks) {
       const chunk = c.chunk;
       const { minTs, maxTs } = chunk;
       if (chunk.entries === 0 || maxTs < from || minTs >= through) continue;
-      const start = minTs > from ? minTs : from;
-      const end = maxTs < through ? maxTs + 1n : through;
-      out.push({ minTs, maxTs, remote: false, load: () => Promise.resolve(oneRun(chunk.entriesInRange(start, end))) });
+      out.push({ minTs, maxTs, chunk: chunk.snapshot() });
     }
     return out;
   }

@@ -7,7 +7,7 @@ import { Metrics } from '../metrics.js';
 import { parseQuery } from '../logql/syntax/parser.js';
 import type { LogSelectorExpr } from '../logql/syntax/ast.js';
 import { LogStore } from '../storage/log-store.js';
-import { oneRun } from './merge.js';
+import { MemChunk } from '../chunk/mem-chunk.js';
 import { type MemoryStream, mergeDedup, QUERY_TIMEOUT_MESSAGE, Querier, type QueryStats } from './querier.js';
 import { SlowListStore } from '../testing/slow-list-store.js';
 
@@ -31,13 +31,15 @@ describe('Querier limits', () => {
   function querierWith(n: number): Querier {
     const labels = [{ name: 'app', value: 'a' }];
     const entries = Array.from({ length: n }, (_, i) => e(i + 1, `line ${i}`));
+    const chunk = new MemChunk('snappy', 16 * 1024, 1 << 30);
+    for (const x of entries) chunk.append(x);
     const stream: MemoryStream = {
       labels,
       labelsString: '{app="a"}',
       entriesInRange: () => entries,
       overlaps: () => true,
       chunkStats: () => ({ chunks: 1, entries: n, bytes: 0 }),
-      chunkSources: () => [{ minTs: 1n, maxTs: BigInt(n), remote: false, load: async () => oneRun(entries) }],
+      chunkSnapshots: () => [{ minTs: 1n, maxTs: BigInt(n), chunk: chunk.snapshot() }],
     };
     const store = { selectSeries: async () => [], getChunk: async () => Buffer.alloc(0) } as unknown as LogStore;
     return new Querier({ streamsMatching: () => [stream] }, store);

@@ -1,6 +1,6 @@
 import { type Label, type Labels, LokiError, printLabels } from '@loki-lite/shared';
 import type { Entry } from '../chunk/entry.js';
-import { readChunkBlocks } from '../chunk/mem-chunk.js';
+import { type ChunkSnapshot, readChunkBlocks, readSnapshotBlocks, type SkippedLines } from '../chunk/mem-chunk.js';
 import type { ChunkRef } from '../index/types.js';
 import { ERROR_LABEL, type LabelsBuilder } from '../logql/log/labels-builder.js';
 import { compilePipeline, compileUnwrap } from '../logql/log/pipeline.js';
@@ -18,9 +18,17 @@ export interface MemoryStream {
   readonly labels: Labels;
   readonly labelsString: string;
   entriesInRange(from: bigint, through: bigint): Entry[];
-  chunkSources(from: bigint, through: bigint): ChunkSource[];
+  /** Copies of its chunks with entries in [from, through), taken at once (plain data: see ChunkSnapshot). */
+  chunkSnapshots(from: bigint, through: bigint): MemoryChunkSnapshot[];
   overlaps(from: bigint, through: bigint): boolean;
   chunkStats(from: bigint, through: bigint): Omit<IndexStats, 'streams'>;
+}
+
+/** A chunk in the ingester's memory as a query reads it: its time range when taken, and its contents. */
+export interface MemoryChunkSnapshot {
+  readonly minTs: bigint;
+  readonly maxTs: bigint;
+  readonly chunk: ChunkSnapshot;
 }
 
 /** What the querier needs from the ingester (the consumer owns the interface). */
@@ -229,15 +237,15 @@ export class Querier {
     // detected_level costs a scan of each line: skip it when the query cannot see it (a grouping that
     // leaves it out, and no stage that reads it).
     const discoverLevels = this.options.discoverLogLevels && (wanted === undefined || wanted.has(DETECTED_LEVEL));
-    // Stored lines that the pipeline would certainly drop are skipped on their bytes; they still count as
-    // processed.
-    const skipped = { lines: 0, bytes: 0 };
+    // Lines (stored or in memory) that the pipeline would certainly drop are skipped on their bytes; they
+    // still count as processed.
+    const skipped: SkippedLines = { lines: 0, bytes: 0 };
     for (const src of (await this.sourcesFor(tenant, selector.matchers, from, through)).values()) {
       nextStream();
       const stream = pipeline.forStream(src.labels);
       const prefilter = compileBytePrefilter(selector.pipeline, new Set(src.labels.map((l) => l.name)));
       let remaining = nearest?.limit ?? Infinity;
-      const chunks = [...src.memory, ...src.chunks.map((ref) => this.storedChunk(tenant, ref, from, through, stats, prefilter, skipped))];
+      const chunks = [...src.memory.map((m) => memoryChunk(m, from, through, prefilter, skipped)), ...src.chunks.map((ref) => this.storedChunk(tenant, ref, from, through, stats, prefilter, skipped))];
       await mergeChunks(chunks, nearest?.direction ?? 'forward', (e) => {
         // The clock is read every 4096 lines: cheap, and a query cannot outrun it by much.
         if ((++stats.totalLinesProcessed & 4095) === 0 && stats.deadlineMs !== undefined && Date.now() > stats.deadlineMs) {
@@ -260,7 +268,7 @@ export class Querier {
 
   /** A chunk in the store, fetched and decoded when the merge reaches it. */
   private storedChunk(
-    tenant: string, ref: ChunkRef, from: bigint, through: bigint, stats: QueryStats, prefilter?: BytePrefilter, skipped?: { lines: number; bytes: number },
+    tenant: string, ref: ChunkRef, from: bigint, through: bigint, stats: QueryStats, prefilter?: BytePrefilter, skipped?: SkippedLines,
   ): ChunkSource {
     return {
       minTs: ref.from,
@@ -281,9 +289,9 @@ export class Querier {
    * both, the merge drops the copies).
    */
   private async sourcesFor(tenant: string, matchers: readonly LabelMatcher[], from: bigint, through: bigint) {
-    const sources = new Map<string, { labels: Labels; memory: ChunkSource[]; chunks: ChunkRef[] }>();
+    const sources = new Map<string, { labels: Labels; memory: MemoryChunkSnapshot[]; chunks: ChunkRef[] }>();
     for (const m of this.memory.streamsMatching(tenant, matchers)) {
-      if (m.overlaps(from, through - 1n)) sources.set(m.labelsString, { labels: m.labels, memory: m.chunkSources(from, through), chunks: [] });
+      if (m.overlaps(from, through - 1n)) sources.set(m.labelsString, { labels: m.labels, memory: m.chunkSnapshots(from, through), chunks: [] });
     }
     for (const s of await this.store.selectSeries(tenant, matchers, from, through - 1n)) {
       const key = printLabels(s.labels);
@@ -383,6 +391,16 @@ export class Querier {
     }
     return [...out.values()];
   }
+}
+
+/** A chunk in memory read with the same block reader, prefilter and counters as a stored one. */
+function memoryChunk(m: MemoryChunkSnapshot, from: bigint, through: bigint, prefilter: BytePrefilter | undefined, skipped: SkippedLines): ChunkSource {
+  return {
+    minTs: m.minTs,
+    maxTs: m.maxTs,
+    remote: false,
+    load: (backward) => Promise.resolve(readSnapshotBlocks(m.chunk, from, through, backward, prefilter, skipped)),
+  };
 }
 
 /**
