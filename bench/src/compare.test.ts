@@ -70,9 +70,11 @@ describe('bench compare', () => {
     expect(failing.stderr).toMatch(/^bench: query\.js failed \(exit 1\): query \(\{app=\) answered HTTP 400: parse error/m);
   });
 
-  it('names nested figures by their query', () => {
+  it('names nested figures by their query and phase', () => {
     expect([...figures({ lines: 5, results: [{ query: 'regex', 'GB/s': 0.5 }, { 'GB/s': 0.3 }], endpoint: 'x' })]).toEqual([
       ['lines', 5], ['regex: GB/s', 0.5], ['results[1]: GB/s', 0.3],
     ]);
+    const phased = { results: [{ query: 'needle', phase: 'memory', 'lines matched': 2 }, { query: 'needle', phase: 'flushed', 'lines matched': 2, 'matched %': 'n/a' }] };
+    expect([...figures(phased)]).toEqual([['needle (memory): lines matched', 2], ['needle (flushed): lines matched', 2]]);
   });
 });

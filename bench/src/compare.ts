@@ -101,7 +101,10 @@ async function stopServer(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-/** Numeric figures of a result, nested records named by their `query` field (or their position). */
+/**
+ * Numeric figures of a result, nested records named by their `query` field (or their position) and, where
+ * they have one, their `phase` (`bench query` runs each query on data in memory and after a flush).
+ */
 export function figures(result: Record<string, unknown>, prefix = ''): Map<string, number> {
   const out = new Map<string, number>();
   for (const [k, v] of Object.entries(result)) {
@@ -110,7 +113,9 @@ export function figures(result: Record<string, unknown>, prefix = ''): Map<strin
       v.forEach((item, i) => {
         if (typeof item !== 'object' || item === null) return;
         const rec = item as Record<string, unknown>;
-        for (const [fk, fv] of figures(rec, `${prefix}${typeof rec.query === 'string' ? rec.query : `${k}[${i}]`}: `)) out.set(fk, fv);
+        const name = typeof rec.query === 'string' ? rec.query : `${k}[${i}]`;
+        const phase = typeof rec.phase === 'string' ? ` (${rec.phase})` : '';
+        for (const [fk, fv] of figures(rec, `${prefix}${name}${phase}: `)) out.set(fk, fv);
       });
     }
   }
