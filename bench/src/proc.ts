@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 
 /* CPU time and peak memory of a process, from Linux /proc. */
 
@@ -15,4 +15,17 @@ export function cpuSeconds(pid: number): number {
 export function peakRssBytes(pid: number): number {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) * 1024 : 0;
+}
+
+/**
+ * Sets the peak resident set size back to the current one (writing 5 to /proc/PID/clear_refs), so the next
+ * peakRssBytes is the peak since now. False where that is not allowed (another user's process).
+ */
+export function resetPeakRss(pid: number): boolean {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    return true;
+  } catch {
+    return false;
+  }
 }
