@@ -54,7 +54,7 @@ export function scanLogfmt(
       continue;
     }
     if (line.charCodeAt(pos) === 34) {
-      const q = readQuoted(line, pos);
+      const q = readQuoted(line, pos, wanted);
       if (q.end < 0) return error(n, 'unterminated quoted value');
       if (q.value === undefined) return error(q.end, 'invalid quoted value');
       pos = q.end;
@@ -75,8 +75,11 @@ export function scanLogfmt(
 /** Loki drops values holding the replacement character (invalid UTF-8). */
 const validValue = (v: string) => (v.includes('\ufffd') ? '' : v);
 
-/** A quoted value starting at `at` (the quote): the offset after it (-1: unterminated) and its text (undefined: bad escape). */
-function readQuoted(line: string, at: number): { value: string | undefined; end: number } {
+/**
+ * A quoted value starting at `at` (the quote): the offset after it (-1: unterminated) and its text
+ * (undefined: bad escape; "" when not `wanted`, unless an escape must be checked).
+ */
+function readQuoted(line: string, at: number, wanted: boolean): { value: string | undefined; end: number } {
   let escaped = false;
   let hasEscape = false;
   for (let i = at + 1; i < line.length; i++) {
@@ -84,6 +87,7 @@ function readQuoted(line: string, at: number): { value: string | undefined; end:
     if (escaped) escaped = false;
     else if (c === '\\') escaped = hasEscape = true;
     else if (c === '"') {
+      if (!wanted && !hasEscape) return { value: '', end: i + 1 };
       const raw = line.slice(at + 1, i);
       return { value: hasEscape ? unescapeJson(raw, true) : raw, end: i + 1 };
     }

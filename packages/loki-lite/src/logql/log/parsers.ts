@@ -44,8 +44,11 @@ function keyNamer(b: () => LabelsBuilder): (key: string) => string {
   };
 }
 
-export function jsonStage(stage: JsonStage): () => Stage {
+/** `hints`: when known, the only labels to extract (a field nobody reads is not made a string). */
+export function jsonStage(stage: JsonStage, hints?: readonly string[]): () => Stage {
   if (stage.params.length > 0) return jsonExpressionStage(stage);
+  // A nested object is walked only if a hinted label can come from it (its labels are prefix_key).
+  const objectWanted = (prefix: string) => !hints || hints.some((h) => h.startsWith(`${prefix}_`));
   return () => {
     let builder!: LabelsBuilder;
     const topName = keyNamer(() => builder);
@@ -53,6 +56,7 @@ export function jsonStage(stage: JsonStage): () => Stage {
       if (v.type === JsonType.Object) {
         if (depth === MAX_JSON_DEPTH) throw new JsonWalkError(JSON_TOO_DEEP);
         const next = prefix === '' ? sanitizeLabelKey(key, true) : `${prefix}_${sanitizeLabelKey(key, false)}`;
+        if (!objectWanted(next)) return;
         eachObjectField(line, v.start, v.end, (k, inner) => visit(line, next, k, inner, depth + 1));
         return;
       }
@@ -63,7 +67,7 @@ export function jsonStage(stage: JsonStage): () => Stage {
         name = `${prefix}_${sanitizeLabelKey(key, false)}`;
         if (builder.baseHas(name)) name += '_extracted';
       }
-      if (name !== '') builder.set(name, labelValueOf(line, v));
+      if (name !== '' && builder.wants(name)) builder.set(name, labelValueOf(line, v));
     };
     return (line, _ts, b) => {
       builder = b;

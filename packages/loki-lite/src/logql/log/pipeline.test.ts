@@ -265,6 +265,17 @@ describe('parser hints', () => {
   });
 });
 
+describe('json parser hints', () => {
+  it('json with only some labels wanted keeps exactly those, nested ones too, and still sees a malformed line', () => {
+    const expr = parseQuery('{app="api"} | json') as LogSelectorExpr;
+    const stream = compilePipeline(expr.pipeline, new Set(['latency_ms', 'req_user_id', 'level_extracted', '__error__'])).forStream(STREAM);
+    const out = stream.process('{"msg":"skip me","latency_ms":12,"req":{"user":{"id":"u1"},"path":"/x"},"other":{"a":1},"level":"warn"}', 0n, [])!;
+    expect(labelsToRecord(out.labels)).toEqual({ app: 'api', level: 'stream-level', latency_ms: '12', req_user_id: 'u1', level_extracted: 'warn' });
+    const bad = stream.process('{"latency_ms":12,"msg":"never closed', 0n, [])!;
+    expect(labelsToRecord(bad.labels)).toMatchObject({ __error__: 'JSONParserErr' });
+  });
+});
+
 describe('case-insensitive line filters', () => {
   it.each([
     ['ERROR: disk full', true],
