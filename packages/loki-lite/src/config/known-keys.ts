@@ -7,7 +7,10 @@ export const KNOWN_UNIMPLEMENTED: readonly string[] = [
   // whole sections of later roles
   'analytics', 'bloom_build', 'bloom_gateway', 'chunk_store_config', 'compactor', 'frontend', 'frontend_worker',
   'index_gateway', 'ingester_client', 'memberlist', 'pattern_ingester', 'querier',
-  'query_range', 'query_scheduler', 'ruler', 'runtime_config', 'table_manager', 'tracing', 'limits_config.retention_period',
+  'query_range.results_cache', 'query_range.cache_results', 'query_range.max_retries', 'query_range.parallelise_shardable_queries',
+  'query_range.split_queries_by_interval', 'query_range.cache_index_stats_results', 'query_range.cache_volume_results',
+  'query_range.cache_series_results', 'query_range.cache_label_results', 'query_range.cache_instant_metric_results',
+  'query_range.shard_aggregations', 'query_range.required_query_response_format', 'query_scheduler', 'ruler', 'runtime_config', 'table_manager', 'tracing', 'limits_config.retention_period',
   'limits_config.retention_stream', 'limits_config.volume_enabled', 'limits_config.max_cache_freshness_per_query',
   'limits_config.query_timeout_per_tenant', 'limits_config.max_query_parallelism', 'limits_config.otlp_config',
   'limits_config.shard_streams', 'limits_config.deletion_mode', 'limits_config.increment_duplicate_timestamp',

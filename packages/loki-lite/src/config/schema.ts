@@ -142,6 +142,13 @@ export const configSchema = z.strictObject({
       discover_log_levels: z.boolean().default(true),
     })
     .prefault({}),
+  query_range: z
+    .strictObject({
+      // Loki's StepAlignMiddleware: a metric range query's start and end are rounded down to a multiple of
+      // its step before anything else (off by default, as in Loki). See querier/step-align.ts.
+      align_queries_with_step: z.boolean().default(false),
+    })
+    .prefault({}),
   operational_config: z
     .strictObject({
       // Count the bytes of lines dropped as duplicates in loki_ingester_duplicate_log_bytes_total.

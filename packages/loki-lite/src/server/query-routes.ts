@@ -7,6 +7,7 @@ import type { Config } from '../config/schema.js';
 import { parseQuery } from '../logql/syntax/parser.js';
 import { prettify } from '../logql/syntax/print.js';
 import type { Querier, QueryStats, ResultEntry, StreamResult } from '../querier/querier.js';
+import { alignRangeToStep } from '../querier/step-align.js';
 import { requestParams, tenantOf } from './app.js';
 import { directionParam, limitParam, QUERY_RANGE_DEFAULT_SINCE, stepParam, timeRange, timestampParam } from './params.js';
 import { newQueryStats, statsJson } from './stats.js';
@@ -96,7 +97,7 @@ export function registerQueryRoutes(app: FastifyInstance, config: Config, querie
     const stats = newQueryStats(limits.query_timeout);
     if (expr.kind !== 'log_selector') {
       const source = sampleSource(querier, tenant, stats);
-      const matrix = await evaluateRange(expr, source, start, end, stepParam(params, start, end));
+      const matrix = await evaluateRange(expr, source, ...alignRangeToStep(start, end, stepParam(params, start, end), config));
       checkSeriesLimit(matrix.length, limits.max_query_series);
       return sendData(reply, { resultType: 'matrix', result: matrix, stats: statsJson(stats, secondsSince(started)) });
     }

@@ -117,6 +117,78 @@ describe('sample expressions', () => {
   });
 });
 
+/*
+ * Loki 2.8's query frontend rounds a metric range query's start down and its end up to a multiple of the
+ * step (counted from the epoch) before the engine evaluates at start, start+step, ... end; with
+ * query_range.align_queries_with_step it rounds both down first; with split_queries_by_interval: 0 it
+ * does neither. T is a multiple of 150 s, and T mod 7 = 6, T mod 61 = 34, T mod 3601 = 1891. The data:
+ * "a i" at T+10i, "b i" at T+5+10i (i = 0..9). Evaluation times below avoid entry times, so the counts
+ * do not depend on which end of the window is closed.
+ */
+describe('metric range queries aligned to the step', () => {
+  type Matrix = { data: { result: Array<{ metric: Record<string, string>; values: Array<[number, string]> }> } };
+  const matrix = async (target: TestServer, params: Record<string, string | bigint>) => {
+    const res = await target.get(`/loki/api/v1/query_range?${qs(params)}`);
+    expect(res.status).toBe(200);
+    return ((await res.json()) as Matrix).data.result;
+  };
+  const t = (seconds: number) => Number(T) + seconds;
+  const BOTH = 'sum(count_over_time({app=~"a|b"}[1h]))';
+  const B = 'count_over_time({app="b"}[1h])';
+
+  it('7s from an RFC3339 start: T+3 rounds down to T+1, T+60 up to T+64, ten points instead of nine', async () => {
+    const result = await matrix(server, { query: BOTH, start: '2026-11-20T00:00:03Z', end: '2026-11-20T00:01:00Z', step: '7s' });
+    expect(result[0]!.values.map((v) => v[0])).toEqual([1, 8, 15, 22, 29, 36, 43, 50, 57, 64].map(t));
+  });
+
+  it('61s from a fractional start: T+5.25 rounds down to T-34 (no entries yet, so no point), T+200 up to T+210', async () => {
+    const result = await matrix(server, { query: BOTH, start: `${T + 5n}.25`, end: (T + 200n).toString(), step: '61' });
+    expect(result).toEqual([{ metric: {}, values: [[t(27), '6'], [t(88), '18'], [t(149), '20'], [t(210), '20']] }]);
+  });
+
+  it('2m30s from a start with nanoseconds: T+0.123456789 rounds down to T, T+400 up to T+450', async () => {
+    const result = await matrix(server, { query: B, start: (T * NS + 123_456_789n).toString(), end: (T + 400n).toString(), step: '2m30s' });
+    expect(result).toEqual([{ metric: { app: 'b' }, values: [[t(150), '10'], [t(300), '10'], [t(450), '10']] }]);
+  });
+
+  it('3601s, a step longer than the split interval: T+30.5 rounds down to T-1891, T+3000 up to T+5311', async () => {
+    const result = await matrix(server, { query: B, start: '2026-11-20T00:00:30.5Z', end: (T + 3000n).toString(), step: '3601s' });
+    // T-1891 and T+5311 see no entry of b in the hour before them; T+1710 sees all ten.
+    expect(result).toEqual([{ metric: { app: 'b' }, values: [[t(1710), '10']] }]);
+  });
+
+  it('leaves a range already on the step as asked', async () => {
+    const result = await matrix(server, { query: B, start: (T + 150n).toString(), end: (T + 300n).toString(), step: '150' });
+    expect(result[0]!.values.map((v) => v[0])).toEqual([t(150), t(300)]);
+  });
+
+  it('align_queries_with_step rounds the end down instead; split_queries_by_interval: 0 aligns nothing', async () => {
+    const params = { query: BOTH, start: `${T + 5n}.25`, end: (T + 200n).toString(), step: '61' };
+    const push = { streams: [{ stream: { app: 'a' }, values: Array.from({ length: 10 }, (_, i) => [((T + BigInt(10 * i)) * NS).toString(), `a ${i}`]) },
+      { stream: { app: 'b' }, values: Array.from({ length: 10 }, (_, i) => [((T + BigInt(10 * i + 5)) * NS).toString(), `b ${i}`]) }] };
+    const aligned = await startTestServer('query_range: {align_queries_with_step: true}');
+    try {
+      expect((await aligned.pushJson(push)).status).toBe(204);
+      expect(await matrix(aligned, params)).toEqual([{ metric: {}, values: [[t(27), '6'], [t(88), '18'], [t(149), '20']] }]);
+    } finally {
+      await aligned.destroy();
+    }
+    const unsplit = await startTestServer('limits_config: {split_queries_by_interval: 0}');
+    try {
+      expect((await unsplit.pushJson(push)).status).toBe(204);
+      expect(await matrix(unsplit, params)).toEqual([{ metric: {}, values: [[t(5.25), '2'], [t(66.25), '14'], [t(127.25), '20'], [t(188.25), '20']] }]);
+    } finally {
+      await unsplit.destroy();
+    }
+  });
+
+  it('leaves instant queries and log queries alone', async () => {
+    const body = (await (await server.get(`/loki/api/v1/query?${qs({ query: B, time: `${T + 27n}.5` })}`)).json()) as { data: { result: Array<{ value: [number, string] }> } };
+    expect(body.data.result[0]!.value).toEqual([t(27.5), '3']);
+    expect(lines((await query({ query: '{app="a"}', start: (T + 3n).toString(), end: (T + 21n).toString(), step: '7', direction: 'forward' })).text)).toEqual(['a 1', 'a 2']);
+  });
+});
+
 describe('drop and keep', () => {
   it("answers Grafana Explore's logs-volume query", async () => {
     const query = 'sum by (level, detected_level) (count_over_time({app=~"a|b"} | drop __error__ [1m]))';
