@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { Entry } from '../chunk/entry.js';
-import { type ChunkSource, mergeChunks, oneRun } from './merge.js';
+import type { BlockRuns } from '../chunk/mem-chunk.js';
+import { type ChunkSource, mergeChunks } from './merge.js';
+
+/** All of one sorted list as a single run. */
+function oneRun(entries: Entry[]): BlockRuns {
+  let done = false;
+  return { next: () => (done ? undefined : ((done = true), entries)) };
+}
 
 const e = (t: number, line = `l${t}`): Entry => ({ timestamp: BigInt(t), line, structuredMetadata: [] });
 

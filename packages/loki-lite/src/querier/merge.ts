@@ -1,26 +1,13 @@
 import type { Entry } from '../chunk/entry.js';
+import type { BlockRuns } from '../chunk/mem-chunk.js';
 import type { Direction } from './querier.js';
-
-/**
- * A chunk's entries as runs, each sorted by timestamp (ascending), the runs in the walk's order and not
- * overlapping: a stored chunk gives one run per block, decoded when the walk reaches it.
- */
-export interface EntryRuns {
-  next(): readonly Entry[] | undefined;
-}
-
-/** All of one sorted list as a single run. */
-export function oneRun(entries: readonly Entry[]): EntryRuns {
-  let done = false;
-  return { next: () => (done ? undefined : ((done = true), entries)) };
-}
 
 /** One chunk of a stream, from memory or the store, read only when the merge reaches it. */
 export interface ChunkSource {
   readonly minTs: bigint;
   readonly maxTs: bigint;
   /** The chunk's entries in the query's range; `backward` asks for the runs newest first. */
-  load(backward: boolean): Promise<EntryRuns>;
+  load(backward: boolean): Promise<BlockRuns>;
   /** A store read, worth starting ahead of time; a chunk in memory is decoded only when opened. */
   readonly remote: boolean;
 }
@@ -29,7 +16,7 @@ export interface ChunkSource {
 const PREFETCH = 4;
 
 interface Cursor {
-  readonly runs: EntryRuns;
+  readonly runs: BlockRuns;
   entries: readonly Entry[];
   /** Next index to emit: counts up (forward) or down (backward). */
   at: number;
@@ -47,7 +34,7 @@ export async function mergeChunks(sources: readonly ChunkSource[], direction: Di
   // Forward: by first timestamp; backward: by last timestamp, newest first.
   const order = [...sources].sort((a, b) => (backward ? cmp(b.maxTs, a.maxTs) : cmp(a.minTs, b.minTs)));
   const edge = (s: ChunkSource) => (backward ? s.maxTs : s.minTs);
-  const loads: Array<Promise<EntryRuns> | undefined> = new Array(order.length);
+  const loads: Array<Promise<BlockRuns> | undefined> = new Array(order.length);
   const loadAt = (i: number) => (loads[i] ??= order[i]!.load(backward));
   const open: Cursor[] = [];
   let next = 0;

@@ -36,7 +36,6 @@ describe('Querier limits', () => {
     const stream: MemoryStream = {
       labels,
       labelsString: '{app="a"}',
-      entriesInRange: () => entries,
       overlaps: () => true,
       chunkStats: () => ({ chunks: 1, entries: n, bytes: 0 }),
       chunkSnapshots: () => [{ minTs: 1n, maxTs: BigInt(n), chunk: chunk.snapshot() }],

@@ -17,7 +17,6 @@ import { alignedSplits, mergeSplitAnswers } from './split.js';
 export interface MemoryStream {
   readonly labels: Labels;
   readonly labelsString: string;
-  entriesInRange(from: bigint, through: bigint): Entry[];
   /** Copies of its chunks with entries in [from, through), taken at once (plain data: see ChunkSnapshot). */
   chunkSnapshots(from: bigint, through: bigint): MemoryChunkSnapshot[];
   overlaps(from: bigint, through: bigint): boolean;
