@@ -39,8 +39,8 @@ function selected(name: string, value: string, selection: readonly LabelSelectio
   return selection.some((s) => s.name === name && (!s.matcher || s.matcher.matches(value)));
 }
 
-function labelsStage(kind: 'drop' | 'keep', selection: readonly LabelSelection[]): Stage {
-  if (kind === 'drop') return dropStage(selection);
+/** `| keep`: every label not selected is deleted. */
+function keepStage(selection: readonly LabelSelection[]): Stage {
   return (line, _ts, b) => {
     for (const name of b.names()) {
       if (!selected(name, b.get(name) ?? '', selection)) b.delete(name);
@@ -134,7 +134,7 @@ function stageFactory(stage: PipelineStage, wanted: ReadonlySet<string> | undefi
     }
     case 'drop':
     case 'keep': {
-      const s = labelsStage(stage.kind, stage.labels);
+      const s = stage.kind === 'drop' ? dropStage(stage.labels) : keepStage(stage.labels);
       return () => s;
     }
     case 'label_filter': {
