@@ -79,6 +79,11 @@ export const QUERY_TIMEOUT_MESSAGE =
 export interface QueryStats {
   /** Date.now() after which the read loop gives up (query_timeout); unset: no limit. */
   deadlineMs?: number;
+  /**
+   * Aborted when the query must stop (its client went away, or its time ran out while it waited or ran);
+   * the read loop then throws the signal's reason.
+   */
+  signal?: AbortSignal;
   totalBytesProcessed: number;
   totalLinesProcessed: number;
   totalEntriesReturned: number;
@@ -246,10 +251,8 @@ export class Querier {
       let remaining = nearest?.limit ?? Infinity;
       const chunks = [...src.memory.map((m) => memoryChunk(m, from, through, prefilter, skipped)), ...src.chunks.map((ref) => this.storedChunk(tenant, ref, from, through, stats, prefilter, skipped))];
       await mergeChunks(chunks, nearest?.direction ?? 'forward', (e) => {
-        // The clock is read every 4096 lines: cheap, and a query cannot outrun it by much.
-        if ((++stats.totalLinesProcessed & 4095) === 0 && stats.deadlineMs !== undefined && Date.now() > stats.deadlineMs) {
-          throw new LokiError('timeout', 'query_timeout', QUERY_TIMEOUT_MESSAGE);
-        }
+        // The clock and the signal are read every 4096 lines: cheap, and a query cannot outrun them by much.
+        if ((++stats.totalLinesProcessed & 4095) === 0) throwIfStopped(stats);
         stats.totalBytesProcessed += e.line.length;
         let entry = e;
         if (discoverLevels) {
@@ -390,6 +393,12 @@ export class Querier {
     }
     return [...out.values()];
   }
+}
+
+/** Throws when the query ran past its deadline or was aborted. */
+export function throwIfStopped(stats: QueryStats): void {
+  if (stats.signal?.aborted) throw stats.signal.reason;
+  if (stats.deadlineMs !== undefined && Date.now() > stats.deadlineMs) throw new LokiError('timeout', 'query_timeout', QUERY_TIMEOUT_MESSAGE);
 }
 
 /** A chunk in memory read with the same block reader, prefilter and counters as a stored one. */
