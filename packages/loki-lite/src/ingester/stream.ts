@@ -3,7 +3,7 @@ import { EntryProbe } from '../chunk/duplicates.js';
 import type { Entry } from '../chunk/entry.js';
 import type { ChunkEncoding } from '../chunk/format.js';
 import { HeadMemory, MemChunk } from '../chunk/mem-chunk.js';
-import type { MemoryChunkSnapshot } from '../querier/querier.js';
+import type { MemoryChunkSnapshot } from '../querier/types.js';
 import type { ChunkRef } from '../index/types.js';
 import { copyBytes } from '../util/binary.js';
 import { TokenBucket } from '../util/token-bucket.js';

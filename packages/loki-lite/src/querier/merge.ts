@@ -1,6 +1,6 @@
 import type { Entry } from '../chunk/entry.js';
 import type { BlockRuns } from '../chunk/mem-chunk.js';
-import type { Direction } from './querier.js';
+import type { Direction } from './types.js';
 
 /** One chunk of a stream, from memory or the store, read only when the merge reaches it. */
 export interface ChunkSource {

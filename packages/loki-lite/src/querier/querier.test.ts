@@ -5,7 +5,7 @@ import { parseConfig } from '../config/load.js';
 import { Ingester } from '../ingester/ingester.js';
 import { Metrics } from '../metrics.js';
 import { parseQuery } from '../logql/syntax/parser.js';
-import type { LogSelectorExpr } from '../logql/syntax/ast.js';
+import type { LogSelectorExpr, RangeAggregationExpr } from '../logql/syntax/ast.js';
 import { LogStore } from '../storage/log-store.js';
 import { MemChunk } from '../chunk/mem-chunk.js';
 import { type MemoryStream, mergeDedup, QUERY_TIMEOUT_MESSAGE, Querier, type QueryStats } from './querier.js';
@@ -43,13 +43,13 @@ describe('Querier limits', () => {
     const store = { selectSeries: async () => [], getChunk: async () => Buffer.alloc(0) } as unknown as LogStore;
     return new Querier({ streamsMatching: () => [stream] }, store);
   }
-  const selector = parseQuery('{app="a"}') as LogSelectorExpr;
+  const expr = parseQuery('count_over_time({app="a"}[1h])') as RangeAggregationExpr;
 
   it("gives up with Loki's timeout error once the deadline has passed", async () => {
     const stats: QueryStats = { totalBytesProcessed: 0, totalLinesProcessed: 0, totalEntriesReturned: 0, chunksDownloaded: 0, deadlineMs: 0 };
-    await expect(querierWith(10_000).selectSamples('t', selector, 0n, 20_000n, stats)).rejects.toMatchObject({ kind: 'timeout', message: QUERY_TIMEOUT_MESSAGE });
+    await expect(querierWith(10_000).selectSamples('t', expr, 0n, 20_000n, stats)).rejects.toMatchObject({ kind: 'timeout', message: QUERY_TIMEOUT_MESSAGE });
     const relaxed = { ...stats, totalLinesProcessed: 0, deadlineMs: undefined };
-    expect(await querierWith(10_000).selectSamples('t', selector, 0n, 20_000n, relaxed)).toHaveLength(1);
+    expect(await querierWith(10_000).selectSamples('t', expr, 0n, 20_000n, relaxed)).toHaveLength(1);
   });
 });
 

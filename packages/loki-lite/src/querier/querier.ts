@@ -1,17 +1,21 @@
-import { type Label, type Labels, LokiError, printLabels } from '@loki-lite/shared';
-import type { Entry } from '../chunk/entry.js';
-import { type ChunkSnapshot, readChunkBlocks, readSnapshotBlocks, type SkippedLines } from '../chunk/mem-chunk.js';
+import { type Labels, LokiError, printLabels } from '@loki-lite/shared';
 import type { ChunkRef } from '../index/types.js';
-import { ERROR_LABEL, type LabelsBuilder } from '../logql/log/labels-builder.js';
-import { compilePipeline, compileUnwrap } from '../logql/log/pipeline.js';
-import { DETECTED_LEVEL, detectLevel } from '../logql/log/level-detection.js';
-import { type BytePrefilter, compileBytePrefilter } from '../logql/log/prefilter.js';
-import type { Grouping, LabelFilterExpr, LogSelectorExpr } from '../logql/syntax/ast.js';
+import type { StreamSamples } from '../logql/engine/evaluate.js';
+import type { RangeFold } from '../logql/engine/fold.js';
+import type { Grouping, LogSelectorExpr, RangeAggregationExpr } from '../logql/syntax/ast.js';
 import type { LabelMatcher } from '../logql/syntax/matchers.js';
+import { exprString } from '../logql/syntax/print.js';
 import type { LogStore } from '../storage/log-store.js';
-import type { SampleSink, StreamSamples } from '../logql/engine/evaluate.js';
-import { type ChunkSource, mergeChunks } from './merge.js';
+import {
+  type FoldShard, limitAcrossGroups, type LogsShard, mergeDedup, nearest, runShard, type SamplesShard, type ShardResult, type ShardStream, type ShardTask,
+  sortSeries,
+} from './shard.js';
+import { byStream, byStreamAndTime } from './shard-plan.js';
 import { alignedSplits, mergeSplitAnswers } from './split.js';
+import { type Direction, type MemoryChunkSnapshot, type QueryStats, type ResultEntry, type StreamResult, throwIfStopped } from './types.js';
+
+export { type Direction, type MemoryChunkSnapshot, QUERY_TIMEOUT_MESSAGE, type QueryStats, type ResultEntry, type StreamResult, throwIfStopped } from './types.js';
+export { mergeDedup } from './shard.js';
 
 /** A stream held in the ingester's memory, as the querier sees it. */
 export interface MemoryStream {
@@ -23,19 +27,10 @@ export interface MemoryStream {
   chunkStats(from: bigint, through: bigint): Omit<IndexStats, 'streams'>;
 }
 
-/** A chunk in the ingester's memory as a query reads it: its time range when taken, and its contents. */
-export interface MemoryChunkSnapshot {
-  readonly minTs: bigint;
-  readonly maxTs: bigint;
-  readonly chunk: ChunkSnapshot;
-}
-
 /** What the querier needs from the ingester (the consumer owns the interface). */
 export interface MemoryStreams {
   streamsMatching(tenant: string, matchers: readonly LabelMatcher[]): MemoryStream[];
 }
-
-export type Direction = 'forward' | 'backward';
 
 export interface IndexStats {
   streams: number;
@@ -61,33 +56,20 @@ export interface LogQuery {
   readonly splitInterval?: bigint;
 }
 
-/** A log line of an answer; with categorize-labels it carries its non-stream labels apart. */
-export interface ResultEntry extends Entry {
-  readonly parsed?: readonly Label[];
+/** Runs a query's shards: on worker threads (pool/worker-pool.ts) or on this thread (InProcessShards). */
+export interface ShardRunner {
+  /** `stop` is aborted when the query ends early; the shard then rejects with its reason. */
+  run(task: ShardTask, stop: { readonly signal: AbortSignal; readonly deadlineMs: number | undefined }): Promise<ShardResult>;
+  close(): Promise<void>;
 }
 
-export interface StreamResult {
-  readonly labels: Labels;
-  /** In the query's direction. */
-  readonly entries: ResultEntry[];
-}
-
-/** Loki's answer when a query runs past limits_config.query_timeout. */
-export const QUERY_TIMEOUT_MESSAGE =
-  'Request timed out, decrease the duration of the request or add more label matchers (prefer exact match over regex match) to reduce the amount of data processed.';
-
-export interface QueryStats {
-  /** Date.now() after which the read loop gives up (query_timeout); unset: no limit. */
-  deadlineMs?: number;
-  /**
-   * Aborted when the query must stop (its client went away, or its time ran out while it waited or ran);
-   * the read loop then throws the signal's reason.
-   */
-  signal?: AbortSignal;
-  totalBytesProcessed: number;
-  totalLinesProcessed: number;
-  totalEntriesReturned: number;
-  chunksDownloaded: number;
+export interface QuerierOptions {
+  /** Loki's discover_log_levels: every line read gets detected_level (see level-detection.ts). */
+  readonly discoverLogLevels: boolean;
+  /** Where shards run; by default on this thread. */
+  readonly shards?: ShardRunner;
+  /** How many shards a query is cut into (stream groups, then time ranges); by default 1. */
+  readonly shardsPerQuery?: number;
 }
 
 /**
@@ -95,12 +77,22 @@ export interface QueryStats {
  * An entry present in both (flushed but still held in memory) is returned once.
  */
 export class Querier {
+  private readonly shards: ShardRunner;
+  private readonly shardsPerQuery: number;
+
   constructor(
     private readonly memory: MemoryStreams,
     private readonly store: LogStore,
-    /** Loki's discover_log_levels: every line read gets detected_level (see level-detection.ts). */
-    private readonly options: { readonly discoverLogLevels: boolean } = { discoverLogLevels: false },
-  ) {}
+    private readonly options: QuerierOptions = { discoverLogLevels: false },
+  ) {
+    this.shards = options.shards ?? new InProcessShards(store);
+    this.shardsPerQuery = Math.max(1, options.shardsPerQuery ?? 1);
+  }
+
+  /** Stops the shard runner (the worker threads). */
+  close(): Promise<void> {
+    return this.shards.close();
+  }
 
   async selectLogs(tenant: string, q: LogQuery, stats: QueryStats): Promise<StreamResult[]> {
     const interval = q.splitInterval ?? 0n;
@@ -120,168 +112,97 @@ export class Querier {
     return mergeSplitAnswers(answers, q.direction, q.limit, stats);
   }
 
+  /**
+   * One interval of a log query: its streams cut into shards by stream, each shard's nearest lines
+   * merged by label set, and the query's `limit` applied once over the merged groups.
+   */
   private async selectLogsOnce(tenant: string, q: LogQuery, stats: QueryStats): Promise<StreamResult[]> {
-    // At most `limit` entries of one stream can be in the answer: those nearest the start or the end.
-    const groups = await this.pipelineGroups(tenant, q.selector, q.from, q.through, stats, { limit: q.limit, direction: q.direction }, q.categorize ?? false);
-    const perStream = groups.map(({ labels, entries }) => ({
-      labels,
-      entries: q.direction === 'forward' ? entries.slice(0, q.limit) : entries.slice(-q.limit).reverse(),
-    }));
-    return limitAcrossStreams(perStream, q.direction, q.limit, stats);
-  }
-
-  /**
-   * For metric queries: the lines of every matching stream with from < timestamp <= through that pass the
-   * selector's pipeline, grouped by their resulting labels, as sorted timestamps, byte sizes and (with
-   * `unwrap`) values. A series left with an __error__ label fails the query, as in Loki. With a `by`
-   * grouping, lines are grouped by those labels only. (The engine will stream these through chunks with
-   * bounded memory; this version reads each stream's window at once.)
-   */
-  async selectSamples(tenant: string, selector: LogSelectorExpr, from: bigint, through: bigint, stats: QueryStats, grouping?: Grouping): Promise<StreamSamples[]> {
-    const series: Array<{ labels: Labels; timestamps: bigint[]; bytes: number[]; values: number[]; sources: number }> = [];
-    let source = 0;
-    await this.visitSamples(tenant, selector, from, through, stats, grouping, {
-      series: (labels) => series.push({ labels, timestamps: [], bytes: [], values: [], sources: source }) - 1,
-      sample: (id, ts, bytes, value) => {
-        const s = series[id]!;
-        if (s.sources !== source) s.sources = -1; // lines from several streams: sorted at the end
-        s.timestamps.push(ts);
-        s.bytes.push(bytes);
-        s.values.push(value);
-      },
-    }, () => source++);
-    const withValues = selector.unwrap !== undefined;
-    return series.map((s) => (s.sources === -1 ? sortSeries(s, withValues) : { labels: s.labels, timestamps: s.timestamps, bytes: s.bytes, values: withValues ? s.values : undefined }));
-  }
-
-  /**
-   * The streaming form of selectSamples: each line that passes the pipeline goes to `sink` as it is read
-   * (series are numbered as they appear), so the caller can fold samples into its steps and nothing per
-   * line is kept. Lines arrive in time order within a source stream. A series with an __error__ label
-   * fails the query once the walk is done, as in Loki.
-   */
-  async visitSamples(
-    tenant: string, selector: LogSelectorExpr, from: bigint, through: bigint, stats: QueryStats, grouping: Grouping | undefined, sink: SampleSink,
-    nextStream: () => void = () => {},
-  ): Promise<void> {
-    const unwrap = selector.unwrap ? compileUnwrap(selector.unwrap) : undefined;
-    const labelsOf = grouping ? groupedResult(grouping.labels) : (b: LabelsBuilder) => b.result();
-    const ids = new Map<string, number>();
-    let failed: Labels | undefined;
-    await this.runPipeline(tenant, selector, from + 1n, through + 1n, stats, grouping && requiredLabels(selector, grouping), undefined, (e, line, b) => {
-      let value = 0;
-      if (unwrap) {
-        const v = unwrap(b);
-        if (v === undefined) return false;
-        value = v;
+    const streams = await this.sourcesFor(tenant, q.selector.matchers, q.from, q.through);
+    const base = { kind: 'logs', tenant, from: q.from, through: q.through, discoverLogLevels: this.options.discoverLogLevels } as const;
+    const spec = { query: exprString(q.selector), direction: q.direction, limit: q.limit, categorize: q.categorize ?? false };
+    // Log queries are cut by stream only: a time cut would read lines past the limit in every range.
+    const tasks = byStream(streams, this.shardsPerQuery).map((group): LogsShard => ({ ...base, ...spec, streams: group }));
+    const byKey = new Map<string, { labels: Labels; lists: ResultEntry[][] }>();
+    for (const result of await this.runShards(tasks, stats)) {
+      if (result.kind !== 'logs') continue;
+      for (const g of result.groups) {
+        const key = printLabels(g.labels);
+        const m = byKey.get(key);
+        if (m) m.lists.push(g.entries);
+        else byKey.set(key, { labels: g.labels, lists: [g.entries] });
       }
-      const { labels, key } = labelsOf(b);
-      let id = ids.get(key);
-      if (id === undefined) {
-        if (!failed && labels.some((l) => l.name === ERROR_LABEL)) failed = labels;
-        ids.set(key, (id = sink.series(labels)));
-      }
-      sink.sample(id, e.timestamp, Buffer.byteLength(line), value);
-      return true;
-    }, nextStream);
-    if (failed) throw pipelineError(failed);
-  }
-
-  /**
-   * Runs the selector's pipeline over its streams' entries in [from, through) and groups the lines that
-   * pass by their resulting label set, as Loki does: a parser can split one stream into many series, and
-   * drop/keep can join streams. Only the first `limit` lines of each source stream that pass, in the
-   * query's direction, can be in the answer, so the pipeline stops there.
-   */
-  private async pipelineGroups(
-    tenant: string, selector: LogSelectorExpr, from: bigint, through: bigint, stats: QueryStats, nearest: { limit: number; direction: Direction },
-    categorize: boolean,
-  ): Promise<Array<{ labels: Labels; entries: ResultEntry[] }>> {
-    const groups = new Map<string, { labels: Labels; lists: ResultEntry[][] }>();
-    let parts = new Map<string, { labels: Labels; kept: ResultEntry[] }>();
-    const flush = () => {
-      for (const [key, part] of parts) {
-        let group = groups.get(key);
-        if (!group) groups.set(key, (group = { labels: part.labels, lists: [] }));
-        group.lists.push(nearest.direction === 'backward' ? part.kept.reverse() : part.kept);
-      }
-      parts = new Map();
-    };
-    await this.runPipeline(tenant, selector, from, through, stats, undefined, nearest, (e, line, b) => {
-      let entry: ResultEntry;
-      let stream: { labels: Labels; key: string };
-      if (categorize) {
-        const c = b.categorized();
-        stream = c.stream;
-        entry = { timestamp: e.timestamp, line, structuredMetadata: c.structuredMetadata, parsed: c.parsed };
-      } else {
-        stream = b.result();
-        entry = line === e.line ? e : { timestamp: e.timestamp, line, structuredMetadata: e.structuredMetadata };
-      }
-      let part = parts.get(stream.key);
-      if (!part) parts.set(stream.key, (part = { labels: stream.labels, kept: [] }));
-      part.kept.push(entry);
-      return true;
-    }, flush);
-    flush();
-    return [...groups.values()].map(({ labels, lists }) => ({ labels, entries: mergeDedup(lists) }));
-  }
-
-  /**
-   * The read loop shared by log and metric queries: each matching stream's entries in [from, through),
-   * memory and chunks merged without duplicates, through the pipeline. `visit` gets every line that
-   * passes (with the builder holding its labels) and says whether it counted towards `nearest.limit`;
-   * `nextStream` is called before each stream.
-   */
-  private async runPipeline(
-    tenant: string, selector: LogSelectorExpr, from: bigint, through: bigint, stats: QueryStats, wanted: ReadonlySet<string> | undefined,
-    nearest: { limit: number; direction: Direction } | undefined, visit: (e: Entry, line: string, b: LabelsBuilder) => boolean, nextStream: () => void,
-  ): Promise<void> {
-    const pipeline = compilePipeline(selector.pipeline, wanted);
-    // detected_level costs a scan of each line: skip it when the query cannot see it (a grouping that
-    // leaves it out, and no stage that reads it).
-    const discoverLevels = this.options.discoverLogLevels && (wanted === undefined || wanted.has(DETECTED_LEVEL));
-    // Lines (stored or in memory) that the pipeline would certainly drop are skipped on their bytes; they
-    // still count as processed.
-    const skipped: SkippedLines = { lines: 0, bytes: 0 };
-    for (const src of (await this.sourcesFor(tenant, selector.matchers, from, through)).values()) {
-      nextStream();
-      const stream = pipeline.forStream(src.labels);
-      const prefilter = compileBytePrefilter(selector.pipeline, new Set(src.labels.map((l) => l.name)));
-      let remaining = nearest?.limit ?? Infinity;
-      const chunks = [...src.memory.map((m) => memoryChunk(m, from, through, prefilter, skipped)), ...src.chunks.map((ref) => this.storedChunk(tenant, ref, from, through, stats, prefilter, skipped))];
-      await mergeChunks(chunks, nearest?.direction ?? 'forward', (e) => {
-        // The clock and the signal are read every 4096 lines: cheap, and a query cannot outrun them by much.
-        if ((++stats.totalLinesProcessed & 4095) === 0) throwIfStopped(stats);
-        stats.totalBytesProcessed += e.line.length;
-        let entry = e;
-        if (discoverLevels) {
-          const level = detectLevel(src.labels, e.structuredMetadata, e.line);
-          if (level !== undefined) entry = { ...e, structuredMetadata: [...e.structuredMetadata, { name: DETECTED_LEVEL, value: level }] };
-        }
-        const line = stream.run(entry.line, entry.timestamp, entry.structuredMetadata);
-        if (line !== undefined && visit(entry, line, stream.builder)) remaining--;
-        return remaining > 0;
-      });
     }
-    stats.totalLinesProcessed += skipped.lines;
-    stats.totalBytesProcessed += skipped.bytes;
+    const groups = [...byKey.values()].map(({ labels, lists }) => ({ labels, entries: nearest(mergeDedup(lists), q.direction, q.limit) }));
+    const kept = limitAcrossGroups(groups, q.direction, q.limit);
+    stats.totalEntriesReturned = kept.reduce((n, g) => n + g.entries.length, 0);
+    return q.direction === 'forward' ? kept : kept.map((g) => ({ labels: g.labels, entries: g.entries.reverse() }));
   }
 
-  /** A chunk in the store, fetched and decoded when the merge reaches it. */
-  private storedChunk(
-    tenant: string, ref: ChunkRef, from: bigint, through: bigint, stats: QueryStats, prefilter?: BytePrefilter, skipped?: SkippedLines,
-  ): ChunkSource {
-    return {
-      minTs: ref.from,
-      maxTs: ref.through,
-      remote: true,
-      load: async (backward) => {
-        const bytes = await this.store.getChunk(tenant, ref);
-        stats.chunksDownloaded++;
-        return readChunkBlocks(bytes, from, through, backward, prefilter, skipped);
-      },
-    };
+  /**
+   * Folds a range aggregation's lines into its steps (see RangeFold), shard by shard: stream groups, each
+   * cut into time ranges when there are fewer groups than shards wanted.
+   */
+  async fold(tenant: string, fold: RangeFold, stats: QueryStats): Promise<void> {
+    const { from, through } = readRange(fold.readRange());
+    const streams = await this.sourcesFor(tenant, fold.expr.selector.matchers, from, through);
+    const base = {
+      kind: 'fold', tenant, discoverLogLevels: this.options.discoverLogLevels, query: exprString(fold.expr),
+      start: fold.start, end: fold.end, step: fold.step, grouping: fold.grouping,
+    } as const;
+    const tasks = byStreamAndTime(streams, this.shardsPerQuery, from, through).map((s): FoldShard => ({ ...base, ...s }));
+    for (const result of await this.runShards(tasks, stats)) if (result.kind === 'fold') fold.merge(result.state);
+  }
+
+  /**
+   * For the range functions that need every value of a window: the lines of every matching stream with
+   * from < timestamp <= through that pass the selector's pipeline, grouped by their resulting labels, as
+   * sorted timestamps, byte sizes and (with `unwrap`) values. A series left with an __error__ label fails
+   * the query, as in Loki. With a `by` grouping, lines are grouped by those labels only.
+   */
+  async selectSamples(tenant: string, expr: RangeAggregationExpr, from: bigint, through: bigint, stats: QueryStats, grouping?: Grouping): Promise<StreamSamples[]> {
+    const range = readRange({ from, through });
+    const streams = await this.sourcesFor(tenant, expr.selector.matchers, range.from, range.through);
+    const base = { kind: 'samples', tenant, discoverLogLevels: this.options.discoverLogLevels, query: exprString(expr), grouping } as const;
+    const tasks = byStreamAndTime(streams, this.shardsPerQuery, range.from, range.through).map((s): SamplesShard => ({ ...base, ...s }));
+    const byKey = new Map<string, StreamSamples[]>();
+    for (const result of await this.runShards(tasks, stats)) {
+      if (result.kind !== 'samples') continue;
+      for (const s of result.series) {
+        const key = printLabels(s.labels);
+        const parts = byKey.get(key);
+        if (parts) parts.push(s);
+        else byKey.set(key, [s]);
+      }
+    }
+    const withValues = expr.selector.unwrap !== undefined;
+    return [...byKey.values()].map((parts) => (parts.length === 1 ? parts[0]! : sortSeries(concatSeries(parts), withValues)));
+  }
+
+  /**
+   * Runs a query's shards at once and adds what they read to the stats. The first that fails stops the
+   * others (and so does the query's own signal), and its error is the query's.
+   */
+  private async runShards(tasks: readonly ShardTask[], stats: QueryStats): Promise<ShardResult[]> {
+    throwIfStopped(stats);
+    const stop = new AbortController();
+    const parent = stats.signal;
+    const onParentAbort = () => stop.abort(parent!.reason);
+    parent?.addEventListener('abort', onParentAbort, { once: true });
+    try {
+      const results = await Promise.all(tasks.map((t) => this.shards.run(t, { signal: stop.signal, deadlineMs: stats.deadlineMs }).catch((e: unknown) => {
+        stop.abort(e);
+        throw e;
+      })));
+      for (const r of results) {
+        stats.totalLinesProcessed += r.processed.lines;
+        stats.totalBytesProcessed += r.processed.bytes;
+        stats.chunksDownloaded += r.processed.chunks;
+      }
+      return results;
+    } finally {
+      parent?.removeEventListener('abort', onParentAbort);
+      if (!stop.signal.aborted) stop.abort(new LokiError('canceled', 'query_done', 'query finished'));
+    }
   }
 
   /**
@@ -290,7 +211,7 @@ export class Querier {
    * lists chunks and drops them from memory, and the query must find them in one place or the other (in
    * both, the merge drops the copies).
    */
-  private async sourcesFor(tenant: string, matchers: readonly LabelMatcher[], from: bigint, through: bigint) {
+  private async sourcesFor(tenant: string, matchers: readonly LabelMatcher[], from: bigint, through: bigint): Promise<ShardStream[]> {
     const sources = new Map<string, { labels: Labels; memory: MemoryChunkSnapshot[]; chunks: ChunkRef[] }>();
     for (const m of this.memory.streamsMatching(tenant, matchers)) {
       if (m.overlaps(from, through - 1n)) sources.set(m.labelsString, { labels: m.labels, memory: m.chunkSnapshots(from, through), chunks: [] });
@@ -301,7 +222,7 @@ export class Querier {
       if (src) src.chunks.push(...s.chunks);
       else sources.set(key, { labels: s.labels, memory: [], chunks: [...s.chunks] });
     }
-    return sources;
+    return [...sources.values()];
   }
 
   /**
@@ -395,59 +316,34 @@ export class Querier {
   }
 }
 
-/** Throws when the query ran past its deadline or was aborted. */
-export function throwIfStopped(stats: QueryStats): void {
-  if (stats.signal?.aborted) throw stats.signal.reason;
-  if (stats.deadlineMs !== undefined && Date.now() > stats.deadlineMs) throw new LokiError('timeout', 'query_timeout', QUERY_TIMEOUT_MESSAGE);
+/** A range aggregation's lines (from < timestamp <= through) as the read range [from + 1, through + 1). */
+function readRange(r: { from: bigint; through: bigint }): { from: bigint; through: bigint } {
+  return { from: r.from + 1n, through: r.through + 1n };
 }
 
-/** A chunk in memory read with the same block reader, prefilter and counters as a stored one. */
-function memoryChunk(m: MemoryChunkSnapshot, from: bigint, through: bigint, prefilter: BytePrefilter | undefined, skipped: SkippedLines): ChunkSource {
+/** The samples of one series from several shards, as one unsorted list. */
+function concatSeries(parts: readonly StreamSamples[]): StreamSamples {
   return {
-    minTs: m.minTs,
-    maxTs: m.maxTs,
-    remote: false,
-    load: (backward) => Promise.resolve(readSnapshotBlocks(m.chunk, from, through, backward, prefilter, skipped)),
+    labels: parts[0]!.labels,
+    timestamps: parts.flatMap((p) => p.timestamps),
+    bytes: parts.flatMap((p) => p.bytes),
+    values: parts[0]!.values ? parts.flatMap((p) => p.values!) : undefined,
   };
 }
 
-/**
- * The labels a `by` grouping needs from the parsers: the grouping's, the unwrapped one, and any a label
- * filter reads; undefined (all of them) when a formatting or drop/keep stage may read any label.
- */
-function requiredLabels(selector: LogSelectorExpr, grouping: Grouping): ReadonlySet<string> | undefined {
-  const names = new Set(grouping.labels);
-  if (selector.unwrap) names.add(selector.unwrap.name);
-  const addFilter = (f: LabelFilterExpr): void => {
-    switch (f.kind) {
-      case 'and':
-      case 'or': addFilter(f.left); addFilter(f.right); break;
-      case 'string': names.add(f.matcher.name); break;
-      default: names.add(f.name);
-    }
-  };
-  for (const stage of selector.pipeline) {
-    if (stage.kind === 'line_format' || stage.kind === 'label_format' || stage.kind === 'drop' || stage.kind === 'keep') return undefined;
-    if (stage.kind === 'label_filter') addFilter(stage.filter);
+/** The store's reader on this thread: shards run one after another between their chunk reads. */
+export class InProcessShards implements ShardRunner {
+  constructor(private readonly store: LogStore) {}
+
+  run(task: ShardTask, stop: { readonly signal: AbortSignal; readonly deadlineMs: number | undefined }): Promise<ShardResult> {
+    const stats = { signal: stop.signal, deadlineMs: stop.deadlineMs };
+    return runShard(task, {
+      getChunk: (tenant, ref) => this.store.getChunk(tenant, ref),
+      checkStopped: () => throwIfStopped(stats as QueryStats),
+    });
   }
-  for (const f of selector.unwrap?.filters ?? []) addFilter(f);
-  return names;
-}
 
-/** The `by` labels of a line (and __error__, which must still fail the query), without sorting all of them. */
-function groupedResult(names: readonly string[]): (b: LabelsBuilder) => { labels: Labels; key: string } {
-  const sorted = [...new Set([...names, ERROR_LABEL])].sort();
-  let last: { labels: Labels; key: string } | undefined;
-  return (b) => {
-    const labels: Label[] = [];
-    for (const name of sorted) {
-      const value = b.get(name);
-      if (value !== undefined && value !== '') labels.push({ name, value });
-    }
-    const key = printLabels(labels);
-    if (last?.key !== key) last = { labels, key };
-    return last;
-  };
+  async close(): Promise<void> {}
 }
 
 /** Adds `bytes` to the total of a label set, keyed by its printed form. */
@@ -458,81 +354,3 @@ function addBytes(totals: Map<string, { labels: Labels; bytes: number }>, labels
   else totals.set(key, { labels, bytes });
 }
 
-/** A series whose lines came from several streams, put in timestamp order. */
-function sortSeries(s: { labels: Labels; timestamps: bigint[]; bytes: number[]; values: number[] }, withValues: boolean): StreamSamples {
-  const order = s.timestamps.map((_, i) => i).sort((a, b) => (s.timestamps[a]! < s.timestamps[b]! ? -1 : s.timestamps[a]! > s.timestamps[b]! ? 1 : a - b));
-  return {
-    labels: s.labels,
-    timestamps: order.map((i) => s.timestamps[i]!),
-    bytes: order.map((i) => s.bytes[i]!),
-    values: withValues ? order.map((i) => s.values[i]!) : undefined,
-  };
-}
-
-/** Loki's answer when a metric query meets a line its pipeline marked with __error__. */
-function pipelineError(labels: Labels): LokiError {
-  const error = labels.find((l) => l.name === ERROR_LABEL)!.value;
-  return new LokiError('bad_data', 'pipeline_error',
-    `pipeline error: '${error}' for series: '${printLabels(labels)}'.\n` +
-    `Use a label filter to intentionally skip this error. (e.g | __error__!="${error}").\n` +
-    'To skip all potential errors you can match empty errors.(e.g __error__="")\n' +
-    'The label filter can also be specified after unwrap. (e.g | unwrap latency | __error__="" )\n');
-}
-
-const byTimestamp = (a: Entry, b: Entry) => (a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : 0);
-
-/**
- * Merges per-source lists (each sorted by timestamp) into one sorted list without duplicates: an entry with
- * the same timestamp and line as one already taken is dropped, as Loki's read path does within a stream,
- * wherever the copies came from (memory and a flushed chunk, two flushes of the same data after a WAL
- * replay, or one list that holds it twice).
- */
-export function mergeDedup(lists: readonly Entry[][]): Entry[] {
-  const nonEmpty = lists.filter((l) => l.length > 0);
-  if (nonEmpty.length === 0) return [];
-  const all = nonEmpty.length === 1 ? nonEmpty[0]! : nonEmpty.flat().sort(byTimestamp);
-  const out: Entry[] = [];
-  let groupStart = 0;
-  for (const e of all) {
-    const prev = out[out.length - 1];
-    if (!prev || prev.timestamp !== e.timestamp) {
-      groupStart = out.length;
-      out.push(e);
-      continue;
-    }
-    // Same timestamp as the previous entry: keep it only if no entry of this timestamp has the same line.
-    let seen = false;
-    for (let i = groupStart; i < out.length && !seen; i++) seen = out[i]!.line === e.line;
-    if (!seen) out.push(e);
-  }
-  return out;
-}
-
-/** Keeps the `limit` entries nearest the start (forward) or end (backward) over all streams. */
-function limitAcrossStreams(streams: StreamResult[], direction: Direction, limit: number, stats: QueryStats): StreamResult[] {
-  const total = streams.reduce((n, s) => n + s.entries.length, 0);
-  if (total <= limit) {
-    stats.totalEntriesReturned = total;
-    return streams;
-  }
-  const all: Array<{ s: number; e: Entry }> = [];
-  streams.forEach((s, i) => s.entries.forEach((e) => all.push({ s: i, e })));
-  const keys = streams.map((s) => printLabels(s.labels));
-  all.sort((a, b) => {
-    const c = byTimestamp(a.e, b.e);
-    if (c !== 0) return direction === 'forward' ? c : -c;
-    return keys[a.s]! < keys[b.s]! ? -1 : keys[a.s]! > keys[b.s]! ? 1 : 0;
-  });
-  const kept = new Map<number, Entry[]>();
-  for (const { s, e } of all.slice(0, limit)) {
-    let list = kept.get(s);
-    if (!list) kept.set(s, (list = []));
-    list.push(e);
-  }
-  stats.totalEntriesReturned = limit;
-  // restore each stream's own order (equal timestamps stay as the stream had them)
-  return [...kept].map(([i, entries]) => {
-    const order = new Map(streams[i]!.entries.map((e, k) => [e, k]));
-    return { labels: streams[i]!.labels, entries: entries.sort((a, b) => order.get(a)! - order.get(b)!) };
-  });
-}

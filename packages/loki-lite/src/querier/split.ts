@@ -1,5 +1,5 @@
 import { type Labels, printLabels } from '@loki-lite/shared';
-import type { Direction, QueryStats, ResultEntry, StreamResult } from './querier.js';
+import type { Direction, QueryStats, ResultEntry, StreamResult } from './types.js';
 
 /*
  * Log queries as Loki's query frontend answers them: split at split_queries_by_interval, each interval

@@ -46,8 +46,8 @@ function checkSeriesLimit(series: number, limit: number): void {
 /** The querier as the engine's sample source, for one query of one tenant. */
 function sampleSource(querier: Querier, tenant: string, stats: QueryStats): SampleSource {
   return {
-    streams: (selector, from, through, grouping) => querier.selectSamples(tenant, selector, from, through, stats, grouping),
-    visit: (selector, from, through, grouping, sink) => querier.visitSamples(tenant, selector, from, through, stats, grouping, sink),
+    fold: (fold) => querier.fold(tenant, fold, stats),
+    streams: (expr, from, through, grouping) => querier.selectSamples(tenant, expr, from, through, stats, grouping),
   };
 }
 

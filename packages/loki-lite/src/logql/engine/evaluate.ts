@@ -1,11 +1,11 @@
 import { compileGoRegex, isValidLabelName, type Label, type Labels, LokiError, printLabels, sortLabels } from '@loki-lite/shared';
 import type {
-  ArithmeticOp, BinaryExpr, BinaryOp, ComparisonOp, Grouping, LabelReplaceExpr, LogSelectorExpr, RangeAggregationExpr, RangeOp, SampleExpr, VectorMatching, VectorOp,
+  ArithmeticOp, BinaryExpr, BinaryOp, ComparisonOp, Grouping, LabelReplaceExpr, RangeAggregationExpr, RangeOp, SampleExpr, VectorMatching, VectorOp,
 } from '../syntax/ast.js';
 import { compare } from '../compare.js';
 import { aggregate, groupBy } from './aggregate.js';
 import { rangeFunction } from './range-functions.js';
-import { canFold, foldRange } from './fold.js';
+import { canFold, RangeFold } from './fold.js';
 import type { InstantValue, Sample } from './value.js';
 
 /*
@@ -33,16 +33,17 @@ export interface SampleSink {
 /** What the engine needs from the querier (the consumer owns the interface). */
 export interface SampleSource {
   /**
-   * Streams every sample of the selector to `sink` instead of returning them, so that range aggregations
-   * can fold them into their steps with memory bounded by series x steps. Optional: without it the
-   * engine works from `streams`.
+   * Reads the lines of `fold.expr`'s selector in `fold.readRange()` and folds them into its steps (through
+   * `fold.sink()`, or by merging the folds of parts of the lines), so memory is bounded by series x steps.
+   * Optional: without it the engine works from `streams`.
    */
-  visit?(selector: LogSelectorExpr, from: bigint, through: bigint, grouping: Grouping | undefined, sink: SampleSink): Promise<void>;
+  fold?(fold: RangeFold): Promise<void>;
   /**
-   * Every line of every matching stream with from < timestamp <= through, after the pipeline. With a
-   * `by` grouping, each line's labels are reduced to it (and the parsers may skip every other label).
+   * Every line of every stream matching `expr`'s selector with from < timestamp <= through, after the
+   * pipeline (and unwrap), for the functions that need a window's every value. With a `by` grouping,
+   * each line's labels are reduced to it (and the parsers may skip every other label).
    */
-  streams(selector: LogSelectorExpr, from: bigint, through: bigint, grouping?: Grouping): Promise<StreamSamples[]>;
+  streams(expr: RangeAggregationExpr, from: bigint, through: bigint, grouping?: Grouping): Promise<StreamSamples[]>;
 }
 
 export interface Evaluator {
@@ -147,9 +148,13 @@ function canInjectGrouping(vectorOp: VectorOp, rangeOp: RangeOp, grouping: Group
 async function prepareRange(expr: RangeAggregationExpr, source: SampleSource, start: bigint, end: bigint, step: bigint, injected?: Grouping): Promise<Evaluator> {
   const { range, offset } = expr;
   const grouping = expr.grouping ?? injected;
-  if (source.visit && canFold(expr)) return foldRange(expr, source.visit.bind(source), start, end, step, grouping);
+  if (source.fold && canFold(expr)) {
+    const fold = new RangeFold(expr, start, end, step, grouping);
+    await source.fold(fold);
+    return fold.evaluator();
+  }
   // Windows are (t - offset - range, t - offset], as in Loki.
-  const fetched = await source.streams(expr.selector, start - offset - range, end - offset, grouping && !grouping.without ? grouping : undefined);
+  const fetched = await source.streams(expr, start - offset - range, end - offset, grouping && !grouping.without ? grouping : undefined);
   const series = groupSeries(fetched, grouping);
   const prepared = series.map((s) => {
     const prefix = new Float64Array(s.bytes.length + 1);

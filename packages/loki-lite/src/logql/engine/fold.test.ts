@@ -36,7 +36,9 @@ function source(data: StreamSamples[], streaming: boolean): SampleSource {
   if (!streaming) return { streams };
   return {
     streams,
-    visit: async (_sel, from, through, _grouping, sink) => {
+    fold: async (fold) => {
+      const { from, through } = fold.readRange();
+      const sink = fold.sink();
       for (const s of data) {
         const id = sink.series(s.labels);
         for (const i of inWindow(s, from, through)) sink.sample(id, s.timestamps[i]!, s.bytes[i]!, s.values![i]!);

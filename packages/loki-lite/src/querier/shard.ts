@@ -1,0 +1,435 @@
+import { type Label, type Labels, LokiError, printLabels } from '@loki-lite/shared';
+import type { Entry } from '../chunk/entry.js';
+import { readChunkBlocks, readSnapshotBlocks, type SkippedLines } from '../chunk/mem-chunk.js';
+import type { ChunkRef } from '../index/types.js';
+import type { StreamSamples } from '../logql/engine/evaluate.js';
+import { type FoldState, RangeFold } from '../logql/engine/fold.js';
+import { ERROR_LABEL, type LabelsBuilder } from '../logql/log/labels-builder.js';
+import { DETECTED_LEVEL, detectLevel } from '../logql/log/level-detection.js';
+import { compilePipeline, compileUnwrap } from '../logql/log/pipeline.js';
+import { type BytePrefilter, compileBytePrefilter } from '../logql/log/prefilter.js';
+import type { Grouping, LabelFilterExpr, LogSelectorExpr, RangeAggregationExpr } from '../logql/syntax/ast.js';
+import { parseQuery } from '../logql/syntax/parser.js';
+import { type ChunkSource, mergeChunks } from './merge.js';
+import type { Direction, MemoryChunkSnapshot, ResultEntry } from './types.js';
+
+/*
+ * A shard of a query: some of its streams over some of its time range, read and run through the pipeline
+ * into a partial answer that the planner (querier.ts) merges with the other shards'. Everything here is
+ * plain data in and out (the query as LogQL text, chunk references, memory snapshots), so a shard runs
+ * the same on the server's thread and on a worker thread (pool/shard-worker.ts).
+ */
+
+/** One stream of a shard: its in-memory chunks (snapshots) and stored chunks. */
+export interface ShardStream {
+  readonly labels: Labels;
+  readonly memory: readonly MemoryChunkSnapshot[];
+  readonly chunks: readonly ChunkRef[];
+}
+
+interface ShardCommon {
+  readonly tenant: string;
+  readonly streams: readonly ShardStream[];
+  /** Entries with from <= timestamp < through are read. */
+  readonly from: bigint;
+  readonly through: bigint;
+  /** Loki's discover_log_levels: every line read gets detected_level. */
+  readonly discoverLogLevels: boolean;
+}
+
+/** A log query's shard: the lines nearest its start (forward) or end (backward), at most `limit`. */
+export interface LogsShard extends ShardCommon {
+  readonly kind: 'logs';
+  /** The log selector with its pipeline, as LogQL. */
+  readonly query: string;
+  readonly direction: Direction;
+  readonly limit: number;
+  readonly categorize: boolean;
+}
+
+/** A foldable range aggregation's shard: its figures per series and step (see RangeFold). */
+export interface FoldShard extends ShardCommon {
+  readonly kind: 'fold';
+  /** The range aggregation, as LogQL. */
+  readonly query: string;
+  readonly start: bigint;
+  readonly end: bigint;
+  readonly step: bigint;
+  readonly grouping: Grouping | undefined;
+}
+
+/** Every sample of a range aggregation's lines, for the functions that need a window's every value. */
+export interface SamplesShard extends ShardCommon {
+  readonly kind: 'samples';
+  /** The range aggregation, as LogQL. */
+  readonly query: string;
+  readonly grouping: Grouping | undefined;
+}
+
+export type ShardTask = LogsShard | FoldShard | SamplesShard;
+
+/** What a shard read, for the answer's stats. */
+export interface ShardProcessed {
+  lines: number;
+  bytes: number;
+  chunks: number;
+}
+
+export interface LogGroup {
+  readonly labels: Labels;
+  /** Sorted by timestamp (forward), without duplicates. */
+  readonly entries: ResultEntry[];
+}
+
+export type ShardResult = { readonly processed: ShardProcessed } & (
+  | { readonly kind: 'logs'; readonly groups: LogGroup[] }
+  | { readonly kind: 'fold'; readonly state: FoldState }
+  | { readonly kind: 'samples'; readonly series: StreamSamples[] }
+);
+
+/** What a shard needs from where it runs. */
+export interface ShardEnv {
+  /** A stored chunk's bytes. */
+  getChunk(tenant: string, ref: ChunkRef): Promise<Uint8Array>;
+  /** Throws when the query must stop (deadline, cancellation); called every few thousand lines. */
+  checkStopped(): void;
+}
+
+export async function runShard(task: ShardTask, env: ShardEnv): Promise<ShardResult> {
+  const reader = new ShardReader(task, env);
+  switch (task.kind) {
+    case 'logs': {
+      const groups = await reader.logGroups(selectorOf(task.query), task);
+      return { kind: 'logs', groups, processed: reader.processed };
+    }
+    case 'fold': {
+      const expr = rangeOf(task.query);
+      const fold = new RangeFold(expr, task.start, task.end, task.step, task.grouping);
+      await reader.samples(expr, fold.readGrouping, fold.sink());
+      return { kind: 'fold', state: fold.state(), processed: reader.processed };
+    }
+    case 'samples': {
+      const expr = rangeOf(task.query);
+      return { kind: 'samples', series: await reader.sampleLists(expr, task.grouping), processed: reader.processed };
+    }
+  }
+}
+
+/** Receives the samples of a read: a series number for each new label set, then its lines. */
+interface SampleSink {
+  series(labels: Labels): number;
+  sample(series: number, ts: bigint, bytes: number, value: number): void;
+}
+
+/** The lines of one shard through the query's pipeline. */
+class ShardReader {
+  readonly processed: ShardProcessed = { lines: 0, bytes: 0, chunks: 0 };
+
+  constructor(private readonly task: ShardTask, private readonly env: ShardEnv) {}
+
+  /**
+   * The lines that pass the selector's pipeline grouped by their resulting label set, as Loki does: a
+   * parser can split one stream into many series, and drop/keep can join streams. Only the first `limit`
+   * lines of each group, and `limit` lines over all groups, in the query's direction, can be in the
+   * answer, so no more are kept; merged with other shards' groups the cut is the same as over the whole.
+   */
+  async logGroups(selector: LogSelectorExpr, q: { direction: Direction; limit: number; categorize: boolean }): Promise<LogGroup[]> {
+    const groups = new Map<string, { labels: Labels; lists: ResultEntry[][] }>();
+    let parts = new Map<string, { labels: Labels; kept: ResultEntry[] }>();
+    const flush = () => {
+      for (const [key, part] of parts) {
+        let group = groups.get(key);
+        if (!group) groups.set(key, (group = { labels: part.labels, lists: [] }));
+        group.lists.push(q.direction === 'backward' ? part.kept.reverse() : part.kept);
+      }
+      parts = new Map();
+    };
+    await this.run(selector, undefined, q, (e, line, b) => {
+      let entry: ResultEntry;
+      let stream: { labels: Labels; key: string };
+      if (q.categorize) {
+        const c = b.categorized();
+        stream = c.stream;
+        entry = { timestamp: e.timestamp, line, structuredMetadata: c.structuredMetadata, parsed: c.parsed };
+      } else {
+        stream = b.result();
+        entry = line === e.line ? e : { timestamp: e.timestamp, line, structuredMetadata: e.structuredMetadata };
+      }
+      let part = parts.get(stream.key);
+      if (!part) parts.set(stream.key, (part = { labels: stream.labels, kept: [] }));
+      part.kept.push(entry);
+      return true;
+    }, flush);
+    flush();
+    const merged = [...groups.values()].map(({ labels, lists }) => ({ labels, entries: nearest(mergeDedup(lists), q.direction, q.limit) }));
+    return limitAcrossGroups(merged, q.direction, q.limit);
+  }
+
+  /**
+   * Every line of the range aggregation's selector that passes its pipeline (and unwrap), to `sink` as it
+   * is read (series numbered as they appear), so nothing per line is kept. Lines arrive in time order
+   * within a stream. A series with an __error__ label fails the query once the walk is done, as in Loki.
+   */
+  async samples(expr: RangeAggregationExpr, grouping: Grouping | undefined, sink: SampleSink, nextStream: () => void = () => {}): Promise<void> {
+    const { selector } = expr;
+    const unwrap = selector.unwrap ? compileUnwrap(selector.unwrap) : undefined;
+    const labelsOf = grouping ? groupedResult(grouping.labels) : (b: LabelsBuilder) => b.result();
+    const ids = new Map<string, number>();
+    let failed: Labels | undefined;
+    await this.run(selector, grouping && requiredLabels(selector, grouping), undefined, (e, line, b) => {
+      let value = 0;
+      if (unwrap) {
+        const v = unwrap(b);
+        if (v === undefined) return false;
+        value = v;
+      }
+      const { labels, key } = labelsOf(b);
+      let id = ids.get(key);
+      if (id === undefined) {
+        if (!failed && labels.some((l) => l.name === ERROR_LABEL)) failed = labels;
+        ids.set(key, (id = sink.series(labels)));
+      }
+      sink.sample(id, e.timestamp, Buffer.byteLength(line), value);
+      return true;
+    }, nextStream);
+    if (failed) throw pipelineError(failed);
+  }
+
+  /** The samples of `samples` as sorted lists per series. */
+  async sampleLists(expr: RangeAggregationExpr, grouping: Grouping | undefined): Promise<StreamSamples[]> {
+    const series: SeriesLists[] = [];
+    let stream = 0;
+    await this.samples(expr, grouping, {
+      series: (labels) => series.push({ labels, timestamps: [], bytes: [], values: [], stream }) - 1,
+      sample: (id, ts, bytes, value) => {
+        const s = series[id]!;
+        if (s.stream !== stream) s.stream = -1; // lines from several streams: sorted at the end
+        s.timestamps.push(ts);
+        s.bytes.push(bytes);
+        s.values.push(value);
+      },
+    }, () => stream++);
+    const withValues = expr.selector.unwrap !== undefined;
+    return series.map((s) => (s.stream === -1 ? sortSeries(s, withValues) : { labels: s.labels, timestamps: s.timestamps, bytes: s.bytes, values: withValues ? s.values : undefined }));
+  }
+
+  /**
+   * The read loop of every shard: each stream's entries in [from, through), memory and chunks merged
+   * without duplicates, through the pipeline. `visit` gets every line that passes (with the builder
+   * holding its labels) and says whether it counted towards `nearest.limit`; `nextStream` is called
+   * before each stream.
+   */
+  private async run(
+    selector: LogSelectorExpr, wanted: ReadonlySet<string> | undefined, nearest: { limit: number; direction: Direction } | undefined,
+    visit: (e: Entry, line: string, b: LabelsBuilder) => boolean, nextStream: () => void,
+  ): Promise<void> {
+    const { task, env, processed } = this;
+    const pipeline = compilePipeline(selector.pipeline, wanted);
+    // detected_level costs a scan of each line: skip it when the query cannot see it (a grouping that
+    // leaves it out, and no stage that reads it).
+    const discoverLevels = task.discoverLogLevels && (wanted === undefined || wanted.has(DETECTED_LEVEL));
+    // Lines (stored or in memory) that the pipeline would certainly drop are skipped on their bytes; they
+    // still count as processed.
+    const skipped: SkippedLines = { lines: 0, bytes: 0 };
+    for (const src of task.streams) {
+      nextStream();
+      const stream = pipeline.forStream(src.labels);
+      const prefilter = compileBytePrefilter(selector.pipeline, new Set(src.labels.map((l) => l.name)));
+      let remaining = nearest?.limit ?? Infinity;
+      const chunks = [...src.memory.map((m) => this.memoryChunk(m, prefilter, skipped)), ...src.chunks.map((ref) => this.storedChunk(ref, prefilter, skipped))];
+      await mergeChunks(chunks, nearest?.direction ?? 'forward', (e) => {
+        // The clock and the cancel flag are read every 4096 lines: cheap, and a query cannot outrun them by much.
+        if ((++processed.lines & 4095) === 0) env.checkStopped();
+        processed.bytes += e.line.length;
+        let entry = e;
+        if (discoverLevels) {
+          const level = detectLevel(src.labels, e.structuredMetadata, e.line);
+          if (level !== undefined) entry = { ...e, structuredMetadata: [...e.structuredMetadata, { name: DETECTED_LEVEL, value: level }] };
+        }
+        const line = stream.run(entry.line, entry.timestamp, entry.structuredMetadata);
+        if (line !== undefined && visit(entry, line, stream.builder)) remaining--;
+        return remaining > 0;
+      });
+    }
+    processed.lines += skipped.lines;
+    processed.bytes += skipped.bytes;
+  }
+
+  /** A chunk in memory read with the same block reader, prefilter and counters as a stored one. */
+  private memoryChunk(m: MemoryChunkSnapshot, prefilter: BytePrefilter | undefined, skipped: SkippedLines): ChunkSource {
+    const { from, through } = this.task;
+    return {
+      minTs: m.minTs,
+      maxTs: m.maxTs,
+      remote: false,
+      load: (backward) => Promise.resolve(readSnapshotBlocks(m.chunk, from, through, backward, prefilter, skipped)),
+    };
+  }
+
+  /** A chunk in the store, fetched and decoded when the merge reaches it. */
+  private storedChunk(ref: ChunkRef, prefilter: BytePrefilter | undefined, skipped: SkippedLines): ChunkSource {
+    const { tenant, from, through } = this.task;
+    return {
+      minTs: ref.from,
+      maxTs: ref.through,
+      remote: true,
+      load: async (backward) => {
+        const bytes = await this.env.getChunk(tenant, ref);
+        this.processed.chunks++;
+        const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+        return readChunkBlocks(buf, from, through, backward, prefilter, skipped);
+      },
+    };
+  }
+}
+
+/** Queries parsed on this thread, by text: a query's shards come in bursts, and a ruler repeats its rules. */
+const parsed = new Map<string, ReturnType<typeof parseQuery>>();
+const PARSED_KEPT = 256;
+
+function parseCached(query: string): ReturnType<typeof parseQuery> {
+  let expr = parsed.get(query);
+  if (!expr) {
+    if (parsed.size >= PARSED_KEPT) parsed.delete(parsed.keys().next().value!);
+    parsed.set(query, (expr = parseQuery(query)));
+  }
+  return expr;
+}
+
+function selectorOf(query: string): LogSelectorExpr {
+  const expr = parseCached(query);
+  if (expr.kind !== 'log_selector') throw new LokiError('internal', 'shard_query', `a log query's shard got a metric query: ${query}`);
+  return expr;
+}
+
+function rangeOf(query: string): RangeAggregationExpr {
+  const expr = parseCached(query);
+  if (expr.kind !== 'range_aggregation') throw new LokiError('internal', 'shard_query', `a range aggregation's shard got another query: ${query}`);
+  return expr;
+}
+
+/**
+ * The labels a `by` grouping needs from the parsers: the grouping's, the unwrapped one, and any a label
+ * filter reads; undefined (all of them) when a formatting or drop/keep stage may read any label.
+ */
+function requiredLabels(selector: LogSelectorExpr, grouping: Grouping): ReadonlySet<string> | undefined {
+  const names = new Set(grouping.labels);
+  if (selector.unwrap) names.add(selector.unwrap.name);
+  const addFilter = (f: LabelFilterExpr): void => {
+    switch (f.kind) {
+      case 'and':
+      case 'or': addFilter(f.left); addFilter(f.right); break;
+      case 'string': names.add(f.matcher.name); break;
+      default: names.add(f.name);
+    }
+  };
+  for (const stage of selector.pipeline) {
+    if (stage.kind === 'line_format' || stage.kind === 'label_format' || stage.kind === 'drop' || stage.kind === 'keep') return undefined;
+    if (stage.kind === 'label_filter') addFilter(stage.filter);
+  }
+  for (const f of selector.unwrap?.filters ?? []) addFilter(f);
+  return names;
+}
+
+/** The `by` labels of a line (and __error__, which must still fail the query), without sorting all of them. */
+function groupedResult(names: readonly string[]): (b: LabelsBuilder) => { labels: Labels; key: string } {
+  const sorted = [...new Set([...names, ERROR_LABEL])].sort();
+  let last: { labels: Labels; key: string } | undefined;
+  return (b) => {
+    const labels: Label[] = [];
+    for (const name of sorted) {
+      const value = b.get(name);
+      if (value !== undefined && value !== '') labels.push({ name, value });
+    }
+    const key = printLabels(labels);
+    if (last?.key !== key) last = { labels, key };
+    return last;
+  };
+}
+
+interface SeriesLists {
+  readonly labels: Labels;
+  readonly timestamps: bigint[];
+  readonly bytes: number[];
+  readonly values: number[];
+  /** The stream all its lines came from, or -1 when several. */
+  stream: number;
+}
+
+/** A series whose lines came from several streams (or shards), put in timestamp order. */
+export function sortSeries(s: { labels: Labels; timestamps: readonly bigint[]; bytes: readonly number[]; values?: readonly number[] | undefined }, withValues: boolean): StreamSamples {
+  const order = s.timestamps.map((_, i) => i).sort((a, b) => (s.timestamps[a]! < s.timestamps[b]! ? -1 : s.timestamps[a]! > s.timestamps[b]! ? 1 : a - b));
+  return {
+    labels: s.labels,
+    timestamps: order.map((i) => s.timestamps[i]!),
+    bytes: order.map((i) => s.bytes[i]!),
+    values: withValues ? order.map((i) => s.values![i]!) : undefined,
+  };
+}
+
+/** Loki's answer when a metric query meets a line its pipeline marked with __error__. */
+function pipelineError(labels: Labels): LokiError {
+  const error = labels.find((l) => l.name === ERROR_LABEL)!.value;
+  return new LokiError('bad_data', 'pipeline_error',
+    `pipeline error: '${error}' for series: '${printLabels(labels)}'.\n` +
+    `Use a label filter to intentionally skip this error. (e.g | __error__!="${error}").\n` +
+    'To skip all potential errors you can match empty errors.(e.g __error__="")\n' +
+    'The label filter can also be specified after unwrap. (e.g | unwrap latency | __error__="" )\n');
+}
+
+const byTimestamp = (a: Entry, b: Entry) => (a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : 0);
+
+/**
+ * Merges per-source lists (each sorted by timestamp) into one sorted list without duplicates: an entry with
+ * the same timestamp and line as one already taken is dropped, as Loki's read path does within a stream,
+ * wherever the copies came from (memory and a flushed chunk, two flushes of the same data after a WAL
+ * replay, two shards, or one list that holds it twice).
+ */
+export function mergeDedup<E extends Entry>(lists: readonly E[][]): E[] {
+  const nonEmpty = lists.filter((l) => l.length > 0);
+  if (nonEmpty.length === 0) return [];
+  const all = nonEmpty.length === 1 ? nonEmpty[0]! : nonEmpty.flat().sort(byTimestamp);
+  const out: E[] = [];
+  let groupStart = 0;
+  for (const e of all) {
+    const prev = out[out.length - 1];
+    if (!prev || prev.timestamp !== e.timestamp) {
+      groupStart = out.length;
+      out.push(e);
+      continue;
+    }
+    // Same timestamp as the previous entry: keep it only if no entry of this timestamp has the same line.
+    let seen = false;
+    for (let i = groupStart; i < out.length && !seen; i++) seen = out[i]!.line === e.line;
+    if (!seen) out.push(e);
+  }
+  return out;
+}
+
+/** The `limit` entries of a sorted list nearest the start (forward) or the end (backward), still sorted. */
+export function nearest<E>(entries: E[], direction: Direction, limit: number): E[] {
+  if (entries.length <= limit) return entries;
+  return direction === 'forward' ? entries.slice(0, limit) : entries.slice(-limit);
+}
+
+/**
+ * Keeps the `limit` entries nearest the start (forward) or end (backward) over all groups (sorted
+ * lists); equal timestamps go by the groups' labels, so the cut is the same whichever shards held them.
+ */
+export function limitAcrossGroups(groups: LogGroup[], direction: Direction, limit: number): LogGroup[] {
+  const total = groups.reduce((n, s) => n + s.entries.length, 0);
+  if (total <= limit) return groups;
+  const all: Array<{ s: number; e: ResultEntry; k: number }> = [];
+  groups.forEach((s, i) => s.entries.forEach((e, k) => all.push({ s: i, e, k })));
+  const keys = groups.map((s) => printLabels(s.labels));
+  all.sort((a, b) => {
+    const c = byTimestamp(a.e, b.e);
+    if (c !== 0) return direction === 'forward' ? c : -c;
+    if (a.s !== b.s) return keys[a.s]! < keys[b.s]! ? -1 : keys[a.s]! > keys[b.s]! ? 1 : 0;
+    return direction === 'forward' ? a.k - b.k : b.k - a.k;
+  });
+  const kept = groups.map((): Array<{ e: ResultEntry; k: number }> => []);
+  for (const { s, e, k } of all.slice(0, limit)) kept[s]!.push({ e, k });
+  // each group keeps its own order (equal timestamps stay as the group had them)
+  return groups.flatMap((g, i) => (kept[i]!.length === 0 ? [] : [{ labels: g.labels, entries: kept[i]!.sort((a, b) => a.k - b.k).map((x) => x.e) }]));
+}

@@ -1,0 +1,56 @@
+import { type Label, type Labels, LokiError } from '@loki-lite/shared';
+import type { Entry } from '../chunk/entry.js';
+import type { ChunkSnapshot } from '../chunk/mem-chunk.js';
+
+/*
+ * The querier's vocabulary, shared by the planner on the server's thread (querier.ts) and the shard
+ * executor that may run on a worker thread (shard.ts).
+ */
+
+export type Direction = 'forward' | 'backward';
+
+/** A chunk in the ingester's memory as a query reads it: its time range when taken, and its contents. */
+export interface MemoryChunkSnapshot {
+  readonly minTs: bigint;
+  readonly maxTs: bigint;
+  readonly chunk: ChunkSnapshot;
+}
+
+/** A log line of an answer; with categorize-labels it carries its non-stream labels apart. */
+export interface ResultEntry extends Entry {
+  readonly parsed?: readonly Label[];
+}
+
+export interface StreamResult {
+  readonly labels: Labels;
+  /** In the query's direction. */
+  readonly entries: ResultEntry[];
+}
+
+/** Loki's answer when a query runs past limits_config.query_timeout. */
+export const QUERY_TIMEOUT_MESSAGE =
+  'Request timed out, decrease the duration of the request or add more label matchers (prefer exact match over regex match) to reduce the amount of data processed.';
+
+export interface QueryStats {
+  /** Date.now() after which the read loop gives up (query_timeout); unset: no limit. */
+  deadlineMs?: number;
+  /**
+   * Aborted when the query must stop (its client went away, or its time ran out while it waited or ran);
+   * the read loop then throws the signal's reason.
+   */
+  signal?: AbortSignal;
+  totalBytesProcessed: number;
+  totalLinesProcessed: number;
+  totalEntriesReturned: number;
+  chunksDownloaded: number;
+}
+
+export function queryTimeoutError(): LokiError {
+  return new LokiError('timeout', 'query_timeout', QUERY_TIMEOUT_MESSAGE);
+}
+
+/** Throws when the query ran past its deadline or was aborted. */
+export function throwIfStopped(stats: QueryStats): void {
+  if (stats.signal?.aborted) throw stats.signal.reason;
+  if (stats.deadlineMs !== undefined && Date.now() > stats.deadlineMs) throw queryTimeoutError();
+}
