@@ -3,6 +3,11 @@ import { defineConfig } from 'vitest/config';
 
 // Tests run on the TypeScript sources; the alias points workspace imports at src so a test never needs a
 // stale dist/ of another package. Tests that spawn the real server (WAL crash test) use the built bin.
+const QUERY_TESTS = [
+  'packages/loki-lite/src/server/{compat,query,dedup,grafana,detected,storage-backends}.test.ts',
+  'packages/loki-lite/src/querier/**/*.test.ts',
+];
+
 export default defineConfig({
   resolve: {
     alias: {
@@ -12,9 +17,24 @@ export default defineConfig({
     },
   },
   test: {
-    include: ['packages/*/src/**/*.test.ts', 'bench/src/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    projects: [
+      { extends: true, test: { name: 'all', include: ['packages/*/src/**/*.test.ts', 'bench/src/**/*.test.ts'] } },
+      // The query tests again with the query shards run other ways (test servers read the querier
+      // settings from LOKI_LITE_TEST_QUERIER): the answers must not depend on how a query is cut or where
+      // its shards run. The default run above uses the worker pool with two shards per thread.
+      queryProject('one worker thread', { worker_threads: 1 }),
+      queryProject('small shards', { worker_threads: 2, shards_per_query: 64 }),
+      queryProject('shards on the server thread', { worker_threads: 0, shards_per_query: 5 }),
+    ],
   },
 });
+
+function queryProject(name: string, querier: Record<string, number>) {
+  return {
+    extends: true,
+    test: { name: `query: ${name}`, include: QUERY_TESTS, env: { LOKI_LITE_TEST_QUERIER: JSON.stringify(querier) } },
+  } as const;
+}

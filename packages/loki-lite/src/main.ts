@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { closeOnSignals, ConfigError, FlagError } from '@loki-lite/shared';
 import { parseFlags } from './config/flags.js';
 import { loadConfig } from './config/load.js';
@@ -6,7 +7,8 @@ import type { Config } from './config/schema.js';
 import { Distributor } from './distributor/distributor.js';
 import { Ingester } from './ingester/ingester.js';
 import { Metrics } from './metrics.js';
-import { Querier } from './querier/querier.js';
+import { Querier, type ShardRunner } from './querier/querier.js';
+import { WorkerPool } from './querier/pool/worker-pool.js';
 import { createApp } from './server/app.js';
 import { registerMetadataRoutes } from './server/metadata-routes.js';
 import { registerOpsRoutes } from './server/ops-routes.js';
@@ -48,7 +50,7 @@ export async function startLokiLite(config: Config, opts: StartOptions = {}): Pr
     config: config.ingester, limits: config.limits_config, store, metrics, log, logDuplicateMetrics: config.operational_config.log_duplicate_metrics,
   });
   const distributor = new Distributor({ limits: config.limits_config, sink: ingester, metrics });
-  const querier = new Querier(ingester, store, { discoverLogLevels: config.limits_config.discover_log_levels });
+  const querier = new Querier(ingester, store, { discoverLogLevels: config.limits_config.discover_log_levels, ...queryShards(config, store, log) });
 
   let ready = false;
   const app = createApp({ config, log });
@@ -72,9 +74,19 @@ export async function startLokiLite(config: Config, opts: StartOptions = {}): Pr
     ingester,
     async close() {
       await app.close();
+      await querier.close();
       await ingester.stop();
     },
   };
+}
+
+/** Where query shards run: querier.worker_threads threads (min(max_concurrent, cores) by default), or here. */
+function queryShards(config: Config, store: LogStore, log: Logger): { shards?: ShardRunner; shardsPerQuery: number } {
+  const { max_concurrent: maxConcurrent, worker_threads: configured, shards_per_query: perQuery } = config.querier;
+  const threads = configured ?? Math.min(maxConcurrent, availableParallelism());
+  if (threads === 0) return { shardsPerQuery: perQuery || 1 };
+  const shards = new WorkerPool(store, threads, (message) => log.warn(message));
+  return { shards, shardsPerQuery: perQuery || 2 * threads };
 }
 
 /** The command line: flags, config, start, and a clean flush on SIGTERM/SIGINT. */

@@ -33,7 +33,7 @@ describe('config', () => {
     expect(config.ingester.chunk_encoding).toBe('snappy');
     expect(config.auth_enabled).toBe(true);
     const named = warnings.map((w) => w.split(' ')[2]).sort();
-    expect(named).toEqual(['compactor', 'limits_config.retention_period', 'limits_config.volume_enabled', 'pattern_ingester', 'querier', 'ruler']);
+    expect(named).toEqual(['compactor', 'limits_config.retention_period', 'limits_config.volume_enabled', 'pattern_ingester', 'ruler']);
   });
 
   it("applies Loki's defaults", () => {

@@ -6,7 +6,9 @@
 export const KNOWN_UNIMPLEMENTED: readonly string[] = [
   // whole sections of later roles
   'analytics', 'bloom_build', 'bloom_gateway', 'chunk_store_config', 'compactor', 'frontend', 'frontend_worker',
-  'index_gateway', 'ingester_client', 'memberlist', 'pattern_ingester', 'querier',
+  'index_gateway', 'ingester_client', 'memberlist', 'pattern_ingester', 'querier.query_ingesters_within', 'querier.engine',
+  'querier.multi_tenant_queries_enabled', 'querier.tail_max_duration', 'querier.extra_query_delay', 'querier.query_store_only',
+  'querier.query_ingester_only', 'querier.per_request_limits_enabled', 'querier.query_partition_ingesters',
   'query_range.results_cache', 'query_range.cache_results', 'query_range.max_retries', 'query_range.parallelise_shardable_queries',
   'query_range.split_queries_by_interval', 'query_range.cache_index_stats_results', 'query_range.cache_volume_results',
   'query_range.cache_series_results', 'query_range.cache_label_results', 'query_range.cache_instant_metric_results',

@@ -142,6 +142,18 @@ export const configSchema = z.strictObject({
       discover_log_levels: z.boolean().default(true),
     })
     .prefault({}),
+  querier: z
+    .strictObject({
+      // Queries executing at once in this process; more wait in the queue. Loki's default.
+      max_concurrent: z.number().int().min(1).default(4),
+      // loki-lite: the threads that run query shards, min(max_concurrent, cores) by default; 0 runs them
+      // on the server's own thread (between pushes), as a test or a tiny machine may want.
+      worker_threads: z.number().int().min(0).optional(),
+      // loki-lite: how many shards a query is cut into (stream groups, then time ranges); 0 gives two per
+      // worker thread, so a slow shard does not leave a core idle.
+      shards_per_query: z.number().int().min(0).default(0),
+    })
+    .prefault({}),
   query_range: z
     .strictObject({
       // Loki's StepAlignMiddleware: a metric range query's start and end are rounded down to a multiple of

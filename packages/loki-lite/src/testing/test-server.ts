@@ -43,6 +43,8 @@ export async function startTestServer(yaml = '', opts: { dir?: string; objectSto
     // Like the compat kit: no service_name or detected_level discovery, so tests see exactly the labels
     // they push (push.test.ts and grafana.test.ts test the discovery itself).
     limits_config: { reject_old_samples: false, discover_service_name: [], discover_log_levels: false },
+    // Where query shards run, when the test run says (vitest.config.ts runs the query tests several ways).
+    ...(process.env.LOKI_LITE_TEST_QUERIER ? { querier: JSON.parse(process.env.LOKI_LITE_TEST_QUERIER) as Tree } : {}),
   };
   const { config } = parseConfig(stringify(merge(base, (parse(yaml) as Tree | null) ?? {})));
   const server = await startLokiLite(config, { log: silentLogger, ...(opts.objectStore ? { objectStore: opts.objectStore } : {}) });

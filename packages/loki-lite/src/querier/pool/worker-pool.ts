@@ -1,0 +1,177 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { LokiError } from '@loki-lite/shared';
+import type { LogStore } from '../../storage/log-store.js';
+import type { ShardRunner } from '../querier.js';
+import type { ShardResult, ShardTask } from '../shard.js';
+import { type FromPool, fromWire, type ToPool, wireError } from './protocol.js';
+
+/*
+ * Query shards run on a fixed set of worker threads, so a heavy query uses every core and never holds the
+ * server's event loop, where pushes are taken. See README.md beside this file for the design and the
+ * measurements behind it.
+ */
+
+interface Job {
+  readonly id: number;
+  readonly task: ShardTask;
+  readonly deadlineMs: number | undefined;
+  /** Shared with the worker: set when the query stops. */
+  readonly stop: Int32Array;
+  readonly resolve: (r: ShardResult) => void;
+  readonly reject: (e: unknown) => void;
+  readonly signal: AbortSignal;
+  readonly onAbort: () => void;
+  settled: boolean;
+}
+
+interface PoolThread {
+  readonly thread: Worker;
+  /** The job it runs; a canceled job stays here until the worker notices and answers. */
+  job: Job | undefined;
+}
+
+export class WorkerPool implements ShardRunner {
+  private readonly threads: PoolThread[] = [];
+  private readonly queue: Job[] = [];
+  private nextId = 0;
+  private closed = false;
+
+  constructor(
+    private readonly store: LogStore,
+    /** Worker threads at most; they start when the first shards arrive. */
+    readonly size: number,
+    private readonly onWorkerFailure: (message: string) => void = () => {},
+  ) {
+    if (!Number.isInteger(size) || size < 1) throw new Error(`a worker pool needs at least one thread, not ${size}`);
+  }
+
+  run(task: ShardTask, stop: { readonly signal: AbortSignal; readonly deadlineMs: number | undefined }): Promise<ShardResult> {
+    if (this.closed) return Promise.reject(new LokiError('unavailable', 'shutting_down', 'the querier is shutting down'));
+    if (stop.signal.aborted) return Promise.reject(stop.signal.reason);
+    return new Promise<ShardResult>((resolve, reject) => {
+      const job: Job = {
+        id: this.nextId++, task, deadlineMs: stop.deadlineMs, stop: new Int32Array(new SharedArrayBuffer(4)), resolve, reject,
+        signal: stop.signal, onAbort: () => this.abort(job), settled: false,
+      };
+      stop.signal.addEventListener('abort', job.onAbort, { once: true });
+      this.queue.push(job);
+      this.dispatch();
+    });
+  }
+
+  /** Threads running a shard now (for tests and metrics). */
+  busyThreads(): number {
+    return this.threads.filter((t) => t.job !== undefined).length;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const job of this.queue.splice(0)) this.settle(job, new LokiError('unavailable', 'shutting_down', 'the querier is shutting down'));
+    await Promise.all(this.threads.splice(0).map(async (t) => {
+      if (t.job) this.settle(t.job, new LokiError('unavailable', 'shutting_down', 'the querier is shutting down'));
+      await t.thread.terminate();
+    }));
+  }
+
+  /** The query stopped: a queued shard leaves the queue, a running one is told to stop; both reject now. */
+  private abort(job: Job): void {
+    Atomics.store(job.stop, 0, 1);
+    const queued = this.queue.indexOf(job);
+    if (queued >= 0) this.queue.splice(queued, 1);
+    this.settle(job, job.signal.reason);
+  }
+
+  private settle(job: Job, error: unknown, result?: ShardResult): void {
+    if (job.settled) return;
+    job.settled = true;
+    job.signal.removeEventListener('abort', job.onAbort);
+    if (error === undefined) job.resolve(result!);
+    else job.reject(error);
+  }
+
+  /** Starts queued shards on idle threads, starting threads up to the pool's size. */
+  private dispatch(): void {
+    while (this.queue.length > 0 && !this.closed) {
+      const idle = this.threads.find((t) => t.job === undefined) ?? (this.threads.length < this.size ? this.spawn() : undefined);
+      if (!idle) return;
+      const job = this.queue.shift()!;
+      idle.job = job;
+      const msg: FromPool = { type: 'run', id: job.id, task: job.task, stop: job.stop, deadlineMs: job.deadlineMs };
+      idle.thread.postMessage(msg);
+    }
+  }
+
+  private spawn(): PoolThread {
+    const thread = new Worker(workerScript());
+    // Idle workers must not keep the process alive; the HTTP server does while it runs.
+    thread.unref();
+    const t: PoolThread = { thread, job: undefined };
+    thread.on('message', (msg: ToPool) => this.onMessage(t, msg));
+    thread.on('error', (e) => this.onThreadDeath(t, `query worker failed: ${e.message}`));
+    thread.on('exit', (code) => this.onThreadDeath(t, `query worker exited with code ${code}`));
+    this.threads.push(t);
+    return t;
+  }
+
+  private onMessage(t: PoolThread, msg: ToPool): void {
+    switch (msg.type) {
+      case 'chunk':
+        void this.serveChunk(t, msg);
+        return;
+      case 'done':
+      case 'failed': {
+        const job = t.job;
+        t.job = undefined;
+        if (job && job.id === msg.id) this.settle(job, msg.type === 'failed' ? fromWire(msg.error) : undefined, msg.type === 'done' ? msg.result : undefined);
+        this.dispatch();
+        return;
+      }
+    }
+  }
+
+  /**
+   * A stored chunk a worker asked for, read on this thread (the store's clients live here) and moved to
+   * the worker: a copy in a buffer of its own, since the store's buffer may be shared or cached.
+   */
+  private async serveChunk(t: PoolThread, msg: Extract<ToPool, { type: 'chunk' }>): Promise<void> {
+    let reply: FromPool;
+    let transfer: ArrayBuffer[] = [];
+    try {
+      const bytes = await this.store.getChunk(msg.tenant, msg.ref);
+      const own = new Uint8Array(bytes);
+      reply = { type: 'chunk', read: msg.read, bytes: own };
+      transfer = [own.buffer];
+    } catch (e) {
+      reply = { type: 'chunk', read: msg.read, error: wireError(e) };
+    }
+    if (this.threads.includes(t)) t.thread.postMessage(reply, transfer);
+  }
+
+  /** A thread that died fails the shard it ran; a new one starts for the queued shards. */
+  private onThreadDeath(t: PoolThread, message: string): void {
+    const i = this.threads.indexOf(t);
+    if (i < 0) return;
+    this.threads.splice(i, 1);
+    if (this.closed) return;
+    this.onWorkerFailure(message);
+    if (t.job) this.settle(t.job, new LokiError('internal', 'query_worker', message));
+    void t.thread.terminate();
+    this.dispatch();
+  }
+}
+
+/**
+ * The worker's script: the compiled shard-worker.js beside this module, or, when this module runs from the
+ * TypeScript sources (vitest), the build of the same file (the test command builds first).
+ */
+function workerScript(): URL {
+  const beside = new URL('./shard-worker.js', import.meta.url);
+  if (existsSync(fileURLToPath(beside))) return beside;
+  const href = beside.href;
+  const at = href.lastIndexOf('/src/');
+  const built = at >= 0 ? new URL(`${href.slice(0, at)}/dist/${href.slice(at + '/src/'.length)}`) : beside;
+  if (existsSync(fileURLToPath(built))) return built;
+  throw new Error(`the query worker script is missing: ${fileURLToPath(beside)} (build the package first)`);
+}
