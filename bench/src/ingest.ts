@@ -19,7 +19,7 @@ import { startLokiLite } from './server.js';
  */
 const args = parseArgs(process.argv.slice(2), {
   url: '', streams: '200', mb: '300', total: '', duration: '', 'line-bytes': '', template: 'mixed', 'lines-per-push': '1000', 'batch-kb': '',
-  concurrency: '4', format: 'protobuf', tenant: '', user: '', password: '', pid: '', json: '', 'loki-lite-args': '',
+  concurrency: '4', format: 'protobuf', tenant: '', user: '', password: '', pid: '', json: '', 'loki-lite-args': '', 'loki-lite-config': '',
 });
 
 interface Options {
@@ -115,7 +115,7 @@ async function main(): Promise<void> {
   const o = options();
   process.stderr.write(`building requests: ${o.streams} streams, ${args.mb} MB of lines, ${o.format}...\n`);
   const req = buildRequests(o);
-  const server = args.url ? undefined : await startLokiLite(args['loki-lite-args'] ? args['loki-lite-args'].split(' ') : []);
+  const server = args.url ? undefined : await startLokiLite(args['loki-lite-args'] ? args['loki-lite-args'].split(' ') : [], args['loki-lite-config']);
   const url = args.url || server!.url;
   const pid = server?.child.pid ?? (args.pid ? Number(args.pid) : undefined);
   const headers = requestHeaders(o);

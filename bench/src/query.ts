@@ -27,10 +27,11 @@ import { startLokiLite } from './server.js';
  *
  *   pnpm bench query --mb 500 --streams 200
  *   pnpm bench query --url http://loki:3100 --queries my-queries.logql --runs 5 --json
+ *   pnpm bench query --mb 500 --loki-lite-config 'querier: {worker_threads: 0}'   (shards on the server thread)
  */
 const args = parseArgs(process.argv.slice(2), {
   url: '', load: '', mb: '1100', streams: '50', runs: '3', query: '', queries: '', since: '24h', step: '60', limit: '100', phase: 'memory,flushed',
-  tenant: '', pid: '', json: '', 'loki-lite-args': '',
+  tenant: '', pid: '', json: '', 'loki-lite-args': '', 'loki-lite-config': '',
 });
 /** Load data first: by default only into a loki-lite the bench starts itself. */
 const loadFirst = args.load ? args.load === 'yes' : !args.url;
@@ -219,7 +220,7 @@ async function main(): Promise<void> {
   const specs = querySpecs();
   const runPhases = phases();
   sinceSeconds(); // a bad --since fails before anything is loaded
-  const server = args.url ? undefined : await startLokiLite(args['loki-lite-args'] ? args['loki-lite-args'].split(' ') : []);
+  const server = args.url ? undefined : await startLokiLite(args['loki-lite-args'] ? args['loki-lite-args'].split(' ') : [], args['loki-lite-config']);
   const url = (args.url || server!.url).replace(/\/$/, '');
   const pid = server?.child.pid ?? (args.pid ? Number(args.pid) : undefined);
   try {

@@ -11,8 +11,11 @@ export interface BenchServer {
   stop(): void;
 }
 
-/** Writes the bench's loki-lite config (data under `dir`, listening on 127.0.0.1:`port`); returns its path. */
-export function writeLokiLiteConfig(dir: string, port: number, extraLimits = ''): string {
+/**
+ * Writes the bench's loki-lite config (data under `dir`, listening on 127.0.0.1:`port`), with `extra`
+ * (top-level YAML lines, e.g. `querier: {worker_threads: 0}`) appended; returns its path.
+ */
+export function writeLokiLiteConfig(dir: string, port: number, extra = ''): string {
   const config = path.join(dir, 'loki.yaml');
   writeFileSync(config, `
 auth_enabled: false
@@ -20,7 +23,8 @@ server: {http_listen_address: 127.0.0.1, http_listen_port: ${port}, log_level: w
 common: {path_prefix: ${dir}}
 schema_config: {configs: [{from: "2020-01-01", store: tsdb, object_store: filesystem, schema: v13, index: {prefix: index_, period: 24h}}]}
 ingester: {chunk_encoding: snappy}
-limits_config: {reject_old_samples: false, ingestion_rate_mb: 100000, ingestion_burst_size_mb: 100000, per_stream_rate_limit: 10GB, per_stream_rate_limit_burst: 10GB${extraLimits}}
+limits_config: {reject_old_samples: false, ingestion_rate_mb: 100000, ingestion_burst_size_mb: 100000, per_stream_rate_limit: 10GB, per_stream_rate_limit_burst: 10GB}
+${extra}
 `);
   return config;
 }
@@ -34,18 +38,18 @@ export const LOKI_LITE_BIN = fileURLToPath(new URL('../../packages/loki-lite/bin
  * The port is free when chosen, but another process (a test running beside this one) may bind it first;
  * the server then exits at once, and a new port is tried.
  */
-export async function startLokiLite(nodeArgs: readonly string[] = [], extraLimits = ''): Promise<BenchServer> {
+export async function startLokiLite(nodeArgs: readonly string[] = [], extraConfig = ''): Promise<BenchServer> {
   for (let attempt = 1; ; attempt++) {
-    const server = await startOnce(nodeArgs, extraLimits, await freePort());
+    const server = await startOnce(nodeArgs, extraConfig, await freePort());
     if (server) return server;
     if (attempt === 3) throw new Error('loki-lite did not start');
   }
 }
 
 /** The started server, or undefined if it exited before it was ready. */
-async function startOnce(nodeArgs: readonly string[], extraLimits: string, port: number): Promise<BenchServer | undefined> {
+async function startOnce(nodeArgs: readonly string[], extraConfig: string, port: number): Promise<BenchServer | undefined> {
   const dir = mkdtempSync(path.join(tmpdir(), 'bench-loki-lite-'));
-  const config = writeLokiLiteConfig(dir, port, extraLimits);
+  const config = writeLokiLiteConfig(dir, port, extraConfig);
   const child = spawn(process.execPath, [...nodeArgs, LOKI_LITE_BIN, `-config.file=${config}`], { stdio: ['ignore', 'inherit', 'inherit'] });
   const url = `http://127.0.0.1:${port}`;
   const stop = () => {
