@@ -113,6 +113,16 @@ describe.each<ChunkEncoding>(['none', 'gzip', 'snappy'])('chunk with %s encoding
       expect(skipped.bytes).toBe(written.filter((e) => !e.line.includes('NCCL')).reduce((n, e) => n + Buffer.byteLength(e.line), 0));
     }
     expect(chunk.entriesInRange(T0 - 100n, T0 + 10_000n)).toEqual(byTime);
+    // Posted to a query thread, the snapshot's bytes are shared, not copied: a clone sees the same memory.
+    const clone = structuredClone(snapshot);
+    for (const [i, b] of [...snapshot.blocks, snapshot.head!].entries()) {
+      expect(b.data.buffer).toBeInstanceOf(SharedArrayBuffer);
+      const cloned = (i < snapshot.blocks.length ? clone.blocks[i]! : clone.head!).data;
+      const byte = b.data[0]!;
+      cloned[0] = byte ^ 0xff;
+      expect(b.data[0]).toBe(byte ^ 0xff);
+      cloned[0] = byte;
+    }
     // a range inside the chunk: only its entries, each block tested on its timestamps
     const inner = readSnapshotBlocks(structuredClone(snapshot), T0 + 100n, T0 + 200n, false);
     const innerRuns: Entry[] = [];

@@ -11,12 +11,18 @@ export type ChunkEncoding = 'none' | 'gzip' | 'snappy';
 const ENCODING_BYTE: Readonly<Record<ChunkEncoding, number>> = { none: 0, gzip: 1, snappy: 2 };
 const ENCODING_NAME: readonly ChunkEncoding[] = ['none', 'gzip', 'snappy'];
 
-export function compressBlock(encoding: ChunkEncoding, raw: Buffer): Buffer {
+export function compressBlock(encoding: ChunkEncoding, raw: Buffer, alloc?: (length: number) => Buffer): Buffer {
   switch (encoding) {
-    case 'none': return Buffer.from(raw);
-    case 'gzip': return gzipSync(raw, { level: 6 });
-    case 'snappy': return snappyCompress(raw);
+    case 'none': return copyInto(raw, alloc);
+    case 'gzip': return alloc ? copyInto(gzipSync(raw, { level: 6 }), alloc) : gzipSync(raw, { level: 6 });
+    case 'snappy': return snappyCompress(raw, alloc);
   }
+}
+
+function copyInto(bytes: Buffer, alloc: (length: number) => Buffer = Buffer.allocUnsafeSlow): Buffer {
+  const out = alloc(bytes.length);
+  bytes.copy(out);
+  return out;
 }
 
 export function decompressBlock(encoding: ChunkEncoding, compressed: Buffer, uncompressedLength: number): Buffer {

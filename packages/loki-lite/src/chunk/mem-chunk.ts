@@ -209,7 +209,7 @@ export class MemChunk {
     const { minTs, maxTs } = this.headTimeRange();
     const raw = this.headSorted ? head.view() : sortBlockBody(head.view());
     this.memory.used -= head.length;
-    this.pushBlock({ minTs, maxTs, entries: this.headEntries, data: compressBlock(this.encoding, raw), uncompressedLength: raw.length });
+    this.pushBlock({ minTs, maxTs, entries: this.headEntries, data: compressBlock(this.encoding, raw, sharedBytes), uncompressedLength: raw.length });
     const last = head.lineAt(this.headLastAt);
     if (this.cutLine.length < last.end - last.start) this.cutLine = Buffer.allocUnsafe(last.end - last.start);
     this.cutLineLength = copyBytes(last.buf, last.start, last.end, this.cutLine, 0);
@@ -244,14 +244,14 @@ export class MemChunk {
 
   /**
    * A point-in-time copy of the contents as plain data (no class instance, no function), so it can be
-   * read on another thread: the sealed blocks are shared (they never change), the head's bytes are copied
-   * into a buffer of their own, sorted if entries came out of order.
+   * read on another thread: the sealed blocks are shared (they never change, and live in shared memory),
+   * the head's bytes are copied into shared memory of their own, sorted if entries came out of order.
    */
   snapshot(): ChunkSnapshot {
     let head: SnapshotBlock | undefined;
     if (this.headEntries > 0) {
       const { minTs, maxTs } = this.headTimeRange();
-      const body = this.headSorted ? ownCopy(this.head.view()) : sortBlockBody(this.head.view());
+      const body = this.headSorted ? sharedCopy(this.head.view()) : sharedCopy(sortBlockBody(this.head.view()));
       head = { minTs, maxTs, entries: this.headEntries, data: body, uncompressedLength: body.length };
     }
     return { encoding: this.encoding, blocks: this.blocks.slice(), head };
@@ -294,7 +294,7 @@ export class MemChunk {
       if (bytes >= this.blockSize || i === all.length - 1) {
         const part = all.slice(start, i + 1);
         const raw = encodeBlockBody(part);
-        this.pushBlock({ minTs: part[0]!.timestamp, maxTs: part[part.length - 1]!.timestamp, entries: part.length, data: compressBlock(this.encoding, raw), uncompressedLength: raw.length });
+        this.pushBlock({ minTs: part[0]!.timestamp, maxTs: part[part.length - 1]!.timestamp, entries: part.length, data: compressBlock(this.encoding, raw, sharedBytes), uncompressedLength: raw.length });
         start = i + 1;
         bytes = 0;
       }
@@ -335,9 +335,18 @@ export function* snapshotEntries(s: ChunkSnapshot): Generator<Entry> {
   while (cursor.next()) yield cursor.entry();
 }
 
-/** A copy of `bytes` in an ArrayBuffer of its own (not a slice of Buffer's shared pool), so it can be transferred. */
-function ownCopy(bytes: Buffer): Buffer {
-  const out = Buffer.allocUnsafeSlow(bytes.length);
+/**
+ * Bytes in shared memory: a query's worker threads read a snapshot's blocks in place, where a posted
+ * Buffer would be copied whole (the 100 MB of blocks of a busy ingester took 2.8–3.4 s to post copied,
+ * 60–100 ms shared: see querier/pool/README.md).
+ */
+export function sharedBytes(length: number): Buffer {
+  return Buffer.from(new SharedArrayBuffer(length));
+}
+
+/** A copy of `bytes` in shared memory of its own (not a slice of Buffer's pool). */
+function sharedCopy(bytes: Buffer): Buffer {
+  const out = sharedBytes(bytes.length);
   bytes.copy(out);
   return out;
 }

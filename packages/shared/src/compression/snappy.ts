@@ -21,12 +21,15 @@ const INPUT_MARGIN = 15;
 
 let scratch = Buffer.allocUnsafe(0);
 
-/** Compresses `input` into a buffer of exactly the compressed size (nothing larger is kept alive). */
-export function snappyCompress(input: Uint8Array): Buffer {
+/**
+ * Compresses `input` into a buffer of exactly the compressed size (nothing larger is kept alive), taken
+ * from `alloc` (a chunk's sealed blocks live in shared memory, so query threads read them in place).
+ */
+export function snappyCompress(input: Uint8Array, alloc: (length: number) => Buffer = Buffer.allocUnsafeSlow): Buffer {
   const max = 32 + input.length + Math.floor(input.length / 6);
   if (scratch.length < max) scratch = Buffer.allocUnsafe(Math.max(max, scratch.length * 2));
   const length = snappyCompressInto(input, scratch);
-  const out = Buffer.allocUnsafeSlow(length);
+  const out = alloc(length);
   scratch.copy(out, 0, 0, length);
   return out;
 }
