@@ -33,7 +33,23 @@ describe('config', () => {
     expect(config.ingester.chunk_encoding).toBe('snappy');
     expect(config.auth_enabled).toBe(true);
     const named = warnings.map((w) => w.split(' ')[2]).sort();
+    // querier.max_concurrent is a real key now (querier/admission.ts), so the seed's querier section warns of nothing
     expect(named).toEqual(['compactor', 'limits_config.retention_period', 'limits_config.volume_enabled', 'pattern_ingester', 'ruler']);
+    expect(config.querier.max_concurrent).toBe(4);
+  });
+
+  it("reads querier.max_concurrent and query_scheduler.max_outstanding_requests_per_tenant with Loki 3's defaults; their sections' other keys warn", () => {
+    const withoutQuerier = SEED.replace('querier: {max_concurrent: 4}\n', '');
+    const defaults = parseConfig(withoutQuerier).config;
+    expect(defaults.querier.max_concurrent).toBe(4);
+    expect(defaults.query_scheduler.max_outstanding_requests_per_tenant).toBe(32000);
+    const { config, warnings } = parseConfig(
+      `${withoutQuerier}querier: {max_concurrent: 2, query_ingesters_within: 3h}\nquery_scheduler: {max_outstanding_requests_per_tenant: 7, querier_forget_delay: 1m}\n`,
+    );
+    expect(config.querier.max_concurrent).toBe(2);
+    expect(config.query_scheduler.max_outstanding_requests_per_tenant).toBe(7);
+    expect(warnings.map((w) => w.split(' ')[2]).filter((k) => k!.startsWith('quer')).sort()).toEqual(['querier.query_ingesters_within', 'query_scheduler.querier_forget_delay']);
+    expect(problems(`${withoutQuerier}querier: {max_concurrent: 0}\n`).join('\n')).toContain('querier.max_concurrent');
   });
 
   it("applies Loki's defaults", () => {

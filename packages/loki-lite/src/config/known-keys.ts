@@ -6,13 +6,17 @@
 export const KNOWN_UNIMPLEMENTED: readonly string[] = [
   // whole sections of later roles
   'analytics', 'bloom_build', 'bloom_gateway', 'chunk_store_config', 'compactor', 'frontend', 'frontend_worker',
-  'index_gateway', 'ingester_client', 'memberlist', 'pattern_ingester', 'querier.query_ingesters_within', 'querier.engine',
-  'querier.multi_tenant_queries_enabled', 'querier.tail_max_duration', 'querier.extra_query_delay', 'querier.query_store_only',
-  'querier.query_ingester_only', 'querier.per_request_limits_enabled', 'querier.query_partition_ingesters',
+  'index_gateway', 'ingester_client', 'memberlist', 'pattern_ingester',
+  // querier and query_scheduler: max_concurrent and max_outstanding_requests_per_tenant are in the schema
+  'querier.tail_max_duration', 'querier.extra_query_delay', 'querier.query_ingesters_within', 'querier.engine',
+  'querier.query_store_only', 'querier.query_ingester_only', 'querier.multi_tenant_queries_enabled',
+  'querier.per_request_limits_enabled', 'querier.query_partition_ingesters', 'querier.query_timeout',
+  'query_scheduler.max_queue_hierarchy_levels', 'query_scheduler.querier_forget_delay', 'query_scheduler.grpc_client_config',
+  'query_scheduler.use_scheduler_ring', 'query_scheduler.scheduler_ring', 'query_scheduler.prioritize_query_components',
   'query_range.results_cache', 'query_range.cache_results', 'query_range.max_retries', 'query_range.parallelise_shardable_queries',
   'query_range.split_queries_by_interval', 'query_range.cache_index_stats_results', 'query_range.cache_volume_results',
   'query_range.cache_series_results', 'query_range.cache_label_results', 'query_range.cache_instant_metric_results',
-  'query_range.shard_aggregations', 'query_range.required_query_response_format', 'query_scheduler', 'ruler', 'runtime_config', 'table_manager', 'tracing', 'limits_config.retention_period',
+  'query_range.shard_aggregations', 'query_range.required_query_response_format', 'ruler', 'runtime_config', 'table_manager', 'tracing', 'limits_config.retention_period',
   'limits_config.retention_stream', 'limits_config.volume_enabled', 'limits_config.max_cache_freshness_per_query',
   'limits_config.query_timeout_per_tenant', 'limits_config.max_query_parallelism', 'limits_config.otlp_config',
   'limits_config.shard_streams', 'limits_config.deletion_mode', 'limits_config.increment_duplicate_timestamp',

@@ -144,7 +144,8 @@ export const configSchema = z.strictObject({
     .prefault({}),
   querier: z
     .strictObject({
-      // Queries executing at once in this process; more wait in the queue. Loki's default.
+      // Queries this process runs at once; the others wait in the per-tenant queues (querier/admission.ts).
+      // 4 is current Loki's default (pkg/querier/querier.go, Loki 3.x; it was 10 in Loki 2.x).
       max_concurrent: z.number().int().min(1).default(4),
       // loki-lite: the threads that run query shards, min(max_concurrent, cores) by default; 0 runs them
       // on the server's own thread (between pushes), as a test or a tiny machine may want.
@@ -152,6 +153,13 @@ export const configSchema = z.strictObject({
       // loki-lite: how many shards a query is cut into (stream groups, then time ranges); 0 gives two per
       // worker thread, so a slow shard does not leave a core idle.
       shards_per_query: z.number().int().min(0).default(0),
+    })
+    .prefault({}),
+  query_scheduler: z
+    .strictObject({
+      // Queries one tenant may have waiting for a slot; one more is refused with 429 "too many outstanding
+      // requests". Loki 3.x's default is 32000 (it was 100 in Loki 2.x's pkg/scheduler/scheduler.go).
+      max_outstanding_requests_per_tenant: z.number().int().min(0).default(32000),
     })
     .prefault({}),
   query_range: z
