@@ -7,7 +7,9 @@ import type { Config } from './config/schema.js';
 import { Distributor } from './distributor/distributor.js';
 import { Ingester } from './ingester/ingester.js';
 import { Metrics } from './metrics.js';
+import { Admission } from './querier/admission.js';
 import { Querier, type ShardRunner } from './querier/querier.js';
+import { QueryEngine } from './querier/query-engine.js';
 import { WorkerPool } from './querier/pool/worker-pool.js';
 import { createApp } from './server/app.js';
 import { registerMetadataRoutes } from './server/metadata-routes.js';
@@ -30,6 +32,8 @@ export interface RunningServer {
   readonly url: string;
   readonly port: number;
   readonly ingester: Ingester;
+  /** The process's one admission control for queries (tests look at its queue). */
+  readonly admission: Admission;
   /** Stops accepting requests, flushes (wal.flush_on_shutdown) and closes the WAL. */
   close(): Promise<void>;
 }
@@ -51,11 +55,16 @@ export async function startLokiLite(config: Config, opts: StartOptions = {}): Pr
   });
   const distributor = new Distributor({ limits: config.limits_config, sink: ingester, metrics });
   const querier = new Querier(ingester, store, { discoverLogLevels: config.limits_config.discover_log_levels, ...queryShards(config, store, log) });
+  const admission = new Admission(
+    { maxConcurrent: config.querier.max_concurrent, maxOutstandingPerTenant: config.query_scheduler.max_outstanding_requests_per_tenant },
+    { queueLength: (tenant, n) => metrics.queryQueueLength.set({ user: tenant }, n), discarded: (tenant) => metrics.queryDiscardedRequests.inc({ user: tenant }) },
+  );
+  const engine = new QueryEngine(querier, admission, config);
 
   let ready = false;
   const app = createApp({ config, log });
   registerPushRoutes(app, config, distributor);
-  registerQueryRoutes(app, config, querier);
+  registerQueryRoutes(app, config, engine);
   registerTailRoutes(app, config, querier);
   registerDetectedRoutes(app, config, querier);
   registerMetadataRoutes(app, config, querier);
@@ -72,6 +81,7 @@ export async function startLokiLite(config: Config, opts: StartOptions = {}): Pr
     url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
     port,
     ingester,
+    admission,
     async close() {
       await app.close();
       await querier.close();

@@ -67,6 +67,16 @@ export class Metrics {
     name: 'loki_ingester_wal_records_replayed_total', help: 'WAL records replayed at start-up.', registers: [this.registry],
   });
 
+  /** Loki's query-scheduler queue metrics (pkg/scheduler/queue/metrics.go), fed by querier/admission.ts. */
+  readonly queryQueueLength = new Gauge({
+    name: 'cortex_query_scheduler_queue_length', help: 'Number of queries in the queue.',
+    labelNames: ['user'], registers: [this.registry],
+  });
+  readonly queryDiscardedRequests = new Counter({
+    name: 'cortex_query_scheduler_discarded_requests_total', help: 'Total number of query requests discarded.',
+    labelNames: ['user'], registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }

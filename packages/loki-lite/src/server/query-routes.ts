@@ -1,54 +1,29 @@
-import { formatPromDuration, type Labels, LokiError, labelsToRecord, nowNanos } from '@loki-lite/shared';
-import { evaluateAt, prepare, type SampleSource } from '../logql/engine/evaluate.js';
-import { formatFloat, type Sample } from '../logql/engine/value.js';
-import type { SampleExpr } from '../logql/syntax/ast.js';
+import { type Labels, labelsToRecord, nowNanos } from '@loki-lite/shared';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config/schema.js';
+import { formatFloat } from '../logql/engine/value.js';
 import { parseQuery } from '../logql/syntax/parser.js';
 import { prettify } from '../logql/syntax/print.js';
-import type { Querier, QueryStats, ResultEntry, StreamResult } from '../querier/querier.js';
-import { alignRangeToStep } from '../querier/step-align.js';
+import type { ResultEntry, StreamResult } from '../querier/querier.js';
+import type { MatrixSeries, QueryEngine } from '../querier/query-engine.js';
 import { requestParams, tenantOf } from './app.js';
 import { directionParam, limitParam, QUERY_RANGE_DEFAULT_SINCE, stepParam, timeRange, timestampParam } from './params.js';
-import { newQueryStats, statsJson } from './stats.js';
+import { statsJson } from './stats.js';
 
-const bad = (message: string) => new LokiError('bad_data', 'bad_request', message);
+/*
+ * The query API over HTTP: reads the request's parameters, hands them to the query engine, and writes its
+ * typed answer in Loki's JSON. Everything between (parse, limits, admission, timeout) is the engine's.
+ */
 
 /** A timestamp as Loki writes sample times: seconds since the epoch as a JSON number. */
 const seconds = (ns: bigint) => Number(ns / 1_000_000n) / 1000;
-const secondsSince = (started: bigint) => Number(process.hrtime.bigint() - started) / 1e9;
 
 function sendData(reply: FastifyReply, data: unknown) {
   return reply.type('application/json; charset=UTF-8').send(JSON.stringify({ status: 'success', data }));
 }
 
-/** Evaluates a sample expression at start, start+step, ... <= end into Loki's matrix form. */
-async function evaluateRange(expr: SampleExpr, source: SampleSource, start: bigint, end: bigint, step: bigint) {
-  const evaluator = await prepare(expr, source, start, end, step);
-  const series = new Map<string, { metric: Record<string, string>; values: Array<[number, string]> }>();
-  for (let ts = start; ts <= end; ts += step) {
-    const value = evaluator.at(ts);
-    const samples: readonly Sample[] = value.kind === 'scalar' ? [{ labels: [], key: '{}', value: value.value }] : value.samples;
-    for (const s of samples) {
-      let entry = series.get(s.key);
-      if (!entry) series.set(s.key, (entry = { metric: labelsToRecord(s.labels), values: [] }));
-      entry.values.push([seconds(ts), formatFloat(s.value)]);
-    }
-  }
-  return [...series.values()];
-}
-
-/** Loki's max_query_series: a metric answer with more series is refused (0 disables). */
-function checkSeriesLimit(series: number, limit: number): void {
-  if (limit > 0 && series > limit) throw new LokiError('limit', 'max_query_series', `maximum of series (${limit}) reached for a single query`);
-}
-
-/** The querier as the engine's sample source, for one query of one tenant. */
-function sampleSource(querier: Querier, tenant: string, stats: QueryStats): SampleSource {
-  return {
-    fold: (fold) => querier.fold(tenant, fold, stats),
-    streams: (expr, from, through, grouping) => querier.selectSamples(tenant, expr, from, through, stats, grouping),
-  };
+function matrixJson(series: readonly MatrixSeries[]) {
+  return series.map((s) => ({ metric: labelsToRecord(s.labels), values: s.timestamps.map((ts, i) => [seconds(ts), formatFloat(s.values[i]!)]) }));
 }
 
 function streamsJson(streams: readonly StreamResult[], categorize: boolean) {
@@ -75,55 +50,46 @@ function wantsCategorized(req: FastifyRequest): boolean {
 
 const CATEGORIZE_LABELS = 'categorize-labels';
 
-/** /loki/api/v1/query_range and /loki/api/v1/query (GET, or POST with a form body). */
-export function registerQueryRoutes(app: FastifyInstance, config: Config, querier: Querier): void {
-  const limits = config.limits_config;
+/**
+ * An AbortSignal that aborts when the client goes away before its answer is sent, so that the query stops
+ * and frees its slot. (The request's own 'close' fires once its body is read; the response's fires when
+ * the answer is written or the connection drops.)
+ */
+function clientGone(reply: FastifyReply): AbortSignal {
+  const controller = new AbortController();
+  reply.raw.once('close', () => {
+    if (!reply.raw.writableFinished) controller.abort();
+  });
+  return controller.signal;
+}
 
+/** /loki/api/v1/query_range and /loki/api/v1/query (GET, or POST with a form body). */
+export function registerQueryRoutes(app: FastifyInstance, config: Config, engine: QueryEngine): void {
   const queryRange = async (req: FastifyRequest, reply: FastifyReply) => {
-    const started = process.hrtime.bigint();
-    const tenant = tenantOf(req, config);
     const params = requestParams(req);
-    const expr = parseQuery(params.get('query') ?? '');
     const { start, end } = timeRange(params, QUERY_RANGE_DEFAULT_SINCE);
-    if (end < start) throw bad('end timestamp must not be before or equal to start time');
+    // In the order Loki's loghttp reads them, so that of two bad parameters the same one is reported.
     const limit = limitParam(params, 100);
     const direction = directionParam(params);
-    if (limits.max_entries_limit_per_query > 0 && limit > limits.max_entries_limit_per_query) {
-      throw bad(`max entries limit per query exceeded, limit > max_entries_limit_per_query (${limit} > ${limits.max_entries_limit_per_query})`);
-    }
-    if (limits.max_query_length > 0n && end - start > limits.max_query_length) {
-      throw bad(`the query time range exceeds the limit (query length: ${formatPromDuration(end - start)}, limit: ${formatPromDuration(limits.max_query_length)})`);
-    }
-    const stats = newQueryStats(limits.query_timeout);
-    if (expr.kind !== 'log_selector') {
-      const source = sampleSource(querier, tenant, stats);
-      const matrix = await evaluateRange(expr, source, ...alignRangeToStep(start, end, stepParam(params, start, end), config));
-      checkSeriesLimit(matrix.length, limits.max_query_series);
-      return sendData(reply, { resultType: 'matrix', result: matrix, stats: statsJson(stats, secondsSince(started)) });
-    }
+    const step = stepParam(params, start, end);
     const categorize = wantsCategorized(req);
-    const streams = await querier.selectLogs(tenant, {
-      selector: expr, from: start, through: end, direction, limit, categorize, splitInterval: limits.split_queries_by_interval,
-    }, stats);
-    const data = { resultType: 'streams', result: streamsJson(streams, categorize), stats: statsJson(stats, secondsSince(started)) };
+    const { value, stats, execSeconds, queueSeconds } = await engine.range({
+      tenant: tenantOf(req, config), query: params.get('query') ?? '', start, end, step, limit, direction, categorize, signal: clientGone(reply),
+    });
+    const statsBlock = statsJson(stats, execSeconds, queueSeconds);
+    if (value.kind === 'matrix') return sendData(reply, { resultType: 'matrix', result: matrixJson(value.series), stats: statsBlock });
+    const data = { resultType: 'streams', result: streamsJson(value.streams, categorize), stats: statsBlock };
     return sendData(reply, categorize ? { ...data, encodingFlags: [CATEGORIZE_LABELS] } : data);
   };
 
   const instantQuery = async (req: FastifyRequest, reply: FastifyReply) => {
-    const started = process.hrtime.bigint();
-    const tenant = tenantOf(req, config);
     const params = requestParams(req);
-    const expr = parseQuery(params.get('query') ?? '');
-    const time = timestampParam(params, 'time', nowNanos());
-    if (expr.kind === 'log_selector') {
-      throw bad('log queries are not supported as an instant query type, please change your query to a range query type');
-    }
-    const queryStats = newQueryStats(limits.query_timeout);
-    const value = await evaluateAt(expr, sampleSource(querier, tenant, queryStats), time);
-    const stats = statsJson(queryStats, secondsSince(started));
-    const t = seconds(time);
+    const { value, stats: queryStats, execSeconds, queueSeconds } = await engine.instant({
+      tenant: tenantOf(req, config), query: params.get('query') ?? '', time: timestampParam(params, 'time', nowNanos()), signal: clientGone(reply),
+    });
+    const stats = statsJson(queryStats, execSeconds, queueSeconds);
+    const t = seconds(value.time);
     if (value.kind === 'scalar') return sendData(reply, { resultType: 'scalar', result: [t, formatFloat(value.value)], stats });
-    checkSeriesLimit(value.samples.length, limits.max_query_series);
     const result = value.samples.map((s) => ({ metric: labelsToRecord(s.labels), value: [t, formatFloat(s.value)] }));
     return sendData(reply, { resultType: 'vector', result, stats });
   };
