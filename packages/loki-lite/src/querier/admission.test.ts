@@ -136,8 +136,10 @@ describe('admission', () => {
     await expect(running).rejects.toBe(reason);
     // The work has not stopped yet: its slot is still taken.
     expect(h.started).toEqual(['slow']);
+    expect(h.admission.stopping).toBe(1);
     h.fail('slow', reason); // the read loop notices the signal
     await settle();
+    expect(h.admission.stopping).toBe(0);
     expect(h.started).toEqual(['slow', 'after']);
     h.finish('after');
     expect(await after).toBe('after');

@@ -39,6 +39,7 @@ interface Waiter {
 
 export class Admission {
   private running = 0;
+  private abandoned = 0;
   /**
    * Waiting queries per tenant. A Map iterates in insertion order: the tenant served last is moved to the
    * end, which makes the order of its keys the round robin.
@@ -55,6 +56,11 @@ export class Admission {
   /** Queries running now. */
   get active(): number {
     return this.running;
+  }
+
+  /** Running queries whose answer was already given up (aborted) and whose work has not stopped yet. */
+  get stopping(): number {
+    return this.abandoned;
   }
 
   /** Queries of `tenant` waiting for a slot. */
@@ -75,7 +81,17 @@ export class Admission {
       this.release();
       throw signal.reason;
     }
-    const done = settleThenRelease(work, () => this.release());
+    let givenUp = false;
+    const onAbort = () => {
+      givenUp = true;
+      this.abandoned++;
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    const done = settleThenRelease(work, () => {
+      signal.removeEventListener('abort', onAbort);
+      if (givenUp) this.abandoned--;
+      this.release();
+    });
     return raceAbort(done, signal);
   }
 
