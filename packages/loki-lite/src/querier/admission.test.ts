@@ -23,7 +23,7 @@ const settle = () => new Promise<void>((r) => setImmediate(r));
 function harness(maxConcurrent: number, maxOutstandingPerTenant: number, observer?: AdmissionObserver) {
   const admission = new Admission({ maxConcurrent, maxOutstandingPerTenant }, observer);
   const started: string[] = [];
-  const work = new Map<string, ReturnType<typeof deferred>>();
+  const work = new Map<string, ReturnType<typeof deferred<string>>>();
   const submit = (tenant: string, name: string, signal = new AbortController().signal) => {
     const d = deferred();
     work.set(name, d);

@@ -66,6 +66,7 @@ function clientGone(reply: FastifyReply): AbortSignal {
 /** /loki/api/v1/query_range and /loki/api/v1/query (GET, or POST with a form body). */
 export function registerQueryRoutes(app: FastifyInstance, config: Config, engine: QueryEngine): void {
   const queryRange = async (req: FastifyRequest, reply: FastifyReply) => {
+    const tenant = tenantOf(req, config); // first, as Loki's auth middleware runs before the handler
     const params = requestParams(req);
     const { start, end } = timeRange(params, QUERY_RANGE_DEFAULT_SINCE);
     // In the order Loki's loghttp reads them, so that of two bad parameters the same one is reported.
@@ -74,7 +75,7 @@ export function registerQueryRoutes(app: FastifyInstance, config: Config, engine
     const step = stepParam(params, start, end);
     const categorize = wantsCategorized(req);
     const { value, stats, execSeconds, queueSeconds } = await engine.range({
-      tenant: tenantOf(req, config), query: params.get('query') ?? '', start, end, step, limit, direction, categorize, signal: clientGone(reply),
+      tenant, query: params.get('query') ?? '', start, end, step, limit, direction, categorize, signal: clientGone(reply),
     });
     const statsBlock = statsJson(stats, execSeconds, queueSeconds);
     if (value.kind === 'matrix') return sendData(reply, { resultType: 'matrix', result: matrixJson(value.series), stats: statsBlock });
@@ -83,9 +84,10 @@ export function registerQueryRoutes(app: FastifyInstance, config: Config, engine
   };
 
   const instantQuery = async (req: FastifyRequest, reply: FastifyReply) => {
+    const tenant = tenantOf(req, config);
     const params = requestParams(req);
     const { value, stats: queryStats, execSeconds, queueSeconds } = await engine.instant({
-      tenant: tenantOf(req, config), query: params.get('query') ?? '', time: timestampParam(params, 'time', nowNanos()), signal: clientGone(reply),
+      tenant, query: params.get('query') ?? '', time: timestampParam(params, 'time', nowNanos()), signal: clientGone(reply),
     });
     const stats = statsJson(queryStats, execSeconds, queueSeconds);
     const t = seconds(value.time);

@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { MemChunk } from '../chunk/mem-chunk.js';
+import { parseConfig } from '../config/load.js';
+import type { LogStore } from '../storage/log-store.js';
+import { Admission } from './admission.js';
+import { type MemoryStream, Querier } from './querier.js';
+import { QueryEngine, type RangeQueryRequest } from './query-engine.js';
+
+/*
+ * The engine without HTTP, as the ruler or a query-frontend will call it: the limits answer with Loki's
+ * texts, the values come back typed, and the deadline holds for a query that never yields to a timer.
+ */
+
+const SECOND = 1_000_000_000n;
+const T = 1_764_547_200n * SECOND;
+
+/** An engine over one in-memory stream {app="a"} with a line every second from T+1s to T+n s. */
+function engineWith(n: number, limits = '') {
+  const chunk = new MemChunk('snappy', 16 * 1024, 1 << 30);
+  for (let i = 1; i <= n; i++) chunk.append({ timestamp: T + BigInt(i) * SECOND, line: `line ${i}`, structuredMetadata: [] });
+  const stream: MemoryStream = {
+    labels: [{ name: 'app', value: 'a' }],
+    labelsString: '{app="a"}',
+    overlaps: () => true,
+    chunkStats: () => ({ chunks: 1, entries: n, bytes: 0 }),
+    chunkSnapshots: () => [{ minTs: T + SECOND, maxTs: T + BigInt(n) * SECOND, chunk: chunk.snapshot() }],
+  };
+  const store = { selectSeries: async () => [], getChunk: async () => Buffer.alloc(0) } as unknown as LogStore;
+  const { config } = parseConfig(`
+schema_config: {configs: [{from: "2020-01-01", store: tsdb, object_store: inmemory, schema: v13, index: {prefix: index_, period: 24h}}]}
+ingester: {wal: {enabled: false}}
+limits_config: {reject_old_samples: false, split_queries_by_interval: 0${limits ? `, ${limits}` : ''}}
+`);
+  const admission = new Admission({ maxConcurrent: 1, maxOutstandingPerTenant: 1 });
+  return { engine: new QueryEngine(new Querier({ streamsMatching: () => [stream] }, store), admission, config), admission };
+}
+
+const range = (over: Partial<RangeQueryRequest>): RangeQueryRequest => ({
+  tenant: 't', query: '{app="a"}', start: T, end: T + 3600n * SECOND, step: 60n * SECOND, limit: 100, direction: 'forward', categorize: false, ...over,
+});
+
+describe('QueryEngine', () => {
+  it("refuses with Loki's texts before a query takes a slot", async () => {
+    const { engine, admission } = engineWith(10, 'max_entries_limit_per_query: 50, max_query_length: 1h');
+    await expect(engine.range(range({ limit: 51 }))).rejects.toThrow('max entries limit per query exceeded, limit > max_entries_limit_per_query (51 > 50)');
+    await expect(engine.range(range({ limit: 10, end: T + 3601n * SECOND }))).rejects.toThrow('the query time range exceeds the limit (query length: 1h1s, limit: 1h)');
+    await expect(engine.range(range({ limit: 10, end: T - SECOND }))).rejects.toThrow('end timestamp must not be before or equal to start time');
+    await expect(engine.instant({ tenant: 't', query: '{app="a"}', time: T })).rejects.toThrow(
+      'log queries are not supported as an instant query type, please change your query to a range query type',
+    );
+    expect(admission.active).toBe(0);
+  });
+
+  it('gives a log query its streams and a metric query its matrix, with the stats of the read', async () => {
+    const { engine } = engineWith(10);
+    const logs = await engine.range(range({ limit: 3 }));
+    expect(logs.value.kind === 'streams' && logs.value.streams.map((s) => s.entries.map((e) => e.line))).toEqual([['line 1', 'line 2', 'line 3']]);
+    const counts = await engine.range(range({ query: 'count_over_time({app="a"}[5s])', start: T + 5n * SECOND, end: T + 10n * SECOND, step: 5n * SECOND }));
+    expect(counts.value).toEqual({ kind: 'matrix', series: [{ labels: [{ name: 'app', value: 'a' }], timestamps: [T + 5n * SECOND, T + 10n * SECOND], values: [5, 5] }] });
+    expect(counts.stats.totalLinesProcessed).toBeGreaterThan(0);
+    const scalar = await engine.instant({ tenant: 't', query: '1 + 1', time: T });
+    expect(scalar.value).toEqual({ kind: 'scalar', time: T, value: 2 });
+  });
+
+  it("hands the read loop query_timeout's deadline and the query's signal, which it checks itself where no timer can run", async () => {
+    const { engine } = engineWith(10, 'query_timeout: 5m');
+    const before = Date.now();
+    const { stats } = await engine.instant({ tenant: 't', query: 'count_over_time({app="a"}[1h])', time: T + 3600n * SECOND });
+    expect(stats.deadlineMs).toBeGreaterThanOrEqual(before + 300_000);
+    expect(stats.signal).toBeInstanceOf(AbortSignal);
+    expect(stats.signal!.aborted).toBe(false);
+  });
+
+  it('does not run a query whose caller is already gone', async () => {
+    const { engine, admission } = engineWith(10);
+    const caller = new AbortController();
+    caller.abort();
+    await expect(engine.range(range({ signal: caller.signal }))).rejects.toMatchObject({ kind: 'canceled', message: 'context canceled' });
+    expect(admission.active).toBe(0);
+  });
+});
