@@ -6,6 +6,7 @@ import type { Grouping, LogSelectorExpr, RangeAggregationExpr } from '../logql/s
 import type { LabelMatcher } from '../logql/syntax/matchers.js';
 import { exprString } from '../logql/syntax/print.js';
 import type { LogStore } from '../storage/log-store.js';
+import { raceAbort } from '../util/abort.js';
 import {
   type FoldShard, limitAcrossGroups, type LogsShard, mergeDedup, nearest, runShard, type SamplesShard, type ShardResult, type ShardStream, type ShardTask,
   sortSeries,
@@ -338,7 +339,8 @@ export class InProcessShards implements ShardRunner {
   run(task: ShardTask, stop: { readonly signal: AbortSignal; readonly deadlineMs: number | undefined }): Promise<ShardResult> {
     const stats = { signal: stop.signal, deadlineMs: stop.deadlineMs };
     return runShard(task, {
-      getChunk: (tenant, ref) => this.store.getChunk(tenant, ref),
+      // A read for a query that stops is given up at once, so a slow store cannot hold the query.
+      getChunk: (tenant, ref) => raceAbort(this.store.getChunk(tenant, ref), stop.signal),
       checkStopped: () => throwIfStopped(stats as QueryStats),
     });
   }

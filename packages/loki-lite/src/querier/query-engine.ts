@@ -6,7 +6,7 @@ import type { SampleExpr } from '../logql/syntax/ast.js';
 import { parseQuery } from '../logql/syntax/parser.js';
 import type { Admission } from './admission.js';
 import { type Direction, QUERY_TIMEOUT_MESSAGE, type Querier, type QueryStats, type StreamResult } from './querier.js';
-import { newQueryStats } from './query-stats.js';
+import { newQueryStats } from './types.js';
 import { alignRangeToStep } from './step-align.js';
 
 /*

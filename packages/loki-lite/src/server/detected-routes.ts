@@ -6,7 +6,7 @@ import { detectedFieldValues, detectFields, detectLabels } from '../querier/dete
 import type { Querier, StreamResult } from '../querier/querier.js';
 import { requestParams, tenantOf } from './app.js';
 import { limitParam, METADATA_DEFAULT_SINCE, timeRange } from './params.js';
-import { newQueryStats } from '../querier/query-stats.js';
+import { newQueryStats } from '../querier/types.js';
 
 const json = (reply: FastifyReply, body: unknown) => reply.type('application/json; charset=UTF-8').send(JSON.stringify(body));
 

@@ -7,7 +7,7 @@ import { parseQuery } from '../logql/syntax/parser.js';
 import type { Querier, StreamResult } from '../querier/querier.js';
 import { requestParams, tenantOf } from './app.js';
 import { limitParam, timestampParam } from './params.js';
-import { newQueryStats } from '../querier/query-stats.js';
+import { newQueryStats } from '../querier/types.js';
 
 /** How often a tail looks for new lines. Loki's ingesters push as lines arrive; once a second is what a human watching sees. */
 const POLL_MS = 1000;

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { LokiError } from '@loki-lite/shared';
 import type { LogStore } from '../../storage/log-store.js';
+import { raceAbort } from '../../util/abort.js';
 import type { ShardRunner } from '../querier.js';
 import type { ShardResult, ShardTask } from '../shard.js';
 import { type FromPool, fromWire, type ToPool, wireError } from './protocol.js';
@@ -133,13 +134,17 @@ export class WorkerPool implements ShardRunner {
 
   /**
    * A stored chunk a worker asked for, read on this thread (the store's clients live here) and moved to
-   * the worker: a copy in a buffer of its own, since the store's buffer may be shared or cached.
+   * the worker: a copy in a buffer of its own, since the store's buffer may be shared or cached. The
+   * worker runs one shard at a time, so the read is for the shard it runs.
    */
   private async serveChunk(t: PoolThread, msg: Extract<ToPool, { type: 'chunk' }>): Promise<void> {
     let reply: FromPool;
     let transfer: ArrayBuffer[] = [];
     try {
-      const bytes = await this.store.getChunk(msg.tenant, msg.ref);
+      // A read for a query that stops is answered with the stop at once: the worker is freed even while
+      // the store is slow to answer.
+      const read = this.store.getChunk(msg.tenant, msg.ref);
+      const bytes = await (t.job ? raceAbort(read, t.job.signal) : read);
       const own = new Uint8Array(bytes);
       reply = { type: 'chunk', read: msg.read, bytes: own };
       transfer = [own.buffer];
