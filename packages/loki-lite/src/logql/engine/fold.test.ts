@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseQuery } from '../syntax/parser.js';
 import type { SampleExpr } from '../syntax/ast.js';
 import { prepare, type SampleSource, type StreamSamples } from './evaluate.js';
+import { RangeFold } from './fold.js';
 
 /*
  * The folded evaluation (samples added to their steps as they are read) must give exactly what the
@@ -62,9 +63,7 @@ async function matrix(query: string, src: SampleSource) {
   return out;
 }
 
-describe('folded range aggregations', () => {
-  const data = randomSeries(7);
-  it.each([
+const FOLD_QUERIES = [
     'count_over_time({app="x"}[5m])',
     'rate({app="x"}[2m] offset 3m)',
     'bytes_over_time({app="x"}[10m])',
@@ -79,13 +78,53 @@ describe('folded range aggregations', () => {
     'stdvar_over_time({app="x"} | unwrap v [10m])',
     'stddev_over_time({app="x"} | unwrap v [10m]) by (zone)',
     'sum by (zone) (count_over_time({app="x"}[5m]))',
-  ])('%s gives the same matrix as the sample-list evaluation', async (query) => {
+];
+
+describe('folded range aggregations', () => {
+  const data = randomSeries(7);
+  it.each(FOLD_QUERIES)('%s gives the same matrix as the sample-list evaluation', async (query) => {
     const folded = await matrix(query, source(data, true));
     const listed = await matrix(query, source(data, false));
     expect(Object.keys(folded).sort()).toEqual(Object.keys(listed).sort());
     expect(Object.keys(folded).length).toBeGreaterThan(50);
     for (const [k, v] of Object.entries(listed)) {
       for (let i = 0; i < v.length; i++) expect(folded[k]![i]).toBeCloseTo(v[i]!, 9);
+    }
+  });
+});
+
+/** A source whose folds are made of folds of parts (each series alone, cut in three time ranges), merged. */
+function shardedSource(data: StreamSamples[]): SampleSource {
+  const whole = source(data, true);
+  return {
+    streams: whole.streams,
+    fold: async (fold) => {
+      const { from, through } = fold.readRange();
+      const cuts = [from, from + (through - from) / 3n, from + (2n * (through - from)) / 3n, through];
+      for (const s of data) {
+        for (let c = 0; c < 3; c++) {
+          const part = new RangeFold(fold.expr, fold.start, fold.end, fold.step, fold.grouping);
+          const sink = part.sink();
+          const id = sink.series(s.labels);
+          s.timestamps.forEach((t, i) => {
+            if (t > cuts[c]! && t <= cuts[c + 1]!) sink.sample(id, t, s.bytes[i]!, s.values![i]!);
+          });
+          // as a worker thread sends it: a structured clone of the figures
+          fold.merge(structuredClone(part.state()));
+        }
+      }
+    },
+  };
+}
+
+describe('folds of parts of the lines, merged', () => {
+  const data = randomSeries(11);
+  it.each(FOLD_QUERIES)('%s gives the matrix of one fold over all lines', async (query) => {
+    const merged = await matrix(query, shardedSource(data));
+    const whole = await matrix(query, source(data, true));
+    expect(Object.keys(merged).sort()).toEqual(Object.keys(whole).sort());
+    for (const [k, v] of Object.entries(whole)) {
+      for (let i = 0; i < v.length; i++) expect(merged[k]![i]).toBeCloseTo(v[i]!, 9);
     }
   });
 });
