@@ -2,7 +2,7 @@ import type { Labels } from '@loki-lite/shared';
 import { ERROR_DETAILS_LABEL, ERROR_LABEL, LabelsBuilder } from '../logql/log/labels-builder.js';
 import { jsonStage, logfmtStage } from '../logql/log/parsers.js';
 import { goParseDurationSeconds, goParseFloat, humanBytes } from '../logql/log/values.js';
-import type { StreamResult } from './querier.js';
+import type { StreamResult } from './types.js';
 
 /*
  * Logs Drilldown's detected fields and labels, as Loki computes them: fields from a sample of the newest

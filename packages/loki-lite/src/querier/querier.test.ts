@@ -8,7 +8,9 @@ import { parseQuery } from '../logql/syntax/parser.js';
 import type { LogSelectorExpr, RangeAggregationExpr } from '../logql/syntax/ast.js';
 import { LogStore } from '../storage/log-store.js';
 import { MemChunk } from '../chunk/mem-chunk.js';
-import { type MemoryStream, mergeDedup, QUERY_TIMEOUT_MESSAGE, Querier, type QueryStats } from './querier.js';
+import { type MemoryStream, Querier } from './querier.js';
+import { mergeDedup } from './shard.js';
+import { QUERY_TIMEOUT_MESSAGE, type QueryStats } from './types.js';
 import { SlowListStore } from '../testing/slow-list-store.js';
 
 const e = (ts: number, line: string): Entry => ({ timestamp: BigInt(ts), line, structuredMetadata: [] });

@@ -5,8 +5,8 @@ import type { Sample } from '../logql/engine/value.js';
 import type { SampleExpr } from '../logql/syntax/ast.js';
 import { parseQuery } from '../logql/syntax/parser.js';
 import type { Admission } from './admission.js';
-import { type Direction, QUERY_TIMEOUT_MESSAGE, type Querier, type QueryStats, type StreamResult } from './querier.js';
-import { newQueryStats } from './types.js';
+import type { Querier } from './querier.js';
+import { type Direction, newQueryStats, queryTimeoutError, type QueryStats, type StreamResult } from './types.js';
 import { alignRangeToStep } from './step-align.js';
 
 /*
@@ -65,7 +65,6 @@ const bad = (message: string) => new LokiError('bad_data', 'bad_request', messag
 
 /** Loki's answer to a query whose client went away; nobody reads it, but logs and metrics do. */
 const canceled = () => new LokiError('canceled', 'canceled', 'context canceled');
-const timedOut = () => new LokiError('timeout', 'query_timeout', QUERY_TIMEOUT_MESSAGE);
 
 export class QueryEngine {
   constructor(
@@ -123,7 +122,7 @@ export class QueryEngine {
     const received = process.hrtime.bigint();
     const controller = new AbortController();
     const timeout = this.config.limits_config.query_timeout;
-    const timer = timeout > 0n ? setTimeout(() => controller.abort(timedOut()), Number(timeout / 1_000_000n)) : undefined;
+    const timer = timeout > 0n ? setTimeout(() => controller.abort(queryTimeoutError()), Number(timeout / 1_000_000n)) : undefined;
     const onCallerAbort = () => controller.abort(canceled());
     if (callerSignal?.aborted) onCallerAbort();
     else callerSignal?.addEventListener('abort', onCallerAbort, { once: true });

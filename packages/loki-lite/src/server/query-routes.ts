@@ -4,7 +4,7 @@ import type { Config } from '../config/schema.js';
 import { formatFloat } from '../logql/engine/value.js';
 import { parseQuery } from '../logql/syntax/parser.js';
 import { prettify } from '../logql/syntax/print.js';
-import type { ResultEntry, StreamResult } from '../querier/querier.js';
+import type { ResultEntry, StreamResult } from '../querier/types.js';
 import type { MatrixSeries, QueryEngine } from '../querier/query-engine.js';
 import { requestParams, tenantOf } from './app.js';
 import { directionParam, limitParam, QUERY_RANGE_DEFAULT_SINCE, stepParam, timeRange, timestampParam } from './params.js';
