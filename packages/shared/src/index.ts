@@ -33,3 +33,4 @@ export { type Logger, silentLogger, stderrLogger } from './log/logger.js';
 export { closeOnSignals } from './process/shutdown.js';
 export { freePort } from './process/free-port.js';
 export { compileGoRegex, translateGoRegex, RegexError } from './regex/go-regex.js';
+export { requiredLiterals, type RequiredLiteral } from './regex/go-literals.js';

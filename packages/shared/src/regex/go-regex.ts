@@ -1,6 +1,6 @@
 import { setFlagsFromString } from 'node:v8';
 import regenerate from 'regenerate';
-import { type Assertion, type GoRegexNode, parseGoRegex, repeatProduct, RegexError, UNBOUNDED } from './go-syntax.js';
+import { type Assertion, type GoRegexNode, isEmptySet, parseGoRegex, repeatProduct, RegexError, UNBOUNDED } from './go-syntax.js';
 
 export { RegexError };
 
@@ -202,19 +202,15 @@ const ASTRAL = [0x10000, 0x10ffff] as const;
  */
 function writeSet(set: regenerate, repeatedWithoutBound: boolean): Written {
   const scalars = set.clone().removeRange(...SURROGATES);
-  if (repeatedWithoutBound && isEmpty(regenerate().addRange(...ASTRAL).remove(scalars))) {
+  if (repeatedWithoutBound && isEmptySet(regenerate().addRange(...ASTRAL).remove(scalars))) {
     return { source: scalars.removeRange(...ASTRAL).addRange(...SURROGATES).toString({ bmpOnly: true }), atom: true };
   }
   const source = scalars.toString();
   // BMP code points are one class or character; astral ones are pairs of units, maybe alternatives.
-  const bmpOnly = isEmpty(scalars.clone().intersection(regenerate().addRange(...ASTRAL)));
+  const bmpOnly = isEmptySet(scalars.clone().intersection(regenerate().addRange(...ASTRAL)));
   return { source: bmpOnly ? source : `(?:${source})`, atom: true };
 }
 
-/** regenerate writes the empty set as `[]`, a class that matches nothing. */
-function isEmpty(set: regenerate): boolean {
-  return set.toString() === '[]';
-}
 
 /** The copies of its operand a repetition makes in V8's linear engine (`+` is one copy and a star). */
 function copies(min: number, max: number): number {

@@ -61,6 +61,11 @@ function rangesSet(ranges: readonly number[]): regenerate {
   return set;
 }
 
+/** regenerate writes the empty set as `[]`, a class that matches nothing. */
+export function isEmptySet(set: regenerate): boolean {
+  return set.toString() === '[]';
+}
+
 function complement(set: regenerate): regenerate {
   return regenerate().addRange(0, 0x10ffff).remove(set);
 }

@@ -2,42 +2,23 @@ import { describe, expect, it } from 'vitest';
 import { parseQuery } from '../syntax/parser.js';
 import type { LogSelectorExpr } from '../syntax/ast.js';
 import { compileGoRegex } from '@loki-lite/shared';
-import { compileBytePrefilter, requiredLiterals } from './prefilter.js';
+import { compileBytePrefilter } from './prefilter.js';
 
-describe('requiredLiterals', () => {
-  it.each<[string, string[] | undefined, boolean?]>([
-    ['err(or)?.*timeout', ['timeout']],
-    ['level=error', ['level=error']],
-    ['abc?def', ['def']], // c is optional
-    ['ab+cd', ['ab']],
-    ['[0-9]+ms took', ['ms took']],
-    ['x.y', undefined], // no run of two
-    ['grad_norm=0\\.99[0-9] tokens', ['grad_norm=0.99']], // escaped punctuation is a literal
-    ['a\\.?bc', ['bc']], // the escaped dot is optional
-    ['timeout|refused', ['timeout', 'refused']], // any of them
-    ['level":"warn|" 500 ', ['level":"warn', '" 500 ']],
-    ['(rank=|Rank )[0-9]+', undefined], // inside a group
-    ['ab|c', undefined], // an alternative without a literal of two
-    ['(?i)NCCL info', ['nccl info'], true],
-    ['(?i)tokens', ['to'], true], // k and s may match non-ASCII letters: they break the run
-    ['(?i)café au', ['caf'], true],
-    ['ab(?i)cdef', undefined], // flags later on
-    ['\\d+ errors', [' errors']],
-    ['\\x41bc', undefined], // an escape not read here
-    ['x{10,20}y', undefined], // the repetition's digits are no literal
-    ['[\\]abc]def', ['def']], // an escaped ] inside a class
-    ['[[:alpha:]xy]zz', ['zz']],
-    ['\\p{Greek}+ab', ['ab']],
-  ])('%s -> %j', (re, anyOf, caseless = false) => {
-    expect(requiredLiterals(re)).toEqual(anyOf && { anyOf, caseless });
-  });
-
+describe('regex literals in the prefilter', () => {
   it('never gives a literal that a match can do without (random regexes over a small alphabet)', () => {
     let seed = 11;
     const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
-    const parts = ['a', 'b', 'K', 'k', 's', '\\.', '.', 'ab', 'ba', '?', '*', '+', '|', '(a|b)', '[ab]', '[^a]', '\\d', '{0,2}', '{2}', 'é', '(?:ab)?'];
-    const texts = Array.from({ length: 300 }, () => Array.from({ length: rand(12) }, () => ['a', 'b', 'A', 'B', '.', 'k', 'K', '\u212a', 's', '\u017f', 'é', 'É', '1', ' '][rand(14)]).join(''));
-    for (let n = 0; n < 400; n++) {
+    const parts = [
+      'a', 'b', 'K', 'k', 's', '\\.', '.', 'ab', 'ba', '?', '*', '+', '|', '(a|b)', '[ab]', '[^a]', '\\d', '{0,2}', '{2}', 'é', '(?:ab)?',
+      // groups, flags in and out of groups, one-character classes, escapes, counted and nested repetitions, assertions
+      '(ab|ba)', '(?:a|ab)+', '(?i)', '(?-i)', '(?i:ab)', '(?i:k)', '[aA]', '[k]', '[.]', '\\x41', '\\Qa.\\E', '(ab){2}', '{2,}', '{1,3}',
+      '\\b', '^', '$', '(?:ba|b)', '(?:)',
+    ];
+    const letters = ['a', 'b', 'A', 'B', '.', 'k', 'K', '\u212a', 's', '\u017f', 'é', 'É', '1', ' ', 'ab', 'ba', 'AB', '\ufffd'];
+    const texts = Array.from({ length: 300 }, () => Array.from({ length: rand(12) }, () => letters[rand(letters.length)]).join(''));
+    let filtered = 0;
+    let rejected = 0;
+    for (let n = 0; n < 600; n++) {
       const re = (rand(3) === 0 ? '(?i)' : '') + Array.from({ length: 1 + rand(6) }, () => parts[rand(parts.length)]).join('');
       let compiled: RegExp;
       try {
@@ -47,13 +28,34 @@ describe('requiredLiterals', () => {
       }
       const f = compileBytePrefilter((parseQuery(`{a="b"} |~ ${JSON.stringify(re)}`) as LogSelectorExpr).pipeline);
       if (!f) continue;
+      filtered++;
       for (const t of texts) {
-        if (!compiled.test(t)) continue;
         f.reset();
         const buf = Buffer.from(t);
-        expect(f.keeps(buf, 0, buf.length, false), `${re} on ${JSON.stringify(t)}`).toBe(true);
+        const keeps = f.keeps(buf, 0, buf.length, false);
+        if (compiled.test(t)) expect(keeps, `${re} on ${JSON.stringify(t)}`).toBe(true);
+        else if (!keeps) rejected++;
       }
     }
+    // The check above holds for a prefilter that keeps everything: these say it also rejects lines.
+    expect(filtered).toBeGreaterThan(150);
+    expect(rejected).toBeGreaterThan(10_000);
+  });
+
+  it('searches the literals of groups, alternations in groups, repetitions and flags that change inside', () => {
+    const keeps = (re: string, line: string) => {
+      const f = compileBytePrefilter((parseQuery(`{a="b"} |~ ${JSON.stringify(re)}`) as LogSelectorExpr).pipeline)!;
+      const buf = Buffer.from(line);
+      return f.keeps(buf, 0, buf.length, false);
+    };
+    expect(keeps('(rank=|Rank )[0-9]+', 'Rank 3')).toBe(true);
+    expect(keeps('(rank=|Rank )[0-9]+', 'rank 3')).toBe(false);
+    expect(keeps('(?i:ab)é', 'xAbé')).toBe(true);
+    expect(keeps('(?i:ab)é', 'xAbÉ')).toBe(false); // é is exact, so its bytes are compared as they are
+    expect(keeps('(?:abc)+d', 'abcabcd')).toBe(true);
+    expect(keeps('(?:abc)+d', 'abc d')).toBe(false);
+    expect(keeps('ab(?i)cd', 'xABCD')).toBe(true); // searched caselessly as a whole: a superset
+    expect(keeps('ab(?i)cd', 'xAB CD')).toBe(false);
   });
 });
 

@@ -1,10 +1,11 @@
+import { type RequiredLiteral, requiredLiterals } from '@loki-lite/shared';
 import type { LabelFilterExpr, PipelineStage } from '../syntax/ast.js';
 
 /*
  * A test on a line's raw bytes that every line the pipeline keeps must pass, so a chunk reader can skip
  * the others without making a string or an entry of them. It only uses stages that run before any stage
  * that rewrites the line, and only conditions that are certain: a `|=` literal must occur, a `!=` literal
- * must not, a `|~` regex's required literal (one that every match contains) must occur; and after a
+ * must not, one of a `|~` regex's required literals (shared's requiredLiterals) must occur; and after a
  * parser, `| name="value"` needs the value in the line, unless the name is one of the stream's labels,
  * the line has structured metadata, or the line has a backslash (an escaped value).
  */
@@ -70,24 +71,25 @@ class AnyOccurrence implements Needle {
 const LETTER_FREQUENCY = 'etaoinshrdlcumwfgypbvkjxqz';
 
 /**
- * The next occurrence of an ASCII literal in any case (`(?i)`), found like Occurrence does: its rarest
- * byte is searched for in both cases with indexOf, and the rest compared around it, byte by byte.
+ * The next occurrence of a literal whose ASCII letters may be in any case (`(?i)`), found like Occurrence does:
+ * its rarest byte is searched for (in both cases) with indexOf, and the rest compared around it, byte by byte.
  */
 class CaselessOccurrence implements Needle {
   private at = -1;
+  /** The literal's UTF-8 with its ASCII letters in lower case. */
   private readonly lower: Buffer;
-  /** Index in the literal of the byte searched for, and that byte in either case. */
+  /** Index in `lower` of the byte searched for, and that byte in either case. */
   private readonly anchor: number;
   private readonly anchorLower: number;
   private readonly anchorUpper: number;
 
   constructor(literal: string) {
-    this.lower = Buffer.from(literal.toLowerCase());
+    this.lower = Buffer.from(literal.replace(/[A-Z]/g, (c) => c.toLowerCase()));
     let anchor = 0;
     let rank = -1;
-    for (let i = 0; i < literal.length; i++) {
+    for (let i = 0; i < this.lower.length; i++) {
       // A byte that is not a letter has one case: best of all; else the rarest letter.
-      const r = LETTER_FREQUENCY.indexOf(literal[i]!.toLowerCase());
+      const r = LETTER_FREQUENCY.indexOf(String.fromCharCode(this.lower[i]!));
       const score = r < 0 ? 100 : r;
       if (score > rank) {
         rank = score;
@@ -96,7 +98,7 @@ class CaselessOccurrence implements Needle {
     }
     this.anchor = anchor;
     this.anchorLower = this.lower[anchor]!;
-    this.anchorUpper = literal[anchor]!.toUpperCase().charCodeAt(0);
+    this.anchorUpper = isLowerAscii(this.anchorLower) ? this.anchorLower - 0x20 : this.anchorLower;
   }
 
   reset(): void {
@@ -125,139 +127,11 @@ class CaselessOccurrence implements Needle {
   private matchesAt(buf: Buffer, begin: number): boolean {
     for (let i = 0; i < this.lower.length; i++) {
       const c = buf[begin + i]!;
-      // ASCII upper case to lower; the literal is ASCII, so a non-ASCII byte never matches
+      // ASCII upper case to lower; a byte of a multi-byte character is compared as it is
       if ((c >= 65 && c <= 90 ? c + 32 : c) !== this.lower[i]) return false;
     }
     return true;
   }
-}
-
-/** Literals one of which every match of a regex contains, and whether they match case-insensitively. */
-export interface RequiredLiterals {
-  readonly anyOf: readonly string[];
-  /** The regex starts with (?i): the literals are lower case and match in any case (ASCII only). */
-  readonly caseless: boolean;
-}
-
-/** Escapes of a letter that stand for a class or an assertion: they match no literal text. */
-const CLASS_ESCAPES = new Set(['d', 'D', 'w', 'W', 's', 'S', 'b', 'B', 'A', 'z', 'n', 'r', 't', 'f', 'v', 'a']);
-const GIVE_UP = Symbol('give up');
-
-/**
- * For a Go regex, literals (two characters or more) one of which every match must contain: the longest
- * run of plain characters of each top-level alternative (`a|b`: any of them), or undefined when some
- * alternative has none or the syntax is beyond this simple reading. A character followed by `?`, `*` or
- * `{` is optional; groups and classes break runs and are skipped; escaped punctuation (`\.`) is a literal.
- * A leading `(?i)` makes the literals caseless: they are lower-cased, and a run stops at a non-ASCII
- * character and at k and s (which fold to the Kelvin sign and the long s in Go).
- */
-export function requiredLiterals(re: string): RequiredLiterals | undefined {
-  const flags = /^\(\?([imsU]+)\)/.exec(re);
-  const caseless = flags !== null && flags[1]!.includes('i');
-  const found = scanAlternatives(flags ? re.slice(flags[0].length) : re, caseless);
-  if (found === GIVE_UP || found.some((lit) => lit.length < 2)) return undefined;
-  return { anyOf: found, caseless };
-}
-
-/** The longest plain run of each top-level alternative of `re`. */
-function scanAlternatives(re: string, caseless: boolean): string[] | typeof GIVE_UP {
-  const found: string[] = [];
-  let best = '';
-  let run: string[] = [];
-  let depth = 0;
-  const endRun = (dropLast: boolean) => {
-    if (dropLast) run.pop();
-    const text = run.join('');
-    if (text.length > best.length) best = text;
-    run = [];
-  };
-  for (let i = 0; i < re.length;) {
-    const ch = String.fromCodePoint(re.codePointAt(i)!);
-    i += ch.length;
-    if (ch === '\\') {
-      const next = re[i];
-      if (next === undefined) return GIVE_UP;
-      i++;
-      if (!/[a-zA-Z0-9]/.test(next)) {
-        if (depth === 0) run.push(next);
-        continue;
-      }
-      if (next === 'p' || next === 'P') {
-        if (re[i] === '{') {
-          const close = re.indexOf('}', i);
-          if (close < 0) return GIVE_UP;
-          i = close + 1;
-        } else i++;
-      } else if (!CLASS_ESCAPES.has(next)) return GIVE_UP; // \x41, \Q...\E, octal: not read here
-      endRun(false);
-      continue;
-    }
-    if (ch === '[') {
-      const close = classEnd(re, i);
-      if (close < 0) return GIVE_UP;
-      i = close;
-      endRun(false);
-      continue;
-    }
-    if (ch === '(') {
-      if (re[i] === '?' && /^\?[a-zA-Z-]*i[a-zA-Z-]*[:)]/.test(re.slice(i))) return GIVE_UP; // case flags inside
-      depth++;
-      endRun(false);
-      continue;
-    }
-    if (ch === ')') {
-      depth--;
-      endRun(false);
-      continue;
-    }
-    if (depth > 0) continue;
-    if (ch === '|') {
-      endRun(false);
-      found.push(best);
-      best = '';
-      continue;
-    }
-    if (ch === '?' || ch === '*') {
-      endRun(true);
-      continue;
-    }
-    if (ch === '{') {
-      endRun(true);
-      const close = re.indexOf('}', i);
-      if (close >= 0) i = close + 1;
-      continue;
-    }
-    if (ch === '+' || ch === '.' || ch === '^' || ch === '$') {
-      endRun(false);
-      continue;
-    }
-    if (caseless && (ch.charCodeAt(0) > 127 || /[ksKS]/.test(ch))) {
-      endRun(false);
-      continue;
-    }
-    run.push(caseless ? ch.toLowerCase() : ch);
-  }
-  endRun(false);
-  found.push(best);
-  return found;
-}
-
-/** The offset after the `]` closing the class whose `[` is just before `at`, or -1. */
-function classEnd(re: string, at: number): number {
-  let i = at;
-  if (re[i] === '^') i++;
-  if (re[i] === ']') i++; // a leading ] is a member
-  while (i < re.length) {
-    const c = re[i]!;
-    if (c === '\\') i += 2;
-    else if (c === '[' && re[i + 1] === ':') {
-      const close = re.indexOf(':]', i + 2);
-      if (close < 0) return -1;
-      i = close + 2;
-    } else if (c === ']') return i + 1;
-    else i++;
-  }
-  return -1;
 }
 
 /** The `name="value"` equalities a label filter requires (through `and`; `or` gives nothing). */
@@ -296,15 +170,19 @@ export function compileBytePrefilter(stages: readonly PipelineStage[], streamLab
       for (const v of values) if (v !== '') mustNot.push(new Occurrence(Buffer.from(v)));
     } else if (s.op === '|~') {
       const found = values.map(requiredLiterals);
-      if (found.every((f) => f !== undefined)) must.push(anyOf(found.flatMap((f) => f!.anyOf.map((lit) => literalNeedle(lit, f!.caseless)))));
+      if (found.every((f) => f !== undefined)) must.push(anyOf(found.flat().map(literalNeedle)));
     }
   }
   if (must.length === 0 && mustNot.length === 0 && parsedValues.length === 0) return undefined;
   return new AnchoredPrefilter(must, mustNot, parsedValues);
 }
 
-function literalNeedle(literal: string, caseless: boolean): Needle {
-  return caseless && /[a-z]/.test(literal) ? new CaselessOccurrence(literal) : new Occurrence(Buffer.from(literal));
+function literalNeedle({ text, caseless }: RequiredLiteral): Needle {
+  return caseless && /[a-zA-Z]/.test(text) ? new CaselessOccurrence(text) : new Occurrence(Buffer.from(text));
+}
+
+function isLowerAscii(byte: number): boolean {
+  return byte >= 0x61 && byte <= 0x7a;
 }
 
 function anyOf(needles: Needle[]): Needle {
