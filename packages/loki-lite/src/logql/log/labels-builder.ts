@@ -41,8 +41,9 @@ export class LabelsBuilder {
 
   reset(metadata: readonly Label[]): void {
     if (this.touched || this.error !== '' || this.errorDetails !== '' || metadata.length > 0) this.cached = undefined;
-    this.added.clear();
-    this.deleted.clear();
+    // clear() gives a map a new table even when it is empty: most lines set no label, so only clear what holds some.
+    if (this.added.size > 0) this.added.clear();
+    if (this.deleted.size > 0) this.deleted.clear();
     this.error = '';
     this.errorDetails = '';
     this.touched = metadata.length > 0;
