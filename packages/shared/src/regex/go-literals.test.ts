@@ -51,4 +51,13 @@ describe('requiredLiterals', () => {
     expect(requiredLiterals('x{1000}')).toEqual(literals('x'.repeat(64)));
     expect(requiredLiterals('(?:ab){3,}')).toEqual(literals('ababab'));
   });
+
+  it('answers a pattern asked again from what it worked out, which no caller can change', () => {
+    const first = requiredLiterals('level=(warn|error)');
+    expect(first).toEqual(literals('level='));
+    expect(requiredLiterals('level=(warn|error)')).toBe(first);
+    expect(Object.isFrozen(first) && Object.isFrozen(first![0])).toBe(true);
+    expect(requiredLiterals('x.y')).toBeUndefined();
+    expect(requiredLiterals('x.y')).toBeUndefined(); // a pattern without literals is remembered too
+  });
 });

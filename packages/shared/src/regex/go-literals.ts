@@ -40,12 +40,26 @@ const MAX_SPELLED = 64;
 
 const NOTHING: Facts = { prefix: [], suffix: [] };
 
+/** Answers already worked out, by pattern: a querier asks once per stream, and a parse costs ~15 µs. */
+const known = new Map<string, readonly RequiredLiteral[] | null>();
+const KNOWN_MAX = 1000;
+
 /**
  * For a Go regex, literals one of which every match contains (two characters or more each), or undefined
  * when the regex has no such set or does not parse. Where the tree offers several sets, the one whose
  * shortest literal is longest is taken.
  */
-export function requiredLiterals(pattern: string): RequiredLiteral[] | undefined {
+export function requiredLiterals(pattern: string): readonly RequiredLiteral[] | undefined {
+  let found = known.get(pattern);
+  if (found === undefined) {
+    found = literalsOf(pattern) ?? null;
+    if (known.size >= KNOWN_MAX) known.clear();
+    known.set(pattern, found);
+  }
+  return found ?? undefined;
+}
+
+function literalsOf(pattern: string): readonly RequiredLiteral[] | undefined {
   let tree: GoRegexNode;
   try {
     tree = parseGoRegex(pattern);
@@ -54,7 +68,7 @@ export function requiredLiterals(pattern: string): RequiredLiteral[] | undefined
   }
   const required = factsOf(tree).required;
   if (!required || score(required) < MIN_LITERAL) return undefined;
-  return required.map(toRequiredLiteral);
+  return Object.freeze(required.map(toRequiredLiteral));
 }
 
 function factsOf(node: GoRegexNode): Facts {
@@ -186,5 +200,5 @@ function best(candidates: ReadonlyArray<readonly Literal[]>): readonly Literal[]
 function toRequiredLiteral(literal: Literal): RequiredLiteral {
   const caseless = literal.some((u) => u.fold);
   const lowered = literal.map((u) => (caseless && u.cp >= 0x41 && u.cp <= 0x5a ? u.cp + 0x20 : u.cp));
-  return { text: String.fromCodePoint(...lowered), caseless };
+  return Object.freeze({ text: String.fromCodePoint(...lowered), caseless });
 }
