@@ -4,6 +4,7 @@ import { readChunkBlocks, readSnapshotBlocks, type SkippedLines } from '../chunk
 import type { ChunkRef } from '../index/types.js';
 import type { StreamSamples } from '../logql/engine/evaluate.js';
 import { type FoldState, RangeFold } from '../logql/engine/fold.js';
+import type { SampleSink } from '../logql/engine/value.js';
 import { ERROR_LABEL, type LabelsBuilder } from '../logql/log/labels-builder.js';
 import { DETECTED_LEVEL, detectLevel } from '../logql/log/level-detection.js';
 import { compilePipeline, compileUnwrap } from '../logql/log/pipeline.js';
@@ -113,12 +114,6 @@ export async function runShard(task: ShardTask, env: ShardEnv): Promise<ShardRes
       return { kind: 'samples', series: await reader.sampleLists(expr, task.grouping), processed: reader.processed };
     }
   }
-}
-
-/** Receives the samples of a read: a series number for each new label set, then its lines. */
-interface SampleSink {
-  series(labels: Labels): number;
-  sample(series: number, ts: bigint, bytes: number, value: number): void;
 }
 
 /** The lines of one shard through the query's pipeline. */

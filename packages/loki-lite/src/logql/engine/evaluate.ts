@@ -6,7 +6,7 @@ import { compare } from '../compare.js';
 import { aggregate, groupBy } from './aggregate.js';
 import { rangeFunction } from './range-functions.js';
 import { canFold, RangeFold } from './fold.js';
-import type { InstantValue, Sample } from './value.js';
+import type { Evaluator, InstantValue, Sample } from './value.js';
 
 /*
  * Evaluation of sample expressions step by step. Each expression is prepared once (range aggregations fetch
@@ -22,12 +22,6 @@ export interface StreamSamples {
   readonly bytes: readonly number[];
   /** With `unwrap`: each line's value. */
   readonly values?: readonly number[] | undefined;
-}
-
-/** Receives samples as the querier reads them: a series number for each new label set, then its lines. */
-export interface SampleSink {
-  series(labels: Labels): number;
-  sample(series: number, ts: bigint, bytes: number, value: number): void;
 }
 
 /** What the engine needs from the querier (the consumer owns the interface). */
@@ -46,10 +40,6 @@ export interface SampleSource {
   streams(expr: RangeAggregationExpr, from: bigint, through: bigint, grouping?: Grouping): Promise<StreamSamples[]>;
 }
 
-export interface Evaluator {
-  /** The value at `ts`; calls come with increasing `ts`. */
-  at(ts: bigint): InstantValue;
-}
 
 const bad = (message: string) => new LokiError('bad_data', 'invalid_expression', message);
 

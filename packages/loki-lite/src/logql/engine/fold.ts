@@ -1,8 +1,7 @@
 import { type Labels, printLabels } from '@loki-lite/shared';
 import type { Grouping, RangeAggregationExpr } from '../syntax/ast.js';
 import { groupLabels } from './aggregate.js';
-import type { Evaluator, SampleSink } from './evaluate.js';
-import type { Sample } from './value.js';
+import type { Evaluator, Sample, SampleSink } from './value.js';
 
 /*
  * Range aggregations evaluated while the lines are read: every sample is added to the steps whose window

@@ -9,6 +9,17 @@ export interface Sample {
 
 export type InstantValue = { readonly kind: 'scalar'; readonly value: number } | { readonly kind: 'vector'; readonly samples: readonly Sample[] };
 
+export interface Evaluator {
+  /** The value at `ts`; calls come with increasing `ts`. */
+  at(ts: bigint): InstantValue;
+}
+
+/** Receives samples as the querier reads them: a series number for each new label set, then its lines. */
+export interface SampleSink {
+  series(labels: Labels): number;
+  sample(series: number, ts: bigint, bytes: number, value: number): void;
+}
+
 /**
  * A float as Go's strconv.FormatFloat(v, 'f', -1, 64) prints it, which is how Loki writes sample values:
  * the shortest digits that read back exactly, never in exponent form; NaN, +Inf, -Inf.
