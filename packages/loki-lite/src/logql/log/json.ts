@@ -34,15 +34,21 @@ export interface JsonValue {
 
 const isSpace = (c: number) => c === 32 || c === 10 || c === 13 || c === 9;
 
-/** Offset of the next non-whitespace character at or after `i`, or -1. */
-function nextToken(s: string, i: number): number {
-  while (i < s.length && isSpace(s.charCodeAt(i))) i++;
-  return i < s.length ? i : -1;
+/*
+ * The walk works on offsets below a `limit` (a nested object is walked in place, not copied) and reports
+ * malformed input by returning jsonparser's error text: a line that is not JSON costs no exception, no
+ * stack trace and no allocation.
+ */
+
+/** Offset of the next non-whitespace character at or after `i` (before `limit`), or -1. */
+function nextToken(s: string, i: number, limit: number): number {
+  while (i < limit && isSpace(s.charCodeAt(i))) i++;
+  return i < limit ? i : -1;
 }
 
 /** Offset just past the closing quote of a string whose content starts at `i`, or -1. */
-function stringEnd(s: string, i: number): number {
-  for (let j = i; j < s.length; j++) {
+function stringEnd(s: string, i: number, limit: number): number {
+  for (let j = i; j < limit; j++) {
     const c = s.charCodeAt(j);
     if (c === 92) j++; // backslash: skip the escaped character
     else if (c === 34) return j + 1;
@@ -51,12 +57,12 @@ function stringEnd(s: string, i: number): number {
 }
 
 /** Offset just past the block (array or object) that opens at `i`, or -1. */
-function blockEnd(s: string, i: number, open: number, close: number): number {
+function blockEnd(s: string, i: number, limit: number, open: number, close: number): number {
   let level = 0;
-  for (let j = i; j < s.length; j++) {
+  for (let j = i; j < limit; j++) {
     const c = s.charCodeAt(j);
     if (c === 34) {
-      const e = stringEnd(s, j + 1);
+      const e = stringEnd(s, j + 1, limit);
       if (e < 0) return -1;
       j = e - 1;
     } else if (c === open) level++;
@@ -65,44 +71,109 @@ function blockEnd(s: string, i: number, open: number, close: number): number {
   return -1;
 }
 
-function tokenEnd(s: string, i: number): number {
-  for (let j = i; j < s.length; j++) {
+function tokenEnd(s: string, i: number, limit: number): number {
+  for (let j = i; j < limit; j++) {
     const c = s.charCodeAt(j);
     if (isSpace(c) || c === 44 || c === 125 || c === 93) return j;
   }
-  return s.length;
+  return limit;
+}
+
+/** Whether s[start, end) is exactly `word` (a literal checked without copying it). */
+function textIs(s: string, start: number, end: number, word: string): boolean {
+  return end - start === word.length && s.startsWith(word, start);
+}
+
+/** Whether s[start, end) holds a backslash. */
+function hasBackslash(s: string, start: number, end: number): boolean {
+  const at = s.indexOf('\\', start);
+  return at >= 0 && at < end;
+}
+
+/** The last value scanValue read: one record, overwritten by each scan (callers copy what they keep). */
+const scanned: JsonValue = { type: JsonType.Null, start: 0, end: 0, next: 0 };
+
+function setScanned(type: JsonType, start: number, end: number): undefined {
+  scanned.type = type;
+  scanned.start = start;
+  scanned.end = end;
+  scanned.next = type === JsonType.String ? end + 1 : end;
+  return undefined;
+}
+
+/** Reads the value at or after `i` into `scanned` (jsonparser's Get without keys); an error text if malformed. */
+function scanValue(s: string, i: number, limit: number): string | undefined {
+  const start = nextToken(s, i, limit);
+  if (start < 0) return MALFORMED_JSON;
+  const c = s.charCodeAt(start);
+  if (c === 34) {
+    const end = stringEnd(s, start + 1, limit);
+    return end < 0 ? MALFORMED_STRING : setScanned(JsonType.String, start + 1, end - 1);
+  }
+  if (c === 91 || c === 123) {
+    const end = blockEnd(s, start, limit, c, c + 2);
+    if (end < 0) return c === 91 ? MALFORMED_ARRAY : MALFORMED_OBJECT;
+    return setScanned(c === 91 ? JsonType.Array : JsonType.Object, start, end);
+  }
+  const end = tokenEnd(s, start, limit);
+  if (c === 116 || c === 102) {
+    if (!textIs(s, start, end, 'true') && !textIs(s, start, end, 'false')) return UNKNOWN_VALUE;
+    return setScanned(JsonType.Boolean, start, end);
+  }
+  if (c === 110 || c === 117) return textIs(s, start, end, 'null') ? setScanned(JsonType.Null, start, end) : UNKNOWN_VALUE;
+  if ((c >= 48 && c <= 57) || c === 45) return setScanned(JsonType.Number, start, end);
+  return UNKNOWN_VALUE;
 }
 
 /** The value starting at or after `i` (jsonparser's Get without keys). */
 export function readValue(s: string, i: number): JsonValue {
-  const start = nextToken(s, i);
-  if (start < 0) throw new JsonWalkError(MALFORMED_JSON);
-  const c = s.charCodeAt(start);
-  if (c === 34) {
-    const end = stringEnd(s, start + 1);
-    if (end < 0) throw new JsonWalkError(MALFORMED_STRING);
-    return { type: JsonType.String, start: start + 1, end: end - 1, next: end };
+  const error = scanValue(s, i, s.length);
+  if (error !== undefined) throw new JsonWalkError(error);
+  return { ...scanned };
+}
+
+/**
+ * What walkObject calls per field: the key is s[keyStart, keyEnd) as written (`keyEscaped`: it holds a
+ * backslash, to be decoded), the value's type and [start, end) as in JsonValue. Returns an error text to
+ * end the walk with, or undefined to go on.
+ */
+export type FieldVisitor = (s: string, keyStart: number, keyEnd: number, keyEscaped: boolean, type: JsonType, start: number, end: number) => string | undefined;
+
+/**
+ * Visits each key/value pair of the object in s[from, limit), in order (jsonparser's ObjectEach), without
+ * copying keys or values. Returns jsonparser's error text for malformed input (or the visitor's), else undefined.
+ */
+export function walkObject(s: string, from: number, limit: number, visit: FieldVisitor): string | undefined {
+  let i = nextToken(s, from, limit);
+  if (i < 0 || s.charCodeAt(i) !== 123) return MALFORMED_OBJECT;
+  i = nextToken(s, i + 1, limit);
+  if (i < 0) return MALFORMED_JSON;
+  if (s.charCodeAt(i) === 125) return undefined;
+  while (i < limit) {
+    const c = s.charCodeAt(i);
+    if (c === 125) return undefined;
+    if (c !== 34) return MALFORMED_OBJECT;
+    const keyStart = i + 1;
+    const keyEnd = stringEnd(s, keyStart, limit) - 1;
+    if (keyEnd < 0) return MALFORMED_JSON;
+    const keyEscaped = hasBackslash(s, keyStart, keyEnd);
+    if (keyEscaped && unescapeJson(s.slice(keyStart, keyEnd)) === undefined) return MALFORMED_ESCAPE;
+    i = nextToken(s, keyEnd + 1, limit);
+    if (i < 0 || s.charCodeAt(i) !== 58) return MALFORMED_JSON;
+    const error = scanValue(s, i + 1, limit);
+    if (error !== undefined) return error;
+    const next = scanned.next;
+    const visitError = visit(s, keyStart, keyEnd, keyEscaped, scanned.type, scanned.start, scanned.end);
+    if (visitError !== undefined) return visitError;
+    i = nextToken(s, next, limit);
+    if (i < 0) return MALFORMED_ARRAY;
+    const sep = s.charCodeAt(i);
+    if (sep === 125) return undefined;
+    if (sep !== 44) return MALFORMED_OBJECT;
+    i = nextToken(s, i + 1, limit);
+    if (i < 0) return MALFORMED_ARRAY;
   }
-  if (c === 91 || c === 123) {
-    const end = blockEnd(s, start, c, c + 2);
-    if (end < 0) throw new JsonWalkError(c === 91 ? MALFORMED_ARRAY : MALFORMED_OBJECT);
-    return { type: c === 91 ? JsonType.Array : JsonType.Object, start, end, next: end };
-  }
-  const end = tokenEnd(s, start);
-  const literal = s.slice(start, end);
-  let type: JsonType;
-  if (c === 116 || c === 102) {
-    if (literal !== 'true' && literal !== 'false') throw new JsonWalkError(UNKNOWN_VALUE);
-    type = JsonType.Boolean;
-  } else if (c === 110 || c === 117) {
-    if (literal !== 'null') throw new JsonWalkError(UNKNOWN_VALUE);
-    type = JsonType.Null;
-  } else if ((c >= 48 && c <= 57) || c === 45) {
-    type = JsonType.Number;
-  } else {
-    throw new JsonWalkError(UNKNOWN_VALUE);
-  }
-  return { type, start, end, next: end };
+  return MALFORMED_OBJECT;
 }
 
 /**
@@ -110,50 +181,26 @@ export function readValue(s: string, i: number): JsonValue {
  * Throws JsonWalkError with jsonparser's message for malformed input.
  */
 export function eachObjectField(s: string, from: number, to: number, fn: (key: string, value: JsonValue) => void): void {
-  const text = to === s.length ? s : s.slice(0, to);
-  let i = nextToken(text, from);
-  if (i < 0 || text.charCodeAt(i) !== 123) throw new JsonWalkError(MALFORMED_OBJECT);
-  i = nextToken(text, i + 1);
-  if (i < 0) throw new JsonWalkError(MALFORMED_JSON);
-  if (text.charCodeAt(i) === 125) return;
-  while (i < text.length) {
-    const c = text.charCodeAt(i);
-    if (c === 125) return;
-    if (c !== 34) throw new JsonWalkError(MALFORMED_OBJECT);
-    const keyEnd = stringEnd(text, i + 1);
-    if (keyEnd < 0) throw new JsonWalkError(MALFORMED_JSON);
-    let key = text.slice(i + 1, keyEnd - 1);
-    if (key.includes('\\')) {
-      const k = unescapeJson(key);
-      if (k === undefined) throw new JsonWalkError(MALFORMED_ESCAPE);
-      key = k;
-    }
-    i = nextToken(text, keyEnd);
-    if (i < 0 || text.charCodeAt(i) !== 58) throw new JsonWalkError(MALFORMED_JSON);
-    const value = readValue(text, i + 1);
-    fn(key, value);
-    i = nextToken(text, value.next);
-    if (i < 0) throw new JsonWalkError(MALFORMED_ARRAY);
-    const sep = text.charCodeAt(i);
-    if (sep === 125) return;
-    if (sep !== 44) throw new JsonWalkError(MALFORMED_OBJECT);
-    i = nextToken(text, i + 1);
-    if (i < 0) throw new JsonWalkError(MALFORMED_ARRAY);
-  }
-  throw new JsonWalkError(MALFORMED_OBJECT);
+  const error = walkObject(s, from, to, (text, keyStart, keyEnd, keyEscaped, type, start, end) => {
+    const raw = text.slice(keyStart, keyEnd);
+    fn(keyEscaped ? unescapeJson(raw)! : raw, { type, start, end, next: type === JsonType.String ? end + 1 : end });
+    return undefined;
+  });
+  if (error !== undefined) throw new JsonWalkError(error);
 }
 
 /** Calls `fn` for each element of the array in s[from, ...) (jsonparser's ArrayEach). */
 export function eachArrayElement(s: string, from: number, fn: (index: number, value: JsonValue) => boolean): void {
-  let i = nextToken(s, from);
+  const limit = s.length;
+  let i = nextToken(s, from, limit);
   if (i < 0 || s.charCodeAt(i) !== 91) throw new JsonWalkError(MALFORMED_ARRAY);
-  i = nextToken(s, i + 1);
+  i = nextToken(s, i + 1, limit);
   if (i < 0) throw new JsonWalkError(MALFORMED_JSON);
   if (s.charCodeAt(i) === 93) return;
   for (let index = 0; ; index++) {
     const value = readValue(s, i);
     if (!fn(index, value)) return;
-    i = nextToken(s, value.next);
+    i = nextToken(s, value.next, limit);
     if (i < 0) throw new JsonWalkError(MALFORMED_ARRAY);
     const c = s.charCodeAt(i);
     if (c === 93) return;
@@ -197,14 +244,19 @@ export function unescapeJson(raw: string, apostrophe = false): string | undefine
 
 /** A JSON value as Loki turns it into a label value: unescaped strings, numbers and booleans as written. */
 export function labelValueOf(s: string, v: JsonValue): string {
-  switch (v.type) {
+  return labelValueAt(s, v.type, v.start, v.end);
+}
+
+/** labelValueOf for the value of `type` at s[start, end). */
+export function labelValueAt(s: string, type: JsonType, start: number, end: number): string {
+  switch (type) {
     case JsonType.String: {
-      const u = unescapeJson(s.slice(v.start, v.end));
+      const u = unescapeJson(s.slice(start, end));
       // Loki drops strings that do not unescape or hold invalid UTF-8 (U+FFFD).
       return u === undefined || u.includes('\ufffd') || hasLoneSurrogate(u) ? '' : u;
     }
     case JsonType.Null: return '';
-    default: return s.slice(v.start, v.end);
+    default: return s.slice(start, end);
   }
 }
 

@@ -1,6 +1,6 @@
 import { compileGoRegex, LokiError } from '@loki-lite/shared';
 import type { JsonStage, LogfmtStage, PatternStage, RegexpStage } from '../syntax/ast.js';
-import { eachObjectField, JsonType, JsonWalkError, labelValueOf, parseJsonPath, valueAtPath, type JsonValue } from './json.js';
+import { eachObjectField, type FieldVisitor, JsonType, JsonWalkError, labelValueAt, labelValueOf, parseJsonPath, unescapeJson, valueAtPath, walkObject } from './json.js';
 import type { LabelsBuilder } from './labels-builder.js';
 import { scanLogfmt } from './logfmt.js';
 import { compilePattern } from './pattern.js';
@@ -47,36 +47,49 @@ function keyNamer(b: () => LabelsBuilder): (key: string) => string {
 /** `hints`: when known, the only labels to extract (a field nobody reads is not made a string). */
 export function jsonStage(stage: JsonStage, hints?: readonly string[]): () => Stage {
   if (stage.params.length > 0) return jsonExpressionStage(stage);
+  const candidates = hints && hintedKeyNames(hints);
   // A nested object is walked only if a hinted label can come from it (its labels are prefix_key).
   const objectWanted = (prefix: string) => !hints || hints.some((h) => h.startsWith(`${prefix}_`));
   return () => {
     let builder!: LabelsBuilder;
     const topName = keyNamer(() => builder);
-    const visit = (line: string, prefix: string, key: string, v: JsonValue, depth: number): void => {
-      if (v.type === JsonType.Object) {
-        if (depth === MAX_JSON_DEPTH) throw new JsonWalkError(JSON_TOO_DEEP);
-        const next = prefix === '' ? sanitizeLabelKey(key, true) : `${prefix}_${sanitizeLabelKey(key, false)}`;
-        if (!objectWanted(next)) return;
-        eachObjectField(line, v.start, v.end, (k, inner) => visit(line, next, k, inner, depth + 1));
-        return;
-      }
-      if (v.type !== JsonType.String && v.type !== JsonType.Number && v.type !== JsonType.Boolean) return;
+    // The label name prefix of the object being walked ('' at the top) and its nesting depth.
+    let prefix = '';
+    let depth = 1;
+    const visitObject = (s: string, key: string, start: number, end: number): string | undefined => {
+      if (depth === MAX_JSON_DEPTH) return JSON_TOO_DEEP;
+      const inner = prefix === '' ? sanitizeLabelKey(key, true) : `${prefix}_${sanitizeLabelKey(key, false)}`;
+      if (!objectWanted(inner)) return undefined;
+      const outer = prefix;
+      prefix = inner;
+      depth++;
+      const error = walkObject(s, start, end, visit);
+      prefix = outer;
+      depth--;
+      return error;
+    };
+    const visit: FieldVisitor = (s, keyStart, keyEnd, keyEscaped, type, start, end) => {
+      if (type === JsonType.Array || type === JsonType.Null) return undefined;
+      // A top-level key no hinted label can come from is skipped before it is copied.
+      if (prefix === '' && candidates && type !== JsonType.Object && !keyEscaped && !keyMayBeNamed(s, keyStart, keyEnd, candidates)) return undefined;
+      const raw = s.slice(keyStart, keyEnd);
+      const key = keyEscaped ? unescapeJson(raw)! : raw;
+      if (type === JsonType.Object) return visitObject(s, key, start, end);
       let name: string;
       if (prefix === '') name = topName(key);
       else {
         name = `${prefix}_${sanitizeLabelKey(key, false)}`;
         if (builder.baseHas(name)) name += '_extracted';
       }
-      if (name !== '' && builder.wants(name)) builder.set(name, labelValueOf(line, v));
+      if (name !== '' && builder.wants(name)) builder.set(name, labelValueAt(s, type, start, end));
+      return undefined;
     };
     return (line, _ts, b) => {
       builder = b;
-      try {
-        eachObjectField(line, 0, line.length, (k, v) => visit(line, '', k, v, 1));
-      } catch (e) {
-        if (!(e instanceof JsonWalkError)) throw e;
-        b.setError(JSON_PARSER_ERR, e.message);
-      }
+      prefix = '';
+      depth = 1;
+      const error = walkObject(line, 0, line.length, visit);
+      if (error !== undefined) b.setError(JSON_PARSER_ERR, error);
       return line;
     };
   };
@@ -114,31 +127,48 @@ function jsonExpressionStage(stage: JsonStage): () => Stage {
 }
 
 /**
- * Whether the raw key line[start, end) becomes `name` once sanitized (`http.status` -> `http_status`, a
- * leading digit prefixed with `_`), or `name` is its `_extracted` form: the parser hints' test, made
- * without copying the key.
+ * The label names that hinted labels can be named from a key: each hint and, for an `_extracted` one, the
+ * name before the suffix (a key clashing with a stream label gets it).
  */
-export function rawKeyMatches(line: string, start: number, end: number, name: string): boolean {
-  const base = name.endsWith('_extracted') ? name.slice(0, -'_extracted'.length) : name;
-  for (const n of base === name ? [name] : [name, base]) {
-    let offset = 0;
-    if (n.length === end - start + 1 && n[0] === '_') offset = 1; // a leading digit gained a '_'
-    else if (n.length !== end - start) continue;
-    let ok = true;
-    for (let i = start; i < end && ok; i++) {
-      const c = line.charCodeAt(i);
-      const word = (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95;
-      ok = (word ? c : 95) === n.charCodeAt(i - start + offset);
-    }
-    if (ok) return true;
+export function hintedKeyNames(hints: readonly string[]): string[] {
+  const names = new Set(hints);
+  for (const h of hints) if (h.endsWith('_extracted')) names.add(h.slice(0, -'_extracted'.length));
+  return [...names];
+}
+
+/**
+ * Whether the raw key s[start, end) may be named one of `names` (from hintedKeyNames) once sanitized
+ * (`http.status` -> `http_status`, a leading digit prefixed with `_`): the parser hints' test, made without
+ * copying the key. Exact for printable ASCII keys; true for a key with spaces or other characters, which
+ * only sanitizing tells (it trims and takes non-ASCII characters whole).
+ */
+export function keyMayBeNamed(s: string, start: number, end: number, names: readonly string[]): boolean {
+  for (let i = start; i < end; i++) {
+    const c = s.charCodeAt(i);
+    if (c <= 32 || c >= 127) return true;
   }
+  for (const name of names) if (sanitizedKeyIs(s, start, end, name)) return true;
   return false;
+}
+
+/** Whether the printable ASCII key s[start, end) sanitizes to `name`. */
+function sanitizedKeyIs(s: string, start: number, end: number, name: string): boolean {
+  const first = s.charCodeAt(start);
+  const offset = first >= 48 && first <= 57 ? 1 : 0;
+  if (name.length !== end - start + offset || (offset === 1 && name.charCodeAt(0) !== 95)) return false;
+  for (let i = start; i < end; i++) {
+    const c = s.charCodeAt(i);
+    const word = (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95;
+    if ((word ? c : 95) !== name.charCodeAt(i - start + offset)) return false;
+  }
+  return true;
 }
 
 export function logfmtStage(stage: LogfmtStage, hints?: readonly string[]): () => Stage {
   // A bit per hinted label; past 30 labels scanning never stops early.
   const allHints = hints && hints.length <= 30 ? (1 << hints.length) - 1 : -1;
   const wanted = stage.params.length > 0 ? new Map(stage.params.map((p) => [p.expression, p.name])) : undefined;
+  const candidates = hints && hintedKeyNames(hints);
   return () => {
     let builder!: LabelsBuilder;
     const nameOf = keyNamer(() => builder);
@@ -159,7 +189,7 @@ export function logfmtStage(stage: LogfmtStage, hints?: readonly string[]): () =
         const i = hints.indexOf(name);
         if (i >= 0 && i < 30) found |= 1 << i;
         return found === allHints;
-      }, wanted || !hints ? undefined : (l, start, end) => hints.some((h) => rawKeyMatches(l, start, end, h)));
+      }, wanted || !hints ? undefined : (l, start, end) => keyMayBeNamed(l, start, end, candidates!));
       if (error) b.setError(LOGFMT_PARSER_ERR, error);
       return line;
     };
