@@ -46,14 +46,19 @@ function nextToken(s: string, i: number, limit: number): number {
   return i < limit ? i : -1;
 }
 
-/** Offset just past the closing quote of a string whose content starts at `i`, or -1. */
+/**
+ * Offset just past the closing quote of a string whose content starts at `i`, or -1. A quote is found with
+ * indexOf; it closes the string unless an odd run of backslashes escapes it.
+ */
 function stringEnd(s: string, i: number, limit: number): number {
-  for (let j = i; j < limit; j++) {
-    const c = s.charCodeAt(j);
-    if (c === 92) j++; // backslash: skip the escaped character
-    else if (c === 34) return j + 1;
+  for (let from = i; ;) {
+    const quote = s.indexOf('"', from);
+    if (quote < 0 || quote >= limit) return -1;
+    let run = quote;
+    while (run > from && s.charCodeAt(run - 1) === 92) run--;
+    if (((quote - run) & 1) === 0) return quote + 1;
+    from = quote + 1;
   }
-  return -1;
 }
 
 /** Offset just past the block (array or object) that opens at `i`, or -1. */
@@ -84,10 +89,21 @@ function textIs(s: string, start: number, end: number, word: string): boolean {
   return end - start === word.length && s.startsWith(word, start);
 }
 
-/** Whether s[start, end) holds a backslash. */
-function hasBackslash(s: string, start: number, end: number): boolean {
-  const at = s.indexOf('\\', start);
-  return at >= 0 && at < end;
+/**
+ * A key's closing quote for a key whose text starts at `i`, found by a plain loop (keys are short) that
+ * also sees backslashes: twice the quote's offset, plus 1 when the key holds a backslash; -1 if unclosed.
+ */
+function keyEnd(s: string, i: number, limit: number): number {
+  let escaped = 0;
+  for (let j = i; j < limit; j++) {
+    const c = s.charCodeAt(j);
+    if (c === 34) return 2 * j + escaped;
+    if (c === 92) {
+      escaped = 1;
+      j++;
+    }
+  }
+  return -1;
 }
 
 /** The last value scanValue read: one record, overwritten by each scan (callers copy what they keep). */
@@ -154,16 +170,17 @@ export function walkObject(s: string, from: number, limit: number, visit: FieldV
     if (c === 125) return undefined;
     if (c !== 34) return MALFORMED_OBJECT;
     const keyStart = i + 1;
-    const keyEnd = stringEnd(s, keyStart, limit) - 1;
-    if (keyEnd < 0) return MALFORMED_JSON;
-    const keyEscaped = hasBackslash(s, keyStart, keyEnd);
-    if (keyEscaped && unescapeJson(s.slice(keyStart, keyEnd)) === undefined) return MALFORMED_ESCAPE;
-    i = nextToken(s, keyEnd + 1, limit);
+    const closing = keyEnd(s, keyStart, limit);
+    if (closing < 0) return MALFORMED_JSON;
+    const keyStop = closing >>> 1;
+    const keyEscaped = (closing & 1) === 1;
+    if (keyEscaped && unescapeJson(s.slice(keyStart, keyStop)) === undefined) return MALFORMED_ESCAPE;
+    i = nextToken(s, keyStop + 1, limit);
     if (i < 0 || s.charCodeAt(i) !== 58) return MALFORMED_JSON;
     const error = scanValue(s, i + 1, limit);
     if (error !== undefined) return error;
     const next = scanned.next;
-    const visitError = visit(s, keyStart, keyEnd, keyEscaped, scanned.type, scanned.start, scanned.end);
+    const visitError = visit(s, keyStart, keyStop, keyEscaped, scanned.type, scanned.start, scanned.end);
     if (visitError !== undefined) return visitError;
     i = nextToken(s, next, limit);
     if (i < 0) return MALFORMED_ARRAY;

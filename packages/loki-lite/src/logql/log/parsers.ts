@@ -143,11 +143,11 @@ export function hintedKeyNames(hints: readonly string[]): string[] {
  * only sanitizing tells (it trims and takes non-ASCII characters whole).
  */
 export function keyMayBeNamed(s: string, start: number, end: number, names: readonly string[]): boolean {
+  for (let n = 0; n < names.length; n++) if (sanitizedKeyIs(s, start, end, names[n]!)) return true;
   for (let i = start; i < end; i++) {
     const c = s.charCodeAt(i);
     if (c <= 32 || c >= 127) return true;
   }
-  for (const name of names) if (sanitizedKeyIs(s, start, end, name)) return true;
   return false;
 }
 
