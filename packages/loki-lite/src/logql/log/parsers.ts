@@ -48,8 +48,9 @@ function keyNamer(b: () => LabelsBuilder): (key: string) => string {
 export function jsonStage(stage: JsonStage, hints?: readonly string[]): () => Stage {
   if (stage.params.length > 0) return jsonExpressionStage(stage);
   const candidates = hints && hintedKeyNames(hints);
-  // A nested object is walked only if a hinted label can come from it (its labels are prefix_key).
-  const objectWanted = (prefix: string) => !hints || hints.some((h) => h.startsWith(`${prefix}_`));
+  // A nested object is walked only if a hinted label starts with its prefix (Loki's ShouldExtractPrefix: an
+  // error inside an object it does not walk is not seen; an object whose prefix sanitizes to '' is walked).
+  const objectWanted = (prefix: string) => !hints || hints.some((h) => h.startsWith(prefix));
   return () => {
     let builder!: LabelsBuilder;
     const topName = keyNamer(() => builder);
