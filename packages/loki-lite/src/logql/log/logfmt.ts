@@ -22,8 +22,6 @@ export function scanLogfmt(
 ): string | undefined {
   let pos = 0;
   const n = line.length;
-  const error = (at: number, msg: string) => `logfmt syntax error at pos ${at + 1} : ${msg}`;
-  const unexpected = (at: number) => error(at, `unexpected ${goQuoteChar(line[at]!)}`);
   while (pos < n) {
     while (pos < n && isSpace(line.charCodeAt(pos))) pos++;
     if (pos >= n) return undefined;
@@ -32,18 +30,19 @@ export function scanLogfmt(
     let sawEqual = false;
     for (; pos < n; pos++) {
       const c = line.charCodeAt(pos);
+      if (c > 61) continue; // letters and '_': the usual key
       if (c === 61) { // '='
-        if (pos === start) return unexpected(pos);
+        if (pos === start) return unexpected(line, pos);
         sawEqual = true;
         break;
       }
-      if (c === 34) return unexpected(pos); // '"'
+      if (c === 34) return unexpected(line, pos); // '"'
       if (isSpace(c)) break;
     }
     // The key is copied out only when something reads it.
     const wanted = !wantKey || wantKey(line, start, pos);
     const key = wanted ? line.slice(start, pos) : '';
-    if (key.includes('\ufffd')) return error(pos, 'invalid key');
+    if (key.includes('\ufffd')) return syntaxError(pos, 'invalid key');
     if (!sawEqual) {
       if (wanted && onPair(key, '')) return undefined;
       continue;
@@ -54,17 +53,21 @@ export function scanLogfmt(
       continue;
     }
     if (line.charCodeAt(pos) === 34) {
-      const q = readQuoted(line, pos, wanted);
-      if (q.end < 0) return error(n, 'unterminated quoted value');
-      if (q.value === undefined) return error(q.end, 'invalid quoted value');
-      pos = q.end;
-      if (wanted && onPair(key, validValue(q.value))) return undefined;
+      const closing = quotedEnd(line, pos);
+      if (closing < 0) return syntaxError(n, 'unterminated quoted value');
+      const end = closing >>> 1;
+      // An escape is checked even in a value nobody reads: a bad one is a syntax error.
+      const value = wanted || (closing & 1) === 1 ? quotedValue(line, pos, end) : '';
+      if (value === undefined) return syntaxError(end, 'invalid quoted value');
+      pos = end;
+      if (wanted && onPair(key, validValue(value))) return undefined;
       continue;
     }
     const vstart = pos;
     for (; pos < n; pos++) {
       const c = line.charCodeAt(pos);
-      if (c === 61 || c === 34) return unexpected(pos);
+      if (c > 61 || (c > 34 && c < 61)) continue; // neither '=', '"' nor a space
+      if (c === 61 || c === 34) return unexpected(line, pos);
       if (isSpace(c)) break;
     }
     if (wanted && onPair(key, validValue(line.slice(vstart, pos)))) return undefined;
@@ -72,27 +75,31 @@ export function scanLogfmt(
   return undefined;
 }
 
+const syntaxError = (at: number, msg: string) => `logfmt syntax error at pos ${at + 1} : ${msg}`;
+const unexpected = (line: string, at: number) => syntaxError(at, `unexpected ${goQuoteChar(line[at]!)}`);
+
 /** Loki drops values holding the replacement character (invalid UTF-8). */
 const validValue = (v: string) => (v.includes('\ufffd') ? '' : v);
 
 /**
- * A quoted value starting at `at` (the quote): the offset after it (-1: unterminated) and its text
- * (undefined: bad escape; "" when not `wanted`, unless an escape must be checked).
+ * The end of the quoted value opening at `at` (the offset past its closing quote), found by a loop that
+ * also sees escapes: twice the offset, plus 1 when the value holds a backslash; -1 when unterminated.
  */
-function readQuoted(line: string, at: number, wanted: boolean): { value: string | undefined; end: number } {
-  let escaped = false;
-  let hasEscape = false;
+function quotedEnd(line: string, at: number): number {
+  let escaped = 0;
   for (let i = at + 1; i < line.length; i++) {
-    const c = line[i]!;
-    if (escaped) escaped = false;
-    else if (c === '\\') escaped = hasEscape = true;
-    else if (c === '"') {
-      if (!wanted && !hasEscape) return { value: '', end: i + 1 };
-      const raw = line.slice(at + 1, i);
-      return { value: hasEscape ? unescapeJson(raw, true) : raw, end: i + 1 };
-    }
+    const c = line.charCodeAt(i);
+    if (c === 92) {
+      escaped = 1;
+      i++;
+    } else if (c === 34) return 2 * (i + 1) + escaped;
   }
-  return { value: undefined, end: -1 };
+  return -1;
+}
+
+/** The text of the quoted value line[at, end), unescaped; undefined for a bad escape. */
+function quotedValue(line: string, at: number, end: number): string | undefined {
+  return unescapeJson(line.slice(at + 1, end - 1), true);
 }
 
 /** Go's %q of a byte. */

@@ -33,7 +33,7 @@ function restricted(labels: Record<string, string>, hints: ReadonlySet<string>):
 
 // Characters that make parsing hard: quotes, backslashes, separators, spaces, non-ASCII, a surrogate pair,
 // the replacement character, a lone surrogate.
-const NASTY = ['a', 'b', '1', '_', '.', '-', ' ', '"', '\\', '=', ':', ',', '{', '}', '[', ']', 'é', '😀', '\n', '\t', '\ufffd', '\ud800'];
+const NASTY = ['a', 'b', '1', '_', '.', '-', ' ', '!', '>', '"', '\\', '=', ':', ',', '{', '}', '[', ']', 'é', '😀', '\n', '\t', '\x01', '\u00a0', '\ufffd', '\ud800'];
 const text = (maxLength: number) => fc.array(fc.constantFrom(...NASTY), { maxLength }).map((cs) => cs.join(''));
 const plainKey = fc.constantFrom('a', 'b', 'a_b', 'level', 'latency_ms', 'http.status', '2xx', 'x y', ' a', 'é', 'a😀', '');
 const key = fc.oneof({ weight: 4, arbitrary: plainKey }, { weight: 1, arbitrary: text(6) });

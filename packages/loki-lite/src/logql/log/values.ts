@@ -12,13 +12,30 @@ const SPECIAL = /^[+-]?(inf|infinity|nan)$/i;
 
 /** Go's strconv.ParseFloat(s, 64) for the forms log values take (no hex floats or underscores). */
 export function goParseFloat(s: string): Conversion {
-  if (DECIMAL.test(s)) return { ok: true, value: Number(s) };
+  if (isPlainDecimal(s) || DECIMAL.test(s)) return { ok: true, value: Number(s) };
   if (SPECIAL.test(s)) {
     const lower = s.toLowerCase();
     if (lower.endsWith('nan')) return lower === 'nan' ? { ok: true, value: NaN } : { ok: false, error: `strconv.ParseFloat: parsing ${goQuoteValue(s)}: invalid syntax` };
     return { ok: true, value: s[0] === '-' ? -Infinity : Infinity };
   }
   return { ok: false, error: `strconv.ParseFloat: parsing ${goQuoteValue(s)}: invalid syntax` };
+}
+
+/**
+ * Whether `s` is digits with at most one '.' between digits, and maybe a leading '-': the usual log number,
+ * told by one loop instead of DECIMAL's regex (both accept it; Number reads it as Go does).
+ */
+function isPlainDecimal(s: string): boolean {
+  let i = s.charCodeAt(0) === 45 ? 1 : 0;
+  let digits = 0;
+  let dot = -1;
+  for (; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 48 && c <= 57) digits++;
+    else if (c === 46 && dot < 0 && digits > 0) dot = i;
+    else return false;
+  }
+  return digits > 0 && dot !== s.length - 1;
 }
 
 /** Go's time.ParseDuration, in seconds. */
