@@ -10,6 +10,16 @@ export const enum Category {
   Parsed = 2,
 }
 
+/** A label a stage set, and the line (LabelsBuilder.line) it was set on. */
+interface AddedLabel {
+  value: string;
+  category: Category;
+  line: number;
+}
+
+/** How many label entries a builder keeps for reuse across lines before it starts afresh. */
+const MAX_REUSED_LABELS = 256;
+
 /**
  * The labels of one log line while a pipeline runs over it, as Loki's LabelsBuilder: the stream's labels,
  * the line's structured metadata, and what parsers and label_format add, with deletions and the error
@@ -17,8 +27,14 @@ export const enum Category {
  */
 export class LabelsBuilder {
   private readonly base: ReadonlyMap<string, string>;
-  /** Labels set by stages (and structured metadata), by name, in the order first set. */
-  private readonly added = new Map<string, { value: string; category: Category }>();
+  /**
+   * Labels set by stages (and structured metadata), by name. Entries outlive their line, to be reused by
+   * the next (a parser sets the same names on every line): one is set on this line when its `line` is
+   * `this.line`. `order` has this line's names in the order first set.
+   */
+  private readonly added = new Map<string, AddedLabel>();
+  private readonly order: string[] = [];
+  private line = 0;
   private readonly deleted = new Set<string>();
   private error = '';
   private errorDetails = '';
@@ -41,13 +57,34 @@ export class LabelsBuilder {
 
   reset(metadata: readonly Label[]): void {
     if (this.touched || this.error !== '' || this.errorDetails !== '' || metadata.length > 0) this.cached = undefined;
-    // clear() gives a map a new table even when it is empty: most lines set no label, so only clear what holds some.
-    if (this.added.size > 0) this.added.clear();
+    this.line++;
+    this.order.length = 0;
+    // Lines with ever new names (unhinted parsers over varied keys) would grow the map without end.
+    if (this.added.size > MAX_REUSED_LABELS) this.added.clear();
+    // Clearing an empty Set still allocates a new table in V8: most lines leave it empty.
     if (this.deleted.size > 0) this.deleted.clear();
     this.error = '';
     this.errorDetails = '';
     this.touched = metadata.length > 0;
-    for (const l of metadata) this.added.set(l.name, { value: l.value, category: Category.StructuredMetadata });
+    for (const l of metadata) this.put(l.name, l.value, Category.StructuredMetadata);
+  }
+
+  /** This line's entry for `name`, if a stage set it. */
+  private current(name: string): AddedLabel | undefined {
+    const a = this.added.get(name);
+    return a !== undefined && a.line === this.line ? a : undefined;
+  }
+
+  /** Sets `name` on this line, reusing its entry from an earlier line if there is one. */
+  private put(name: string, value: string, category: Category): void {
+    const a = this.added.get(name);
+    if (a === undefined) this.added.set(name, { value, category, line: this.line });
+    else {
+      a.value = value;
+      a.category = category;
+      a.line = this.line;
+    }
+    this.order.push(name);
   }
 
   /** Whether a parsed label of this name is kept (false when parser hints say nothing reads it). */
@@ -63,8 +100,8 @@ export class LabelsBuilder {
   get(name: string): string | undefined {
     if (name === ERROR_LABEL) return this.error === '' ? undefined : this.error;
     if (name === ERROR_DETAILS_LABEL) return this.errorDetails === '' ? undefined : this.errorDetails;
-    if (this.deleted.has(name)) return undefined;
-    return this.added.get(name)?.value ?? this.base.get(name);
+    if (this.deleted.size > 0 && this.deleted.has(name)) return undefined;
+    return this.current(name)?.value ?? this.base.get(name);
   }
 
   set(name: string, value: string, category = Category.Parsed): void {
@@ -79,10 +116,10 @@ export class LabelsBuilder {
     }
     if (this.wanted && category === Category.Parsed && !this.wanted.has(name)) return;
     this.touched = true;
-    this.deleted.delete(name);
-    const existing = this.added.get(name);
+    if (this.deleted.size > 0) this.deleted.delete(name);
+    const existing = this.current(name);
     if (existing) existing.value = value;
-    else this.added.set(name, { value, category: this.base.has(name) && category === Category.Parsed ? Category.Stream : category });
+    else this.put(name, value, this.base.has(name) && category === Category.Parsed ? Category.Stream : category);
     this.cached = undefined;
   }
 
@@ -91,7 +128,10 @@ export class LabelsBuilder {
     else if (name === ERROR_DETAILS_LABEL) this.errorDetails = '';
     else {
       this.touched = true;
-      this.added.delete(name);
+      if (this.current(name)) {
+        this.added.delete(name);
+        this.order.splice(this.order.indexOf(name), 1);
+      }
       if (this.base.has(name)) this.deleted.add(name);
     }
     this.cached = undefined;
@@ -120,8 +160,8 @@ export class LabelsBuilder {
   /** Every label name currently present (drop/keep, label_format's template data). */
   names(): string[] {
     const out: string[] = [];
-    for (const name of this.base.keys()) if (!this.deleted.has(name) && !this.added.has(name)) out.push(name);
-    for (const name of this.added.keys()) out.push(name);
+    for (const name of this.base.keys()) if (!this.deleted.has(name) && !this.current(name)) out.push(name);
+    for (const name of this.order) out.push(name);
     if (this.error !== '') out.push(ERROR_LABEL);
     if (this.errorDetailsShown()) out.push(ERROR_DETAILS_LABEL);
     return out;
@@ -137,11 +177,12 @@ export class LabelsBuilder {
     const parsed: Label[] = [];
     for (const l of this.streamLabels) {
       if (this.deleted.has(l.name)) continue;
-      const over = this.added.get(l.name);
+      const over = this.current(l.name);
       if (!over) stream.push(l);
       else if (over.category === Category.Stream) stream.push({ name: l.name, value: over.value });
     }
-    for (const [name, { value, category }] of this.added) {
+    for (const name of this.order) {
+      const { value, category } = this.added.get(name)!;
       if (category === Category.StructuredMetadata) structuredMetadata.push({ name, value });
       else if (category === Category.Parsed || !this.base.has(name)) parsed.push({ name, value });
     }
@@ -162,13 +203,13 @@ export class LabelsBuilder {
    */
   result(): { labels: Labels; key: string } {
     if (this.cached) return this.cached;
-    if (this.added.size === 0 && this.deleted.size === 0 && this.error === '' && !this.errorDetailsShown()) {
+    if (this.order.length === 0 && this.deleted.size === 0 && this.error === '' && !this.errorDetailsShown()) {
       this.cached = { labels: this.streamLabels, key: this.streamKey };
       return this.cached;
     }
     const labels: Label[] = [];
-    for (const l of this.streamLabels) if (!this.deleted.has(l.name) && !this.added.has(l.name)) labels.push(l);
-    for (const [name, { value }] of this.added) labels.push({ name, value });
+    for (const l of this.streamLabels) if (!this.deleted.has(l.name) && !this.current(l.name)) labels.push(l);
+    for (const name of this.order) labels.push({ name, value: this.added.get(name)!.value });
     if (this.error !== '') labels.push({ name: ERROR_LABEL, value: this.error });
     if (this.errorDetailsShown()) labels.push({ name: ERROR_DETAILS_LABEL, value: this.errorDetails });
     labels.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

@@ -16,9 +16,13 @@ const isSpace = (c: number) => c <= 32;
  */
 export function scanLogfmt(
   line: string,
-  onPair: (key: string, value: string) => boolean | void,
-  /** Whether the key line[start, end) is needed at all (parser hints); false skips copying key and value. */
-  wantKey?: (line: string, start: number, end: number) => boolean,
+  onPair: (key: string, value: string, name: string | undefined) => boolean | void,
+  /**
+   * Parser hints: for the key line[start, end), null when nothing reads it (key and value are not copied),
+   * its label name when known without copying the key (onPair then gets it, and "" as the key), or
+   * undefined to copy the key.
+   */
+  keyName?: (line: string, start: number, end: number) => string | null | undefined,
 ): string | undefined {
   let pos = 0;
   const n = line.length;
@@ -40,16 +44,17 @@ export function scanLogfmt(
       if (isSpace(c)) break;
     }
     // The key is copied out only when something reads it.
-    const wanted = !wantKey || wantKey(line, start, pos);
-    const key = wanted ? line.slice(start, pos) : '';
+    const name = keyName ? keyName(line, start, pos) : undefined;
+    const wanted = name !== null;
+    const key = name === undefined ? line.slice(start, pos) : '';
     if (key.includes('\ufffd')) return syntaxError(pos, 'invalid key');
     if (!sawEqual) {
-      if (wanted && onPair(key, '')) return undefined;
+      if (wanted && onPair(key, '', name)) return undefined;
       continue;
     }
     pos++; // past '='
     if (pos >= n || isSpace(line.charCodeAt(pos))) {
-      if (wanted && onPair(key, '')) return undefined;
+      if (wanted && onPair(key, '', name)) return undefined;
       continue;
     }
     if (line.charCodeAt(pos) === 34) {
@@ -60,7 +65,7 @@ export function scanLogfmt(
       const value = wanted || (closing & 1) === 1 ? quotedValue(line, pos, end) : '';
       if (value === undefined) return syntaxError(end, 'invalid quoted value');
       pos = end;
-      if (wanted && onPair(key, validValue(value))) return undefined;
+      if (wanted && onPair(key, validValue(value), name)) return undefined;
       continue;
     }
     const vstart = pos;
@@ -70,7 +75,7 @@ export function scanLogfmt(
       if (c === 61 || c === 34) return unexpected(line, pos);
       if (isSpace(c)) break;
     }
-    if (wanted && onPair(key, validValue(line.slice(vstart, pos)))) return undefined;
+    if (wanted && onPair(key, validValue(line.slice(vstart, pos)), name)) return undefined;
   }
   return undefined;
 }

@@ -47,13 +47,13 @@ function keyNamer(b: () => LabelsBuilder): (key: string) => string {
 /** `hints`: when known, the only labels to extract (a field nobody reads is not made a string). */
 export function jsonStage(stage: JsonStage, hints?: readonly string[]): () => Stage {
   if (stage.params.length > 0) return jsonExpressionStage(stage);
-  const candidates = hints && hintedKeyNames(hints);
   // A nested object is walked only if a hinted label starts with its prefix (Loki's ShouldExtractPrefix: an
   // error inside an object it does not walk is not seen; an object whose prefix sanitizes to '' is walked).
   const objectWanted = (prefix: string) => !hints || hints.some((h) => h.startsWith(prefix));
   return () => {
     let builder!: LabelsBuilder;
     const topName = keyNamer(() => builder);
+    const hintedName = hints && hintedKeyNamer(hints);
     // The label name prefix of the object being walked ('' at the top) and its nesting depth.
     let prefix = '';
     let depth = 1;
@@ -71,8 +71,15 @@ export function jsonStage(stage: JsonStage, hints?: readonly string[]): () => St
     };
     const visit: FieldVisitor = (s, keyStart, keyEnd, keyEscaped, type, start, end) => {
       if (type === JsonType.Array || type === JsonType.Null) return undefined;
-      // A top-level key no hinted label can come from is skipped before it is copied.
-      if (prefix === '' && candidates && type !== JsonType.Object && !keyEscaped && !keyMayBeNamed(s, keyStart, keyEnd, candidates)) return undefined;
+      // With hints, a plain top-level key is named (or skipped) before it is copied.
+      if (prefix === '' && hintedName && type !== JsonType.Object && !keyEscaped) {
+        const name = hintedName(s, keyStart, keyEnd, builder);
+        if (name === null) return undefined;
+        if (name !== undefined) {
+          if (builder.wants(name)) builder.set(name, labelValueAt(s, type, start, end));
+          return undefined;
+        }
+      }
       const raw = s.slice(keyStart, keyEnd);
       const key = keyEscaped ? unescapeJson(raw)! : raw;
       if (type === JsonType.Object) return visitObject(s, key, start, end);
@@ -144,12 +151,40 @@ export function hintedKeyNames(hints: readonly string[]): string[] {
  * only sanitizing tells (it trims and takes non-ASCII characters whole).
  */
 export function keyMayBeNamed(s: string, start: number, end: number, names: readonly string[]): boolean {
-  for (let n = 0; n < names.length; n++) if (sanitizedKeyIs(s, start, end, names[n]!)) return true;
+  return matchedName(s, start, end, names) !== NO_NAME;
+}
+
+const NO_NAME = -1;
+const ONLY_SANITIZING_TELLS = -2;
+
+/**
+ * The index in `names` of the name the raw key s[start, end) sanitizes to, NO_NAME, or
+ * ONLY_SANITIZING_TELLS for a key with spaces or non-ASCII characters.
+ */
+function matchedName(s: string, start: number, end: number, names: readonly string[]): number {
   for (let i = start; i < end; i++) {
     const c = s.charCodeAt(i);
-    if (c <= 32 || c >= 127) return true;
+    if (c <= 32 || c >= 127) return ONLY_SANITIZING_TELLS;
   }
-  return false;
+  for (let n = 0; n < names.length; n++) if (sanitizedKeyIs(s, start, end, names[n]!)) return n;
+  return NO_NAME;
+}
+
+/**
+ * A hinted parser's key naming for one stream: the label name a raw key gets, found without copying the
+ * key (and with `_extracted` when the stream has the name); null when no hinted label comes from the key;
+ * undefined when only sanitizing the copied key can tell.
+ */
+function hintedKeyNamer(hints: readonly string[]): (s: string, start: number, end: number, b: LabelsBuilder) => string | null | undefined {
+  const names = hintedKeyNames(hints);
+  let labelNames: string[] | undefined;
+  return (s, start, end, b) => {
+    const i = matchedName(s, start, end, names);
+    if (i === NO_NAME) return null;
+    if (i === ONLY_SANITIZING_TELLS) return undefined;
+    labelNames ??= names.map((n) => (b.baseHas(n) ? `${n}_extracted` : n));
+    return labelNames[i]!;
+  };
 }
 
 /** Whether the printable ASCII key s[start, end) sanitizes to `name`. */
@@ -169,28 +204,31 @@ export function logfmtStage(stage: LogfmtStage, hints?: readonly string[]): () =
   // A bit per hinted label; past 30 labels scanning never stops early.
   const allHints = hints && hints.length <= 30 ? (1 << hints.length) - 1 : -1;
   const wanted = stage.params.length > 0 ? new Map(stage.params.map((p) => [p.expression, p.name])) : undefined;
-  const candidates = hints && hintedKeyNames(hints);
   return () => {
-    let builder!: LabelsBuilder;
-    const nameOf = keyNamer(() => builder);
-    return (line, _ts, b) => {
-      builder = b;
+    let b!: LabelsBuilder;
+    const nameOf = keyNamer(() => b);
+    const hintedName = !wanted && hints ? hintedKeyNamer(hints) : undefined;
+    // With hints, scanning stops once every wanted label has been seen (Loki's AllRequiredExtracted).
+    let found = 0;
+    const onPair = (key: string, value: string, knownName: string | undefined): boolean => {
+      if (wanted) {
+        const id = wanted.get(sanitizeLabelKey(key, true));
+        if (id !== undefined) b.set(b.baseHas(id) ? `${id}_extracted` : id, value);
+        return false;
+      }
+      const name = knownName ?? nameOf(key);
+      if (name !== '') b.set(name, value);
+      if (!hints) return false;
+      const i = hints.indexOf(name);
+      if (i >= 0 && i < 30) found |= 1 << i;
+      return found === allHints;
+    };
+    const keyName = hintedName && ((l: string, start: number, end: number) => hintedName(l, start, end, b));
+    return (line, _ts, builder) => {
+      b = builder;
+      found = 0;
       if (wanted) for (const name of wanted.values()) if (!b.baseHas(name)) b.set(name, '');
-      // With hints, scanning stops once every wanted label has been seen (Loki's AllRequiredExtracted).
-      let found = 0;
-      const error = scanLogfmt(line, (key, value) => {
-        if (wanted) {
-          const id = wanted.get(sanitizeLabelKey(key, true));
-          if (id !== undefined) b.set(b.baseHas(id) ? `${id}_extracted` : id, value);
-          return false;
-        }
-        const name = nameOf(key);
-        if (name !== '') b.set(name, value);
-        if (!hints) return false;
-        const i = hints.indexOf(name);
-        if (i >= 0 && i < 30) found |= 1 << i;
-        return found === allHints;
-      }, wanted || !hints ? undefined : (l, start, end) => keyMayBeNamed(l, start, end, candidates!));
+      const error = scanLogfmt(line, onPair, keyName);
       if (error) b.setError(LOGFMT_PARSER_ERR, error);
       return line;
     };
