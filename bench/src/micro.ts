@@ -80,9 +80,13 @@ const unsortedHead = headOf(true);
 const cutBlocks = chunkOf(5 * LINES);
 cutBlocks.cutBlock();
 
-const pipelineFor = (q: string) => compilePipeline((parseQuery(q) as { pipeline: Parameters<typeof compilePipeline>[0] }).pipeline).forStream([{ name: 'app', value: 'bench' }]);
+/** `wanted`: the parser hints the querier passes when a query reads only these labels. */
+const pipelineFor = (q: string, wanted?: ReadonlySet<string>) => compilePipeline((parseQuery(q) as { pipeline: Parameters<typeof compilePipeline>[0] }).pipeline, wanted).forStream([{ name: 'app', value: 'bench' }]);
 const logfmt = pipelineFor('{app="bench"} | logfmt');
 const json = pipelineFor('{app="bench"} | json');
+// The issue-12 query sets' pipelines, over all four kinds of line (the others are parse errors).
+const logfmtFilter = pipelineFor('{app="bench"} | logfmt | __error__="" | grad_norm > 1.4', new Set(['__error__', 'grad_norm']));
+const jsonFilter = pipelineFor('{app="bench"} | json | __error__="" | latency_ms > 960', new Set(['__error__', 'latency_ms']));
 const logfmtLines = lines.filter((l) => l.startsWith('level='));
 const jsonLines = lines.filter((l) => l.startsWith('{'));
 const bytesOf = (ls: readonly string[]) => ls.reduce((n, l) => n + Buffer.byteLength(l), 0);
@@ -136,6 +140,12 @@ const benchmarks: Array<[string, number, () => void]> = [
   }],
   ['json parse: 250 lines', bytesOf(jsonLines), () => {
     for (const l of jsonLines) json.run(l, t0, []);
+  }],
+  ['logfmt | __error__="" | grad_norm > 1.4, hinted: 1,000 mixed lines', lineBytes, () => {
+    for (const l of lines) logfmtFilter.run(l, t0, []);
+  }],
+  ['json | __error__="" | latency_ms > 960, hinted: 1,000 mixed lines', lineBytes, () => {
+    for (const l of lines) jsonFilter.run(l, t0, []);
   }],
   ...regexBenchmarks,
   ['agent CRI decode: 1,000 lines', criBuf.length, () => {
