@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HEAVY_QUERY } from './query-load.js';
 import { type BenchServer, startLokiLite } from './server.js';
 import { fakeEndpoint, runTool } from './testing.js';
 
@@ -47,6 +48,24 @@ describe('bench ingest', () => {
     } finally {
       own.stop();
     }
+  });
+
+  it('--query-load runs query clients while the timed pushes run, after a --preload-mb, and reports their answers', async () => {
+    const { status, stdout, stderr } = await run(['--mb', '1', '--preload-mb', '1', '--streams', '10', '--query-load', '2', '--json']);
+    expect(status, stderr).toBe(0);
+    const result = JSON.parse(stdout) as Record<string, unknown>;
+    expect(result).toMatchObject({ errors: {}, 'query clients': 2, 'load query': HEAVY_QUERY, 'query errors': {} });
+    expect(result['queries completed'] as number).toBeGreaterThanOrEqual(2); // each client's query running at the end is waited for
+    for (const k of ['query latency p50 ms', 'query latency p99 ms', 'server peak RSS MB', 'server peak RSS MB while preloading']) expect(result[k], k).toBeGreaterThan(0);
+  });
+
+  it('--load-query: answers that are not 200 are counted by status, with the first text', async () => {
+    const { status, stdout, stderr } = await run(['--url', loki.url, '--mb', '0.5', '--streams', '10', '--query-load', '1', '--load-query', '{app="bench"', '--json']);
+    expect(status, stderr).toBe(0);
+    const result = JSON.parse(stdout) as { 'queries completed': number; 'query errors': Record<string, { count: number; first: string }> };
+    expect(result['queries completed']).toBe(0);
+    expect(result['query errors']['400']!.count).toBeGreaterThan(0);
+    expect(result['query errors']['400']!.first).toMatch(/^HTTP 400: parse error/);
   });
 
   it('fails in one line for an unreachable endpoint, and for one that refuses the load, with its status and text', async () => {

@@ -62,3 +62,17 @@ export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
+
+/** The p-th quantile (0 < p < 1) of ascending values, to 0.1; 0 for none. */
+export function percentile(sorted: ArrayLike<number>, p: number): number {
+  return sorted.length === 0 ? 0 : Number(sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!.toFixed(1));
+}
+
+/** Failed requests by status ("429", "network"): how many, and the first one's text. */
+export type ErrorsByStatus = Map<string, { count: number; first: string }>;
+
+export function countError(errors: ErrorsByStatus, status: string, text: string): void {
+  const seen = errors.get(status);
+  if (seen) seen.count++;
+  else errors.set(status, { count: 1, first: text });
+}
