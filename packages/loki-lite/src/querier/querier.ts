@@ -15,7 +15,6 @@ import { byStream, byStreamAndTime } from './shard-plan.js';
 import { alignedSplits, mergeSplitAnswers } from './split.js';
 import { type Direction, type MemoryChunkSnapshot, type QueryStats, type ResultEntry, type StreamResult, throwIfStopped } from './types.js';
 
-
 /** A stream held in the ingester's memory, as the querier sees it. */
 export interface MemoryStream {
   readonly labels: Labels;
