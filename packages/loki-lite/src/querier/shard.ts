@@ -116,9 +116,18 @@ export async function runShard(task: ShardTask, env: ShardEnv): Promise<ShardRes
   }
 }
 
+/**
+ * Streams ahead whose first stored chunk is asked for while the current stream is read: a stream's own
+ * chunks are fetched ahead by the merge, but most streams of a query have one chunk in range, and without
+ * this a thread would wait for a store round trip at every stream.
+ */
+const STREAMS_AHEAD = 4;
+
 /** The lines of one shard through the query's pipeline. */
 class ShardReader {
   readonly processed: ShardProcessed = { lines: 0, bytes: 0, chunks: 0 };
+  /** Stored chunks asked for ahead of their stream (see STREAMS_AHEAD). */
+  private readonly fetched = new Map<ChunkRef, Promise<Uint8Array>>();
 
   constructor(private readonly task: ShardTask, private readonly env: ShardEnv) {}
 
@@ -226,7 +235,9 @@ class ShardReader {
     // Lines (stored or in memory) that the pipeline would certainly drop are skipped on their bytes; they
     // still count as processed.
     const skipped: SkippedLines = { lines: 0, bytes: 0 };
-    for (const src of task.streams) {
+    const backward = nearest?.direction === 'backward';
+    for (const [i, src] of task.streams.entries()) {
+      this.fetchAhead(i + 1, backward);
       nextStream();
       const stream = pipeline.forStream(src.labels);
       const prefilter = compileBytePrefilter(selector.pipeline, new Set(src.labels.map((l) => l.name)));
@@ -250,6 +261,29 @@ class ShardReader {
     processed.bytes += skipped.bytes;
   }
 
+  /** Asks for the first stored chunk (in reading order) of each of the next STREAMS_AHEAD streams. */
+  private fetchAhead(next: number, backward: boolean): void {
+    const { streams, tenant } = this.task;
+    for (let j = next; j < Math.min(streams.length, next + STREAMS_AHEAD); j++) {
+      const refs = streams[j]!.chunks;
+      if (refs.length === 0) continue;
+      let first = refs[0]!;
+      for (const r of refs) if (backward ? r.through > first.through : r.from < first.from) first = r;
+      if (this.fetched.has(first)) continue;
+      const bytes = this.env.getChunk(tenant, first);
+      bytes.catch(() => {}); // a failure is seen when the stream is read
+      this.fetched.set(first, bytes);
+    }
+  }
+
+  /** A stored chunk's bytes: fetched ahead, or asked for now. */
+  private chunkBytes(ref: ChunkRef): Promise<Uint8Array> {
+    const ahead = this.fetched.get(ref);
+    if (!ahead) return this.env.getChunk(this.task.tenant, ref);
+    this.fetched.delete(ref);
+    return ahead;
+  }
+
   /** A chunk in memory read with the same block reader, prefilter and counters as a stored one. */
   private memoryChunk(m: MemoryChunkSnapshot, prefilter: BytePrefilter | undefined, skipped: SkippedLines): ChunkSource {
     const { from, through } = this.task;
@@ -263,13 +297,13 @@ class ShardReader {
 
   /** A chunk in the store, fetched and decoded when the merge reaches it. */
   private storedChunk(ref: ChunkRef, prefilter: BytePrefilter | undefined, skipped: SkippedLines): ChunkSource {
-    const { tenant, from, through } = this.task;
+    const { from, through } = this.task;
     return {
       minTs: ref.from,
       maxTs: ref.through,
       remote: true,
       load: async (backward) => {
-        const bytes = await this.env.getChunk(tenant, ref);
+        const bytes = await this.chunkBytes(ref);
         this.processed.chunks++;
         const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
         return readChunkBlocks(buf, from, through, backward, prefilter, skipped);

@@ -7,8 +7,8 @@ import { MemoryObjectStore } from '../storage/memory/memory-store.js';
 export class GatedChunkStore extends MemoryObjectStore {
   /** Chunk reads waiting at the gate now. */
   waiting = 0;
-  /** Chunk reads that went through. */
-  chunkReads = 0;
+  /** Chunk reads asked for (waiting or not). */
+  chunkRequests = 0;
   private gate: Promise<void> | undefined;
   private openGate: () => void = () => {};
 
@@ -23,6 +23,7 @@ export class GatedChunkStore extends MemoryObjectStore {
 
   override async get(key: string): Promise<Buffer> {
     if (!key.startsWith('chunks/')) return super.get(key);
+    this.chunkRequests++;
     while (this.gate) {
       this.waiting++;
       try {
@@ -31,7 +32,6 @@ export class GatedChunkStore extends MemoryObjectStore {
         this.waiting--;
       }
     }
-    this.chunkReads++;
     return super.get(key);
   }
 }
