@@ -39,7 +39,8 @@ export async function mergeChunks(sources: readonly ChunkSource[], direction: Di
   const open: Cursor[] = [];
   let next = 0;
   let groupTs: bigint | undefined;
-  let groupLines: string[] = [];
+  // The lines seen at groupTs; one array, emptied at each new timestamp (most lines have a timestamp of their own).
+  const groupLines: string[] = [];
   for (;;) {
     // Open chunks until the next unopened one starts after everything the open ones still hold.
     while (next < order.length && (open.length === 0 || !before(head(first()!), edge(order[next]!)))) await openChunk();
@@ -55,7 +56,7 @@ export async function mergeChunks(sources: readonly ChunkSource[], direction: Di
       if ((best.at < 0 || best.at >= best.entries.length) && !nextRun(best)) open.splice(open.indexOf(best), 1);
       if (e.timestamp !== groupTs) {
         groupTs = e.timestamp;
-        groupLines = [];
+        groupLines.length = 0;
       } else if (groupLines.includes(e.line)) {
         continue;
       }
