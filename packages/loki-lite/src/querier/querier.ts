@@ -4,7 +4,7 @@ import type { StreamSamples } from '../logql/engine/evaluate.js';
 import type { RangeFold } from '../logql/engine/fold.js';
 import type { Grouping, LogSelectorExpr, RangeAggregationExpr } from '../logql/syntax/ast.js';
 import type { LabelMatcher } from '../logql/syntax/matchers.js';
-import { exprString } from '../logql/syntax/print.js';
+import { toWire } from '../logql/syntax/wire.js';
 import type { LogStore } from '../storage/log-store.js';
 import { raceAbort } from '../util/abort.js';
 import {
@@ -117,7 +117,7 @@ export class Querier {
   private async selectLogsOnce(tenant: string, q: LogQuery, stats: QueryStats): Promise<StreamResult[]> {
     const streams = await this.sourcesFor(tenant, q.selector.matchers, q.from, q.through);
     const base = { kind: 'logs', tenant, from: q.from, through: q.through, discoverLogLevels: this.options.discoverLogLevels } as const;
-    const spec = { query: exprString(q.selector), direction: q.direction, limit: q.limit, categorize: q.categorize ?? false };
+    const spec = { query: toWire(q.selector), direction: q.direction, limit: q.limit, categorize: q.categorize ?? false };
     // Log queries are cut by stream only: a time cut would read lines past the limit in every range.
     const tasks = byStream(streams, this.shardsPerQuery).map((group): LogsShard => ({ ...base, ...spec, streams: group }));
     const byKey = new Map<string, { labels: Labels; lists: ResultEntry[][] }>();
@@ -144,7 +144,7 @@ export class Querier {
     const { from, through } = readRange(fold.readRange());
     const streams = await this.sourcesFor(tenant, fold.expr.selector.matchers, from, through);
     const base = {
-      kind: 'fold', tenant, discoverLogLevels: this.options.discoverLogLevels, query: exprString(fold.expr),
+      kind: 'fold', tenant, discoverLogLevels: this.options.discoverLogLevels, query: toWire(fold.expr),
       start: fold.start, end: fold.end, step: fold.step, grouping: fold.grouping,
     } as const;
     const tasks = byStreamAndTime(streams, this.shardsPerQuery, from, through).map((s): FoldShard => ({ ...base, ...s }));
@@ -160,7 +160,7 @@ export class Querier {
   async selectSamples(tenant: string, expr: RangeAggregationExpr, from: bigint, through: bigint, stats: QueryStats, grouping?: Grouping): Promise<StreamSamples[]> {
     const range = readRange({ from, through });
     const streams = await this.sourcesFor(tenant, expr.selector.matchers, range.from, range.through);
-    const base = { kind: 'samples', tenant, discoverLogLevels: this.options.discoverLogLevels, query: exprString(expr), grouping } as const;
+    const base = { kind: 'samples', tenant, discoverLogLevels: this.options.discoverLogLevels, query: toWire(expr), grouping } as const;
     const tasks = byStreamAndTime(streams, this.shardsPerQuery, range.from, range.through).map((s): SamplesShard => ({ ...base, ...s }));
     const byKey = new Map<string, StreamSamples[]>();
     for (const result of await this.runShards(tasks, stats)) {

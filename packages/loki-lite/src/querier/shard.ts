@@ -10,15 +10,15 @@ import { DETECTED_LEVEL, detectLevel } from '../logql/log/level-detection.js';
 import { compilePipeline, compileUnwrap } from '../logql/log/pipeline.js';
 import { type BytePrefilter, compileBytePrefilter } from '../logql/log/prefilter.js';
 import type { Grouping, LabelFilterExpr, LogSelectorExpr, RangeAggregationExpr } from '../logql/syntax/ast.js';
-import { parseQuery } from '../logql/syntax/parser.js';
+import { fromWire } from '../logql/syntax/wire.js';
 import { type ChunkSource, mergeChunks } from './merge.js';
 import type { Direction, MemoryChunkSnapshot, ResultEntry } from './types.js';
 
 /*
  * A shard of a query: some of its streams over some of its time range, read and run through the pipeline
  * into a partial answer that the planner (querier.ts) merges with the other shards'. Everything here is
- * plain data in and out (the query as LogQL text, chunk references, memory snapshots), so a shard runs
- * the same on the server's thread and on a worker thread (pool/shard-worker.ts).
+ * plain data in and out (the parsed query in wire form, chunk references, memory snapshots), so a shard
+ * runs the same on the server's thread and on a worker thread (pool/shard-worker.ts).
  */
 
 /** One stream of a shard: its in-memory chunks (snapshots) and stored chunks. */
@@ -41,8 +41,8 @@ interface ShardCommon {
 /** A log query's shard: the lines nearest its start (forward) or end (backward), at most `limit`. */
 export interface LogsShard extends ShardCommon {
   readonly kind: 'logs';
-  /** The log selector with its pipeline, as LogQL. */
-  readonly query: string;
+  /** The log selector with its pipeline, in wire form (logql/syntax/wire.ts). */
+  readonly query: LogSelectorExpr;
   readonly direction: Direction;
   readonly limit: number;
   readonly categorize: boolean;
@@ -51,8 +51,8 @@ export interface LogsShard extends ShardCommon {
 /** A foldable range aggregation's shard: its figures per series and step (see RangeFold). */
 export interface FoldShard extends ShardCommon {
   readonly kind: 'fold';
-  /** The range aggregation, as LogQL. */
-  readonly query: string;
+  /** The range aggregation, in wire form (logql/syntax/wire.ts). */
+  readonly query: RangeAggregationExpr;
   readonly start: bigint;
   readonly end: bigint;
   readonly step: bigint;
@@ -62,8 +62,8 @@ export interface FoldShard extends ShardCommon {
 /** Every sample of a range aggregation's lines, for the functions that need a window's every value. */
 export interface SamplesShard extends ShardCommon {
   readonly kind: 'samples';
-  /** The range aggregation, as LogQL. */
-  readonly query: string;
+  /** The range aggregation, in wire form (logql/syntax/wire.ts). */
+  readonly query: RangeAggregationExpr;
   readonly grouping: Grouping | undefined;
 }
 
@@ -100,17 +100,17 @@ export async function runShard(task: ShardTask, env: ShardEnv): Promise<ShardRes
   const reader = new ShardReader(task, env);
   switch (task.kind) {
     case 'logs': {
-      const groups = await reader.logGroups(selectorOf(task.query), task);
+      const groups = await reader.logGroups(fromWire(task.query), task);
       return { kind: 'logs', groups, processed: reader.processed };
     }
     case 'fold': {
-      const expr = rangeOf(task.query);
+      const expr = fromWire(task.query);
       const fold = new RangeFold(expr, task.start, task.end, task.step, task.grouping);
       await reader.samples(expr, fold.readGrouping, fold.sink());
       return { kind: 'fold', state: fold.state(), processed: reader.processed };
     }
     case 'samples': {
-      const expr = rangeOf(task.query);
+      const expr = fromWire(task.query);
       return { kind: 'samples', series: await reader.sampleLists(expr, task.grouping), processed: reader.processed };
     }
   }
@@ -310,31 +310,6 @@ class ShardReader {
       },
     };
   }
-}
-
-/** Queries parsed on this thread, by text: a query's shards come in bursts, and a ruler repeats its rules. */
-const parsed = new Map<string, ReturnType<typeof parseQuery>>();
-const PARSED_KEPT = 256;
-
-function parseCached(query: string): ReturnType<typeof parseQuery> {
-  let expr = parsed.get(query);
-  if (!expr) {
-    if (parsed.size >= PARSED_KEPT) parsed.delete(parsed.keys().next().value!);
-    parsed.set(query, (expr = parseQuery(query)));
-  }
-  return expr;
-}
-
-function selectorOf(query: string): LogSelectorExpr {
-  const expr = parseCached(query);
-  if (expr.kind !== 'log_selector') throw new LokiError('internal', 'shard_query', `a log query's shard got a metric query: ${query}`);
-  return expr;
-}
-
-function rangeOf(query: string): RangeAggregationExpr {
-  const expr = parseCached(query);
-  if (expr.kind !== 'range_aggregation') throw new LokiError('internal', 'shard_query', `a range aggregation's shard got another query: ${query}`);
-  return expr;
 }
 
 /**

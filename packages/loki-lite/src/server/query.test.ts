@@ -305,3 +305,16 @@ describe('max_query_series', () => {
     }
   });
 });
+
+describe('what a query carries to its shards', () => {
+  it('keeps byte sizes and durations exact (the printed form rounds 1234B to 1.2kB and drops nanoseconds)', async () => {
+    const at = (T + 1000n) * NS;
+    const res = await server.pushJson({ streams: [{ stream: { app: 'sizes' }, values: [[at.toString(), 'size=1210B'], [(at + 50n).toString(), 'size=1300B']] }] });
+    expect(res.status).toBe(204);
+    const range = { start: T + 999n, end: T + 1001n, direction: 'forward' };
+    expect(lines((await query({ query: '{app="sizes"} | logfmt | size > 1234B', ...range })).text)).toEqual(['size=1300B']);
+    // A 100 ns window at the first line's time holds that line only.
+    const instant = await server.get(`/loki/api/v1/query?${qs({ query: 'count_over_time({app="sizes"}[100ns])', time: at })}`);
+    expect(((await instant.json()) as { data: { result: Array<{ value: [number, string] }> } }).data.result.map((r) => r.value[1])).toEqual(['1']);
+  });
+});

@@ -1,6 +1,9 @@
 import { LokiError } from '@loki-lite/shared';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemChunk } from '../../chunk/mem-chunk.js';
+import type { LogSelectorExpr, RangeAggregationExpr } from '../../logql/syntax/ast.js';
+import { parseQuery } from '../../logql/syntax/parser.js';
+import { toWire } from '../../logql/syntax/wire.js';
 import type { LogStore } from '../../storage/log-store.js';
 import { eventually } from '../../testing/eventually.js';
 import type { FoldShard, LogsShard, ShardStream } from '../shard.js';
@@ -21,8 +24,12 @@ function memoryStream(n: number): ShardStream {
 }
 
 const common = { tenant: 't', from: 0n, through: 1n << 62n, discoverLogLevels: false } as const;
-const logs = (streams: ShardStream[], query: string): LogsShard => ({ ...common, kind: 'logs', streams, query, direction: 'forward', limit: 5, categorize: false });
-const fold = (streams: ShardStream[], query: string): FoldShard => ({ ...common, kind: 'fold', streams, query, start: 1n << 40n, end: 1n << 40n, step: 0n, grouping: undefined });
+const logs = (streams: ShardStream[], query: string): LogsShard => ({
+  ...common, kind: 'logs', streams, query: toWire(parseQuery(query) as LogSelectorExpr), direction: 'forward', limit: 5, categorize: false,
+});
+const fold = (streams: ShardStream[], query: string): FoldShard => ({
+  ...common, kind: 'fold', streams, query: toWire(parseQuery(query) as RangeAggregationExpr), start: 1n << 40n, end: 1n << 40n, step: 0n, grouping: undefined,
+});
 const running = () => ({ signal: new AbortController().signal, deadlineMs: undefined });
 
 let pool: WorkerPool | undefined;
