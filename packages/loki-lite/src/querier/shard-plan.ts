@@ -2,9 +2,9 @@ import type { ShardStream } from './shard.js';
 
 /*
  * How a query is cut into shards, as Loki's query sharding does: first by stream (each stream wholly in
- * one shard, so the merge of a stream's memory and chunks stays in one place), balanced by the bytes the
- * streams hold; then, when there are fewer streams than shards wanted and the answer allows it, each group
- * by time.
+ * one shard, so the merge of a stream's memory and chunks stays in one place), in runs balanced by the
+ * bytes the streams hold; then, when there are fewer streams than shards wanted and the answer allows it,
+ * each group by time.
  */
 
 /** The line bytes of a stream's chunks: what reading it costs, roughly. */
@@ -19,41 +19,44 @@ function weight(s: ShardStream): number {
 }
 
 /**
- * The streams in at most `shards` groups of about equal weight (heaviest first into the lightest group),
- * each group keeping the streams' order.
+ * The streams (in the order given, which the caller keeps sorted by labels) in at most `shards` runs of
+ * about equal weight. Runs keep the order, so shards merged in order see the lines in the order one
+ * reader would, and equal timestamps across streams resolve the same however the query is cut.
  */
 export function byStream(streams: readonly ShardStream[], shards: number): ShardStream[][] {
   if (streams.length === 0) return [];
   const n = Math.min(shards, streams.length);
   if (n <= 1) return [[...streams]];
   const weights = streams.map(weight);
-  const order = streams.map((_, i) => i).sort((a, b) => weights[b]! - weights[a]! || a - b);
-  const groups = Array.from({ length: n }, () => ({ weight: 0, members: [] as number[] }));
-  for (const i of order) {
-    let lightest = groups[0]!;
-    for (const g of groups) if (g.weight < lightest.weight) lightest = g;
-    lightest.weight += weights[i]!;
-    lightest.members.push(i);
-  }
-  return groups.map((g) => g.members.sort((a, b) => a - b).map((i) => streams[i]!));
+  const total = weights.reduce((a, b) => a + b, 0);
+  const groups: ShardStream[][] = [[]];
+  let sum = 0;
+  streams.forEach((s, i) => {
+    groups[groups.length - 1]!.push(s);
+    sum += weights[i]!;
+    // Cut where the running weight passes the next n-th of the total, leaving a stream for every group.
+    const last = i === streams.length - 1;
+    if (!last && groups.length < n && sum >= (total * groups.length) / n) groups.push([]);
+  });
+  return groups;
 }
 
 /**
  * Stream groups as byStream, each cut into time ranges of [from, through) when there are fewer groups
  * than `shards`; a range keeps only the chunks that overlap it (chunk and snapshot times are inclusive).
+ * A cut never falls inside a stored chunk (it moves back to the chunk's start), so no chunk is fetched
+ * for two ranges; chunks in memory are shared and cut anywhere.
  */
 export function byStreamAndTime(
   streams: readonly ShardStream[], shards: number, from: bigint, through: bigint,
 ): Array<{ streams: ShardStream[]; from: bigint; through: bigint }> {
   const groups = byStream(streams, shards);
   const pieces = groups.length === 0 ? 1 : Math.ceil(shards / groups.length);
-  const span = through - from;
-  if (pieces <= 1 || span < BigInt(pieces)) return groups.map((g) => ({ streams: g, from, through }));
   const out: Array<{ streams: ShardStream[]; from: bigint; through: bigint }> = [];
   for (const group of groups) {
-    for (let p = 0; p < pieces; p++) {
-      const lo = from + (span * BigInt(p)) / BigInt(pieces);
-      const hi = p === pieces - 1 ? through : from + (span * BigInt(p + 1)) / BigInt(pieces);
+    const bounds = [from, ...cuts(group, pieces, from, through), through];
+    for (let p = 0; p + 1 < bounds.length; p++) {
+      const [lo, hi] = [bounds[p]!, bounds[p + 1]!];
       const inRange = group.map((s) => within(s, lo, hi)).filter((s) => s.memory.length > 0 || s.chunks.length > 0);
       if (inRange.length > 0) out.push({ streams: inRange, from: lo, through: hi });
     }
@@ -61,6 +64,19 @@ export function byStreamAndTime(
   return out;
 }
 
+/** Up to pieces - 1 times in (from, through) that split the group's range evenly, none inside a stored chunk. */
+function cuts(group: readonly ShardStream[], pieces: number, from: bigint, through: bigint): bigint[] {
+  const span = through - from;
+  if (pieces <= 1 || span < BigInt(pieces)) return [];
+  const stored = group.flatMap((s) => s.chunks);
+  const out = new Set<bigint>();
+  for (let k = 1; k < pieces; k++) {
+    let at = from + (span * BigInt(k)) / BigInt(pieces);
+    for (let inside = stored.find((c) => c.from < at && at <= c.through); inside; inside = stored.find((c) => c.from < at && at <= c.through)) at = inside.from;
+    if (at > from) out.add(at);
+  }
+  return [...out].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
 /** The stream with only its chunks that hold time in [lo, hi). */
 function within(s: ShardStream, lo: bigint, hi: bigint): ShardStream {
   return {
