@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { type Labels, LokiError, printLabels } from '@loki-lite/shared';
 import type { ChunkRef } from '../index/types.js';
 import type { StreamSamples } from '../logql/engine/evaluate.js';
@@ -8,12 +9,11 @@ import { toWire } from '../logql/syntax/wire.js';
 import type { LogStore } from '../storage/log-store.js';
 import { raceAbort } from '../util/abort.js';
 import {
-  type FoldShard, limitAcrossGroups, type LogsShard, mergeDedup, nearest, runShard, type SamplesShard, type ShardResult, type ShardStream, type ShardTask,
-  sortSeries,
+  type FoldShard, type LogsShard, mergeLogGroups, runShard, type SamplesShard, type ShardResult, type ShardStream, type ShardTask, sortSeries,
 } from './shard.js';
 import { byStream, byStreamAndTime } from './shard-plan.js';
 import { alignedSplits, mergeSplitAnswers } from './split.js';
-import { type Direction, type MemoryChunkSnapshot, type QueryStats, type ResultEntry, type StreamResult, throwIfStopped } from './types.js';
+import { type Direction, type MemoryChunkSnapshot, newQueryStats, type QueryStats, type StreamResult, throwIfStopped } from './types.js';
 
 /** A stream held in the ingester's memory, as the querier sees it. */
 export interface MemoryStream {
@@ -120,18 +120,8 @@ export class Querier {
     const spec = { query: toWire(q.selector), direction: q.direction, limit: q.limit, categorize: q.categorize ?? false };
     // Log queries are cut by stream only: a time cut would read lines past the limit in every range.
     const tasks = byStream(streams, this.shardsPerQuery).map((group): LogsShard => ({ ...base, ...spec, streams: group }));
-    const byKey = new Map<string, { labels: Labels; lists: ResultEntry[][] }>();
-    for (const result of await this.runShards(tasks, stats)) {
-      if (result.kind !== 'logs') continue;
-      for (const g of result.groups) {
-        const key = printLabels(g.labels);
-        const m = byKey.get(key);
-        if (m) m.lists.push(g.entries);
-        else byKey.set(key, { labels: g.labels, lists: [g.entries] });
-      }
-    }
-    const groups = [...byKey.values()].map(({ labels, lists }) => ({ labels, entries: nearest(mergeDedup(lists), q.direction, q.limit) }));
-    const kept = limitAcrossGroups(groups, q.direction, q.limit);
+    const results = await this.runShards(tasks, stats);
+    const kept = mergeLogGroups(results.flatMap((r) => resultOf(r, 'logs').groups), q.direction, q.limit);
     stats.totalEntriesReturned = kept.reduce((n, g) => n + g.entries.length, 0);
     return q.direction === 'forward' ? kept : kept.map((g) => ({ labels: g.labels, entries: g.entries.reverse() }));
   }
@@ -148,7 +138,7 @@ export class Querier {
       start: fold.start, end: fold.end, step: fold.step, grouping: fold.grouping,
     } as const;
     const tasks = byStreamAndTime(streams, this.shardsPerQuery, from, through).map((s): FoldShard => ({ ...base, ...s }));
-    for (const result of await this.runShards(tasks, stats)) if (result.kind === 'fold') fold.merge(result.state);
+    for (const result of await this.runShards(tasks, stats)) fold.merge(resultOf(result, 'fold').state);
   }
 
   /**
@@ -164,8 +154,7 @@ export class Querier {
     const tasks = byStreamAndTime(streams, this.shardsPerQuery, range.from, range.through).map((s): SamplesShard => ({ ...base, ...s }));
     const byKey = new Map<string, StreamSamples[]>();
     for (const result of await this.runShards(tasks, stats)) {
-      if (result.kind !== 'samples') continue;
-      for (const s of result.series) {
+      for (const s of resultOf(result, 'samples').series) {
         const key = printLabels(s.labels);
         const parts = byKey.get(key);
         if (parts) parts.push(s);
@@ -183,6 +172,8 @@ export class Querier {
   private async runShards(tasks: readonly ShardTask[], stats: QueryStats): Promise<ShardResult[]> {
     throwIfStopped(stats);
     const stop = new AbortController();
+    // Every shard and chunk read of the query listens to it: more than Node's default of 10 is expected.
+    setMaxListeners(0, stop.signal);
     const parent = stats.signal;
     const onParentAbort = () => stop.abort(parent!.reason);
     parent?.addEventListener('abort', onParentAbort, { once: true });
@@ -220,7 +211,8 @@ export class Querier {
       if (src) src.chunks.push(...s.chunks);
       else sources.set(key, { labels: s.labels, memory: [], chunks: [...s.chunks] });
     }
-    return [...sources.values()];
+    // In label order: the answer to ties between streams must not depend on where a stream's data is.
+    return [...sources.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, src]) => src);
   }
 
   /**
@@ -314,6 +306,12 @@ export class Querier {
   }
 }
 
+/** A shard's result of the kind its task asked for. */
+function resultOf<K extends ShardResult['kind']>(result: ShardResult, kind: K): Extract<ShardResult, { kind: K }> {
+  if (result.kind !== kind) throw new LokiError('internal', 'shard_result', `a ${kind} shard answered with ${result.kind}`);
+  return result as Extract<ShardResult, { kind: K }>;
+}
+
 /** A range aggregation's lines (from < timestamp <= through) as the read range [from + 1, through + 1). */
 function readRange(r: { from: bigint; through: bigint }): { from: bigint; through: bigint } {
   return { from: r.from + 1n, through: r.through + 1n };
@@ -329,16 +327,17 @@ function concatSeries(parts: readonly StreamSamples[]): StreamSamples {
   };
 }
 
-/** The store's reader on this thread: shards run one after another between their chunk reads. */
+/** Shards on this thread: a query's shards run at once, taking turns at their chunk reads. */
 export class InProcessShards implements ShardRunner {
   constructor(private readonly store: LogStore) {}
 
   run(task: ShardTask, stop: { readonly signal: AbortSignal; readonly deadlineMs: number | undefined }): Promise<ShardResult> {
-    const stats = { signal: stop.signal, deadlineMs: stop.deadlineMs };
+    const stats = newQueryStats(undefined, stop.signal);
+    if (stop.deadlineMs !== undefined) stats.deadlineMs = stop.deadlineMs;
     return runShard(task, {
       // A read for a query that stops is given up at once, so a slow store cannot hold the query.
       getChunk: (tenant, ref) => raceAbort(this.store.getChunk(tenant, ref), stop.signal),
-      checkStopped: () => throwIfStopped(stats as QueryStats),
+      checkStopped: () => throwIfStopped(stats),
     });
   }
 

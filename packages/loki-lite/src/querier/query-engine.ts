@@ -122,7 +122,9 @@ export class QueryEngine {
     const received = process.hrtime.bigint();
     const controller = new AbortController();
     const timeout = this.config.limits_config.query_timeout;
-    const timer = timeout > 0n ? setTimeout(() => controller.abort(queryTimeoutError()), Number(timeout / 1_000_000n)) : undefined;
+    // setTimeout takes at most 2^31 - 1 ms (24.8 days) and fires at once past it; a longer timeout is no limit here.
+    const timeoutMs = Number(timeout / 1_000_000n);
+    const timer = timeout > 0n && timeoutMs <= MAX_TIMER_MS ? setTimeout(() => controller.abort(queryTimeoutError()), timeoutMs) : undefined;
     const onCallerAbort = () => controller.abort(canceled());
     if (callerSignal?.aborted) onCallerAbort();
     else callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
@@ -141,6 +143,8 @@ export class QueryEngine {
     }
   }
 }
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 const secondsSince = (started: bigint) => Number(process.hrtime.bigint() - started) / 1e9;
 

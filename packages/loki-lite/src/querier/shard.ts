@@ -1,6 +1,6 @@
 import { type Label, type Labels, LokiError, printLabels } from '@loki-lite/shared';
 import type { Entry } from '../chunk/entry.js';
-import { readChunkBlocks, readSnapshotBlocks, type SkippedLines } from '../chunk/mem-chunk.js';
+import { type BlockRuns, readChunkBlocks, readSnapshotBlocks, type SkippedLines } from '../chunk/mem-chunk.js';
 import type { ChunkRef } from '../index/types.js';
 import type { StreamSamples } from '../logql/engine/evaluate.js';
 import { type FoldState, RangeFold } from '../logql/engine/fold.js';
@@ -138,14 +138,10 @@ class ShardReader {
    * answer, so no more are kept; merged with other shards' groups the cut is the same as over the whole.
    */
   async logGroups(selector: LogSelectorExpr, q: { direction: Direction; limit: number; categorize: boolean }): Promise<LogGroup[]> {
-    const groups = new Map<string, { labels: Labels; lists: ResultEntry[][] }>();
-    let parts = new Map<string, { labels: Labels; kept: ResultEntry[] }>();
+    const kept: LogGroup[] = [];
+    let parts = new Map<string, LogGroup>();
     const flush = () => {
-      for (const [key, part] of parts) {
-        let group = groups.get(key);
-        if (!group) groups.set(key, (group = { labels: part.labels, lists: [] }));
-        group.lists.push(q.direction === 'backward' ? part.kept.reverse() : part.kept);
-      }
+      for (const part of parts.values()) kept.push(q.direction === 'backward' ? { labels: part.labels, entries: part.entries.reverse() } : part);
       parts = new Map();
     };
     await this.run(selector, undefined, q, (e, line, b) => {
@@ -160,13 +156,14 @@ class ShardReader {
         entry = line === e.line ? e : { timestamp: e.timestamp, line, structuredMetadata: e.structuredMetadata };
       }
       let part = parts.get(stream.key);
-      if (!part) parts.set(stream.key, (part = { labels: stream.labels, kept: [] }));
-      part.kept.push(entry);
+      if (!part) parts.set(stream.key, (part = { labels: stream.labels, entries: [] }));
+      // Lines the pipeline made the same (timestamp and line) are one line of the answer: count it once.
+      if (repeats(part.entries, entry)) return false;
+      part.entries.push(entry);
       return true;
     }, flush);
     flush();
-    const merged = [...groups.values()].map(({ labels, lists }) => ({ labels, entries: nearest(mergeDedup(lists), q.direction, q.limit) }));
-    return limitAcrossGroups(merged, q.direction, q.limit);
+    return mergeLogGroups(kept, q.direction, q.limit);
   }
 
   /**
@@ -261,6 +258,20 @@ class ShardReader {
     processed.bytes += skipped.bytes;
   }
 
+  /**
+   * Runs that look at the stop flag and deadline before each block group too: lines the prefilter skips
+   * never reach the per-line check, and a rare needle over much data would not notice a stop for long.
+   */
+  private checked(runs: BlockRuns): BlockRuns {
+    const { env } = this;
+    return {
+      next() {
+        env.checkStopped();
+        return runs.next();
+      },
+    };
+  }
+
   /** Asks for the first stored chunk (in reading order) of each of the next STREAMS_AHEAD streams. */
   private fetchAhead(next: number, backward: boolean): void {
     const { streams, tenant } = this.task;
@@ -291,7 +302,7 @@ class ShardReader {
       minTs: m.minTs,
       maxTs: m.maxTs,
       remote: false,
-      load: (backward) => Promise.resolve(readSnapshotBlocks(m.chunk, from, through, backward, prefilter, skipped)),
+      load: (backward) => Promise.resolve(this.checked(readSnapshotBlocks(m.chunk, from, through, backward, prefilter, skipped))),
     };
   }
 
@@ -306,7 +317,7 @@ class ShardReader {
         const bytes = await this.chunkBytes(ref);
         this.processed.chunks++;
         const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-        return readChunkBlocks(buf, from, through, backward, prefilter, skipped);
+        return this.checked(readChunkBlocks(buf, from, through, backward, prefilter, skipped));
       },
     };
   }
@@ -410,8 +421,32 @@ export function mergeDedup<E extends Entry>(lists: readonly E[][]): E[] {
   return out;
 }
 
+/** Whether `entries` (in reading order) ends with lines of e's timestamp, one of them e's line. */
+function repeats(entries: readonly ResultEntry[], e: ResultEntry): boolean {
+  for (let i = entries.length - 1; i >= 0 && entries[i]!.timestamp === e.timestamp; i--) if (entries[i]!.line === e.line) return true;
+  return false;
+}
+
+/**
+ * Log groups (each sorted by timestamp) from several streams or shards, merged by label set: lines
+ * deduplicated, and only the `limit` nearest the start (forward) or end (backward) of each group and of
+ * all groups kept. A line cut here could not be in the answer of the whole: fewer than `limit` distinct
+ * lines come before it in its own part, so fewer come before it overall.
+ */
+export function mergeLogGroups(parts: Iterable<LogGroup>, direction: Direction, limit: number): LogGroup[] {
+  const byKey = new Map<string, { labels: Labels; lists: ResultEntry[][] }>();
+  for (const part of parts) {
+    const key = printLabels(part.labels);
+    const group = byKey.get(key);
+    if (group) group.lists.push(part.entries);
+    else byKey.set(key, { labels: part.labels, lists: [part.entries] });
+  }
+  const groups = [...byKey.values()].map(({ labels, lists }) => ({ labels, entries: nearest(mergeDedup(lists), direction, limit) }));
+  return limitAcrossGroups(groups, direction, limit);
+}
+
 /** The `limit` entries of a sorted list nearest the start (forward) or the end (backward), still sorted. */
-export function nearest<E>(entries: E[], direction: Direction, limit: number): E[] {
+function nearest<E>(entries: E[], direction: Direction, limit: number): E[] {
   if (entries.length <= limit) return entries;
   return direction === 'forward' ? entries.slice(0, limit) : entries.slice(-limit);
 }
@@ -420,7 +455,7 @@ export function nearest<E>(entries: E[], direction: Direction, limit: number): E
  * Keeps the `limit` entries nearest the start (forward) or end (backward) over all groups (sorted
  * lists); equal timestamps go by the groups' labels, so the cut is the same whichever shards held them.
  */
-export function limitAcrossGroups(groups: LogGroup[], direction: Direction, limit: number): LogGroup[] {
+function limitAcrossGroups(groups: LogGroup[], direction: Direction, limit: number): LogGroup[] {
   const total = groups.reduce((n, s) => n + s.entries.length, 0);
   if (total <= limit) return groups;
   const all: Array<{ s: number; e: ResultEntry; k: number }> = [];

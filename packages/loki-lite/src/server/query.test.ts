@@ -318,3 +318,14 @@ describe('what a query carries to its shards', () => {
     expect(((await instant.json()) as { data: { result: Array<{ value: [number, string] }> } }).data.result.map((r) => r.value[1])).toEqual(['1']);
   });
 });
+
+describe('log query limits count lines of the answer', () => {
+  it('counts lines that the pipeline makes the same (timestamp and line) once, as the answer holds them once', async () => {
+    const at = (T + 2000n) * NS;
+    const values = [[at, 'a x'], [at, 'b x'], [at + 1n, 'c x']].map(([t, l]) => [String(t), l as string]);
+    expect((await server.pushJson({ streams: [{ stream: { app: 'same' }, values }] })).status).toBe(204);
+    const r = await query({ query: '{app="same"} | line_format "same"', start: T + 1999n, end: T + 2001n, limit: 2, direction: 'forward' });
+    const result = (JSON.parse(r.text) as { data: { result: Streams } }).data.result;
+    expect(result.flatMap((s) => s.values)).toEqual([[String(at), 'same'], [String(at + 1n), 'same']]);
+  });
+});

@@ -95,12 +95,25 @@ export class WorkerPool implements ShardRunner {
   /** Starts queued shards on idle threads, starting threads up to the pool's size. */
   private dispatch(): void {
     while (this.queue.length > 0 && !this.closed) {
-      const idle = this.threads.find((t) => t.job === undefined) ?? (this.threads.length < this.size ? this.spawn() : undefined);
+      let idle: PoolThread | undefined;
+      try {
+        idle = this.threads.find((t) => t.job === undefined) ?? (this.threads.length < this.size ? this.spawn() : undefined);
+      } catch (e) {
+        // No thread can start (the worker script is missing): the queued shards fail instead of waiting.
+        for (const job of this.queue.splice(0)) this.settle(job, new LokiError('internal', 'query_worker', (e as Error).message));
+        return;
+      }
       if (!idle) return;
       const job = this.queue.shift()!;
-      idle.job = job;
       const msg: FromPool = { type: 'run', id: job.id, task: job.task, stop: job.stop, deadlineMs: job.deadlineMs };
-      idle.thread.postMessage(msg);
+      try {
+        idle.thread.postMessage(msg);
+      } catch (e) {
+        // A task that cannot be cloned fails alone; the thread stays free.
+        this.settle(job, new LokiError('internal', 'query_worker', `a query shard could not be sent to a worker: ${(e as Error).message}`));
+        continue;
+      }
+      idle.job = job;
     }
   }
 
@@ -111,6 +124,7 @@ export class WorkerPool implements ShardRunner {
     const t: PoolThread = { thread, job: undefined };
     thread.on('message', (msg: ToPool) => this.onMessage(t, msg));
     thread.on('error', (e) => this.onThreadDeath(t, `query worker failed: ${e.message}`));
+    thread.on('messageerror', (e) => this.onThreadDeath(t, `a query worker's answer could not be read: ${e.message}`));
     thread.on('exit', (code) => this.onThreadDeath(t, `query worker exited with code ${code}`));
     this.threads.push(t);
     return t;
