@@ -7,7 +7,7 @@ import type { Grouping, LogSelectorExpr, RangeAggregationExpr } from '../logql/s
 import type { LabelMatcher } from '../logql/syntax/matchers.js';
 import { toWire } from '../logql/syntax/wire.js';
 import type { LogStore } from '../storage/log-store.js';
-import { raceAbort } from '../util/abort.js';
+import { startUnlessAborted } from '../util/abort.js';
 import {
   type FoldShard, type LogsShard, mergeLogGroups, runShard, type SamplesShard, type ShardResult, type ShardStream, type ShardTask, sortSeries,
 } from './shard.js';
@@ -336,7 +336,7 @@ export class InProcessShards implements ShardRunner {
     if (stop.deadlineMs !== undefined) stats.deadlineMs = stop.deadlineMs;
     return runShard(task, {
       // A read for a query that stops is given up at once, so a slow store cannot hold the query.
-      getChunk: (tenant, ref) => raceAbort(this.store.getChunk(tenant, ref), stop.signal),
+      getChunk: (tenant, ref) => startUnlessAborted(stop.signal, () => this.store.getChunk(tenant, ref)),
       checkStopped: () => throwIfStopped(stats),
     });
   }

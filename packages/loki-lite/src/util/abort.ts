@@ -25,3 +25,8 @@ export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<
     );
   });
 }
+
+/** `start()` raced against `signal` (raceAbort), not started at all when the signal has already aborted. */
+export function startUnlessAborted<T>(signal: AbortSignal, start: () => Promise<T>): Promise<T> {
+  return signal.aborted ? Promise.reject(signal.reason) : raceAbort(start(), signal);
+}

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { LokiError } from '@loki-lite/shared';
 import type { LogStore } from '../../storage/log-store.js';
-import { raceAbort } from '../../util/abort.js';
+import { startUnlessAborted } from '../../util/abort.js';
 import type { ShardRunner } from '../querier.js';
 import type { ShardResult, ShardTask } from '../shard.js';
 import { type FromPool, fromWire, type ToPool, wireError } from './protocol.js';
@@ -155,10 +155,10 @@ export class WorkerPool implements ShardRunner {
     let reply: FromPool;
     let transfer: ArrayBuffer[] = [];
     try {
-      // A read for a query that stops is answered with the stop at once: the worker is freed even while
-      // the store is slow to answer.
-      const read = this.store.getChunk(msg.tenant, msg.ref);
-      const bytes = await (t.job ? raceAbort(read, t.job.signal) : read);
+      // A read for a query that has stopped is not started, and one that stops meanwhile is answered with
+      // the stop at once: the worker is freed even while the store is slow to answer.
+      const read = () => this.store.getChunk(msg.tenant, msg.ref);
+      const bytes = await (t.job ? startUnlessAborted(t.job.signal, read) : read());
       const own = new Uint8Array(bytes);
       reply = { type: 'chunk', read: msg.read, bytes: own };
       transfer = [own.buffer];
