@@ -38,9 +38,11 @@ export async function mergeChunks(sources: readonly ChunkSource[], direction: Di
   const loadAt = (i: number) => (loads[i] ??= order[i]!.load(backward));
   const open: Cursor[] = [];
   let next = 0;
+  // The lines seen at groupTs: the first, and the others only when a timestamp repeats (most lines have a
+  // timestamp of their own, so the common case allocates nothing and resizes nothing).
   let groupTs: bigint | undefined;
-  // The lines seen at groupTs; one array, emptied at each new timestamp (most lines have a timestamp of their own).
-  const groupLines: string[] = [];
+  let groupFirst = '';
+  let groupMore: string[] | undefined;
   for (;;) {
     // Open chunks until the next unopened one starts after everything the open ones still hold.
     while (next < order.length && (open.length === 0 || !before(head(first()!), edge(order[next]!)))) await openChunk();
@@ -56,11 +58,12 @@ export async function mergeChunks(sources: readonly ChunkSource[], direction: Di
       if ((best.at < 0 || best.at >= best.entries.length) && !nextRun(best)) open.splice(open.indexOf(best), 1);
       if (e.timestamp !== groupTs) {
         groupTs = e.timestamp;
-        groupLines.length = 0;
-      } else if (groupLines.includes(e.line)) {
-        continue;
+        groupFirst = e.line;
+        groupMore = undefined;
+      } else {
+        if (e.line === groupFirst || groupMore?.includes(e.line)) continue;
+        (groupMore ??= []).push(e.line);
       }
-      groupLines.push(e.line);
       if (!visit(e)) return;
     }
   }
