@@ -5,7 +5,7 @@ import type {
 import { compare } from '../compare.js';
 import { aggregate, groupBy } from './aggregate.js';
 import { rangeFunction } from './range-functions.js';
-import { canFold, RangeFold } from './fold.js';
+import { canFold, RangeFold, readGrouping } from './fold.js';
 import type { Evaluator, InstantValue, Sample } from './value.js';
 
 /*
@@ -144,7 +144,7 @@ async function prepareRange(expr: RangeAggregationExpr, source: SampleSource, st
     return fold.evaluator();
   }
   // Windows are (t - offset - range, t - offset], as in Loki.
-  const fetched = await source.streams(expr, start - offset - range, end - offset, grouping && !grouping.without ? grouping : undefined);
+  const fetched = await source.streams(expr, start - offset - range, end - offset, readGrouping(grouping));
   const series = groupSeries(fetched, grouping);
   const prepared = series.map((s) => {
     const prefix = new Float64Array(s.bytes.length + 1);

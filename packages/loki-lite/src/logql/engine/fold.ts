@@ -66,7 +66,7 @@ export class RangeFold {
     this.steps = step > 0n ? Number((end - start) / step) + 1 : 1;
     this.update = updater(expr.op, expr.selector.unwrap !== undefined);
     this.join = joiner(expr.op);
-    this.readGrouping = grouping && !grouping.without ? grouping : undefined;
+    this.readGrouping = readGrouping(grouping);
   }
 
   /** Lines with from < timestamp <= through fall in some step's window (t - offset - range, t - offset]. */
@@ -140,6 +140,11 @@ export class RangeFold {
       },
     };
   }
+}
+
+/** The grouping a range aggregation's reader may reduce lines to: a `by` grouping; `without` needs every label. */
+export function readGrouping(grouping: Grouping | undefined): Grouping | undefined {
+  return grouping && !grouping.without ? grouping : undefined;
 }
 
 /** Every typed array of a fold state, for a postMessage transfer list. */
