@@ -30,10 +30,12 @@ export class LabelsBuilder {
   /**
    * Labels set by stages (and structured metadata), by name. Entries outlive their line, to be reused by
    * the next (a parser sets the same names on every line): one is set on this line when its `line` is
-   * `this.line`. `order` has this line's names in the order first set.
+   * `this.line`. `order[0, orderLength)` has this line's names in the order first set (the array is
+   * reused: truncating it with `length = 0` on every line is a slow path in V8).
    */
   private readonly added = new Map<string, AddedLabel>();
   private readonly order: string[] = [];
+  private orderLength = 0;
   private line = 0;
   private readonly deleted = new Set<string>();
   private error = '';
@@ -58,7 +60,7 @@ export class LabelsBuilder {
   reset(metadata: readonly Label[]): void {
     if (this.touched || this.error !== '' || this.errorDetails !== '' || metadata.length > 0) this.cached = undefined;
     this.line++;
-    this.order.length = 0;
+    this.orderLength = 0;
     // Lines with ever new names (unhinted parsers over varied keys) would grow the map without end.
     if (this.added.size > MAX_REUSED_LABELS) this.added.clear();
     // Clearing an empty Set still allocates a new table in V8: most lines leave it empty.
@@ -84,7 +86,14 @@ export class LabelsBuilder {
       a.category = category;
       a.line = this.line;
     }
-    this.order.push(name);
+    this.order[this.orderLength++] = name;
+  }
+
+  private removeFromOrder(name: string): void {
+    const at = this.order.indexOf(name);
+    if (at < 0 || at >= this.orderLength) return;
+    this.order.copyWithin(at, at + 1, this.orderLength);
+    this.orderLength--;
   }
 
   /** Whether a parsed label of this name is kept (false when parser hints say nothing reads it). */
@@ -130,7 +139,7 @@ export class LabelsBuilder {
       this.touched = true;
       if (this.current(name)) {
         this.added.delete(name);
-        this.order.splice(this.order.indexOf(name), 1);
+        this.removeFromOrder(name);
       }
       if (this.base.has(name)) this.deleted.add(name);
     }
@@ -161,7 +170,7 @@ export class LabelsBuilder {
   names(): string[] {
     const out: string[] = [];
     for (const name of this.base.keys()) if (!this.deleted.has(name) && !this.current(name)) out.push(name);
-    for (const name of this.order) out.push(name);
+    for (let i = 0; i < this.orderLength; i++) out.push(this.order[i]!);
     if (this.error !== '') out.push(ERROR_LABEL);
     if (this.errorDetailsShown()) out.push(ERROR_DETAILS_LABEL);
     return out;
@@ -181,7 +190,8 @@ export class LabelsBuilder {
       if (!over) stream.push(l);
       else if (over.category === Category.Stream) stream.push({ name: l.name, value: over.value });
     }
-    for (const name of this.order) {
+    for (let i = 0; i < this.orderLength; i++) {
+      const name = this.order[i]!;
       const { value, category } = this.added.get(name)!;
       if (category === Category.StructuredMetadata) structuredMetadata.push({ name, value });
       else if (category === Category.Parsed || !this.base.has(name)) parsed.push({ name, value });
@@ -203,13 +213,16 @@ export class LabelsBuilder {
    */
   result(): { labels: Labels; key: string } {
     if (this.cached) return this.cached;
-    if (this.order.length === 0 && this.deleted.size === 0 && this.error === '' && !this.errorDetailsShown()) {
+    if (this.orderLength === 0 && this.deleted.size === 0 && this.error === '' && !this.errorDetailsShown()) {
       this.cached = { labels: this.streamLabels, key: this.streamKey };
       return this.cached;
     }
     const labels: Label[] = [];
     for (const l of this.streamLabels) if (!this.deleted.has(l.name) && !this.current(l.name)) labels.push(l);
-    for (const name of this.order) labels.push({ name, value: this.added.get(name)!.value });
+    for (let i = 0; i < this.orderLength; i++) {
+      const name = this.order[i]!;
+      labels.push({ name, value: this.added.get(name)!.value });
+    }
     if (this.error !== '') labels.push({ name: ERROR_LABEL, value: this.error });
     if (this.errorDetailsShown()) labels.push({ name: ERROR_DETAILS_LABEL, value: this.errorDetails });
     labels.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
