@@ -175,6 +175,8 @@ class ShardReader {
     const { selector } = expr;
     const unwrap = selector.unwrap ? compileUnwrap(selector.unwrap) : undefined;
     const labelsOf = grouping ? groupedResult(grouping.labels) : (b: LabelsBuilder) => b.result();
+    // A line's size in UTF-8 is a pass over it: only the bytes functions read it.
+    const bytesOp = expr.op === 'bytes_over_time' || expr.op === 'bytes_rate';
     const ids = new Map<string, number>();
     let failed: Labels | undefined;
     await this.run(selector, grouping && requiredLabels(selector, grouping), undefined, (e, line, b) => {
@@ -190,7 +192,7 @@ class ShardReader {
         if (!failed && labels.some((l) => l.name === ERROR_LABEL)) failed = labels;
         ids.set(key, (id = sink.series(labels)));
       }
-      sink.sample(id, e.timestamp, Buffer.byteLength(line), value);
+      sink.sample(id, e.timestamp, bytesOp ? Buffer.byteLength(line) : 0, value);
       return true;
     }, nextStream);
     if (failed) throw pipelineError(failed);
@@ -346,18 +348,29 @@ function requiredLabels(selector: LogSelectorExpr, grouping: Grouping): Readonly
   return names;
 }
 
-/** The `by` labels of a line (and __error__, which must still fail the query), without sorting all of them. */
+/**
+ * The `by` labels of a line (and __error__, which must still fail the query), without sorting all of them.
+ * Consecutive lines mostly share their values: those are compared with the last line's in place, and a
+ * label set is made only when one differs.
+ */
 function groupedResult(names: readonly string[]): (b: LabelsBuilder) => { labels: Labels; key: string } {
   const sorted = [...new Set([...names, ERROR_LABEL])].sort();
+  const values: Array<string | undefined> = sorted.map(() => undefined);
   let last: { labels: Labels; key: string } | undefined;
   return (b) => {
-    const labels: Label[] = [];
-    for (const name of sorted) {
-      const value = b.get(name);
-      if (value !== undefined && value !== '') labels.push({ name, value });
+    let same = last !== undefined;
+    for (let i = 0; i < sorted.length; i++) {
+      let value = b.get(sorted[i]!);
+      if (value === '') value = undefined;
+      if (value !== values[i]) {
+        values[i] = value;
+        same = false;
+      }
     }
-    const key = printLabels(labels);
-    if (last?.key !== key) last = { labels, key };
+    if (same) return last!;
+    const labels: Label[] = [];
+    for (let i = 0; i < sorted.length; i++) if (values[i] !== undefined) labels.push({ name: sorted[i]!, value: values[i]! });
+    last = { labels, key: printLabels(labels) };
     return last;
   };
 }
