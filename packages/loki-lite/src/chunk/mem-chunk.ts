@@ -363,8 +363,11 @@ function asBuffer(bytes: Uint8Array): Buffer {
  */
 const blockScratch = new SnappyScratchDecoder();
 
-/** Lines a prefilter ruled out, counted as processed all the same. */
-export interface SkippedLines {
+/**
+ * Lines of the read's time range and their UTF-8 bytes, counted as blocks are decoded (Loki's decompressed
+ * lines and bytes), whether a prefilter then rules them out or they become entries.
+ */
+export interface LinesRead {
   lines: number;
   bytes: number;
 }
@@ -379,20 +382,20 @@ export interface BlockRuns {
  * (decompressed when asked for, its CRC checked), in time order or reversed.
  */
 export function readChunkBlocks(
-  bytes: Buffer, from: bigint, through: bigint, backward: boolean, prefilter?: BytePrefilter, skipped?: SkippedLines,
+  bytes: Buffer, from: bigint, through: bigint, backward: boolean, prefilter?: BytePrefilter, read?: LinesRead,
 ): BlockRuns {
   const chunk = decodeChunk(bytes);
-  return readBlocks(chunk.blocks, (b: BlockMeta) => readBlock(chunk, b, blockScratch), from, through, backward, prefilter, skipped);
+  return readBlocks(chunk.blocks, (b: BlockMeta) => readBlock(chunk, b, blockScratch), from, through, backward, prefilter, read);
 }
 
 /** readChunkBlocks for a chunk in memory, from its snapshot (or a structured clone of one). */
 export function readSnapshotBlocks(
-  s: ChunkSnapshot, from: bigint, through: bigint, backward: boolean, prefilter?: BytePrefilter, skipped?: SkippedLines,
+  s: ChunkSnapshot, from: bigint, through: bigint, backward: boolean, prefilter?: BytePrefilter, read?: LinesRead,
 ): BlockRuns {
   const head = s.head;
   const blocks = head ? [...s.blocks, head] : s.blocks;
   const bodyOf = (b: SnapshotBlock) => (b === head ? asBuffer(b.data) : decompressBlockWith(blockScratch, s.encoding, asBuffer(b.data), b.uncompressedLength));
-  return readBlocks(blocks, bodyOf, from, through, backward, prefilter, skipped);
+  return readBlocks(blocks, bodyOf, from, through, backward, prefilter, read);
 }
 
 /** Reads every entry of an encoded chunk with from <= timestamp < through, in timestamp order. */
@@ -420,9 +423,9 @@ interface TimedBlock {
  */
 function readBlocks<B extends TimedBlock>(
   all: readonly B[], bodyOf: (b: B) => Buffer, from: bigint, through: bigint, backward: boolean,
-  /** Lines failing this are left out without becoming entries; they are counted in `skipped`. */
+  /** Lines failing this are left out without becoming entries (they are still counted in `read`). */
   prefilter?: BytePrefilter,
-  skipped?: SkippedLines,
+  read?: LinesRead,
 ): BlockRuns {
   const groups = overlapGroups(all.filter((b) => b.maxTs >= from && b.minTs < through));
   if (backward) groups.reverse();
@@ -432,7 +435,7 @@ function readBlocks<B extends TimedBlock>(
       const group = groups[i++];
       if (!group) return undefined;
       const out: Entry[] = [];
-      for (const b of group.blocks) readBlockInto(bodyOf(b), b.minTs >= from && b.maxTs < through, from, through, out, prefilter, skipped);
+      for (const b of group.blocks) readBlockInto(bodyOf(b), b.minTs >= from && b.maxTs < through, from, through, out, prefilter, read);
       // Blocks of one group overlap: a stable sort keeps equal timestamps in the order they were written.
       if (group.blocks.length > 1) sortByTimestamp(out);
       return out;
@@ -442,7 +445,7 @@ function readBlocks<B extends TimedBlock>(
 
 /** The entries of one block body that pass the range (unless `inside`) and the prefilter, appended to `out`. */
 function readBlockInto(
-  body: Buffer, inside: boolean, from: bigint, through: bigint, out: Entry[], prefilter: BytePrefilter | undefined, skipped: SkippedLines | undefined,
+  body: Buffer, inside: boolean, from: bigint, through: bigint, out: Entry[], prefilter: BytePrefilter | undefined, read: LinesRead | undefined,
 ): void {
   const cursor = new BlockCursor(body);
   prefilter?.reset();
@@ -451,13 +454,11 @@ function readBlockInto(
       const ts = cursor.timestamp;
       if (ts < from || ts >= through) continue;
     }
-    if (prefilter && !prefilter.keeps(cursor.buf, cursor.lineStart, cursor.lineEnd, cursor.hasMetadata)) {
-      if (skipped) {
-        skipped.lines++;
-        skipped.bytes += cursor.lineEnd - cursor.lineStart;
-      }
-      continue;
+    if (read) {
+      read.lines++;
+      read.bytes += cursor.lineEnd - cursor.lineStart;
     }
+    if (prefilter && !prefilter.keeps(cursor.buf, cursor.lineStart, cursor.lineEnd, cursor.hasMetadata)) continue;
     out.push(cursor.entry());
   }
 }

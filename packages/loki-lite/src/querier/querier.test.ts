@@ -31,8 +31,11 @@ describe('mergeDedup', () => {
 describe('Querier limits', () => {
   /** A querier over one in-memory stream of `n` lines (no store). */
   function querierWith(n: number): Querier {
+    return querierOver(Array.from({ length: n }, (_, i) => e(i + 1, `line ${i}`)));
+  }
+  function querierOver(entries: Entry[]): Querier {
+    const n = entries.length;
     const labels = [{ name: 'app', value: 'a' }];
-    const entries = Array.from({ length: n }, (_, i) => e(i + 1, `line ${i}`));
     const chunk = new MemChunk('snappy', 16 * 1024, 1 << 30);
     for (const x of entries) chunk.append(x);
     const stream: MemoryStream = {
@@ -52,6 +55,16 @@ describe('Querier limits', () => {
     await expect(querierWith(10_000).selectSamples('t', expr, 0n, 20_000n, stats)).rejects.toMatchObject({ kind: 'timeout', message: QUERY_TIMEOUT_MESSAGE });
     const relaxed = { ...stats, totalLinesProcessed: 0, deadlineMs: undefined };
     expect(await querierWith(10_000).selectSamples('t', expr, 0n, 20_000n, relaxed)).toHaveLength(1);
+  });
+
+  it("counts the lines read and their UTF-8 bytes (Loki's decompressed bytes), also those a line filter skips unparsed", async () => {
+    const entries = ['ascii', 'größe', '日本語 ok', 'ünïcödé ok'].map((line, i) => e(i + 1, line));
+    const bytes = entries.reduce((n, x) => n + Buffer.byteLength(x.line), 0);
+    for (const query of ['count_over_time({app="a"}[1h])', 'count_over_time({app="a"} |= "ok" [1h])']) {
+      const stats: QueryStats = { totalBytesProcessed: 0, totalLinesProcessed: 0, totalEntriesReturned: 0, chunksDownloaded: 0 };
+      await querierOver(entries).selectSamples('t', parseQuery(query) as RangeAggregationExpr, 0n, 20_000n, stats);
+      expect({ query, lines: stats.totalLinesProcessed, bytes: stats.totalBytesProcessed }).toEqual({ query, lines: 4, bytes });
+    }
   });
 });
 

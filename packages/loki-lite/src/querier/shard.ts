@@ -1,6 +1,6 @@
 import { type Label, type Labels, LokiError, printLabels } from '@loki-lite/shared';
 import type { Entry } from '../chunk/entry.js';
-import { type BlockRuns, readChunkBlocks, readSnapshotBlocks, type SkippedLines } from '../chunk/mem-chunk.js';
+import { type BlockRuns, readChunkBlocks, readSnapshotBlocks } from '../chunk/mem-chunk.js';
 import type { ChunkRef } from '../index/types.js';
 import type { StreamSamples } from '../logql/engine/evaluate.js';
 import { type FoldState, RangeFold } from '../logql/engine/fold.js';
@@ -226,14 +226,13 @@ class ShardReader {
     selector: LogSelectorExpr, wanted: ReadonlySet<string> | undefined, nearest: { limit: number; direction: Direction } | undefined,
     visit: (e: Entry, line: string, b: LabelsBuilder) => boolean, nextStream: () => void,
   ): Promise<void> {
-    const { task, env, processed } = this;
+    const { task, env } = this;
     const pipeline = compilePipeline(selector.pipeline, wanted);
+    // Lines read and bytes are counted by the block readers (this.processed), as they decode.
+    let seen = 0;
     // detected_level costs a scan of each line: skip it when the query cannot see it (a grouping that
     // leaves it out, and no stage that reads it).
     const discoverLevels = task.discoverLogLevels && (wanted === undefined || wanted.has(DETECTED_LEVEL));
-    // Lines (stored or in memory) that the pipeline would certainly drop are skipped on their bytes; they
-    // still count as processed.
-    const skipped: SkippedLines = { lines: 0, bytes: 0 };
     const backward = nearest?.direction === 'backward';
     for (const [i, src] of task.streams.entries()) {
       this.fetchAhead(i + 1, backward);
@@ -241,11 +240,10 @@ class ShardReader {
       const stream = pipeline.forStream(src.labels);
       const prefilter = compileBytePrefilter(selector.pipeline, new Set(src.labels.map((l) => l.name)));
       let remaining = nearest?.limit ?? Infinity;
-      const chunks = [...src.memory.map((m) => this.memoryChunk(m, prefilter, skipped)), ...src.chunks.map((ref) => this.storedChunk(ref, prefilter, skipped))];
+      const chunks = [...src.memory.map((m) => this.memoryChunk(m, prefilter)), ...src.chunks.map((ref) => this.storedChunk(ref, prefilter))];
       await mergeChunks(chunks, nearest?.direction ?? 'forward', (e) => {
         // The clock and the cancel flag are read every 4096 lines: cheap, and a query cannot outrun them by much.
-        if ((++processed.lines & 4095) === 0) env.checkStopped();
-        processed.bytes += e.line.length;
+        if ((++seen & 4095) === 0) env.checkStopped();
         let entry = e;
         if (discoverLevels) {
           const level = detectLevel(src.labels, e.structuredMetadata, e.line);
@@ -256,8 +254,6 @@ class ShardReader {
         return remaining > 0;
       });
     }
-    processed.lines += skipped.lines;
-    processed.bytes += skipped.bytes;
   }
 
   /**
@@ -298,18 +294,18 @@ class ShardReader {
   }
 
   /** A chunk in memory read with the same block reader, prefilter and counters as a stored one. */
-  private memoryChunk(m: MemoryChunkSnapshot, prefilter: BytePrefilter | undefined, skipped: SkippedLines): ChunkSource {
+  private memoryChunk(m: MemoryChunkSnapshot, prefilter: BytePrefilter | undefined): ChunkSource {
     const { from, through } = this.task;
     return {
       minTs: m.minTs,
       maxTs: m.maxTs,
       remote: false,
-      load: (backward) => Promise.resolve(this.checked(readSnapshotBlocks(m.chunk, from, through, backward, prefilter, skipped))),
+      load: (backward) => Promise.resolve(this.checked(readSnapshotBlocks(m.chunk, from, through, backward, prefilter, this.processed))),
     };
   }
 
   /** A chunk in the store, fetched and decoded when the merge reaches it. */
-  private storedChunk(ref: ChunkRef, prefilter: BytePrefilter | undefined, skipped: SkippedLines): ChunkSource {
+  private storedChunk(ref: ChunkRef, prefilter: BytePrefilter | undefined): ChunkSource {
     const { from, through } = this.task;
     return {
       minTs: ref.from,
@@ -319,7 +315,7 @@ class ShardReader {
         const bytes = await this.chunkBytes(ref);
         this.processed.chunks++;
         const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-        return this.checked(readChunkBlocks(buf, from, through, backward, prefilter, skipped));
+        return this.checked(readChunkBlocks(buf, from, through, backward, prefilter, this.processed));
       },
     };
   }
