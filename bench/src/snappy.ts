@@ -1,4 +1,4 @@
-import { snappyCompress, snappyUncompress } from '@loki-lite/shared';
+import { snappyCompress, SnappyScratchDecoder, snappyUncompress, WasmSnappyDecoder } from '@loki-lite/shared';
 import * as snappyjs from 'snappyjs';
 import { Bench } from 'tinybench';
 import { LineGenerator } from './loglines.js';
@@ -29,9 +29,17 @@ const raw = block(11);
 const compressed = snappyCompress(raw);
 if (Buffer.compare(snappyUncompress(compressed), raw) !== 0) throw new Error('our decoder does not round-trip the block');
 
+const jsScratch = new SnappyScratchDecoder();
+const wasm = new WasmSnappyDecoder();
+if (Buffer.compare(wasm.decode(compressed, BLOCK * 2)!, raw) !== 0) throw new Error('the wasm decoder does not round-trip the block');
+
+// The scratch rows decode into a reused buffer, as a chunk scan does; the others return a fresh buffer.
 const bench = new Bench({ time: 1500, warmupTime: 300 });
 bench
-  .add('decompress: ours (shared/compression)', () => snappyUncompress(compressed))
+  .add('decompress: ours JS (shared/compression)', () => snappyUncompress(compressed))
+  .add('decompress: ours JS, scratch', () => jsScratch.decode(compressed, BLOCK * 2))
+  .add('decompress: wasm, copied out', () => Buffer.from(wasm.decode(compressed, BLOCK * 2)!))
+  .add('decompress: wasm, scratch', () => wasm.decode(compressed, BLOCK * 2))
   .add('decompress: snappyjs', () => snappyjs.uncompress(compressed))
   .add('compress: ours (shared/compression)', () => snappyCompress(raw))
   .add('compress: snappyjs', () => snappyjs.compress(raw));

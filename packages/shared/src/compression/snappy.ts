@@ -9,6 +9,8 @@
  * and compares go through a DataView and the hash through Math.imul, which is where snappyjs loses its time.
  */
 
+import { SNAPPY_DECODE_WASM } from './snappy-decode-wasm.js';
+
 const FRAGMENT = 1 << 16;
 const HASH_BITS = 14;
 /** Snappy's multiplicative hash of 4 bytes. */
@@ -266,6 +268,61 @@ function snappyUncompressInto(input: Uint8Array, pos: number, out: Buffer): numb
     o += len;
   }
   return o;
+}
+
+/**
+ * Bytes the wasm decoder may read past its input and write past its output (snappy-decode.wat): its 8-byte
+ * steps overshoot by up to 15.
+ */
+const WASM_SLACK = 16;
+const WASM_PAGE = 65536;
+
+/** The part of the WebAssembly API used here: Node has it, but neither the ES lib nor @types/node 20 declares it. */
+interface WebAssemblyApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object) => { readonly exports: unknown };
+}
+const wasmApi = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
+
+interface SnappyDecodeExports {
+  readonly memory: { readonly buffer: ArrayBuffer; grow(pages: number): number };
+  decode(pos: number, end: number, out: number, cap: number): number;
+}
+
+/** Compiled once per thread (each worker thread loads this package, and its own copy of the module). */
+const snappyDecodeModule = new wasmApi.Module(Buffer.from(SNAPPY_DECODE_WASM, 'base64'));
+
+/**
+ * The WebAssembly decoder (snappy-decode.wat) with a memory of its own: the input is copied in, the output
+ * decoded next to it, and `decode` returns a view of the output, valid only until the next `decode` of
+ * this same object (another one has its own memory).
+ */
+export class WasmSnappyDecoder {
+  private readonly exports = new wasmApi.Instance(snappyDecodeModule).exports as unknown as SnappyDecodeExports;
+  /** All of the memory; remade after a grow, which detaches the old ArrayBuffer. */
+  private bytes = Buffer.from(this.exports.memory.buffer);
+
+  /** Returns the uncompressed bytes, or undefined for corrupt input or a length over `maxLength`. */
+  decode(input: Uint8Array, maxLength: number): Buffer | undefined {
+    const length = snappyUncompressedLength(input);
+    return length < 0 || length > maxLength ? undefined : this.decodeWithLength(input, length);
+  }
+
+  /** decode, for an input whose preamble was read already and says `length`. */
+  decodeWithLength(input: Uint8Array, length: number): Buffer | undefined {
+    // Layout: [input][slack, to a multiple of 8][output][slack].
+    const out = (input.length + WASM_SLACK + 7) & ~7;
+    const cap = out + length;
+    if (this.bytes.length < cap + WASM_SLACK) this.grow(cap + WASM_SLACK);
+    this.bytes.set(input, 0);
+    return this.exports.decode(preambleSize(input), input.length, out, cap) === length ? this.bytes.subarray(out, cap) : undefined;
+  }
+
+  private grow(size: number): void {
+    const pages = Math.ceil(Math.max(size, this.bytes.length * 2) / WASM_PAGE);
+    this.exports.memory.grow(pages - this.bytes.length / WASM_PAGE);
+    this.bytes = Buffer.from(this.exports.memory.buffer);
+  }
 }
 
 function preambleSize(input: Uint8Array): number {
