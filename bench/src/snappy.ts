@@ -1,11 +1,11 @@
-import { snappyCompress, SnappyScratchDecoder, snappyUncompress, WasmSnappyDecoder } from '@loki-lite/shared';
+import { snappyCompress, SnappyScratchDecoder, snappyUncompress } from '@loki-lite/shared';
 import * as snappyjs from 'snappyjs';
 import { Bench } from 'tinybench';
 import { LineGenerator } from './loglines.js';
 
 /*
- * Micro benchmark for raw snappy on chunk blocks: our hand-tuned compressor and decoder
- * (shared/compression/snappy.ts) against snappyjs, the library they replace.
+ * Micro benchmark for raw snappy on chunk blocks: our hand-tuned compressor and WebAssembly decoder
+ * (shared/compression/snappy.ts, snappy-decode.wat) against snappyjs, the library they replace.
  * Input: 256 KB blocks of the bench's training-cluster lines, as the ingester cuts them.
  *
  *   npx -y pnpm@10.34.8 bench:snappy
@@ -29,17 +29,14 @@ const raw = block(11);
 const compressed = snappyCompress(raw);
 if (Buffer.compare(snappyUncompress(compressed), raw) !== 0) throw new Error('our decoder does not round-trip the block');
 
-const jsScratch = new SnappyScratchDecoder();
-const wasm = new WasmSnappyDecoder();
-if (Buffer.compare(wasm.decode(compressed, BLOCK * 2)!, raw) !== 0) throw new Error('the wasm decoder does not round-trip the block');
+const scratch = new SnappyScratchDecoder();
+if (Buffer.compare(scratch.decode(compressed, BLOCK * 2)!, raw) !== 0) throw new Error('the scratch decoder does not round-trip the block');
 
 // The scratch rows decode into a reused buffer, as a chunk scan does; the others return a fresh buffer.
 const bench = new Bench({ time: 1500, warmupTime: 300 });
 bench
-  .add('decompress: ours JS (shared/compression)', () => snappyUncompress(compressed))
-  .add('decompress: ours JS, scratch', () => jsScratch.decode(compressed, BLOCK * 2))
-  .add('decompress: wasm, copied out', () => Buffer.from(wasm.decode(compressed, BLOCK * 2)!))
-  .add('decompress: wasm, scratch', () => wasm.decode(compressed, BLOCK * 2))
+  .add('decompress: ours (shared/compression)', () => snappyUncompress(compressed))
+  .add('decompress: ours, scratch', () => scratch.decode(compressed, BLOCK * 2))
   .add('decompress: snappyjs', () => snappyjs.uncompress(compressed))
   .add('compress: ours (shared/compression)', () => snappyCompress(raw))
   .add('compress: snappyjs', () => snappyjs.compress(raw));

@@ -24,7 +24,7 @@ export {
   formatRFC3339, formatRFC3339Nano, formatGoTime, nowNanos,
 } from './logql-time/timestamp.js';
 
-export { snappyCompress, SnappyScratchDecoder, snappyUncompress, WasmSnappyDecoder } from './compression/snappy.js';
+export { snappyCompress, SnappyScratchDecoder, snappyUncompress } from './compression/snappy.js';
 
 export { duration, byteSize, dayTime, port, csvList } from './config/values.js';
 export { ConfigError, expandEnv, parseYamlMapping, validateConfig, deepFreeze, removeKnownUnimplemented } from './config/yaml-config.js';

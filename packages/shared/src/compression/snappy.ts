@@ -1,7 +1,8 @@
 /*
  * Raw (block) snappy, the framing Loki uses for push bodies and chunk blocks, hand-tuned in both directions
  * because compression is the largest single cost of ingest after HTTP, and decompression the largest of a
- * log scan; bench/src/snappy.ts measures both against snappyjs, which stays as the test oracle.
+ * log scan; bench/src/snappy.ts measures both against snappyjs, which stays as the test oracle. The decoder
+ * is WebAssembly written by hand (snappy-decode.wat: 8-byte steps, bulk copies), 4-5x the JS one it replaced.
  *
  * The compressor is the classic snappy scheme: the input is cut into 64 KB fragments; in each, a hash of the
  * 4 bytes at every position (skipping faster through data that does not compress) finds an earlier position
@@ -160,117 +161,6 @@ function emitCopyUpTo64(out: Uint8Array, op: number, offset: number, len: number
 }
 
 /**
- * Decompresses raw snappy. `maxLength` is checked against the length in the stream's preamble before any
- * memory is allocated, so a small hostile body cannot make us allocate gigabytes. Throws on corrupt input.
- */
-export function snappyUncompress(input: Uint8Array, maxLength = Number.MAX_SAFE_INTEGER): Buffer {
-  const length = snappyUncompressedLength(input);
-  if (length < 0) throw new Error('snappy: corrupt input (bad length preamble)');
-  if (length > maxLength) throw new Error(`snappy: uncompressed length ${length} is over the limit of ${maxLength}`);
-  const out = Buffer.allocUnsafe(length);
-  if (snappyUncompressInto(input, preambleSize(input), out) !== length) throw new Error('snappy: corrupt input');
-  return out;
-}
-
-/**
- * Decompresses raw snappy into one buffer it reuses, for the push path: a push body is decoded, copied
- * into stream heads and dropped within one synchronous step, so a fresh (GC-tracked) buffer of 100+ KB
- * per request is pure cost. The returned view is valid only until the next `decode`.
- */
-export class SnappyScratchDecoder {
-  private scratch = Buffer.allocUnsafe(0);
-
-  /** Returns the uncompressed bytes, or undefined for corrupt input. Throws nothing. */
-  decode(input: Uint8Array, maxLength: number): Buffer | undefined {
-    const length = snappyUncompressedLength(input);
-    if (length < 0 || length > maxLength) return undefined;
-    if (this.scratch.length < length) this.scratch = Buffer.allocUnsafe(Math.max(length, this.scratch.length * 2));
-    const out = this.scratch.subarray(0, length);
-    // Every byte of [0, length) is written in order before the decoder can return `length`, so an earlier
-    // request's bytes in the reused buffer are never exposed.
-    return snappyUncompressInto(input, preambleSize(input), out) === length ? out : undefined;
-  }
-}
-
-/*
- * The decoder: literals of NATIVE_COPY_MIN bytes or more are copied natively, shorter ones 4 bytes a step;
- * back-references at a distance of 4 or more move 4 bytes per step through a DataView (each 4-byte read is
- * of bytes already written, so overlapping copies are still right); shorter distances (runs) go byte by
- * byte. A 4-byte step may write up to 3 bytes past the piece's end when the output has room: the pieces
- * after it write over them, and a stream that does not fill its stated length is rejected, so those bytes
- * are never seen. snappyjs copies every byte in a loop and allocates a zero-filled output.
- */
-
-/**
- * Decodes the tags of raw snappy `input` from `pos` (after the preamble) into `out`, which must be exactly
- * the uncompressed length long. Returns the number of bytes written, or -1 when a tag is truncated, copies
- * from before the start of the output, or would write past the end of `out`.
- */
-function snappyUncompressInto(input: Uint8Array, pos: number, out: Buffer): number {
-  const end = input.length;
-  const cap = out.length;
-  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
-  const inView = new DataView(input.buffer, input.byteOffset, input.byteLength);
-  let o = 0;
-  while (pos < end) {
-    const tag = input[pos++]!;
-    const kind = tag & 3;
-    let len: number;
-    if (kind === 0) {
-      len = (tag >>> 2) + 1;
-      if (len > 60) {
-        const extra = len - 60;
-        if (pos + extra > end) return -1;
-        len = input[pos]!;
-        if (extra > 1) len |= input[pos + 1]! << 8;
-        if (extra > 2) len |= input[pos + 2]! << 16;
-        if (extra > 3) len += input[pos + 3]! * 0x1000000;
-        len += 1;
-        pos += extra;
-      }
-      if (pos + len > end || o + len > cap) return -1;
-      if (len >= NATIVE_COPY_MIN) out.set(input.subarray(pos, pos + len), o);
-      else if (pos + len + 3 <= end && o + len + 3 <= cap) {
-        // 4 bytes a step, past the end by up to 3 (both buffers have room): the next tag writes over them.
-        for (let i = 0; i < len; i += 4) view.setUint32(o + i, inView.getUint32(pos + i, true), true);
-      } else for (let i = 0; i < len; i++) out[o + i] = input[pos + i]!;
-      pos += len;
-      o += len;
-      continue;
-    }
-    let offset: number;
-    if (kind === 1) {
-      if (pos + 1 > end) return -1;
-      len = ((tag >>> 2) & 7) + 4;
-      offset = ((tag >>> 5) << 8) | input[pos]!;
-      pos += 1;
-    } else if (kind === 2) {
-      if (pos + 2 > end) return -1;
-      len = (tag >>> 2) + 1;
-      offset = input[pos]! | (input[pos + 1]! << 8);
-      pos += 2;
-    } else {
-      if (pos + 4 > end) return -1;
-      len = (tag >>> 2) + 1;
-      offset = (input[pos]! | (input[pos + 1]! << 8) | (input[pos + 2]! << 16)) + input[pos + 3]! * 0x1000000;
-      pos += 4;
-    }
-    if (offset === 0 || offset > o || o + len > cap) return -1;
-    const from = o - offset;
-    if (offset >= 4 && o + len + 3 <= cap) {
-      // As for literals: 4 bytes a step, the last step past the end by up to 3.
-      for (let i = 0; i < len; i += 4) view.setUint32(o + i, view.getUint32(from + i, true), true);
-    } else {
-      let i = 0;
-      if (offset >= 4) for (; i + 4 <= len; i += 4) view.setUint32(o + i, view.getUint32(from + i, true), true);
-      for (; i < len; i++) out[o + i] = out[from + i]!;
-    }
-    o += len;
-  }
-  return o;
-}
-
-/**
  * Bytes the wasm decoder may read past its input and write past its output (snappy-decode.wat): its 8-byte
  * steps overshoot by up to 15.
  */
@@ -293,16 +183,18 @@ interface SnappyDecodeExports {
 const snappyDecodeModule = new wasmApi.Module(Buffer.from(SNAPPY_DECODE_WASM, 'base64'));
 
 /**
- * The WebAssembly decoder (snappy-decode.wat) with a memory of its own: the input is copied in, the output
- * decoded next to it, and `decode` returns a view of the output, valid only until the next `decode` of
- * this same object (another one has its own memory).
+ * Decompresses raw snappy into memory it reuses, for block scans and the push path: a block or body is
+ * decoded, read and dropped within one synchronous step, so a fresh (GC-tracked) buffer of 100+ KB each
+ * time is pure cost. The WebAssembly decoder (snappy-decode.wat) runs in a memory of this object's own:
+ * the input is copied in, the output decoded next to it, and `decode` returns a view of the output, valid
+ * only until this same object's next `decode` (another one has its own memory).
  */
-export class WasmSnappyDecoder {
+export class SnappyScratchDecoder {
   private readonly exports = new wasmApi.Instance(snappyDecodeModule).exports as unknown as SnappyDecodeExports;
   /** All of the memory; remade after a grow, which detaches the old ArrayBuffer. */
   private bytes = Buffer.from(this.exports.memory.buffer);
 
-  /** Returns the uncompressed bytes, or undefined for corrupt input or a length over `maxLength`. */
+  /** Returns the uncompressed bytes, or undefined for corrupt input or a length over `maxLength`. Throws nothing. */
   decode(input: Uint8Array, maxLength: number): Buffer | undefined {
     const length = snappyUncompressedLength(input);
     return length < 0 || length > maxLength ? undefined : this.decodeWithLength(input, length);
@@ -315,6 +207,8 @@ export class WasmSnappyDecoder {
     const cap = out + length;
     if (this.bytes.length < cap + WASM_SLACK) this.grow(cap + WASM_SLACK);
     this.bytes.set(input, 0);
+    // The decoder returns `length` only when it wrote every byte of the output in order, so an earlier
+    // stream's bytes in the reused memory are never exposed.
     return this.exports.decode(preambleSize(input), input.length, out, cap) === length ? this.bytes.subarray(out, cap) : undefined;
   }
 
@@ -323,6 +217,25 @@ export class WasmSnappyDecoder {
     this.exports.memory.grow(pages - this.bytes.length / WASM_PAGE);
     this.bytes = Buffer.from(this.exports.memory.buffer);
   }
+}
+
+let sharedDecoder: SnappyScratchDecoder | undefined;
+
+/**
+ * Decompresses raw snappy into a fresh buffer. `maxLength` is checked against the length in the stream's
+ * preamble before any memory is allocated, so a small hostile body cannot make us allocate gigabytes.
+ * Throws on corrupt input.
+ */
+export function snappyUncompress(input: Uint8Array, maxLength = Number.MAX_SAFE_INTEGER): Buffer {
+  const length = snappyUncompressedLength(input);
+  if (length < 0) throw new Error('snappy: corrupt input (bad length preamble)');
+  if (length > maxLength) throw new Error(`snappy: uncompressed length ${length} is over the limit of ${maxLength}`);
+  sharedDecoder ??= new SnappyScratchDecoder();
+  const decoded = sharedDecoder.decodeWithLength(input, length);
+  if (!decoded) throw new Error('snappy: corrupt input');
+  const out = Buffer.allocUnsafe(length);
+  decoded.copy(out);
+  return out;
 }
 
 function preambleSize(input: Uint8Array): number {
