@@ -66,7 +66,7 @@ export async function startLokiLite(config: Config, opts: StartOptions = {}): Pr
   registerPushRoutes(app, config, distributor);
   registerQueryRoutes(app, config, engine);
   registerTailRoutes(app, config, querier);
-  registerDetectedRoutes(app, config, querier);
+  registerDetectedRoutes(app, config, querier, engine);
   registerMetadataRoutes(app, config, querier);
   registerOpsRoutes(app, { metrics, version: VERSION, notReady: () => (ready ? undefined : 'Ingester not ready: replaying the WAL'), flush: () => ingester.flushAll() });
 

@@ -38,6 +38,16 @@ export interface InstantQueryRequest {
   readonly signal?: AbortSignal | undefined;
 }
 
+/** The newest lines of a log query with their labels categorized: what Logs Drilldown's detected_* read. */
+export interface LogSampleRequest {
+  readonly tenant: string;
+  readonly query: string;
+  readonly start: bigint;
+  readonly end: bigint;
+  readonly lineLimit: number;
+  readonly signal?: AbortSignal | undefined;
+}
+
 /** One series of a matrix: its labels and the value at each step time where it has one. */
 export interface MatrixSeries {
   readonly labels: Labels;
@@ -111,6 +121,17 @@ export class QueryEngine {
       checkSeriesLimit(value.samples.length, this.config.limits_config.max_query_series);
       return { kind: 'vector', time: req.time, samples: value.samples };
     });
+  }
+
+  /**
+   * The newest `lineLimit` lines of a log query, labels categorized (Drilldown's detected fields and their
+   * values). It reads lines as a query does, so it waits for a slot and keeps query_timeout like one.
+   */
+  async logSample(req: LogSampleRequest): Promise<QueryResult<readonly StreamResult[]>> {
+    const expr = parseQuery(req.query);
+    if (expr.kind !== 'log_selector') throw bad('only log queries are supported');
+    return this.execute(req.tenant, req.signal, (stats) =>
+      this.querier.selectLogs(req.tenant, { selector: expr, from: req.start, through: req.end, direction: 'backward', limit: req.lineLimit, categorize: true }, stats));
   }
 
   /**

@@ -101,6 +101,24 @@ describe('query admission over HTTP', () => {
     expect(store.chunkRequests).toBe(requested);
   });
 
+  it("Drilldown's detected fields read lines as a query does: they wait for a slot and end at query_timeout with Loki's 504", async () => {
+    const server = await serverOverStoredData('querier: {max_concurrent: 1}\nlimits_config: {query_timeout: 1s}');
+    const fields = (query: string) => server.get(`/loki/api/v1/detected_fields?${qs({ query, start: FIRST_NS, end: NOW_NS })}`);
+    expect((await fields('{job="load"} | label_format x="1"')).status).toBe(200);
+    store.shut();
+    const sent = Date.now();
+    const running = server.get(countQuery());
+    await eventually(async () => store.waiting >= 1); // the one slot is taken
+    const waiting = fields('{job="load"}');
+    await eventually(async () => (await queueLength(server)) === 1);
+    for (const res of [await running, await waiting]) {
+      expect(res.status).toBe(504);
+      expect(await res.text()).toBe(`${QUERY_TIMEOUT_MESSAGE}\n`);
+    }
+    expect(Date.now() - sent).toBeLessThan(1000 + 3000);
+    expect((await fields('sum(count_over_time({job="load"}[1m]))')).status).toBe(400);
+  });
+
   it('stops the query of a client that disconnects and frees its slot for the next', async () => {
     const server = await serverOverStoredData('querier: {max_concurrent: 1}');
     store.shut();

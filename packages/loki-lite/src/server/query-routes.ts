@@ -55,7 +55,7 @@ const CATEGORIZE_LABELS = 'categorize-labels';
  * and frees its slot. (The request's own 'close' fires once its body is read; the response's fires when
  * the answer is written or the connection drops.)
  */
-function clientGone(reply: FastifyReply): AbortSignal {
+export function clientGone(reply: FastifyReply): AbortSignal {
   const controller = new AbortController();
   reply.raw.once('close', () => {
     if (!reply.raw.writableFinished) controller.abort();
