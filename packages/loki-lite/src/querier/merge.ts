@@ -31,9 +31,8 @@ interface Cursor {
  */
 export async function mergeChunks(sources: readonly ChunkSource[], direction: Direction, visit: (e: Entry) => boolean): Promise<void> {
   const backward = direction === 'backward';
-  // Forward: by first timestamp; backward: by last timestamp, newest first.
-  const order = [...sources].sort((a, b) => (backward ? cmp(b.maxTs, a.maxTs) : cmp(a.minTs, b.minTs)));
-  const edge = (s: ChunkSource) => (backward ? s.maxTs : s.minTs);
+  const edge = (s: ChunkSource) => chunkEdge(s.minTs, s.maxTs, backward);
+  const order = [...sources].sort((a, b) => compareEdges(edge(a), edge(b), backward));
   const loads: Array<Promise<BlockRuns> | undefined> = new Array(order.length);
   const loadAt = (i: number) => (loads[i] ??= order[i]!.load(backward));
   const open: Cursor[] = [];
@@ -105,6 +104,16 @@ export async function mergeChunks(sources: readonly ChunkSource[], direction: Di
   function before(a: bigint, b: bigint): boolean {
     return backward ? a > b : a < b;
   }
+}
+
+/** Where a walk reaches a chunk spanning [minTs, maxTs]: its first timestamp forward, its last backward. */
+export function chunkEdge(minTs: bigint, maxTs: bigint, backward: boolean): bigint {
+  return backward ? maxTs : minTs;
+}
+
+/** The order in which a walk opens chunks by their edges: oldest first forward, newest first backward. */
+export function compareEdges(a: bigint, b: bigint, backward: boolean): number {
+  return backward ? cmp(b, a) : cmp(a, b);
 }
 
 const cmp = (a: bigint, b: bigint) => (a < b ? -1 : a > b ? 1 : 0);

@@ -11,7 +11,7 @@ import { compilePipeline, compileUnwrap } from '../logql/log/pipeline.js';
 import { type BytePrefilter, compileBytePrefilter } from '../logql/log/prefilter.js';
 import type { Grouping, LabelFilterExpr, LogSelectorExpr, RangeAggregationExpr } from '../logql/syntax/ast.js';
 import { fromWire } from '../logql/syntax/wire.js';
-import { type ChunkSource, mergeChunks } from './merge.js';
+import { chunkEdge, type ChunkSource, compareEdges, mergeChunks } from './merge.js';
 import type { Direction, MemoryChunkSnapshot, ResultEntry } from './types.js';
 
 /*
@@ -270,14 +270,15 @@ class ShardReader {
     };
   }
 
-  /** Asks for the first stored chunk (in reading order) of each of the next STREAMS_AHEAD streams. */
+  /** Asks for the first stored chunk (in the merge's opening order) of each of the next STREAMS_AHEAD streams. */
   private fetchAhead(next: number, backward: boolean): void {
     const { streams, tenant } = this.task;
+    const edge = (r: ChunkRef) => chunkEdge(r.from, r.through, backward);
     for (let j = next; j < Math.min(streams.length, next + STREAMS_AHEAD); j++) {
       const refs = streams[j]!.chunks;
       if (refs.length === 0) continue;
       let first = refs[0]!;
-      for (const r of refs) if (backward ? r.through > first.through : r.from < first.from) first = r;
+      for (const r of refs) if (compareEdges(edge(r), edge(first), backward) < 0) first = r;
       if (this.fetched.has(first)) continue;
       const bytes = this.env.getChunk(tenant, first);
       bytes.catch(() => {}); // a failure is seen when the stream is read
