@@ -131,6 +131,41 @@ describe.each<ChunkEncoding>(['none', 'gzip', 'snappy'])('chunk with %s encoding
     expect(innerRuns).toEqual(byTime.filter((e) => e.timestamp >= T0 + 100n && e.timestamp < T0 + 200n));
   });
 
+  it('shares one copy of an unchanged head between snapshots, and a snapshot keeps its entries while the head grows, is cut and fills again', () => {
+    const chunk = new MemChunk(encoding, 4096, 1 << 30);
+    const lines = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => entry(from + i, `line ${from + i} ${'y'.repeat((from + i) % 40)}`));
+    const read = (s: ChunkSnapshot) => {
+      const out: Entry[] = [];
+      const reader = readSnapshotBlocks(structuredClone(s), T0, T0 + 10n ** 12n, false);
+      for (let run = reader.next(); run; run = reader.next()) out.push(...run);
+      return out;
+    };
+    const first = lines(0, 10);
+    first.forEach((e) => chunk.append(e));
+    const a = chunk.snapshot();
+    const again = chunk.snapshot();
+    // No copy per query for a head nothing was appended to: both views are of the same shared bytes.
+    expect(again.head!.data.buffer).toBe(a.head!.data.buffer);
+    const grown = lines(10, 14);
+    grown.forEach((e) => chunk.append(e));
+    const b = chunk.snapshot();
+    expect(read(a)).toEqual(first);
+    expect(read(b)).toEqual([...first, ...grown]);
+    // Cut the head into a block, then fill a new head: the earlier snapshots still read what they took.
+    chunk.cutBlock(true);
+    const next = lines(14, 30);
+    next.forEach((e) => chunk.append(e));
+    const c = chunk.snapshot();
+    expect(c.head!.data.buffer).not.toBe(b.head!.data.buffer);
+    expect(read(a)).toEqual(first);
+    expect(read(b)).toEqual([...first, ...grown]);
+    expect(read(c)).toEqual([...first, ...grown, ...next]);
+    // An out-of-order entry: the snapshot sorts a copy, and the earlier ones are untouched.
+    chunk.append(entry(15, 'late'));
+    expect(read(chunk.snapshot()).map((e) => e.line)).toEqual([...first, ...grown, next[0]!, next[1]!, entry(15, 'late'), ...next.slice(2)].map((e) => e.line));
+    expect(read(c)).toEqual([...first, ...grown, ...next]);
+  });
+
   it('selects a half-open time range [from, through)', () => {
     const chunk = new MemChunk(encoding, 100, 1 << 30);
     for (let i = 0; i < 50; i++) chunk.append(entry(i, `l${i}`));
