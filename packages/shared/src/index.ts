@@ -25,6 +25,7 @@ export {
 } from './logql-time/timestamp.js';
 
 export { snappyCompress, SnappyScratchDecoder, snappyUncompress } from './compression/snappy.js';
+export { ByteNeedle } from './search/byte-search.js';
 
 export { duration, byteSize, dayTime, port, csvList } from './config/values.js';
 export { ConfigError, expandEnv, parseYamlMapping, validateConfig, deepFreeze, removeKnownUnimplemented } from './config/yaml-config.js';

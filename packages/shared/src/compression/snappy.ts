@@ -11,6 +11,8 @@
  */
 
 import { SNAPPY_DECODE_WASM } from './snappy-decode-wasm.js';
+import { searchable } from '../search/byte-search.js';
+import { WASM_PAGE, wasmApi, type WasmMemory } from '../wasm/api.js';
 
 const FRAGMENT = 1 << 16;
 const HASH_BITS = 14;
@@ -165,17 +167,9 @@ function emitCopyUpTo64(out: Uint8Array, op: number, offset: number, len: number
  * steps overshoot by up to 15.
  */
 const WASM_SLACK = 16;
-const WASM_PAGE = 65536;
-
-/** The part of the WebAssembly API used here: Node has it, but neither the ES lib nor @types/node 20 declares it. */
-interface WebAssemblyApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object) => { readonly exports: unknown };
-}
-const wasmApi = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
 
 interface SnappyDecodeExports {
-  readonly memory: { readonly buffer: ArrayBuffer; grow(pages: number): number };
+  readonly memory: WasmMemory;
   decode(pos: number, end: number, out: number, cap: number): number;
 }
 
@@ -193,6 +187,11 @@ export class SnappyScratchDecoder {
   private readonly exports = new wasmApi.Instance(snappyDecodeModule).exports as unknown as SnappyDecodeExports;
   /** All of the memory; remade after a grow, which detaches the old ArrayBuffer. */
   private bytes = Buffer.from(this.exports.memory.buffer);
+
+  constructor() {
+    // A block is searched for a query's literals right after it is decoded: in place, in this memory.
+    searchable(this.exports.memory);
+  }
 
   /** Returns the uncompressed bytes, or undefined for corrupt input or a length over `maxLength`. Throws nothing. */
   decode(input: Uint8Array, maxLength: number): Buffer | undefined {
@@ -216,6 +215,7 @@ export class SnappyScratchDecoder {
     const pages = Math.ceil(Math.max(size, this.bytes.length * 2) / WASM_PAGE);
     this.exports.memory.grow(pages - this.bytes.length / WASM_PAGE);
     this.bytes = Buffer.from(this.exports.memory.buffer);
+    searchable(this.exports.memory);
   }
 }
 

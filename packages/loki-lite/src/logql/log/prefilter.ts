@@ -1,4 +1,4 @@
-import { type RequiredLiteral, requiredLiterals } from '@loki-lite/shared';
+import { ByteNeedle, type RequiredLiteral, requiredLiterals } from '@loki-lite/shared';
 import type { LabelFilterExpr, PipelineStage } from '../syntax/ast.js';
 
 /*
@@ -25,8 +25,16 @@ export interface BytePrefilter {
 class Occurrence implements Needle {
   /** Offset of the next occurrence, or the buffer's length when there is none; -1 before the first search. */
   private at = -1;
+  private readonly length: number;
+  /** A needle of two or more bytes; a single one is searched for with indexOf of a byte (memchr). */
+  private readonly search: ByteNeedle | undefined;
+  private readonly byte: number;
 
-  constructor(private readonly needle: Buffer | number) {}
+  constructor(needle: Buffer | number) {
+    this.length = typeof needle === 'number' ? 1 : needle.length;
+    this.search = typeof needle !== 'number' && needle.length >= 2 ? new ByteNeedle(needle) : undefined;
+    this.byte = typeof needle === 'number' ? needle : (needle[0] ?? 0);
+  }
 
   reset(): void {
     this.at = -1;
@@ -38,10 +46,11 @@ class Occurrence implements Needle {
    */
   inLine(buf: Buffer, start: number, end: number): boolean {
     if (this.at < start) {
-      const found = buf.indexOf(this.needle, start);
+      // (An empty needle is everywhere.)
+      const found = this.search ? this.search.indexIn(buf, start) : this.length === 1 ? buf.indexOf(this.byte, start) : start;
       this.at = found < 0 ? buf.length : found;
     }
-    return this.at + (typeof this.needle === 'number' ? 1 : this.needle.length) <= end;
+    return this.at + this.length <= end;
   }
 }
 
