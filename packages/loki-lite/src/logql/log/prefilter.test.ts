@@ -3,6 +3,7 @@ import { parseQuery } from '../syntax/parser.js';
 import type { LogSelectorExpr } from '../syntax/ast.js';
 import { compileGoRegex } from '@loki-lite/shared';
 import { compileBytePrefilter } from './prefilter.js';
+import { compilePipeline } from './pipeline.js';
 
 describe('regex literals in the prefilter', () => {
   it('never gives a literal that a match can do without (random regexes over a small alphabet)', () => {
@@ -85,6 +86,61 @@ describe('compileBytePrefilter', () => {
     expect(filter('{a="b"} | logfmt | level="error" or x="y"')).toBeUndefined();
     expect(filter('{a="b"} | level="error" | logfmt')).toBeUndefined(); // before any parser
     expect(filter('{a="b"} | logfmt | label_format level="{{.x}}" | level="error"')).toBeUndefined();
+  });
+
+  it('after a parser and `__error__=""`, needs the letters and digits of a typed comparison\'s label name', () => {
+    const f = filter('{a="b"} | logfmt | __error__="" | grad_norm > 1.4');
+    expect(test(f, 'loss=1 grad_norm=2')).toBe(true);
+    expect(test(f, 'NCCL INFO [Rank 3] Channel 1/32')).toBe(false);
+    expect(test(f, 'loss=1 grad.norm=2')).toBe(true); // sanitized to grad_norm
+    expect(test(f, 'loss=1 grad=2')).toBe(false);
+    expect(test(f, 'loss=1', true)).toBe(true); // structured metadata could hold it
+    const json = filter('{a="b"} | json | __error__="" | latency_ms > 960');
+    expect(test(json, '{"latency":{"ms":990}}')).toBe(true); // nested keys joined with _
+    expect(test(json, '{"l\\u0061tency_ms":990}')).toBe(true); // an escape could spell the key
+    expect(test(json, '{"shard":12}')).toBe(false);
+    const extracted = filter('{a="b"} | logfmt | __error__="" | pod_extracted > 1');
+    expect(test(extracted, 'pod=3')).toBe(true); // a key clashing with the stream label `pod`
+    expect(test(extracted, 'step=3')).toBe(false);
+    // Only the first typed filter after `__error__=""`: the first may set an error, which lets any line past the second.
+    const two = filter('{a="b"} | logfmt | __error__="" | a > 1 | b > 2');
+    expect(test(two, 'b=3')).toBe(false);
+    expect(test(two, 'a=x c=1')).toBe(true);
+    expect(filter('{a="b"} | logfmt | grad_norm > 1.4')).toBeUndefined(); // a line with a parse error passes it
+    expect(filter('{a="b"} | logfmt | __error__="" | grad_norm > 1.4', ['grad_norm'])).toBeUndefined();
+    expect(filter('{a="b"} | __error__="" | logfmt | grad_norm > 1.4')).toBeUndefined();
+    expect(filter('{a="b"} | regexp "(?P<n>[0-9]+)" | __error__="" | n > 1')).toBeUndefined(); // named by the pattern
+    expect(filter('{a="b"} | logfmt n="other" | __error__="" | n > 1')).toBeUndefined(); // named by the parameter
+    expect(filter('{a="b"} | logfmt | __error__="" | n > 1 or m > 1')).toBeUndefined();
+  });
+
+  it('never rules out a line the pipeline keeps after a parser (random lines, typed and string label filters)', () => {
+    let seed = 5;
+    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % n; // the high bits: an LCG's low bits repeat
+    const logfmtWords = ['grad_norm=', 'grad.norm=', 'grad=', 'norm=', 'n=', 'x=', '2', '0.5', 'abc', '"1\\"', '"', ' ', ' ', '=', 'é', 'level=error', 'dur=5ms', 'ip=10.0.0.1'];
+    const jsonLines = ['{"latency_ms":990}', '{"latency":{"ms":990}}', '{"l\\u0061tency_ms":990}', '{"latency_ms":"x"}', '{"shard":1}', '{', '{"n":2,"grad_norm":3}', 'not json'];
+    const queries = [
+      '{a="b"} | logfmt | __error__="" | grad_norm > 1', '{a="b"} | logfmt | __error__="" | n >= 1 | x < 5',
+      '{a="b"} | logfmt | __error__="" | dur > 1ms', '{a="b"} | logfmt | __error__="" | ip = ip("10.0.0.0/8")',
+      '{a="b"} | logfmt | drop x | __error__="" | grad_norm != 2', '{a="b"} | json | __error__="" | latency_ms > 900',
+      '{a="b"} | json | __error__="" | grad_norm > 1 | n > 1', '{a="b"} | logfmt | level="error" | __error__="" | n > 1',
+      // none to be had: a line with a parse error passes the comparison
+      '{a="b"} | logfmt | grad_norm > 1', '{a="b"} | json | latency_ms > 900',
+    ];
+    let rejected = 0;
+    for (const q of queries) {
+      const stages = (parseQuery(q) as LogSelectorExpr).pipeline;
+      const f = compileBytePrefilter(stages);
+      const pipeline = compilePipeline(stages).forStream([{ name: 'a', value: 'b' }]);
+      for (let n = 0; n < 400; n++) {
+        const line = q.includes('json') ? jsonLines[rand(jsonLines.length)]! : Array.from({ length: rand(8) }, () => logfmtWords[rand(logfmtWords.length)]).join('');
+        const kept = pipeline.run(line, 0n, []) !== undefined;
+        const keeps = f === undefined || test(f, line);
+        if (kept) expect(keeps, `${q} on ${JSON.stringify(line)}`).toBe(true);
+        else if (!keeps) rejected++;
+      }
+    }
+    expect(rejected).toBeGreaterThan(500);
   });
 
   it('needs any of the literals of an or, or of a regex alternation; a caseless regex literal in any case', () => {

@@ -1,13 +1,15 @@
 import { ByteNeedle, type RequiredLiteral, requiredLiterals } from '@loki-lite/shared';
 import type { LabelFilterExpr, PipelineStage } from '../syntax/ast.js';
+import { ERROR_LABEL } from './labels-builder.js';
 
 /*
  * A test on a line's raw bytes that every line the pipeline keeps must pass, so a chunk reader can skip
  * the others without making a string or an entry of them. It only uses stages that run before any stage
  * that rewrites the line, and only conditions that are certain: a `|=` literal must occur, a `!=` literal
  * must not, one of a `|~` regex's required literals (shared's requiredLiterals) must occur; and after a
- * parser, `| name="value"` needs the value in the line, unless the name is one of the stream's labels,
- * the line has structured metadata, or the line has a backslash (an escaped value).
+ * parser, `| name="value"` needs the value in the line, and a typed comparison (`| name > 5`, `| name >
+ * 10ms`) needs the name's letters and digits, unless the name is one of the stream's labels, the line has
+ * structured metadata, or the line has a backslash (an escaped value or key).
  */
 
 /**
@@ -160,17 +162,18 @@ export function compileBytePrefilter(stages: readonly PipelineStage[], streamLab
   const must: Needle[] = [];
   const mustNot: Needle[] = [];
   const parsedValues: Needle[] = [];
-  let parsed = false;
+  const parsers = new ParserState();
+  const fromLine = (name: string) => !streamLabels.has(name) && !name.startsWith('__') && name !== 'detected_level';
   for (const s of stages) {
     if (s.kind === 'line_format' || s.kind === 'decolorize' || s.kind === 'unpack' || s.kind === 'label_format') break;
-    if (s.kind === 'json' || s.kind === 'logfmt') parsed = true;
-    if (s.kind === 'label_filter' && parsed) {
+    if (s.kind === 'label_filter' && parsers.parsed) {
       const eqs: Array<{ name: string; value: string }> = [];
       requiredEqualities(s.filter, eqs);
-      for (const { name, value } of eqs) {
-        if (!streamLabels.has(name) && !name.startsWith('__') && name !== 'detected_level') parsedValues.push(new Occurrence(Buffer.from(value)));
-      }
+      for (const { name, value } of eqs) if (fromLine(name)) parsedValues.push(new Occurrence(Buffer.from(value)));
+      const compared = parsers.requiresPresence(s.filter);
+      if (compared !== undefined && fromLine(compared)) for (const w of keyWords(compared)) parsedValues.push(new Occurrence(Buffer.from(w)));
     }
+    parsers.after(s);
     if (s.kind !== 'line_filter' || s.ip) continue;
     const values = [s.value, ...s.or];
     if (s.op === '|=' && !values.includes('')) must.push(anyOf(values.map((v) => new Occurrence(Buffer.from(v)))));
@@ -185,6 +188,59 @@ export function compileBytePrefilter(stages: readonly PipelineStage[], streamLab
   if (must.length === 0 && mustNot.length === 0 && parsedValues.length === 0) return undefined;
   return new AnchoredPrefilter(must, mustNot, parsedValues);
 }
+
+/**
+ * What the parser stages so far allow the prefilter to conclude about a typed label filter. A typed
+ * comparison (number, duration, bytes, ip) drops a line without its label, but keeps any line that has an
+ * __error__ already (label-filter.ts, as in Loki); so the label must be there only where no line can
+ * carry an error: after `| __error__=""`, with no parser or typed filter since (either can set one).
+ */
+class ParserState {
+  parsed = false;
+  /** Every parser so far names its labels after the line's keys (json and logfmt without parameters). */
+  private namesFromKeys = true;
+  private noErrors = true;
+
+  /** The label a filter stage needs on every line it keeps, when that label can only come from the line's keys. */
+  requiresPresence(f: LabelFilterExpr): string | undefined {
+    if (!this.noErrors || !this.namesFromKeys) return undefined;
+    return f.kind === 'number' || f.kind === 'duration' || f.kind === 'bytes' || f.kind === 'ip' ? f.name : undefined;
+  }
+
+  after(s: PipelineStage): void {
+    if (s.kind === 'json' || s.kind === 'logfmt') {
+      this.parsed = true;
+      this.noErrors = false;
+      if (s.params.length > 0) this.namesFromKeys = false;
+    } else if (s.kind === 'regexp' || s.kind === 'pattern') {
+      // Their labels are named by the pattern, not by anything in the line.
+      this.parsed = true;
+      this.noErrors = false;
+      this.namesFromKeys = false;
+    } else if (s.kind === 'label_filter') {
+      if (isNoErrorFilter(s.filter)) this.noErrors = true;
+      else if (s.filter.kind !== 'string') this.noErrors = false;
+    }
+  }
+}
+
+/** `| __error__=""`: the lines left have no error. */
+function isNoErrorFilter(f: LabelFilterExpr): boolean {
+  return f.kind === 'string' && f.matcher.name === ERROR_LABEL && f.matcher.type === '=' && f.matcher.value === '';
+}
+
+/**
+ * The runs of ASCII letters and digits of a label name made from a key: a parser keeps those characters of
+ * a key as they are (sanitizing turns every other character into `_`, joins nested JSON keys with `_`, and
+ * a key that clashes with a stream label gets `_extracted`), so each run is in the line, unless the key
+ * was spelled with an escape.
+ */
+function keyWords(name: string): string[] {
+  const key = name.endsWith(EXTRACTED) ? name.slice(0, -EXTRACTED.length) : name;
+  return key.split(/[^a-zA-Z0-9]+/).filter((w) => w !== '');
+}
+
+const EXTRACTED = '_extracted';
 
 function literalNeedle({ text, caseless }: RequiredLiteral): Needle {
   return caseless && /[a-zA-Z]/.test(text) ? new CaselessOccurrence(text) : new Occurrence(Buffer.from(text));
