@@ -8,7 +8,10 @@ import { LokiError } from '@loki-lite/shared';
 export interface ObjectStore {
   /** Writes an object whole. When the promise resolves the object is durable and visible to get/list. */
   put(key: string, body: Uint8Array): Promise<void>;
-  /** Reads an object. Throws ObjectNotFoundError when there is none. */
+  /**
+   * Reads an object. Throws ObjectNotFoundError when there is none. The Buffer is the caller's: the store
+   * keeps no reference to it, so a query may move its memory to a worker thread.
+   */
   get(key: string): Promise<Buffer>;
   /** Every key that starts with `prefix`, in lexical order. */
   list(prefix: string): Promise<string[]>;

@@ -14,6 +14,14 @@ export function describeObjectStoreConformance(name: string, makeStore: () => Pr
       expect(Buffer.compare(await store.get('tenant/chunks/abc'), body)).toBe(0);
     });
 
+    it('gives each read a Buffer of its own: changing it changes neither the object nor the next read', async () => {
+      const store = await makeStore();
+      await store.put('tenant/chunks/own', Buffer.from('stored bytes'));
+      const first = await store.get('tenant/chunks/own');
+      first.fill(0x21);
+      expect((await store.get('tenant/chunks/own')).toString()).toBe('stored bytes');
+    });
+
     it('overwrites an object whole', async () => {
       const store = await makeStore();
       await store.put('k/x', Buffer.from('first version, longer'));
