@@ -72,6 +72,21 @@ describe('worker pool', () => {
     expect(next.kind === 'logs' && next.groups[0]!.entries.length).toBe(5);
   });
 
+  it('fails the shard of a thread that dies, reports it, and runs the shards queued behind it on a new thread', async () => {
+    const failures: string[] = [];
+    pool = new WorkerPool(NO_STORE, 1, (m) => failures.push(m), new URL('./fixtures/dying-worker.mjs', import.meta.url));
+    const of = (tenant: string) => pool!.run({ ...logs([], '{app="x"}'), tenant }, running());
+    const exits = of('exit');
+    const queued = of('t');
+    await expect(exits).rejects.toMatchObject({ kind: 'internal', code: 'query_worker', message: 'query worker exited with code 3' });
+    await expect(queued).resolves.toMatchObject({ kind: 'logs', groups: [] });
+    const throws = of('throw');
+    const next = of('t');
+    await expect(throws).rejects.toMatchObject({ kind: 'internal', code: 'query_worker', message: 'query worker failed: boom' });
+    await expect(next).resolves.toMatchObject({ kind: 'logs', groups: [] });
+    expect(failures).toEqual(['query worker exited with code 3', 'query worker failed: boom']);
+  });
+
   it('answers a shard whose deadline passed with the query timeout error', async () => {
     pool = new WorkerPool(NO_STORE, 1);
     const late = pool.run(fold([memoryStream(10_000)], 'count_over_time({app="x"}[1h])'), { signal: new AbortController().signal, deadlineMs: Date.now() - 1 });

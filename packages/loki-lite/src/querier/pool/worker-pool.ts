@@ -44,6 +44,8 @@ export class WorkerPool implements ShardRunner {
     /** Worker threads at most; they start when the first shards arrive. */
     readonly size: number,
     private readonly onWorkerFailure: (message: string) => void = () => {},
+    /** The threads' script: shard-worker.js; a test gives a stand-in. */
+    private readonly script: URL = workerScript(),
   ) {
     if (!Number.isInteger(size) || size < 1) throw new Error(`a worker pool needs at least one thread, not ${size}`);
   }
@@ -118,7 +120,7 @@ export class WorkerPool implements ShardRunner {
   }
 
   private spawn(): PoolThread {
-    const thread = new Worker(workerScript());
+    const thread = new Worker(this.script);
     // Idle workers must not keep the process alive; the HTTP server does while it runs.
     thread.unref();
     const t: PoolThread = { thread, job: undefined };
