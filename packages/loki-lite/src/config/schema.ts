@@ -128,6 +128,7 @@ export const configSchema = z.strictObject({
       max_global_streams_per_user: z.number().int().min(0).default(5000),
       max_streams_per_user: z.number().int().min(0).default(0),
       max_entries_limit_per_query: z.number().int().min(0).default(5000),
+      max_concurrent_tail_requests: z.number().int().min(0).default(10),
       max_query_series: z.number().int().min(0).default(500),
       max_query_length: duration.default(721n * 3600n * 1_000_000_000n),
       // Log queries are answered split by this interval and merged as Loki's query frontend does, which

@@ -63,6 +63,8 @@ export function registerTailRoutes(app: FastifyInstance, config: Config, querier
   void app.register(async (scope) => {
     await scope.register(websocket);
     const requests = new WeakMap<FastifyRequest, TailRequest>();
+    /** Open tails by tenant, for limits_config.max_concurrent_tail_requests. */
+    const open = new Map<string, number>();
     scope.get('/loki/api/v1/tail', {
       websocket: true,
       preValidation: async (req) => {
@@ -70,6 +72,14 @@ export function registerTailRoutes(app: FastifyInstance, config: Config, querier
       },
     }, (socket, req) => {
       const tail = requests.get(req)!;
+      const count = open.get(tail.tenant) ?? 0;
+      const limit = config.limits_config.max_concurrent_tail_requests;
+      if (count >= limit) {
+        // As Loki: the upgrade is accepted, then closed with the querier's error (a gRPC status text).
+        socket.close(1011, `rpc error: code = Code(400) desc = max concurrent tail requests limit exceeded, count > limit (${count + 1} > ${limit})`);
+        return;
+      }
+      open.set(tail.tenant, count + 1);
       let from = tail.start;
       let sentAtFrom = new Set<string>();
       let first = true;
@@ -103,7 +113,12 @@ export function registerTailRoutes(app: FastifyInstance, config: Config, querier
       };
       void poll();
       const timer = setInterval(() => void poll(), POLL_MS);
-      socket.on('close', () => clearInterval(timer));
+      socket.on('close', () => {
+        clearInterval(timer);
+        const left = open.get(tail.tenant)! - 1;
+        if (left === 0) open.delete(tail.tenant);
+        else open.set(tail.tenant, left);
+      });
     });
   });
 }

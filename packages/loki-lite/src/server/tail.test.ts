@@ -2,6 +2,7 @@ import { nowNanos } from '@loki-lite/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { qs, startTestServer, type TestServer } from '../testing/test-server.js';
+import { eventually } from '../testing/eventually.js';
 
 let server: TestServer;
 beforeAll(async () => {
@@ -12,8 +13,8 @@ afterAll(() => server.destroy());
 type Frame = { streams: Array<{ stream: Record<string, string>; values: string[][] }> };
 
 /** Opens a tail and collects its messages. */
-function openTail(params: Record<string, string | bigint>) {
-  const ws = new WebSocket(`${server.url.replace('http', 'ws')}/loki/api/v1/tail?${qs(params)}`);
+function openTail(params: Record<string, string | bigint>, on = server, headers: Record<string, string> = {}) {
+  const ws = new WebSocket(`${on.url.replace('http', 'ws')}/loki/api/v1/tail?${qs(params)}`, { headers });
   const frames: Frame[] = [];
   const waiters: Array<() => void> = [];
   ws.on('message', (data) => {
@@ -26,7 +27,8 @@ function openTail(params: Record<string, string | bigint>) {
     const check = () => (lines().length >= n ? resolve(lines()) : waiters.push(check));
     check();
   });
-  return { ws, frames, untilLines, opened: new Promise((r) => ws.once('open', r)) };
+  const closed = new Promise<{ code: number; reason: string }>((r) => ws.once('close', (code, reason) => r({ code, reason: String(reason) })));
+  return { ws, frames, untilLines, opened: new Promise((r) => ws.once('open', r)), closed };
 }
 
 describe('/loki/api/v1/tail', () => {
@@ -41,6 +43,33 @@ describe('/loki/api/v1/tail', () => {
     await server.pushJson({ streams: [{ stream: { app: 'tail' }, values: [[later.toString(), 'new one'], [later.toString(), 'skipped by the filter: x']] }] });
     expect(await tail.untilLines(3)).toEqual(['old 1', 'old 2', 'new one']);
     tail.ws.close();
+  });
+
+  it('closes a tail over limits_config.max_concurrent_tail_requests per tenant with Loki\'s error, and takes one again when another closes', async () => {
+    const limited = await startTestServer('auth_enabled: true\nlimits_config: {max_concurrent_tail_requests: 2}');
+    const tails: Array<ReturnType<typeof openTail>> = [];
+    try {
+      const tailOf = (tenant: string) => {
+        const t = openTail({ query: '{app="tail"}' }, limited, { 'X-Scope-OrgID': tenant });
+        tails.push(t);
+        return t;
+      };
+      for (const tenant of ['team-a', 'team-b']) {
+        await limited.pushJson({ streams: [{ stream: { app: 'tail' }, values: [[nowNanos().toString(), `a line of ${tenant}`]] }] }, { 'X-Scope-OrgID': tenant });
+      }
+      // A tail that was taken sends the line; one over the limit is closed (after the upgrade, as in Loki).
+      const outcome = (t: ReturnType<typeof openTail>) => Promise.race([t.untilLines(1).then(() => 'taken'), t.closed.then((c) => `closed ${c.code}: ${c.reason}`)]);
+      expect(await Promise.all([outcome(tailOf('team-a')), outcome(tailOf('team-a'))])).toEqual(['taken', 'taken']);
+      expect(await outcome(tailOf('team-a'))).toBe('closed 1011: rpc error: code = Code(400) desc = max concurrent tail requests limit exceeded, count > limit (3 > 2)');
+      expect(await outcome(tailOf('team-b'))).toBe('taken');
+      tails[0]!.ws.close();
+      await tails[0]!.closed;
+      // The server sees the close a moment after the client: wait until a new tail is taken.
+      await eventually(async () => (await outcome(tailOf('team-a'))) === 'taken', 10_000);
+    } finally {
+      for (const t of tails) t.ws.terminate();
+      await limited.destroy();
+    }
   });
 
   it.each([
