@@ -10,19 +10,21 @@ import { unescapeJson } from './json.js';
 const isSpace = (c: number) => c <= 32;
 
 /**
+ * Parser hints' key naming: for the key line[start, end), null when nothing reads it (key and value are
+ * not copied), its label name when known without copying the key (onPair then gets it, and "" as the key),
+ * or undefined to copy the key. `ascii`: the key has no character above U+007F (the scan tells it for
+ * free, so the namer need not read the key again).
+ */
+export type KeyNamer = (line: string, start: number, end: number, ascii: boolean) => string | null | undefined;
+
+/**
  * Calls `onPair` for each key/value of `line` (it returns true to stop: everything needed was found); a
- * bare key (no `=`) comes with "" as Loki's decoder reports
- * it. Returns the syntax error's text, if any.
+ * bare key (no `=`) comes with "" as Loki's decoder reports it. Returns the syntax error's text, if any.
  */
 export function scanLogfmt(
   line: string,
   onPair: (key: string, value: string, name: string | undefined) => boolean | void,
-  /**
-   * Parser hints: for the key line[start, end), null when nothing reads it (key and value are not copied),
-   * its label name when known without copying the key (onPair then gets it, and "" as the key), or
-   * undefined to copy the key.
-   */
-  keyName?: (line: string, start: number, end: number) => string | null | undefined,
+  keyName?: KeyNamer,
 ): string | undefined {
   let pos = 0;
   const n = line.length;
@@ -32,8 +34,11 @@ export function scanLogfmt(
     // key
     const start = pos;
     let sawEqual = false;
+    // Every character of the key or-ed: above 127 when one is not ASCII.
+    let bits = 0;
     for (; pos < n; pos++) {
       const c = line.charCodeAt(pos);
+      bits |= c;
       if (c > 61) continue; // letters and '_': the usual key
       if (c === 61) { // '='
         if (pos === start) return unexpected(line, pos);
@@ -43,11 +48,13 @@ export function scanLogfmt(
       if (c === 34) return unexpected(line, pos); // '"'
       if (isSpace(c)) break;
     }
+    const ascii = bits < 128;
     // The key is copied out only when something reads it.
-    const name = keyName ? keyName(line, start, pos) : undefined;
+    const name = keyName ? keyName(line, start, pos, ascii) : undefined;
     const wanted = name !== null;
     const key = name === undefined ? line.slice(start, pos) : '';
-    if (key.includes('\ufffd')) return syntaxError(pos, 'invalid key');
+    // Invalid UTF-8 was decoded as the replacement character, which is not ASCII.
+    if (!ascii && key.includes('\ufffd')) return syntaxError(pos, 'invalid key');
     if (!sawEqual) {
       if (wanted && onPair(key, '', name)) return undefined;
       continue;
@@ -81,7 +88,22 @@ export function scanLogfmt(
 }
 
 const syntaxError = (at: number, msg: string) => `logfmt syntax error at pos ${at + 1} : ${msg}`;
-const unexpected = (line: string, at: number) => syntaxError(at, `unexpected ${goQuoteChar(line[at]!)}`);
+
+/**
+ * The texts of `unexpected` errors by character, then position: lines that are not logfmt (JSON, access
+ * logs) fail at the same few places line after line, and each text is made once. Positions past
+ * CACHED_POSITIONS are made each time.
+ */
+const unexpectedTexts: Array<Array<string | undefined> | undefined> = [];
+const CACHED_POSITIONS = 512;
+
+function unexpected(line: string, at: number): string {
+  if (at >= CACHED_POSITIONS) return unexpectedText(line, at);
+  const byPosition = (unexpectedTexts[line.charCodeAt(at)] ??= new Array<string | undefined>(CACHED_POSITIONS));
+  return (byPosition[at] ??= unexpectedText(line, at));
+}
+
+const unexpectedText = (line: string, at: number) => syntaxError(at, `unexpected ${goQuoteChar(line[at]!)}`);
 
 /** Loki drops values holding the replacement character (invalid UTF-8). */
 const validValue = (v: string) => (v.includes('\ufffd') ? '' : v);

@@ -2,7 +2,7 @@ import { compileGoRegex, LokiError } from '@loki-lite/shared';
 import type { JsonStage, LogfmtStage, PatternStage, RegexpStage } from '../syntax/ast.js';
 import { eachObjectField, type FieldVisitor, JsonType, JsonWalkError, labelValueAt, labelValueOf, parseJsonPath, unescapeJson, valueAtPath, walkObject } from './json.js';
 import type { LabelsBuilder } from './labels-builder.js';
-import { scanLogfmt } from './logfmt.js';
+import { type KeyNamer, scanLogfmt } from './logfmt.js';
 import { compilePattern } from './pattern.js';
 
 /** A pipeline stage: returns the (possibly new) line, or undefined to drop it. */
@@ -50,10 +50,11 @@ export function jsonStage(stage: JsonStage, hints?: readonly string[]): () => St
   // A nested object is walked only if a hinted label starts with its prefix (Loki's ShouldExtractPrefix: an
   // error inside an object it does not walk is not seen; an object whose prefix sanitizes to '' is walked).
   const objectWanted = (prefix: string) => !hints || hints.some((h) => h.startsWith(prefix));
+  const hinted = hints && hintedNames(hintedKeyNames(hints));
   return () => {
     let builder!: LabelsBuilder;
     const topName = keyNamer(() => builder);
-    const hintedName = hints && hintedKeyNamer(hints);
+    const hintedName = hinted && hintedLabelName(hinted);
     // The label name prefix of the object being walked ('' at the top) and its nesting depth.
     let prefix = '';
     let depth = 1;
@@ -72,8 +73,8 @@ export function jsonStage(stage: JsonStage, hints?: readonly string[]): () => St
     const visit: FieldVisitor = (s, keyStart, keyEnd, keyEscaped, type, start, end) => {
       if (type === JsonType.Array || type === JsonType.Null) return undefined;
       // With hints, a plain top-level key is named (or skipped) before it is copied.
-      if (prefix === '' && hintedName && type !== JsonType.Object && !keyEscaped) {
-        const name = hintedName(s, keyStart, keyEnd, builder);
+      if (prefix === '' && hinted && hintedName && type !== JsonType.Object && !keyEscaped) {
+        const name = hintedName(matchedName(s, keyStart, keyEnd, hinted), builder);
         if (name === null) return undefined;
         if (name !== undefined) {
           if (builder.wants(name)) builder.set(name, labelValueAt(s, type, start, end));
@@ -151,39 +152,65 @@ export function hintedKeyNames(hints: readonly string[]): string[] {
  * only sanitizing tells (it trims and takes non-ASCII characters whole).
  */
 export function keyMayBeNamed(s: string, start: number, end: number, names: readonly string[]): boolean {
-  return matchedName(s, start, end, names) !== NO_NAME;
+  return matchedName(s, start, end, hintedNames(names)) !== NO_NAME;
 }
 
 const NO_NAME = -1;
 const ONLY_SANITIZING_TELLS = -2;
 
 /**
+ * The label names hinted labels can be named from a key (hintedKeyNames), and `rawLengths`: 1 at the
+ * length of each printable ASCII key that may sanitize to one of them (the name's, one less for a name
+ * starting with `_`, which a leading digit gets). Most keys have another length and are told apart
+ * without being read.
+ */
+interface HintedNames {
+  readonly names: readonly string[];
+  readonly rawLengths: Uint8Array;
+}
+
+function hintedNames(names: readonly string[]): HintedNames {
+  const rawLengths = new Uint8Array(Math.max(0, ...names.map((n) => n.length)) + 1);
+  for (const name of names) {
+    rawLengths[name.length] = 1;
+    if (name.length > 1 && name.charCodeAt(0) === 95) rawLengths[name.length - 1] = 1;
+  }
+  return { names, rawLengths };
+}
+
+/**
  * The index in `names` of the name the raw key s[start, end) sanitizes to, NO_NAME, or
  * ONLY_SANITIZING_TELLS for a key with spaces or non-ASCII characters.
  */
-function matchedName(s: string, start: number, end: number, names: readonly string[]): number {
+function matchedName(s: string, start: number, end: number, hinted: HintedNames): number {
   for (let i = start; i < end; i++) {
     const c = s.charCodeAt(i);
     if (c <= 32 || c >= 127) return ONLY_SANITIZING_TELLS;
   }
+  return matchedAsciiName(s, start, end, hinted);
+}
+
+/** matchedName of a key known to have no space and no character above U+007F. */
+function matchedAsciiName(s: string, start: number, end: number, hinted: HintedNames): number {
+  const length = end - start;
+  if (length >= hinted.rawLengths.length || hinted.rawLengths[length] === 0) return NO_NAME;
+  const { names } = hinted;
   for (let n = 0; n < names.length; n++) if (sanitizedKeyIs(s, start, end, names[n]!)) return n;
   return NO_NAME;
 }
 
 /**
- * A hinted parser's key naming for one stream: the label name a raw key gets, found without copying the
- * key (and with `_extracted` when the stream has the name); null when no hinted label comes from the key;
- * undefined when only sanitizing the copied key can tell.
+ * A hinted parser's key naming for one stream: the label name of a key from its matchedName (with
+ * `_extracted` when the stream has the name); null when no hinted label comes from the key; undefined
+ * when only sanitizing the copied key can tell.
  */
-function hintedKeyNamer(hints: readonly string[]): (s: string, start: number, end: number, b: LabelsBuilder) => string | null | undefined {
-  const names = hintedKeyNames(hints);
+function hintedLabelName(hinted: HintedNames): (matched: number, b: LabelsBuilder) => string | null | undefined {
   let labelNames: string[] | undefined;
-  return (s, start, end, b) => {
-    const i = matchedName(s, start, end, names);
-    if (i === NO_NAME) return null;
-    if (i === ONLY_SANITIZING_TELLS) return undefined;
-    labelNames ??= names.map((n) => (b.baseHas(n) ? `${n}_extracted` : n));
-    return labelNames[i]!;
+  return (matched, b) => {
+    if (matched === NO_NAME) return null;
+    if (matched === ONLY_SANITIZING_TELLS) return undefined;
+    labelNames ??= hinted.names.map((n) => (b.baseHas(n) ? `${n}_extracted` : n));
+    return labelNames[matched]!;
   };
 }
 
@@ -204,10 +231,11 @@ export function logfmtStage(stage: LogfmtStage, hints?: readonly string[]): () =
   // A bit per hinted label; past 30 labels scanning never stops early.
   const allHints = hints && hints.length <= 30 ? (1 << hints.length) - 1 : -1;
   const wanted = stage.params.length > 0 ? new Map(stage.params.map((p) => [p.expression, p.name])) : undefined;
+  const hinted = !wanted && hints ? hintedNames(hintedKeyNames(hints)) : undefined;
   return () => {
     let b!: LabelsBuilder;
     const nameOf = keyNamer(() => b);
-    const hintedName = !wanted && hints ? hintedKeyNamer(hints) : undefined;
+    const hintedName = hinted && hintedLabelName(hinted);
     // With hints, scanning stops once every wanted label has been seen (Loki's AllRequiredExtracted).
     let found = 0;
     const onPair = (key: string, value: string, knownName: string | undefined): boolean => {
@@ -223,7 +251,9 @@ export function logfmtStage(stage: LogfmtStage, hints?: readonly string[]): () =
       if (i >= 0 && i < 30) found |= 1 << i;
       return found === allHints;
     };
-    const keyName = hintedName && ((l: string, start: number, end: number) => hintedName(l, start, end, b));
+    // A key with a character above U+007F has its name told by sanitizing (hintedLabelName's undefined).
+    const keyName: KeyNamer | undefined = hinted && hintedName
+      && ((l, start, end, ascii) => hintedName(ascii ? matchedAsciiName(l, start, end, hinted) : ONLY_SANITIZING_TELLS, b));
     return (line, _ts, builder) => {
       b = builder;
       found = 0;
