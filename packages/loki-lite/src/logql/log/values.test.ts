@@ -14,7 +14,15 @@ describe('goParseFloat', () => {
     }), { numRuns: 500 });
   });
 
-  it.each([['960', 960], ['-1.5', -1.5], ['1.', 1], ['.5', 0.5], ['1e3', 1000], ['Inf', Infinity]])('reads %s', (s, value) => {
+  it('reads plain decimals of any length as Number does (exactly, past the digits a double holds too)', async () => {
+    const digits = (max: number) => fc.array(fc.constantFrom('0', '1', '2', '5', '7', '9'), { minLength: 1, maxLength: max }).map((cs) => cs.join(''));
+    const decimal = fc.tuple(fc.boolean(), digits(18), fc.option(digits(18))).map(([minus, int, frac]) => `${minus ? '-' : ''}${int}${frac === null ? '' : `.${frac}`}`);
+    await checkProperty(fc.property(decimal, (s) => {
+      expect(goParseFloat(s)).toEqual({ ok: true, value: Number(s) });
+    }), { numRuns: 1000 });
+  });
+
+  it.each([['960', 960], ['-1.5', -1.5], ['1.', 1], ['.5', 0.5], ['1e3', 1000], ['Inf', Infinity], ['-0', -0], ['0.1', 0.1], ['123456789012345.6', 123456789012345.6], ['9007199254740993', 9007199254740992]])('reads %s', (s, value) => {
     expect(goParseFloat(s)).toEqual({ ok: true, value });
   });
 

@@ -12,7 +12,9 @@ const SPECIAL = /^[+-]?(inf|infinity|nan)$/i;
 
 /** Go's strconv.ParseFloat(s, 64) for the forms log values take (no hex floats or underscores). */
 export function goParseFloat(s: string): Conversion {
-  if (isPlainDecimal(s) || DECIMAL.test(s)) return { ok: true, value: Number(s) };
+  const plain = plainDecimal(s);
+  if (!Number.isNaN(plain)) return { ok: true, value: plain };
+  if (DECIMAL.test(s)) return { ok: true, value: Number(s) };
   if (SPECIAL.test(s)) {
     const lower = s.toLowerCase();
     if (lower.endsWith('nan')) return lower === 'nan' ? { ok: true, value: NaN } : { ok: false, error: `strconv.ParseFloat: parsing ${goQuoteValue(s)}: invalid syntax` };
@@ -21,21 +23,34 @@ export function goParseFloat(s: string): Conversion {
   return { ok: false, error: `strconv.ParseFloat: parsing ${goQuoteValue(s)}: invalid syntax` };
 }
 
+/** Digits a double holds exactly, with room to spare: 10^15 < 2^53. */
+const EXACT_DIGITS = 15;
+const POWERS_OF_TEN = Array.from({ length: EXACT_DIGITS + 1 }, (_, k) => 10 ** k);
+
 /**
- * Whether `s` is digits with at most one '.' between digits, and maybe a leading '-': the usual log number,
- * told by one loop instead of DECIMAL's regex (both accept it; Number reads it as Go does).
+ * The value of `s` when it is digits with at most one '.' between digits, and maybe a leading '-' (the
+ * usual log number, which DECIMAL's regex also accepts), else NaN. Up to EXACT_DIGITS digits, the digits
+ * read as an integer and the power of ten of the fraction are exact doubles, so their quotient is the
+ * correctly rounded value, as Go's ParseFloat and Number give it (Clinger's fast path) without a call
+ * into the runtime; a longer number is read by Number.
  */
-function isPlainDecimal(s: string): boolean {
-  let i = s.charCodeAt(0) === 45 ? 1 : 0;
+function plainDecimal(s: string): number {
+  const negative = s.charCodeAt(0) === 45;
   let digits = 0;
   let dot = -1;
-  for (; i < s.length; i++) {
+  let mantissa = 0;
+  for (let i = negative ? 1 : 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c >= 48 && c <= 57) digits++;
-    else if (c === 46 && dot < 0 && digits > 0) dot = i;
-    else return false;
+    if (c >= 48 && c <= 57) {
+      digits++;
+      mantissa = mantissa * 10 + (c - 48);
+    } else if (c === 46 && dot < 0 && digits > 0) dot = i;
+    else return NaN;
   }
-  return digits > 0 && dot !== s.length - 1;
+  if (digits === 0 || dot === s.length - 1) return NaN;
+  if (digits > EXACT_DIGITS) return Number(s);
+  const value = dot < 0 ? mantissa : mantissa / POWERS_OF_TEN[s.length - 1 - dot]!;
+  return negative ? -value : value;
 }
 
 /** Go's time.ParseDuration, in seconds. */
