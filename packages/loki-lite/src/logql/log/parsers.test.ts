@@ -33,7 +33,7 @@ function restricted(labels: Record<string, string>, hints: ReadonlySet<string>):
 
 // Characters that make parsing hard: quotes, backslashes, separators, spaces, non-ASCII, a surrogate pair,
 // the replacement character, a lone surrogate.
-const NASTY = ['a', 'b', '1', '_', '.', '-', ' ', '!', '>', '"', '\\', '=', ':', ',', '{', '}', '[', ']', 'é', '😀', '\n', '\t', '\x01', '\u00a0', '\ufffd', '\ud800'];
+const NASTY = ['a', 'b', '1', '_', '.', '-', ' ', '!', '>', '"', '\\', '=', ':', ',', '{', '}', '[', ']', 'é', '😀', '\n', '\t', '\x01', '\u00a0', '\x7f', '\ufffd', '\ud800'];
 const text = (maxLength: number) => fc.array(fc.constantFrom(...NASTY), { maxLength }).map((cs) => cs.join(''));
 const plainKey = fc.constantFrom('a', 'b', 'a_b', 'level', 'latency_ms', 'http.status', '2xx', 'x y', ' a', 'é', 'a😀', '');
 const key = fc.oneof({ weight: 4, arbitrary: plainKey }, { weight: 1, arbitrary: text(6) });
@@ -143,6 +143,36 @@ describe('| logfmt', () => {
 
   it('reads a key with non-ASCII characters as sanitizing names it (one _ per character)', () => {
     expect(labelsOf('logfmt', 'a😀=1 b=2', new Set(['a_']))).toEqual({ a_: '1' });
+  });
+
+  // The hinted scan tells most keys apart by their length alone, which holds only for ASCII keys: a key
+  // of another length that sanitizing trims or shortens must still be named as the full parse names it.
+  it.each([
+    ['a sanitized key of the hinted name\'s length', 'grad.norm=1.5', 'grad_norm', { grad_norm: '1.5' }],
+    ['a key with a leading digit, one shorter than its name', '2xx=3 other=1', '_2xx', { _2xx: '3' }],
+    ['a key with DEL, which sanitizing makes _', 'grad\x7fnorm=1.5', 'grad_norm', { grad_norm: '1.5' }],
+    ['a key that trimming a non-breaking space makes the hinted name (longer than it)', '\u00a0grad_norm=1.5', 'grad_norm', { grad_norm: '1.5' }],
+    ['a key with a character outside the BMP (one _ for two UTF-16 units)', 'grad😀norm=1.5', 'grad_norm', { grad_norm: '1.5' }],
+    ['a key with the replacement character (invalid UTF-8): a syntax error', 'a=1 gr\ufffd=2 grad_norm=3', 'grad_norm',
+      { __error__: 'LogfmtParserErr', __error_details__: 'logfmt syntax error at pos 8 : invalid key' }],
+    ['non-ASCII values, the hinted one after them', 'msg="héllo wörld" ünï=ç grad_norm=1.5', 'grad_norm', { grad_norm: '1.5' }],
+    ['a value with the replacement character, dropped', 'grad_norm=1\ufffd5', 'grad_norm', { grad_norm: '' }],
+    ['a bad escape in a quoted value after the last hinted key', 'grad_norm=1.5 msg="a\\qb"', 'grad_norm',
+      { grad_norm: '1.5', __error__: 'LogfmtParserErr', __error_details__: 'logfmt syntax error at pos 25 : invalid quoted value' }],
+  ])('with hints, reads %s as the full parse does', (_what, line, hint, expected) => {
+    const hints = new Set([hint, ERROR_LABEL]);
+    const full = labelsOf('logfmt', line);
+    expect(labelsOf('logfmt', line, hints)).toEqual(expected);
+    expect(restricted(full, hints)).toEqual(expected);
+  });
+
+  it('gives an unexpected character\'s position on every line, also on lines longer than the texts kept', () => {
+    for (const pad of [0, 1, 0, 600, 600, 1]) {
+      const line = `${'k'.repeat(pad)}a=1 b"`;
+      const details = `logfmt syntax error at pos ${pad + 6} : unexpected '"'`;
+      expect(labelsOf('logfmt', line)).toEqual({ [`${'k'.repeat(pad)}a`]: '1', __error__: 'LogfmtParserErr', __error_details__: details });
+      expect(labelsOf('logfmt', `${line.slice(0, -2)}=b`)).toMatchObject({ __error_details__: `logfmt syntax error at pos ${pad + 5} : unexpected '='` });
+    }
   });
 });
 
