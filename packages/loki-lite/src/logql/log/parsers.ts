@@ -190,7 +190,10 @@ function matchedName(s: string, start: number, end: number, hinted: HintedNames)
   return matchedAsciiName(s, start, end, hinted);
 }
 
-/** matchedName of a key known to have no space and no character above U+007F. */
+/**
+ * matchedName of a key known to have no space and no character above U+007F (DEL, which matchedName
+ * leaves to sanitizing, is named here as sanitizing names it: `_`).
+ */
 function matchedAsciiName(s: string, start: number, end: number, hinted: HintedNames): number {
   const length = end - start;
   if (length >= hinted.rawLengths.length || hinted.rawLengths[length] === 0) return NO_NAME;
@@ -214,7 +217,7 @@ function hintedLabelName(hinted: HintedNames): (matched: number, b: LabelsBuilde
   };
 }
 
-/** Whether the printable ASCII key s[start, end) sanitizes to `name`. */
+/** Whether the ASCII key s[start, end), without spaces, sanitizes to `name`. */
 function sanitizedKeyIs(s: string, start: number, end: number, name: string): boolean {
   const first = s.charCodeAt(start);
   const offset = first >= 48 && first <= 57 ? 1 : 0;
