@@ -20,6 +20,10 @@ export function registerPushRoutes(app: FastifyInstance, config: Config, distrib
     };
     return distributor.push(tenant, decodePushBody(body, decodeOptions)).then(() => reply.code(204).send());
   };
-  app.post('/loki/api/v1/push', handler);
-  app.post('/api/prom/push', handler);
+  // Loki's router answers the push paths' other methods with 405 and an empty body.
+  const notAllowed = (_req: FastifyRequest, reply: FastifyReply) => reply.code(405).send();
+  for (const route of ['/loki/api/v1/push', '/api/prom/push']) {
+    app.post(route, handler);
+    app.route({ method: ['GET', 'PUT', 'DELETE', 'PATCH'], url: route, handler: notAllowed });
+  }
 }

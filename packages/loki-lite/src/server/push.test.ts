@@ -120,6 +120,15 @@ operational_config:
     expect(await (await server.get('/metrics')).text()).toMatch(/^loki_ingester_duplicate_log_bytes_total\{tenant="fake"\} 10$/m);
   });
 
+  it('answers 405 with an empty body to the push paths\' other methods, as Loki\'s router does', async () => {
+    for (const route of ['/loki/api/v1/push', '/api/prom/push']) {
+      for (const method of ['GET', 'PUT', 'DELETE']) {
+        const res = await fetch(`${server.url}${route}`, { method });
+        expect([route, method, res.status, await res.text()]).toEqual([route, method, 405, '']);
+      }
+    }
+  });
+
   it('answers Loki\'s 400 for malformed bodies and a missing content type', async () => {
     const res = await server.pushJson('{"streams": [');
     expect(res.status).toBe(400);
