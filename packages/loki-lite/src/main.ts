@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { closeOnSignals, ConfigError, FlagError } from '@loki-lite/shared';
-import { parseFlags } from './config/flags.js';
+import { closeOnSignals, ConfigError, exitWith, FlagError, versionText } from '@loki-lite/shared';
+import { parseFlags, usage } from './config/flags.js';
+import { configYaml } from './config/print.js';
 import { loadConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { Distributor } from './distributor/distributor.js';
@@ -47,7 +48,7 @@ export interface StartOptions {
 /** Wires the roles of -target=all and starts listening. */
 export async function startLokiLite(config: Config, opts: StartOptions = {}): Promise<RunningServer> {
   if (config.target !== 'all') throw new ConfigError([`target: ${config.target} is not implemented yet; loki-lite runs -target=all`]);
-  const log = opts.log ?? stderrLogger(config.server.log_level);
+  const log = opts.log ?? stderrLogger(config.server.log_level, config.server.log_format);
   const metrics = new Metrics();
   const store = new LogStore(opts.objectStore ?? objectStoreFromConfig(config), indexPeriodsFromConfig(config));
   const ingester = new Ingester({
@@ -99,24 +100,25 @@ function queryShards(config: Config, store: LogStore, log: Logger): { shards?: S
   return { shards, shardsPerQuery: perQuery || 2 * threads };
 }
 
-/** The command line: flags, config, start, and a clean flush on SIGTERM/SIGINT. */
+/**
+ * The command line: flags, config, start, and a clean flush on SIGTERM/SIGINT. A bad flag or config, or a
+ * role loki-lite cannot run, ends in one clear line and exit status 1.
+ */
 export async function main(argv: readonly string[]): Promise<void> {
-  let config: Config;
-  let log: Logger;
   try {
     const flags = parseFlags(argv);
+    if (flags.help) return exitWith(0, process.stderr, usage());
+    if (flags.version) return exitWith(0, process.stdout, versionText('loki-lite', VERSION));
     const loaded = loadConfig(flags);
-    config = loaded.config;
-    log = stderrLogger(config.server.log_level);
+    const config = loaded.config;
+    const log = stderrLogger(config.server.log_level, config.server.log_format);
     log.info(`config: ${loaded.source}`);
     for (const w of loaded.warnings) log.warn(w);
+    if (flags.printConfig) process.stderr.write(`---\n${configYaml(config)}`);
+    const server = await startLokiLite(config, { log });
+    closeOnSignals(log, 'flushing and shutting down', () => server.close());
   } catch (e) {
-    if (e instanceof FlagError || e instanceof ConfigError) {
-      process.stderr.write(`${e.message}\n`);
-      process.exit(1);
-    }
+    if (e instanceof FlagError || e instanceof ConfigError) return exitWith(1, process.stderr, `${e.message}\n`);
     throw e;
   }
-  const server = await startLokiLite(config, { log });
-  closeOnSignals(log, 'flushing and shutting down', () => server.close());
 }

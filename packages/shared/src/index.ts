@@ -29,9 +29,10 @@ export { ByteNeedle } from './search/byte-search.js';
 
 export { duration, byteSize, dayTime, port, csvList } from './config/values.js';
 export { ConfigError, expandEnv, parseYamlMapping, validateConfig, deepFreeze, removeKnownUnimplemented } from './config/yaml-config.js';
-export { FlagError, tokenizeGoFlags, parseBoolFlag, parsePortFlag, unknownFlag } from './config/go-flags.js';
+export { FlagError, type FlagSpec, goUsage, parseGoFlags, tokenizeGoFlags, parseBoolFlag, parsePortFlag, unknownFlag } from './config/go-flags.js';
 export { type Logger, silentLogger, stderrLogger } from './log/logger.js';
 export { closeOnSignals } from './process/shutdown.js';
 export { freePort } from './process/free-port.js';
+export { exitWith, versionText } from './process/version.js';
 export { compileGoRegex, translateGoRegex, RegexError } from './regex/go-regex.js';
 export { requiredLiterals, type RequiredLiteral } from './regex/go-literals.js';

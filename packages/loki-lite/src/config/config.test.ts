@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseFlags } from './flags.js';
+import { parseFlags, usage } from './flags.js';
 import { ConfigError, expandEnv } from '@loki-lite/shared';
 import { loadConfig, parseConfig } from './load.js';
 
@@ -116,6 +116,18 @@ nonsense: true
 
   it('expands ${VAR} and ${VAR:-default} only when asked', () => {
     expect(expandEnv('a: ${A}\nb: ${B:-dflt}\nc: $A', { A: 'x' })).toBe('a: x\nb: dflt\nc: x');
+  });
+
+  it('takes -help, -h and --help, -version, and -log.format logfmt or json', () => {
+    for (const help of ['-help', '-h', '--help']) expect(parseFlags(['-config.file=/x.yaml', help])).toMatchObject({ help: true });
+    expect(parseFlags(['-version'])).toMatchObject({ version: true, help: false });
+    expect(parseFlags(['-log.format=json', '-print-config-stderr'])).toMatchObject({ logFormat: 'json', printConfig: true });
+    expect(() => parseFlags(['-log.format=xml'])).toThrow('invalid value "xml" for -log.format: logfmt or json');
+    const text = usage();
+    for (const flag of ['config.file', 'config.expand-env', 'target', 'server.http-listen-port', 'server.http-listen-address', 'log.level', 'log.format', 'print-config-stderr', 'version']) {
+      expect(text).toMatch(new RegExp(`^  -${flag.replace('.', '\\.')}( string| int)?\n    \t\\S`, 'm'));
+    }
+    expect(text).toContain('  -server.http-listen-port int\n    \tThe port the HTTP API listens on. (default 3100)\n');
   });
 
   it('rejects unknown flags like Go does', () => {

@@ -24,7 +24,7 @@ export const KNOWN_UNIMPLEMENTED: readonly string[] = [
   // settings of the single process we run that only matter to Loki's ring and gRPC plumbing
   'common.ring', 'common.instance_addr', 'common.instance_interface_names', 'common.compactor_address',
   'server.grpc_server_max_recv_msg_size', 'server.grpc_server_max_send_msg_size', 'server.http_server_read_timeout',
-  'server.http_server_write_timeout', 'server.http_server_idle_timeout', 'server.log_format', 'server.register_instrumentation',
+  'server.http_server_write_timeout', 'server.http_server_idle_timeout', 'server.register_instrumentation',
   'server.grpc_server_max_concurrent_streams', 'ingester.lifecycler', 'ingester.chunk_retain_period', 'ingester.concurrent_flushes',
   'ingester.wal.replay_memory_ceiling', 'ingester.flush_op_backoff.max_retries', 'ingester.autoforget_unhealthy', 'ingester.max_transfer_retries', 'ingester.query_store_max_look_back_period',
   'distributor.ring', 'distributor.otlp_config', 'storage_config.tsdb_shipper', 'storage_config.boltdb_shipper',

@@ -50,9 +50,14 @@ function applyFlags(tree: Record<string, unknown>, flags: Partial<Flags>): void 
   if (flags.httpListenPort !== undefined) section('server').http_listen_port = flags.httpListenPort;
   if (flags.httpListenAddress !== undefined) section('server').http_listen_address = flags.httpListenAddress;
   if (flags.logLevel !== undefined) section('server').log_level = flags.logLevel;
+  if (flags.logFormat !== undefined) section('server').log_format = flags.logFormat;
 }
 
-const TARGETS = new Set(['all', 'write', 'read', 'backend', 'distributor', 'ingester', 'querier', 'query-frontend']);
+/** Loki's targets; loki-lite runs `all` (startLokiLite says so for the others). */
+const TARGETS = new Set([
+  'all', 'write', 'read', 'backend', 'distributor', 'ingester', 'querier', 'query-frontend', 'query-scheduler',
+  'index-gateway', 'compactor', 'ruler', 'pattern-ingester',
+]);
 
 /** Cross-field rules and defaults that depend on other keys (paths under common.path_prefix, the store). */
 function resolveDerived(config: Config): string[] {

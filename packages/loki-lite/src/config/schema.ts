@@ -42,6 +42,7 @@ export const configSchema = z.strictObject({
       http_listen_port: port.default(3100),
       grpc_listen_port: port.default(9095),
       log_level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+      log_format: z.enum(['logfmt', 'json']).default('logfmt'),
       graceful_shutdown_timeout: duration.default(30_000_000_000n),
     })
     .prefault({}),

@@ -1,0 +1,93 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort } from '@loki-lite/shared';
+import { describe, expect, it } from 'vitest';
+import { writeChildConfig } from './testing/child-server.js';
+
+/* The built bin as an operator runs it: what each flag prints, where, and the exit status. */
+
+const BIN = fileURLToPath(new URL('../bin/loki-lite.mjs', import.meta.url));
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the bin to its end (or, with `until`, until stderr holds it, then stops it), always killing it. */
+function run(args: readonly string[], until?: string): Promise<Run> {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  return new Promise<Run>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`loki-lite ${args.join(' ')} did not finish: ${stderr}`));
+    }, 60_000);
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (until !== undefined && stderr.includes(until)) child.kill('SIGKILL');
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  }).finally(() => child.kill('SIGKILL'));
+}
+
+describe('loki-lite command line', () => {
+  it.each(['-help', '-h', '--help'])('%s prints the usage of every flag on stderr and exits 0', async (flag) => {
+    const { code, stdout, stderr } = await run([flag]);
+    expect(code).toBe(0);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(/^Usage of loki-lite:\n {2}-config\.expand-env\n/);
+    for (const name of ['-config.file string', '-target string', '-log.format string', '-print-config-stderr', '-version']) expect(stderr).toContain(`\n  ${name}\n`);
+  });
+
+  it('-version prints the version in Loki\'s layout on stdout and exits 0', async () => {
+    const { code, stdout } = await run(['-version']);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^loki-lite, version \d+\.\d+\.\d+ \(branch: \S+, revision: \S+\)\n {2}build user: +\S+\n {2}build date: +\S+\n {2}node version: +v20\.\S+\n {2}platform: +linux\/x64\n$/);
+  });
+
+  it.each([
+    [['-target=querier'], 'target: querier is not implemented yet; loki-lite runs -target=all'],
+    [['-target=distributor,ingester'], 'target: distributor,ingester is not implemented yet; loki-lite runs -target=all'],
+    [['-target=frontend'], 'target: unknown target "frontend"'],
+    [['-log.format=xml'], 'invalid value "xml" for -log.format: logfmt or json'],
+    [['-nope'], 'flag provided but not defined: -nope'],
+  ])('%j ends with a clear message and exit status 1, no stack trace', async (args, message) => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'loki-lite-cli-'));
+    try {
+      const { code, stderr } = await run([...args, `-config.file=${writeChildConfig(dir, await freePort(), '')}`]);
+      expect(code).toBe(1);
+      expect(stderr).toContain(message);
+      expect(stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('-print-config-stderr writes the configuration in effect as YAML, defaults included; -log.format=json logs JSON lines', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'loki-lite-cli-'));
+    try {
+      const config = writeChildConfig(dir, await freePort(), 'storage_config: {aws: {bucketnames: b, secret_access_key: hunter2}}');
+      const { stderr } = await run([`-config.file=${config}`, '-print-config-stderr', '-log.format=json', '-log.level=info'], 'listening on');
+      const yaml = stderr.slice(stderr.indexOf('---\n'), stderr.indexOf('\n{', stderr.indexOf('---\n')));
+      expect(yaml).toContain('\n  log_format: json\n');
+      expect(yaml).toContain('\n  max_chunk_age: 2h0m0s\n'); // a default, as Go writes a duration
+      expect(yaml).toContain('\n    - from: 2020-01-01\n');
+      expect(yaml).toContain('secret_access_key: "********"');
+      expect(yaml).not.toContain('hunter2');
+      const logLines = stderr.split('\n').filter((l) => l.startsWith('{'));
+      expect(logLines.length).toBeGreaterThan(0);
+      for (const l of logLines) expect(Object.keys(JSON.parse(l) as object)).toEqual(['level', 'ts', 'msg']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
