@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { closeOnSignals, ConfigError, FlagError, stderrLogger } from '@loki-lite/shared';
+import { closeOnSignals, ConfigError, exitWith, FlagError, stderrLogger, versionText } from '@loki-lite/shared';
 import { startAgent } from './agent.js';
-import { parseAgentFlags } from './config/flags.js';
+import { agentUsage, parseAgentFlags } from './config/flags.js';
 import { loadConfig } from './config/load.js';
 
 export { startAgent, type RunningAgent, type AgentOptions } from './agent.js';
@@ -14,16 +14,15 @@ export async function main(argv: readonly string[]): Promise<void> {
   let loaded;
   try {
     const flags = parseAgentFlags(argv);
+    if (flags.help) return exitWith(0, process.stderr, agentUsage());
+    if (flags.version) return exitWith(0, process.stdout, versionText('loki-lite-agent', VERSION));
     loaded = loadConfig(flags);
     if (flags.dryRun) {
       process.stdout.write('config is valid\n');
       return;
     }
   } catch (e) {
-    if (e instanceof FlagError || e instanceof ConfigError) {
-      process.stderr.write(`${e.message}\n`);
-      process.exit(1);
-    }
+    if (e instanceof FlagError || e instanceof ConfigError) return exitWith(1, process.stderr, `${e.message}\n`);
     throw e;
   }
   const log = stderrLogger(loaded.config.server.log_level);

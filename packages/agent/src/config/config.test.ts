@@ -5,7 +5,7 @@ import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { buildTarget, scrapeJob } from '../discovery/targets.js';
 import { compilePipeline } from '../pipeline/pipeline.js';
-import { parseAgentFlags } from './flags.js';
+import { agentUsage, parseAgentFlags } from './flags.js';
 import { checkPushUrl, loadConfig, parseConfig } from './load.js';
 
 function problems(text: string): readonly string[] {
@@ -107,6 +107,15 @@ scrape_configs:
       configFile: '/a.yaml', expandEnv: true, clientUrl: 'http://x/loki/api/v1/push', dryRun: true,
     });
     expect(() => parseAgentFlags(['-nope=1'])).toThrow('flag provided but not defined: -nope');
+  });
+
+  it('takes -help, -h, --help and -version, and -help lists every flag', () => {
+    for (const help of ['-help', '-h', '--help']) expect(parseAgentFlags(['-config.file=/a.yaml', help])).toMatchObject({ help: true });
+    expect(parseAgentFlags(['-version'])).toMatchObject({ version: true, help: false });
+    const text = agentUsage();
+    for (const flag of ['config.file string', 'config.expand-env', 'dry-run', 'check-syntax', 'server.http-listen-port int', 'log.level string', 'positions.file string', 'client.url string', 'client.tenant-id string', 'version']) {
+      expect(text).toContain(`\n  -${flag}\n    \t`);
+    }
   });
 });
 

@@ -29,7 +29,7 @@ export interface LoadedConfig {
   readonly nodeName: string;
 }
 
-export function loadConfig(flags: AgentFlags, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+export function loadConfig(flags: Omit<AgentFlags, 'help' | 'version'>, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
   if (flags.configFile === undefined) throw new ConfigError(['-config.file: required (the agent has no embedded default; see packages/agent/config/)']);
   let text: string;
   try {
