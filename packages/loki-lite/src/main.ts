@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { closeOnSignals, ConfigError, exitWith, FlagError, versionText } from '@loki-lite/shared';
+import { closeOnSignals, ConfigError, exitWith, FlagError, StartupError, versionText } from '@loki-lite/shared';
 import { parseFlags, usage } from './config/flags.js';
 import { configYaml } from './config/print.js';
 import { loadConfig } from './config/load.js';
@@ -101,8 +101,9 @@ function queryShards(config: Config, store: LogStore, log: Logger): { shards?: S
 }
 
 /**
- * The command line: flags, config, start, and a clean flush on SIGTERM/SIGINT. A bad flag or config, or a
- * role loki-lite cannot run, ends in one clear line and exit status 1.
+ * The command line: flags, config, start, and a clean flush on SIGTERM/SIGINT. A bad flag or config, a
+ * role loki-lite cannot run, or a WAL folder another process holds ends in one clear message and exit
+ * status 1.
  */
 export async function main(argv: readonly string[]): Promise<void> {
   try {
@@ -118,7 +119,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     const server = await startLokiLite(config, { log });
     closeOnSignals(log, 'flushing and shutting down', () => server.close());
   } catch (e) {
-    if (e instanceof FlagError || e instanceof ConfigError) return exitWith(1, process.stderr, `${e.message}\n`);
+    if (e instanceof FlagError || e instanceof ConfigError || e instanceof StartupError) return exitWith(1, process.stderr, `${e.message}\n`);
     throw e;
   }
 }

@@ -19,6 +19,7 @@ import { encodePushRecord, encodeRecord, scanRecords, type WalPushRecord, type W
 import { type ParsedStreamLabels, withServiceName } from '../distributor/validate.js';
 import { type OpenWalFile, Wal } from './wal/wal.js';
 import { DiskSpaceGuard, type FreeBytesOf } from './wal/disk-space.js';
+import { DirLock } from './wal/dir-lock.js';
 import { EntrySet } from './entry-set.js';
 
 /** A validated stream as the distributor hands it over. */
@@ -103,6 +104,8 @@ export class Ingester {
   private retryTimer: NodeJS.Timeout | undefined;
   private flushIdleWaiters: Array<() => void> = [];
   private wal: Wal | undefined;
+  /** The WAL folder is this process's alone while it runs (see DirLock). */
+  private walLock: DirLock | undefined;
   private diskSpace: DiskSpaceGuard | undefined;
   /** While a push is being stored (storingPush): the chunks it filled, flushed once its WAL write settles. */
   private readonly filledInPush: FlushItem[] = [];
@@ -137,6 +140,7 @@ export class Ingester {
   async start(): Promise<void> {
     const { config, metrics } = this.deps;
     if (config.wal.enabled) {
+      this.walLock = await DirLock.acquire(config.wal.dir);
       this.wal = await Wal.open(config.wal.dir, (rec) => this.applyReplayed(rec), {
         onFsync: (s) => metrics.walFsyncSeconds.observe(s),
         onCorruption: () => metrics.walCorruptions.inc(),
@@ -613,6 +617,7 @@ export class Ingester {
       if (this.deps.config.wal.flush_on_shutdown || !this.wal) await this.flushAll();
     } finally {
       await this.wal?.close();
+      await this.walLock?.release();
     }
   }
 }

@@ -16,3 +16,11 @@ export function versionText(program: string, version: string): string {
 export function exitWith(code: number, stream: NodeJS.WriteStream, text: string): void {
   stream.write(text, () => process.exit(code));
 }
+
+/**
+ * A reason the program cannot start that the operator must act on (a folder another process holds): main
+ * prints its message alone, without a stack trace, and exits 1.
+ */
+export class StartupError extends Error {
+  override readonly name = 'StartupError';
+}
