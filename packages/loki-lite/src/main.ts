@@ -69,7 +69,8 @@ export async function startLokiLite(config: Config, opts: StartOptions = {}): Pr
   registerTailRoutes(app, config, querier);
   registerDetectedRoutes(app, config, querier, engine);
   registerMetadataRoutes(app, config, querier);
-  registerOpsRoutes(app, { metrics, version: VERSION, notReady: () => (ready ? undefined : 'Ingester not ready: replaying the WAL'), flush: () => ingester.flushAll() });
+  const services = () => ['server', 'distributor', 'ingester', 'querier', 'query-frontend'].map((name) => [name, ready ? 'Running' : 'Starting'] as const);
+  registerOpsRoutes(app, { config, services, metrics, version: VERSION, notReady: () => (ready ? undefined : 'Ingester not ready: replaying the WAL'), flush: () => ingester.flushAll() });
 
   await ingester.start();
   ready = true;

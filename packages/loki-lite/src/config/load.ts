@@ -40,6 +40,11 @@ export function parseConfig(text: string, flags: Partial<Flags> = {}): { config:
   return { config: deepFreeze(config), warnings };
 }
 
+/** Loki's defaults alone: the configuration an empty file gives, before settings derived from others. */
+export function defaultConfig(): Config {
+  return validateConfig(configSchema, {}, 'not a Loki config key loki-lite knows');
+}
+
 function applyFlags(tree: Record<string, unknown>, flags: Partial<Flags>): void {
   const section = (name: string): Record<string, unknown> => {
     const v = tree[name];

@@ -12,8 +12,29 @@ const SECRET_KEY = /secret|password|session_token/;
 const MASK = '********';
 
 export function configYaml(config: Config): string {
-  return stringify(plain(config, ''), { lineWidth: 0 });
+  return yaml(plain(config, ''));
 }
+
+/** Only what `config` sets differently from `defaults` (Loki's /config?mode=diff): whole lists, changed leaves. */
+export function configDiffYaml(config: Config, defaults: Config): string {
+  return yaml(diff(plain(config, ''), plain(defaults, '')) ?? {});
+}
+
+const yaml = (tree: unknown) => stringify(tree, { lineWidth: 0 });
+
+function diff(actual: unknown, dflt: unknown): unknown {
+  if (isMapping(actual) && isMapping(dflt)) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(actual)) {
+      const d = diff(v, dflt[k]);
+      if (d !== undefined) out[k] = d;
+    }
+    return Object.keys(out).length > 0 ? out : undefined;
+  }
+  return JSON.stringify(actual) === JSON.stringify(dflt) ? undefined : actual;
+}
+
+const isMapping = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /** The config tree with bigints made readable: schema period starts as dates, every other one a duration. */
 function plain(v: unknown, key: string): unknown {

@@ -1,7 +1,13 @@
 import type { FastifyInstance } from 'fastify';
+import { defaultConfig } from '../config/load.js';
+import { configDiffYaml, configYaml } from '../config/print.js';
+import type { Config } from '../config/schema.js';
 import type { Metrics } from '../metrics.js';
 
 export interface OpsDeps {
+  readonly config: Config;
+  /** The roles this process runs, in start order, and their state (Loki's service states: Running...). */
+  readonly services: () => ReadonlyArray<readonly [name: string, state: string]>;
   readonly metrics: Metrics;
   readonly version: string;
   /** Undefined when ready, else why not. */
@@ -9,8 +15,17 @@ export interface OpsDeps {
   readonly flush: () => Promise<void>;
 }
 
-/** /ready, /metrics, build info and /flush. */
+/** /ready, /metrics, /config, /services, build info and /flush. */
 export function registerOpsRoutes(app: FastifyInstance, deps: OpsDeps): void {
+  // As Loki: YAML as text/plain (shown in a browser, not downloaded); ?mode=diff or defaults, else all.
+  app.get('/config', async (req, reply) => {
+    const mode = (req.query as Record<string, string | undefined>).mode;
+    const text = mode === 'defaults' ? configYaml(defaultConfig()) : mode === 'diff' ? configDiffYaml(deps.config, defaultConfig()) : configYaml(deps.config);
+    return reply.type('text/plain; charset=utf-8').send(text);
+  });
+  app.get('/services', async (_req, reply) => {
+    return reply.type('text/plain; charset=utf-8').send(deps.services().map(([name, state]) => `${name} => ${state}\n`).join(''));
+  });
   app.get('/ready', async (_req, reply) => {
     const why = deps.notReady();
     if (why) return reply.code(503).type('text/plain; charset=utf-8').send(why + '\n');

@@ -16,7 +16,8 @@ const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export function stderrLogger(level: (typeof LEVELS)[number], format: 'logfmt' | 'json' = 'logfmt'): Logger {
   const min = LEVELS.indexOf(level);
   const text = format === 'json'
-    ? (lvl: string, msg: string) => `${JSON.stringify({ level: lvl, ts: new Date().toISOString(), msg })}\n`
+    // go-kit's JSON logger, which Loki's is, writes a map: its keys come out sorted.
+    ? (lvl: string, msg: string) => `${JSON.stringify({ level: lvl, msg, ts: new Date().toISOString() })}\n`
     : (lvl: string, msg: string) => `level=${lvl} ts=${new Date().toISOString()} msg=${JSON.stringify(msg)}\n`;
   const line = (lvl: (typeof LEVELS)[number], msg: string) => {
     if (LEVELS.indexOf(lvl) >= min) process.stderr.write(text(lvl, msg));

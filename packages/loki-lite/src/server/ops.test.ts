@@ -1,0 +1,47 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { startTestServer, type TestServer } from '../testing/test-server.js';
+
+/* Loki's operational endpoints: /config (all, diff, defaults) and /services. */
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer('ingester: {max_chunk_age: 3h}\nstorage_config: {aws: {bucketnames: b, secret_access_key: hunter2}}');
+});
+afterAll(() => server.destroy());
+
+async function yamlOf(path: string): Promise<Record<string, Record<string, unknown>>> {
+  const res = await server.get(path);
+  expect(res.status).toBe(200);
+  expect(res.headers.get('content-type')).toBe('text/plain; charset=utf-8');
+  const text = await res.text();
+  expect(text).not.toContain('hunter2');
+  return parse(text) as Record<string, Record<string, unknown>>;
+}
+
+describe('/config', () => {
+  it('answers the configuration in effect as YAML, every key, secrets masked', async () => {
+    const all = await yamlOf('/config');
+    expect(all.ingester).toMatchObject({ max_chunk_age: '3h0m0s', chunk_idle_period: '30m0s', chunk_encoding: 'snappy' });
+    expect(all.storage_config!.aws).toMatchObject({ bucketnames: 'b', secret_access_key: '********' });
+    expect(all.auth_enabled).toBe(false);
+  });
+
+  it('?mode=diff answers only what differs from the defaults; ?mode=defaults the defaults', async () => {
+    const diff = await yamlOf('/config?mode=diff');
+    expect(diff.ingester).toEqual({ chunk_encoding: 'snappy', max_chunk_age: '3h0m0s', wal: expect.any(Object) });
+    expect(diff.auth_enabled).toBe(false);
+    expect(diff).not.toHaveProperty('querier');
+    const defaults = await yamlOf('/config?mode=defaults');
+    expect(defaults.ingester).toMatchObject({ max_chunk_age: '2h0m0s', chunk_encoding: 'gzip' });
+    expect(defaults.auth_enabled).toBe(true);
+  });
+});
+
+describe('/services', () => {
+  it('lists the roles this process runs and their state, as Loki does', async () => {
+    const res = await server.get('/services');
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe('server => Running\ndistributor => Running\ningester => Running\nquerier => Running\nquery-frontend => Running\n');
+  });
+});
