@@ -49,7 +49,7 @@ export interface StartOptions {
 export async function startLokiLite(config: Config, opts: StartOptions = {}): Promise<RunningServer> {
   if (config.target !== 'all') throw new ConfigError([`target: ${config.target} is not implemented yet; loki-lite runs -target=all`]);
   const log = opts.log ?? stderrLogger(config.server.log_level, config.server.log_format);
-  const metrics = new Metrics();
+  const metrics = new Metrics(VERSION);
   const store = new LogStore(opts.objectStore ?? objectStoreFromConfig(config), indexPeriodsFromConfig(config));
   const ingester = new Ingester({
     config: config.ingester, limits: config.limits_config, store, metrics, log, logDuplicateMetrics: config.operational_config.log_duplicate_metrics,
@@ -63,7 +63,7 @@ export async function startLokiLite(config: Config, opts: StartOptions = {}): Pr
   const engine = new QueryEngine(querier, admission, config);
 
   let ready = false;
-  const app = createApp({ config, log });
+  const app = createApp({ config, log, metrics });
   registerPushRoutes(app, config, distributor);
   registerQueryRoutes(app, config, engine);
   registerTailRoutes(app, config, querier);

@@ -77,7 +77,26 @@ export class Metrics {
     labelNames: ['user'], registers: [this.registry],
   });
 
-  constructor() {
+  /**
+   * Every HTTP request, as Loki's server middleware counts them: the loki-mixin's dashboards and alerts are
+   * built on this one. `route` is the path pattern made a label value (`loki_api_v1_push`), `ws` whether it
+   * was a WebSocket (tail).
+   */
+  readonly requestDuration = new Histogram({
+    name: 'loki_request_duration_seconds', help: 'Time (in seconds) spent serving HTTP requests.',
+    labelNames: ['method', 'route', 'status_code', 'ws'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100],
+    registers: [this.registry],
+  });
+  readonly inflightRequests = new Gauge({
+    name: 'loki_inflight_requests', help: 'Current number of inflight requests.', labelNames: ['method', 'route'], registers: [this.registry],
+  });
+
+  constructor(version = '') {
     collectDefaultMetrics({ register: this.registry });
+    // Prometheus' build_info convention: one series, value 1, the build in its labels.
+    new Gauge({
+      name: 'loki_build_info', help: 'A metric with a constant \'1\' value labeled by version, revision, branch, goversion from which loki was built, and the goos and goarch for the build.',
+      labelNames: ['version', 'revision', 'branch', 'goversion', 'goos', 'goarch', 'tags'], registers: [this.registry],
+    }).set({ version, revision: 'unknown', branch: 'unknown', goversion: `node ${process.version}`, goos: process.platform, goarch: process.arch, tags: 'unknown' }, 1);
   }
 }

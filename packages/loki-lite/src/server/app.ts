@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Config } from '../config/schema.js';
+import type { Metrics } from '../metrics.js';
 import { tenantsFromHeader } from '../distributor/tenant.js';
 import type { Logger } from '@loki-lite/shared';
 import { toHttpError } from './http-errors.js';
@@ -24,14 +25,17 @@ export function tenantOf(req: FastifyRequest, config: Config): string {
 export interface AppOptions {
   readonly config: Config;
   readonly log: Logger;
+  /** Request durations and in-flight requests go here when given. */
+  readonly metrics?: Metrics;
 }
 
 /**
  * A fastify instance with Loki's conventions: bodies are handed to handlers as raw buffers (the push codec
  * decides what they are), errors are text/plain with Loki's wording, unknown paths answer Go's 404 text.
  */
-export function createApp({ config, log }: AppOptions): FastifyInstance {
+export function createApp({ config, log, metrics }: AppOptions): FastifyInstance {
   const app = Fastify({ bodyLimit: config.distributor.max_recv_msg_size, logger: false });
+  if (metrics) instrument(app, metrics);
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
   app.setErrorHandler((err, req, reply) => {
@@ -43,4 +47,39 @@ export function createApp({ config, log }: AppOptions): FastifyInstance {
     void reply.code(404).type('text/plain; charset=utf-8').send('404 page not found\n');
   });
   return app;
+}
+
+/** A path pattern as Loki's server middleware names a route in its metrics: `/loki/api/v1/push` -> `loki_api_v1_push`. */
+export function routeLabel(pattern: string | undefined): string {
+  if (pattern === undefined) return 'other';
+  const name = pattern.replace(/^\/+|\/+$/g, '').replace(/[^a-zA-Z0-9_]+/g, '_');
+  return name === '' ? 'root' : name;
+}
+
+/**
+ * loki_request_duration_seconds and loki_inflight_requests for every request. A WebSocket (tail) is taken
+ * over by its handler and never answered as such: it is counted when its connection closes, with status
+ * 200, as Loki's middleware sees a hijacked connection; a refused upgrade with the status it was answered.
+ */
+function instrument(app: FastifyInstance, metrics: Metrics): void {
+  const finishers = new WeakMap<FastifyRequest, (status: number) => void>();
+  app.addHook('onRequest', async (req) => {
+    const route = routeLabel(req.routeOptions.url);
+    const ws = req.headers.upgrade?.toLowerCase() === 'websocket';
+    const at = process.hrtime.bigint();
+    let done = false;
+    const finish = (status: number) => {
+      if (done) return;
+      done = true;
+      metrics.inflightRequests.dec({ method: req.method, route });
+      metrics.requestDuration.observe({ method: req.method, route, status_code: String(status), ws: String(ws) }, Number(process.hrtime.bigint() - at) / 1e9);
+    };
+    metrics.inflightRequests.inc({ method: req.method, route });
+    finishers.set(req, finish);
+    // An upgrade refused (400) is answered; one taken is counted when its connection closes.
+    if (ws) req.raw.socket.once('close', () => finish(200));
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    finishers.get(req)?.(reply.statusCode);
+  });
 }

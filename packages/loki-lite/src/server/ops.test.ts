@@ -45,3 +45,20 @@ describe('/services', () => {
     expect(await res.text()).toBe('server => Running\ndistributor => Running\ningester => Running\nquerier => Running\nquery-frontend => Running\n');
   });
 });
+
+describe('request metrics', () => {
+  it('counts every request in loki_request_duration_seconds by method, route, status and ws, as the loki-mixin reads it; loki_build_info', async () => {
+    const now = BigInt(Date.now()) * 1_000_000n;
+    expect((await server.pushJson({ streams: [{ stream: { app: 'ops' }, values: [[now.toString(), 'a line']] }] })).status).toBe(204);
+    expect((await server.get(`/loki/api/v1/query_range?query=${encodeURIComponent('{app="ops"}')}`)).status).toBe(200);
+    expect((await server.get('/no/such/path')).status).toBe(404);
+    const text = await (await server.get('/metrics')).text();
+    const count = (labels: string) => Number(new RegExp(`^loki_request_duration_seconds_count\\{${labels}\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+    expect(count('method="POST",route="loki_api_v1_push",status_code="204",ws="false"')).toBeGreaterThanOrEqual(1);
+    expect(count('method="GET",route="loki_api_v1_query_range",status_code="200",ws="false"')).toBeGreaterThanOrEqual(1);
+    expect(count('method="GET",route="other",status_code="404",ws="false"')).toBeGreaterThanOrEqual(1);
+    expect(text).toMatch(/^loki_request_duration_seconds_bucket\{le="0\.005",method="POST",route="loki_api_v1_push",status_code="204",ws="false"\} \d+$/m);
+    expect(text).toMatch(/^loki_inflight_requests\{method="POST",route="loki_api_v1_push"\} 0$/m);
+    expect(text).toMatch(/^loki_build_info\{version="\d+\.\d+\.\d+",revision="unknown",branch="unknown",goversion="node v20\.[^"]+",goos="linux",goarch="x64",tags="unknown"\} 1$/m);
+  });
+});

@@ -43,6 +43,13 @@ describe('/loki/api/v1/tail', () => {
     await server.pushJson({ streams: [{ stream: { app: 'tail' }, values: [[later.toString(), 'new one'], [later.toString(), 'skipped by the filter: x']] }] });
     expect(await tail.untilLines(3)).toEqual(['old 1', 'old 2', 'new one']);
     tail.ws.close();
+    await tail.closed;
+    // Counted as Loki's middleware counts a WebSocket: ws="true", and no longer in flight once closed.
+    await eventually(async () => {
+      const text = await (await server.get('/metrics')).text();
+      return /^loki_request_duration_seconds_count\{method="GET",route="loki_api_v1_tail",status_code="\d+",ws="true"\} [1-9]/m.test(text)
+        && /^loki_inflight_requests\{method="GET",route="loki_api_v1_tail"\} 0$/m.test(text);
+    }, 10_000);
   });
 
   it('closes a tail over limits_config.max_concurrent_tail_requests per tenant with Loki\'s error, and takes one again when another closes', async () => {
@@ -89,5 +96,7 @@ describe('/loki/api/v1/tail', () => {
     });
     expect(answer.status).toBe(400);
     expect(answer.body).toContain(message);
+    const text = await (await server.get('/metrics')).text();
+    expect(text).toMatch(/^loki_request_duration_seconds_count\{method="GET",route="loki_api_v1_tail",status_code="400",ws="true"\} [1-9]/m);
   });
 });
