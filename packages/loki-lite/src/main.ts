@@ -11,6 +11,8 @@ import { Metrics } from './metrics.js';
 import { Admission } from './querier/admission.js';
 import { Querier, type ShardRunner } from './querier/querier.js';
 import { QueryEngine } from './querier/query-engine.js';
+import { queryLogFields } from './querier/query-log.js';
+import { toHttpError } from './server/http-errors.js';
 import { WorkerPool } from './querier/pool/worker-pool.js';
 import { createApp } from './server/app.js';
 import { registerMetadataRoutes } from './server/metadata-routes.js';
@@ -60,7 +62,7 @@ export async function startLokiLite(config: Config, opts: StartOptions = {}): Pr
     { maxConcurrent: config.querier.max_concurrent, maxOutstandingPerTenant: config.query_scheduler.max_outstanding_requests_per_tenant },
     { queueLength: (tenant, n) => metrics.queryQueueLength.set({ user: tenant }, n), discarded: (tenant) => metrics.queryDiscardedRequests.inc({ user: tenant }) },
   );
-  const engine = new QueryEngine(querier, admission, config);
+  const engine = new QueryEngine(querier, admission, config, (record) => log.fields('info', queryLogFields(record, record.error === undefined ? 200 : toHttpError(record.error).status)));
 
   let ready = false;
   const app = createApp({ config, log, metrics });

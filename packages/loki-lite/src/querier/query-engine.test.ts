@@ -5,6 +5,7 @@ import type { LogStore } from '../storage/log-store.js';
 import { Admission } from './admission.js';
 import { type MemoryStream, Querier } from './querier.js';
 import { QueryEngine, type RangeQueryRequest } from './query-engine.js';
+import { humanBytes, queryHash, queryLogFields, type QueryRecord } from './query-log.js';
 
 /*
  * The engine without HTTP, as the ruler or a query-frontend will call it: the limits answer with Loki's
@@ -15,7 +16,7 @@ const SECOND = 1_000_000_000n;
 const T = 1_764_547_200n * SECOND;
 
 /** An engine over one in-memory stream {app="a"} with a line every second from T+1s to T+n s. */
-function engineWith(n: number, limits = '') {
+function engineWith(n: number, limits = '', onQuery?: (r: QueryRecord) => void) {
   const chunk = new MemChunk('snappy', 16 * 1024, 1 << 30);
   for (let i = 1; i <= n; i++) chunk.append({ timestamp: T + BigInt(i) * SECOND, line: `line ${i}`, structuredMetadata: [] });
   const stream: MemoryStream = {
@@ -32,7 +33,7 @@ ingester: {wal: {enabled: false}}
 limits_config: {reject_old_samples: false, split_queries_by_interval: 0${limits ? `, ${limits}` : ''}}
 `);
   const admission = new Admission({ maxConcurrent: 1, maxOutstandingPerTenant: 1 });
-  return { engine: new QueryEngine(new Querier({ streamsMatching: () => [stream] }, store), admission, config), admission };
+  return { engine: new QueryEngine(new Querier({ streamsMatching: () => [stream] }, store), admission, config, onQuery), admission };
 }
 
 const range = (over: Partial<RangeQueryRequest>): RangeQueryRequest => ({
@@ -77,5 +78,35 @@ describe('QueryEngine', () => {
     caller.abort();
     await expect(engine.range(range({ signal: caller.signal }))).rejects.toMatchObject({ kind: 'canceled', message: 'context canceled' });
     expect(admission.active).toBe(0);
+  });
+
+  it('tells of every range and instant query, answered or failed, what Loki logs for it', async () => {
+    const records: QueryRecord[] = [];
+    const { engine } = engineWith(10, 'max_entries_limit_per_query: 50', (r) => records.push(r));
+    await engine.range(range({ query: '{app="a"} |= "line"', limit: 3 }));
+    await engine.range(range({ query: 'sum(count_over_time({app="a"}[1m]))', limit: 10 }));
+    await engine.instant({ tenant: 't', query: 'count_over_time({app="a"}[1h])', time: T + 3600n * SECOND });
+    await expect(engine.range(range({ limit: 51 }))).rejects.toThrow('max entries limit per query exceeded');
+    expect(records.map((r) => [r.kind, r.queryType, r.returnedLines, r.error === undefined])).toEqual([
+      ['range', 'filter', 3, true], ['range', 'metric', 0, true], ['instant', 'metric', 0, true], ['range', 'limited', 0, false],
+    ]);
+    const fields = Object.fromEntries(queryLogFields(records[0]!, 200));
+    expect(Object.keys(fields)).toEqual([
+      'org_id', 'latency', 'query', 'query_hash', 'query_type', 'range_type', 'length', 'step', 'duration', 'status', 'limit',
+      'returned_lines', 'throughput', 'total_bytes', 'total_lines', 'total_entries', 'queue_time',
+    ]);
+    expect(fields).toMatchObject({
+      org_id: 't', latency: 'fast', query: '{app="a"} |= "line"', query_hash: queryHash('{app="a"} |= "line"'), query_type: 'filter', range_type: 'range',
+      length: '1h0m0s', step: '1m0s', status: '200', limit: 3, returned_lines: 3, total_lines: 10, total_entries: 3,
+    });
+    expect(fields.duration).toMatch(/^\d+(\.\d+)?(ns|µs|ms|s)$/);
+  });
+
+  it("hashes a query as Loki does (FNV-1, 32 bits) and prints sizes as go-humanize does", () => {
+    expect(queryHash('')).toBe(0x811c9dc5);
+    expect(queryHash('a')).toBe(0x050c5d7e);
+    expect([0, 9, 10, 999, 1000, 1049, 1050, 82_854_982, 1_500_000_000, 9_950_000].map(humanBytes)).toEqual([
+      '0B', '9B', '10B', '999B', '1.0kB', '1.0kB', '1.1kB', '83MB', '1.5GB', '10MB',
+    ]);
   });
 });

@@ -8,6 +8,7 @@ import type { Admission } from './admission.js';
 import type { Querier } from './querier.js';
 import { type Direction, newQueryStats, queryTimeoutError, type QueryStats, type StreamResult } from './types.js';
 import { alignRangeToStep } from './step-align.js';
+import type { QueryRecord } from './query-log.js';
 
 /*
  * The query engine: what a range or instant query goes through between the caller (the HTTP API today, the
@@ -81,11 +82,18 @@ export class QueryEngine {
     private readonly querier: Querier,
     private readonly admission: Admission,
     private readonly config: EngineConfig,
+    /** Told of every range and instant query once it is answered or has failed (Loki's per-query log line). */
+    private readonly onQuery: (record: QueryRecord) => void = () => {},
   ) {}
 
   async range(req: RangeQueryRequest): Promise<QueryResult<RangeValue>> {
-    const limits = this.config.limits_config;
     const expr = parseQuery(req.query);
+    const record = { tenant: req.tenant, query: req.query, kind: 'range' as const, queryType: queryTypeOf(expr), start: req.start, end: req.end, step: req.step, limit: req.limit };
+    return this.recorded(record, () => this.runRange(req, expr), (v) => (v.kind === 'streams' ? v.streams.reduce((n, s) => n + s.entries.length, 0) : 0));
+  }
+
+  private async runRange(req: RangeQueryRequest, expr: ReturnType<typeof parseQuery>): Promise<QueryResult<RangeValue>> {
+    const limits = this.config.limits_config;
     if (req.end < req.start) throw bad('end timestamp must not be before or equal to start time');
     if (limits.max_entries_limit_per_query > 0 && req.limit > limits.max_entries_limit_per_query) {
       throw bad(`max entries limit per query exceeded, limit > max_entries_limit_per_query (${req.limit} > ${limits.max_entries_limit_per_query})`);
@@ -112,6 +120,11 @@ export class QueryEngine {
 
   async instant(req: InstantQueryRequest): Promise<QueryResult<InstantValue>> {
     const expr = parseQuery(req.query);
+    const record = { tenant: req.tenant, query: req.query, kind: 'instant' as const, queryType: queryTypeOf(expr), start: req.time, end: req.time, step: 0n, limit: 0 };
+    return this.recorded(record, () => this.runInstant(req, expr), () => 0);
+  }
+
+  private async runInstant(req: InstantQueryRequest, expr: ReturnType<typeof parseQuery>): Promise<QueryResult<InstantValue>> {
     if (expr.kind === 'log_selector') {
       throw bad('log queries are not supported as an instant query type, please change your query to a range query type');
     }
@@ -132,6 +145,22 @@ export class QueryEngine {
     if (expr.kind !== 'log_selector') throw bad('only log queries are supported');
     return this.execute(req.tenant, req.signal, (stats) =>
       this.querier.selectLogs(req.tenant, { selector: expr, from: req.start, through: req.end, direction: 'backward', limit: req.lineLimit, categorize: true }, stats));
+  }
+
+  /** Runs a query and tells onQuery how it went, answered or failed. */
+  private async recorded<V>(
+    record: Omit<QueryRecord, 'execSeconds' | 'queueSeconds' | 'stats' | 'returnedLines' | 'error'>,
+    run: () => Promise<QueryResult<V>>, returnedLines: (v: V) => number,
+  ): Promise<QueryResult<V>> {
+    const started = process.hrtime.bigint();
+    try {
+      const result = await run();
+      this.onQuery({ ...record, execSeconds: result.execSeconds, queueSeconds: result.queueSeconds, stats: result.stats, returnedLines: returnedLines(result.value) });
+      return result;
+    } catch (error) {
+      this.onQuery({ ...record, error, execSeconds: secondsSince(started), queueSeconds: 0, stats: newQueryStats(), returnedLines: 0 });
+      throw error;
+    }
   }
 
   /**
@@ -166,6 +195,12 @@ export class QueryEngine {
 }
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Loki's QueryType: `metric`; a log query with a line or label filter is `filter`, one without `limited`. */
+function queryTypeOf(expr: ReturnType<typeof parseQuery>): QueryRecord['queryType'] {
+  if (expr.kind !== 'log_selector') return 'metric';
+  return expr.pipeline.some((s) => s.kind === 'line_filter' || s.kind === 'label_filter') ? 'filter' : 'limited';
+}
 
 const secondsSince = (started: bigint) => Number(process.hrtime.bigint() - started) / 1e9;
 

@@ -1,11 +1,17 @@
 /** The logging the domain code needs; main.ts passes the server's (pino) logger, tests a silent one. */
 export interface Logger {
+  debug(msg: string): void;
   info(msg: string): void;
   warn(msg: string): void;
   error(msg: string): void;
+  /** A line of key/value fields and no message, as Loki logs a query's statistics. */
+  fields(level: LogLevel, fields: LogFields): void;
 }
 
-export const silentLogger: Logger = { info() {}, warn() {}, error() {} };
+export type LogLevel = (typeof LEVELS)[number];
+export type LogFields = ReadonlyArray<readonly [key: string, value: string | number]>;
+
+export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {}, fields() {} };
 
 const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 
@@ -13,14 +19,27 @@ const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
  * Lines on stderr like Loki's own logs: logfmt (`level=info ts=2026-11-25T00:00:00.000Z msg="..."`) or, with
  * `json` (-log.format), one JSON object per line with the same fields.
  */
-export function stderrLogger(level: (typeof LEVELS)[number], format: 'logfmt' | 'json' = 'logfmt'): Logger {
+export function stderrLogger(level: LogLevel, format: 'logfmt' | 'json' = 'logfmt'): Logger {
   const min = LEVELS.indexOf(level);
-  const text = format === 'json'
-    // go-kit's JSON logger, which Loki's is, writes a map: its keys come out sorted.
-    ? (lvl: string, msg: string) => `${JSON.stringify({ level: lvl, msg, ts: new Date().toISOString() })}\n`
-    : (lvl: string, msg: string) => `level=${lvl} ts=${new Date().toISOString()} msg=${JSON.stringify(msg)}\n`;
-  const line = (lvl: (typeof LEVELS)[number], msg: string) => {
-    if (LEVELS.indexOf(lvl) >= min) process.stderr.write(text(lvl, msg));
+  const text = format === 'json' ? jsonLine : logfmtLine;
+  const write = (lvl: LogLevel, fields: LogFields) => {
+    if (LEVELS.indexOf(lvl) >= min) process.stderr.write(text([['level', lvl], ['ts', new Date().toISOString()], ...fields]));
   };
-  return { info: (m) => line('info', m), warn: (m) => line('warn', m), error: (m) => line('error', m) };
+  const line = (lvl: LogLevel) => (msg: string) => write(lvl, [['msg', msg]]);
+  return { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error'), fields: write };
+}
+
+/** go-kit's logfmt: a value is quoted (with Go's escapes) when it is empty or holds a space, `=`, `"` or a control character. */
+function logfmtLine(fields: LogFields): string {
+  return fields.map(([k, v]) => `${k}=${typeof v === 'number' ? v : logfmtValue(v)}`).join(' ') + '\n';
+}
+
+function logfmtValue(v: string): string {
+  return v === '' || /[\s="\\\x00-\x1f\x7f]/.test(v) ? JSON.stringify(v) : v;
+}
+
+/** go-kit's JSON logger writes a map: its keys come out sorted. */
+function jsonLine(fields: LogFields): string {
+  const sorted = [...fields].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return JSON.stringify(Object.fromEntries(sorted)) + '\n';
 }
