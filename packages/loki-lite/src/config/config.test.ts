@@ -93,6 +93,14 @@ nonsense: true
     expect(found.length).toBe(7);
   });
 
+  it("reads durations as Go's time.ParseDuration: a number without a unit is refused, but 0", () => {
+    expect(problems(SEED.replace('ingester: {chunk_encoding: snappy}', 'ingester: {chunk_idle_period: 10, max_chunk_age: "90"}'))).toEqual([
+      'ingester.max_chunk_age: time: missing unit in duration "90" (examples: 30s, 1h30m, 7d)',
+      'ingester.chunk_idle_period: time: missing unit in duration "10" (examples: 30s, 1h30m, 7d)',
+    ]);
+    expect(parseConfig(`${SEED}\ncommon: {path_prefix: /tmp/x}\n`.replace('ingester: {chunk_encoding: snappy}', 'ingester: {chunk_encoding: snappy, chunk_idle_period: 0, max_chunk_age: 90s}')).config.ingester).toMatchObject({ chunk_idle_period: 0n, max_chunk_age: 90_000_000_000n });
+  });
+
   it('refuses a push size limit the decoder cannot index, and takes the largest it can', () => {
     const base = 'common: {path_prefix: /tmp/x}\nschema_config: {configs: [{from: "2024-04-01", store: tsdb, object_store: filesystem, schema: v13, index: {prefix: x, period: 24h}}]}\n';
     expect(problems(`${base}distributor: {max_recv_msg_size: 2GiB}`)).toEqual(['distributor.max_recv_msg_size: must be below 2GiB']);

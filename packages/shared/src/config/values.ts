@@ -10,13 +10,14 @@ import { z } from 'zod';
 
 export const duration = z.union([z.string(), z.number(), z.bigint()]).transform((v, ctx) => {
   if (typeof v === 'bigint') return v;
-  if (typeof v === 'number') {
-    // A bare number in Go's YAML for a time.Duration is nanoseconds; 0 is the common case.
-    if (Number.isInteger(v) && v >= 0) return BigInt(v);
-  } else {
-    const ns = parseDuration(v.trim());
-    if (ns !== undefined && ns >= 0n) return ns;
+  // Loki reads a duration as Go's time.ParseDuration does: a number needs a unit, but for 0.
+  const text = String(v).trim();
+  if (/^[0-9.]+$/.test(text) && Number(text) !== 0) {
+    ctx.addIssue({ code: 'custom', message: `time: missing unit in duration "${text}" (examples: 30s, 1h30m, 7d)` });
+    return z.NEVER;
   }
+  const ns = typeof v === 'number' ? 0n : parseDuration(text);
+  if (ns !== undefined && ns >= 0n) return ns;
   ctx.addIssue({ code: 'custom', message: `invalid duration ${JSON.stringify(v)} (examples: 30s, 1h30m, 7d)` });
   return z.NEVER;
 });
