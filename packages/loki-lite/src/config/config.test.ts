@@ -38,6 +38,11 @@ describe('config', () => {
     expect(config.querier.max_concurrent).toBe(4);
   });
 
+  it('warns of common.replication_factor and server.grpc_listen_port, which a single process does not act on', () => {
+    const { warnings } = parseConfig(`${SEED}common: {replication_factor: 3}\nserver: {grpc_listen_port: 9095}\n`);
+    expect(warnings.map((w) => w.split(' ')[2])).toEqual(expect.arrayContaining(['common.replication_factor', 'server.grpc_listen_port']));
+  });
+
   it("reads querier.max_concurrent and query_scheduler.max_outstanding_requests_per_tenant with Loki 3's defaults; their sections' other keys warn", () => {
     const withoutQuerier = SEED.replace('querier: {max_concurrent: 4}\n', '');
     const defaults = parseConfig(withoutQuerier).config;

@@ -40,7 +40,6 @@ export const configSchema = z.strictObject({
     .strictObject({
       http_listen_address: z.string().default(''),
       http_listen_port: port.default(3100),
-      grpc_listen_port: port.default(9095),
       log_level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
       log_format: z.enum(['logfmt', 'json']).default('logfmt'),
       graceful_shutdown_timeout: duration.default(30_000_000_000n),
@@ -49,7 +48,6 @@ export const configSchema = z.strictObject({
   common: z
     .strictObject({
       path_prefix: z.string().default(''),
-      replication_factor: z.number().int().min(1).default(1),
       storage: z
         .strictObject({
           s3: s3Config.optional(),
