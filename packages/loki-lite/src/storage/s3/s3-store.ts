@@ -8,7 +8,12 @@ type S3Sdk = typeof import('@aws-sdk/client-s3');
  * which a process on the filesystem store (the embedded default) would carry for nothing.
  */
 let sdk: Promise<S3Sdk> | undefined;
-const loadSdk = (): Promise<S3Sdk> => (sdk ??= import('@aws-sdk/client-s3'));
+const loadSdk = (): Promise<S3Sdk> => {
+  // The SDK otherwise prints a ten-line notice on stderr that its 2027 releases will need Node 22: not
+  // logfmt, and nothing an operator of this release can act on. A value the operator set is kept.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  return (sdk ??= import('@aws-sdk/client-s3'));
+};
 
 export interface S3StoreOptions {
   bucket: string;
