@@ -43,7 +43,7 @@ export function loadConfig(flags: Omit<AgentFlags, 'help' | 'version'>, env: Nod
 
 /** Parses and validates a config; every problem is reported together, each naming its key. */
 export function parseConfig(text: string, flags: Partial<AgentFlags> = {}): LoadedConfig {
-  const tree = parseYamlMapping(text);
+  const tree = parseYamlMapping(text, flags.configFile);
   const warnings = removeKnownUnimplemented(tree, KNOWN_UNIMPLEMENTED, 'the agent');
   applyFlags(tree, flags);
   const config = validateConfig(configSchema, tree, 'not a Promtail config key the agent knows');

@@ -98,6 +98,18 @@ nonsense: true
     expect(found.length).toBe(7);
   });
 
+  it('names the file, line and column of a YAML syntax error, one line each', () => {
+    expect(problems('server:\n  http_listen_port: 3100\n  log_level: [info\n')).toEqual([
+      expect.stringMatching(/^config: yaml: line 4, column 1: \S.*[^:]$/),
+    ]);
+    try {
+      parseConfig('ingester: {a: 1\n', { configFile: '/etc/loki/loki.yaml' });
+      throw new Error('expected a ConfigError');
+    } catch (e) {
+      expect((e as ConfigError).problems).toEqual([expect.stringMatching(/^\/etc\/loki\/loki\.yaml: yaml: line 2, column 1: /)]);
+    }
+  });
+
   it("reads durations as Go's time.ParseDuration: a number without a unit is refused, but 0", () => {
     expect(problems(SEED.replace('ingester: {chunk_encoding: snappy}', 'ingester: {chunk_idle_period: 10, max_chunk_age: "90"}'))).toEqual([
       'ingester.max_chunk_age: time: missing unit in duration "90" (examples: 30s, 1h30m, 7d)',

@@ -30,7 +30,7 @@ export function loadConfig(flags: Flags, env: NodeJS.ProcessEnv = process.env): 
 
 /** Parses and validates config text; applies the flag overrides. All problems are reported together. */
 export function parseConfig(text: string, flags: Partial<Flags> = {}): { config: Config; warnings: string[] } {
-  const tree = parseYamlMapping(text);
+  const tree = parseYamlMapping(text, flags.configFile);
   const warnings = removeKnownUnimplemented(tree, KNOWN_UNIMPLEMENTED, 'loki-lite');
   applyFlags(tree, flags);
 

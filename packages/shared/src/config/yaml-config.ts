@@ -23,10 +23,20 @@ export function expandEnv(text: string, env: NodeJS.ProcessEnv): string {
   });
 }
 
-/** Parses YAML text into a plain mapping. Throws ConfigError for bad YAML or a document that is not a mapping. */
-export function parseYamlMapping(text: string): Record<string, unknown> {
+/**
+ * Parses YAML text into a plain mapping. Throws ConfigError for bad YAML (each error with the file, line and
+ * column, as Loki names them: `loki.yaml: yaml: line 4, column 1: ...`) or a document that is not a mapping.
+ */
+export function parseYamlMapping(text: string, source = 'config'): Record<string, unknown> {
   const doc = parseDocument(text, { merge: true });
-  if (doc.errors.length > 0) throw new ConfigError(doc.errors.map((e) => `yaml: ${e.message.split('\n')[0]}`));
+  if (doc.errors.length > 0) {
+    throw new ConfigError(doc.errors.map((e) => {
+      // The parser's message ends with its own position and a copy of the line: the position is put first.
+      const message = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+      const at = e.linePos?.[0];
+      return `${source}: yaml: ${at ? `line ${at.line}, column ${at.col}: ` : ''}${message}`;
+    }));
+  }
   const raw: unknown = doc.toJS() ?? {};
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(['yaml: the config must be a mapping of keys']);
   return raw as Record<string, unknown>;
