@@ -52,7 +52,12 @@ export async function startLokiLite(config: Config, opts: StartOptions = {}): Pr
   if (config.target !== 'all') throw new ConfigError([`target: ${config.target} is not implemented yet; loki-lite runs -target=all`]);
   const log = opts.log ?? stderrLogger(config.server.log_level, config.server.log_format);
   const metrics = new Metrics(VERSION);
-  const store = new LogStore(opts.objectStore ?? objectStoreFromConfig(config), indexPeriodsFromConfig(config));
+  const store = new LogStore(opts.objectStore ?? objectStoreFromConfig(config), indexPeriodsFromConfig(config), {
+    onForeignIndexFile: (key, reason) => {
+      metrics.foreignIndexFiles.inc();
+      log.warn(`index: skipping ${key}, which is not a loki-lite index file (${reason}); queries read the table's other files`);
+    },
+  });
   const ingester = new Ingester({
     config: config.ingester, limits: config.limits_config, store, metrics, log, logDuplicateMetrics: config.operational_config.log_duplicate_metrics,
   });

@@ -51,6 +51,10 @@ export class Metrics {
   readonly indexWriteFailures = new Counter({
     name: 'loki_lite_index_write_failures_total', help: 'Failed attempts to write an index file.', registers: [this.registry],
   });
+  readonly foreignIndexFiles = new Counter({
+    name: 'loki_lite_index_files_skipped_total', help: 'Objects in the index key space that are not loki-lite index files (skipped by queries).',
+    registers: [this.registry],
+  });
   readonly walFsyncSeconds = new Histogram({
     name: 'loki_ingester_wal_disk_full_fsync_duration_seconds', help: 'Time taken by each WAL write and fsync.',
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1], registers: [this.registry],

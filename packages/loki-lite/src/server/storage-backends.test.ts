@@ -120,4 +120,23 @@ describe('the index', () => {
       await server.destroy();
     }
   });
+
+  it('skips objects in an index table that are not loki-lite index files, once each, with a warning and a metric; queries answer', async () => {
+    const store = new MemoryObjectStore();
+    const server = await startTestServer('', { objectStore: store });
+    try {
+      expect((await push(server, 'kept', ['a line in a shared bucket'])).status).toBe(204);
+      expect((await fetch(`${server.url}/flush`, { method: 'POST' })).status).toBe(204);
+      const [ours] = await store.list('index/');
+      const table = ours!.slice(0, ours!.lastIndexOf('/') + 1);
+      // Loki's own TSDB file in the same bucket, and a file named as ours that is not one.
+      await store.put(`${table}1764547200-ingester-0-1764547200000.tsdb.gz`, Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0]));
+      await store.put(`${table}1764547200000-deadbeef-0.tsdb`, Buffer.from('not an index file at all, but long enough'));
+      for (let i = 0; i < 2; i++) expect(await readLines(server, '{app="kept"}')).toEqual(['a line in a shared bucket']);
+      const metrics = await (await server.get('/metrics')).text();
+      expect(metrics).toMatch(/^loki_lite_index_files_skipped_total 2$/m);
+    } finally {
+      await server.destroy();
+    }
+  });
 });

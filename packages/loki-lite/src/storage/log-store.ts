@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { CorruptDataError } from '../util/binary.js';
 import { decodeIndex, encodeIndex, type IndexFile } from '../index/format.js';
 import { selectSeries } from '../index/select.js';
 import type { ChunkRef, SeriesChunks } from '../index/types.js';
@@ -25,7 +26,18 @@ export interface LogStoreOptions {
   listingTtlMs?: number;
   /** How many parsed index files to keep. */
   indexCacheSize?: number;
+  /**
+   * An object in the index key space that is not one of our index files (a Loki `*.tsdb.gz` in a shared
+   * bucket, a stray upload): it is skipped, and told here once per key.
+   */
+  onForeignIndexFile?: (key: string, reason: string) => void;
 }
+
+/** What a skipped index file lists: nothing. */
+const NO_INDEX: IndexFile = { series: [], postings: new Map() };
+
+/** The names writeIndexFile gives: `<created ms>-<writer id>-<seq>.tsdb` (keys.ts). */
+const OUR_INDEX_NAME = /\/\d+-[0-9a-f]+-\d+\.tsdb$/;
 
 /**
  * Chunks and index files of all tenants in one object store. Index files are immutable, so parsed ones are
@@ -40,6 +52,7 @@ export class LogStore {
   private indexWrites = 0;
   private readonly listingTtlMs: number;
   private readonly indexCacheSize: number;
+  private readonly onForeignIndexFile: (key: string, reason: string) => void;
 
   constructor(
     readonly objects: ObjectStore,
@@ -48,6 +61,7 @@ export class LogStore {
   ) {
     this.listingTtlMs = opts.listingTtlMs ?? 5_000;
     this.indexCacheSize = opts.indexCacheSize ?? 2_000;
+    this.onForeignIndexFile = opts.onForeignIndexFile ?? (() => {});
   }
 
   async putChunk(tenant: string, ref: ChunkRef, bytes: Buffer): Promise<void> {
@@ -157,9 +171,25 @@ export class LogStore {
       this.indexCache.set(key, cached);
       return cached;
     }
-    const file = decodeIndex(await this.objects.get(key));
+    const file = OUR_INDEX_NAME.test(key) ? await this.readIndex(key) : this.foreign(key, 'not named as loki-lite names its index files');
     this.remember(key, file);
     return file;
+  }
+
+  /** One of our index files; one that does not decode is skipped (and remembered as empty), not a failed query. */
+  private async readIndex(key: string): Promise<IndexFile> {
+    const bytes = await this.objects.get(key);
+    try {
+      return decodeIndex(bytes);
+    } catch (e) {
+      if (e instanceof CorruptDataError) return this.foreign(key, e.message);
+      throw e;
+    }
+  }
+
+  private foreign(key: string, reason: string): IndexFile {
+    this.onForeignIndexFile(key, reason);
+    return NO_INDEX;
   }
 
   private remember(key: string, file: IndexFile): void {
