@@ -51,7 +51,7 @@ describe('Querier limits', () => {
   const expr = parseQuery('count_over_time({app="a"}[1h])') as RangeAggregationExpr;
 
   it("gives up with Loki's timeout error once the deadline has passed", async () => {
-    const stats: QueryStats = { totalBytesProcessed: 0, totalLinesProcessed: 0, totalEntriesReturned: 0, chunksDownloaded: 0, deadlineMs: 0 };
+    const stats: QueryStats = { totalBytesProcessed: 0, totalLinesProcessed: 0, totalEntriesReturned: 0, chunksDownloaded: 0, warnings: [], deadlineMs: 0 };
     await expect(querierWith(10_000).selectSamples('t', expr, 0n, 20_000n, stats)).rejects.toMatchObject({ kind: 'timeout', message: QUERY_TIMEOUT_MESSAGE });
     const relaxed = { ...stats, totalLinesProcessed: 0, deadlineMs: undefined };
     expect(await querierWith(10_000).selectSamples('t', expr, 0n, 20_000n, relaxed)).toHaveLength(1);
@@ -61,7 +61,7 @@ describe('Querier limits', () => {
     const entries = ['ascii', 'größe', '日本語 ok', 'ünïcödé ok'].map((line, i) => e(i + 1, line));
     const bytes = entries.reduce((n, x) => n + Buffer.byteLength(x.line), 0);
     for (const query of ['count_over_time({app="a"}[1h])', 'count_over_time({app="a"} |= "ok" [1h])']) {
-      const stats: QueryStats = { totalBytesProcessed: 0, totalLinesProcessed: 0, totalEntriesReturned: 0, chunksDownloaded: 0 };
+      const stats: QueryStats = { totalBytesProcessed: 0, totalLinesProcessed: 0, totalEntriesReturned: 0, chunksDownloaded: 0, warnings: [] };
       await querierOver(entries).selectSamples('t', parseQuery(query) as RangeAggregationExpr, 0n, 20_000n, stats);
       expect({ query, lines: stats.totalLinesProcessed, bytes: stats.totalBytesProcessed }).toEqual({ query, lines: 4, bytes });
     }
@@ -85,7 +85,7 @@ limits_config: {reject_old_samples: false}
       const entries = EntryBatch.fromEntries([1, 2, 3].map((i) => ({ timestamp: T + BigInt(i), line: `line ${i}`, structuredMetadata: [] })));
       await ingester.push('t', [{ labels, labelsString: printLabels(labels), entries }]);
       const querier = new Querier(ingester, store);
-      const stats: QueryStats = { totalBytesProcessed: 0, totalLinesProcessed: 0, totalEntriesReturned: 0, chunksDownloaded: 0 };
+      const stats: QueryStats = { totalBytesProcessed: 0, totalLinesProcessed: 0, totalEntriesReturned: 0, chunksDownloaded: 0, warnings: [] };
       const query = () => querier.selectLogs('t', { selector: parseQuery('{app="a"}') as LogSelectorExpr, from: T, through: T + 10n, direction: 'forward', limit: 100 }, stats);
       const racing = query(); // has found the stream in memory and waits for the index table's listing...
       await new Promise((r) => setImmediate(r));

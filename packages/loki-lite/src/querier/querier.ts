@@ -186,6 +186,10 @@ export class Querier {
         stats.totalLinesProcessed += r.processed.lines;
         stats.totalBytesProcessed += r.processed.bytes;
         stats.chunksDownloaded += r.processed.chunks;
+        for (const key of r.processed.missingChunks) {
+          const warning = `chunk ${key} is listed in the index but missing from the store; the answer leaves out its lines`;
+          if (!stats.warnings.includes(warning)) stats.warnings.push(warning);
+        }
       }
       return results;
     } finally {

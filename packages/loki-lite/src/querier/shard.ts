@@ -2,6 +2,7 @@ import { type Label, type Labels, LokiError, printLabels } from '@loki-lite/shar
 import type { Entry } from '../chunk/entry.js';
 import { type BlockRuns, readChunkBlocks, readSnapshotBlocks } from '../chunk/mem-chunk.js';
 import type { ChunkRef } from '../index/types.js';
+import { chunkKey } from '../storage/keys.js';
 import type { StreamSamples } from '../logql/engine/evaluate.js';
 import { type FoldState, RangeFold } from '../logql/engine/fold.js';
 import type { SampleSink } from '../logql/engine/value.js';
@@ -74,6 +75,8 @@ export interface ShardProcessed {
   lines: number;
   bytes: number;
   chunks: number;
+  /** Keys of stored chunks the index names but the store no longer has (their lines are left out). */
+  missingChunks: string[];
 }
 
 export interface LogGroup {
@@ -125,7 +128,7 @@ const STREAMS_AHEAD = 4;
 
 /** The lines of one shard through the query's pipeline. */
 class ShardReader {
-  readonly processed: ShardProcessed = { lines: 0, bytes: 0, chunks: 0 };
+  readonly processed: ShardProcessed = { lines: 0, bytes: 0, chunks: 0, missingChunks: [] };
   /** Stored chunks asked for ahead of their stream (see STREAMS_AHEAD). */
   private readonly fetched = new Map<ChunkRef, Promise<Uint8Array>>();
 
@@ -313,7 +316,16 @@ class ShardReader {
       maxTs: ref.through,
       remote: true,
       load: async (backward) => {
-        const bytes = await this.chunkBytes(ref);
+        const bytes = await this.chunkBytes(ref).catch((e: unknown) => {
+          // A chunk deleted under the index (an S3 lifecycle rule, a hand clean-up) leaves a gap in the
+          // answer, reported in its warnings, rather than failing the whole query.
+          if (e instanceof LokiError && e.code === 'object_not_found') return undefined;
+          throw e;
+        });
+        if (bytes === undefined) {
+          this.processed.missingChunks.push(chunkKey(this.task.tenant, ref));
+          return NO_RUNS;
+        }
         this.processed.chunks++;
         const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
         return this.checked(readChunkBlocks(buf, from, through, backward, prefilter, this.processed));
@@ -321,6 +333,9 @@ class ShardReader {
     };
   }
 }
+
+/** The runs of a chunk that is not there. */
+const NO_RUNS: BlockRuns = { next: () => undefined };
 
 /**
  * The labels a `by` grouping needs from the parsers: the grouping's, the unwrapped one, and any a label

@@ -43,6 +43,8 @@ export interface QueryStats {
   totalLinesProcessed: number;
   totalEntriesReturned: number;
   chunksDownloaded: number;
+  /** Loki's `warnings` of the answer: what it had to leave out (a stored chunk gone from the store). */
+  warnings: string[];
 }
 
 /**
@@ -50,7 +52,7 @@ export interface QueryStats {
  * from now; `signal` lets whoever runs the query stop its read loop (see throwIfStopped).
  */
 export function newQueryStats(timeoutNs?: bigint, signal?: AbortSignal): QueryStats {
-  const stats: QueryStats = { totalBytesProcessed: 0, totalLinesProcessed: 0, totalEntriesReturned: 0, chunksDownloaded: 0 };
+  const stats: QueryStats = { totalBytesProcessed: 0, totalLinesProcessed: 0, totalEntriesReturned: 0, chunksDownloaded: 0, warnings: [] };
   if (timeoutNs !== undefined && timeoutNs > 0n) stats.deadlineMs = Date.now() + Number(timeoutNs / 1_000_000n);
   if (signal) stats.signal = signal;
   return stats;

@@ -18,8 +18,9 @@ import { statsJson } from './stats.js';
 /** A timestamp as Loki writes sample times: seconds since the epoch as a JSON number. */
 const seconds = (ns: bigint) => Number(ns / 1_000_000n) / 1000;
 
-function sendData(reply: FastifyReply, data: unknown) {
-  return reply.type('application/json; charset=UTF-8').send(JSON.stringify({ status: 'success', data }));
+/** Loki's answer: `status`, `data`, and `warnings` when the query had to leave something out. */
+function sendData(reply: FastifyReply, data: unknown, warnings: readonly string[] = []) {
+  return reply.type('application/json; charset=UTF-8').send(JSON.stringify({ status: 'success', data, ...(warnings.length > 0 ? { warnings } : {}) }));
 }
 
 function matrixJson(series: readonly MatrixSeries[]) {
@@ -78,9 +79,9 @@ export function registerQueryRoutes(app: FastifyInstance, config: Config, engine
       tenant, query: params.get('query') ?? '', start, end, step, limit, direction, categorize, signal: clientGone(reply),
     });
     const statsBlock = statsJson(stats, execSeconds, queueSeconds);
-    if (value.kind === 'matrix') return sendData(reply, { resultType: 'matrix', result: matrixJson(value.series), stats: statsBlock });
+    if (value.kind === 'matrix') return sendData(reply, { resultType: 'matrix', result: matrixJson(value.series), stats: statsBlock }, stats.warnings);
     const data = { resultType: 'streams', result: streamsJson(value.streams, categorize), stats: statsBlock };
-    return sendData(reply, categorize ? { ...data, encodingFlags: [CATEGORIZE_LABELS] } : data);
+    return sendData(reply, categorize ? { ...data, encodingFlags: [CATEGORIZE_LABELS] } : data, stats.warnings);
   };
 
   const instantQuery = async (req: FastifyRequest, reply: FastifyReply) => {
@@ -91,9 +92,9 @@ export function registerQueryRoutes(app: FastifyInstance, config: Config, engine
     });
     const stats = statsJson(queryStats, execSeconds, queueSeconds);
     const t = seconds(value.time);
-    if (value.kind === 'scalar') return sendData(reply, { resultType: 'scalar', result: [t, formatFloat(value.value)], stats });
+    if (value.kind === 'scalar') return sendData(reply, { resultType: 'scalar', result: [t, formatFloat(value.value)], stats }, queryStats.warnings);
     const result = value.samples.map((s) => ({ metric: labelsToRecord(s.labels), value: [t, formatFloat(s.value)] }));
-    return sendData(reply, { resultType: 'vector', result, stats });
+    return sendData(reply, { resultType: 'vector', result, stats }, queryStats.warnings);
   };
 
   /** format_query: the query laid out as Loki's formatter does (Grafana's query editor "Format" button). */
