@@ -32,6 +32,45 @@ export class Metrics {
     name: 'loki_ingester_memory_streams', help: 'The total number of streams in memory per tenant.',
     labelNames: ['tenant'], registers: [this.registry],
   });
+  readonly streamsCreated = new Counter({
+    name: 'loki_ingester_streams_created_total', help: 'The total number of streams created per tenant.',
+    labelNames: ['tenant'], registers: [this.registry],
+  });
+  readonly streamsRemoved = new Counter({
+    name: 'loki_ingester_streams_removed_total', help: 'The total number of streams removed per tenant.',
+    labelNames: ['tenant'], registers: [this.registry],
+  });
+  /** Flushed chunks as Loki's ingester describes them (pkg/ingester/metrics.go: the same names and meanings). */
+  readonly chunkEntries = new Histogram({
+    name: 'loki_ingester_chunk_entries', help: 'Distribution of stored lines per chunk (when chunk is flushed).',
+    buckets: [200, 800, 3200, 12800, 51200, 204800, 819200, 3276800], registers: [this.registry],
+  });
+  readonly chunkSizeBytes = new Histogram({
+    name: 'loki_ingester_chunk_size_bytes', help: 'Distribution of stored chunk sizes (when stored).',
+    buckets: [20000, 60000, 180000, 540000, 1620000, 4860000, 14580000], registers: [this.registry],
+  });
+  readonly chunkCompressionRatio = new Histogram({
+    name: 'loki_ingester_chunk_compression_ratio', help: 'Compression ratio of chunks (when stored).',
+    buckets: [1.5, 3, 4.5, 6, 7.5, 9, 10.5, 12, 13.5, 15], registers: [this.registry],
+  });
+  readonly chunkAgeSeconds = new Histogram({
+    name: 'loki_ingester_chunk_age_seconds', help: 'Distribution of chunk ages (when stored).',
+    buckets: [60, 300, 600, 1800, 3600, 7200, 14400, 28800, 57600, 115200], registers: [this.registry],
+  });
+  readonly chunkStoredBytes = new Counter({
+    name: 'loki_ingester_chunk_stored_bytes_total', help: 'Total bytes stored in chunks per tenant.',
+    labelNames: ['tenant'], registers: [this.registry],
+  });
+
+  /** The figures of one flushed chunk; `ageSeconds`: from its first line's time to its flush. */
+  observeFlushedChunk(tenant: string, ref: { readonly entries: number; readonly size: number }, lineBytes: number, ageSeconds: number): void {
+    this.chunkStoredBytes.inc({ tenant }, ref.size);
+    this.chunkEntries.observe(ref.entries);
+    this.chunkSizeBytes.observe(ref.size);
+    if (ref.size > 0) this.chunkCompressionRatio.observe(lineBytes / ref.size);
+    this.chunkAgeSeconds.observe(Math.max(0, ageSeconds));
+  }
+
   /** Set by the ingester: counted when scraped, so nothing on the push path keeps count. */
   chunksInMemory: () => number = () => 0;
   readonly memoryChunks: Gauge = new Gauge({

@@ -331,6 +331,7 @@ export class Ingester {
       if (this.deps.logDuplicateMetrics) stream.onDuplicate = (bytes) => this.deps.metrics.duplicateLogBytes.inc({ tenant }, bytes);
       streams.set(labelsString, stream);
       this.deps.metrics.memoryStreams.inc({ tenant });
+      this.deps.metrics.streamsCreated.inc({ tenant });
     }
     return stream;
   }
@@ -468,6 +469,8 @@ export class Ingester {
       desc.state = 'flushed';
       desc.ref = ref;
       this.deps.metrics.chunksFlushed.inc({ reason: item.reason });
+      this.deps.metrics.observeFlushedChunk(tenant, ref, desc.chunk.lineBytes, (this.now() - Number(ref.from / 1_000_000n)) / 1000);
+      this.log.debug(`flushed chunk of ${stream.labelsString} (tenant ${tenant}, reason ${item.reason}): ${ref.entries} entries, ${ref.size} bytes`);
       let list = this.awaitingIndex.get(tenant);
       if (!list) this.awaitingIndex.set(tenant, (list = []));
       list.push(item);
@@ -511,6 +514,7 @@ export class Ingester {
           streams.delete(key);
           stream.dropped = true;
           this.deps.metrics.memoryStreams.dec({ tenant });
+          this.deps.metrics.streamsRemoved.inc({ tenant });
         }
       }
       if (streams.size === 0) this.tenants.delete(tenant);
@@ -553,6 +557,7 @@ export class Ingester {
       throw new Error(`writing the index of tenant ${tenant} failed; will retry: ${(failure.reason as Error).message}`);
     }
     this.unfinishedCuts.delete(tenant);
+    this.log.debug(`index cut for tenant ${tenant}: ${results.length} index files for ${cut.items.length} chunks written`);
     for (const { stream, desc } of cut.items) {
       const i = stream.chunks.indexOf(desc);
       if (i >= 0) stream.chunks.splice(i, 1);
@@ -575,6 +580,7 @@ export class Ingester {
       }
     }
     await wal.writeCheckpoint(segment, checkpointRecords(snapshot), failedBatches);
+    this.log.debug(`WAL checkpoint written after segment ${segment}: ${snapshot.length} streams`);
   }
 
   /**

@@ -62,3 +62,22 @@ describe('request metrics', () => {
     expect(text).toMatch(/^loki_build_info\{version="\d+\.\d+\.\d+",revision="unknown",branch="unknown",goversion="node v20\.[^"]+",goos="linux",goarch="x64",tags="unknown"\} 1$/m);
   });
 });
+
+describe('ingester metrics', () => {
+  it('counts streams created and describes flushed chunks with Loki\'s names', async () => {
+    const now = BigInt(Date.now()) * 1_000_000n;
+    const lines = Array.from({ length: 50 }, (_, i) => [(now + BigInt(i)).toString(), `line ${i} of the flushed chunk`]);
+    expect((await server.pushJson({ streams: [{ stream: { app: 'flushed' }, values: lines }] })).status).toBe(204);
+    expect((await fetch(`${server.url}/flush`, { method: 'POST' })).status).toBe(204);
+    const text = await (await server.get('/metrics')).text();
+    const value = (series: string) => Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+    expect(value('loki_ingester_streams_created_total{tenant="fake"}')).toBeGreaterThanOrEqual(1);
+    expect(value('loki_ingester_chunk_entries_count')).toBeGreaterThanOrEqual(1);
+    expect(value('loki_ingester_chunk_entries_sum')).toBeGreaterThanOrEqual(50);
+    expect(value('loki_ingester_chunk_size_bytes_count')).toBeGreaterThanOrEqual(1);
+    expect(value('loki_ingester_chunk_compression_ratio_count')).toBeGreaterThanOrEqual(1);
+    expect(value('loki_ingester_chunk_age_seconds_count')).toBeGreaterThanOrEqual(1);
+    expect(value('loki_ingester_chunk_stored_bytes_total{tenant="fake"}')).toBeGreaterThan(0);
+    expect(text).toMatch(/^# TYPE loki_ingester_streams_removed_total counter$/m);
+  });
+});
