@@ -9,7 +9,7 @@ export const KNOWN_UNIMPLEMENTED: readonly string[] = [
   'index_gateway', 'ingester_client', 'memberlist', 'pattern_ingester',
   // querier and query_scheduler: max_concurrent and max_outstanding_requests_per_tenant are in the schema
   'querier.tail_max_duration', 'querier.extra_query_delay', 'querier.query_ingesters_within', 'querier.engine',
-  'querier.query_store_only', 'querier.query_ingester_only', 'querier.multi_tenant_queries_enabled',
+  'querier.query_store_only', 'querier.query_ingester_only',
   'querier.per_request_limits_enabled', 'querier.query_partition_ingesters', 'querier.query_timeout',
   'query_scheduler.max_queue_hierarchy_levels', 'query_scheduler.querier_forget_delay', 'query_scheduler.grpc_client_config',
   'query_scheduler.use_scheduler_ring', 'query_scheduler.scheduler_ring', 'query_scheduler.prioritize_query_components',

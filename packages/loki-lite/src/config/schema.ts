@@ -147,6 +147,8 @@ export const configSchema = z.strictObject({
       // Queries this process runs at once; the others wait in the per-tenant queues (querier/admission.ts).
       // 4 is current Loki's default (pkg/querier/querier.go, Loki 3.x; it was 10 in Loki 2.x).
       max_concurrent: z.number().int().min(1).default(4),
+      // Queries for several tenants at once (X-Scope-OrgID: a|b), each stream labelled __tenant_id__.
+      multi_tenant_queries_enabled: z.boolean().default(false),
       // loki-lite: the threads that run query shards, min(max_concurrent, cores) by default; 0 runs them
       // on the server's own thread (between pushes), as a test or a tiny machine may want.
       worker_threads: z.number().int().min(0).optional(),

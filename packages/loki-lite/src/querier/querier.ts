@@ -205,6 +205,22 @@ export class Querier {
    * both, the merge drops the copies).
    */
   private async sourcesFor(tenant: string, matchers: readonly LabelMatcher[], from: bigint, through: bigint): Promise<ShardStream[]> {
+    const tenants = tenant.split('|');
+    if (tenants.length === 1) return this.tenantSources(tenant, matchers, from, through);
+    // Loki's multi-tenant query (`a|b`): each tenant's streams, labelled with __tenant_id__, which the
+    // selector may match on to pick tenants.
+    const byTenant = matchers.filter((m) => m.name === TENANT_LABEL);
+    const rest = matchers.filter((m) => m.name !== TENANT_LABEL);
+    const sources: ShardStream[] = [];
+    for (const t of tenants) {
+      if (!byTenant.every((m) => m.matches(t))) continue;
+      for (const src of await this.tenantSources(t, rest, from, through)) sources.push({ ...src, tenant: t, labels: withLabel(src.labels, TENANT_LABEL, t) });
+    }
+    return sources.sort((a, b) => compareStrings(printLabels(a.labels), printLabels(b.labels)));
+  }
+
+  /** One tenant's streams for sourcesFor. */
+  private async tenantSources(tenant: string, matchers: readonly LabelMatcher[], from: bigint, through: bigint): Promise<ShardStream[]> {
     const sources = new Map<string, { labels: Labels; memory: MemoryChunkSnapshot[]; chunks: ChunkRef[] }>();
     for (const m of this.memory.streamsMatching(tenant, matchers)) {
       if (m.overlaps(from, through - 1n)) sources.set(m.labelsString, { labels: m.labels, memory: m.chunkSnapshots(from, through), chunks: [] });
@@ -216,7 +232,7 @@ export class Querier {
       else sources.set(key, { labels: s.labels, memory: [], chunks: [...s.chunks] });
     }
     // In label order: the answer to ties between streams must not depend on where a stream's data is.
-    return [...sources.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, src]) => src);
+    return [...sources.entries()].sort(([a], [b]) => compareStrings(a, b)).map(([, src]) => src);
   }
 
   /**
@@ -356,3 +372,12 @@ function addBytes(totals: Map<string, { labels: Labels; bytes: number }>, labels
   else totals.set(key, { labels, bytes });
 }
 
+/** The label Loki gives every stream of a multi-tenant query: the tenant it belongs to. */
+export const TENANT_LABEL = '__tenant_id__';
+
+const compareStrings = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** `labels` with name=value added in its sorted place. */
+function withLabel(labels: Labels, name: string, value: string): Labels {
+  return [...labels, { name, value }].sort((a, b) => compareStrings(a.name, b.name));
+}

@@ -80,7 +80,7 @@ function cuts(group: readonly ShardStream[], pieces: number, from: bigint, throu
 /** The stream with only its chunks that hold time in [lo, hi). */
 function within(s: ShardStream, lo: bigint, hi: bigint): ShardStream {
   return {
-    labels: s.labels,
+    ...s,
     memory: s.memory.filter((m) => m.maxTs >= lo && m.minTs < hi),
     chunks: s.chunks.filter((c) => c.through >= lo && c.from < hi),
   };

@@ -24,6 +24,8 @@ import type { Direction, MemoryChunkSnapshot, ResultEntry } from './types.js';
 
 /** One stream of a shard: its in-memory chunks (snapshots) and stored chunks. */
 export interface ShardStream {
+  /** Its tenant, when the query spans several (`a|b`); else the shard's. */
+  readonly tenant?: string;
   readonly labels: Labels;
   readonly memory: readonly MemoryChunkSnapshot[];
   readonly chunks: readonly ChunkRef[];
@@ -243,7 +245,8 @@ class ShardReader {
       const stream = pipeline.forStream(src.labels);
       const prefilter = compileBytePrefilter(selector.pipeline, new Set(src.labels.map((l) => l.name)));
       let remaining = nearest?.limit ?? Infinity;
-      const chunks = [...src.memory.map((m) => this.memoryChunk(m, prefilter)), ...src.chunks.map((ref) => this.storedChunk(ref, prefilter))];
+      const tenant = src.tenant ?? task.tenant;
+      const chunks = [...src.memory.map((m) => this.memoryChunk(m, prefilter)), ...src.chunks.map((ref) => this.storedChunk(tenant, ref, prefilter))];
       await mergeChunks(chunks, nearest?.direction ?? 'forward', (e) => {
         // The clock and the cancel flag are read every 4096 lines: cheap, and a query cannot outrun them by much.
         if ((++seen & 4095) === 0) env.checkStopped();
@@ -275,7 +278,7 @@ class ShardReader {
 
   /** Asks for the first stored chunk (in the merge's opening order) of each of the next STREAMS_AHEAD streams. */
   private fetchAhead(next: number, backward: boolean): void {
-    const { streams, tenant } = this.task;
+    const { streams } = this.task;
     const edge = (r: ChunkRef) => chunkEdge(r.from, r.through, backward);
     for (let j = next; j < Math.min(streams.length, next + STREAMS_AHEAD); j++) {
       const refs = streams[j]!.chunks;
@@ -283,16 +286,16 @@ class ShardReader {
       let first = refs[0]!;
       for (const r of refs) if (compareEdges(edge(r), edge(first), backward) < 0) first = r;
       if (this.fetched.has(first)) continue;
-      const bytes = this.env.getChunk(tenant, first);
+      const bytes = this.env.getChunk(streams[j]!.tenant ?? this.task.tenant, first);
       bytes.catch(() => {}); // a failure is seen when the stream is read
       this.fetched.set(first, bytes);
     }
   }
 
   /** A stored chunk's bytes: fetched ahead, or asked for now. */
-  private chunkBytes(ref: ChunkRef): Promise<Uint8Array> {
+  private chunkBytes(tenant: string, ref: ChunkRef): Promise<Uint8Array> {
     const ahead = this.fetched.get(ref);
-    if (!ahead) return this.env.getChunk(this.task.tenant, ref);
+    if (!ahead) return this.env.getChunk(tenant, ref);
     this.fetched.delete(ref);
     return ahead;
   }
@@ -309,21 +312,21 @@ class ShardReader {
   }
 
   /** A chunk in the store, fetched and decoded when the merge reaches it. */
-  private storedChunk(ref: ChunkRef, prefilter: BytePrefilter | undefined): ChunkSource {
+  private storedChunk(tenant: string, ref: ChunkRef, prefilter: BytePrefilter | undefined): ChunkSource {
     const { from, through } = this.task;
     return {
       minTs: ref.from,
       maxTs: ref.through,
       remote: true,
       load: async (backward) => {
-        const bytes = await this.chunkBytes(ref).catch((e: unknown) => {
+        const bytes = await this.chunkBytes(tenant, ref).catch((e: unknown) => {
           // A chunk deleted under the index (an S3 lifecycle rule, a hand clean-up) leaves a gap in the
           // answer, reported in its warnings, rather than failing the whole query.
           if (e instanceof LokiError && e.code === 'object_not_found') return undefined;
           throw e;
         });
         if (bytes === undefined) {
-          this.processed.missingChunks.push(chunkKey(this.task.tenant, ref));
+          this.processed.missingChunks.push(chunkKey(tenant, ref));
           return NO_RUNS;
         }
         this.processed.chunks++;

@@ -16,10 +16,22 @@ export function requestParams(req: FastifyRequest): URLSearchParams {
   return params;
 }
 
-/** The tenant of a request; queries may later allow `a|b`. */
+/** The tenant of a request (one: `a|b` answers Loki's 400 "multiple org IDs present"). */
 export function tenantOf(req: FastifyRequest, config: Config): string {
+  return tenantsOf(req, config, false)[0]!;
+}
+
+/**
+ * The tenants of a query: with querier.multi_tenant_queries_enabled, Loki's `a|b` (sorted, each once),
+ * given to the querier as one `a|b` string.
+ */
+export function queryTenantOf(req: FastifyRequest, config: Config): string {
+  return tenantsOf(req, config, config.querier.multi_tenant_queries_enabled).join('|');
+}
+
+function tenantsOf(req: FastifyRequest, config: Config, allowMultiple: boolean): string[] {
   const header = req.headers['x-scope-orgid'];
-  return tenantsFromHeader(Array.isArray(header) ? header[0] : header, config.auth_enabled, false)[0]!;
+  return tenantsFromHeader(Array.isArray(header) ? header[0] : header, config.auth_enabled, allowMultiple);
 }
 
 export interface AppOptions {

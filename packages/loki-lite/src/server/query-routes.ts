@@ -6,7 +6,7 @@ import { parseQuery } from '../logql/syntax/parser.js';
 import { prettify } from '../logql/syntax/print.js';
 import type { ResultEntry, StreamResult } from '../querier/types.js';
 import type { MatrixSeries, QueryEngine } from '../querier/query-engine.js';
-import { requestParams, tenantOf } from './app.js';
+import { queryTenantOf, requestParams } from './app.js';
 import { directionParam, limitParam, QUERY_RANGE_DEFAULT_SINCE, stepParam, timeRange, timestampParam } from './params.js';
 import { statsJson } from './stats.js';
 
@@ -67,7 +67,7 @@ export function clientGone(reply: FastifyReply): AbortSignal {
 /** /loki/api/v1/query_range and /loki/api/v1/query (GET, or POST with a form body). */
 export function registerQueryRoutes(app: FastifyInstance, config: Config, engine: QueryEngine): void {
   const queryRange = async (req: FastifyRequest, reply: FastifyReply) => {
-    const tenant = tenantOf(req, config); // first, as Loki's auth middleware runs before the handler
+    const tenant = queryTenantOf(req, config); // first, as Loki's auth middleware runs before the handler
     const params = requestParams(req);
     const { start, end } = timeRange(params, QUERY_RANGE_DEFAULT_SINCE);
     // In the order Loki's loghttp reads them, so that of two bad parameters the same one is reported.
@@ -85,7 +85,7 @@ export function registerQueryRoutes(app: FastifyInstance, config: Config, engine
   };
 
   const instantQuery = async (req: FastifyRequest, reply: FastifyReply) => {
-    const tenant = tenantOf(req, config);
+    const tenant = queryTenantOf(req, config);
     const params = requestParams(req);
     const { value, stats: queryStats, execSeconds, queueSeconds } = await engine.instant({
       tenant, query: params.get('query') ?? '', time: timestampParam(params, 'time', nowNanos()), signal: clientGone(reply),
