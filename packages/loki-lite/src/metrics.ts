@@ -63,13 +63,40 @@ export class Metrics {
   });
 
   /** The figures of one flushed chunk; `ageSeconds`: from its first line's time to its flush. */
-  observeFlushedChunk(tenant: string, ref: { readonly entries: number; readonly size: number }, lineBytes: number, ageSeconds: number): void {
+  observeFlushedChunk(
+    tenant: string, ref: { readonly entries: number; readonly size: number; readonly from: bigint; readonly through: bigint },
+    lineBytes: number, ageSeconds: number, targetSize: number,
+  ): void {
     this.chunkStoredBytes.inc({ tenant }, ref.size);
+    this.chunkUtilization.observe(targetSize > 0 ? ref.size / targetSize : 0);
+    this.chunkBoundsHours.observe(Number(ref.through - ref.from) / 3.6e12);
     this.chunkEntries.observe(ref.entries);
     this.chunkSizeBytes.observe(ref.size);
     if (ref.size > 0) this.chunkCompressionRatio.observe(lineBytes / ref.size);
     this.chunkAgeSeconds.observe(Math.max(0, ageSeconds));
   }
+
+  readonly chunkUtilization = new Histogram({
+    name: 'loki_ingester_chunk_utilization', help: 'Distribution of stored chunk utilization (when stored).',
+    buckets: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1], registers: [this.registry],
+  });
+  readonly chunkBoundsHours = new Histogram({
+    name: 'loki_ingester_chunk_bounds_hours', help: 'Distribution of chunk end-start durations.',
+    buckets: [0.25, 0.5, 1, 2, 4, 8, 16, 32], registers: [this.registry],
+  });
+  /** Set by the ingester: chunks waiting to be written to the store, counted when scraped. */
+  flushQueueLength: () => number = () => 0;
+  readonly flushQueue: Gauge = new Gauge({
+    name: 'loki_ingester_flush_queue_length', help: 'The total number of series pending in the flush queue.', registers: [this.registry],
+    collect: (): void => this.flushQueue.set(this.flushQueueLength()),
+  });
+  /** The same, under the name Loki's older dashboards read. */
+  readonly cortexFlushQueue: Gauge = new Gauge({
+    name: 'cortex_ingester_flush_queue_length', help: 'The total number of series pending in the flush queue.', registers: [this.registry],
+    collect: (): void => this.cortexFlushQueue.set(this.flushQueueLength()),
+  });
+  /** Requests that failed on an unexpected error (a bug): Loki counts its recovered panics here. */
+  readonly panics = new Counter({ name: 'loki_panic_total', help: 'The total number of panic triggered', registers: [this.registry] });
 
   /** Set by the ingester: counted when scraped, so nothing on the push path keeps count. */
   chunksInMemory: () => number = () => 0;

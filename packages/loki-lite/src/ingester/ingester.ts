@@ -124,6 +124,7 @@ export class Ingester {
     this.log = deps.log ?? silentLogger;
     this.now = deps.nowMs ?? Date.now;
     deps.metrics.chunksInMemory = () => this.chunksInMemory();
+    deps.metrics.flushQueueLength = () => this.flushQueue.length + this.flushesRunning;
     this.settings = {
       encoding: config.chunk_encoding,
       blockSize: config.chunk_block_size,
@@ -469,7 +470,7 @@ export class Ingester {
       desc.state = 'flushed';
       desc.ref = ref;
       this.deps.metrics.chunksFlushed.inc({ reason: item.reason });
-      this.deps.metrics.observeFlushedChunk(tenant, ref, desc.chunk.lineBytes, (this.now() - Number(ref.from / 1_000_000n)) / 1000);
+      this.deps.metrics.observeFlushedChunk(tenant, ref, desc.chunk.lineBytes, (this.now() - Number(ref.from / 1_000_000n)) / 1000, this.deps.config.chunk_target_size);
       this.log.debug(`flushed chunk of ${stream.labelsString} (tenant ${tenant}, reason ${item.reason}): ${ref.entries} entries, ${ref.size} bytes`);
       let list = this.awaitingIndex.get(tenant);
       if (!list) this.awaitingIndex.set(tenant, (list = []));

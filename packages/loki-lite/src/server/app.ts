@@ -2,7 +2,7 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Config } from '../config/schema.js';
 import type { Metrics } from '../metrics.js';
 import { tenantsFromHeader } from '../distributor/tenant.js';
-import type { Logger } from '@loki-lite/shared';
+import { LokiError, type Logger } from '@loki-lite/shared';
 import { toHttpError } from './http-errors.js';
 
 /** Query string and (for POST forms) body parameters of a request, merged as Go's r.Form does. */
@@ -53,6 +53,7 @@ export function createApp({ config, log, metrics }: AppOptions): FastifyInstance
   app.setErrorHandler((err, req, reply) => {
     const { status, message } = toHttpError(err);
     if (status >= 500) log.error(`${req.method} ${req.url}: ${message}`);
+    if (!(err instanceof LokiError) && status >= 500) metrics?.panics.inc();
     void reply.code(status).type('text/plain; charset=utf-8').send(message + '\n');
   });
   app.setNotFoundHandler((_req, reply) => {
