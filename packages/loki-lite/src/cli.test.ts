@@ -90,4 +90,17 @@ describe('loki-lite command line', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('-log-config-reverse-order logs the configuration at info level, a line per YAML line, the last first', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'loki-lite-cli-'));
+    try {
+      const { stderr } = await run([`-config.file=${writeChildConfig(dir, await freePort(), '')}`, '-log-config-reverse-order', '-log.level=info'], 'listening on');
+      const logged = stderr.split('\n').filter((l) => l.startsWith('level=info')).map((l) => /msg=(.*)$/.exec(l)?.[1] ?? '');
+      const at = (text: string) => logged.findIndex((m) => m.includes(text));
+      expect(at('"target: all"')).toBeGreaterThan(at('auth_enabled: false'));
+      expect(at('auth_enabled: false')).toBeGreaterThan(at('http_listen_port'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

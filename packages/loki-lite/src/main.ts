@@ -124,6 +124,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     log.info(`config: ${loaded.source}`);
     for (const w of loaded.warnings) log.warn(w);
     if (flags.printConfig) process.stderr.write(`---\n${configYaml(config)}`);
+    if (flags.logConfigReverse) for (const line of configYaml(config).trimEnd().split('\n').reverse()) log.info(line);
     const server = await startLokiLite(config, { log });
     closeOnSignals(log, 'flushing and shutting down', () => server.close());
   } catch (e) {

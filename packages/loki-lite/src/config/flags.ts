@@ -14,6 +14,8 @@ export interface Flags {
   logFormat?: string;
   /** -print-config-stderr: the effective config, as YAML, on stderr at start. */
   printConfig: boolean;
+  /** -log-config-reverse-order: the effective config at info level, a log line per YAML line, last first. */
+  logConfigReverse: boolean;
   /** -version: print the version and exit. */
   version: boolean;
   /** -help or -h: print the usage and exit. */
@@ -33,11 +35,12 @@ const FLAGS: readonly FlagSpec<Flags>[] = [
   { name: 'log.level', type: 'string', usage: 'The lowest level logged: debug, info, warn or error.', default: 'info', apply: (f, v) => (f.logLevel = v) },
   { name: 'log.format', type: 'string', usage: 'The format of log lines: logfmt or json.', default: 'logfmt', apply: (f, v) => (f.logFormat = v) },
   bool('print-config-stderr', 'Write the configuration in effect, defaults included, to stderr as YAML at start.', (f, v) => (f.printConfig = v)),
+  bool('log-config-reverse-order', 'Log the configuration in effect at info level, one line per YAML line, last line first (so it reads top-down in Grafana).', (f, v) => (f.logConfigReverse = v)),
   bool('version', 'Print the version and build information, then exit.', (f, v) => (f.version = v)),
 ];
 
 export function parseFlags(argv: readonly string[]): Flags {
-  const flags: Flags = { expandEnv: false, printConfig: false, version: false, help: false };
+  const flags: Flags = { expandEnv: false, printConfig: false, logConfigReverse: false, version: false, help: false };
   if (!parseGoFlags(argv, FLAGS, flags)) flags.help = true;
   if (flags.logFormat !== undefined && flags.logFormat !== 'logfmt' && flags.logFormat !== 'json') {
     throw new FlagError(`invalid value ${JSON.stringify(flags.logFormat)} for -log.format: logfmt or json`);
