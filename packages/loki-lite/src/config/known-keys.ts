@@ -23,7 +23,7 @@ export const KNOWN_UNIMPLEMENTED: readonly string[] = [
   'limits_config.max_querier_bytes_read', 'limits_config.tsdb_max_query_parallelism', 'limits_config.cardinality_limit',
   // settings of the single process we run that only matter to Loki's ring and gRPC plumbing (read, and
   // warned about, rather than passed silently: loki-lite keeps one copy of each line and serves no gRPC)
-  'common.replication_factor', 'server.grpc_listen_port', 'common.ring', 'common.instance_addr', 'common.instance_interface_names', 'common.compactor_address',
+  'common.replication_factor', 'server.grpc_listen_port', 'server.graceful_shutdown_timeout', 'common.ring', 'common.instance_addr', 'common.instance_interface_names', 'common.compactor_address',
   'server.grpc_server_max_recv_msg_size', 'server.grpc_server_max_send_msg_size', 'server.http_server_read_timeout',
   'server.http_server_write_timeout', 'server.http_server_idle_timeout', 'server.register_instrumentation',
   'server.grpc_server_max_concurrent_streams', 'ingester.lifecycler', 'ingester.chunk_retain_period', 'ingester.concurrent_flushes',

@@ -42,7 +42,6 @@ export const configSchema = z.strictObject({
       http_listen_port: port.default(3100),
       log_level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
       log_format: z.enum(['logfmt', 'json']).default('logfmt'),
-      graceful_shutdown_timeout: duration.default(30_000_000_000n),
     })
     .prefault({}),
   common: z
@@ -108,6 +107,7 @@ export const configSchema = z.strictObject({
     .prefault({}),
   limits_config: z
     .strictObject({
+      // One distributor: the global limit shared among distributors and the local one are the same here.
       ingestion_rate_strategy: z.enum(['global', 'local']).default('global'),
       ingestion_rate_mb: z.number().min(0).default(4),
       ingestion_burst_size_mb: z.number().min(0).default(6),
