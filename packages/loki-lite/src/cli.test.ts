@@ -5,7 +5,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '@loki-lite/shared';
 import { describe, expect, it } from 'vitest';
-import { writeChildConfig } from './testing/child-server.js';
+import { startChild, writeChildConfig } from './testing/child-server.js';
+import { eventually } from './testing/eventually.js';
 
 /* The built bin as an operator runs it: what each flag prints, where, and the exit status. */
 
@@ -100,6 +101,30 @@ describe('loki-lite command line', () => {
       expect(at('"target: all"')).toBeGreaterThan(at('auth_enabled: false'));
       expect(at('auth_enabled: false')).toBeGreaterThan(at('http_listen_port'));
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('/log_level tells the level (GET) and changes it while the server runs (POST log_level=...), as Loki\'s answers', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'loki-lite-cli-'));
+    const port = await freePort();
+    const server = await startChild(writeChildConfig(dir, port, ''), port);
+    try {
+      const level = () => fetch(`${server.url}/log_level`).then((r) => r.json());
+      const set = (value: string) => fetch(`${server.url}/log_level`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `log_level=${value}` });
+      expect(await level()).toEqual({ message: 'Current log level is error' }); // writeChildConfig logs errors only
+      const bad = await set('loud');
+      expect([bad.status, await bad.json()]).toEqual([400, { status: 'failed', message: 'unrecognized log level "loud"' }]);
+      const ok = await set('debug');
+      expect([ok.status, await ok.json()]).toEqual([200, { status: 'success', message: 'Log level set to debug' }]);
+      expect(await level()).toEqual({ message: 'Current log level is debug' });
+      // Debug lines now reach stderr: a flush logs one per chunk.
+      const now = BigInt(Date.now()) * 1_000_000n;
+      await fetch(`${server.url}/loki/api/v1/push`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ streams: [{ stream: { app: 'lvl' }, values: [[now.toString(), 'x']] }] }) });
+      await fetch(`${server.url}/flush`, { method: 'POST' });
+      await eventually(async () => /^level=debug ts=\S+ msg="flushed chunk of \{app=\\"lvl\\"/m.test(server.stderr()), 10_000);
+    } finally {
+      server.process.kill('SIGKILL');
       rmSync(dir, { recursive: true, force: true });
     }
   });

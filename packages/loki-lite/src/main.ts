@@ -24,7 +24,7 @@ import { registerDetectedRoutes } from './server/detected-routes.js';
 import { indexPeriodsFromConfig, objectStoreFromConfig } from './storage/from-config.js';
 import { LogStore } from './storage/log-store.js';
 import type { ObjectStore } from './storage/object-store.js';
-import { type Logger, stderrLogger } from '@loki-lite/shared';
+import { type LevelControl, type Logger, stderrLogger } from '@loki-lite/shared';
 
 export { parseConfig } from './config/load.js';
 
@@ -42,7 +42,8 @@ export interface RunningServer {
 }
 
 export interface StartOptions {
-  readonly log?: Logger;
+  /** The process's logger; one that can change its level (stderrLogger) also serves /log_level. */
+  readonly log?: Logger & Partial<LevelControl>;
   /** Overrides the object store the config names (tests). */
   readonly objectStore?: ObjectStore;
 }
@@ -51,6 +52,7 @@ export interface StartOptions {
 export async function startLokiLite(config: Config, opts: StartOptions = {}): Promise<RunningServer> {
   if (config.target !== 'all') throw new ConfigError([`target: ${config.target} is not implemented yet; loki-lite runs -target=all`]);
   const log = opts.log ?? stderrLogger(config.server.log_level, config.server.log_format);
+  const logLevel = log.setLevel && log.level !== undefined ? (log as Logger & LevelControl) : undefined;
   const metrics = new Metrics(VERSION);
   const store = new LogStore(opts.objectStore ?? objectStoreFromConfig(config), indexPeriodsFromConfig(config), {
     onForeignIndexFile: (key, reason) => {
@@ -77,7 +79,7 @@ export async function startLokiLite(config: Config, opts: StartOptions = {}): Pr
   registerDetectedRoutes(app, config, querier, engine);
   registerMetadataRoutes(app, config, querier);
   const services = () => ['server', 'distributor', 'ingester', 'querier', 'query-frontend'].map((name) => [name, ready ? 'Running' : 'Starting'] as const);
-  registerOpsRoutes(app, { config, services, metrics, version: VERSION, notReady: () => (ready ? undefined : 'Ingester not ready: replaying the WAL'), flush: () => ingester.flushAll() });
+  registerOpsRoutes(app, { config, services, metrics, logLevel, version: VERSION, notReady: () => (ready ? undefined : 'Ingester not ready: replaying the WAL'), flush: () => ingester.flushAll() });
 
   await ingester.start();
   ready = true;

@@ -30,7 +30,7 @@ export { ByteNeedle } from './search/byte-search.js';
 export { duration, byteSize, dayTime, port, csvList } from './config/values.js';
 export { ConfigError, expandEnv, parseYamlMapping, validateConfig, deepFreeze, removeKnownUnimplemented } from './config/yaml-config.js';
 export { FlagError, type FlagSpec, goUsage, parseGoFlags, tokenizeGoFlags, parseBoolFlag, parsePortFlag, unknownFlag } from './config/go-flags.js';
-export { type LogFields, type Logger, type LogLevel, silentLogger, stderrLogger } from './log/logger.js';
+export { isLogLevel, type LevelControl, type LogFields, type Logger, type LogLevel, silentLogger, stderrLogger } from './log/logger.js';
 export { closeOnSignals } from './process/shutdown.js';
 export { freePort } from './process/free-port.js';
 export { exitWith, StartupError, versionText } from './process/version.js';

@@ -1,14 +1,18 @@
-import type { FastifyInstance } from 'fastify';
+import { isLogLevel, type LevelControl } from '@loki-lite/shared';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { defaultConfig } from '../config/load.js';
 import { configDiffYaml, configYaml } from '../config/print.js';
 import type { Config } from '../config/schema.js';
 import type { Metrics } from '../metrics.js';
+import { requestParams } from './app.js';
 
 export interface OpsDeps {
   readonly config: Config;
   /** The roles this process runs, in start order, and their state (Loki's service states: Running...). */
   readonly services: () => ReadonlyArray<readonly [name: string, state: string]>;
   readonly metrics: Metrics;
+  /** The process's log level, for /log_level; absent when the logger has none to change (tests). */
+  readonly logLevel?: LevelControl;
   readonly version: string;
   /** Undefined when ready, else why not. */
   readonly notReady: () => string | undefined;
@@ -23,6 +27,18 @@ export function registerOpsRoutes(app: FastifyInstance, deps: OpsDeps): void {
     const text = mode === 'defaults' ? configYaml(defaultConfig()) : mode === 'diff' ? configDiffYaml(deps.config, defaultConfig()) : configYaml(deps.config);
     return reply.type('text/plain; charset=utf-8').send(text);
   });
+  // As Loki's log.LevelHandler: GET tells the level, POST log_level=<level> changes it; JSON answers.
+  const logLevel = async (req: FastifyRequest, reply: FastifyReply) => {
+    const control = deps.logLevel;
+    if (!control) return reply.code(404).type('text/plain; charset=utf-8').send('404 page not found\n');
+    if (req.method === 'GET') return reply.send({ message: `Current log level is ${control.level}` });
+    const wanted = requestParams(req).get('log_level') ?? '';
+    if (!isLogLevel(wanted)) return reply.code(400).send({ status: 'failed', message: `unrecognized log level ${JSON.stringify(wanted)}` });
+    control.setLevel(wanted);
+    return reply.send({ status: 'success', message: `Log level set to ${wanted}` });
+  };
+  app.get('/log_level', logLevel);
+  app.post('/log_level', logLevel);
   app.get('/services', async (_req, reply) => {
     return reply.type('text/plain; charset=utf-8').send(deps.services().map(([name, state]) => `${name} => ${state}\n`).join(''));
   });

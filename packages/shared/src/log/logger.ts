@@ -19,14 +19,33 @@ const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
  * Lines on stderr like Loki's own logs: logfmt (`level=info ts=2026-11-25T00:00:00.000Z msg="..."`) or, with
  * `json` (-log.format), one JSON object per line with the same fields.
  */
-export function stderrLogger(level: LogLevel, format: 'logfmt' | 'json' = 'logfmt'): Logger {
-  const min = LEVELS.indexOf(level);
+export function stderrLogger(level: LogLevel, format: 'logfmt' | 'json' = 'logfmt'): Logger & LevelControl {
+  let min = LEVELS.indexOf(level);
   const text = format === 'json' ? jsonLine : logfmtLine;
   const write = (lvl: LogLevel, fields: LogFields) => {
     if (LEVELS.indexOf(lvl) >= min) process.stderr.write(text([['level', lvl], ['ts', new Date().toISOString()], ...fields]));
   };
   const line = (lvl: LogLevel) => (msg: string) => write(lvl, [['msg', msg]]);
-  return { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error'), fields: write };
+  return {
+    debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error'), fields: write,
+    get level() {
+      return LEVELS[min]!;
+    },
+    setLevel(next: LogLevel) {
+      min = LEVELS.indexOf(next);
+    },
+  };
+}
+
+/** A logger's level, changed while it runs (Loki's /log_level). */
+export interface LevelControl {
+  readonly level: LogLevel;
+  setLevel(level: LogLevel): void;
+}
+
+/** Whether `s` names a level: debug, info, warn or error. */
+export function isLogLevel(s: string): s is LogLevel {
+  return (LEVELS as readonly string[]).includes(s);
 }
 
 /** go-kit's logfmt: a value is quoted (with Go's escapes) when it is empty or holds a space, `=`, `"` or a control character. */
