@@ -316,6 +316,20 @@ export class Querier {
   }
 
   private async seriesLabels(tenant: string, matchers: readonly LabelMatcher[] | undefined, from: bigint, through: bigint): Promise<Labels[]> {
+    const tenants = tenant.split('|');
+    if (tenants.length === 1) return this.tenantSeriesLabels(tenant, matchers, from, through);
+    // A multi-tenant lookup, as sourcesFor: every tenant's label sets with __tenant_id__ added.
+    const byTenant = (matchers ?? []).filter((m) => m.name === TENANT_LABEL);
+    const rest = (matchers ?? []).filter((m) => m.name !== TENANT_LABEL);
+    const out: Labels[] = [];
+    for (const t of tenants) {
+      if (!byTenant.every((m) => m.matches(t))) continue;
+      for (const labels of await this.tenantSeriesLabels(t, rest, from, through)) out.push(withLabel(labels, TENANT_LABEL, t));
+    }
+    return out;
+  }
+
+  private async tenantSeriesLabels(tenant: string, matchers: readonly LabelMatcher[] | undefined, from: bigint, through: bigint): Promise<Labels[]> {
     const out = new Map<string, Labels>();
     for (const m of this.memory.streamsMatching(tenant, matchers ?? [])) if (m.overlaps(from, through)) out.set(m.labelsString, m.labels);
     for (const s of await this.store.selectSeries(tenant, matchers ?? [], from, through)) {

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config/schema.js';
 import { parseMatchers } from '../logql/syntax/parser.js';
 import type { Querier } from '../querier/querier.js';
-import { requestParams, tenantOf } from './app.js';
+import { queryTenantOf, requestParams, tenantOf } from './app.js';
 import { limitParam, METADATA_DEFAULT_SINCE, stepParam, timeRange } from './params.js';
 
 const MS = 1_000_000n;
@@ -51,7 +51,7 @@ export function registerMetadataRoutes(app: FastifyInstance, config: Config, que
   };
 
   const labels = async (req: FastifyRequest, reply: FastifyReply) => {
-    const tenant = tenantOf(req, config);
+    const tenant = queryTenantOf(req, config);
     const params = requestParams(req);
     const { start, end } = timeRange(params, METADATA_DEFAULT_SINCE);
     const names = await querier.labelNames(tenant, start, end, selectorOf(params));
@@ -59,7 +59,7 @@ export function registerMetadataRoutes(app: FastifyInstance, config: Config, que
   };
 
   const labelValues = async (req: FastifyRequest<{ Params: { name: string } }>, reply: FastifyReply) => {
-    const tenant = tenantOf(req, config);
+    const tenant = queryTenantOf(req, config);
     const params = requestParams(req);
     const { start, end } = timeRange(params, METADATA_DEFAULT_SINCE);
     const values = await querier.labelValues(tenant, req.params.name, start, end, selectorOf(params));
@@ -67,7 +67,7 @@ export function registerMetadataRoutes(app: FastifyInstance, config: Config, que
   };
 
   const series = async (req: FastifyRequest, reply: FastifyReply) => {
-    const tenant = tenantOf(req, config);
+    const tenant = queryTenantOf(req, config);
     const params = requestParams(req);
     const { start, end } = timeRange(params, METADATA_DEFAULT_SINCE);
     const selectors = [...params.getAll('match[]'), ...params.getAll('match')].map(parseMatchers);

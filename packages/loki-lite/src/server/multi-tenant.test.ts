@@ -41,6 +41,17 @@ describe('multi-tenant queries', () => {
     expect(vector.data.result.map((r) => [r.metric, r.value[1]])).toEqual([[{ __tenant_id__: 'team-a' }, '2'], [{ __tenant_id__: 'team-b' }, '1']]);
   });
 
+  it('answers labels, label values and series for a|b, with __tenant_id__', async () => {
+    const get = async (path: string, params: Record<string, string | bigint>) => {
+      const res = await server.get(`${path}?${qs({ start: now - 1n, end: now + 10n ** 12n, ...params })}`, { 'X-Scope-OrgID': 'team-a|team-b' });
+      expect(res.status).toBe(200);
+      return ((await res.json()) as { data: unknown }).data;
+    };
+    expect(await get('/loki/api/v1/labels', {})).toEqual(['__tenant_id__', 'app']);
+    expect(await get('/loki/api/v1/label/__tenant_id__/values', {})).toEqual(['team-a', 'team-b']);
+    expect(await get('/loki/api/v1/series', { 'match[]': '{app="train", __tenant_id__="team-b"}' })).toEqual([{ __tenant_id__: 'team-b', app: 'train' }]);
+  });
+
   it('answers Loki\'s 400 for a|b when multi-tenant queries are off, and for a push', async () => {
     const single = await startTestServer('auth_enabled: true');
     try {
