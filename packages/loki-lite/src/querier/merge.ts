@@ -49,22 +49,58 @@ export async function mergeChunks(sources: readonly ChunkSource[], direction: Di
     // Entries strictly before the next unopened chunk's edge cannot be preceded by anything unread.
     const limit = next < order.length ? edge(order[next]!) : undefined;
     for (;;) {
+      // One chunk open and its whole run before the limit (a stream's chunks seldom overlap): the run is
+      // walked straight, without choosing a cursor and testing the limit at every entry.
+      if (open.length === 1 && runBefore(open[0]!, limit)) {
+        const only = open[0]!;
+        if (!visitRun(only)) return;
+        if (!nextRun(only)) open.length = 0;
+        continue;
+      }
       const best = first();
       if (!best) break;
       const e = best.entries[best.at]!;
       if (limit !== undefined && !before(e.timestamp, limit)) break;
       best.at += backward ? -1 : 1;
       if ((best.at < 0 || best.at >= best.entries.length) && !nextRun(best)) open.splice(open.indexOf(best), 1);
-      if (e.timestamp !== groupTs) {
-        groupTs = e.timestamp;
-        groupFirst = e.line;
-        groupMore = undefined;
-      } else {
-        if (e.line === groupFirst || groupMore?.includes(e.line)) continue;
-        (groupMore ??= []).push(e.line);
-      }
+      if (isRepeat(e)) continue;
       if (!visit(e)) return;
     }
+  }
+
+  /** True if `e` has the timestamp and line of an entry already visited (and remembers it otherwise). */
+  function isRepeat(e: Entry): boolean {
+    if (e.timestamp !== groupTs) {
+      groupTs = e.timestamp;
+      groupFirst = e.line;
+      groupMore = undefined;
+      return false;
+    }
+    if (e.line === groupFirst || groupMore?.includes(e.line)) return true;
+    (groupMore ??= []).push(e.line);
+    return false;
+  }
+
+  /** Visits the rest of the cursor's run; false when `visit` asked to stop. */
+  function visitRun(c: Cursor): boolean {
+    const entries = c.entries;
+    const step = backward ? -1 : 1;
+    const end = backward ? -1 : entries.length;
+    for (let i = c.at; i !== end; i += step) {
+      const e = entries[i]!;
+      if (isRepeat(e)) continue;
+      if (!visit(e)) {
+        c.at = i + step;
+        return false;
+      }
+    }
+    c.at = end;
+    return true;
+  }
+
+  /** Whether the cursor's run ends before `limit` (the next unopened chunk's edge; none: no limit). */
+  function runBefore(c: Cursor, limit: bigint | undefined): boolean {
+    return limit === undefined || before(c.entries[backward ? 0 : c.entries.length - 1]!.timestamp, limit);
   }
 
   async function openChunk(): Promise<void> {
