@@ -25,7 +25,7 @@ export const KNOWN_UNIMPLEMENTED: readonly string[] = [
   'server.grpc_server_num_workers', 'server.grpc_server_stats_tracking_enabled', 'server.grpc_server_recv_buffer_pools_enabled',
   'server.grpc_server_read_buffer_size', 'server.grpc_server_write_buffer_size', 'server.report_grpc_codes_in_instrumentation_label_enabled',
   'server.http_listen_network', 'server.http_listen_conn_limit', 'server.http_tls_config', 'server.tls_cipher_suites',
-  'server.tls_min_version', 'server.proxy_protocol_enabled', 'server.http_path_prefix', 'server.http_server_read_timeout',
+  'server.tls_min_version', 'server.proxy_protocol_enabled', 'server.http_server_read_timeout',
   'server.http_server_read_header_timeout', 'server.http_server_write_timeout', 'server.http_server_idle_timeout', 'server.graceful_shutdown_timeout',
   'server.http_log_closed_connections_without_response_enabled', 'server.register_instrumentation', 'server.log_source_ips_enabled',
   'server.log_source_ips_full', 'server.log_source_ips_header', 'server.log_source_ips_regex', 'server.log_request_headers',

@@ -42,6 +42,8 @@ export const configSchema = z.strictObject({
       http_listen_port: port.default(3100),
       log_level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
       log_format: z.enum(['logfmt', 'json']).default('logfmt'),
+      // Loki's base path for every HTTP route (`/loki-prefix` serves `/loki-prefix/loki/api/v1/push`).
+      http_path_prefix: z.string().default(''),
     })
     .prefault({}),
   common: z

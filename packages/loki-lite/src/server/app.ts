@@ -46,7 +46,7 @@ export interface AppOptions {
  * decides what they are), errors are text/plain with Loki's wording, unknown paths answer Go's 404 text.
  */
 export function createApp({ config, log, metrics }: AppOptions): FastifyInstance {
-  const app = Fastify({ bodyLimit: config.distributor.max_recv_msg_size, logger: false });
+  const app = Fastify({ bodyLimit: config.distributor.max_recv_msg_size, logger: false, rewriteUrl: pathPrefixRewrite(config.server.http_path_prefix) });
   if (metrics) instrument(app, metrics);
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
@@ -95,4 +95,21 @@ function instrument(app: FastifyInstance, metrics: Metrics): void {
   app.addHook('onResponse', async (req, reply) => {
     finishers.get(req)?.(reply.statusCode);
   });
+}
+
+/**
+ * server.http_path_prefix as Loki serves it: every route under the prefix, and nothing outside it. A path
+ * outside the prefix is sent to a path no route has, so it answers the usual 404.
+ */
+const OUTSIDE_PREFIX = '/__outside_http_path_prefix__';
+
+function pathPrefixRewrite(prefix: string): ((req: { url?: string }) => string) | undefined {
+  const base = prefix.replace(/\/+$/, '');
+  if (base === '') return undefined;
+  return (req) => {
+    const url = req.url ?? '/';
+    if (url !== base && !url.startsWith(`${base}/`) && !url.startsWith(`${base}?`)) return OUTSIDE_PREFIX;
+    const rest = url.slice(base.length);
+    return rest.startsWith('/') ? rest : `/${rest}`;
+  };
 }

@@ -81,3 +81,24 @@ describe('ingester metrics', () => {
     expect(text).toMatch(/^# TYPE loki_ingester_streams_removed_total counter$/m);
   });
 });
+
+describe('server.http_path_prefix', () => {
+  it('serves every route under the prefix, as Loki does, and nothing outside it', async () => {
+    const prefixed = await startTestServer('server: {http_path_prefix: /logs/}');
+    try {
+      const now = BigInt(Date.now()) * 1_000_000n;
+      const push = await fetch(`${prefixed.url}/logs/loki/api/v1/push`, {
+        method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ streams: [{ stream: { app: 'prefixed' }, values: [[now.toString(), 'under a prefix']] }] }),
+      });
+      expect(push.status).toBe(204);
+      const read = await fetch(`${prefixed.url}/logs/loki/api/v1/query_range?query=${encodeURIComponent('{app="prefixed"}')}`);
+      expect(JSON.stringify(await read.json())).toContain('under a prefix');
+      expect((await fetch(`${prefixed.url}/logs/ready`)).status).toBe(200);
+      const outside = await fetch(`${prefixed.url}/loki/api/v1/query_range?query=${encodeURIComponent('{app="prefixed"}')}`);
+      expect([outside.status, await outside.text()]).toEqual([404, '404 page not found\n']);
+    } finally {
+      await prefixed.destroy();
+    }
+  });
+});
