@@ -205,16 +205,11 @@ export class Querier {
    * both, the merge drops the copies).
    */
   private async sourcesFor(tenant: string, matchers: readonly LabelMatcher[], from: bigint, through: bigint): Promise<ShardStream[]> {
-    const tenants = tenant.split('|');
-    if (tenants.length === 1) return this.tenantSources(tenant, matchers, from, through);
-    // Loki's multi-tenant query (`a|b`): each tenant's streams, labelled with __tenant_id__, which the
-    // selector may match on to pick tenants.
-    const byTenant = matchers.filter((m) => m.name === TENANT_LABEL);
-    const rest = matchers.filter((m) => m.name !== TENANT_LABEL);
+    const split = splitTenants(tenant, matchers);
+    if (!split) return this.tenantSources(tenant, matchers, from, through);
     const sources: ShardStream[] = [];
-    for (const t of tenants) {
-      if (!byTenant.every((m) => m.matches(t))) continue;
-      for (const src of await this.tenantSources(t, rest, from, through)) sources.push({ ...src, tenant: t, labels: withLabel(src.labels, TENANT_LABEL, t) });
+    for (const t of split.tenants) {
+      for (const src of await this.tenantSources(t, split.matchers, from, through)) sources.push({ ...src, tenant: t, labels: withLabel(src.labels, TENANT_LABEL, t) });
     }
     return sources.sort((a, b) => compareStrings(printLabels(a.labels), printLabels(b.labels)));
   }
@@ -316,15 +311,11 @@ export class Querier {
   }
 
   private async seriesLabels(tenant: string, matchers: readonly LabelMatcher[] | undefined, from: bigint, through: bigint): Promise<Labels[]> {
-    const tenants = tenant.split('|');
-    if (tenants.length === 1) return this.tenantSeriesLabels(tenant, matchers, from, through);
-    // A multi-tenant lookup, as sourcesFor: every tenant's label sets with __tenant_id__ added.
-    const byTenant = (matchers ?? []).filter((m) => m.name === TENANT_LABEL);
-    const rest = (matchers ?? []).filter((m) => m.name !== TENANT_LABEL);
+    const split = splitTenants(tenant, matchers ?? []);
+    if (!split) return this.tenantSeriesLabels(tenant, matchers, from, through);
     const out: Labels[] = [];
-    for (const t of tenants) {
-      if (!byTenant.every((m) => m.matches(t))) continue;
-      for (const labels of await this.tenantSeriesLabels(t, rest, from, through)) out.push(withLabel(labels, TENANT_LABEL, t));
+    for (const t of split.tenants) {
+      for (const labels of await this.tenantSeriesLabels(t, split.matchers, from, through)) out.push(withLabel(labels, TENANT_LABEL, t));
     }
     return out;
   }
@@ -388,6 +379,18 @@ function addBytes(totals: Map<string, { labels: Labels; bytes: number }>, labels
 
 /** The label Loki gives every stream of a multi-tenant query: the tenant it belongs to. */
 export const TENANT_LABEL = '__tenant_id__';
+
+/**
+ * Loki's multi-tenant read (`a|b`): the tenants whose ID the selector's __tenant_id__ matchers accept, and
+ * the other matchers to read each with; undefined for one tenant. Each tenant's streams then carry
+ * __tenant_id__.
+ */
+function splitTenants(tenant: string, matchers: readonly LabelMatcher[]): { tenants: string[]; matchers: LabelMatcher[] } | undefined {
+  const tenants = tenant.split('|');
+  if (tenants.length === 1) return undefined;
+  const byTenant = matchers.filter((m) => m.name === TENANT_LABEL);
+  return { tenants: tenants.filter((t) => byTenant.every((m) => m.matches(t))), matchers: matchers.filter((m) => m.name !== TENANT_LABEL) };
+}
 
 const compareStrings = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
