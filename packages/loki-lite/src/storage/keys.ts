@@ -25,3 +25,8 @@ export function indexTablePrefix(prefix: string, period: number, tenant: string)
 export function indexFileKey(prefix: string, period: number, tenant: string, createdMs: number, writerId: string, seq: number): string {
   return `${indexTablePrefix(prefix, period, tenant)}${createdMs}-${writerId}-${seq}.tsdb`;
 }
+
+/** Whether `key` is named as indexFileKey names index files (a file of another program in the table is not). */
+export function isIndexFileKey(key: string): boolean {
+  return /\/\d+-[0-9a-f]+-\d+\.tsdb$/.test(key);
+}

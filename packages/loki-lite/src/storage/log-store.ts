@@ -4,7 +4,7 @@ import { decodeIndex, encodeIndex, type IndexFile } from '../index/format.js';
 import { selectSeries } from '../index/select.js';
 import type { ChunkRef, SeriesChunks } from '../index/types.js';
 import type { LabelMatcher } from '../logql/syntax/matchers.js';
-import { chunkKey, indexFileKey, indexTablePrefix, PERIOD_NS, periodOf } from './keys.js';
+import { chunkKey, indexFileKey, indexTablePrefix, isIndexFileKey, PERIOD_NS, periodOf } from './keys.js';
 import type { ObjectStore } from './object-store.js';
 
 /** An index file planned by LogStore.planIndex, to be written by writeIndexFile. */
@@ -36,8 +36,6 @@ export interface LogStoreOptions {
 /** What a skipped index file lists: nothing. */
 const NO_INDEX: IndexFile = { series: [], postings: new Map() };
 
-/** The names writeIndexFile gives: `<created ms>-<writer id>-<seq>.tsdb` (keys.ts). */
-const OUR_INDEX_NAME = /\/\d+-[0-9a-f]+-\d+\.tsdb$/;
 
 /**
  * Chunks and index files of all tenants in one object store. Index files are immutable, so parsed ones are
@@ -171,7 +169,7 @@ export class LogStore {
       this.indexCache.set(key, cached);
       return cached;
     }
-    const file = OUR_INDEX_NAME.test(key) ? await this.readIndex(key) : this.foreign(key, 'not named as loki-lite names its index files');
+    const file = isIndexFileKey(key) ? await this.readIndex(key) : this.foreign(key, 'not named as loki-lite names its index files');
     this.remember(key, file);
     return file;
   }
