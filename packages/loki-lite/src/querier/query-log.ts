@@ -45,8 +45,8 @@ export function queryLogFields(r: QueryRecord, status: number): LogFields {
     ['status', String(status)],
     ['limit', r.limit],
     ['returned_lines', r.returnedLines],
-    ['throughput', humanBytes(throughput)],
-    ['total_bytes', humanBytes(r.stats.totalBytesProcessed)],
+    ['throughput', siBytes(throughput)],
+    ['total_bytes', siBytes(r.stats.totalBytesProcessed)],
     ['total_lines', r.stats.totalLinesProcessed],
     ['total_entries', r.stats.totalEntriesReturned],
     ['queue_time', formatGoDuration(secondsToNs(r.queueSeconds))],
@@ -68,7 +68,7 @@ export function queryHash(query: string): number {
 const SI_UNITS = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB'];
 
 /** go-humanize's Bytes without its space: `83MB`, `1.2GB`, `512B` (one decimal below 10 of a unit). */
-export function humanBytes(n: number): string {
+export function siBytes(n: number): string {
   if (n < 10) return `${Math.floor(n)}B`;
   const e = Math.min(Math.floor(Math.log10(n) / 3), SI_UNITS.length - 1);
   const value = Math.floor((n / 1000 ** e) * 10 + 0.5) / 10;
