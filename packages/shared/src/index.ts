@@ -33,6 +33,6 @@ export { FlagError, type FlagSpec, goUsage, parseGoFlags, tokenizeGoFlags, parse
 export { isLogLevel, type LevelControl, type LogFields, type Logger, type LogLevel, silentLogger, stderrLogger } from './log/logger.js';
 export { closeOnSignals } from './process/shutdown.js';
 export { freePort } from './process/free-port.js';
-export { exitWith, StartupError, versionText } from './process/version.js';
+export { exitWith, StartupError, versionText } from './process/command-line.js';
 export { compileGoRegex, translateGoRegex, RegexError } from './regex/go-regex.js';
 export { requiredLiterals, type RequiredLiteral } from './regex/go-literals.js';

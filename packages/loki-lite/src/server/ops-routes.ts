@@ -30,7 +30,7 @@ export function registerOpsRoutes(app: FastifyInstance, deps: OpsDeps): void {
   // As Loki's log.LevelHandler: GET tells the level, POST log_level=<level> changes it; JSON answers.
   const logLevel = async (req: FastifyRequest, reply: FastifyReply) => {
     const control = deps.logLevel;
-    if (!control) return reply.code(404).type('text/plain; charset=utf-8').send('404 page not found\n');
+    if (!control) return reply.callNotFound();
     if (req.method === 'GET') return reply.send({ message: `Current log level is ${control.level}` });
     const wanted = requestParams(req).get('log_level') ?? '';
     if (!isLogLevel(wanted)) return reply.code(400).send({ status: 'failed', message: `unrecognized log level ${JSON.stringify(wanted)}` });

@@ -1,3 +1,6 @@
+/* What a program's command line needs besides its flags: the -version text, an exit once a message is out,
+ * and the error for a start the operator must act on. */
+
 /**
  * What -version prints, in Loki's and Promtail's layout (Prometheus' version.Print), with Node where Go
  * would be. The build carries no branch, revision, user or date yet: they say `unknown`.
