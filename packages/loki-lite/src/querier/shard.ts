@@ -239,11 +239,19 @@ class ShardReader {
     // leaves it out, and no stage that reads it).
     const discoverLevels = task.discoverLogLevels && (wanted === undefined || wanted.has(DETECTED_LEVEL));
     const backward = nearest?.direction === 'backward';
+    // A prefilter depends on the stream only through its label names, which most streams of a query share:
+    // one per set of names (each block resets it, so streams read one after another can share it).
+    const prefilters = new Map<string, BytePrefilter | undefined>();
+    const prefilterFor = (labels: Labels) => {
+      const names = labels.map((l) => l.name).join(',');
+      if (!prefilters.has(names)) prefilters.set(names, compileBytePrefilter(selector.pipeline, new Set(labels.map((l) => l.name))));
+      return prefilters.get(names);
+    };
     for (const [i, src] of task.streams.entries()) {
       this.fetchAhead(i + 1, backward);
       nextStream();
       const stream = pipeline.forStream(src.labels);
-      const prefilter = compileBytePrefilter(selector.pipeline, new Set(src.labels.map((l) => l.name)));
+      const prefilter = prefilterFor(src.labels);
       let remaining = nearest?.limit ?? Infinity;
       const tenant = src.tenant ?? task.tenant;
       const chunks = [...src.memory.map((m) => this.memoryChunk(m, prefilter)), ...src.chunks.map((ref) => this.storedChunk(tenant, ref, prefilter))];
