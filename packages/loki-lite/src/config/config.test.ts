@@ -90,9 +90,9 @@ nonsense: true
       expect.stringMatching(/^schema_config\.configs\.0\.store: /),
       expect.stringMatching(/^schema_config\.configs\.0\.index\.period: the tsdb index period must be 24h/),
       expect.stringMatching(/^ingester\.chunk_encoding: /),
-      expect.stringMatching(/^ingester\.max_chunk_age: invalid duration "soon"/),
+      expect.stringMatching(/^ingester\.max_chunk_age: time: invalid duration "soon"/),
       'ingester.surprise: unknown key (not a Loki config key loki-lite knows)',
-      expect.stringMatching(/^limits_config\.max_line_size: invalid byte size "huge"/),
+      expect.stringMatching(/^limits_config\.max_line_size: strconv.UnmarshalText: parsing "huge": invalid syntax/),
       'nonsense: unknown key (not a Loki config key loki-lite knows)',
     ]));
     expect(found.length).toBe(7);

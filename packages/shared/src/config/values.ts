@@ -1,4 +1,4 @@
-import { parseBytes } from '../logql-time/bytes.js';
+import { readByteSize } from '../logql-time/bytes.js';
 import { parseDuration } from '../logql-time/duration.js';
 import { parseRFC3339 } from '../logql-time/timestamp.js';
 import { z } from 'zod';
@@ -18,14 +18,14 @@ export const duration = z.union([z.string(), z.number(), z.bigint()]).transform(
   }
   const ns = typeof v === 'number' ? 0n : parseDuration(text);
   if (ns !== undefined && ns >= 0n) return ns;
-  ctx.addIssue({ code: 'custom', message: `invalid duration ${JSON.stringify(v)} (examples: 30s, 1h30m, 7d)` });
+  ctx.addIssue({ code: 'custom', message: `time: invalid duration ${JSON.stringify(String(v))} (examples: 30s, 1h30m, 7d)` });
   return z.NEVER;
 });
 
 export const byteSize = z.union([z.string(), z.number()]).transform((v, ctx) => {
-  const n = parseBytes(v);
-  if (n !== undefined) return n;
-  ctx.addIssue({ code: 'custom', message: `invalid byte size ${JSON.stringify(v)} (examples: 256KB, 1.5MB, 1048576)` });
+  const read = readByteSize(v);
+  if (read.bytes !== undefined) return read.bytes;
+  ctx.addIssue({ code: 'custom', message: `${read.error} (examples: 256KB, 1536KB, 1048576)` });
   return z.NEVER;
 });
 

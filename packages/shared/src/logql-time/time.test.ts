@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatBytes, parseBytes } from './bytes.js';
+import { formatBytes, parseBytes, readByteSize } from './bytes.js';
 import { formatGoDuration, parseGoDuration, parsePromDuration } from './duration.js';
 import { formatGoTime, formatRFC3339, formatRFC3339Nano, parseQueryTimestamp, parseRFC3339 } from './timestamp.js';
 
@@ -20,10 +20,16 @@ describe('durations', () => {
     'formats %s as %s', (ns, s) => expect(formatGoDuration(ns)).toBe(s));
 });
 
-describe('bytes', () => {
-  it.each([['256KB', 262_144], ['1.5MB', 1_572_864], ['3MiB', 3 * 1024 * 1024], ['1572864', 1572864], ['64kb', 65_536], [1024, 1024]])(
-    '%s', (s, n) => expect(parseBytes(s)).toBe(n));
-  it.each(['lots', '1XB', '-1'])('rejects %j', (s) => expect(parseBytes(s)).toBeUndefined());
+describe('bytes (datasize, as Loki reads flagext.ByteSize)', () => {
+  it.each([
+    ['256KB', 262_144], ['3MiB', 3 * 1024 * 1024], ['1572864', 1572864], ['64kb', 65_536], [1024, 1024], ['1 GB ', 2 ** 30],
+    ['2kilobytes', 2048], ['1byte', 1], ['512b', 512], ['1e', 2 ** 60], ['0', 0],
+  ])('%j', (s, n) => expect(parseBytes(s)).toBe(n));
+  it.each([
+    ['1.5MB', 'invalid syntax'], ['-1', 'invalid syntax'], [' 1KB', 'invalid syntax'], ['lots', 'invalid syntax'], ['1XB', 'invalid syntax'],
+    ['', 'invalid syntax'], ['1Mb', 'unit with capital unit prefix and lower case unit (b) - bits, not bytes '], ['16e', 'value out of range'],
+  ])('refuses %j: %s', (s, why) => expect(readByteSize(s)).toEqual({ error: `strconv.UnmarshalText: parsing ${JSON.stringify(s)}: ${why}` }));
+  it('a YAML float is the same syntax error as its text', () => expect(readByteSize(1.5).error).toMatch(/parsing "1\.5": invalid syntax/));
   it('formats like datasize, as Loki prints limits', () => {
     expect(formatBytes(3 * 2 ** 20)).toBe('3MB');
     expect(formatBytes(1536 * 1024)).toBe('1536KB');
