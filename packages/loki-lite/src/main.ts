@@ -73,7 +73,7 @@ export async function startLokiLite(config: Config, opts: StartOptions = {}): Pr
 
   let ready = false;
   const app = createApp({ config, log, metrics });
-  registerPushRoutes(app, config, distributor);
+  registerPushRoutes(app, config, distributor, log);
   registerQueryRoutes(app, config, engine);
   registerTailRoutes(app, config, querier);
   registerDetectedRoutes(app, config, querier, engine);

@@ -18,7 +18,7 @@ export { decodePushBody, type PushBodyOptions, tooLarge } from './push/body.js';
 export { PUSH_PROTO } from './push/push-proto.js';
 
 export { parsePromDuration, parseGoDuration, parseDuration, formatGoDuration, formatPromDuration } from './logql-time/duration.js';
-export { parseBytes, formatBytes } from './logql-time/bytes.js';
+export { parseBytes, formatBytes, formatSIBytes } from './logql-time/bytes.js';
 export {
   type Nanos, NANOS_PER_MS, NANOS_PER_SECOND, TimestampParseError, parseRFC3339, parseQueryTimestamp,
   formatRFC3339, formatRFC3339Nano, formatGoTime, nowNanos,

@@ -29,7 +29,7 @@ export const KNOWN_UNIMPLEMENTED: readonly string[] = [
   'server.http_server_read_header_timeout', 'server.http_server_write_timeout', 'server.http_server_idle_timeout', 'server.graceful_shutdown_timeout',
   'server.http_log_closed_connections_without_response_enabled', 'server.register_instrumentation', 'server.log_source_ips_enabled',
   'server.log_source_ips_full', 'server.log_source_ips_header', 'server.log_source_ips_regex', 'server.log_request_headers',
-  'server.log_request_at_info_level_enabled', 'server.log_request_exclude_headers_list', 'server.trace_request_headers',
+  'server.log_request_exclude_headers_list', 'server.trace_request_headers',
   'server.trace_request_exclude_headers_list', 'server.cluster_validation', 'server.create_new_traces',
 
   // common: path_prefix, storage.s3 and storage.filesystem are in the schema; the ring and the other backends are not

@@ -42,6 +42,8 @@ export const configSchema = z.strictObject({
       http_listen_port: port.default(3100),
       log_level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
       log_format: z.enum(['logfmt', 'json']).default('logfmt'),
+      // Every request's `GET /path (200) 1.2ms` line at info rather than debug.
+      log_request_at_info_level_enabled: z.boolean().default(false),
       // Loki's base path for every HTTP route (`/loki-prefix` serves `/loki-prefix/loki/api/v1/push`).
       http_path_prefix: z.string().default(''),
     })

@@ -1,4 +1,4 @@
-import { formatGoDuration, type LogFields } from '@loki-lite/shared';
+import { formatGoDuration, formatSIBytes, type LogFields } from '@loki-lite/shared';
 import type { QueryStats } from './types.js';
 
 /*
@@ -65,12 +65,7 @@ export function queryHash(query: string): number {
   return h >>> 0;
 }
 
-const SI_UNITS = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB'];
-
-/** go-humanize's Bytes without its space: `83MB`, `1.2GB`, `512B` (one decimal below 10 of a unit). */
+/** Sizes as Loki's query log prints them: go-humanize's Bytes without its space (`83MB`, `1.2GB`, `512B`). */
 export function siBytes(n: number): string {
-  if (n < 10) return `${Math.floor(n)}B`;
-  const e = Math.min(Math.floor(Math.log10(n) / 3), SI_UNITS.length - 1);
-  const value = Math.floor((n / 1000 ** e) * 10 + 0.5) / 10;
-  return `${value < 10 ? value.toFixed(1) : value.toFixed(0)}${SI_UNITS[e]}`;
+  return formatSIBytes(n).replace(' ', '');
 }

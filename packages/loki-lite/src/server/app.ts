@@ -2,7 +2,7 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Config } from '../config/schema.js';
 import type { Metrics } from '../metrics.js';
 import { tenantsFromHeader } from '../distributor/tenant.js';
-import { LokiError, type Logger } from '@loki-lite/shared';
+import { formatGoDuration, LokiError, type Logger } from '@loki-lite/shared';
 import { toHttpError } from './http-errors.js';
 
 /** Query string and (for POST forms) body parameters of a request, merged as Go's r.Form does. */
@@ -48,12 +48,16 @@ export interface AppOptions {
 export function createApp({ config, log, metrics }: AppOptions): FastifyInstance {
   const app = Fastify({ bodyLimit: config.distributor.max_recv_msg_size, logger: false, rewriteUrl: pathPrefixRewrite(config.server.http_path_prefix) });
   if (metrics) instrument(app, metrics);
+  const errorBodies = logRequests(app, log, config.server.log_request_at_info_level_enabled);
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
   app.setErrorHandler((err, req, reply) => {
     const { status, message } = toHttpError(err);
-    if (status >= 500) log.error(`${req.method} ${req.url}: ${message}`);
-    if (!(err instanceof LokiError) && status >= 500) metrics?.panics.inc();
+    if (!(err instanceof LokiError) && status >= 500) {
+      metrics?.panics.inc();
+      log.error(`${req.method} ${req.url}: ${err instanceof Error && err.stack ? err.stack : message}`);
+    }
+    errorBodies.set(req, message + '\n');
     void reply.code(status).type('text/plain; charset=utf-8').send(message + '\n');
   });
   app.setNotFoundHandler((_req, reply) => {
@@ -95,6 +99,27 @@ function instrument(app: FastifyInstance, metrics: Metrics): void {
   app.addHook('onResponse', async (req, reply) => {
     finishers.get(req)?.(reply.statusCode);
   });
+}
+
+/**
+ * One line per request, as Loki's server middleware (dskit's middleware.Log) writes it: `POST
+ * /loki/api/v1/push (204) 1.52ms` at debug (at info with server.log_request_at_info_level_enabled), and a
+ * server error at warn with the body it answered: `GET /loki/api/v1/query (500) 3ms Response: "..."`. A
+ * 502 or 503 counts as a success here, as there (a busy or stopping server is not an error to chase).
+ * Returns where the error handler leaves the bodies it answered.
+ */
+function logRequests(app: FastifyInstance, log: Logger, atInfo: boolean): WeakMap<FastifyRequest, string> {
+  const errorBodies = new WeakMap<FastifyRequest, string>();
+  const successLevel = atInfo ? 'info' : 'debug';
+  app.addHook('onResponse', async (req, reply) => {
+    const status = reply.statusCode;
+    const quiet = status < 500 || status === 502 || status === 503;
+    if (!log.enabled(quiet ? successLevel : 'warn')) return;
+    const line = `${req.method} ${req.originalUrl} (${status}) ${formatGoDuration(BigInt(Math.round(reply.elapsedTime * 1e6)))}`;
+    if (quiet) log[successLevel](line);
+    else log.warn(`${line} Response: ${JSON.stringify(errorBodies.get(req) ?? '')}`);
+  });
+  return errorBodies;
 }
 
 /**

@@ -6,12 +6,14 @@ export interface Logger {
   error(msg: string): void;
   /** A line of key/value fields and no message, as Loki logs a query's statistics. */
   fields(level: LogLevel, fields: LogFields): void;
+  /** Whether a line at `level` is written: lines that cost work to build are built only then. */
+  enabled(level: LogLevel): boolean;
 }
 
 export type LogLevel = (typeof LEVELS)[number];
 export type LogFields = ReadonlyArray<readonly [key: string, value: string | number]>;
 
-export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {}, fields() {} };
+export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {}, fields() {}, enabled: () => false };
 
 const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 
@@ -28,6 +30,7 @@ export function stderrLogger(level: LogLevel, format: 'logfmt' | 'json' = 'logfm
   const line = (lvl: LogLevel) => (msg: string) => write(lvl, [['msg', msg]]);
   return {
     debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error'), fields: write,
+    enabled: (lvl) => LEVELS.indexOf(lvl) >= min,
     get level() {
       return LEVELS[min]!;
     },

@@ -49,3 +49,13 @@ export function formatBytes(n: number): string {
   for (const [unit, size] of PRINT_UNITS) if (n % size === 0) return `${n / size}${unit}`;
   return `${n}B`;
 }
+
+const SI_UNITS = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB'];
+
+/** go-humanize's Bytes, as Loki prints sizes in its log lines: `512 B`, `1.2 kB`, `83 MB` (one decimal below 10 of a unit). */
+export function formatSIBytes(n: number): string {
+  if (n < 10) return `${Math.floor(n)} B`;
+  const e = Math.min(Math.floor(Math.log10(n) / 3), SI_UNITS.length - 1);
+  const value = Math.floor((n / 1000 ** e) * 10 + 0.5) / 10;
+  return `${value < 10 ? value.toFixed(1) : value.toFixed(0)} ${SI_UNITS[e]}`;
+}

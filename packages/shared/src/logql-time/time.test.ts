@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatBytes, parseBytes, readByteSize } from './bytes.js';
+import { formatBytes, formatSIBytes, parseBytes, readByteSize } from './bytes.js';
 import { formatGoDuration, parseGoDuration, parsePromDuration } from './duration.js';
 import { formatGoTime, formatRFC3339, formatRFC3339Nano, parseQueryTimestamp, parseRFC3339 } from './timestamp.js';
 
@@ -30,6 +30,9 @@ describe('bytes (datasize, as Loki reads flagext.ByteSize)', () => {
     ['', 'invalid syntax'], ['1Mb', 'unit with capital unit prefix and lower case unit (b) - bits, not bytes '], ['16e', 'value out of range'],
   ])('refuses %j: %s', (s, why) => expect(readByteSize(s)).toEqual({ error: `strconv.UnmarshalText: parsing ${JSON.stringify(s)}: ${why}` }));
   it('a YAML float is the same syntax error as its text', () => expect(readByteSize(1.5).error).toMatch(/parsing "1\.5": invalid syntax/));
+  it('formats SI sizes like go-humanize, as Loki prints them in its log lines', () => {
+    expect([0, 9, 10, 999, 1000, 1049, 1050, 9_950_000, 82_854_982].map(formatSIBytes)).toEqual(['0 B', '9 B', '10 B', '999 B', '1.0 kB', '1.0 kB', '1.1 kB', '10 MB', '83 MB']);
+  });
   it('formats like datasize, as Loki prints limits', () => {
     expect(formatBytes(3 * 2 ** 20)).toBe('3MB');
     expect(formatBytes(1536 * 1024)).toBe('1536KB');
