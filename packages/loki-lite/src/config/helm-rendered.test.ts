@@ -5,7 +5,7 @@ import { parseFlags } from './flags.js';
 import { loadConfig } from './load.js';
 
 /*
- * The config.yaml the official grafana/loki Helm chart (6.29.0) renders for `deploymentMode: Distributed` with
+ * The config.yaml the official grafana/loki Helm chart (6.2x) renders for `deploymentMode: Distributed` with
  * the values of our users' guide. Where it came from, and the command, is in the fixture's header. Every
  * component of such an install reads this one file, started as `-config.file=... -target=<component>`.
  */
