@@ -16,10 +16,9 @@ export interface OpsDeps {
   readonly version: string;
   /** Undefined when ready, else why not. */
   readonly notReady: () => string | undefined;
-  readonly flush: () => Promise<void>;
 }
 
-/** /ready, /metrics, /config, /services, build info and /flush. */
+/** /ready, /metrics, /config, /services and build info. */
 export function registerOpsRoutes(app: FastifyInstance, deps: OpsDeps): void {
   // As Loki: YAML as text/plain (shown in a browser, not downloaded); ?mode=diff or defaults, else all.
   app.get('/config', async (req, reply) => {
@@ -55,10 +54,14 @@ export function registerOpsRoutes(app: FastifyInstance, deps: OpsDeps): void {
   });
   app.get('/loki/api/v1/status/buildinfo', buildinfo);
   app.get('/api/v1/status/buildinfo', buildinfo);
-  const flush = async (_req: unknown, reply: import('fastify').FastifyReply) => {
-    await deps.flush();
+}
+
+/** The ingester's /flush: every chunk in memory goes to the store; 204 once written. */
+export function registerFlushRoutes(app: FastifyInstance, flush: () => Promise<void>): void {
+  const handler = async (_req: FastifyRequest, reply: FastifyReply) => {
+    await flush();
     return reply.code(204).send();
   };
-  app.post('/flush', flush);
-  app.get('/flush', flush);
+  app.post('/flush', handler);
+  app.get('/flush', handler);
 }

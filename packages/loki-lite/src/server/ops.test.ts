@@ -42,7 +42,7 @@ describe('/services', () => {
   it('lists the roles this process runs and their state, as Loki does', async () => {
     const res = await server.get('/services');
     expect(res.status).toBe(200);
-    expect(await res.text()).toBe('server => Running\ndistributor => Running\ningester => Running\nquerier => Running\nquery-frontend => Running\n');
+    expect(await res.text()).toBe('store => Running\ningester => Running\ndistributor => Running\nquerier => Running\nquery-frontend => Running\nserver => Running\n');
   });
 });
 

@@ -1,0 +1,162 @@
+import { availableParallelism } from 'node:os';
+import { ConfigError, type LevelControl, type Logger } from '@loki-lite/shared';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../config/schema.js';
+import { Distributor } from '../distributor/distributor.js';
+import { Ingester } from '../ingester/ingester.js';
+import { Metrics } from '../metrics.js';
+import { Admission } from '../querier/admission.js';
+import { WorkerPool } from '../querier/pool/worker-pool.js';
+import { Querier, type ShardRunner } from '../querier/querier.js';
+import { QueryEngine } from '../querier/query-engine.js';
+import { queryLogFields } from '../querier/query-log.js';
+import { createApp } from '../server/app.js';
+import { registerDetectedRoutes } from '../server/detected-routes.js';
+import { toHttpError } from '../server/http-errors.js';
+import { registerMetadataRoutes } from '../server/metadata-routes.js';
+import { registerFlushRoutes, registerOpsRoutes } from '../server/ops-routes.js';
+import { registerPushRoutes } from '../server/push-routes.js';
+import { registerQueryRoutes } from '../server/query-routes.js';
+import { registerTailRoutes } from '../server/tail-routes.js';
+import { indexPeriodsFromConfig, objectStoreFromConfig } from '../storage/from-config.js';
+import { LogStore } from '../storage/log-store.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import { type Service, ServiceGroup } from './service.js';
+import { type ModuleName, modulesOf } from './targets.js';
+
+/** What the process needs beyond its config. */
+export interface ComposeOptions {
+  readonly log: Logger & Partial<LevelControl>;
+  readonly version: string;
+  /** Overrides the object store the config names (tests). */
+  readonly objectStore?: ObjectStore;
+}
+
+/** The modules of one process, built and wired, not started yet. */
+export interface Composition {
+  readonly app: FastifyInstance;
+  readonly services: ServiceGroup;
+  readonly store: LogStore;
+  readonly ingester?: Ingester;
+  readonly admission?: Admission;
+}
+
+/** Modules built so far: each module's builder reads the ones it depends on. */
+interface Built {
+  store?: LogStore;
+  ingester?: Ingester;
+  querier?: Querier;
+  admission?: Admission;
+}
+
+/**
+ * Builds the modules of config.target, each after those it depends on; each registers its own routes. The
+ * HTTP server starts last and stops first: no request reaches a module that is still starting (an ingester
+ * replaying its WAL), and none arrives while one stops.
+ */
+export function compose(config: Config, opts: ComposeOptions): Composition {
+  const { modules, unknown } = modulesOf(config.target);
+  // Until distributed mode gives the seams a network, a distributor pushes to its own process's ingester and
+  // a querier reads it: only a target with every module of `all` can start.
+  if (unknown.length > 0 || modules.length !== modulesOf('all').modules.length) {
+    throw new ConfigError([`target: ${config.target} is not implemented yet; loki-lite runs -target=all`]);
+  }
+  const { log, version } = opts;
+  const metrics = new Metrics(version);
+  const app = createApp({ config, log, metrics });
+  const built: Built = {};
+  const services: Service[] = [];
+  for (const name of modules) {
+    const service = BUILDERS[name]({ config, opts, metrics, app, built });
+    if (service) services.push(service);
+  }
+  const listener = services.find((s) => s.name === 'server')!;
+  const group = new ServiceGroup([...services.filter((s) => s !== listener), listener]);
+  const logLevel = log.setLevel && log.level !== undefined ? (log as Logger & LevelControl) : undefined;
+  const notReady = () => (group.running ? undefined : 'Ingester not ready: replaying the WAL');
+  registerOpsRoutes(app, { config, services: () => group.list(), metrics, logLevel, version, notReady });
+  return { app, services: group, store: built.store!, ...optional('ingester', built.ingester), ...optional('admission', built.admission) };
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
+}
+
+interface BuildContext {
+  readonly config: Config;
+  readonly opts: ComposeOptions;
+  readonly metrics: Metrics;
+  readonly app: FastifyInstance;
+  readonly built: Built;
+}
+
+/** How each module is built from its config and the modules it depends on; it answers its lifecycle. */
+const BUILDERS: Readonly<Record<ModuleName, (ctx: BuildContext) => Service | undefined>> = {
+  server: ({ config, app }) => ({
+    name: 'server',
+    async start() {
+      const host = config.server.http_listen_address || '0.0.0.0';
+      await app.listen({ host, port: config.server.http_listen_port });
+    },
+    stop: () => app.close(),
+  }),
+
+  store: ({ config, opts, metrics, built }) => {
+    built.store = new LogStore(opts.objectStore ?? objectStoreFromConfig(config), indexPeriodsFromConfig(config), {
+      onForeignIndexFile: (key, reason) => {
+        metrics.foreignIndexFiles.inc();
+        opts.log.warn(`index: skipping ${key}, which is not a loki-lite index file (${reason}); queries read the table's other files`);
+      },
+    });
+    return { name: 'store' };
+  },
+
+  ingester: ({ config, opts, metrics, app, built }) => {
+    const ingester = new Ingester({
+      config: config.ingester, limits: config.limits_config, store: built.store!, metrics, log: opts.log,
+      logDuplicateMetrics: config.operational_config.log_duplicate_metrics,
+    });
+    built.ingester = ingester;
+    registerFlushRoutes(app, () => ingester.flushAll());
+    return { name: 'ingester', start: () => ingester.start(), stop: () => ingester.stop() };
+  },
+
+  distributor: ({ config, opts, metrics, app, built }) => {
+    const distributor = new Distributor({ limits: config.limits_config, sink: built.ingester!, metrics });
+    registerPushRoutes(app, config, distributor, opts.log);
+    return { name: 'distributor' };
+  },
+
+  querier: ({ config, opts, app, built }) => {
+    const querier = new Querier(built.ingester!, built.store!, {
+      discoverLogLevels: config.limits_config.discover_log_levels, ...queryShards(config, built.store!, opts.log),
+    });
+    built.querier = querier;
+    registerTailRoutes(app, config, querier);
+    registerMetadataRoutes(app, config, querier);
+    return { name: 'querier', stop: () => querier.close() };
+  },
+
+  'query-frontend': ({ config, opts, metrics, app, built }) => {
+    const admission = new Admission(
+      { maxConcurrent: config.querier.max_concurrent, maxOutstandingPerTenant: config.query_scheduler.max_outstanding_requests_per_tenant },
+      { queueLength: (tenant, n) => metrics.queryQueueLength.set({ user: tenant }, n), discarded: (tenant) => metrics.queryDiscardedRequests.inc({ user: tenant }) },
+    );
+    const logQuery = (record: Parameters<typeof queryLogFields>[0]) =>
+      opts.log.fields('info', queryLogFields(record, record.error === undefined ? 200 : toHttpError(record.error).status));
+    const engine = new QueryEngine(built.querier!, admission, config, logQuery);
+    built.admission = admission;
+    registerQueryRoutes(app, config, engine);
+    registerDetectedRoutes(app, config, built.querier!, engine);
+    return { name: 'query-frontend' };
+  },
+};
+
+/** Where query shards run: querier.worker_threads threads (min(max_concurrent, cores) by default), or here. */
+function queryShards(config: Config, store: LogStore, log: Logger): { shards?: ShardRunner; shardsPerQuery: number } {
+  const { max_concurrent: maxConcurrent, worker_threads: configured, shards_per_query: perQuery } = config.querier;
+  const threads = configured ?? Math.min(maxConcurrent, availableParallelism());
+  if (threads === 0) return { shardsPerQuery: perQuery || 1 };
+  const shards = new WorkerPool(store, threads, (message) => log.warn(message));
+  return { shards, shardsPerQuery: perQuery || 2 * threads };
+}
