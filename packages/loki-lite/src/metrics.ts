@@ -11,6 +11,10 @@ export class Metrics {
     name: 'loki_distributor_bytes_received_total', help: 'The total number of uncompressed bytes received per tenant.',
     labelNames: ['tenant'], registers: [this.registry],
   });
+  readonly structuredMetadataBytesReceived = new Counter({
+    name: 'loki_distributor_structured_metadata_bytes_received_total', help: "The total number of uncompressed bytes received per tenant for entries' structured metadata",
+    labelNames: ['tenant', 'retention_hours'], registers: [this.registry],
+  });
   readonly linesReceived = new Counter({
     name: 'loki_distributor_lines_received_total', help: 'The total number of lines received per tenant.',
     labelNames: ['tenant'], registers: [this.registry],

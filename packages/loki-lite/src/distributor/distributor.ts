@@ -3,7 +3,7 @@ import type { LimitsConfig } from '../config/schema.js';
 import type { IngestStream, StreamRoute, WholePushBody } from '../ingester/ingester.js';
 import type { Metrics } from '../metrics.js';
 import { TokenBucket } from '../util/token-bucket.js';
-import { entryBytes, entryWindow, type ParsedStreamLabels, validateEntry, validateStreamLabels, withServiceName } from './validate.js';
+import { entryBytes, structuredMetadataBytes, entryWindow, type ParsedStreamLabels, validateEntry, validateStreamLabels, withServiceName } from './validate.js';
 
 /** What the distributor hands validated streams to: the ingester (the consumer owns the interface). */
 export interface StreamSink {
@@ -68,9 +68,11 @@ export class Distributor {
 
     let receivedBytes = 0;
     let receivedLines = 0;
+    let metadataBytes = 0;
     for (const stream of req.streams) {
       const batch = stream.entries;
       receivedLines += batch.count;
+      if (batch.hasMetadata) metadataBytes += structuredMetadataBytes(batch);
       let parsed;
       try {
         parsed = this.parseLabels(stream.labels);
@@ -106,6 +108,8 @@ export class Distributor {
 
     metrics.bytesReceived.inc({ tenant }, receivedBytes);
     metrics.linesReceived.inc({ tenant }, receivedLines);
+    // Loki's retention_hours label stays empty until per-stream retention exists.
+    if (metadataBytes > 0) metrics.structuredMetadataBytesReceived.inc({ tenant, retention_hours: '' }, metadataBytes);
     const validationError = errors.size > 0 ? new LokiError('bad_data', 'validation', [...errors].join('\n')) : undefined;
     if (valid.length === 0) {
       if (validationError) throw validationError;

@@ -124,6 +124,13 @@ export function validateEntry(batch: EntryBatch, i: number, labelsString: string
 }
 
 /** Bytes entry `i` counts for rate limits and metrics: its line plus its structured metadata. */
+/** The bytes of the batch's structured metadata (names and values), as Loki counts them. */
+export function structuredMetadataBytes(batch: EntryBatch): number {
+  let n = 0;
+  for (let i = 0; i < batch.count; i++) for (const l of batch.structuredMetadata(i)) n += l.name.length + l.value.length;
+  return n;
+}
+
 export function entryBytes(batch: EntryBatch, i: number): number {
   let n = batch.lineBytes(i);
   if (batch.hasMetadata) for (const l of batch.structuredMetadata(i)) n += l.name.length + l.value.length;

@@ -41,20 +41,29 @@ function typedNames(exposition: string): Set<string> {
 
 let server: TestServer;
 let scraped: Set<string>;
+let scrapeText: string;
 beforeAll(async () => {
   server = await startTestServer();
   // A bit of everything, so metrics that only appear once used are on the scrape.
   const now = BigInt(Date.now()) * 1_000_000n;
-  const values = Array.from({ length: 20 }, (_, i) => [(now + BigInt(i)).toString(), `mixin line ${i}`]);
+  const values = Array.from({ length: 20 }, (_, i) => [(now + BigInt(i)).toString(), `mixin line ${i}`, { trace_id: `t${i}` }]);
   expect((await server.pushJson({ streams: [{ stream: { app: 'mixin' }, values }] })).status).toBe(204);
   expect((await server.get(`/loki/api/v1/query_range?${qs({ query: '{app="mixin"}' })}`)).status).toBe(200);
   expect((await server.get(`/loki/api/v1/query?${qs({ query: 'count_over_time({app="mixin"}[5m])' })}`)).status).toBe(200);
   expect((await fetch(`${server.url}/flush`, { method: 'POST' })).status).toBe(204);
   const res = await server.get('/metrics');
   expect(res.status).toBe(200);
-  scraped = typedNames(await res.text());
+  scrapeText = await res.text();
+  scraped = typedNames(scrapeText);
 });
 afterAll(() => server.destroy());
+
+describe('values the mixin reads', () => {
+  it("structured metadata bytes are counted per tenant, names and values, as Loki's distributor counts them", () => {
+    // trace_id (8 bytes) with t0..t9 (2) and t10..t19 (3)
+    expect(scrapeText).toContain('loki_distributor_structured_metadata_bytes_received_total{tenant="fake",retention_hours=""} 210\n');
+  });
+});
 
 describe("README's loki-mixin section", () => {
   it('every mixin metric the README lists as exported is on /metrics', () => {
