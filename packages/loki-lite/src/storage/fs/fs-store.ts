@@ -5,6 +5,12 @@ import { ObjectNotFoundError, type ObjectStore } from '../object-store.js';
 import { fsyncDir } from '../../util/fsync.js';
 
 /**
+ * The errors of reading a path where no object is: nothing there, a folder there, or an object where a folder
+ * would have to be (`a/b/c` when `a/b` is an object). S3 answers all three with NoSuchKey.
+ */
+const NO_OBJECT_HERE = new Set(['ENOENT', 'EISDIR', 'ENOTDIR']);
+
+/**
  * Objects as files under a root folder; a key's `/` separators become folders. A write goes to a temporary
  * file that is fsynced and then renamed into place, and the folder is fsynced, so an object is either whole
  * or absent after a crash.
@@ -44,7 +50,7 @@ export class FsObjectStore implements ObjectStore {
     try {
       return await readFile(this.pathOf(key));
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'EISDIR') throw new ObjectNotFoundError(key);
+      if (NO_OBJECT_HERE.has((e as NodeJS.ErrnoException).code ?? '')) throw new ObjectNotFoundError(key);
       throw e;
     }
   }

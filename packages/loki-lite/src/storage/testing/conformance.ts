@@ -36,6 +36,12 @@ export function describeObjectStoreConformance(name: string, makeStore: () => Pr
       await expect(store.get('a/b')).rejects.toBeInstanceOf(ObjectNotFoundError);
     });
 
+    it('throws ObjectNotFoundError for a key below an object, as if the object were a "folder"', async () => {
+      const store = await makeStore();
+      await store.put('a/b', Buffer.from('x'));
+      await expect(store.get('a/b/c')).rejects.toBeInstanceOf(ObjectNotFoundError);
+    });
+
     it('lists by prefix in lexical order, across folders and within a name', async () => {
       const store = await makeStore();
       for (const k of ['index/p_2/t1/b', 'index/p_2/t1/a', 'index/p_2/t2/a', 'index/p_3/t1/a', 'other/x', 'index/p_20/t1/z']) {
