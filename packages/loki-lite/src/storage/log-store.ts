@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { CorruptDataError } from '../util/binary.js';
 import { decodeIndex, encodeIndex, type IndexFile } from '../index/format.js';
+import { SeriesUnion } from '../index/merge.js';
 import { selectSeries } from '../index/select.js';
 import type { ChunkRef, SeriesChunks } from '../index/types.js';
 import type { LabelMatcher } from '../logql/syntax/matchers.js';
@@ -121,19 +122,9 @@ export class LogStore {
    * every period in range. A chunk listed in several files (or periods) appears once.
    */
   async selectSeries(tenant: string, matchers: readonly LabelMatcher[], from: bigint, through: bigint): Promise<SeriesChunks[]> {
-    const merged = new Map<string, { labels: SeriesChunks['labels']; chunks: Map<string, ChunkRef> }>();
-    for (const file of await this.indexFiles(tenant, from, through)) {
-      for (const s of selectSeries(file, matchers, from, through)) {
-        let entry = merged.get(s.fingerprint);
-        if (!entry) merged.set(s.fingerprint, (entry = { labels: s.labels, chunks: new Map() }));
-        for (const c of s.chunks) entry.chunks.set(`${c.from}:${c.through}:${c.checksum}`, c);
-      }
-    }
-    return [...merged].map(([fingerprint, e]) => ({
-      fingerprint,
-      labels: e.labels,
-      chunks: [...e.chunks.values()].sort((a, b) => (a.from < b.from ? -1 : a.from > b.from ? 1 : 0)),
-    }));
+    const union = new SeriesUnion();
+    for (const file of await this.indexFiles(tenant, from, through)) union.add(selectSeries(file, matchers, from, through));
+    return union.result();
   }
 
   private async indexFiles(tenant: string, from: bigint, through: bigint): Promise<IndexFile[]> {
