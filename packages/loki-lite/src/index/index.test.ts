@@ -1,4 +1,3 @@
-import { fingerprint, parseLabels } from '@loki-lite/shared';
 import { describe, expect, it } from 'vitest';
 import { type LabelMatcher, newLabelMatcher } from '../logql/syntax/matchers.js';
 import { MemoryObjectStore } from '../storage/memory/memory-store.js';
@@ -7,24 +6,7 @@ import { decodeIndex, encodeIndex } from './format.js';
 import { selectSeries } from './select.js';
 import type { SeriesChunks } from './types.js';
 import { SlowListStore } from '../testing/slow-list-store.js';
-
-/** Plans and writes the index files of `series`, as an ingester's index cut does. */
-async function writeIndex(store: LogStore, tenant: string, series: readonly SeriesChunks[]): Promise<void> {
-  await Promise.all(store.planIndex(tenant, series).map((f) => store.writeIndexFile(f)));
-}
-
-const DAY = 86_400_000_000_000n;
-const T0 = 20_412n * DAY; // 2025-11-20 00:00 UTC, the start of period 20412
-
-function series(labels: string, ...ranges: Array<[bigint, bigint]>): SeriesChunks {
-  const ls = parseLabels(labels);
-  const fp = fingerprint(ls);
-  return {
-    labels: ls,
-    fingerprint: fp,
-    chunks: ranges.map(([from, through], i) => ({ fingerprint: fp, from, through, checksum: 1000 + i, size: 10 * (i + 1), entries: i + 1, lineBytes: 100 * (i + 1) })),
-  };
-}
+import { DAY, series, T0, writeIndex } from '../storage/testing/index-fixture.js';
 
 const all = [
   series('{app="api", env="prod", pod="api-1"}', [T0, T0 + 10n], [T0 + 20n, T0 + 30n]),

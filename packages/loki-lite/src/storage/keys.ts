@@ -3,7 +3,7 @@ import type { ChunkRef } from '../index/types.js';
 /*
  * The object key schema; nothing else builds keys.
  *   chunks/<tenant>/<fingerprint>/<from ms hex>:<through ms hex>:<crc32 hex>
- *   index/<prefix><period number>/<tenant>/<created ms>-<writer id>-<seq>.tsdb
+ *   index/<table name: prefix and period number>/<tenant>/<created ms>-<writer id>-<seq>.tsdb
  * A period is a 24h index table, numbered by days since the Unix epoch like Loki's tables.
  */
 
@@ -18,15 +18,42 @@ export function chunkKey(tenant: string, ref: ChunkRef): string {
   return `chunks/${tenant}/${ref.fingerprint}/${ms(ref.from)}:${ms(ref.through)}:${ref.checksum.toString(16)}`;
 }
 
-export function indexTablePrefix(prefix: string, period: number, tenant: string): string {
-  return `index/${prefix}${period}/${tenant}/`;
+/** Loki's name for an index table: the schema period's prefix and the period number, e.g. `index_20412`. */
+export function indexTableName(prefix: string, period: number): string {
+  return `${prefix}${period}`;
 }
 
-export function indexFileKey(prefix: string, period: number, tenant: string, createdMs: number, writerId: string, seq: number): string {
-  return `${indexTablePrefix(prefix, period, tenant)}${createdMs}-${writerId}-${seq}.tsdb`;
+/** Where every index table is. */
+export const INDEX_ROOT = 'index/';
+
+/** The keys of every tenant's files of one table. */
+export function indexTableNamePrefix(tableName: string): string {
+  return `${INDEX_ROOT}${tableName}/`;
+}
+
+/** The keys of one tenant's files of one table. */
+export function indexTablePrefix(tableName: string, tenant: string): string {
+  return `${indexTableNamePrefix(tableName)}${tenant}/`;
+}
+
+export function indexFileKey(tableName: string, tenant: string, createdMs: number, writerId: string, seq: number): string {
+  return `${indexTablePrefix(tableName, tenant)}${createdMs}-${writerId}-${seq}.tsdb`;
 }
 
 /** Whether `key` is named as indexFileKey names index files (a file of another program in the table is not). */
 export function isIndexFileKey(key: string): boolean {
   return /\/\d+-[0-9a-f]+-\d+\.tsdb$/.test(key);
+}
+
+/** The table name and tenant of an object in the index key space, or undefined for a key outside it. */
+export function indexTableOfKey(key: string): { tableName: string; tenant: string } | undefined {
+  const m = /^index\/([^/]+)\/([^/]+)\/[^/]+$/.exec(key);
+  return m ? { tableName: m[1]!, tenant: m[2]! } : undefined;
+}
+
+/** The period number of a table named by indexTableName with `prefix`, or undefined when it was not. */
+export function periodOfTableName(tableName: string, prefix: string): number | undefined {
+  if (!tableName.startsWith(prefix)) return undefined;
+  const digits = tableName.slice(prefix.length);
+  return /^\d+$/.test(digits) ? Number(digits) : undefined;
 }

@@ -5,13 +5,27 @@ import { SeriesUnion } from '../index/merge.js';
 import { selectSeries } from '../index/select.js';
 import type { ChunkRef, SeriesChunks } from '../index/types.js';
 import type { LabelMatcher } from '../logql/syntax/matchers.js';
-import { chunkKey, indexFileKey, indexTablePrefix, isIndexFileKey, PERIOD_NS, periodOf } from './keys.js';
+import {
+  chunkKey, INDEX_ROOT, indexFileKey, indexTableName, indexTableNamePrefix, indexTableOfKey, indexTablePrefix, isIndexFileKey, PERIOD_NS,
+  periodOf, periodOfTableName,
+} from './keys.js';
 import type { ObjectStore } from './object-store.js';
+
+/**
+ * One tenant's index table of one 24h period, as the compactor and other roles name it: plain data, so it can
+ * cross a process boundary. Only the store turns it into keys.
+ */
+export interface IndexTable {
+  /** Loki's table name: the schema period's index prefix and the period number, e.g. `index_20412`. */
+  readonly name: string;
+  /** Days since the Unix epoch. */
+  readonly period: number;
+  readonly tenant: string;
+}
 
 /** An index file planned by LogStore.planIndex, to be written by writeIndexFile. */
 export interface PlannedIndexFile {
-  /** The table (a tenant's 24h period) it belongs to. */
-  readonly table: string;
+  readonly table: IndexTable;
   readonly key: string;
   readonly bytes: Buffer;
 }
@@ -46,7 +60,8 @@ export class LogStore {
   private readonly writerId = randomBytes(4).toString('hex');
   private seq = 0;
   private readonly indexCache = new Map<string, IndexFile>();
-  private readonly listings = new Map<string, { keys: string[]; at: number }>();
+  /** Table listings by key prefix (indexTablePrefix). */
+  private readonly listings = new Map<string, { keys: readonly string[]; at: number }>();
   /** Index files this process has written: a listing taken while one was being written may lack it. */
   private indexWrites = 0;
   private readonly listingTtlMs: number;
@@ -100,11 +115,14 @@ export class LogStore {
         list.push({ labels: s.labels, fingerprint: s.fingerprint, chunks });
       }
     }
-    const now = Date.now();
     return [...byPeriod].map(([period, list]) => {
       const prefix = this.prefixAt(BigInt(period) * PERIOD_NS) ?? this.periods[0]?.prefix ?? 'index_';
-      return { table: indexTablePrefix(prefix, period, tenant), key: indexFileKey(prefix, period, tenant, now, this.writerId, this.seq++), bytes: encodeIndex(list) };
+      return this.planFile({ name: indexTableName(prefix, period), period, tenant }, list);
     });
+  }
+
+  private planFile(table: IndexTable, series: readonly SeriesChunks[]): PlannedIndexFile {
+    return { table, key: indexFileKey(table.name, table.tenant, Date.now(), this.writerId, this.seq++), bytes: encodeIndex(series) };
   }
 
   /** Writes one planned index file; this process's queries see it at once. */
@@ -112,10 +130,58 @@ export class LogStore {
     await this.objects.put(file.key, file.bytes);
     this.indexWrites++;
     this.remember(file.key, decodeIndex(file.bytes));
-    const listing = this.listings.get(file.table);
-    if (listing && !listing.keys.includes(file.key)) listing.keys.push(file.key);
+    const listing = this.listings.get(tablePrefix(file.table));
+    if (listing && !listing.keys.includes(file.key)) listing.keys = [...listing.keys, file.key];
   }
 
+  /**
+   * The index tables that hold files of `tenant`, in period order. This lists the whole index key space (the
+   * object stores list by prefix only), so it is for the compactor's rounds, not for queries.
+   */
+  async listTables(tenant: string): Promise<IndexTable[]> {
+    const tables = this.tablesOf(await this.objects.list(INDEX_ROOT)).filter((t) => t.tenant === tenant);
+    return tables.sort((a, b) => a.period - b.period || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  /** The tables of every tenant in `period` (one per tenant, or more when schema periods change the prefix). */
+  async listPeriodTables(period: number): Promise<IndexTable[]> {
+    const prefixes = new Set(this.periods.map((p) => p.prefix));
+    const keys = await Promise.all([...prefixes].map((prefix) => this.objects.list(indexTableNamePrefix(indexTableName(prefix, period)))));
+    return this.tablesOf(keys.flat());
+  }
+
+  /** One table per (table name, tenant) among `keys`; names that no schema period's prefix makes are skipped. */
+  private tablesOf(keys: readonly string[]): IndexTable[] {
+    const tables = new Map<string, IndexTable>();
+    for (const key of keys) {
+      const at = indexTableOfKey(key);
+      if (!at || tables.has(`${at.tableName}/${at.tenant}`)) continue;
+      const period = this.periodOfTable(at.tableName);
+      if (period !== undefined) tables.set(`${at.tableName}/${at.tenant}`, { name: at.tableName, period, tenant: at.tenant });
+    }
+    return [...tables.values()];
+  }
+
+  private periodOfTable(tableName: string): number | undefined {
+    for (const p of this.periods) {
+      const period = periodOfTableName(tableName, p.prefix);
+      if (period !== undefined) return period;
+    }
+    return undefined;
+  }
+
+  /**
+   * The keys of a table's index files as the store lists them now (not from the listing cache). Objects in
+   * the table that are not loki-lite index files are left out: a compactor must neither merge nor delete them.
+   */
+  async listTableFiles(table: IndexTable): Promise<string[]> {
+    return (await this.listTable(tablePrefix(table), true)).filter(isIndexFileKey);
+  }
+
+  /** The series and chunk refs of one index file listed by listTableFiles. Throws ObjectNotFoundError when gone. */
+  async readIndexFile(key: string): Promise<readonly SeriesChunks[]> {
+    return (await this.loadIndex(key)).series;
+  }
 
   /**
    * The series matching `matchers` with chunks overlapping [from, through], merged over every index file of
@@ -134,15 +200,24 @@ export class LogStore {
     for (let p = first; p <= last; p++) {
       const prefix = this.prefixAt(BigInt(p + 1) * PERIOD_NS - 1n);
       if (prefix === undefined) continue;
-      const keys = await this.listTable(indexTablePrefix(prefix, p, tenant));
-      files.push(...(await Promise.all(keys.map((k) => this.loadIndex(k)))));
+      files.push(...(await this.tableIndexFiles(indexTablePrefix(indexTableName(prefix, p), tenant))));
     }
     return files;
   }
 
-  private async listTable(prefix: string): Promise<string[]> {
+  private async tableIndexFiles(prefix: string): Promise<IndexFile[]> {
+    return this.loadAll(await this.listTable(prefix));
+  }
+
+  private loadAll(keys: readonly string[]): Promise<IndexFile[]> {
+    return Promise.all(keys.map((k) => this.loadIndex(k)));
+  }
+
+  /** A table's keys, from the listing cache unless `fresh`; a fresh listing replaces the cached one. */
+  private async listTable(prefix: string, fresh = false): Promise<readonly string[]> {
     const cached = this.listings.get(prefix);
-    if (cached && Date.now() - cached.at < this.listingTtlMs) return cached.keys;
+    if (!fresh && cached && Date.now() - cached.at < this.listingTtlMs) return cached.keys;
+    if (fresh) this.listings.delete(prefix);
     const writes = this.indexWrites;
     const keys = await this.objects.list(prefix);
     // A file of ours written while the list was under way may be missing from it, and once its chunks have
@@ -185,4 +260,8 @@ export class LogStore {
     this.indexCache.set(key, file);
     while (this.indexCache.size > this.indexCacheSize) this.indexCache.delete(this.indexCache.keys().next().value!);
   }
+}
+
+function tablePrefix(table: IndexTable): string {
+  return indexTablePrefix(table.name, table.tenant);
 }
