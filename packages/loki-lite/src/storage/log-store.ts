@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CorruptDataError } from '../util/binary.js';
 import { decodeIndex, encodeIndex, type IndexFile } from '../index/format.js';
 import { SeriesUnion } from '../index/merge.js';
@@ -9,7 +10,7 @@ import {
   chunkKey, INDEX_ROOT, indexFileKey, indexTableName, indexTableNamePrefix, indexTableOfKey, indexTablePrefix, isIndexFileKey, PERIOD_NS,
   periodOf, periodOfTableName,
 } from './keys.js';
-import type { ObjectStore } from './object-store.js';
+import { ObjectNotFoundError, type ObjectStore } from './object-store.js';
 
 /**
  * One tenant's index table of one 24h period, as the compactor and other roles name it: plain data, so it can
@@ -30,6 +31,18 @@ export interface PlannedIndexFile {
   readonly bytes: Buffer;
 }
 
+/** What replaceIndexFiles did. */
+export interface ReplacedIndexFiles {
+  /** The file that now holds the table's series; undefined when there were none left to hold. */
+  readonly key: string | undefined;
+  /**
+   * Settles when the replaced files are gone, `replacedIndexDeleteDelayMs` after the new file was published.
+   * It need not be awaited: a replaced file left behind (a failed delete, a process that ended first) only
+   * repeats refs the new file has, and the next compaction of the table takes it in and deletes it.
+   */
+  readonly oldFilesDeleted: Promise<void>;
+}
+
 /** The part of a schema_config period the store needs. */
 export interface IndexPeriod {
   readonly from: bigint;
@@ -41,6 +54,13 @@ export interface LogStoreOptions {
   listingTtlMs?: number;
   /** How many parsed index files to keep. */
   indexCacheSize?: number;
+  /**
+   * How long replaceIndexFiles leaves the files it replaced before deleting them. Longer than any reader's
+   * `listingTtlMs`, so a reader that listed the table before the swap still finds them (index/README.md).
+   */
+  replacedIndexDeleteDelayMs?: number;
+  /** Waits before the delete of replaced files; tests make it a gate they open. */
+  waitBeforeDelete?: (ms: number) => Promise<void>;
   /**
    * An object in the index key space that is not one of our index files (a Loki `*.tsdb.gz` in a shared
    * bucket, a stray upload): it is skipped, and told here once per key.
@@ -66,6 +86,8 @@ export class LogStore {
   private indexWrites = 0;
   private readonly listingTtlMs: number;
   private readonly indexCacheSize: number;
+  private readonly replacedIndexDeleteDelayMs: number;
+  private readonly waitBeforeDelete: (ms: number) => Promise<void>;
   private readonly onForeignIndexFile: (key: string, reason: string) => void;
 
   constructor(
@@ -75,6 +97,9 @@ export class LogStore {
   ) {
     this.listingTtlMs = opts.listingTtlMs ?? 5_000;
     this.indexCacheSize = opts.indexCacheSize ?? 2_000;
+    this.replacedIndexDeleteDelayMs = opts.replacedIndexDeleteDelayMs ?? Math.max(60_000, 2 * this.listingTtlMs);
+    // Not a reason to keep the process alive: a replaced file left behind is harmless (see ReplacedIndexFiles).
+    this.waitBeforeDelete = opts.waitBeforeDelete ?? ((ms) => sleep(ms, undefined, { ref: false }));
     this.onForeignIndexFile = opts.onForeignIndexFile ?? (() => {});
   }
 
@@ -127,11 +152,19 @@ export class LogStore {
 
   /** Writes one planned index file; this process's queries see it at once. */
   async writeIndexFile(file: PlannedIndexFile): Promise<void> {
-    await this.objects.put(file.key, file.bytes);
-    this.indexWrites++;
-    this.remember(file.key, decodeIndex(file.bytes));
-    const listing = this.listings.get(tablePrefix(file.table));
-    if (listing && !listing.keys.includes(file.key)) listing.keys = [...listing.keys, file.key];
+    await this.publish(file.table, file, []);
+  }
+
+  /** Puts `file` (if any) and swaps it for `replaced` in this process's listing and parsed-file cache. */
+  private async publish(table: IndexTable, file: PlannedIndexFile | undefined, replaced: readonly string[]): Promise<void> {
+    if (file) {
+      await this.objects.put(file.key, file.bytes);
+      this.indexWrites++;
+      this.remember(file.key, decodeIndex(file.bytes));
+    }
+    for (const key of replaced) this.indexCache.delete(key);
+    const listing = this.listings.get(tablePrefix(table));
+    if (listing) listing.keys = [...listing.keys.filter((k) => k !== file?.key && !replaced.includes(k)), ...(file ? [file.key] : [])].sort();
   }
 
   /**
@@ -184,6 +217,31 @@ export class LogStore {
   }
 
   /**
+   * Replaces index files of `table` by one holding `series` (typically their union, less what retention
+   * removed), safe for readers in any process: the new file is written and published first (this process's
+   * listing has it, and no longer the old ones, at once); the old files are deleted only
+   * `replacedIndexDeleteDelayMs` later, when every reader's listing has been taken after the new file existed.
+   * See index/README.md. Files of the table not named in `oldKeys` (new ones from the ingesters) stay. With no
+   * `series` (retention expired them all) no file is written and the old ones just go, after the same delay.
+   */
+  async replaceIndexFiles(table: IndexTable, oldKeys: readonly string[], series: readonly SeriesChunks[]): Promise<ReplacedIndexFiles> {
+    const prefix = tablePrefix(table);
+    const foreign = oldKeys.find((k) => !k.startsWith(prefix) || !isIndexFileKey(k));
+    if (foreign !== undefined) throw new Error(`replaceIndexFiles: ${foreign} is not an index file of table ${table.name} of tenant ${table.tenant}`);
+    const file = series.length > 0 ? this.planFile(table, series) : undefined;
+    await this.publish(table, file, oldKeys);
+    const oldFilesDeleted = this.deleteLater(oldKeys);
+    // Whoever does not await it must not end the process with an unhandled rejection.
+    oldFilesDeleted.catch(() => {});
+    return { key: file?.key, oldFilesDeleted };
+  }
+
+  private async deleteLater(keys: readonly string[]): Promise<void> {
+    await this.waitBeforeDelete(this.replacedIndexDeleteDelayMs);
+    await Promise.all(keys.map((k) => this.objects.delete(k)));
+  }
+
+  /**
    * The series matching `matchers` with chunks overlapping [from, through], merged over every index file of
    * every period in range. A chunk listed in several files (or periods) appears once.
    */
@@ -205,8 +263,18 @@ export class LogStore {
     return files;
   }
 
+  /**
+   * The parsed files of one table. A listed file that is gone was replaced by a compactor (in any process)
+   * after the listing was taken: the listing is dropped and the table listed once more, which names the file
+   * that replaced it. Gone again from a fresh listing is an error.
+   */
   private async tableIndexFiles(prefix: string): Promise<IndexFile[]> {
-    return this.loadAll(await this.listTable(prefix));
+    try {
+      return await this.loadAll(await this.listTable(prefix));
+    } catch (e) {
+      if (!(e instanceof ObjectNotFoundError)) throw e;
+      return this.loadAll(await this.listTable(prefix, true));
+    }
   }
 
   private loadAll(keys: readonly string[]): Promise<IndexFile[]> {
