@@ -1,12 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '@loki-lite/shared';
 import { parseConfig } from './load.js';
-
-// Every key of Loki's configuration reference (the list and its source are in loki-config-keys.txt).
-const KEYS = readFileSync(new URL('./loki-config-keys.txt', import.meta.url), 'utf8')
-  .split('\n')
-  .filter((line) => line !== '' && !line.startsWith('#'));
+import { LOKI_CONFIG_KEYS as KEYS } from './loki-config-keys.js';
 
 // Keys whose value is a list of blocks; the list names them without an index.
 const LISTS_OF_BLOCKS = new Set([

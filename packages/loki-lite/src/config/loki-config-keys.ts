@@ -1,10 +1,17 @@
-# Every YAML key path of Loki's configuration reference, one dotted path a line, sorted.
-# Source: docs/sources/shared/configuration.md in github.com/grafana/loki, commit
-# 002ee222b2bb07240a7a304d7158b17cda47d2bf (the version read on 2026-12-03).
-# Blocks the reference defines once and reuses (<grpc_client>, <tls_config>, <cache_config>, <consul>, <etcd>,
-# <s3_storage_config>, ...) are expanded where each is used; a list of blocks (schema_config.configs) is
-# named without an index; a map keyed by names the user picks (storage_config.named_stores.aws) stops at the map.
-# Names only, no prose. config/reference.test.ts checks that loki-lite knows every one of them.
+/*
+ * Every YAML key path of Loki's configuration reference, one dotted path a line, sorted.
+ * Source: docs/sources/shared/configuration.md in github.com/grafana/loki, commit
+ * 002ee222b2bb07240a7a304d7158b17cda47d2bf (the version read on 2026-12-03).
+ * Blocks the reference defines once and reuses (<grpc_client>, <tls_config>, <cache_config>, <consul>, <etcd>,
+ * <s3_storage_config>, ...) are expanded where each is used; a list of blocks (schema_config.configs) is
+ * named without an index; a map keyed by names the user picks (storage_config.named_stores.aws) stops at the map.
+ * Names only, no prose. config/reference.test.ts checks that loki-lite knows every one of them.
+ * It is a module, not a text file, so that the built program carries it (the check of keys under the
+ * sections loki-lite accepts without acting on them reads it at run time; key-reference.ts).
+ */
+
+/** The key paths, in the order of the list below. */
+export const LOKI_CONFIG_KEYS: readonly string[] = `
 analytics.proxy_url
 analytics.reporting_enabled
 analytics.tls_config.tls_ca_path
@@ -3064,3 +3071,4 @@ ui.ring.num_tokens
 ui.ring.replication_factor
 ui.ring.tokens_file_path
 ui.ring.zone_awareness_enabled
+`.trim().split('\n');
