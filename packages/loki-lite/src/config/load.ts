@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, deepFreeze, expandEnv, parseYamlMapping, removeKnownUnimplemented, validateConfig } from '@loki-lite/shared';
 import type { Flags } from './flags.js';
+import { keysOutsideReference } from './key-reference.js';
 import { KNOWN_UNIMPLEMENTED } from './known-keys.js';
 import { type Config, configSchema } from './schema.js';
 
@@ -31,11 +32,13 @@ export function loadConfig(flags: Flags, env: NodeJS.ProcessEnv = process.env): 
 /** Parses and validates config text; applies the flag overrides. All problems are reported together. */
 export function parseConfig(text: string, flags: Partial<Flags> = {}): { config: Config; warnings: string[] } {
   const tree = parseYamlMapping(text, flags.configFile);
+  // before the sections are removed: a key under one that Loki does not have is an error, not a warning
+  const outsideReference = keysOutsideReference(tree, KNOWN_UNIMPLEMENTED);
   const warnings = removeKnownUnimplemented(tree, KNOWN_UNIMPLEMENTED, 'loki-lite');
   applyFlags(tree, flags);
 
-  const config = validateConfig(configSchema, tree, 'not a Loki config key loki-lite knows');
-  const problems = resolveDerived(config);
+  const config = validateConfig(configSchema, tree, 'not a Loki config key loki-lite knows', outsideReference);
+  const problems = [...outsideReference, ...resolveDerived(config)];
   if (problems.length > 0) throw new ConfigError(problems);
   return { config: deepFreeze(config), warnings };
 }

@@ -55,3 +55,62 @@ describe("Loki's configuration reference", () => {
     expect(unknownKeyProblems(settingOnly('ingester.lifecycler_typo', '1'))).toEqual(['ingester.lifecycler_typo: unknown key (not a Loki config key loki-lite knows)']);
   });
 });
+
+describe('keys under a section loki-lite accepts without acting on it', () => {
+  const base = 'common: {path_prefix: /tmp/x}\nschema_config: {configs: [{from: "2024-04-01", store: tsdb, object_store: filesystem, schema: v13, index: {prefix: i_, period: 24h}}]}\n';
+  const problems = (text: string): readonly string[] => {
+    try {
+      parseConfig(text);
+    } catch (e) {
+      if (e instanceof ConfigError) return e.problems;
+      throw e;
+    }
+    throw new Error('expected a ConfigError');
+  };
+  const refused = (key: string, suggestion = '') => `${key}: unknown key (not a Loki config key; Loki refuses it too${suggestion})`;
+
+  it('refuses a misspelt key, as Loki does', () => {
+    expect(problems(`${base}ruler: {alertmanger_url: "http://alertmanager:9093"}\n`)).toEqual([refused('ruler.alertmanger_url')]);
+  });
+
+  it("refuses a key in the wrong place (the seed guide's ruler.storage.alertmanager_url) and names the right one", () => {
+    expect(problems(`${base}ruler: {storage: {type: s3, alertmanager_url: "http://alertmanager:9093"}}\n`))
+      .toEqual([refused('ruler.storage.alertmanager_url', '; did you mean ruler.alertmanager_url?')]);
+    expect(problems(`${base}ruler: {bucketnames: rules}\n`))
+      .toEqual([refused('ruler.bucketnames', '; did you mean ruler.storage.cos.bucketnames or ruler.storage.s3.bucketnames?')]);
+    // many places: the shallowest are named, the others counted
+    expect(problems(`${base}ruler: {tls_ca_path: /ca.pem}\n`)).toEqual([refused('ruler.tls_ca_path',
+      '; did you mean ruler.alertmanager_client.tls_ca_path, ruler.ruler_client.tls_ca_path or ruler.evaluation.query_frontend.tls_ca_path (or 2 other places)?')]);
+  });
+
+  // tracing.profiling_enabled: Loki reads it, but its reference hides it
+  it('accepts, with the one warning, the keys of a section that Loki has, however deep, and what lies in their values', () => {
+    const { warnings } = parseConfig(`${base}memberlist: {join_members: [loki-memberlist]}
+ruler:
+  storage: {type: s3, s3: {bucketnames: rules, region: eu-west-2}}
+  alertmanager_url: "http://alertmanager:9093"
+  alert_relabel_configs: [{source_labels: [a], action: drop}]
+server: {grpc_tls_config: {cert_file: /tls.crt}}
+limits_config: {ruler_remote_write_headers: {X-Scope-OrgID: team-a}}
+tracing: {profiling_enabled: false}
+`);
+    expect(warnings.map((w) => w.split(' ')[2])).toEqual(['memberlist', 'ruler', 'tracing', 'server.grpc_tls_config', 'limits_config.ruler_remote_write_headers']);
+  });
+
+  it('names a key under a list of blocks with its index, and checks it without', () => {
+    expect(problems(`${base.replace('period: 24h}', 'period: 24h}, chunks: {prefix: c_, perod: 24h}')}`))
+      .toEqual([refused('schema_config.configs.0.chunks.perod')]);
+  });
+
+  it('accepts anything under a key of an earlier Loki release, which the reference does not have', () => {
+    const { warnings } = parseConfig(`${base}table_manager: {retention_deletes_enabled: true, anything: {at: [{all: 1}]}}\n`);
+    expect(warnings).toEqual(['config key table_manager is accepted but not implemented by loki-lite yet; it has no effect']);
+  });
+
+  it('reports such keys with the problems the schema and the cross-field rules find', () => {
+    expect(problems(`${base}ingester: {surprise: 1}\nmemberlist: {node_nam: a}\n`))
+      .toEqual([refused('memberlist.node_nam'), 'ingester.surprise: unknown key (not a Loki config key loki-lite knows)']);
+    expect(problems(`${base}target: everything\nmemberlist: {node_nam: a}\n`))
+      .toEqual([refused('memberlist.node_nam'), expect.stringMatching(/^target: unknown target "everything"/)]);
+  });
+});

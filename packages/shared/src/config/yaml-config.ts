@@ -44,11 +44,12 @@ export function parseYamlMapping(text: string, source = 'config'): Record<string
 
 /**
  * Validates `tree` with `schema`; throws ConfigError listing every problem with its key path. An unknown key
- * is reported as `key: unknown key (<unknownKeyNote>)`.
+ * is reported as `key: unknown key (<unknownKeyNote>)`. `foundBefore`: problems the caller found in the tree
+ * before, reported first in the same error when the schema finds problems too (otherwise the caller's to throw).
  */
-export function validateConfig<S extends z.ZodType>(schema: S, tree: unknown, unknownKeyNote: string): z.output<S> {
+export function validateConfig<S extends z.ZodType>(schema: S, tree: unknown, unknownKeyNote: string, foundBefore: readonly string[] = []): z.output<S> {
   const result = schema.safeParse(tree);
-  if (!result.success) throw new ConfigError(result.error.issues.map((issue) => describeIssue(issue, unknownKeyNote)));
+  if (!result.success) throw new ConfigError([...foundBefore, ...result.error.issues.map((issue) => describeIssue(issue, unknownKeyNote))]);
   return result.data;
 }
 
