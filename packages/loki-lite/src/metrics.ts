@@ -11,6 +11,11 @@ export class Metrics {
     name: 'loki_distributor_bytes_received_total', help: 'The total number of uncompressed bytes received per tenant.',
     labelNames: ['tenant'], registers: [this.registry],
   });
+  /** Loki's S3 client histogram, with its buckets (pkg/storage/chunk/client/aws). */
+  readonly s3RequestDuration = new Histogram({
+    name: 'loki_s3_request_duration_seconds', help: 'Time spent doing S3 requests.',
+    labelNames: ['operation', 'status_code'], buckets: [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2], registers: [this.registry],
+  });
   readonly structuredMetadataBytesReceived = new Counter({
     name: 'loki_distributor_structured_metadata_bytes_received_total', help: "The total number of uncompressed bytes received per tenant for entries' structured metadata",
     labelNames: ['tenant', 'retention_hours'], registers: [this.registry],

@@ -102,7 +102,8 @@ const BUILDERS: Readonly<Record<ModuleName, (ctx: BuildContext) => Service | und
   }),
 
   store: ({ config, opts, metrics, built }) => {
-    built.store = new LogStore(opts.objectStore ?? objectStoreFromConfig(config), indexPeriodsFromConfig(config), {
+    const observeS3 = (operation: string, status: string, seconds: number) => metrics.s3RequestDuration.observe({ operation, status_code: status }, seconds);
+    built.store = new LogStore(opts.objectStore ?? objectStoreFromConfig(config, observeS3), indexPeriodsFromConfig(config), {
       onForeignIndexFile: (key, reason) => {
         metrics.foreignIndexFiles.inc();
         opts.log.warn(`index: skipping ${key}, which is not a loki-lite index file (${reason}); queries read the table's other files`);

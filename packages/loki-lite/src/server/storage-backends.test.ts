@@ -30,12 +30,17 @@ storage_config:
         access_key_id: ${S3RVER_CREDENTIALS.accessKeyId}, secret_access_key: ${S3RVER_CREDENTIALS.secretAccessKey}}
 `;
 
-  it('flushes chunks and index files to the bucket, and a fresh server reads them from there', async () => {
+  it('flushes chunks and index files to the bucket, and a fresh server reads them from there; every request is timed as Loki times it', async () => {
     const writer = await startTestServer(yaml());
     const lines = Array.from({ length: 500 }, (_, i) => `s3 line ${i}`);
-    expect((await push(writer, 's3app', lines)).status).toBe(204);
-    expect((await fetch(`${writer.url}/flush`, { method: 'POST' })).status).toBe(204);
-    await writer.destroy();
+    try {
+      expect((await push(writer, 's3app', lines)).status).toBe(204);
+      expect((await fetch(`${writer.url}/flush`, { method: 'POST' })).status).toBe(204);
+      // a chunk and an index file
+      expect(s3Requests(await (await writer.get('/metrics')).text(), 'S3.PutObject')).toBeGreaterThanOrEqual(2);
+    } finally {
+      await writer.destroy();
+    }
 
     // a new server with an empty WAL: everything it returns comes from S3
     const reader = await startTestServer(yaml());
@@ -43,11 +48,20 @@ storage_config:
       expect(await readLines(reader, '{app="s3app"}')).toEqual(lines);
       const labels = await (await reader.get(`/loki/api/v1/labels?${qs({ start: now - 1n, end: now + 10n ** 12n })}`)).json();
       expect(labels).toEqual({ status: 'success', data: ['app'] });
+      const metrics = await (await reader.get('/metrics')).text();
+      expect(s3Requests(metrics, 'S3.List')).toBeGreaterThanOrEqual(1);
+      expect(s3Requests(metrics, 'S3.GetObject')).toBeGreaterThanOrEqual(2);
     } finally {
       await reader.destroy();
     }
   });
 });
+
+/** The count of loki_s3_request_duration_seconds for one operation that succeeded. */
+function s3Requests(metrics: string, operation: string): number {
+  const m = new RegExp(`^loki_s3_request_duration_seconds_count\\{operation="${operation.replace('.', '\\.')}",status_code="200"\\} (\\d+)$`, 'm').exec(metrics);
+  return m ? Number(m[1]) : 0;
+}
 
 /** Fails the first `failures` chunk writes, like an object store that is briefly down. */
 class FlakyStore extends MemoryObjectStore {

@@ -5,12 +5,13 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { S3ObjectStore } from '../s3/s3-store.js';
+import { S3ObjectStore, type S3StoreOptions } from '../s3/s3-store.js';
 
 export interface S3rverHandle {
   endpoint: string;
   /** A new empty bucket and a store on it. */
-  newStore(): Promise<S3ObjectStore>;
+  /** A store on a bucket of its own; `options` adds to (or replaces) the connection settings. */
+  newStore(options?: Partial<S3StoreOptions>): Promise<S3ObjectStore>;
   createBucket(name: string): Promise<void>;
   stop(): Promise<void>;
 }
@@ -36,10 +37,10 @@ export async function startS3rver(): Promise<S3rverHandle> {
   return {
     endpoint,
     createBucket,
-    async newStore() {
+    async newStore(options = {}) {
       const bucket = `bucket-${++buckets}`;
       await createBucket(bucket);
-      return new S3ObjectStore({ bucket, region: 'us-east-1', endpoint, forcePathStyle: true, insecure: true, ...S3RVER_CREDENTIALS, sessionToken: '' });
+      return new S3ObjectStore({ bucket, region: 'us-east-1', endpoint, forcePathStyle: true, insecure: true, ...S3RVER_CREDENTIALS, sessionToken: '', ...options });
     },
     async stop() {
       admin.destroy();
