@@ -2,7 +2,7 @@ import { compileGoRegex, isValidLabelName, type Label, type Labels, LokiError, p
 import type {
   ArithmeticOp, BinaryExpr, BinaryOp, ComparisonOp, Grouping, LabelReplaceExpr, RangeAggregationExpr, RangeOp, SampleExpr, VectorMatching, VectorOp,
 } from '../syntax/ast.js';
-import { compare } from '../compare.js';
+import { compare } from '../syntax/compare.js';
 import { aggregate, groupBy } from './aggregate.js';
 import { rangeFunction } from './range-functions.js';
 import { canFold, RangeFold, readGrouping } from './fold.js';

@@ -1,4 +1,4 @@
-import { compare } from '../compare.js';
+import { compare } from '../syntax/compare.js';
 import type { LabelFilterExpr } from '../syntax/ast.js';
 import { compileIpMatcher } from './ip.js';
 import type { LabelsBuilder } from './labels-builder.js';
