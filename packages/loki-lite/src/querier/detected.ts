@@ -1,7 +1,6 @@
-import type { Labels } from '@loki-lite/shared';
+import { goParseDurationSeconds, goParseFloat, humanBytes, type Labels } from '@loki-lite/shared';
 import { ERROR_DETAILS_LABEL, ERROR_LABEL, LabelsBuilder } from '../logql/log/labels-builder.js';
 import { jsonStage, logfmtStage } from '../logql/log/parsers.js';
-import { goParseDurationSeconds, goParseFloat, humanBytes } from '../logql/log/values.js';
 import type { StreamResult } from './types.js';
 
 /*

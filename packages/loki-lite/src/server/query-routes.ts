@@ -1,7 +1,6 @@
-import { type Labels, labelsToRecord, nowNanos } from '@loki-lite/shared';
+import { formatFloat, type Labels, labelsToRecord, nowNanos } from '@loki-lite/shared';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config/schema.js';
-import { formatFloat } from '../logql/engine/value.js';
 import { parseQuery } from '../logql/syntax/parser.js';
 import { prettify } from '../logql/syntax/print.js';
 import type { ResultEntry, StreamResult } from '../querier/types.js';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseQuery } from '../syntax/parser.js';
 import type { SampleExpr } from '../syntax/ast.js';
 import { evaluateAt } from './evaluate.js';
-import { formatFloat, type InstantValue } from './value.js';
+import type { InstantValue } from './value.js';
 
 const noLogs = { streams: async () => [] };
 const run = async (q: string): Promise<InstantValue> => evaluateAt(parseQuery(q) as SampleExpr, noLogs, 0n);
@@ -57,15 +57,6 @@ describe('sample expressions', () => {
     ['vector(1) + bool 1', 'bool modifier can only be used on comparison operators'],
   ])('%s is refused', async (q, message) => {
     await expect(run(q)).rejects.toThrow(message);
-  });
-});
-
-describe('formatFloat (Go FormatFloat f, -1)', () => {
-  it.each([
-    [2, '2'], [0.5, '0.5'], [907.8000000000001, '907.8000000000001'], [-3, '-3'], [NaN, 'NaN'], [Infinity, '+Inf'], [-Infinity, '-Inf'],
-    [1e21, '1000000000000000000000'], [1.5e-7, '0.00000015'], [-2.5e-8, '-0.000000025'], [123456789e15, '123456789000000000000000'],
-  ])('%s -> %s', (v, s) => {
-    expect(formatFloat(v)).toBe(s);
   });
 });
 

@@ -1,8 +1,8 @@
+import { type Conversion, goParseDurationSeconds, goParseFloat, humanBytes } from '@loki-lite/shared';
 import { compare } from '../syntax/compare.js';
 import type { LabelFilterExpr } from '../syntax/ast.js';
 import { compileIpMatcher } from './ip.js';
 import type { LabelsBuilder } from './labels-builder.js';
-import { type Conversion, goParseDurationSeconds, goParseFloat, humanBytes } from './values.js';
 
 export const LABEL_FILTER_ERR = 'LabelFilterErr';
 

@@ -1,4 +1,4 @@
-import type { Label, Labels } from '@loki-lite/shared';
+import { type Conversion, goParseDurationSeconds, goParseFloat, humanBytes, type Label, type Labels } from '@loki-lite/shared';
 import type { LabelFormatStage, LabelSelection, LineFormatStage, PipelineStage, Unwrap } from '../syntax/ast.js';
 import { compileLabelFilter } from './label-filter.js';
 import { LabelsBuilder } from './labels-builder.js';
@@ -6,7 +6,6 @@ import { compileLineFilter } from './line-filter.js';
 import { jsonStage, logfmtStage, patternStage, regexpStage, type Stage, unpackStage } from './parsers.js';
 import { compileTemplate } from './template/exec.js';
 import { TemplateError } from './template/parse.js';
-import { type Conversion, goParseDurationSeconds, goParseFloat, humanBytes } from './values.js';
 
 export const TEMPLATE_FORMAT_ERR = 'TemplateFormatErr';
 export const SAMPLE_EXTRACTION_ERR = 'SampleExtractionErr';

@@ -1,10 +1,9 @@
-import { compileGoRegex, lineCol, LokiError, parseDuration, RegexError } from '@loki-lite/shared';
+import { compileGoRegex, lineCol, LokiError, parseDuration, parseHumanBytes, RegexError } from '@loki-lite/shared';
 import type {
   BinaryOp, ComparisonOp, Expr, Grouping, LabelExtraction, LabelFilterExpr, LabelFormatStage, LabelReplaceExpr, LabelSelection, LabelsStage, LineFilterOp,
   LineFilterStage, LogSelectorExpr, PipelineStage, RangeAggregationExpr, RangeOp, SampleExpr, Unwrap, UnwrapConversion, VectorAggregationExpr, VectorMatching,
   VectorOp,
 } from './ast.js';
-import { parseHumanBytes } from '../log/values.js';
 import { ParseError } from './errors.js';
 import { type Token, type TokenKind, tokenize } from './lexer.js';
 import { type LabelMatcher, type MatchType, matchesEmpty, newLabelMatcher } from './matchers.js';

@@ -1,7 +1,4 @@
-import { formatGoDuration, formatPromDuration, goQuote } from '@loki-lite/shared';
-import { formatGoFloat } from '../log/template/functions.js';
-import { humanBytesString } from '../log/values.js';
-import { formatFloat } from '../engine/value.js';
+import { formatFloat, formatGoDuration, formatGoFloat, formatPromDuration, goQuote, humanBytesString } from '@loki-lite/shared';
 import type {
   BinaryExpr, Expr, Grouping, LabelFilterExpr, LineFilterStage, LogSelectorExpr, PipelineStage, RangeAggregationExpr, SampleExpr, Unwrap, VectorAggregationExpr,
 } from './ast.js';

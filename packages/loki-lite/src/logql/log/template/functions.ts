@@ -1,5 +1,4 @@
-import { compileGoRegex } from '@loki-lite/shared';
-import { goParseDurationSeconds, humanBytes } from '../values.js';
+import { compileGoRegex, formatGoFloat, goParseDurationSeconds, humanBytes } from '@loki-lite/shared';
 import { formatGoLayout, parseGoLayout } from './go-time.js';
 
 /*
@@ -14,17 +13,6 @@ export class GoTime {
 }
 
 export type GoValue = string | number | bigint | boolean | null | GoTime | ReadonlyMap<string, unknown> | readonly unknown[];
-
-/** fmt's %v of a float64: shortest digits, exponent form below 1e-4 and from 1e6 up (as 1e+06). */
-export function formatGoFloat(f: number): string {
-  if (Number.isNaN(f)) return 'NaN';
-  if (!Number.isFinite(f)) return f > 0 ? '+Inf' : '-Inf';
-  if (f === 0) return Object.is(f, -0) ? '-0' : '0';
-  const [mant, e] = f.toExponential().split('e') as [string, string];
-  const exp = Number(e);
-  if (exp < -4 || exp >= 6) return `${mant}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
-  return String(f);
-}
 
 /** fmt.Sprint of a value. */
 export function printValue(v: GoValue | undefined): string {

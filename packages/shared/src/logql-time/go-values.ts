@@ -1,8 +1,10 @@
-import { parseGoDuration } from '@loki-lite/shared';
+import { parseGoDuration } from './duration.js';
 
 /*
- * Conversions of label values as Loki does them in label filters and `unwrap`, with Go's error texts
- * (they end up in __error_details__).
+ * Go's readings and printings of numbers and byte sizes as Loki applies them to LogQL values: conversions of
+ * label values in label filters, `unwrap` and templates (with Go's error texts, which end up in
+ * __error_details__), and the printing of floats and sizes in queries and sample values. They sit below
+ * LogQL's syntax, pipelines and engine so that every layer reads and prints a value the same way.
  */
 
 export type Conversion = { ok: true; value: number } | { ok: false; error: string };
@@ -97,6 +99,37 @@ export function humanBytesString(n: number): string {
 export function parseHumanBytes(s: string): number | undefined {
   const c = humanBytes(s);
   return c.ok ? c.value : undefined;
+}
+
+/** fmt's %v of a float64: shortest digits, exponent form below 1e-4 and from 1e6 up (as 1e+06). */
+export function formatGoFloat(f: number): string {
+  if (Number.isNaN(f)) return 'NaN';
+  if (!Number.isFinite(f)) return f > 0 ? '+Inf' : '-Inf';
+  if (f === 0) return Object.is(f, -0) ? '-0' : '0';
+  const [mant, e] = f.toExponential().split('e') as [string, string];
+  const exp = Number(e);
+  if (exp < -4 || exp >= 6) return `${mant}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
+  return String(f);
+}
+
+/**
+ * A float as Go's strconv.FormatFloat(v, 'f', -1, 64) prints it, which is how Loki writes sample values:
+ * the shortest digits that read back exactly, never in exponent form; NaN, +Inf, -Inf.
+ */
+export function formatFloat(v: number): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (v === Infinity) return '+Inf';
+  if (v === -Infinity) return '-Inf';
+  const s = String(v);
+  const e = s.indexOf('e');
+  if (e < 0) return s;
+  // JavaScript switches to exponent form below 1e-6 and from 1e21; expand the shortest digits instead.
+  const negative = s.startsWith('-');
+  const mantissa = s.slice(negative ? 1 : 0, e).replace('.', '');
+  const intDigits = (s.slice(negative ? 1 : 0, e).split('.')[0] ?? '').length;
+  const point = intDigits + Number(s.slice(e + 1));
+  const digits = point <= 0 ? '0.' + '0'.repeat(-point) + mantissa : point >= mantissa.length ? mantissa + '0'.repeat(point - mantissa.length) : mantissa.slice(0, point) + '.' + mantissa.slice(point);
+  return (negative ? '-' : '') + digits;
 }
 
 /** Go's %q of a short ASCII-ish value, enough for error details. */
