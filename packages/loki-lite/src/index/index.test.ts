@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type LabelMatcher, newLabelMatcher } from '../logql/syntax/matchers.js';
+import { type LabelMatcher, newLabelMatcher } from '@loki-lite/shared';
 import { MemoryObjectStore } from '../storage/memory/memory-store.js';
 import { LogStore } from '../storage/log-store.js';
 import { decodeIndex, encodeIndex } from './format.js';

@@ -1,5 +1,4 @@
-import type { LabelMatcher } from '../logql/syntax/matchers.js';
-import { matchesAll, matchesEmpty } from '../logql/syntax/matchers.js';
+import { type LabelMatcher, matchesAll, matchesEmpty } from '@loki-lite/shared';
 import type { IndexFile } from './format.js';
 import type { SeriesChunks } from './types.js';
 

@@ -3,7 +3,7 @@ import { decodePushBody, encodePushRequestProto, EntryBatch, LokiError, parseLab
 import { afterEach, describe, expect, it } from 'vitest';
 import { ingesterFixture, stopIngesterFixtures } from '../testing/ingester-fixture.js';
 import { readChunkEntries } from '../chunk/mem-chunk.js';
-import { newLabelMatcher } from '../logql/syntax/matchers.js';
+import { newLabelMatcher } from '@loki-lite/shared';
 import { MemoryObjectStore } from '../storage/memory/memory-store.js';
 import { LimitedDisk } from '../testing/limited-disk.js';
 import { Ingester } from './ingester.js';

@@ -5,7 +5,7 @@ import { decodePushBody, encodePushRequestProto, EntryBatch, parseLabels, printL
 import { afterEach, describe, expect, it } from 'vitest';
 import { ingesterFixture, type IngesterFixture, stopIngesterFixtures } from '../testing/ingester-fixture.js';
 import { Metrics } from '../metrics.js';
-import { newLabelMatcher } from '../logql/syntax/matchers.js';
+import { newLabelMatcher } from '@loki-lite/shared';
 import { MemoryObjectStore } from '../storage/memory/memory-store.js';
 import { Ingester, type StreamRoute } from './ingester.js';
 import { validateStreamLabels, withServiceName } from '../distributor/validate.js';

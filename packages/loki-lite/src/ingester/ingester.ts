@@ -7,7 +7,7 @@ import { chunkChecksum } from '../chunk/format.js';
 import { HeadMemory, snapshotEntries, type ChunkSnapshot } from '../chunk/mem-chunk.js';
 import type { IngesterConfig, LimitsConfig } from '../config/schema.js';
 import type { ChunkRef, SeriesChunks } from '../index/types.js';
-import { type LabelMatcher, matchesAll } from '../logql/syntax/matchers.js';
+import { type LabelMatcher, matchesAll } from '@loki-lite/shared';
 import type { Metrics } from '../metrics.js';
 import type { LogStore, PlannedIndexFile } from '../storage/log-store.js';
 import { ByteWriter } from '../util/binary.js';

@@ -1,10 +1,9 @@
 import { setMaxListeners } from 'node:events';
-import { type Labels, LokiError, printLabels } from '@loki-lite/shared';
+import { type LabelMatcher, type Labels, LokiError, printLabels } from '@loki-lite/shared';
 import type { ChunkRef } from '../index/types.js';
 import type { StreamSamples } from '../logql/engine/evaluate.js';
 import type { RangeFold } from '../logql/engine/fold.js';
 import type { Grouping, LogSelectorExpr, RangeAggregationExpr } from '../logql/syntax/ast.js';
-import type { LabelMatcher } from '../logql/syntax/matchers.js';
 import { toWire } from '../logql/syntax/wire.js';
 import type { LogStore } from '../storage/log-store.js';
 import { startUnlessAborted } from '../util/abort.js';

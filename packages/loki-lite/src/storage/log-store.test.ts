@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { chunkIdentity, SeriesUnion } from '../index/merge.js';
 import type { SeriesChunks } from '../index/types.js';
-import { newLabelMatcher } from '../logql/syntax/matchers.js';
+import { newLabelMatcher } from '@loki-lite/shared';
 import { FsObjectStore } from './fs/fs-store.js';
 import { type IndexTable, LogStore, type LogStoreOptions } from './log-store.js';
 import { MemoryObjectStore } from './memory/memory-store.js';

@@ -5,7 +5,7 @@ import { decodeIndex, encodeIndex, type IndexFile } from '../index/format.js';
 import { SeriesUnion } from '../index/merge.js';
 import { selectSeries } from '../index/select.js';
 import type { ChunkRef, SeriesChunks } from '../index/types.js';
-import type { LabelMatcher } from '../logql/syntax/matchers.js';
+import type { LabelMatcher } from '@loki-lite/shared';
 import {
   chunkKey, INDEX_ROOT, indexFileKey, indexTableName, indexTableNamePrefix, indexTableOfKey, indexTablePrefix, isIndexFileKey, PERIOD_NS,
   periodOf, periodOfTableName,

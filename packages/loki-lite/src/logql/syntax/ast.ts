@@ -1,4 +1,4 @@
-import type { LabelMatcher } from './matchers.js';
+import type { LabelMatcher } from '@loki-lite/shared';
 
 /*
  * The LogQL AST: readonly discriminated unions. The LogQL issue extends this with parsers, label filters,

@@ -1,4 +1,4 @@
-import { compileGoRegex, lineCol, LokiError, parseDuration, parseHumanBytes, RegexError } from '@loki-lite/shared';
+import { compileGoRegex, type LabelMatcher, lineCol, LokiError, matchesEmpty, type MatchType, newLabelMatcher, parseDuration, parseHumanBytes, RegexError } from '@loki-lite/shared';
 import type {
   BinaryOp, ComparisonOp, Expr, Grouping, LabelExtraction, LabelFilterExpr, LabelFormatStage, LabelReplaceExpr, LabelSelection, LabelsStage, LineFilterOp,
   LineFilterStage, LogSelectorExpr, PipelineStage, RangeAggregationExpr, RangeOp, SampleExpr, Unwrap, UnwrapConversion, VectorAggregationExpr, VectorMatching,
@@ -6,7 +6,6 @@ import type {
 } from './ast.js';
 import { ParseError } from './errors.js';
 import { type Token, type TokenKind, tokenize } from './lexer.js';
-import { type LabelMatcher, type MatchType, matchesEmpty, newLabelMatcher } from './matchers.js';
 
 /** Binary operator precedence, lowest first, as in Prometheus and LogQL. */
 const PRECEDENCE: Readonly<Record<BinaryOp, number>> = {

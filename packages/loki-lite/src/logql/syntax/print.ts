@@ -1,8 +1,7 @@
-import { formatFloat, formatGoDuration, formatGoFloat, formatPromDuration, goQuote, humanBytesString } from '@loki-lite/shared';
+import { formatFloat, formatGoDuration, formatGoFloat, formatPromDuration, goQuote, humanBytesString, type LabelMatcher } from '@loki-lite/shared';
 import type {
   BinaryExpr, Expr, Grouping, LabelFilterExpr, LineFilterStage, LogSelectorExpr, PipelineStage, RangeAggregationExpr, SampleExpr, Unwrap, VectorAggregationExpr,
 } from './ast.js';
-import type { LabelMatcher } from './matchers.js';
 
 /*
  * LogQL back to text as Loki prints it: `exprString` is Loki's String() (the canonical one-line form), and

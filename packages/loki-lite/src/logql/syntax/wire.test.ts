@@ -1,7 +1,7 @@
+import type { LabelMatcher } from '@loki-lite/shared';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import type { LabelMatcher } from './matchers.js';
 import { parseQuery } from './parser.js';
 import { fromWire, toWire } from './wire.js';
 

@@ -1,4 +1,4 @@
-import { type LabelMatcher, type MatchType, newLabelMatcher } from './matchers.js';
+import { type LabelMatcher, type MatchType, newLabelMatcher } from '@loki-lite/shared';
 
 /*
  * A parsed query as plain data, for another thread or process. The AST is plain data but for its label

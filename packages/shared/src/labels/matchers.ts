@@ -1,4 +1,11 @@
-import { compileGoRegex, getLabel, type Labels } from '@loki-lite/shared';
+import { compileGoRegex } from '../regex/go-regex.js';
+import { getLabel, type Labels } from './labels.js';
+
+/*
+ * Label matchers (`name="v"`, `!=`, `=~`, `!~`) as stream selectors, the index, storage and the ingester
+ * apply them to label sets. They live with the label sets rather than in LogQL's parser because every
+ * layer that selects series needs them, and none of those should import the query language to do so.
+ */
 
 export type MatchType = '=' | '!=' | '=~' | '!~';
 
