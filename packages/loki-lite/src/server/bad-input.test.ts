@@ -5,7 +5,7 @@ import { MAX_QUERY_DEPTH } from '../logql/syntax/parser.js';
 import { startTestServer, type TestServer } from '../testing/test-server.js';
 
 /*
- * The nastiest inputs the fuzz tests (parser-fuzz, push-body-fuzz) were built around, and query parameters
+ * The nastiest inputs the fuzz tests (query-fuzz, push-body-fuzz) were built around, and query parameters
  * out of every range, through a real server: each answers a 4xx in Loki's error shape (text/plain, the message and a newline), the deepest
  * queries still allowed answer 200, and the server keeps serving.
  */

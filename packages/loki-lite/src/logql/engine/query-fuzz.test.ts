@@ -3,13 +3,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { evaluateAt, type SampleSource } from '../engine/evaluate.js';
+import { evaluateAt, type SampleSource } from './evaluate.js';
 import { compilePipeline, compileUnwrap } from '../log/pipeline.js';
 import { compileBytePrefilter } from '../log/prefilter.js';
 import { checkProperty, settlesOrClientError, succeedsOrClientError } from '../../testing/property.js';
-import type { Expr } from './ast.js';
-import { forEachSelector, parseQuery } from './parser.js';
-import { exprString, prettify } from './print.js';
+import type { Expr } from '../syntax/ast.js';
+import { forEachSelector, parseQuery } from '../syntax/parser.js';
+import { exprString, prettify } from '../syntax/print.js';
 
 /*
  * Property: whatever the query text, parsing it and everything done with the parsed query (printing it,
