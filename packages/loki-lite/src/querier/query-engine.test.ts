@@ -5,7 +5,7 @@ import type { LogStore } from '../storage/log-store.js';
 import { Admission } from './admission.js';
 import { type MemoryStream, Querier } from './querier.js';
 import { QueryEngine, type RangeQueryRequest } from './query-engine.js';
-import { queryHash, queryLogFields, type QueryRecord, siBytes } from './query-log.js';
+import { queryHash, queryLogFields, type QueryRecord } from './query-log.js';
 
 /*
  * The engine without HTTP, as the ruler or a query-frontend will call it: the limits answer with Loki's
@@ -102,11 +102,8 @@ describe('QueryEngine', () => {
     expect(fields.duration).toMatch(/^\d+(\.\d+)?(ns|µs|ms|s)$/);
   });
 
-  it("hashes a query as Loki does (FNV-1, 32 bits) and prints sizes as go-humanize does", () => {
+  it('hashes a query as Loki does (FNV-1, 32 bits)', () => {
     expect(queryHash('')).toBe(0x811c9dc5);
     expect(queryHash('a')).toBe(0x050c5d7e);
-    expect([0, 9, 10, 999, 1000, 1049, 1050, 82_854_982, 1_500_000_000, 9_950_000].map(siBytes)).toEqual([
-      '0B', '9B', '10B', '999B', '1.0kB', '1.0kB', '1.1kB', '83MB', '1.5GB', '10MB',
-    ]);
   });
 });

@@ -45,8 +45,8 @@ export function queryLogFields(r: QueryRecord, status: number): LogFields {
     ['status', String(status)],
     ['limit', r.limit],
     ['returned_lines', r.returnedLines],
-    ['throughput', siBytes(throughput)],
-    ['total_bytes', siBytes(r.stats.totalBytesProcessed)],
+    ['throughput', formatSIBytes(throughput, '')],
+    ['total_bytes', formatSIBytes(r.stats.totalBytesProcessed, '')],
     ['total_lines', r.stats.totalLinesProcessed],
     ['total_entries', r.stats.totalEntriesReturned],
     ['queue_time', formatGoDuration(secondsToNs(r.queueSeconds))],
@@ -63,9 +63,4 @@ export function queryHash(query: string): number {
     h ^= b;
   }
   return h >>> 0;
-}
-
-/** Sizes as Loki's query log prints them: go-humanize's Bytes without its space (`83MB`, `1.2GB`, `512B`). */
-export function siBytes(n: number): string {
-  return formatSIBytes(n).replace(' ', '');
 }

@@ -52,10 +52,14 @@ export function formatBytes(n: number): string {
 
 const SI_UNITS = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB'];
 
-/** go-humanize's Bytes, as Loki prints sizes in its log lines: `512 B`, `1.2 kB`, `83 MB` (one decimal below 10 of a unit). */
-export function formatSIBytes(n: number): string {
-  if (n < 10) return `${Math.floor(n)} B`;
-  const e = Math.min(Math.floor(Math.log10(n) / 3), SI_UNITS.length - 1);
+/**
+ * go-humanize's Bytes: `512 B`, `1.2 kB`, `83 MB` (one decimal below 10 of a unit), as Loki prints sizes in
+ * its log lines. `separator` '' gives the form of Loki's query log and LogQL's printer (`1.2kB`).
+ */
+export function formatSIBytes(n: number, separator = ' '): string {
+  if (n < 10) return `${Math.floor(n)}${separator}B`;
+  // The exponent as go-humanize takes it: log(n)/log(1000), floored.
+  const e = Math.min(Math.floor(Math.log(n) / Math.log(1000)), SI_UNITS.length - 1);
   const value = Math.floor((n / 1000 ** e) * 10 + 0.5) / 10;
-  return `${value < 10 ? value.toFixed(1) : value.toFixed(0)} ${SI_UNITS[e]}`;
+  return `${value < 10 ? value.toFixed(1) : value.toFixed(0)}${separator}${SI_UNITS[e]}`;
 }

@@ -87,15 +87,6 @@ export function humanBytes(s: string): Conversion {
   return { ok: true, value: Math.trunc(value) };
 }
 
-/** go-humanize's Bytes (SI units), without its space so that the result reads back as LogQL. */
-export function humanBytesString(n: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB'];
-  if (n < 10) return `${n}B`;
-  const e = Math.min(Math.floor(Math.log(n) / Math.log(1000)), units.length - 1);
-  const v = Math.floor((n / 1000 ** e) * 10 + 0.5) / 10;
-  return `${v < 10 ? v.toFixed(1) : v.toFixed(0)}${units[e]}`;
-}
-
 export function parseHumanBytes(s: string): number | undefined {
   const c = humanBytes(s);
   return c.ok ? c.value : undefined;

@@ -31,7 +31,9 @@ describe('bytes (datasize, as Loki reads flagext.ByteSize)', () => {
   ])('refuses %j: %s', (s, why) => expect(readByteSize(s)).toEqual({ error: `strconv.UnmarshalText: parsing ${JSON.stringify(s)}: ${why}` }));
   it('a YAML float is the same syntax error as its text', () => expect(readByteSize(1.5).error).toMatch(/parsing "1\.5": invalid syntax/));
   it('formats SI sizes like go-humanize, as Loki prints them in its log lines', () => {
-    expect([0, 9, 10, 999, 1000, 1049, 1050, 9_950_000, 82_854_982].map(formatSIBytes)).toEqual(['0 B', '9 B', '10 B', '999 B', '1.0 kB', '1.0 kB', '1.1 kB', '10 MB', '83 MB']);
+    expect([0, 9, 10, 999, 1000, 1049, 1050, 9_950_000, 82_854_982].map((n) => formatSIBytes(n))).toEqual(['0 B', '9 B', '10 B', '999 B', '1.0 kB', '1.0 kB', '1.1 kB', '10 MB', '83 MB']);
+    // without the space, as Loki's query log and LogQL's printer write them
+    expect([1e6, 1_500_000_000, 1e18].map((n) => formatSIBytes(n, ''))).toEqual(['1.0MB', '1.5GB', '1.0EB']);
   });
   it('formats like datasize, as Loki prints limits', () => {
     expect(formatBytes(3 * 2 ** 20)).toBe('3MB');

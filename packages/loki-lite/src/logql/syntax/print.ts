@@ -1,4 +1,4 @@
-import { formatFloat, formatGoDuration, formatGoFloat, formatPromDuration, goQuote, humanBytesString, type LabelMatcher } from '@loki-lite/shared';
+import { formatFloat, formatGoDuration, formatGoFloat, formatPromDuration, formatSIBytes, goQuote, type LabelMatcher } from '@loki-lite/shared';
 import type {
   BinaryExpr, Expr, Grouping, LabelFilterExpr, LineFilterStage, LogSelectorExpr, PipelineStage, RangeAggregationExpr, SampleExpr, Unwrap, VectorAggregationExpr,
 } from './ast.js';
@@ -28,7 +28,7 @@ function labelFilterString(f: LabelFilterExpr): string {
     case 'ip': return `${f.name}${f.negated ? '!=' : '='}ip(${goQuote(f.pattern)})`;
     case 'number': return `${f.name}${f.op}${formatFloat(f.value)}`;
     case 'duration': return `${f.name}${f.op}${formatGoDuration(BigInt(Math.round(f.value * 1e9)))}`;
-    case 'bytes': return `${f.name}${f.op}${humanBytesString(f.value)}`;
+    case 'bytes': return `${f.name}${f.op}${formatSIBytes(f.value, '')}`;
   }
 }
 
