@@ -353,6 +353,16 @@ export interface ChunkSnapshot {
   readonly head: SnapshotBlock | undefined;
 }
 
+/**
+ * A chunk in the ingester's memory as a query reads it: its time range when taken, and its contents. The
+ * ingester makes them and the querier reads them, so the shape lives with the chunk, below both.
+ */
+export interface MemoryChunkSnapshot {
+  readonly minTs: bigint;
+  readonly maxTs: bigint;
+  readonly chunk: ChunkSnapshot;
+}
+
 /** Every entry of a snapshot (blocks first, then the head; not merged into one order). */
 export function* snapshotEntries(s: ChunkSnapshot): Generator<Entry> {
   for (const b of s.blocks) {

@@ -2,8 +2,7 @@ import { compareParts, type EntryBatch, type EntryColumns, formatBytes, formatRF
 import { EntryProbe } from '../chunk/duplicates.js';
 import type { Entry } from '../chunk/entry.js';
 import type { ChunkEncoding } from '../chunk/format.js';
-import { HeadMemory, MemChunk } from '../chunk/mem-chunk.js';
-import type { MemoryChunkSnapshot } from '../querier/types.js';
+import { HeadMemory, MemChunk, type MemoryChunkSnapshot } from '../chunk/mem-chunk.js';
 import type { ChunkRef } from '../index/types.js';
 import { copyBytes } from '../util/binary.js';
 import { TokenBucket } from '../util/token-bucket.js';

@@ -1,6 +1,8 @@
 import { setMaxListeners } from 'node:events';
 import { type LabelMatcher, type Labels, LokiError, printLabels } from '@loki-lite/shared';
+import type { MemoryChunkSnapshot } from '../chunk/mem-chunk.js';
 import type { ChunkRef } from '../index/types.js';
+import type { Direction } from '../iter/direction.js';
 import type { StreamSamples } from '../logql/engine/evaluate.js';
 import type { RangeFold } from '../logql/engine/fold.js';
 import type { Grouping, LogSelectorExpr, RangeAggregationExpr } from '../logql/syntax/ast.js';
@@ -12,7 +14,7 @@ import {
 } from './shard.js';
 import { byStream, byStreamAndTime } from './shard-plan.js';
 import { alignedSplits, mergeSplitAnswers } from './split.js';
-import { type Direction, type MemoryChunkSnapshot, newQueryStats, type QueryStats, type StreamResult, throwIfStopped } from './types.js';
+import { newQueryStats, type QueryStats, type StreamResult, throwIfStopped } from './types.js';
 
 /** A stream held in the ingester's memory, as the querier sees it. */
 export interface MemoryStream {

@@ -1,12 +1,13 @@
 import { formatPromDuration, type Labels, LokiError } from '@loki-lite/shared';
 import type { Config } from '../config/schema.js';
+import type { Direction } from '../iter/direction.js';
 import { evaluateAt, prepare, type SampleSource } from '../logql/engine/evaluate.js';
 import type { Sample } from '../logql/engine/value.js';
 import type { SampleExpr } from '../logql/syntax/ast.js';
 import { parseQuery } from '../logql/syntax/parser.js';
 import type { Admission } from './admission.js';
 import type { Querier } from './querier.js';
-import { type Direction, newQueryStats, queryTimeoutError, type QueryStats, type StreamResult } from './types.js';
+import { newQueryStats, queryTimeoutError, type QueryStats, type StreamResult } from './types.js';
 import { alignRangeToStep } from './step-align.js';
 import type { QueryRecord } from './query-log.js';
 

@@ -1,6 +1,6 @@
 import { type Label, type Labels, LokiError, printLabels } from '@loki-lite/shared';
 import type { Entry } from '../chunk/entry.js';
-import { type BlockRuns, readChunkBlocks, readSnapshotBlocks } from '../chunk/mem-chunk.js';
+import { type BlockRuns, type MemoryChunkSnapshot, readChunkBlocks, readSnapshotBlocks } from '../chunk/mem-chunk.js';
 import type { ChunkRef } from '../index/types.js';
 import { chunkKey } from '../storage/keys.js';
 import type { StreamSamples } from '../logql/engine/evaluate.js';
@@ -12,8 +12,10 @@ import { compilePipeline, compileUnwrap } from '../logql/log/pipeline.js';
 import { type BytePrefilter, compileBytePrefilter } from '../logql/log/prefilter.js';
 import type { Grouping, LabelFilterExpr, LogSelectorExpr, RangeAggregationExpr } from '../logql/syntax/ast.js';
 import { fromWire } from '../logql/syntax/wire.js';
-import { chunkEdge, type ChunkSource, compareEdges, mergeChunks } from './merge.js';
-import type { Direction, MemoryChunkSnapshot, ResultEntry } from './types.js';
+import { chunkEdge, compareEdges, type Direction } from '../iter/direction.js';
+import { type ChunkSource, mergeChunks } from '../iter/merge-chunks.js';
+import { byTimestamp, mergeDedup } from '../iter/merge-dedup.js';
+import type { ResultEntry } from './types.js';
 
 /*
  * A shard of a query: some of its streams over some of its time range, read and run through the pipeline
@@ -426,35 +428,6 @@ function pipelineError(labels: Labels): LokiError {
     `Use a label filter to intentionally skip this error. (e.g | __error__!="${error}").\n` +
     'To skip all potential errors you can match empty errors.(e.g __error__="")\n' +
     'The label filter can also be specified after unwrap. (e.g | unwrap latency | __error__="" )\n');
-}
-
-const byTimestamp = (a: Entry, b: Entry) => (a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : 0);
-
-/**
- * Merges per-source lists (each sorted by timestamp) into one sorted list without duplicates: an entry with
- * the same timestamp and line as one already taken is dropped, as Loki's read path does within a stream,
- * wherever the copies came from (memory and a flushed chunk, two flushes of the same data after a WAL
- * replay, two shards, or one list that holds it twice).
- */
-export function mergeDedup<E extends Entry>(lists: readonly E[][]): E[] {
-  const nonEmpty = lists.filter((l) => l.length > 0);
-  if (nonEmpty.length === 0) return [];
-  const all = nonEmpty.length === 1 ? nonEmpty[0]! : nonEmpty.flat().sort(byTimestamp);
-  const out: E[] = [];
-  let groupStart = 0;
-  for (const e of all) {
-    const prev = out[out.length - 1];
-    if (!prev || prev.timestamp !== e.timestamp) {
-      groupStart = out.length;
-      out.push(e);
-      continue;
-    }
-    // Same timestamp as the previous entry: keep it only if no entry of this timestamp has the same line.
-    let seen = false;
-    for (let i = groupStart; i < out.length && !seen; i++) seen = out[i]!.line === e.line;
-    if (!seen) out.push(e);
-  }
-  return out;
 }
 
 /** Whether `entries` (in reading order) ends with lines of e's timestamp, one of them e's line. */

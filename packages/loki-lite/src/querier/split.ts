@@ -1,5 +1,6 @@
 import { type Labels, printLabels } from '@loki-lite/shared';
-import type { Direction, QueryStats, ResultEntry, StreamResult } from './types.js';
+import type { Direction } from '../iter/direction.js';
+import type { QueryStats, ResultEntry, StreamResult } from './types.js';
 
 /*
  * Log queries as Loki's query frontend answers them: split at split_queries_by_interval, each interval

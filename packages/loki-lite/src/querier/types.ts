@@ -1,20 +1,10 @@
 import { type Label, type Labels, LokiError } from '@loki-lite/shared';
 import type { Entry } from '../chunk/entry.js';
-import type { ChunkSnapshot } from '../chunk/mem-chunk.js';
 
 /*
  * The querier's vocabulary, shared by the planner on the server's thread (querier.ts) and the shard
  * executor that may run on a worker thread (shard.ts).
  */
-
-export type Direction = 'forward' | 'backward';
-
-/** A chunk in the ingester's memory as a query reads it: its time range when taken, and its contents. */
-export interface MemoryChunkSnapshot {
-  readonly minTs: bigint;
-  readonly maxTs: bigint;
-  readonly chunk: ChunkSnapshot;
-}
 
 /** A log line of an answer; with categorize-labels it carries its non-stream labels apart. */
 export interface ResultEntry extends Entry {

@@ -1,5 +1,5 @@
 import { LokiError, nowNanos, parsePromDuration, parseQueryTimestamp, TimestampParseError } from '@loki-lite/shared';
-import type { Direction } from '../querier/types.js';
+import type { Direction } from '../iter/direction.js';
 
 /*
  * Request parameters as Loki's loghttp package reads them, from the query string and (for POST) a form body.

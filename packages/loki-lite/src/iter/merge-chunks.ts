@@ -1,6 +1,6 @@
 import type { Entry } from '../chunk/entry.js';
 import type { BlockRuns } from '../chunk/mem-chunk.js';
-import type { Direction } from './types.js';
+import { chunkEdge, compareEdges, type Direction } from './direction.js';
 
 /** One chunk of a stream, from memory or the store, read only when the merge reaches it. */
 export interface ChunkSource {
@@ -141,15 +141,3 @@ export async function mergeChunks(sources: readonly ChunkSource[], direction: Di
     return backward ? a > b : a < b;
   }
 }
-
-/** Where a walk reaches a chunk spanning [minTs, maxTs]: its first timestamp forward, its last backward. */
-export function chunkEdge(minTs: bigint, maxTs: bigint, backward: boolean): bigint {
-  return backward ? maxTs : minTs;
-}
-
-/** The order in which a walk opens chunks by their edges: oldest first forward, newest first backward. */
-export function compareEdges(a: bigint, b: bigint, backward: boolean): number {
-  return backward ? cmp(b, a) : cmp(a, b);
-}
-
-const cmp = (a: bigint, b: bigint) => (a < b ? -1 : a > b ? 1 : 0);
