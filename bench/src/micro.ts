@@ -1,7 +1,8 @@
 import { ContainerLogDecoder } from '@loki-lite/agent/decode';
 import { decodePushBody, encodePushRequestJson, encodePushRequestProto, EntryColumns, NO_METADATA, type PushStream, snappyCompress } from '@loki-lite/shared';
 import { parseConfig } from 'loki-lite';
-import { MemChunk, readChunkBlocks } from 'loki-lite/chunk';
+import { MemChunk } from 'loki-lite/chunk';
+import { readChunkBlocks } from 'loki-lite/chunk-reader';
 import { EntryProbe } from 'loki-lite/chunk-duplicates';
 import { parseQuery } from 'loki-lite/logql-parser';
 import { compilePipeline } from 'loki-lite/logql-pipeline';

@@ -1,10 +1,16 @@
 import { ByteWriter, copyBytes, type LineBytes } from '../util/binary.js';
-import { type EntryColumns, type Label, SnappyScratchDecoder } from '@loki-lite/shared';
-import { appendEntry, appendRawEntry, BlockCursor, bodyTimeRange, encodeBlockBody, sortBlockBody } from './block.js';
+import type { EntryColumns, Label } from '@loki-lite/shared';
+import { appendEntry, appendRawEntry, bodyTimeRange, encodeBlockBody, sortBlockBody } from './block.js';
 import { BlockIndex, type EntryProbe, EntrySummary } from './duplicates.js';
-import type { BytePrefilter } from '../logql/log/prefilter.js';
 import type { Entry } from './entry.js';
-import { type BlockMeta, type ChunkEncoding, type CompressedBlock, compressBlock, decodeChunk, decompressBlock, decompressBlockWith, encodeChunk, readBlock } from './format.js';
+import { type ChunkEncoding, type CompressedBlock, compressBlock, encodeChunk } from './format.js';
+import { entriesOfRuns, readSnapshotBlocks, snapshotEntries } from './reader.js';
+import { type ChunkSnapshot, type SnapshotBlock, sharedBytes } from './snapshot.js';
+
+/*
+ * The chunk an ingester stream writes to (MemChunk) and the head memory all of an ingester's chunks share.
+ * Queries and checkpoints read it through snapshots (snapshot.ts), decoded by reader.ts.
+ */
 
 /** A new chunk's head starts small: most streams are quiet. */
 const HEAD_INITIAL_BYTES = 1024;
@@ -251,7 +257,7 @@ export class MemChunk {
   /** The entries with from <= timestamp < through, in timestamp order. */
   entriesInRange(from: bigint, through: bigint): Entry[] {
     if (this.entries === 0 || this.maxTs < from || this.minTs >= through) return [];
-    return allRuns(readSnapshotBlocks(this.snapshot(), from, through, false));
+    return entriesOfRuns(readSnapshotBlocks(this.snapshot(), from, through, false));
   }
 
   /**
@@ -331,197 +337,9 @@ export class MemChunk {
   }
 }
 
-/** A block of a snapshot: compressed with the chunk's encoding, or (the head) its body as is. */
-export interface SnapshotBlock {
-  readonly minTs: bigint;
-  readonly maxTs: bigint;
-  readonly entries: number;
-  /** A Buffer when taken; a structured clone turns it into a plain Uint8Array, which readers accept. */
-  readonly data: Uint8Array;
-  readonly uncompressedLength: number;
-}
-
-/**
- * A point-in-time copy of a chunk's contents (MemChunk.snapshot), for queries and WAL checkpoints. Plain
- * data: it survives structuredClone and postMessage.
- */
-export interface ChunkSnapshot {
-  readonly encoding: ChunkEncoding;
-  /** The sealed blocks in the order they were cut, each sorted; they may overlap (late entries). */
-  readonly blocks: readonly SnapshotBlock[];
-  /** The head block, uncompressed and sorted; undefined when the head is empty. */
-  readonly head: SnapshotBlock | undefined;
-}
-
-/**
- * A chunk in the ingester's memory as a query reads it: its time range when taken, and its contents. The
- * ingester makes them and the querier reads them, so the shape lives with the chunk, below both.
- */
-export interface MemoryChunkSnapshot {
-  readonly minTs: bigint;
-  readonly maxTs: bigint;
-  readonly chunk: ChunkSnapshot;
-}
-
-/** Every entry of a snapshot (blocks first, then the head; not merged into one order). */
-export function* snapshotEntries(s: ChunkSnapshot): Generator<Entry> {
-  for (const b of s.blocks) {
-    const cursor = new BlockCursor(decompressBlock(s.encoding, asBuffer(b.data), b.uncompressedLength));
-    while (cursor.next()) yield cursor.entry();
-  }
-  if (!s.head) return;
-  const cursor = new BlockCursor(asBuffer(s.head.data));
-  while (cursor.next()) yield cursor.entry();
-}
-
-/**
- * Bytes in shared memory: a query's worker threads read a snapshot's blocks in place, where a posted
- * Buffer would be copied whole (the 100 MB of blocks of a busy ingester took 2.8–3.4 s to post copied,
- * 60–100 ms shared: see querier/pool/README.md).
- */
-export function sharedBytes(length: number): Buffer {
-  return Buffer.from(new SharedArrayBuffer(length));
-}
-
 /** A copy of `bytes` in shared memory of its own (not a slice of Buffer's pool). */
 function sharedCopy(bytes: Buffer): Buffer {
   const out = sharedBytes(bytes.length);
   bytes.copy(out);
   return out;
-}
-
-/** A Buffer over the same memory (structuredClone turns a Buffer into a Uint8Array). */
-function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
-/**
- * Blocks are decoded into this one buffer: a read turns a block's lines into entries (strings) in one
- * synchronous step, so nothing refers to the buffer afterwards, and a fresh 256 KB buffer per block only
- * feeds the garbage collector.
- */
-const blockScratch = new SnappyScratchDecoder();
-
-/**
- * Lines of the read's time range and their UTF-8 bytes, counted as blocks are decoded (Loki's decompressed
- * lines and bytes), whether a prefilter then rules them out or they become entries.
- */
-export interface LinesRead {
-  lines: number;
-  bytes: number;
-}
-
-/** A chunk's entries as runs: each sorted by timestamp, in the walk's order, not overlapping. */
-export interface BlockRuns {
-  next(): Entry[] | undefined;
-}
-
-/**
- * The entries of an encoded (stored) chunk with from <= timestamp < through, one block at a time
- * (decompressed when asked for, its CRC checked), in time order or reversed.
- */
-export function readChunkBlocks(
-  bytes: Buffer, from: bigint, through: bigint, backward: boolean, prefilter?: BytePrefilter, read?: LinesRead,
-): BlockRuns {
-  const chunk = decodeChunk(bytes);
-  return readBlocks(chunk.blocks, (b: BlockMeta) => readBlock(chunk, b, blockScratch), from, through, backward, prefilter, read);
-}
-
-/** readChunkBlocks for a chunk in memory, from its snapshot (or a structured clone of one). */
-export function readSnapshotBlocks(
-  s: ChunkSnapshot, from: bigint, through: bigint, backward: boolean, prefilter?: BytePrefilter, read?: LinesRead,
-): BlockRuns {
-  const head = s.head;
-  const blocks = head ? [...s.blocks, head] : s.blocks;
-  const bodyOf = (b: SnapshotBlock) => (b === head ? asBuffer(b.data) : decompressBlockWith(blockScratch, s.encoding, asBuffer(b.data), b.uncompressedLength));
-  return readBlocks(blocks, bodyOf, from, through, backward, prefilter, read);
-}
-
-/** Reads every entry of an encoded chunk with from <= timestamp < through, in timestamp order. */
-export function readChunkEntries(bytes: Buffer, from: bigint, through: bigint): Entry[] {
-  return allRuns(readChunkBlocks(bytes, from, through, false));
-}
-
-function allRuns(runs: BlockRuns): Entry[] {
-  const out: Entry[] = [];
-  for (let run = runs.next(); run; run = runs.next()) for (const e of run) out.push(e);
-  return out;
-}
-
-interface TimedBlock {
-  readonly minTs: bigint;
-  readonly maxTs: bigint;
-}
-
-/**
- * The one block reader of stored chunks and memory snapshots. Blocks are given in the order they were
- * written; those in [from, through) are grouped so that groups do not overlap in time (a stored chunk's
- * blocks never do: each is a group; in memory a block of late entries joins the blocks it overlaps), and
- * each group is one run, made when the walk reaches it. Lines the prefilter rules out never become
- * entries (no string, no BigInt); a block wholly inside the range needs no timestamp test either.
- */
-function readBlocks<B extends TimedBlock>(
-  all: readonly B[], bodyOf: (b: B) => Buffer, from: bigint, through: bigint, backward: boolean,
-  /** Lines failing this are left out without becoming entries (they are still counted in `read`). */
-  prefilter?: BytePrefilter,
-  read?: LinesRead,
-): BlockRuns {
-  const groups = overlapGroups(all.filter((b) => b.maxTs >= from && b.minTs < through));
-  if (backward) groups.reverse();
-  let i = 0;
-  return {
-    next() {
-      const group = groups[i++];
-      if (!group) return undefined;
-      const out: Entry[] = [];
-      for (const b of group.blocks) readBlockInto(bodyOf(b), b.minTs >= from && b.maxTs < through, from, through, out, prefilter, read);
-      // Blocks of one group overlap: a stable sort keeps equal timestamps in the order they were written.
-      if (group.blocks.length > 1) sortByTimestamp(out);
-      return out;
-    },
-  };
-}
-
-/** The entries of one block body that pass the range (unless `inside`) and the prefilter, appended to `out`. */
-function readBlockInto(
-  body: Buffer, inside: boolean, from: bigint, through: bigint, out: Entry[], prefilter: BytePrefilter | undefined, read: LinesRead | undefined,
-): void {
-  const cursor = new BlockCursor(body);
-  prefilter?.reset();
-  while (cursor.next()) {
-    if (!inside) {
-      const ts = cursor.timestamp;
-      if (ts < from || ts >= through) continue;
-    }
-    if (read) {
-      read.lines++;
-      read.bytes += cursor.lineEnd - cursor.lineStart;
-    }
-    if (prefilter && !prefilter.keeps(cursor.buf, cursor.lineStart, cursor.lineEnd, cursor.hasMetadata)) continue;
-    out.push(cursor.entry());
-  }
-}
-
-/**
- * Consecutive blocks joined into groups whose time ranges do not overlap, in written order. A block that
- * starts before the previous group ends joins it (and that group joins the one before, while they
- * overlap); every block of a group was written after every block of the groups before it, so equal
- * timestamps across groups keep their written order.
- */
-function overlapGroups<B extends TimedBlock>(blocks: readonly B[]): Array<{ minTs: bigint; maxTs: bigint; blocks: B[] }> {
-  const groups: Array<{ minTs: bigint; maxTs: bigint; blocks: B[] }> = [];
-  for (const b of blocks) {
-    let top = { minTs: b.minTs, maxTs: b.maxTs, blocks: [b] };
-    for (let below = groups[groups.length - 1]; below && top.minTs < below.maxTs; below = groups[groups.length - 1]) {
-      groups.pop();
-      top = { minTs: below.minTs < top.minTs ? below.minTs : top.minTs, maxTs: below.maxTs > top.maxTs ? below.maxTs : top.maxTs, blocks: [...below.blocks, ...top.blocks] };
-    }
-    groups.push(top);
-  }
-  return groups;
-}
-
-function sortByTimestamp(entries: Entry[]): void {
-  // Array.prototype.sort is stable: equal timestamps keep their written order.
-  entries.sort((a, b) => (a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : 0));
 }

@@ -1,7 +1,7 @@
 import { EntryBatch, parseLabels, printLabels } from '@loki-lite/shared';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ingesterFixture, stopIngesterFixtures } from '../testing/ingester-fixture.js';
-import { readChunkEntries } from '../chunk/mem-chunk.js';
+import { readChunkEntries } from '../chunk/reader.js';
 import { decodeIndex } from '../index/format.js';
 import { chunkKey, PERIOD_NS } from '../storage/keys.js';
 import { MemoryObjectStore } from '../storage/memory/memory-store.js';

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { decodePushBody, encodePushRequestProto, EntryBatch, LokiError, parseLabels, printLabels, snappyCompress } from '@loki-lite/shared';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ingesterFixture, stopIngesterFixtures } from '../testing/ingester-fixture.js';
-import { readChunkEntries } from '../chunk/mem-chunk.js';
+import { readChunkEntries } from '../chunk/reader.js';
 import { newLabelMatcher } from '@loki-lite/shared';
 import { MemoryObjectStore } from '../storage/memory/memory-store.js';
 import { LimitedDisk } from '../testing/limited-disk.js';

@@ -4,7 +4,9 @@ import {
 } from '@loki-lite/shared';
 import type { Entry } from '../chunk/entry.js';
 import { chunkChecksum } from '../chunk/format.js';
-import { HeadMemory, snapshotEntries, type ChunkSnapshot } from '../chunk/mem-chunk.js';
+import { HeadMemory } from '../chunk/mem-chunk.js';
+import { snapshotEntries } from '../chunk/reader.js';
+import type { ChunkSnapshot } from '../chunk/snapshot.js';
 import type { IngesterConfig, LimitsConfig } from '../config/schema.js';
 import type { ChunkRef, SeriesChunks } from '../index/types.js';
 import { type LabelMatcher, matchesAll } from '@loki-lite/shared';

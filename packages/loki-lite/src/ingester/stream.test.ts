@@ -1,6 +1,7 @@
 import { EntryBatch, EntryColumns, NO_METADATA } from '@loki-lite/shared';
 import { describe, expect, it } from 'vitest';
-import { HeadMemory, readSnapshotBlocks } from '../chunk/mem-chunk.js';
+import { HeadMemory } from '../chunk/mem-chunk.js';
+import { readSnapshotBlocks } from '../chunk/reader.js';
 import { Stream, type StreamSettings } from './stream.js';
 
 const settings: StreamSettings = {

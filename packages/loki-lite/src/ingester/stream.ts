@@ -2,7 +2,8 @@ import { compareParts, type EntryBatch, type EntryColumns, formatBytes, formatRF
 import { EntryProbe } from '../chunk/duplicates.js';
 import type { Entry } from '../chunk/entry.js';
 import type { ChunkEncoding } from '../chunk/format.js';
-import { HeadMemory, MemChunk, type MemoryChunkSnapshot } from '../chunk/mem-chunk.js';
+import { HeadMemory, MemChunk } from '../chunk/mem-chunk.js';
+import type { MemoryChunkSnapshot } from '../chunk/snapshot.js';
 import type { ChunkRef } from '../index/types.js';
 import { copyBytes } from '../util/binary.js';
 import { TokenBucket } from '../util/token-bucket.js';

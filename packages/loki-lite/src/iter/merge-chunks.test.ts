@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Entry } from '../chunk/entry.js';
-import type { BlockRuns } from '../chunk/mem-chunk.js';
+import type { BlockRuns } from '../chunk/reader.js';
 import { type ChunkSource, mergeChunks } from './merge-chunks.js';
 
 /** All of one sorted list as a single run. */

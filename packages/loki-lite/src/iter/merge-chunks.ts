@@ -1,5 +1,5 @@
 import type { Entry } from '../chunk/entry.js';
-import type { BlockRuns } from '../chunk/mem-chunk.js';
+import type { BlockRuns } from '../chunk/reader.js';
 import { chunkEdge, compareEdges, type Direction } from './direction.js';
 
 /** One chunk of a stream, from memory or the store, read only when the merge reaches it. */

@@ -1,6 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import { type LabelMatcher, type Labels, LokiError, printLabels } from '@loki-lite/shared';
-import type { MemoryChunkSnapshot } from '../chunk/mem-chunk.js';
+import type { MemoryChunkSnapshot } from '../chunk/snapshot.js';
 import type { ChunkRef } from '../index/types.js';
 import type { Direction } from '../iter/direction.js';
 import type { StreamSamples } from '../logql/engine/evaluate.js';

@@ -1,6 +1,7 @@
 import { type Label, type Labels, LokiError, printLabels } from '@loki-lite/shared';
 import type { Entry } from '../chunk/entry.js';
-import { type BlockRuns, type MemoryChunkSnapshot, readChunkBlocks, readSnapshotBlocks } from '../chunk/mem-chunk.js';
+import { type BlockRuns, readChunkBlocks, readSnapshotBlocks } from '../chunk/reader.js';
+import type { MemoryChunkSnapshot } from '../chunk/snapshot.js';
 import type { ChunkRef } from '../index/types.js';
 import { chunkKey } from '../storage/keys.js';
 import type { StreamSamples } from '../logql/engine/evaluate.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readChunkEntries } from '../chunk/mem-chunk.js';
+import { readChunkEntries } from '../chunk/reader.js';
 import { MemoryObjectStore } from '../storage/memory/memory-store.js';
 import { type S3rverHandle, S3RVER_CREDENTIALS, startS3rver } from '../storage/testing/s3rver.js';
 import { qs, startTestServer, type TestServer } from '../testing/test-server.js';
