@@ -10,6 +10,7 @@ import { type BytePrefilter, compileBytePrefilter } from '../logql/log/prefilter
 import { parseQuery } from '../logql/syntax/parser.js';
 import type { LogSelectorExpr } from '../logql/syntax/ast.js';
 import { BlockCursor, encodeBlockBody, sortBlockBody } from './block.js';
+import { memChunkEntries } from '../testing/chunk-entries.js';
 
 const T0 = 1_795_132_800_000_000_000n;
 const entry = (offsetNs: number, line: string, meta: Record<string, string> = {}): Entry => ({
@@ -38,7 +39,7 @@ describe.each<ChunkEncoding>(['none', 'gzip', 'snappy'])('chunk with %s encoding
     const order = [5, 1, 9, 3, 3, 7, 0, 8, 2, 6, 4];
     order.forEach((t, i) => chunk.append(entry(t, `e${t}-${i}`)));
     const expected = ['e0-6', 'e1-1', 'e2-8', 'e3-3', 'e3-4', 'e4-10', 'e5-0', 'e6-9', 'e7-5', 'e8-7', 'e9-2'];
-    expect(chunk.entriesInRange(T0, T0 + 100n).map((e) => e.line)).toEqual(expected);
+    expect(memChunkEntries(chunk, T0, T0 + 100n).map((e) => e.line)).toEqual(expected);
     const bytes = chunk.encode();
     expect(readChunkEntries(bytes, T0, T0 + 100n).map((e) => e.line)).toEqual(expected);
     // after re-sorting, blocks no longer overlap
@@ -62,7 +63,7 @@ describe.each<ChunkEncoding>(['none', 'gzip', 'snappy'])('chunk with %s encoding
     chunk.append(entry(70, 'newest'));
     chunk.append(entry(-5, 'oldest'));
     expect([chunk.minTs, chunk.maxTs]).toEqual([T0 - 5n, T0 + 70n]);
-    expect(chunk.entriesInRange(T0 - 100n, T0 + 100n).map((e) => e.line)).toEqual(['oldest', 'late', 'into the head, between the block\'s bounds', 'a', 'later', 'b', 'newest']);
+    expect(memChunkEntries(chunk, T0 - 100n, T0 + 100n).map((e) => e.line)).toEqual(['oldest', 'late', 'into the head, between the block\'s bounds', 'a', 'later', 'b', 'newest']);
   });
 
   it('compresses a full head instead of growing it while head memory is tight, losing nothing', () => {
@@ -75,8 +76,8 @@ describe.each<ChunkEncoding>(['none', 'gzip', 'snappy'])('chunk with %s encoding
     const tight = fill(new HeadMemory(4096)); // tight once 2 KB of heads are in use
     expect(roomy.headBytes).toBeGreaterThan(16 * 1024); // one head, grown
     expect(tight.headBytes).toBeLessThan(8 * 1024); // cut at its 8 KB buffer, again and again
-    const written = roomy.entriesInRange(T0, T0 + 1000n);
-    expect(tight.entriesInRange(T0, T0 + 1000n)).toEqual(written);
+    const written = memChunkEntries(roomy, T0, T0 + 1000n);
+    expect(memChunkEntries(tight, T0, T0 + 1000n)).toEqual(written);
     expect(decodeChunk(tight.encode()).blocks.length).toBeGreaterThan(3);
     expect(readChunkEntries(tight.encode(), T0, T0 + 1000n)).toEqual(written);
   });
@@ -115,7 +116,7 @@ describe.each<ChunkEncoding>(['none', 'gzip', 'snappy'])('chunk with %s encoding
         expect(read).toEqual({ lines: inRange.length, bytes: inRange.reduce((n, e) => n + Buffer.byteLength(e.line), 0) });
       }
     }
-    expect(chunk.entriesInRange(T0 - 100n, T0 + 10_000n)).toEqual(byTime);
+    expect(memChunkEntries(chunk, T0 - 100n, T0 + 10_000n)).toEqual(byTime);
     // Posted to a query thread, the snapshot's bytes are shared, not copied: a clone sees the same memory.
     const clone = structuredClone(snapshot);
     for (const [i, b] of [...snapshot.blocks, snapshot.head!].entries()) {
@@ -171,7 +172,7 @@ describe.each<ChunkEncoding>(['none', 'gzip', 'snappy'])('chunk with %s encoding
   it('selects a half-open time range [from, through)', () => {
     const chunk = new MemChunk(encoding, 100, 1 << 30);
     for (let i = 0; i < 50; i++) chunk.append(entry(i, `l${i}`));
-    expect(chunk.entriesInRange(T0 + 10n, T0 + 13n).map((e) => e.line)).toEqual(['l10', 'l11', 'l12']);
+    expect(memChunkEntries(chunk, T0 + 10n, T0 + 13n).map((e) => e.line)).toEqual(['l10', 'l11', 'l12']);
     expect(readChunkEntries(chunk.encode(), T0 + 48n, T0 + 1000n).map((e) => e.line)).toEqual(['l48', 'l49']);
   });
 

@@ -254,12 +254,6 @@ export class MemChunk {
     this.blocksBytes += block.data.length;
   }
 
-  /** The entries with from <= timestamp < through, in timestamp order. */
-  entriesInRange(from: bigint, through: bigint): Entry[] {
-    if (this.entries === 0 || this.maxTs < from || this.minTs >= through) return [];
-    return entriesOfRuns(readSnapshotBlocks(this.snapshot(), from, through, false));
-  }
-
   /**
    * A point-in-time copy of the contents as plain data (no class instance, no function), so it can be
    * read on another thread: the sealed blocks are shared (they never change, and live in shared memory),
@@ -317,7 +311,7 @@ export class MemChunk {
   }
 
   private resortBlocks(): void {
-    const all = this.entriesInRange(this.minTs, this.maxTs + 1n);
+    const all = entriesOfRuns(readSnapshotBlocks(this.snapshot(), this.minTs, this.maxTs + 1n, false));
     this.blocks.length = 0;
     this.blockIndex.clear();
     this.blocksBytes = 0;

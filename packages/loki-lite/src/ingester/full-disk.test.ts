@@ -6,6 +6,7 @@ import { readChunkEntries } from '../chunk/reader.js';
 import { newLabelMatcher } from '@loki-lite/shared';
 import { MemoryObjectStore } from '../storage/memory/memory-store.js';
 import { LimitedDisk } from '../testing/limited-disk.js';
+import { streamEntries } from '../testing/chunk-entries.js';
 import { Ingester } from './ingester.js';
 
 /*
@@ -34,7 +35,7 @@ function push(ingester: Ingester, lines: readonly string[], stream = '{app="disk
 }
 
 function linesInMemory(ingester: Ingester): string[] {
-  return ingester.streamsMatching('t', ALL).flatMap((s) => s.entriesInRange(0n, T0 * 2n).map((e) => e.line));
+  return ingester.streamsMatching('t', ALL).flatMap((s) => streamEntries(s, 0n, T0 * 2n).map((e) => e.line));
 }
 
 async function linesInStore(objects: MemoryObjectStore): Promise<string[]> {

@@ -11,6 +11,7 @@ import { Ingester, type StreamRoute } from './ingester.js';
 import { validateStreamLabels, withServiceName } from '../distributor/validate.js';
 import { scanRecords } from './wal/record.js';
 import { eventually } from '../testing/eventually.js';
+import { streamEntries } from '../testing/chunk-entries.js';
 
 afterEach(stopIngesterFixtures);
 
@@ -65,7 +66,7 @@ describe('Ingester', () => {
     expect(peak).toBeLessThanOrEqual(32 * 1024 + 50 * 5 * 200);
     expect(ingester.headMemoryUsed).toBeLessThanOrEqual(32 * 1024);
     for (const [s, lines] of sent) {
-      const got = ingester.streamsMatching('t', [newLabelMatcher('s', '=', s)])[0]!.entriesInRange(T0, T0 + 1000n).map((e) => e.line);
+      const got = streamEntries(ingester.streamsMatching('t', [newLabelMatcher('s', '=', s)])[0]!, T0, T0 + 1000n).map((e) => e.line);
       expect(got).toEqual(lines);
     }
   });
@@ -75,7 +76,7 @@ describe('Ingester', () => {
     await ingester.start();
     const route: StreamRoute = { tenant: undefined, stream: undefined };
     const routed = (line: string, ts: bigint) => ({ ...stream('{s="a"}', [[ts, line]]), route });
-    const lines = (tenant: string) => ingester.streamsMatching(tenant, []).flatMap((s) => s.entriesInRange(0n, T0 + 10n).map((e) => e.line));
+    const lines = (tenant: string) => ingester.streamsMatching(tenant, []).flatMap((s) => streamEntries(s, 0n, T0 + 10n).map((e) => e.line));
     await ingester.push('t1', [routed('one', T0)]);
     await ingester.push('t2', [routed('other tenant', T0)]);
     await ingester.push('t1', [routed('two', T0 + 1n)]);
@@ -95,7 +96,7 @@ describe('Ingester', () => {
     const matchers = [newLabelMatcher('s', '=', 'a')];
     await eventually(async () => (await objects.list('chunks/')).length === 1);
     expect((await objects.list('index/')).length).toBe(0);
-    expect(ingester.streamsMatching('t', matchers)[0]!.entriesInRange(T0, T0 + 10n).map((e) => e.line)).toEqual(['one', 'two']);
+    expect(streamEntries(ingester.streamsMatching('t', matchers)[0]!, T0, T0 + 10n).map((e) => e.line)).toEqual(['one', 'two']);
     await ingester.flushAll();
     expect((await objects.list('index/')).length).toBe(1);
     expect(ingester.streamsMatching('t', matchers)).toEqual([]);
@@ -125,7 +126,7 @@ describe('Ingester WAL push-body records', () => {
     expect(records[0]).toMatchObject({ kind: 'push', serviceNameFrom });
 
     const second = await restartedOver(first);
-    const replayed = second.streamsMatching('t', []).map((s) => [s.labelsString, s.entriesInRange(0n, T0 + 1n).map((e) => e.line)]);
+    const replayed = second.streamsMatching('t', []).map((s) => [s.labelsString, streamEntries(s, 0n, T0 + 1n).map((e) => e.line)]);
     expect(replayed.sort()).toEqual([
       ['{a="1", b="2", service_name="unknown_service"}', ['unsorted labels']],
       ['{app="x", service_name="x"}', ['gets service_name']],
@@ -141,7 +142,7 @@ describe('Ingester WAL push-body records', () => {
     }));
     const decoded = decodePushBody(body, { contentType: 'application/x-protobuf', contentEncoding: undefined, maxMessageBytes: 1 << 20 });
     await first.ingester.push('t', decoded.streams.map((s) => ({ ...validateStreamLabels(s.labels, first.config.limits_config), entries: s.entries })), { snappyProtobuf: body, serviceNameFrom: [] });
-    const lines = (ingester: Ingester) => ingester.streamsMatching('t', []).flatMap((s) => s.entriesInRange(0n, T0 + 10n).map((e) => e.line));
+    const lines = (ingester: Ingester) => ingester.streamsMatching('t', []).flatMap((s) => streamEntries(s, 0n, T0 + 10n).map((e) => e.line));
     expect(lines(first.ingester)).toEqual(['a', 'late', 'b']);
     // A record holds exactly what its push stored, so a failed write can take just that back out of memory.
     const records = walRecords(first.config.ingester.wal.dir);
@@ -168,7 +169,7 @@ describe('Ingester WAL push-body records', () => {
     expect(walRecords(first.config.ingester.wal.dir).map((r) => r.kind)).toEqual(['entries']);
 
     const second = await restartedOver(first);
-    const replayed = second.streamsMatching('t', []).map((s) => [s.labelsString, s.entriesInRange(0n, T0 + 1n).map((e) => e.line)]);
+    const replayed = second.streamsMatching('t', []).map((s) => [s.labelsString, streamEntries(s, 0n, T0 + 1n).map((e) => e.line)]);
     expect(replayed.sort()).toEqual([['{s="after"}', ['after the refusal']], ['{s="part"}', ['newest']], ['{s="whole"}', ['kept']]]);
   });
 });

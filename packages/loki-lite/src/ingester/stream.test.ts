@@ -2,6 +2,7 @@ import { EntryBatch, EntryColumns, NO_METADATA } from '@loki-lite/shared';
 import { describe, expect, it } from 'vitest';
 import { HeadMemory } from '../chunk/mem-chunk.js';
 import { readSnapshotBlocks } from '../chunk/reader.js';
+import { memChunkEntries, streamEntries } from '../testing/chunk-entries.js';
 import { Stream, type StreamSettings } from './stream.js';
 
 const settings: StreamSettings = {
@@ -30,7 +31,7 @@ describe('Stream.push', () => {
     ]);
     // the repeat of the newest entry is dropped silently; the other line at the same time is kept
     expect(outcome.stored).toEqual([1, 3]);
-    expect(stream.entriesInRange(0n, 20_000_000_000n).map((e) => e.line)).toEqual(['just in', 'newest', 'same time']);
+    expect(streamEntries(stream, 0n, 20_000_000_000n).map((e) => e.line)).toEqual(['just in', 'newest', 'same time']);
   });
 
   it('drops a repeat of the newest entry wherever its line is kept: head, cut block, after later or closed chunks', () => {
@@ -44,7 +45,7 @@ describe('Stream.push', () => {
     stream.closeOpenChunk();
     expect(storedOf([20, 0, 'B'])).toBe(0);
     expect(storedOf([20, 0, 'B2'], [21, 0, 'C'])).toBe(2);
-    expect(stream.entriesInRange(0n, 100_000_000_000n).map((e) => e.line)).toEqual(['A', 'older', 'B', 'same time', 'B2', 'C']);
+    expect(streamEntries(stream, 0n, 100_000_000_000n).map((e) => e.line)).toEqual(['A', 'older', 'B', 'same time', 'B2', 'C']);
   });
 
   it("drops any entry a chunk in memory holds at the same time with the same line, as Loki's head block does", () => {
@@ -76,7 +77,7 @@ describe('Stream.push', () => {
     expect(push([10, 0, 'one']).failed.map((f) => f.error.code)).toEqual(['too_far_behind']);
     // replayed entries skip the window but not this check
     expect(stream.push(batch([10, 0, 'one'], [10, 0, 'one, replayed']), 0, true).stored).toEqual([1]);
-    const lines = stream.entriesInRange(0n, 20_000_000_000n).map((e) => e.line);
+    const lines = streamEntries(stream, 0n, 20_000_000_000n).map((e) => e.line);
     expect(lines.slice(0, 8)).toEqual(['one', 'one, replayed', 'two', 'two, but not the same', 'three', 'three, again at 12', 'three, later', 'late']);
     expect(new Set(lines).size).toBe(lines.length);
   });
@@ -123,10 +124,10 @@ describe('Stream.push', () => {
       if (random() < 0.05) stream.closeOpenChunk();
     }
     const byTime = [...kept].sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0)); // stable: arrival order on ties
-    expect(stream.entriesInRange(0n, 2n ** 62n).map((e) => [e.timestamp, e.line])).toEqual(byTime);
+    expect(streamEntries(stream, 0n, 2n ** 62n).map((e) => [e.timestamp, e.line])).toEqual(byTime);
     expect(stream.chunks.length).toBeGreaterThan(3);
     for (const { chunk } of stream.chunks) {
-      const ts = chunk.entriesInRange(0n, 2n ** 62n).map((e) => e.timestamp);
+      const ts = memChunkEntries(chunk, 0n, 2n ** 62n).map((e) => e.timestamp);
       expect([chunk.minTs, chunk.maxTs]).toEqual([ts.reduce((x, y) => (y < x ? y : x)), ts.reduce((x, y) => (y > x ? y : x))]);
     }
   });

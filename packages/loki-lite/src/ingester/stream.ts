@@ -292,15 +292,6 @@ export class Stream {
     this.lastLineLength = line.copy(this.lastLine, 0);
   }
 
-  /** Every entry held in memory in [from, through), in timestamp order. */
-  entriesInRange(from: bigint, through: bigint): Entry[] {
-    if (this.chunks.length === 1) return this.chunks[0]!.chunk.entriesInRange(from, through);
-    const parts = this.chunks.map((c) => c.chunk.entriesInRange(from, through)).filter((p) => p.length > 0);
-    if (parts.length <= 1) return parts[0] ?? [];
-    const all = parts.flat();
-    // stable: entries with equal timestamps keep chunk order (arrival order)
-    return all.sort((a, b) => (a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : 0));
-  }
 
   /**
    * Point-in-time copies of the in-memory chunks with entries in [from, through), as plain data (see
