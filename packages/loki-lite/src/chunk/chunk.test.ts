@@ -4,13 +4,13 @@ import { EntryProbe } from './duplicates.js';
 import type { Entry } from './entry.js';
 import { CHUNK_MAGIC, type ChunkEncoding, decodeChunk } from './format.js';
 import { HeadMemory, MemChunk } from './mem-chunk.js';
-import { type LinesRead, readChunkEntries, readSnapshotBlocks } from './reader.js';
+import { type LinesRead, readSnapshotBlocks } from './reader.js';
 import type { ChunkSnapshot } from './snapshot.js';
 import { type BytePrefilter, compileBytePrefilter } from '../logql/log/prefilter.js';
 import { parseQuery } from '../logql/syntax/parser.js';
 import type { LogSelectorExpr } from '../logql/syntax/ast.js';
 import { BlockCursor, encodeBlockBody, sortBlockBody } from './block.js';
-import { memChunkEntries } from '../testing/chunk-entries.js';
+import { memChunkEntries, storedChunkEntries } from '../testing/chunk-entries.js';
 
 const T0 = 1_795_132_800_000_000_000n;
 const entry = (offsetNs: number, line: string, meta: Record<string, string> = {}): Entry => ({
@@ -31,7 +31,7 @@ describe.each<ChunkEncoding>(['none', 'gzip', 'snappy'])('chunk with %s encoding
     const bytes = chunk.encode();
     expect(bytes.readUInt32LE(0)).toBe(CHUNK_MAGIC);
     expect(decodeChunk(bytes).blocks.length).toBeGreaterThan(10);
-    expect(readChunkEntries(bytes, T0, T0 + 10n ** 15n)).toEqual(written);
+    expect(storedChunkEntries(bytes, T0, T0 + 10n ** 15n)).toEqual(written);
   });
 
   it('accepts out-of-order entries and reads them back in order, equal timestamps in arrival order', () => {
@@ -41,7 +41,7 @@ describe.each<ChunkEncoding>(['none', 'gzip', 'snappy'])('chunk with %s encoding
     const expected = ['e0-6', 'e1-1', 'e2-8', 'e3-3', 'e3-4', 'e4-10', 'e5-0', 'e6-9', 'e7-5', 'e8-7', 'e9-2'];
     expect(memChunkEntries(chunk, T0, T0 + 100n).map((e) => e.line)).toEqual(expected);
     const bytes = chunk.encode();
-    expect(readChunkEntries(bytes, T0, T0 + 100n).map((e) => e.line)).toEqual(expected);
+    expect(storedChunkEntries(bytes, T0, T0 + 100n).map((e) => e.line)).toEqual(expected);
     // after re-sorting, blocks no longer overlap
     const blocks = decodeChunk(bytes).blocks;
     for (let i = 1; i < blocks.length; i++) expect(blocks[i]!.minTs >= blocks[i - 1]!.maxTs).toBe(true);
@@ -79,7 +79,7 @@ describe.each<ChunkEncoding>(['none', 'gzip', 'snappy'])('chunk with %s encoding
     const written = memChunkEntries(roomy, T0, T0 + 1000n);
     expect(memChunkEntries(tight, T0, T0 + 1000n)).toEqual(written);
     expect(decodeChunk(tight.encode()).blocks.length).toBeGreaterThan(3);
-    expect(readChunkEntries(tight.encode(), T0, T0 + 1000n)).toEqual(written);
+    expect(storedChunkEntries(tight.encode(), T0, T0 + 1000n)).toEqual(written);
   });
 
   it('reads a snapshot (or its structured clone) with the stored reader: late blocks merged, every line of the range counted as read, also those the prefilter skips', () => {
@@ -173,7 +173,7 @@ describe.each<ChunkEncoding>(['none', 'gzip', 'snappy'])('chunk with %s encoding
     const chunk = new MemChunk(encoding, 100, 1 << 30);
     for (let i = 0; i < 50; i++) chunk.append(entry(i, `l${i}`));
     expect(memChunkEntries(chunk, T0 + 10n, T0 + 13n).map((e) => e.line)).toEqual(['l10', 'l11', 'l12']);
-    expect(readChunkEntries(chunk.encode(), T0 + 48n, T0 + 1000n).map((e) => e.line)).toEqual(['l48', 'l49']);
+    expect(storedChunkEntries(chunk.encode(), T0 + 48n, T0 + 1000n).map((e) => e.line)).toEqual(['l48', 'l49']);
   });
 
   it.each(['in time order', 'shuffled'])('finds an entry it holds by timestamp and line, in its head and its blocks, before and after encoding (entries %s)', (order) => {
@@ -271,9 +271,9 @@ describe('chunk corruption', () => {
       b[offset]! ^= 0x10;
       return b;
     };
-    expect(() => readChunkEntries(flip(20), T0, T0 + 1000n)).toThrow('checksum mismatch');
-    expect(() => readChunkEntries(flip(good.length - 12), T0, T0 + 1000n)).toThrow('checksum');
-    expect(() => readChunkEntries(flip(0), T0, T0 + 1000n)).toThrow('bad magic');
-    expect(() => readChunkEntries(good.subarray(0, good.length - 3), T0, T0 + 1000n)).toThrow();
+    expect(() => storedChunkEntries(flip(20), T0, T0 + 1000n)).toThrow('checksum mismatch');
+    expect(() => storedChunkEntries(flip(good.length - 12), T0, T0 + 1000n)).toThrow('checksum');
+    expect(() => storedChunkEntries(flip(0), T0, T0 + 1000n)).toThrow('bad magic');
+    expect(() => storedChunkEntries(good.subarray(0, good.length - 3), T0, T0 + 1000n)).toThrow();
   });
 });

@@ -68,11 +68,6 @@ export function readSnapshotBlocks(
   return readBlocks(blocks, bodyOf, from, through, backward, prefilter, read);
 }
 
-/** Reads every entry of an encoded chunk with from <= timestamp < through, in timestamp order. */
-export function readChunkEntries(bytes: Buffer, from: bigint, through: bigint): Entry[] {
-  return entriesOfRuns(readChunkBlocks(bytes, from, through, false));
-}
-
 /** Every entry of the runs in one list, in the walk's order. */
 export function entriesOfRuns(runs: BlockRuns): Entry[] {
   const out: Entry[] = [];

@@ -1,7 +1,7 @@
 import { EntryBatch, parseLabels, printLabels } from '@loki-lite/shared';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ingesterFixture, stopIngesterFixtures } from '../testing/ingester-fixture.js';
-import { readChunkEntries } from '../chunk/reader.js';
+import { storedChunkEntries } from '../testing/chunk-entries.js';
 import { decodeIndex } from '../index/format.js';
 import { chunkKey, PERIOD_NS } from '../storage/keys.js';
 import { MemoryObjectStore } from '../storage/memory/memory-store.js';
@@ -97,7 +97,7 @@ describe('flushing and index cuts', () => {
     }
     const lines: string[] = [];
     for (const key of read.keys()) {
-      for (const e of readChunkEntries(await objects.get(key), 0n, 2n ** 62n)) lines.push(`${e.timestamp} ${e.line}`);
+      for (const e of storedChunkEntries(await objects.get(key), 0n, 2n ** 62n)) lines.push(`${e.timestamp} ${e.line}`);
     }
     expect(lines.length).toBe(pushed.size);
     expect(new Set(lines)).toEqual(pushed);

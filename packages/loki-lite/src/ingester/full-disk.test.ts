@@ -2,11 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { decodePushBody, encodePushRequestProto, EntryBatch, LokiError, parseLabels, printLabels, snappyCompress } from '@loki-lite/shared';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ingesterFixture, stopIngesterFixtures } from '../testing/ingester-fixture.js';
-import { readChunkEntries } from '../chunk/reader.js';
 import { newLabelMatcher } from '@loki-lite/shared';
 import { MemoryObjectStore } from '../storage/memory/memory-store.js';
 import { LimitedDisk } from '../testing/limited-disk.js';
-import { streamEntries } from '../testing/chunk-entries.js';
+import { storedChunkEntries, streamEntries } from '../testing/chunk-entries.js';
 import { Ingester } from './ingester.js';
 
 /*
@@ -42,7 +41,7 @@ async function linesInStore(objects: MemoryObjectStore): Promise<string[]> {
   const keys = await objects.list('');
   const chunks = keys.filter((k) => !k.startsWith('index'));
   const out: string[] = [];
-  for (const k of chunks) out.push(...readChunkEntries(await objects.get(k), 0n, T0 * 2n).map((e) => e.line));
+  for (const k of chunks) out.push(...storedChunkEntries(await objects.get(k), 0n, T0 * 2n).map((e) => e.line));
   return out;
 }
 

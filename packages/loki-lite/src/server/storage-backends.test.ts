@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readChunkEntries } from '../chunk/reader.js';
+import { storedChunkEntries } from '../testing/chunk-entries.js';
 import { MemoryObjectStore } from '../storage/memory/memory-store.js';
 import { type S3rverHandle, S3RVER_CREDENTIALS, startS3rver } from '../storage/testing/s3rver.js';
 import { qs, startTestServer, type TestServer } from '../testing/test-server.js';
@@ -166,7 +166,7 @@ describe('the index', () => {
       expect(chunks).toHaveLength(2);
       const range = qs({ start: now - 1n, end: now + 10n ** 12n, limit: 100 });
       for (const key of chunks) {
-        if (readChunkEntries(await store.get(key), 0n, 2n ** 62n).some((e) => e.line.includes('deleted'))) await store.delete(key);
+        if (storedChunkEntries(await store.get(key), 0n, 2n ** 62n).some((e) => e.line.includes('deleted'))) await store.delete(key);
       }
       expect(await store.list('chunks/')).toHaveLength(1);
       const res = await server.get(`/loki/api/v1/query_range?${range}&${qs({ query: '{app=~"gone|kept"}' })}`);

@@ -1,13 +1,18 @@
 import type { Entry } from '../chunk/entry.js';
 import type { MemChunk } from '../chunk/mem-chunk.js';
-import { entriesOfRuns, readSnapshotBlocks } from '../chunk/reader.js';
+import { entriesOfRuns, readChunkBlocks, readSnapshotBlocks } from '../chunk/reader.js';
 import type { MemoryChunkSnapshot } from '../chunk/snapshot.js';
 import { byTimestamp } from '../iter/merge-dedup.js';
 
 /*
  * What a test reads back from chunks, read as a query reads them: through the chunk reader, a chunk in
- * memory from its snapshot. The chunks and streams themselves have no test-only way to list their entries.
+ * memory from its snapshot. The chunk code and the streams have no test-only way to list their entries.
  */
+
+/** The entries of a stored chunk (its encoded bytes) with from <= timestamp < through, in timestamp order. */
+export function storedChunkEntries(bytes: Buffer, from: bigint, through: bigint): Entry[] {
+  return entriesOfRuns(readChunkBlocks(bytes, from, through, false));
+}
 
 /** The entries of a chunk in memory with from <= timestamp < through, in timestamp order. */
 export function memChunkEntries(chunk: MemChunk, from: bigint, through: bigint): Entry[] {
