@@ -6,3 +6,6 @@ export interface Entry {
   readonly line: string;
   readonly structuredMetadata: readonly Label[];
 }
+
+/** Orders entries by timestamp; equal timestamps compare 0, so a stable sort keeps their order. */
+export const byTimestamp = (a: Entry, b: Entry) => (a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : 0);

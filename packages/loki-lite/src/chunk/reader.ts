@@ -1,7 +1,7 @@
 import { SnappyScratchDecoder } from '@loki-lite/shared';
 import type { BytePrefilter } from '../logql/log/prefilter.js';
 import { BlockCursor } from './block.js';
-import type { Entry } from './entry.js';
+import { byTimestamp, type Entry } from './entry.js';
 import { type BlockMeta, decodeChunk, decompressBlock, decompressBlockWith, readBlock } from './format.js';
 import type { ChunkSnapshot, SnapshotBlock } from './snapshot.js';
 
@@ -103,7 +103,7 @@ function readBlocks<B extends TimedBlock>(
       const out: Entry[] = [];
       for (const b of group.blocks) readBlockInto(bodyOf(b), b.minTs >= from && b.maxTs < through, from, through, out, prefilter, read);
       // Blocks of one group overlap: a stable sort keeps equal timestamps in the order they were written.
-      if (group.blocks.length > 1) sortByTimestamp(out);
+      if (group.blocks.length > 1) out.sort(byTimestamp);
       return out;
     },
   };
@@ -146,9 +146,4 @@ function overlapGroups<B extends TimedBlock>(blocks: readonly B[]): Array<{ minT
     groups.push(top);
   }
   return groups;
-}
-
-function sortByTimestamp(entries: Entry[]): void {
-  // Array.prototype.sort is stable: equal timestamps keep their written order.
-  entries.sort((a, b) => (a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : 0));
 }

@@ -1,7 +1,4 @@
-import type { Entry } from '../chunk/entry.js';
-
-/** Orders entries by timestamp (ties: 0, so a stable sort keeps their order). */
-export const byTimestamp = (a: Entry, b: Entry) => (a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : 0);
+import { byTimestamp, type Entry } from '../chunk/entry.js';
 
 /**
  * Merges per-source lists (each sorted by timestamp) into one sorted list without duplicates: an entry with

@@ -1,5 +1,5 @@
 import { type Label, type Labels, LokiError, printLabels } from '@loki-lite/shared';
-import type { Entry } from '../chunk/entry.js';
+import { byTimestamp, type Entry } from '../chunk/entry.js';
 import { type BlockRuns, readChunkBlocks, readSnapshotBlocks } from '../chunk/reader.js';
 import type { MemoryChunkSnapshot } from '../chunk/snapshot.js';
 import type { ChunkRef } from '../index/types.js';
@@ -15,7 +15,7 @@ import type { Grouping, LabelFilterExpr, LogSelectorExpr, RangeAggregationExpr }
 import { fromWire } from '../logql/syntax/wire.js';
 import { chunkEdge, compareEdges, type Direction } from '../iter/direction.js';
 import { type ChunkSource, mergeChunks } from '../iter/merge-chunks.js';
-import { byTimestamp, mergeDedup } from '../iter/merge-dedup.js';
+import { mergeDedup } from '../iter/merge-dedup.js';
 import type { ResultEntry } from './types.js';
 
 /*

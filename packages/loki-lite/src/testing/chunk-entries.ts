@@ -1,8 +1,7 @@
-import type { Entry } from '../chunk/entry.js';
+import { byTimestamp, type Entry } from '../chunk/entry.js';
 import type { MemChunk } from '../chunk/mem-chunk.js';
 import { entriesOfRuns, readChunkBlocks, readSnapshotBlocks } from '../chunk/reader.js';
 import type { MemoryChunkSnapshot } from '../chunk/snapshot.js';
-import { byTimestamp } from '../iter/merge-dedup.js';
 
 /*
  * What a test reads back from chunks, read as a query reads them: through the chunk reader, a chunk in
