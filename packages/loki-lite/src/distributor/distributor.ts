@@ -1,5 +1,6 @@
 import { type DecodedPushRequest, LokiError } from '@loki-lite/shared';
 import type { LimitsConfig } from '../config/schema.js';
+import type { Limits } from '../limits/limits.js';
 import type { IngestStream, StreamRoute, WholePushBody } from '../ingester/ingester.js';
 import type { Metrics } from '../metrics.js';
 import { TokenBucket } from '../util/token-bucket.js';
@@ -15,7 +16,7 @@ export interface StreamSink {
 }
 
 export interface DistributorDeps {
-  readonly limits: LimitsConfig;
+  readonly limits: Limits;
   readonly sink: StreamSink;
   readonly metrics: Metrics;
   readonly nowMs?: () => number;
@@ -34,7 +35,11 @@ interface CachedLabels extends ParsedStreamLabels, StreamRoute {}
  */
 export class Distributor {
   private readonly limiters = new Map<string, TokenBucket>();
-  private readonly labelCache = new Map<string, CachedLabels>();
+  /**
+   * Label strings' parses, per limits object: a parse holds only for the limits it was validated with, and
+   * tenants without overrides share one.
+   */
+  private readonly labelCaches = new WeakMap<LimitsConfig, Map<string, CachedLabels>>();
   private readonly now: () => number;
 
   constructor(private readonly deps: DistributorDeps) {
@@ -54,7 +59,8 @@ export class Distributor {
   }
 
   private validateAndSend(tenant: string, req: DecodedPushRequest): Promise<void> {
-    const { limits, metrics } = this.deps;
+    const { metrics } = this.deps;
+    const limits = this.deps.limits.forTenant(tenant);
     const nowMs = this.now();
     const window = entryWindow(limits, BigInt(nowMs) * 1_000_000n);
     const errors = new Set<string>();
@@ -75,7 +81,7 @@ export class Distributor {
       if (batch.hasMetadata) metadataBytes += structuredMetadataBytes(batch);
       let parsed;
       try {
-        parsed = this.parseLabels(stream.labels);
+        parsed = this.parseLabels(stream.labels, limits);
       } catch (e) {
         if (!(e instanceof LokiError)) throw e;
         let streamBytes = 0;
@@ -115,7 +121,7 @@ export class Distributor {
       if (validationError) throw validationError;
       return Promise.resolve();
     }
-    const limiter = this.limiterFor(tenant, nowMs);
+    const limiter = this.limiterFor(tenant, limits, nowMs);
     if (!limiter.allowN(nowMs, validBytes)) {
       discard('rate_limited', validLines, validBytes);
       throw new LokiError('rate_limited', 'rate_limited',
@@ -127,21 +133,23 @@ export class Distributor {
     return validationError ? sent.then(() => Promise.reject(validationError)) : sent;
   }
 
-  private parseLabels(raw: string): CachedLabels {
-    let parsed = this.labelCache.get(raw);
+  private parseLabels(raw: string, limits: LimitsConfig): CachedLabels {
+    let cache = this.labelCaches.get(limits);
+    if (!cache) this.labelCaches.set(limits, (cache = new Map()));
+    let parsed = cache.get(raw);
     if (!parsed) {
-      const { labels, labelsString } = withServiceName(validateStreamLabels(raw, this.deps.limits), this.deps.limits.discover_service_name);
+      const { labels, labelsString } = withServiceName(validateStreamLabels(raw, limits), limits.discover_service_name);
       parsed = { labels, labelsString, tenant: undefined, stream: undefined };
-      if (this.labelCache.size >= LABEL_CACHE_SIZE) this.labelCache.clear();
-      this.labelCache.set(raw, parsed);
+      if (cache.size >= LABEL_CACHE_SIZE) cache.clear();
+      cache.set(raw, parsed);
     }
     return parsed;
   }
 
-  private limiterFor(tenant: string, nowMs: number): TokenBucket {
+  private limiterFor(tenant: string, limits: LimitsConfig, nowMs: number): TokenBucket {
     let l = this.limiters.get(tenant);
     if (!l) {
-      const { ingestion_rate_mb: rate, ingestion_burst_size_mb: burst } = this.deps.limits;
+      const { ingestion_rate_mb: rate, ingestion_burst_size_mb: burst } = limits;
       this.limiters.set(tenant, (l = new TokenBucket(rate * MiB, burst * MiB, nowMs)));
     }
     return l;

@@ -19,6 +19,7 @@ import { registerPushRoutes } from '../server/push-routes.js';
 import { registerQueryRoutes } from '../server/query-routes.js';
 import { registerTailRoutes } from '../server/tail-routes.js';
 import { indexPeriodsFromConfig, objectStoreFromConfig } from '../storage/from-config.js';
+import { Limits } from '../limits/limits.js';
 import { LogStore } from '../storage/log-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { type Service, ServiceGroup } from './service.js';
@@ -43,6 +44,8 @@ export interface Composition {
 
 /** Modules built so far: each module's builder reads the ones it depends on. */
 interface Built {
+  /** Every role asks this one object for a tenant's limits (Loki's overrides module). */
+  readonly limits: Limits;
   store?: LogStore;
   ingester?: Ingester;
   querier?: Querier;
@@ -64,7 +67,7 @@ export function compose(config: Config, opts: ComposeOptions): Composition {
   const { log, version } = opts;
   const metrics = new Metrics(version);
   const app = createApp({ config, log, metrics });
-  const built: Built = {};
+  const built: Built = { limits: new Limits(config.limits_config) };
   const services: Service[] = [];
   for (const name of modules) {
     const service = BUILDERS[name]({ config, opts, metrics, app, built });
@@ -123,7 +126,7 @@ const BUILDERS: Readonly<Record<ModuleName, (ctx: BuildContext) => Service | und
   },
 
   distributor: ({ config, opts, metrics, app, built }) => {
-    const distributor = new Distributor({ limits: config.limits_config, sink: built.ingester!, metrics });
+    const distributor = new Distributor({ limits: built.limits, sink: built.ingester!, metrics });
     registerPushRoutes(app, config, distributor, opts.log);
     return { name: 'distributor' };
   },
