@@ -61,6 +61,7 @@ export class Distributor {
   private validateAndSend(tenant: string, req: DecodedPushRequest): Promise<void> {
     const { metrics } = this.deps;
     const limits = this.deps.limits.forTenant(tenant);
+    const labelCache = this.labelCacheFor(limits);
     const nowMs = this.now();
     const window = entryWindow(limits, BigInt(nowMs) * 1_000_000n);
     const errors = new Set<string>();
@@ -81,7 +82,7 @@ export class Distributor {
       if (batch.hasMetadata) metadataBytes += structuredMetadataBytes(batch);
       let parsed;
       try {
-        parsed = this.parseLabels(stream.labels, limits);
+        parsed = this.parseLabels(stream.labels, limits, labelCache);
       } catch (e) {
         if (!(e instanceof LokiError)) throw e;
         let streamBytes = 0;
@@ -133,9 +134,13 @@ export class Distributor {
     return validationError ? sent.then(() => Promise.reject(validationError)) : sent;
   }
 
-  private parseLabels(raw: string, limits: LimitsConfig): CachedLabels {
+  private labelCacheFor(limits: LimitsConfig): Map<string, CachedLabels> {
     let cache = this.labelCaches.get(limits);
     if (!cache) this.labelCaches.set(limits, (cache = new Map()));
+    return cache;
+  }
+
+  private parseLabels(raw: string, limits: LimitsConfig, cache: Map<string, CachedLabels>): CachedLabels {
     let parsed = cache.get(raw);
     if (!parsed) {
       const { labels, labelsString } = withServiceName(validateStreamLabels(raw, limits), limits.discover_service_name);
