@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../config/load.js';
 import { Limits } from '../limits/limits.js';
 import { Metrics } from '../metrics.js';
+import { RecordingLogger } from '../testing/recording-logger.js';
 import type { IngestStream } from '../ingester/ingester.js';
 import { Distributor } from './distributor.js';
 
@@ -26,5 +27,19 @@ describe('Distributor', () => {
     // the same label string, validated again under the other limits, is still accepted for the first tenant
     await push(distributor, 'relaxed', 'another line longer than eight bytes');
     expect(received).toEqual([['relaxed', 1], ['strict', 1], ['relaxed', 1]]);
+  });
+
+  it('tees every valid push to its tees without waiting for them; a failing tee does not fail the push', async () => {
+    const teed: string[] = [];
+    const failing = { duplicate: () => { throw new Error('pattern ingester down'); } };
+    const recording = { duplicate: (tenant: string, streams: readonly IngestStream[]) => void teed.push(`${tenant} ${streams[0]!.entries.line(0)}`) };
+    const log = new RecordingLogger('warn');
+    const distributor = new Distributor({
+      limits: new Limits(limitsOf('max_line_size: 1KB')), sink: { push: async () => {} }, tees: [failing, recording], metrics: new Metrics('test'), log,
+    });
+    await push(distributor, 'a', 'first');
+    await expect(push(distributor, 'a', 'x'.repeat(2000))).rejects.toThrow(/Max entry size/);
+    expect(teed).toEqual(['a first']);
+    expect(log.withMsg(/a tee failed to take a push of tenant a: pattern ingester down/)).toHaveLength(1);
   });
 });

@@ -1,4 +1,4 @@
-import { type DecodedPushRequest, LokiError } from '@loki-lite/shared';
+import { type DecodedPushRequest, type Logger, LokiError } from '@loki-lite/shared';
 import type { LimitsConfig } from '../config/schema.js';
 import type { Limits } from '../limits/limits.js';
 import type { IngestStream, StreamRoute, WholePushBody } from '../ingester/ingester.js';
@@ -15,9 +15,21 @@ export interface StreamSink {
   push(tenant: string, streams: readonly IngestStream[], whole?: WholePushBody): Promise<void>;
 }
 
+/**
+ * A second consumer of every valid push besides the sink, as Loki's distributor tees streams to the pattern
+ * ingester: told of it without being waited for, and its failures never fail the push. Called
+ * synchronously: the entries are views into the request's bytes, so a tee copies what it keeps.
+ */
+export interface StreamTee {
+  duplicate(tenant: string, streams: readonly IngestStream[]): void;
+}
+
 export interface DistributorDeps {
   readonly limits: Limits;
   readonly sink: StreamSink;
+  readonly tees?: readonly StreamTee[];
+  /** Where a failing tee is told. */
+  readonly log?: Logger;
   readonly metrics: Metrics;
   readonly nowMs?: () => number;
 }
@@ -131,7 +143,16 @@ export class Distributor {
     const body = req.snappyProtobuf;
     const whole = body && !validationError && !limits.max_line_size_truncate ? { snappyProtobuf: body, serviceNameFrom: limits.discover_service_name } : undefined;
     const sent = this.deps.sink.push(tenant, valid, whole);
+    for (const tee of this.deps.tees ?? []) this.duplicate(tee, tenant, valid);
     return validationError ? sent.then(() => Promise.reject(validationError)) : sent;
+  }
+
+  private duplicate(tee: StreamTee, tenant: string, streams: readonly IngestStream[]): void {
+    try {
+      tee.duplicate(tenant, streams);
+    } catch (e) {
+      this.deps.log?.warn(`distributor: a tee failed to take a push of tenant ${tenant}: ${(e as Error).message}`);
+    }
   }
 
   private labelCacheFor(limits: LimitsConfig): Map<string, CachedLabels> {

@@ -126,7 +126,7 @@ const BUILDERS: Readonly<Record<ModuleName, (ctx: BuildContext) => Service | und
   },
 
   distributor: ({ config, opts, metrics, app, built }) => {
-    const distributor = new Distributor({ limits: built.limits, sink: built.ingester!, metrics });
+    const distributor = new Distributor({ limits: built.limits, sink: built.ingester!, metrics, log: opts.log });
     registerPushRoutes(app, config, distributor, opts.log);
     return { name: 'distributor' };
   },
