@@ -4,7 +4,8 @@ import type { Limits } from '../limits/limits.js';
 import type { IngestStream, StreamRoute, WholePushBody } from '../ingester/ingester.js';
 import type { Metrics } from '../metrics.js';
 import { TokenBucket } from '../util/token-bucket.js';
-import { entryBytes, structuredMetadataBytes, entryWindow, type ParsedStreamLabels, validateEntry, validateStreamLabels, withServiceName } from './validate.js';
+import { type ParsedStreamLabels, withServiceName } from '../labels/service-name.js';
+import { entryBytes, entryWindow, validateEntry, validateStreamLabels } from './validate.js';
 
 /** What the distributor hands validated streams to: the ingester (the consumer owns the interface). */
 export interface StreamSink {

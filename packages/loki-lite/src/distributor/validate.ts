@@ -1,8 +1,9 @@
 import {
   compareParts, type EntryBatch, findDuplicateLabelName, formatRFC3339, type Labels, LabelParseError, LokiError, nanosPartOf, parseLabels, printLabels,
-  secondsOf, sortLabels,
+  secondsOf,
 } from '@loki-lite/shared';
 import type { LimitsConfig } from '../config/schema.js';
+import type { ParsedStreamLabels } from '../labels/service-name.js';
 
 /*
  * Push validation with Loki's limits, order of checks and error texts (pkg/validation). Grafana, Promtail and
@@ -10,11 +11,6 @@ import type { LimitsConfig } from '../config/schema.js';
  */
 
 const invalid = (code: string, message: string) => new LokiError('bad_data', code, message);
-
-export interface ParsedStreamLabels {
-  readonly labels: Labels;
-  readonly labelsString: string;
-}
 
 /** Parses and checks a stream's labels; throws with the reason Loki would discard the stream for. */
 export function validateStreamLabels(raw: string, limits: LimitsConfig): ParsedStreamLabels {
@@ -37,25 +33,6 @@ export function validateStreamLabels(raw: string, limits: LimitsConfig): ParsedS
   const dup = findDuplicateLabelName(labels);
   if (dup !== undefined) throw invalid('duplicate_label_names', `stream '${labelsString}' has duplicate label name: '${dup}'`);
   return { labels, labelsString };
-}
-
-/**
- * Loki 3's service_name: a stream without one gets the value of the first label in `discoverFrom` that it
- * has (app, container, job, ... by default), or `unknown_service`. Logs Drilldown groups by it. An empty
- * list turns this off.
- */
-export function withServiceName(parsed: ParsedStreamLabels, discoverFrom: readonly string[]): ParsedStreamLabels {
-  if (discoverFrom.length === 0 || parsed.labels.some((l) => l.name === 'service_name')) return parsed;
-  let value = 'unknown_service';
-  for (const name of discoverFrom) {
-    const found = parsed.labels.find((l) => l.name === name && l.value !== '');
-    if (found) {
-      value = found.value;
-      break;
-    }
-  }
-  const labels = sortLabels([...parsed.labels, { name: 'service_name', value }]);
-  return { labels, labelsString: printLabels(labels) };
 }
 
 /** The accepted timestamps, as seconds and nanoseconds like the entries they are compared with. */

@@ -17,8 +17,8 @@ import { type Logger, silentLogger } from '@loki-lite/shared';
 import { failedEntriesError } from './errors.js';
 import { type ChunkDesc, PushOutcome, Stream, type StreamSettings } from './stream.js';
 import { encodePushRecord, encodeRecord, scanRecords, type WalPushRecord, type WalRecord, type WalStream } from './wal/record.js';
-// Replaying a logged push body redoes the distributor's relabelling, so its rule comes from there.
-import { type ParsedStreamLabels, withServiceName } from '../distributor/validate.js';
+// Replaying a logged push body redoes the distributor's service_name discovery, from the module both share.
+import { type ParsedStreamLabels, withServiceName } from '../labels/service-name.js';
 import { type OpenWalFile, Wal } from './wal/wal.js';
 import { DiskSpaceGuard, type FreeBytesOf } from './wal/disk-space.js';
 import { DirLock } from './wal/dir-lock.js';
