@@ -1,7 +1,6 @@
 import { type DecodedPushRequest, type Logger, LokiError } from '@loki-lite/shared';
 import type { LimitsConfig } from '../config/schema.js';
-import type { Limits } from '../limits/limits.js';
-import type { IngestStream, StreamRoute, WholePushBody } from '../ingester/ingester.js';
+import type { IngestStream, StreamRoute, WholePushBody } from '../ingester/push-request.js';
 import type { Metrics } from '../metrics.js';
 import { TokenBucket } from '../util/token-bucket.js';
 import { type ParsedStreamLabels, withServiceName } from '../labels/service-name.js';

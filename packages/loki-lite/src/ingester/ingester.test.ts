@@ -7,7 +7,8 @@ import { ingesterFixture, type IngesterFixture, stopIngesterFixtures } from '../
 import { Metrics } from '../metrics.js';
 import { newLabelMatcher } from '@loki-lite/shared';
 import { MemoryObjectStore } from '../storage/memory/memory-store.js';
-import { Ingester, type StreamRoute } from './ingester.js';
+import { Ingester } from './ingester.js';
+import type { StreamRoute } from './push-request.js';
 import { validateStreamLabels } from '../distributor/validate.js';
 import { withServiceName } from '../labels/service-name.js';
 import { scanRecords } from './wal/record.js';

@@ -1,12 +1,6 @@
-import {
-  decodePushRequestProto, EntryBatch, fingerprint as fingerprintOf, LokiError, nanosPartOf, parseLabels, printLabels, secondsOf, snappyUncompress,
-  type Labels,
-} from '@loki-lite/shared';
-import type { Entry } from '../chunk/entry.js';
+import { fingerprint as fingerprintOf, LokiError, nanosPartOf, secondsOf, type Labels } from '@loki-lite/shared';
 import { chunkChecksum } from '../chunk/format.js';
 import { HeadMemory } from '../chunk/mem-chunk.js';
-import { snapshotEntries } from '../chunk/reader.js';
-import type { ChunkSnapshot } from '../chunk/snapshot.js';
 import type { IngesterConfig, LimitsConfig } from '../config/schema.js';
 import type { ChunkRef, SeriesChunks } from '../index/types.js';
 import { type LabelMatcher, matchesAll } from '@loki-lite/shared';
@@ -16,41 +10,14 @@ import { ByteWriter } from '../util/binary.js';
 import { type Logger, silentLogger } from '@loki-lite/shared';
 import { failedEntriesError } from './errors.js';
 import { type ChunkDesc, PushOutcome, Stream, type StreamSettings } from './stream.js';
-import { encodePushRecord, encodeRecord, scanRecords, type WalPushRecord, type WalRecord, type WalStream } from './wal/record.js';
-// Replaying a logged push body redoes the distributor's service_name discovery, from the module both share.
-import { type ParsedStreamLabels, withServiceName } from '../labels/service-name.js';
+import { encodePushRecord, encodeRecord, scanRecords, type WalRecord, type WalStream } from './wal/record.js';
+import { writeCheckpoint } from './checkpoint.js';
+import type { IngestStream, WholePushBody } from './push-request.js';
+import { storedStreamsOf } from './recovery.js';
 import { type OpenWalFile, Wal } from './wal/wal.js';
 import { DiskSpaceGuard, type FreeBytesOf } from './wal/disk-space.js';
 import { DirLock } from './wal/dir-lock.js';
 import { EntrySet } from './entry-set.js';
-
-/** A validated stream as the distributor hands it over. */
-export interface IngestStream {
-  readonly labels: Labels;
-  readonly labelsString: string;
-  readonly entries: EntryBatch;
-  /** Kept by the distributor with its parse of the label string, and handed over with it each time. */
-  readonly route?: StreamRoute;
-}
-
-/**
- * Where the ingester last put a label string's entries, so the next push of that string skips the lookup
- * in the tenant's stream map (with thousands of streams taking turns, that lookup is cache misses: its
- * hash, its bucket and its entry). Checked against the tenant, and dropped streams are never used.
- */
-export interface StreamRoute {
-  tenant: string | undefined;
-  stream: Stream | undefined;
-}
-
-/**
- * A protobuf push body (snappy-compressed, as received) all of whose entries are in the streams pushed
- * with it, and the service_name sources applied to them, so the WAL can log the body instead of the entries.
- */
-export interface WholePushBody {
-  readonly snappyProtobuf: Buffer;
-  readonly serviceNameFrom: readonly string[];
-}
 
 export interface IngesterDeps {
   readonly config: IngesterConfig;
@@ -567,23 +534,10 @@ export class Ingester {
     }
   }
 
-  /**
-   * Ends the current WAL segment and writes a checkpoint of everything still in memory as of that moment;
-   * the rotation and the snapshot happen in one synchronous step.
-   */
   private async checkpoint(): Promise<void> {
-    const wal = this.wal;
-    if (!wal) return;
-    const failedBatches = wal.failedBatches;
-    const segment = wal.rotate();
-    const snapshot: Array<{ tenant: string; labels: string; chunks: ChunkSnapshot[] }> = [];
-    for (const [tenant, streams] of this.tenants) {
-      for (const s of streams.values()) {
-        if (s.chunks.length > 0) snapshot.push({ tenant, labels: s.labelsString, chunks: s.chunks.map((c) => c.chunk.snapshot()) });
-      }
-    }
-    await wal.writeCheckpoint(segment, checkpointRecords(snapshot), failedBatches);
-    this.log.debug(`WAL checkpoint written after segment ${segment}: ${snapshot.length} streams`);
+    if (!this.wal) return;
+    const instances = [...this.tenants].map(([tenant, streams]) => ({ tenant, streams }));
+    await writeCheckpoint(this.wal, instances, this.log);
   }
 
   /**
@@ -636,45 +590,9 @@ function storedWhole(streams: readonly IngestStream[], count: number): WalStream
   return streams.slice(0, count).map((s) => ({ labels: s.labelsString, entries: s.entries }));
 }
 
-/** The streams a record stored, under the labels they were stored with. */
-function storedStreamsOf(rec: WalRecord): Array<ParsedStreamLabels & { readonly entries: EntryBatch }> {
-  if (rec.kind === 'entries') return rec.streams.map((s) => ({ ...parsedLabels(s.labels), entries: s.entries }));
-  return decodePushRequestProto(snappyUncompress(rec.snappyProtobuf)).streams.map((s) => ({ ...storedLabelsOf(rec, s.labels), entries: s.entries }));
-}
-
 function walWriteError(e: Error): LokiError {
   if (e instanceof LokiError) return e;
   return new LokiError('internal', 'wal_write_failed', `writing to the WAL failed, so the push was not stored: ${e.message}`);
-}
-
-function parsedLabels(raw: string): ParsedStreamLabels {
-  const labels = parseLabels(raw);
-  return { labels, labelsString: printLabels(labels) };
-}
-
-/** The labels a stream of a logged push body was stored under: the distributor's service_name rule, redone. */
-function storedLabelsOf(rec: WalPushRecord, raw: string): ParsedStreamLabels {
-  const parsed = parsedLabels(rec.relabel.get(raw) ?? raw);
-  return rec.serviceNameFrom.length > 0 ? withServiceName(parsed, rec.serviceNameFrom) : parsed;
-}
-
-const CHECKPOINT_RECORD_ENTRIES = 4096;
-
-function* checkpointRecords(snapshot: ReadonlyArray<{ tenant: string; labels: string; chunks: ChunkSnapshot[] }>): Generator<Buffer> {
-  const w = new ByteWriter(1 << 16);
-  for (const s of snapshot) {
-    let batch: Entry[] = [];
-    for (const c of s.chunks) {
-      for (const e of snapshotEntries(c)) {
-        batch.push(e);
-        if (batch.length >= CHECKPOINT_RECORD_ENTRIES) {
-          yield encodeRecord(w, { tenant: s.tenant, streams: [{ labels: s.labels, entries: EntryBatch.fromEntries(batch) }] });
-          batch = [];
-        }
-      }
-    }
-    if (batch.length > 0) yield encodeRecord(w, { tenant: s.tenant, streams: [{ labels: s.labels, entries: EntryBatch.fromEntries(batch) }] });
-  }
 }
 
 function sleep(msec: number): Promise<void> {

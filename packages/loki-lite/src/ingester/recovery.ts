@@ -1,0 +1,28 @@
+import { decodePushRequestProto, type EntryBatch, parseLabels, printLabels, snappyUncompress } from '@loki-lite/shared';
+import { type ParsedStreamLabels, withServiceName } from '../labels/service-name.js';
+import type { WalPushRecord, WalRecord } from './wal/record.js';
+
+/*
+ * Reading WAL records back into streams: on start-up (replay of the checkpoint and the segments after it),
+ * and when a write fails and the entries it held must be taken back out of memory.
+ */
+
+/** A stream a record stored, under the labels it was stored with. */
+export type StoredStream = ParsedStreamLabels & { readonly entries: EntryBatch };
+
+/** The streams a record stored, under the labels they were stored with. */
+export function storedStreamsOf(rec: WalRecord): StoredStream[] {
+  if (rec.kind === 'entries') return rec.streams.map((s) => ({ ...parsedLabels(s.labels), entries: s.entries }));
+  return decodePushRequestProto(snappyUncompress(rec.snappyProtobuf)).streams.map((s) => ({ ...storedLabelsOf(rec, s.labels), entries: s.entries }));
+}
+
+function parsedLabels(raw: string): ParsedStreamLabels {
+  const labels = parseLabels(raw);
+  return { labels, labelsString: printLabels(labels) };
+}
+
+/** The labels a stream of a logged push body was stored under: the distributor's service_name rule, redone. */
+function storedLabelsOf(rec: WalPushRecord, raw: string): ParsedStreamLabels {
+  const parsed = parsedLabels(rec.relabel.get(raw) ?? raw);
+  return rec.serviceNameFrom.length > 0 ? withServiceName(parsed, rec.serviceNameFrom) : parsed;
+}
