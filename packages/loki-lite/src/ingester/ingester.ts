@@ -1,19 +1,20 @@
-import { fingerprint as fingerprintOf, LokiError, nanosPartOf, secondsOf, type Labels } from '@loki-lite/shared';
+import { LokiError, nanosPartOf, secondsOf, type Labels } from '@loki-lite/shared';
 import { chunkChecksum } from '../chunk/format.js';
 import { HeadMemory } from '../chunk/mem-chunk.js';
 import type { IngesterConfig, LimitsConfig } from '../config/schema.js';
 import type { ChunkRef, SeriesChunks } from '../index/types.js';
-import { type LabelMatcher, matchesAll } from '@loki-lite/shared';
+import type { LabelMatcher } from '../logql/syntax/matchers.js';
 import type { Metrics } from '../metrics.js';
 import type { LogStore, PlannedIndexFile } from '../storage/log-store.js';
 import { ByteWriter } from '../util/binary.js';
 import { type Logger, silentLogger } from '@loki-lite/shared';
-import { failedEntriesError } from './errors.js';
-import { type ChunkDesc, PushOutcome, Stream, type StreamSettings } from './stream.js';
+import { keepHeadsUnderLimit } from './head-limit.js';
+import { type InstanceDeps, maxStreamsPerTenant, TenantInstance } from './instance.js';
+import { type ChunkDesc, PushOutcome, type Stream } from './stream.js';
 import { encodePushRecord, encodeRecord, scanRecords, type WalRecord, type WalStream } from './wal/record.js';
 import { writeCheckpoint } from './checkpoint.js';
 import type { IngestStream, WholePushBody } from './push-request.js';
-import { storedStreamsOf } from './recovery.js';
+import { replayRecord, storedStreamsOf } from './recovery.js';
 import { type OpenWalFile, Wal } from './wal/wal.js';
 import { DiskSpaceGuard, type FreeBytesOf } from './wal/disk-space.js';
 import { DirLock } from './wal/dir-lock.js';
@@ -64,7 +65,9 @@ const ms = (ns: bigint) => Number(ns / 1_000_000n);
  * index_cut_period. A chunk leaves memory only once an index file lists it, so queries always see it.
  */
 export class Ingester {
-  private readonly tenants = new Map<string, Map<string, Stream>>();
+  private readonly instances = new Map<string, TenantInstance>();
+  private readonly instanceDeps: InstanceDeps;
+  private readonly headMemory: HeadMemory;
   private readonly awaitingIndex = new Map<string, FlushItem[]>();
   /** Per tenant, the cut some of whose index files failed: the next cut writes just those first. */
   private readonly unfinishedCuts = new Map<string, IndexCut>();
@@ -80,9 +83,7 @@ export class Ingester {
   private readonly filledInPush: FlushItem[] = [];
   private storingPush = false;
   private readonly walWriter = new ByteWriter(1 << 16);
-  private readonly outcome = new PushOutcome();
   private readonly timers: NodeJS.Timeout[] = [];
-  private readonly settings: StreamSettings;
   private readonly log: Logger;
   private readonly now: () => number;
   private stopped = false;
@@ -94,15 +95,24 @@ export class Ingester {
     this.now = deps.nowMs ?? Date.now;
     deps.metrics.chunksInMemory = () => this.chunksInMemory();
     deps.metrics.flushQueueLength = () => this.flushQueue.length + this.flushesRunning;
-    this.settings = {
-      encoding: config.chunk_encoding,
-      blockSize: config.chunk_block_size,
-      targetSize: config.chunk_target_size,
-      maxBehindSeconds: secondsOf(config.max_chunk_age / 2n),
-      maxBehindNanos: nanosPartOf(config.max_chunk_age / 2n),
-      rateLimitBytes: limits.per_stream_rate_limit,
-      rateBurstBytes: limits.per_stream_rate_limit_burst,
-      headMemory: new HeadMemory(config.head_memory_limit),
+    this.headMemory = new HeadMemory(config.head_memory_limit);
+    this.instanceDeps = {
+      settings: {
+        encoding: config.chunk_encoding,
+        blockSize: config.chunk_block_size,
+        targetSize: config.chunk_target_size,
+        maxBehindSeconds: secondsOf(config.max_chunk_age / 2n),
+        maxBehindNanos: nanosPartOf(config.max_chunk_age / 2n),
+        rateLimitBytes: limits.per_stream_rate_limit,
+        rateBurstBytes: limits.per_stream_rate_limit_burst,
+        headMemory: this.headMemory,
+      },
+      metrics: deps.metrics,
+      maxStreams: maxStreamsPerTenant(limits),
+      maxReturnedStreamErrors: config.max_returned_stream_errors,
+      logDuplicateMetrics: deps.logDuplicateMetrics ?? false,
+      outcome: new PushOutcome(),
+      onChunkFull: (tenant, stream, desc) => this.chunkFilled(tenant, stream, desc),
     };
   }
 
@@ -160,44 +170,15 @@ export class Ingester {
       return Promise.reject(refusal);
     }
     const now = this.now();
-    // While every entry so far was stored, the WAL can log the body as received; from the first entry that
-    // was not (a repeat, or refused) on, the stored entries are listed. A record holds exactly what its push
-    // stored, so when its write fails those entries can be taken back by content.
-    let listed: WalStream[] | undefined = whole ? undefined : [];
-    let storedAll = true;
-    let storedAny = false;
+    const instance = this.instanceFor(tenant);
     let error: LokiError | undefined;
     this.storingPush = true;
     let durable = SETTLED;
     try {
-      for (let j = 0; j < streams.length; j++) {
-        const s = streams[j]!;
-        const stream = this.routedStream(tenant, s, now);
-        if (!stream) {
-          error = this.streamLimitError(tenant, s);
-          storedAll = false;
-          listed ??= storedWhole(streams, j);
-          continue;
-        }
-        const { stored, storedCount, failed } = stream.push(s.entries, now, false, this.outcome);
-        if (stored) {
-          storedAll = false;
-          listed ??= storedWhole(streams, j);
-        }
-        if (failed.length > 0) {
-          error = failedEntriesError(tenant, stream.labelsString, failed, s.entries.count, this.deps.config.max_returned_stream_errors);
-          for (const f of failed) {
-            this.deps.metrics.discardedSamples.inc({ reason: f.error.code, tenant });
-            this.deps.metrics.discardedBytes.inc({ reason: f.error.code, tenant }, f.bytes);
-          }
-        }
-        if (storedCount > 0) {
-          storedAny = true;
-          listed?.push({ labels: stream.labelsString, entries: stored ? s.entries.select(stored) : s.entries });
-        }
-      }
-      if (this.settings.headMemory.used > this.deps.config.head_memory_limit) this.compressLargestHeads();
-      if (this.wal) durable = this.logToWal(tenant, storedAny ? listed : [], storedAll, whole);
+      const stored = instance.push(streams, now, whole !== undefined);
+      error = stored.error;
+      keepHeadsUnderLimit(this.instances.values(), this.headMemory, this.deps.config.head_memory_limit);
+      if (this.wal) durable = this.logToWal(tenant, stored.storedAny ? stored.listed : [], stored.storedAll, whole);
     } finally {
       this.flushClosedInPush(durable);
     }
@@ -256,7 +237,7 @@ export class Ingester {
     const recs = scanRecords(Buffer.concat(records)).records;
     for (const rec of recs) {
       for (const s of storedStreamsOf(rec)) {
-        const stream = this.tenants.get(rec.tenant)?.get(s.labelsString);
+        const stream = this.instances.get(rec.tenant)?.streams.get(s.labelsString);
         if (!stream) continue;
         let set = failed.get(stream);
         if (!set) failed.set(stream, (set = new EntrySet()));
@@ -279,87 +260,28 @@ export class Ingester {
     void this.serialized(() => this.checkpoint()).catch((e: Error) => this.log.error(`ingester: ${e.message}`));
   }
 
-  private routedStream(tenant: string, s: IngestStream, now: number): Stream | undefined {
-    const route = s.route;
-    if (route?.tenant === tenant && route.stream && !route.stream.dropped) return route.stream;
-    const stream = this.streamFor(tenant, s.labels, s.labelsString, now, false);
-    if (route && stream) {
-      route.tenant = tenant;
-      route.stream = stream;
-    }
-    return stream;
-  }
-
-  /** The tenant's stream for these labels, created if needed; undefined at the active-stream limit. */
-  private streamFor(tenant: string, labels: Labels, labelsString: string, now: number, replay: boolean): Stream | undefined {
-    let streams = this.tenants.get(tenant);
-    if (!streams) this.tenants.set(tenant, (streams = new Map()));
-    let stream = streams.get(labelsString);
-    if (!stream) {
-      if (!replay && streams.size >= this.maxStreamsPerTenant) return undefined;
-      stream = new Stream(labels, labelsString, fingerprintOf(labels), this.settings, now, (desc) => this.chunkFilled(tenant, stream!, desc));
-      if (this.deps.logDuplicateMetrics) stream.onDuplicate = (bytes) => this.deps.metrics.duplicateLogBytes.inc({ tenant }, bytes);
-      streams.set(labelsString, stream);
-      this.deps.metrics.memoryStreams.inc({ tenant });
-      this.deps.metrics.streamsCreated.inc({ tenant });
-    }
-    return stream;
-  }
-
-  /**
-   * Over head_memory_limit: compresses the largest uncompressed heads (of open chunks and of closed ones
-   * still waiting to flush) until a quarter of the limit is free again, so the next pass is far off.
-   */
-  private compressLargestHeads(): void {
-    const heads: Array<{ bytes: number; desc: ChunkDesc }> = [];
-    for (const streams of this.tenants.values()) {
-      for (const s of streams.values()) {
-        for (const c of s.chunks) if (c.state !== 'flushed' && c.chunk.headBytes > 0) heads.push({ bytes: c.chunk.headBytes, desc: c });
-      }
-    }
-    heads.sort((a, b) => b.bytes - a.bytes);
-    const target = this.deps.config.head_memory_limit * 0.75;
-    for (const h of heads) {
-      if (this.settings.headMemory.used <= target) break;
-      h.desc.chunk.cutBlock(h.desc.state === 'open');
-    }
+  private instanceFor(tenant: string): TenantInstance {
+    let instance = this.instances.get(tenant);
+    if (!instance) this.instances.set(tenant, (instance = new TenantInstance(tenant, this.instanceDeps)));
+    return instance;
   }
 
   /** Chunks held in memory, open or waiting to be flushed or indexed, across all tenants. */
   chunksInMemory(): number {
     let n = 0;
-    for (const streams of this.tenants.values()) for (const s of streams.values()) n += s.chunks.length;
+    for (const instance of this.instances.values()) n += instance.chunkCount();
     return n;
   }
 
   /** Uncompressed bytes held in head blocks, across all streams. */
   get headMemoryUsed(): number {
-    return this.settings.headMemory.used;
-  }
-
-  /**
-   * Loki's local limit on active streams: max_streams_per_user, and max_global_streams_per_user shared by
-   * the ingesters (one here, replication factor 1); 0 disables either.
-   */
-  private get maxStreamsPerTenant(): number {
-    const { max_streams_per_user: local, max_global_streams_per_user: global } = this.deps.limits;
-    const limits = [local, global].filter((n) => n > 0);
-    return limits.length > 0 ? Math.min(...limits) : Infinity;
-  }
-
-  private streamLimitError(tenant: string, s: IngestStream): LokiError {
-    let bytes = 0;
-    for (let i = 0; i < s.entries.count; i++) bytes += s.entries.lineBytes(i);
-    this.deps.metrics.discardedSamples.inc({ reason: 'stream_limit', tenant }, s.entries.count);
-    this.deps.metrics.discardedBytes.inc({ reason: 'stream_limit', tenant }, bytes);
-    return new LokiError('rate_limited', 'stream_limit',
-      `Maximum active stream limit exceeded when trying to create stream ${s.labelsString}, reduce the number of active streams (reduce labels or reduce label values), or contact your Loki administrator to see if the limit can be increased, user: '${tenant}'`);
+    return this.headMemory.used;
   }
 
   private applyReplayed(rec: WalRecord): void {
     const now = this.now();
-    for (const s of storedStreamsOf(rec)) this.streamFor(rec.tenant, s.labels, s.labelsString, now, true)!.push(s.entries, now, true);
-    if (this.settings.headMemory.used > this.deps.config.head_memory_limit) this.compressLargestHeads();
+    replayRecord(rec, this.instanceFor(rec.tenant), now);
+    keepHeadsUnderLimit(this.instances.values(), this.headMemory, this.deps.config.head_memory_limit);
     this.deps.metrics.walRecordsReplayed.inc();
   }
 
@@ -367,13 +289,7 @@ export class Ingester {
 
   /** The tenant's in-memory streams whose labels match every matcher. */
   streamsMatching(tenant: string, matchers: readonly LabelMatcher[]): Stream[] {
-    const streams = this.tenants.get(tenant);
-    if (!streams) return [];
-    const out: Stream[] = [];
-    for (const s of streams.values()) {
-      if (matchesAll(matchers, s.labels)) out.push(s);
-    }
-    return out;
+    return this.instances.get(tenant)?.matching(matchers) ?? [];
   }
 
   // ---- flushing --------------------------------------------------------------------------------------
@@ -461,7 +377,7 @@ export class Ingester {
     const now = this.now();
     const idleMs = ms(this.deps.config.chunk_idle_period);
     const settled = this.walSettled();
-    for (const [tenant, streams] of this.tenants) {
+    for (const { tenant, streams } of this.instances.values()) {
       for (const stream of streams.values()) {
         const head = stream.openDesc;
         if (!head) continue;
@@ -478,16 +394,9 @@ export class Ingester {
 
   private dropEmptyStreams(now: number): void {
     const idleMs = ms(this.deps.config.chunk_idle_period);
-    for (const [tenant, streams] of this.tenants) {
-      for (const [key, stream] of streams) {
-        if (stream.chunks.length === 0 && now - stream.lastAppendMs >= idleMs) {
-          streams.delete(key);
-          stream.dropped = true;
-          this.deps.metrics.memoryStreams.dec({ tenant });
-          this.deps.metrics.streamsRemoved.inc({ tenant });
-        }
-      }
-      if (streams.size === 0) this.tenants.delete(tenant);
+    for (const [tenant, instance] of this.instances) {
+      instance.dropIdleEmptyStreams(now, idleMs);
+      if (instance.streams.size === 0) this.instances.delete(tenant);
     }
   }
 
@@ -536,8 +445,7 @@ export class Ingester {
 
   private async checkpoint(): Promise<void> {
     if (!this.wal) return;
-    const instances = [...this.tenants].map(([tenant, streams]) => ({ tenant, streams }));
-    await writeCheckpoint(this.wal, instances, this.log);
+    await writeCheckpoint(this.wal, this.instances.values(), this.log);
   }
 
   /**
@@ -546,7 +454,7 @@ export class Ingester {
    */
   async flushAll(): Promise<void> {
     const settled = this.walSettled();
-    for (const [tenant, streams] of this.tenants) {
+    for (const { tenant, streams } of this.instances.values()) {
       for (const stream of streams.values()) {
         const desc = stream.closeOpenChunk();
         if (desc) this.enqueueFlush({ tenant, stream, desc, reason: 'forced', settled });
@@ -583,11 +491,6 @@ export class Ingester {
       await this.walLock?.release();
     }
   }
-}
-
-/** The first `count` streams as WAL streams: each was stored whole. */
-function storedWhole(streams: readonly IngestStream[], count: number): WalStream[] {
-  return streams.slice(0, count).map((s) => ({ labels: s.labelsString, entries: s.entries }));
 }
 
 function walWriteError(e: Error): LokiError {

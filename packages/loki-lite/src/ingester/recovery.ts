@@ -1,5 +1,6 @@
 import { decodePushRequestProto, type EntryBatch, parseLabels, printLabels, snappyUncompress } from '@loki-lite/shared';
 import { type ParsedStreamLabels, withServiceName } from '../labels/service-name.js';
+import type { TenantInstance } from './instance.js';
 import type { WalPushRecord, WalRecord } from './wal/record.js';
 
 /*
@@ -9,6 +10,15 @@ import type { WalPushRecord, WalRecord } from './wal/record.js';
 
 /** A stream a record stored, under the labels it was stored with. */
 export type StoredStream = ParsedStreamLabels & { readonly entries: EntryBatch };
+
+/**
+ * Puts a replayed record's entries back into the tenant's streams. Replay skips the limits (the entries
+ * were acknowledged before the restart), not the duplicate check: a checkpoint and the segment after it
+ * can both hold an entry.
+ */
+export function replayRecord(rec: WalRecord, instance: TenantInstance, now: number): void {
+  for (const s of storedStreamsOf(rec)) instance.streamFor(s.labels, s.labelsString, now, true)!.push(s.entries, now, true);
+}
 
 /** The streams a record stored, under the labels they were stored with. */
 export function storedStreamsOf(rec: WalRecord): StoredStream[] {
