@@ -7,17 +7,12 @@ import type { LogStore } from '../storage/log-store.js';
 import { ChunkFlusher } from './flush.js';
 import { keepHeadsUnderLimit } from './head-limit.js';
 import { IndexCutter } from './index-cut.js';
-import { EntrySet } from './entry-set.js';
+import { IngesterWal, type IngesterWalDeps } from './ingester-wal.js';
 import { type InstanceDeps, maxStreamsPerTenant, TenantInstance } from './instance.js';
 import type { IngestStream, WholePushBody } from './push-request.js';
-import { writeCheckpoint } from './checkpoint.js';
-import { replayRecord, storedStreamsOf } from './recovery.js';
+import { replayRecord } from './recovery.js';
 import { PushOutcome, type Stream } from './stream.js';
-import { ByteWriter } from '../util/binary.js';
-import { DirLock } from './wal/dir-lock.js';
-import { DiskSpaceGuard, type FreeBytesOf } from './wal/disk-space.js';
-import { encodePushRecord, encodeRecord, scanRecords, type WalRecord, type WalStream } from './wal/record.js';
-import { type OpenWalFile, Wal } from './wal/wal.js';
+import type { WalRecord } from './wal/record.js';
 
 export interface IngesterDeps {
   readonly config: IngesterConfig;
@@ -29,16 +24,15 @@ export interface IngesterDeps {
   readonly log?: Logger;
   readonly nowMs?: () => number;
   /** Tests only: how WAL files are opened and free disk space is read (a disk that fills up). */
-  readonly walFiles?: { readonly open?: OpenWalFile; readonly freeBytes?: FreeBytesOf };
+  readonly walFiles?: IngesterWalDeps['walFiles'];
 }
 
 const SETTLED = Promise.resolve();
-const noop = () => {};
 const msOf = (ns: bigint) => Number(ns / NANOS_PER_MS);
 
 /**
  * The ingester service (Loki's pkg/ingester/ingester.go): holds every tenant's recent streams in memory
- * (TenantInstance), makes pushes durable in the WAL before they are acknowledged, and moves
+ * (TenantInstance), makes pushes durable in the WAL before they are acknowledged (IngesterWal), and moves
  * data to the object store: full, idle or old chunks are flushed, retried until they succeed (ChunkFlusher),
  * and the refs of flushed chunks are written as index files every index_cut_period (IndexCutter). A chunk
  * leaves memory only once an index file lists it, so queries always see it. This class owns the lifecycle
@@ -50,11 +44,7 @@ export class Ingester {
   private readonly headMemory: HeadMemory;
   private readonly flusher: ChunkFlusher;
   private readonly indexCutter: IndexCutter;
-  private wal: Wal | undefined;
-  /** The WAL folder is this process's alone while it runs (see DirLock). */
-  private walLock: DirLock | undefined;
-  private diskSpace: DiskSpaceGuard | undefined;
-  private readonly walWriter = new ByteWriter(1 << 16);
+  private wal: IngesterWal | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly log: Logger;
   private readonly now: () => number;
@@ -98,18 +88,11 @@ export class Ingester {
   async start(): Promise<void> {
     const { config, metrics } = this.deps;
     if (config.wal.enabled) {
-      this.walLock = await DirLock.acquire(config.wal.dir);
-      this.wal = await Wal.open(config.wal.dir, (rec) => this.applyReplayed(rec), {
-        onFsync: (s) => metrics.walFsyncSeconds.observe(s),
-        onCorruption: () => metrics.walCorruptions.inc(),
-        onWriteFailed: (records, e) => this.walWriteFailed(records, e),
-        log: (m) => this.log.info(m),
-        openFile: this.deps.walFiles?.open,
-      });
-      this.diskSpace = new DiskSpaceGuard(config.wal.dir, config.wal.min_free_disk_space, 1000, {
-        onChange: (refusing, free) => this.diskSpaceChanged(refusing, free),
-      }, this.deps.walFiles?.freeBytes);
-      await this.diskSpace.start();
+      this.wal = await IngesterWal.open({
+        config, metrics, log: this.log, walFiles: this.deps.walFiles,
+        streamOf: (tenant, labelsString) => this.instances.get(tenant)?.streams.get(labelsString),
+        onDiskNearlyFull: () => void this.serialized(() => this.checkpoint()).catch((e: Error) => this.log.error(`ingester: ${e.message}`)),
+      }, (rec) => this.applyReplayed(rec));
     }
     this.every(config.flush_check_period, () => this.sweep());
     this.every(config.index_cut_period, () => this.serialized(() => this.indexCutter.cut()));
@@ -127,11 +110,8 @@ export class Ingester {
    */
   push(tenant: string, streams: readonly IngestStream[], whole?: WholePushBody): Promise<void> {
     if (this.stopped) return Promise.reject(new LokiError('unavailable', 'shutting_down', 'Ingester is shutting down'));
-    const refusal = this.diskSpace?.refusal;
-    if (refusal) {
-      this.deps.metrics.walDiskFullFailures.inc();
-      return Promise.reject(refusal);
-    }
+    const refusal = this.wal?.pushRefusal();
+    if (refusal) return Promise.reject(refusal);
     const now = this.now();
     const instance = this.instanceFor(tenant);
     let error: LokiError | undefined;
@@ -142,65 +122,11 @@ export class Ingester {
       const stored = instance.push(streams, now, whole !== undefined);
       error = stored.error;
       keepHeadsUnderLimit(this.instances.values(), this.headMemory, this.deps.config.head_memory_limit);
-      if (this.wal) durable = this.logToWal(tenant, stored.storedAny ? stored.listed : [], stored.storedAll, whole);
+      if (this.wal) durable = this.wal.logPush(tenant, stored, whole);
     } finally {
       this.flusher.endPush(durable);
     }
     return error ? durable.then(() => Promise.reject(error)) : durable;
-  }
-
-  /**
-   * Appends what the push stored to the WAL (the listed entries, or else the whole body) and resolves when
-   * it is durable. A push that left entries out may have done so because they repeat entries of earlier
-   * pushes still being written, so it also waits for those, and fails if any of them does.
-   */
-  private logToWal(tenant: string, listed: WalStream[] | undefined, storedAll: boolean, whole: WholePushBody | undefined): Promise<void> {
-    const wal = this.wal!;
-    let written = SETTLED;
-    if (!listed || listed.length > 0) {
-      written = wal.append(listed
-        ? encodeRecord(this.walWriter, { tenant, streams: listed })
-        : encodePushRecord(this.walWriter, tenant, whole!.serviceNameFrom, whole!.snappyProtobuf));
-    }
-    const durable = storedAll ? written : Promise.all([written, wal.barrier()]);
-    return durable.then(noop, (e: Error) => Promise.reject(walWriteError(e)));
-  }
-
-  /**
-   * A WAL write failed: its pushes are answered with an error, so their entries must not stay in memory
-   * (queries would show them until a restart, and a later checkpoint or flush would keep them for good).
-   * Each record lists exactly what its push stored, so those entries are taken back by content.
-   */
-  private walWriteFailed(records: readonly Buffer[], error: Error): void {
-    if ((error as NodeJS.ErrnoException).code === 'ENOSPC') {
-      this.deps.metrics.walDiskFullFailures.inc();
-      void this.diskSpace?.check();
-    }
-    const failed = new Map<Stream, EntrySet>();
-    const recs = scanRecords(Buffer.concat(records)).records;
-    for (const rec of recs) {
-      for (const s of storedStreamsOf(rec)) {
-        const stream = this.instances.get(rec.tenant)?.streams.get(s.labelsString);
-        if (!stream) continue;
-        let set = failed.get(stream);
-        if (!set) failed.set(stream, (set = new EntrySet()));
-        set.addBatch(s.entries);
-      }
-    }
-    let taken = 0;
-    for (const [stream, set] of failed) taken += stream.takeBack(set);
-    this.log.error(`WAL write failed, ${recs.length} pushes answered with an error and their ${taken} entries taken back out of memory: ${error.message}`);
-  }
-
-  private diskSpaceChanged(refusing: boolean, freeBytes: number): void {
-    const { dir, min_free_disk_space: min } = this.deps.config.wal;
-    if (!refusing) {
-      this.log.warn(`WAL disk has room again (${freeBytes} bytes free in ${dir}); taking pushes again`);
-      return;
-    }
-    this.log.error(`WAL disk nearly full: ${freeBytes} bytes free in ${dir}, below ingester.wal.min_free_disk_space (${min}); refusing pushes until space is freed`);
-    // A checkpoint lets the segments it covers go, which is often most of the WAL's disk.
-    void this.serialized(() => this.checkpoint()).catch((e: Error) => this.log.error(`ingester: ${e.message}`));
   }
 
   /** The tenant's in-memory streams whose labels match every matcher. */
@@ -238,14 +164,13 @@ export class Ingester {
   /** Stops accepting pushes; flushes everything if wal.flush_on_shutdown (or there is no WAL). */
   async stop(): Promise<void> {
     this.stopped = true;
-    this.diskSpace?.stop();
+    this.wal?.stopWatchingDisk();
     for (const t of this.timers) clearInterval(t);
     this.flusher.stop();
     try {
       if (this.deps.config.wal.flush_on_shutdown || !this.wal) await this.flushAll();
     } finally {
       await this.wal?.close();
-      await this.walLock?.release();
     }
   }
 
@@ -277,11 +202,11 @@ export class Ingester {
 
   /** What is in memory now will be durable (or taken back) once every WAL write begun so far settles. */
   private walSettled(): Promise<void> {
-    return this.wal ? this.wal.barrier().catch(noop) : SETTLED;
+    return this.wal ? this.wal.settled() : SETTLED;
   }
 
   private checkpoint(): Promise<void> {
-    return this.wal ? writeCheckpoint(this.wal, this.instances.values(), this.log) : SETTLED;
+    return this.wal ? this.wal.checkpoint(this.instances.values()) : SETTLED;
   }
 
   /** An index cut, tried again with backoff while the store fails, until `deadline` (ms). */
@@ -327,9 +252,4 @@ async function withTimeout<T>(p: Promise<T>, timeoutMs: number, what: string): P
   } finally {
     clearTimeout(timer);
   }
-}
-
-function walWriteError(e: Error): LokiError {
-  if (e instanceof LokiError) return e;
-  return new LokiError('internal', 'wal_write_failed', `writing to the WAL failed, so the push was not stored: ${e.message}`);
 }
