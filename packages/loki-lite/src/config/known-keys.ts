@@ -63,7 +63,7 @@ export const KNOWN_UNIMPLEMENTED: readonly string[] = [
   'distributor.ingest_limits_dry_run_enabled', 'distributor.dataobj_tee', 'distributor.inmemory_dataobj_push_timeout',
 
   // ingester: chunk cutting, flushing and the WAL are in the schema; the ring and Loki's tuning knobs are not
-  'ingester.lifecycler', 'ingester.chunk_retain_period', 'ingester.concurrent_flushes', 'ingester.flush_op_backoff.max_retries',
+  'ingester.lifecycler', 'ingester.concurrent_flushes', 'ingester.flush_op_backoff.max_retries',
   'ingester.autoforget_unhealthy', 'ingester.sync_period', 'ingester.sync_min_utilization', 'ingester.query_store_max_look_back_period',
   'ingester.wal.replay_memory_ceiling', 'ingester.wal.disk_full_threshold', 'ingester.index_shards', 'ingester.max_dropped_streams',
   'ingester.shutdown_marker_path', 'ingester.owned_streams_check_interval', 'ingester.delegate_stream_limits_enabled',

@@ -92,6 +92,9 @@ export const configSchema = z.strictObject({
         })
         .prefault({}),
       index_cut_period: duration.default(15n * 60n * 1_000_000_000n),
+      // How long a chunk stays in memory, still answered from there, once an index file lists it: covers
+      // readers whose listing of a table's index files is older than the file. Loki's default is 0.
+      chunk_retain_period: duration.default(0n),
       // loki-lite only: uncompressed head blocks of all streams together stay under this; past it the
       // largest heads are compressed early. Bounds memory however many streams are active.
       head_memory_limit: byteSize.default(32 * 1024 * 1024),

@@ -39,7 +39,9 @@ function snapshotOf(instances: Iterable<TenantStreams>): StreamSnapshot[] {
   const snapshot: StreamSnapshot[] = [];
   for (const { tenant, streams } of instances) {
     for (const s of streams.values()) {
-      if (s.chunks.length > 0) snapshot.push({ tenant, labels: s.labelsString, chunks: s.chunks.map((c) => c.chunk.snapshot()) });
+      // A chunk an index file lists is in the store for good: replaying it would flush it a second time.
+      const chunks = s.chunks.filter((c) => c.state !== 'indexed').map((c) => c.chunk.snapshot());
+      if (chunks.length > 0) snapshot.push({ tenant, labels: s.labelsString, chunks });
     }
   }
   return snapshot;

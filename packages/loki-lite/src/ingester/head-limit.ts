@@ -13,7 +13,7 @@ export function keepHeadsUnderLimit(instances: Iterable<TenantInstance>, headMem
   const heads: Array<{ bytes: number; desc: ChunkDesc }> = [];
   for (const instance of instances) {
     for (const s of instance.streams.values()) {
-      for (const c of s.chunks) if (c.state !== 'flushed' && c.chunk.headBytes > 0) heads.push({ bytes: c.chunk.headBytes, desc: c });
+      for (const c of s.chunks) if (!inStore(c) && c.chunk.headBytes > 0) heads.push({ bytes: c.chunk.headBytes, desc: c });
     }
   }
   heads.sort((a, b) => b.bytes - a.bytes);
@@ -22,4 +22,9 @@ export function keepHeadsUnderLimit(instances: Iterable<TenantInstance>, headMem
     if (headMemory.used <= target) break;
     h.desc.chunk.cutBlock(h.desc.state === 'open');
   }
+}
+
+/** A chunk whose bytes are already in the store: its head was cut when it was encoded. */
+function inStore(c: ChunkDesc): boolean {
+  return c.state === 'flushed' || c.state === 'indexed';
 }

@@ -35,7 +35,7 @@ const msOf = (ns: bigint) => Number(ns / NANOS_PER_MS);
  * (TenantInstance), makes pushes durable in the WAL before they are acknowledged (IngesterWal), and moves
  * data to the object store: full, idle or old chunks are flushed, retried until they succeed (ChunkFlusher),
  * and the refs of flushed chunks are written as index files every index_cut_period (IndexCutter). A chunk
- * leaves memory only once an index file lists it, so queries always see it. This class owns the lifecycle
+ * leaves memory only once an index file lists it (and chunk_retain_period after), so queries always see it. This class owns the lifecycle
  * (start, stop, the timers) and wires the parts.
  */
 export class Ingester {
@@ -57,7 +57,7 @@ export class Ingester {
     this.log = deps.log ?? silentLogger;
     this.now = deps.nowMs ?? Date.now;
     this.headMemory = new HeadMemory(config.head_memory_limit);
-    this.indexCutter = new IndexCutter({ store: deps.store, metrics, log: this.log });
+    this.indexCutter = new IndexCutter({ store: deps.store, metrics, log: this.log, now: this.now, retainMs: msOf(config.chunk_retain_period) });
     this.flusher = new ChunkFlusher({
       config, store: deps.store, metrics, log: this.log, now: this.now,
       onFlushed: (item) => this.indexCutter.chunkFlushed(item),
@@ -158,7 +158,7 @@ export class Ingester {
       await this.cutIndexRetrying(this.now() + timeoutMs);
       await this.checkpoint();
     });
-    this.dropIdleStreams(this.now());
+    this.releaseSpentMemory();
   }
 
   /** Stops accepting pushes; flushes everything if wal.flush_on_shutdown (or there is no WAL). */
@@ -186,9 +186,18 @@ export class Ingester {
     this.deps.metrics.walRecordsReplayed.inc();
   }
 
-  /** The flush check: queues idle and old chunks for flushing, then forgets idle streams left empty. */
+  /**
+   * The flush check: queues idle and old chunks for flushing, lets indexed chunks past chunk_retain_period
+   * go, then forgets idle streams left empty.
+   */
   private sweep(): void {
     this.flusher.closeIdleAndOld(this.instances.values(), this.walSettled());
+    this.releaseSpentMemory();
+  }
+
+  /** Lets indexed chunks past chunk_retain_period leave memory, then forgets idle streams left empty. */
+  private releaseSpentMemory(): void {
+    this.indexCutter.releaseRetained();
     this.dropIdleStreams(this.now());
   }
 

@@ -9,9 +9,13 @@ import { copyBytes } from '../util/binary.js';
 import { TokenBucket } from '../util/token-bucket.js';
 import type { EntrySet } from './entry-set.js';
 
-export type ChunkState = 'open' | 'closed' | 'flushing' | 'flushed';
+/**
+ * A chunk's life: open (taking appends), closed (waiting to flush), flushing, flushed (in the store, not yet
+ * listed by an index file), indexed (listed, kept in memory only for ingester.chunk_retain_period).
+ */
+export type ChunkState = 'open' | 'closed' | 'flushing' | 'flushed' | 'indexed';
 
-/** A chunk of a stream with its flush bookkeeping. Kept in memory until an index file lists it. */
+/** A chunk of a stream with its flush bookkeeping. Kept in memory until an index file lists it (and chunk_retain_period after). */
 export interface ChunkDesc {
   /** Replaced, never changed in place, when entries are taken back (see Stream.takeBack). */
   chunk: MemChunk;
