@@ -121,7 +121,7 @@ export class Ingester {
     try {
       const stored = instance.push(streams, now, whole !== undefined);
       error = stored.error;
-      keepHeadsUnderLimit(this.instances.values(), this.headMemory, this.deps.config.head_memory_limit);
+      keepHeadsUnderLimit(this.instances, this.headMemory, this.deps.config.head_memory_limit);
       if (this.wal) durable = this.wal.logPush(tenant, stored, whole);
     } finally {
       this.flusher.endPush(durable);
@@ -182,7 +182,7 @@ export class Ingester {
 
   private applyReplayed(rec: WalRecord): void {
     replayRecord(rec, this.instanceFor(rec.tenant), this.now());
-    keepHeadsUnderLimit(this.instances.values(), this.headMemory, this.deps.config.head_memory_limit);
+    keepHeadsUnderLimit(this.instances, this.headMemory, this.deps.config.head_memory_limit);
     this.deps.metrics.walRecordsReplayed.inc();
   }
 
