@@ -4,7 +4,7 @@ import { parseConfig } from '../config/load.js';
 import { Limits } from '../limits/limits.js';
 import { Metrics } from '../metrics.js';
 import { RecordingLogger } from '../testing/recording-logger.js';
-import type { IngestStream } from '../ingester/ingester.js';
+import type { IngestStream } from '../ingester/push-request.js';
 import { Distributor } from './distributor.js';
 
 const BASE = 'schema_config: {configs: [{from: "2020-01-01", store: tsdb, object_store: filesystem, schema: v13, index: {prefix: i_, period: 24h}}]}\nstorage_config: {filesystem: {directory: /tmp/x}}\n';

@@ -1,10 +1,11 @@
 import { type DecodedPushRequest, type Logger, LokiError } from '@loki-lite/shared';
 import type { LimitsConfig } from '../config/schema.js';
+import type { Limits } from '../limits/limits.js';
 import type { IngestStream, StreamRoute, WholePushBody } from '../ingester/push-request.js';
 import type { Metrics } from '../metrics.js';
 import { TokenBucket } from '../util/token-bucket.js';
 import { type ParsedStreamLabels, withServiceName } from '../labels/service-name.js';
-import { entryBytes, entryWindow, validateEntry, validateStreamLabels } from './validate.js';
+import { entryBytes, entryWindow, structuredMetadataBytes, validateEntry, validateStreamLabels } from './validate.js';
 
 /** What the distributor hands validated streams to: the ingester (the consumer owns the interface). */
 export interface StreamSink {

@@ -1,6 +1,7 @@
 import { EntryBatch, type Logger } from '@loki-lite/shared';
 import type { Entry } from '../chunk/entry.js';
-import { type ChunkSnapshot, snapshotEntries } from '../chunk/mem-chunk.js';
+import { snapshotEntries } from '../chunk/reader.js';
+import type { ChunkSnapshot } from '../chunk/snapshot.js';
 import { ByteWriter } from '../util/binary.js';
 import type { Stream } from './stream.js';
 import { encodeRecord } from './wal/record.js';

@@ -1,6 +1,6 @@
-import { EntryBatch, parseLabels, printLabels } from '@loki-lite/shared';
+import { EntryBatch, newLabelMatcher, parseLabels, printLabels } from '@loki-lite/shared';
 import { afterEach, describe, expect, it } from 'vitest';
-import { newLabelMatcher } from '../logql/syntax/matchers.js';
+import { streamEntries } from '../testing/chunk-entries.js';
 import { eventually } from '../testing/eventually.js';
 import { ingesterFixture, stopIngesterFixtures } from '../testing/ingester-fixture.js';
 import { Ingester } from './ingester.js';
@@ -17,7 +17,7 @@ function stream(labels: string, entries: Array<[bigint, string]>) {
 
 /** The lines of {s="a"} the ingester answers from memory. */
 function linesInMemory(ingester: Ingester): string[] {
-  return ingester.streamsMatching('t', MATCH_A).flatMap((s) => s.entriesInRange(T0, T0 + 10n).map((e) => e.line));
+  return ingester.streamsMatching('t', MATCH_A).flatMap((s) => streamEntries(s, T0, T0 + 10n).map((e) => e.line));
 }
 
 describe('ingester.chunk_retain_period', () => {

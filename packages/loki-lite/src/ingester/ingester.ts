@@ -1,7 +1,6 @@
-import { type Logger, LokiError, NANOS_PER_MS, nanosPartOf, secondsOf, silentLogger } from '@loki-lite/shared';
+import { type LabelMatcher, type Logger, LokiError, NANOS_PER_MS, nanosPartOf, secondsOf, silentLogger } from '@loki-lite/shared';
 import { HeadMemory } from '../chunk/mem-chunk.js';
 import type { IngesterConfig, LimitsConfig } from '../config/schema.js';
-import type { LabelMatcher } from '../logql/syntax/matchers.js';
 import type { Metrics } from '../metrics.js';
 import type { LogStore } from '../storage/log-store.js';
 import { ChunkFlusher } from './flush.js';

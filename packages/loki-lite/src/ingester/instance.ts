@@ -1,6 +1,5 @@
-import { fingerprint as fingerprintOf, type Labels, LokiError } from '@loki-lite/shared';
+import { fingerprint as fingerprintOf, type LabelMatcher, type Labels, LokiError, matchesAll } from '@loki-lite/shared';
 import type { LimitsConfig } from '../config/schema.js';
-import { type LabelMatcher, matchesAll } from '../logql/syntax/matchers.js';
 import type { Metrics } from '../metrics.js';
 import { failedEntriesError } from './errors.js';
 import type { IngestStream } from './push-request.js';
