@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, Summary, collectDefaultMetrics } from 'prom-client';
 
 /**
  * The metrics of one loki-lite process, on a registry of its own (so tests can run several servers in one
@@ -130,20 +130,49 @@ export class Metrics {
     name: 'loki_lite_index_files_skipped_total', help: 'Objects in the index key space that are not loki-lite index files (skipped by queries).',
     registers: [this.registry],
   });
+  /*
+   * The WAL's metrics under Loki's names (pkg/ingester/metrics.go, and the wal_fsync duration of the
+   * Prometheus WAL Loki writes with): dashboards and alerts on WAL health read these.
+   */
   readonly walFsyncSeconds = new Histogram({
-    name: 'loki_ingester_wal_disk_full_fsync_duration_seconds', help: 'Time taken by each WAL write and fsync.',
+    name: 'loki_ingester_wal_fsync_duration_seconds', help: 'Duration of WAL fsync.',
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1], registers: [this.registry],
   });
   readonly walCorruptions = new Counter({
-    name: 'loki_ingester_wal_corruptions_total', help: 'Total number of WAL corruptions encountered.', registers: [this.registry],
+    name: 'loki_ingester_wal_corruptions_total', help: 'Total number of WAL corruptions encountered.', labelNames: ['type'], registers: [this.registry],
   });
   readonly walDiskFullFailures = new Counter({
-    name: 'loki_ingester_wal_disk_full_failures_total',
-    help: 'Total number of disk full failures: pushes refused while the WAL disk is below ingester.wal.min_free_disk_space, and WAL writes that ran out of space.',
-    registers: [this.registry],
+    name: 'loki_ingester_wal_disk_full_failures_total', help: 'Total number of wal write failures due to full disk.', registers: [this.registry],
   });
-  readonly walRecordsReplayed = new Counter({
-    name: 'loki_ingester_wal_records_replayed_total', help: 'WAL records replayed at start-up.', registers: [this.registry],
+  readonly walRecordsLogged = new Counter({
+    name: 'loki_ingester_wal_records_logged_total', help: 'Total number of WAL records logged.', registers: [this.registry],
+  });
+  readonly walLoggedBytes = new Counter({
+    name: 'loki_ingester_wal_logged_bytes_total', help: 'Total number of bytes written to disk for WAL records.', registers: [this.registry],
+  });
+  readonly walReplayDuration = new Gauge({
+    name: 'loki_ingester_wal_replay_duration_seconds', help: 'Time taken to replay the checkpoint and the WAL.', registers: [this.registry],
+  });
+  readonly walRecoveredStreams = new Counter({
+    name: 'loki_ingester_wal_recovered_streams_total', help: 'Total number of streams recovered from the WAL.', registers: [this.registry],
+  });
+  readonly walRecoveredEntries = new Counter({
+    name: 'loki_ingester_wal_recovered_entries_total', help: 'Total number of entries recovered from the WAL.', registers: [this.registry],
+  });
+  readonly walRecoveredBytes = new Counter({
+    name: 'loki_ingester_wal_recovered_bytes_total', help: 'Total number of bytes recovered from the WAL.', registers: [this.registry],
+  });
+  readonly checkpointCreations = new Counter({
+    name: 'loki_ingester_checkpoint_creations_total', help: 'Total number of checkpoint creations attempted.', registers: [this.registry],
+  });
+  readonly checkpointCreationsFailed = new Counter({
+    name: 'loki_ingester_checkpoint_creations_failed_total', help: 'Total number of checkpoint creations that failed.', registers: [this.registry],
+  });
+  readonly checkpointDuration = new Summary({
+    name: 'loki_ingester_checkpoint_duration_seconds', help: 'Time taken to create a checkpoint.', percentiles: [0.5, 0.9, 0.99], registers: [this.registry],
+  });
+  readonly checkpointLoggedBytes = new Counter({
+    name: 'loki_ingester_checkpoint_logged_bytes_total', help: 'Total number of bytes written to disk for checkpointing.', registers: [this.registry],
   });
 
   /** Loki's query-scheduler queue metrics (pkg/scheduler/queue/metrics.go), fed by querier/admission.ts. */

@@ -25,14 +25,22 @@ const CHECKPOINT_RECORD_ENTRIES = 4096;
 /**
  * Ends the current WAL segment and writes a checkpoint of everything still in memory as of that moment, so
  * the segments before it can go. The rotation and the snapshot happen in one synchronous step: a push
- * after it is in the next segment, never in both nor in neither.
+ * after it is in the next segment, never in both nor in neither. Resolves to the bytes written.
  */
-export async function writeCheckpoint(wal: Wal, instances: Iterable<TenantStreams>, log: Logger): Promise<void> {
+export async function writeCheckpoint(wal: Wal, instances: Iterable<TenantStreams>, log: Logger): Promise<number> {
   const failedBatches = wal.failedBatches;
   const segment = wal.rotate();
   const snapshot = snapshotOf(instances);
-  await wal.writeCheckpoint(segment, checkpointRecords(snapshot), failedBatches);
-  log.debug(`WAL checkpoint written after segment ${segment}: ${snapshot.length} streams`);
+  let bytes = 0;
+  const counted = function* (records: Iterable<Buffer>) {
+    for (const r of records) {
+      bytes += r.length;
+      yield r;
+    }
+  };
+  await wal.writeCheckpoint(segment, counted(checkpointRecords(snapshot)), failedBatches);
+  log.debug(`WAL checkpoint written after segment ${segment}: ${snapshot.length} streams, ${bytes} bytes`);
+  return bytes;
 }
 
 /** Point-in-time copies of every stream's chunks in memory. */

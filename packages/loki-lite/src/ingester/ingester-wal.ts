@@ -54,7 +54,7 @@ export class IngesterWal {
     try {
       wal = await Wal.open(walConfig.dir, apply, {
         onFsync: (s) => metrics.walFsyncSeconds.observe(s),
-        onCorruption: () => metrics.walCorruptions.inc(),
+        onCorruption: (file) => metrics.walCorruptions.inc({ type: file.startsWith('checkpoint') ? 'checkpoint' : 'segment' }),
         onWriteFailed: (records, e) => self!.writeFailed(records, e),
         log: (m) => log.info(m),
         openFile: walFiles?.open,
@@ -90,9 +90,12 @@ export class IngesterWal {
     const listed = stored.storedAny ? stored.listed : [];
     let written = SETTLED;
     if (!listed || listed.length > 0) {
-      written = this.wal.append(listed
+      const record = listed
         ? encodeRecord(this.writer, { tenant, streams: listed })
-        : encodePushRecord(this.writer, tenant, whole!.serviceNameFrom, whole!.snappyProtobuf));
+        : encodePushRecord(this.writer, tenant, whole!.serviceNameFrom, whole!.snappyProtobuf);
+      this.deps.metrics.walRecordsLogged.inc();
+      this.deps.metrics.walLoggedBytes.inc(record.length);
+      written = this.wal.append(record);
     }
     const durable = stored.storedAll ? written : Promise.all([written, this.wal.barrier()]);
     return durable.then(noop, (e: Error) => Promise.reject(walWriteError(e)));
@@ -103,8 +106,19 @@ export class IngesterWal {
     return this.wal.barrier().catch(noop);
   }
 
-  checkpoint(instances: Iterable<TenantStreams>): Promise<void> {
-    return writeCheckpoint(this.wal, instances, this.deps.log);
+  /** Writes a checkpoint (see writeCheckpoint), counted and timed under Loki's checkpoint metrics. */
+  async checkpoint(instances: Iterable<TenantStreams>): Promise<void> {
+    const { metrics, log } = this.deps;
+    metrics.checkpointCreations.inc();
+    const done = metrics.checkpointDuration.startTimer();
+    try {
+      metrics.checkpointLoggedBytes.inc(await writeCheckpoint(this.wal, instances, log));
+    } catch (e) {
+      metrics.checkpointCreationsFailed.inc();
+      throw e;
+    } finally {
+      done();
+    }
   }
 
   /** Stops watching the disk: called first on shutdown, so no checkpoint is started while it runs. */

@@ -87,11 +87,15 @@ export class Ingester {
   async start(): Promise<void> {
     const { config, metrics } = this.deps;
     if (config.wal.enabled) {
+      const replayStarted = process.hrtime.bigint();
       this.wal = await IngesterWal.open({
         config, metrics, log: this.log, walFiles: this.deps.walFiles,
         streamOf: (tenant, labelsString) => this.instances.get(tenant)?.streams.get(labelsString),
         onDiskNearlyFull: () => void this.serialized(() => this.checkpoint()).catch((e: Error) => this.log.error(`ingester: ${e.message}`)),
       }, (rec) => this.applyReplayed(rec));
+      metrics.walReplayDuration.set(Number(process.hrtime.bigint() - replayStarted) / 1e9);
+      // Every stream in memory now came back from the WAL.
+      for (const instance of this.instances.values()) metrics.walRecoveredStreams.inc(instance.streams.size);
     }
     this.every(config.flush_check_period, () => this.sweep());
     this.every(config.index_cut_period, () => this.serialized(() => this.indexCutter.cut()));
@@ -180,9 +184,10 @@ export class Ingester {
   }
 
   private applyReplayed(rec: WalRecord): void {
-    replayRecord(rec, this.instanceFor(rec.tenant), this.now());
+    const { entries, bytes } = replayRecord(rec, this.instanceFor(rec.tenant), this.now());
     keepHeadsUnderLimit(this.instances, this.headMemory, this.deps.config.head_memory_limit);
-    this.deps.metrics.walRecordsReplayed.inc();
+    this.deps.metrics.walRecoveredEntries.inc(entries);
+    this.deps.metrics.walRecoveredBytes.inc(bytes);
   }
 
   /**

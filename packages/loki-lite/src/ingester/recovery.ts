@@ -16,8 +16,15 @@ export type StoredStream = ParsedStreamLabels & { readonly entries: EntryBatch }
  * were acknowledged before the restart), not the duplicate check: a checkpoint and the segment after it
  * can both hold an entry.
  */
-export function replayRecord(rec: WalRecord, instance: TenantInstance, now: number): void {
-  for (const s of storedStreamsOf(rec)) instance.streamFor(s.labels, s.labelsString, now, true)!.push(s.entries, now, true);
+export function replayRecord(rec: WalRecord, instance: TenantInstance, now: number): { entries: number; bytes: number } {
+  let entries = 0;
+  let bytes = 0;
+  for (const s of storedStreamsOf(rec)) {
+    instance.streamFor(s.labels, s.labelsString, now, true)!.push(s.entries, now, true);
+    entries += s.entries.count;
+    for (let i = 0; i < s.entries.count; i++) bytes += s.entries.lineBytes(i);
+  }
+  return { entries, bytes };
 }
 
 /** The streams a record stored, under the labels they were stored with. */

@@ -227,7 +227,7 @@ describe('operational endpoints', () => {
     expect(text).toMatch(/^loki_discarded_samples_total\{reason="missing_labels",tenant="fake"\} 1$/m);
     expect(text).toMatch(/^loki_ingester_memory_streams\{tenant="fake"\} 2$/m);
     expect(text).toMatch(/^loki_ingester_memory_chunks 2$/m); // one open chunk per stream
-    expect(text).toMatch(/^loki_ingester_wal_disk_full_fsync_duration_seconds_count [1-9]/m);
+    expect(text).toMatch(/^loki_ingester_wal_fsync_duration_seconds_count [1-9]/m);
     expect(text).toContain('# TYPE loki_ingester_chunks_flushed_total counter');
     expect(text).toContain('# TYPE loki_ingester_chunks_flush_failures_total counter');
   });
