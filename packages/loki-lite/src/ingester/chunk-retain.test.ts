@@ -4,6 +4,7 @@ import { streamEntries } from '../testing/chunk-entries.js';
 import { eventually } from '../testing/eventually.js';
 import { ingesterFixture, stopIngesterFixtures } from '../testing/ingester-fixture.js';
 import { Ingester } from './ingester.js';
+import { Limits } from '../limits/limits.js';
 
 afterEach(stopIngesterFixtures);
 
@@ -24,7 +25,7 @@ describe('ingester.chunk_retain_period', () => {
   it('keeps an indexed chunk answered from memory for the period, and lets it go on the flush check after', async () => {
     const fixture = ingesterFixture('{wal: {enabled: false}, chunk_retain_period: 1m, flush_check_period: 10ms, index_cut_period: 1h}');
     let clockMs = Date.now();
-    const ingester = new Ingester({ config: fixture.config.ingester, limits: fixture.config.limits_config, store: fixture.store, metrics: fixture.metrics, nowMs: () => clockMs });
+    const ingester = new Ingester({ config: fixture.config.ingester, limits: new Limits(fixture.config.limits_config), store: fixture.store, metrics: fixture.metrics, nowMs: () => clockMs });
     try {
       await ingester.start();
       await ingester.push('t', [stream('{s="a"}', [[T0, 'one'], [T0 + 1n, 'two']])]);

@@ -1,6 +1,7 @@
 import { type LabelMatcher, type Logger, LokiError, NANOS_PER_MS, nanosPartOf, secondsOf, silentLogger } from '@loki-lite/shared';
 import { HeadMemory } from '../chunk/mem-chunk.js';
 import type { IngesterConfig, LimitsConfig } from '../config/schema.js';
+import type { Limits } from '../limits/limits.js';
 import type { Metrics } from '../metrics.js';
 import type { LogStore } from '../storage/log-store.js';
 import { ChunkFlusher } from './flush.js';
@@ -15,7 +16,8 @@ import type { WalRecord } from './wal/record.js';
 
 export interface IngesterDeps {
   readonly config: IngesterConfig;
-  readonly limits: LimitsConfig;
+  /** Asked once per tenant, when its first stream arrives (per-stream rate limit, active-stream limit). */
+  readonly limits: Limits;
   readonly store: LogStore;
   readonly metrics: Metrics;
   /** operational_config.log_duplicate_metrics: count the bytes of entries dropped as duplicates. */
@@ -39,8 +41,11 @@ const msOf = (ns: bigint) => Number(ns / NANOS_PER_MS);
  */
 export class Ingester {
   private readonly instances = new Map<string, TenantInstance>();
-  private readonly instanceDeps: InstanceDeps;
+  /** What the instances of tenants with the same limits share (one object for all but overridden tenants). */
+  private readonly instanceDeps = new WeakMap<LimitsConfig, InstanceDeps>();
   private readonly headMemory: HeadMemory;
+  /** One push's outcome, reused by every instance: a push is stored synchronously, one at a time. */
+  private readonly outcome = new PushOutcome();
   private readonly flusher: ChunkFlusher;
   private readonly indexCutter: IndexCutter;
   private wal: IngesterWal | undefined;
@@ -52,7 +57,7 @@ export class Ingester {
   private maintenance: Promise<void> = SETTLED;
 
   constructor(private readonly deps: IngesterDeps) {
-    const { config, limits, metrics } = deps;
+    const { config, metrics } = deps;
     this.log = deps.log ?? silentLogger;
     this.now = deps.nowMs ?? Date.now;
     this.headMemory = new HeadMemory(config.head_memory_limit);
@@ -61,24 +66,6 @@ export class Ingester {
       config, store: deps.store, metrics, log: this.log, now: this.now,
       onFlushed: (item) => this.indexCutter.chunkFlushed(item),
     });
-    this.instanceDeps = {
-      settings: {
-        encoding: config.chunk_encoding,
-        blockSize: config.chunk_block_size,
-        targetSize: config.chunk_target_size,
-        maxBehindSeconds: secondsOf(config.max_chunk_age / 2n),
-        maxBehindNanos: nanosPartOf(config.max_chunk_age / 2n),
-        rateLimitBytes: limits.per_stream_rate_limit,
-        rateBurstBytes: limits.per_stream_rate_limit_burst,
-        headMemory: this.headMemory,
-      },
-      metrics,
-      maxStreams: maxStreamsPerTenant(limits),
-      maxReturnedStreamErrors: config.max_returned_stream_errors,
-      logDuplicateMetrics: deps.logDuplicateMetrics ?? false,
-      outcome: new PushOutcome(),
-      onChunkFull: (tenant, stream, desc) => this.flusher.chunkFull(tenant, stream, desc),
-    };
     metrics.chunksInMemory = () => this.chunksInMemory();
     metrics.flushQueueLength = () => this.flusher.length;
   }
@@ -179,8 +166,35 @@ export class Ingester {
 
   private instanceFor(tenant: string): TenantInstance {
     let instance = this.instances.get(tenant);
-    if (!instance) this.instances.set(tenant, (instance = new TenantInstance(tenant, this.instanceDeps)));
+    if (!instance) this.instances.set(tenant, (instance = new TenantInstance(tenant, this.instanceDepsFor(this.deps.limits.forTenant(tenant)))));
     return instance;
+  }
+
+  /** The settings, limits and callbacks of the instances of tenants with these limits. */
+  private instanceDepsFor(limits: LimitsConfig): InstanceDeps {
+    let deps = this.instanceDeps.get(limits);
+    if (deps) return deps;
+    const { config, metrics } = this.deps;
+    deps = {
+      settings: {
+        encoding: config.chunk_encoding,
+        blockSize: config.chunk_block_size,
+        targetSize: config.chunk_target_size,
+        maxBehindSeconds: secondsOf(config.max_chunk_age / 2n),
+        maxBehindNanos: nanosPartOf(config.max_chunk_age / 2n),
+        rateLimitBytes: limits.per_stream_rate_limit,
+        rateBurstBytes: limits.per_stream_rate_limit_burst,
+        headMemory: this.headMemory,
+      },
+      metrics,
+      maxStreams: maxStreamsPerTenant(limits),
+      maxReturnedStreamErrors: config.max_returned_stream_errors,
+      logDuplicateMetrics: this.deps.logDuplicateMetrics ?? false,
+      outcome: this.outcome,
+      onChunkFull: (tenant, stream, desc) => this.flusher.chunkFull(tenant, stream, desc),
+    };
+    this.instanceDeps.set(limits, deps);
+    return deps;
   }
 
   private applyReplayed(rec: WalRecord): void {

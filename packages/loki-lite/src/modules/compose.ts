@@ -117,7 +117,7 @@ const BUILDERS: Readonly<Record<ModuleName, (ctx: BuildContext) => Service | und
 
   ingester: ({ config, opts, metrics, app, built }) => {
     const ingester = new Ingester({
-      config: config.ingester, limits: config.limits_config, store: built.store!, metrics, log: opts.log,
+      config: config.ingester, limits: built.limits, store: built.store!, metrics, log: opts.log,
       logDuplicateMetrics: config.operational_config.log_duplicate_metrics,
     });
     built.ingester = ingester;

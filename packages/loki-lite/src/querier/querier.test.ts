@@ -11,6 +11,7 @@ import { MemChunk } from '../chunk/mem-chunk.js';
 import { type MemoryStream, Querier } from './querier.js';
 import { QUERY_TIMEOUT_MESSAGE, type QueryStats } from './types.js';
 import { SlowListStore } from '../testing/slow-list-store.js';
+import { Limits } from '../limits/limits.js';
 
 const e = (ts: number, line: string): Entry => ({ timestamp: BigInt(ts), line, structuredMetadata: [] });
 
@@ -63,7 +64,7 @@ limits_config: {reject_old_samples: false}
 `);
     const objects = new SlowListStore();
     const store = new LogStore(objects, [{ from: 0n, prefix: 'index_' }]);
-    const ingester = new Ingester({ config: config.ingester, limits: config.limits_config, store, metrics: new Metrics() });
+    const ingester = new Ingester({ config: config.ingester, limits: new Limits(config.limits_config), store, metrics: new Metrics() });
     await ingester.start();
     try {
       const T = 1_764_547_200_000_000_000n;

@@ -7,6 +7,7 @@ import { Ingester, type IngesterDeps } from '../ingester/ingester.js';
 import { Metrics } from '../metrics.js';
 import { LogStore } from '../storage/log-store.js';
 import { MemoryObjectStore } from '../storage/memory/memory-store.js';
+import { Limits } from '../limits/limits.js';
 
 /*
  * Ingesters for tests, on an object store in memory and a WAL in a folder of their own. Every ingester made
@@ -55,7 +56,7 @@ limits_config: {reject_old_samples: false${options.limits ? `, ${options.limits}
   return {
     config, objects, store, metrics,
     newIngester() {
-      const ingester = new Ingester({ config: config.ingester, limits: config.limits_config, store, metrics, walFiles: options.walFiles });
+      const ingester = new Ingester({ config: config.ingester, limits: new Limits(config.limits_config), store, metrics, walFiles: options.walFiles });
       running.push(ingester);
       return ingester;
     },
