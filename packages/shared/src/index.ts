@@ -1,7 +1,7 @@
 // The public API of @loki-lite/shared.
 export { LokiError, type ErrorKind } from './errors.js';
 
-export { type Label, type Labels, isValidLabelName, sortLabels, findDuplicateLabelName, labelsFromRecord, labelsToRecord, getLabel } from './labels/labels.js';
+export { type Label, type Labels, NO_METADATA, isValidLabelName, sortLabels, findDuplicateLabelName, labelsFromRecord, labelsToRecord, getLabel } from './labels/labels.js';
 export { printLabels } from './labels/print.js';
 export { parseLabels, LabelParseError } from './labels/parse.js';
 export { fingerprint } from './labels/fingerprint.js';
@@ -9,7 +9,7 @@ export { goQuote, readGoString, UnquoteError } from './labels/quote.js';
 export { lineCol } from './labels/position.js';
 export { type LabelMatcher, type MatchType, newLabelMatcher, matchesAll, matchesEmpty } from './labels/matchers.js';
 
-export { type PushEntry, type PushStream, type PushRequest, type DecodedPushStream, type DecodedPushRequest, NO_METADATA } from './push/types.js';
+export { type PushEntry, type PushStream, type PushRequest, type DecodedPushStream, type DecodedPushRequest } from './push/types.js';
 export { EntryBatch, EntryColumns } from './push/entry-batch.js';
 export { compareParts, nanosOfParts, nanosPartOf, secondsOf, writeInt64Parts } from './push/timestamp-parts.js';
 export { decodePushRequestProto, encodePushRequestProto } from './push/protobuf.js';

@@ -6,6 +6,9 @@ export interface Label {
 
 export type Labels = readonly Label[];
 
+/** An entry's structured metadata when it has none: one shared, frozen empty list. */
+export const NO_METADATA: Labels = Object.freeze([]);
+
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
 export function isValidLabelName(name: string): boolean {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { EntryBatch, EntryColumns } from './entry-batch.js';
-import { NO_METADATA } from './types.js';
+import { NO_METADATA } from '../labels/labels.js';
 
 describe('EntryColumns and EntryBatch', () => {
   it('keep each stream of a request as its own window of shared columns, across growth', () => {

@@ -1,5 +1,5 @@
 import type { Label } from '../labels/labels.js';
-import { NO_METADATA } from './types.js';
+import { NO_METADATA } from '../labels/labels.js';
 import { nanosOfParts, nanosPartOf, secondsOf } from './timestamp-parts.js';
 
 /**

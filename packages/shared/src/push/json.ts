@@ -3,7 +3,8 @@ import { parseLabels } from '../labels/parse.js';
 import { printLabels } from '../labels/print.js';
 import { LokiError } from '../errors.js';
 import { EntryBatch } from './entry-batch.js';
-import { type DecodedPushRequest, type DecodedPushStream, NO_METADATA, type PushEntry, type PushRequest, type PushStream } from './types.js';
+import { type DecodedPushRequest, type DecodedPushStream, type PushEntry, type PushRequest, type PushStream } from './types.js';
+import { NO_METADATA } from '../labels/labels.js';
 
 /*
  * Loki's v1 JSON push body:

@@ -4,7 +4,8 @@ import type { Label } from '../labels/labels.js';
 import { WireReader } from './protobuf-reader.js';
 import { EntryBatch, EntryColumns } from './entry-batch.js';
 import { nanosPartOf, secondsOf } from './timestamp-parts.js';
-import { type DecodedPushRequest, type DecodedPushStream, NO_METADATA, type PushEntry, type PushRequest } from './types.js';
+import { type DecodedPushRequest, type DecodedPushStream, type PushEntry, type PushRequest } from './types.js';
+import { NO_METADATA } from '../labels/labels.js';
 
 /*
  * logproto.PushRequest (Loki's push.proto). Decoding runs once per log line on the ingest path, so it reads

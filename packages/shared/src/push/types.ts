@@ -34,4 +34,3 @@ export interface DecodedPushRequest {
   snappyProtobuf?: Buffer;
 }
 
-export const NO_METADATA: readonly Label[] = Object.freeze([]);
