@@ -57,12 +57,6 @@ export function directionParam(params: Params): Direction {
   return d;
 }
 
-export function requiredParam(params: Params, name: string): string {
-  const v = params.get(name);
-  if (v === null) throw bad(`missing ${name} parameter`);
-  return v;
-}
-
 const SECOND = 1_000_000_000n;
 const MAX_POINTS = 11_000n;
 

@@ -56,10 +56,9 @@ class Parser {
     return this.tokens[this.pos++]!;
   }
 
+  /** A token as goyacc names it in Loki's syntax errors: its kind, and `$end` for the end of the query. */
   private describe(t: Token): string {
-    if (t.kind === 'EOF') return '$end';
-    if (t.kind === 'IDENTIFIER' || t.kind === 'STRING' || t.kind === 'NUMBER' || t.kind === 'DURATION' || t.kind === 'BYTES') return t.kind;
-    return t.kind;
+    return t.kind === 'EOF' ? '$end' : t.kind;
   }
 
   fail(t: Token, expecting?: string): never {
