@@ -38,8 +38,9 @@ export interface Composition {
   readonly app: FastifyInstance;
   readonly services: ServiceGroup;
   readonly store: LogStore;
-  readonly ingester?: Ingester;
-  readonly admission?: Admission;
+  /** Present when the target runs the module. */
+  readonly ingester: Ingester | undefined;
+  readonly admission: Admission | undefined;
 }
 
 /** Modules built so far: each module's builder reads the ones it depends on. */
@@ -69,20 +70,13 @@ export function compose(config: Config, opts: ComposeOptions): Composition {
   const app = createApp({ config, log, metrics });
   const built: Built = { limits: new Limits(config.limits_config) };
   const services: Service[] = [];
-  for (const name of modules) {
-    const service = BUILDERS[name]({ config, opts, metrics, app, built });
-    if (service) services.push(service);
-  }
+  for (const name of modules) services.push(BUILDERS[name]({ config, opts, metrics, app, built }));
   const listener = services.find((s) => s.name === 'server')!;
   const group = new ServiceGroup([...services.filter((s) => s !== listener), listener]);
   const logLevel = log.setLevel && log.level !== undefined ? (log as Logger & LevelControl) : undefined;
   const notReady = () => (group.running ? undefined : 'Ingester not ready: replaying the WAL');
   registerOpsRoutes(app, { config, services: () => group.list(), metrics, logLevel, version, notReady });
-  return { app, services: group, store: built.store!, ...optional('ingester', built.ingester), ...optional('admission', built.admission) };
-}
-
-function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
-  return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
+  return { app, services: group, store: built.store!, ingester: built.ingester, admission: built.admission };
 }
 
 interface BuildContext {
@@ -94,7 +88,7 @@ interface BuildContext {
 }
 
 /** How each module is built from its config and the modules it depends on; it answers its lifecycle. */
-const BUILDERS: Readonly<Record<ModuleName, (ctx: BuildContext) => Service | undefined>> = {
+const BUILDERS: Readonly<Record<ModuleName, (ctx: BuildContext) => Service>> = {
   server: ({ config, app }) => ({
     name: 'server',
     async start() {
