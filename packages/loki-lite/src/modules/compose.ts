@@ -7,8 +7,10 @@ import { Ingester } from '../ingester/ingester.js';
 import { Metrics } from '../metrics.js';
 import { Admission } from '../querier/admission.js';
 import { WorkerPool } from '../querier/pool/worker-pool.js';
-import { Querier, type ShardRunner } from '../querier/querier.js';
+import { MetadataQuerier } from '../querier/metadata.js';
+import { Querier } from '../querier/querier.js';
 import { QueryEngine } from '../querier/query-engine.js';
+import type { ShardRunner } from '../querier/shard-runner.js';
 import { queryLogFields } from '../querier/query-log.js';
 import { createApp } from '../server/app.js';
 import { registerDetectedRoutes } from '../server/detected-routes.js';
@@ -50,6 +52,7 @@ interface Built {
   store?: LogStore;
   ingester?: Ingester;
   querier?: Querier;
+  metadata?: MetadataQuerier;
   admission?: Admission;
 }
 
@@ -129,9 +132,11 @@ const BUILDERS: Readonly<Record<ModuleName, (ctx: BuildContext) => Service>> = {
     const querier = new Querier(built.ingester!, built.store!, {
       discoverLogLevels: config.limits_config.discover_log_levels, ...queryShards(config, built.store!, opts.log),
     });
+    const metadata = new MetadataQuerier(built.ingester!, built.store!);
     built.querier = querier;
+    built.metadata = metadata;
     registerTailRoutes(app, config, querier);
-    registerMetadataRoutes(app, config, querier);
+    registerMetadataRoutes(app, config, metadata);
     return { name: 'querier', stop: () => querier.close() };
   },
 
@@ -145,7 +150,7 @@ const BUILDERS: Readonly<Record<ModuleName, (ctx: BuildContext) => Service>> = {
     const engine = new QueryEngine(built.querier!, admission, config, logQuery);
     built.admission = admission;
     registerQueryRoutes(app, config, engine);
-    registerDetectedRoutes(app, config, built.querier!, engine);
+    registerDetectedRoutes(app, config, built.metadata!, engine);
     return { name: 'query-frontend' };
   },
 };

@@ -3,7 +3,8 @@ import { MemChunk } from '../chunk/mem-chunk.js';
 import { parseConfig } from '../config/load.js';
 import type { LogStore } from '../storage/log-store.js';
 import { Admission } from './admission.js';
-import { type MemoryStream, Querier } from './querier.js';
+import type { MemoryStream } from './ingester-reader.js';
+import { Querier } from './querier.js';
 import { QueryEngine, type RangeQueryRequest } from './query-engine.js';
 import { queryHash, queryLogFields, type QueryRecord } from './query-log.js';
 

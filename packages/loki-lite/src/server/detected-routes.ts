@@ -3,7 +3,7 @@ import { LokiError } from '@loki-lite/shared';
 import type { Config } from '../config/schema.js';
 import { parseMatchers } from '../logql/syntax/parser.js';
 import { detectedFieldValues, detectFields, detectLabels } from '../querier/detected.js';
-import type { Querier } from '../querier/querier.js';
+import type { MetadataQuerier } from '../querier/metadata.js';
 import type { QueryEngine } from '../querier/query-engine.js';
 import type { StreamResult } from '../querier/types.js';
 import { requestParams, tenantOf } from './app.js';
@@ -13,7 +13,7 @@ import { clientGone } from './query-routes.js';
 const json = (reply: FastifyReply, body: unknown) => reply.type('application/json; charset=UTF-8').send(JSON.stringify(body));
 
 /** Logs Drilldown's detected_fields, detected_field/<name>/values and detected_labels. */
-export function registerDetectedRoutes(app: FastifyInstance, config: Config, querier: Querier, engine: QueryEngine): void {
+export function registerDetectedRoutes(app: FastifyInstance, config: Config, querier: MetadataQuerier, engine: QueryEngine): void {
   /** The newest `line_limit` lines of the query, labels categorized as for Grafana. */
   const sample = async (req: FastifyRequest, reply: FastifyReply): Promise<{ streams: readonly StreamResult[]; limit: number }> => {
     const params = requestParams(req);

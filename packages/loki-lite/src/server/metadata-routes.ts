@@ -2,7 +2,7 @@ import { type Labels, labelsToRecord, LokiError, printLabels } from '@loki-lite/
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config/schema.js';
 import { parseMatchers } from '../logql/syntax/parser.js';
-import type { Querier } from '../querier/querier.js';
+import type { MetadataQuerier } from '../querier/metadata.js';
 import { queryTenantOf, requestParams, tenantOf } from './app.js';
 import { limitParam, METADATA_DEFAULT_SINCE, stepParam, timeRange } from './params.js';
 
@@ -44,7 +44,7 @@ function labelAnswer(values: string[]): string {
 }
 
 /** labels, label values and series, as Grafana's label browser and variables call them. */
-export function registerMetadataRoutes(app: FastifyInstance, config: Config, querier: Querier): void {
+export function registerMetadataRoutes(app: FastifyInstance, config: Config, querier: MetadataQuerier): void {
   const selectorOf = (params: URLSearchParams) => {
     const q = params.get('query');
     return q ? parseMatchers(q) : undefined;
