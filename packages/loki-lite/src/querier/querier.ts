@@ -10,7 +10,6 @@ import { type FoldShard, type LogsShard, mergeLogGroups, type SamplesShard, sort
 import { byStream, byStreamAndTime } from './shard-plan.js';
 import { InProcessShards, resultOf, runShards, type ShardRunner } from './shard-runner.js';
 import { streamSources } from './sources.js';
-import { alignedSplits, mergeSplitAnswers } from './split.js';
 import type { QueryStats, StreamResult } from './types.js';
 
 /*
@@ -32,8 +31,6 @@ export interface LogQuery {
    * structured metadata and parsed labels.
    */
   readonly categorize?: boolean;
-  /** Answer per aligned interval and merge as Loki's query frontend does (split_queries_by_interval). */
-  readonly splitInterval?: bigint;
 }
 
 export interface QuerierOptions {
@@ -67,29 +64,12 @@ export class Querier {
     return this.shards.close();
   }
 
-  async selectLogs(tenant: string, q: LogQuery, stats: QueryStats): Promise<StreamResult[]> {
-    const interval = q.splitInterval ?? 0n;
-    if (interval <= 0n || q.through - q.from <= interval - (q.from % interval)) return this.selectLogsOnce(tenant, q, stats);
-    // Loki's query frontend: the intervals in the query's direction, each answered with its own limit,
-    // until together they hold at least `limit` lines; then merged (mergeSplitAnswers).
-    const splits = alignedSplits(q.from, q.through, interval);
-    if (q.direction === 'backward') splits.reverse();
-    const answers: StreamResult[][] = [];
-    let total = 0;
-    for (const [from, through] of splits) {
-      const answer = await this.selectLogsOnce(tenant, { ...q, from, through }, stats);
-      answers.push(answer);
-      total += answer.reduce((n, s) => n + s.entries.length, 0);
-      if (total >= q.limit) break;
-    }
-    return mergeSplitAnswers(answers, q.direction, q.limit, stats);
-  }
-
   /**
-   * One interval of a log query: its streams cut into shards by stream, each shard's nearest lines
-   * merged by label set, and the query's `limit` applied once over the merged groups.
+   * A log query over its one time range (splitting by interval is the query frontend's: split.ts): its
+   * streams cut into shards by stream, each shard's nearest lines merged by label set, and the query's
+   * `limit` applied once over the merged groups.
    */
-  private async selectLogsOnce(tenant: string, q: LogQuery, stats: QueryStats): Promise<StreamResult[]> {
+  async selectLogs(tenant: string, q: LogQuery, stats: QueryStats): Promise<StreamResult[]> {
     const streams = await streamSources(this.memory, this.store, tenant, q.selector.matchers, q.from, q.through);
     const base = { kind: 'logs', tenant, from: q.from, through: q.through, discoverLogLevels: this.options.discoverLogLevels } as const;
     const spec = { query: toWire(q.selector), direction: q.direction, limit: q.limit, categorize: q.categorize ?? false };

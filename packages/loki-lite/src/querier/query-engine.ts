@@ -6,7 +6,8 @@ import type { Sample } from '../logql/engine/value.js';
 import type { SampleExpr } from '../logql/syntax/ast.js';
 import { parseQuery } from '../logql/syntax/parser.js';
 import type { Admission } from './admission.js';
-import type { Querier } from './querier.js';
+import type { LogQuery, Querier } from './querier.js';
+import { selectLogsSplit } from './split.js';
 import { newQueryStats, queryTimeoutError, type QueryStats, type StreamResult } from './types.js';
 import { alignRangeToStep } from './step-align.js';
 import type { QueryRecord } from './query-log.js';
@@ -104,10 +105,10 @@ export class QueryEngine {
     }
     if (expr.kind === 'log_selector') {
       return this.execute(req.tenant, req.signal, async (stats): Promise<RangeValue> => {
-        const streams = await this.querier.selectLogs(req.tenant, {
-          selector: expr, from: req.start, through: req.end, direction: req.direction, limit: req.limit, categorize: req.categorize,
-          splitInterval: limits.split_queries_by_interval,
-        }, stats);
+        const query = { selector: expr, from: req.start, through: req.end, direction: req.direction, limit: req.limit, categorize: req.categorize };
+        // The query frontend's split (split_queries_by_interval); the querier answers each interval whole.
+        const select = (q: LogQuery) => this.querier.selectLogs(req.tenant, q, stats);
+        const streams = await selectLogsSplit(query, limits.split_queries_by_interval, stats, select);
         return { kind: 'streams', streams };
       });
     }

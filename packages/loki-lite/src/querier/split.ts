@@ -1,11 +1,35 @@
 import { type Labels, printLabels } from '@loki-lite/shared';
 import type { Direction } from '../iter/direction.js';
+import type { LogQuery } from './querier.js';
 import type { QueryStats, ResultEntry, StreamResult } from './types.js';
 
 /*
  * Log queries as Loki's query frontend answers them: split at split_queries_by_interval, each interval
  * answered with the query's limit, the answers merged (see mergeSplitAnswers for why this matters).
  */
+
+/**
+ * A log query as Loki's query frontend answers it: cut at multiples of `interval` (0: not cut), the
+ * intervals answered by `select` in the query's direction, each with its own limit, until together they
+ * hold at least `limit` lines; then merged (mergeSplitAnswers). A query within one interval goes through
+ * whole.
+ */
+export async function selectLogsSplit(
+  q: LogQuery, interval: bigint, stats: QueryStats, select: (q: LogQuery) => Promise<StreamResult[]>,
+): Promise<StreamResult[]> {
+  if (interval <= 0n || q.through - q.from <= interval - (q.from % interval)) return select(q);
+  const splits = alignedSplits(q.from, q.through, interval);
+  if (q.direction === 'backward') splits.reverse();
+  const answers: StreamResult[][] = [];
+  let total = 0;
+  for (const [from, through] of splits) {
+    const answer = await select({ ...q, from, through });
+    answers.push(answer);
+    total += answer.reduce((n, s) => n + s.entries.length, 0);
+    if (total >= q.limit) break;
+  }
+  return mergeSplitAnswers(answers, q.direction, q.limit, stats);
+}
 
 /** [from, through) cut at multiples of `interval` (since the epoch), as Loki's frontend splits queries. */
 export function alignedSplits(from: bigint, through: bigint, interval: bigint): Array<[bigint, bigint]> {
