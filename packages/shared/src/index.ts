@@ -7,7 +7,7 @@ export { parseLabels, LabelParseError } from './labels/parse.js';
 export { fingerprint } from './labels/fingerprint.js';
 export { goQuote, readGoString, UnquoteError } from './labels/quote.js';
 export { lineCol } from './labels/position.js';
-export { type LabelMatcher, type MatchType, newLabelMatcher, matchesAll, matchesEmpty } from './labels/matchers.js';
+export { type LabelMatcher, type LabelMatcherData, type MatchType, newLabelMatcher, matchesAll, matchesEmpty } from './labels/matchers.js';
 
 export { type PushEntry, type PushStream, type PushRequest, type DecodedPushStream, type DecodedPushRequest } from './push/types.js';
 export { EntryBatch, EntryColumns } from './push/entry-batch.js';

@@ -1,3 +1,4 @@
+import type { Labels } from '@loki-lite/shared';
 import type { ChunkEncoding } from './format.js';
 
 /*
@@ -35,6 +36,28 @@ export interface MemoryChunkSnapshot {
   readonly minTs: bigint;
   readonly maxTs: bigint;
   readonly chunk: ChunkSnapshot;
+}
+
+/**
+ * A stream in the ingester's memory with snapshots of its chunks in a query's time range: what a querier
+ * reads from an ingester for a selection. Plain data, like the snapshots.
+ */
+export interface MemoryStreamChunks {
+  readonly labels: Labels;
+  /** The label set printed (printLabels): the key memory and index are joined by. */
+  readonly labelsString: string;
+  readonly chunks: readonly MemoryChunkSnapshot[];
+}
+
+/** A stream in the ingester's memory with the counts of its chunks in a time range: what metadata queries read. */
+export interface MemoryStreamStats {
+  readonly labels: Labels;
+  /** The label set printed (printLabels). */
+  readonly labelsString: string;
+  readonly chunks: number;
+  readonly entries: number;
+  /** Line bytes. */
+  readonly bytes: number;
 }
 
 /**

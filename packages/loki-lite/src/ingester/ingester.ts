@@ -1,4 +1,5 @@
-import { type LabelMatcher, type Logger, LokiError, NANOS_PER_MS, nanosPartOf, secondsOf, silentLogger } from '@loki-lite/shared';
+import { type LabelMatcher, type LabelMatcherData, type Logger, LokiError, NANOS_PER_MS, nanosPartOf, secondsOf, silentLogger } from '@loki-lite/shared';
+import type { MemoryStreamChunks, MemoryStreamStats } from '../chunk/snapshot.js';
 import { HeadMemory } from '../chunk/mem-chunk.js';
 import type { IngesterConfig, LimitsConfig } from '../config/schema.js';
 import type { Limits } from '../limits/limits.js';
@@ -6,6 +7,7 @@ import type { Metrics } from '../metrics.js';
 import type { LogStore } from '../storage/log-store.js';
 import { ChunkFlusher } from './flush.js';
 import { keepHeadsUnderLimit } from './head-limit.js';
+import { compileMatchers, streamChunksOf, streamStatsOf } from './memory-reads.js';
 import { IndexCutter } from './index-cut.js';
 import { IngesterWal, type IngesterWalDeps } from './ingester-wal.js';
 import { type InstanceDeps, maxStreamsPerTenant, TenantInstance } from './instance.js';
@@ -122,6 +124,16 @@ export class Ingester {
   /** The tenant's in-memory streams whose labels match every matcher. */
   streamsMatching(tenant: string, matchers: readonly LabelMatcher[]): Stream[] {
     return this.instances.get(tenant)?.matching(matchers) ?? [];
+  }
+
+  /** The querier's selection read (querier/ingester-reader.ts): matching streams with their chunks in [from, through). */
+  async streamChunks(tenant: string, matchers: readonly LabelMatcherData[], from: bigint, through: bigint): Promise<MemoryStreamChunks[]> {
+    return streamChunksOf(this.streamsMatching(tenant, compileMatchers(matchers)), from, through);
+  }
+
+  /** The querier's metadata read (querier/ingester-reader.ts): matching streams with chunk counts in [from, through]. */
+  async streamStats(tenant: string, matchers: readonly LabelMatcherData[], from: bigint, through: bigint): Promise<MemoryStreamStats[]> {
+    return streamStatsOf(this.streamsMatching(tenant, compileMatchers(matchers)), from, through);
   }
 
   /** Chunks held in memory, open or waiting to be flushed or indexed, across all tenants. */

@@ -324,11 +324,6 @@ export class Stream {
     }
     return stats;
   }
-
-  /** True if any chunk in memory overlaps [from, through]. */
-  overlaps(from: bigint, through: bigint): boolean {
-    return this.chunks.some((c) => c.chunk.entries > 0 && c.chunk.minTs <= through && c.chunk.maxTs >= from);
-  }
 }
 
 /** [0, 1, ..., n-1]: the entries stored before the first one that was not. */

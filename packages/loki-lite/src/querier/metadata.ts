@@ -1,6 +1,6 @@
 import { type LabelMatcher, type Labels, printLabels } from '@loki-lite/shared';
 import type { LogStore } from '../storage/log-store.js';
-import type { MemoryStreams } from './ingester-reader.js';
+import { type IngesterReader, matcherData } from './ingester-reader.js';
 import { acrossTenants, withTenantLabel } from './multi-tenant.js';
 import { volumeGroups } from './volume.js';
 
@@ -27,7 +27,7 @@ interface StreamChunkStats {
 /** Label names and values, series, index stats and volume over the ingester's memory and the index. */
 export class MetadataQuerier {
   constructor(
-    private readonly memory: MemoryStreams,
+    private readonly memory: IngesterReader,
     private readonly store: LogStore,
   ) {}
 
@@ -82,9 +82,8 @@ export class MetadataQuerier {
   /** Per stream with data in [from, through]: its chunks in memory and in the index, counted together. */
   private async streamChunkStats(tenant: string, matchers: readonly LabelMatcher[], from: bigint, through: bigint): Promise<StreamChunkStats[]> {
     const streams = new Map<string, StreamChunkStats>();
-    for (const m of this.memory.streamsMatching(tenant, matchers)) {
-      const s = m.chunkStats(from, through);
-      if (s.chunks > 0) streams.set(m.labelsString, { labels: m.labels, ...s });
+    for (const m of await this.memory.streamStats(tenant, matcherData(matchers), from, through)) {
+      streams.set(m.labelsString, { labels: m.labels, chunks: m.chunks, entries: m.entries, bytes: m.bytes });
     }
     for (const s of await this.store.selectSeries(tenant, matchers, from, through)) {
       const key = printLabels(s.labels);
@@ -107,7 +106,7 @@ export class MetadataQuerier {
 
   private async tenantSeriesLabels(tenant: string, matchers: readonly LabelMatcher[], from: bigint, through: bigint): Promise<Labels[]> {
     const out = new Map<string, Labels>();
-    for (const m of this.memory.streamsMatching(tenant, matchers)) if (m.overlaps(from, through)) out.set(m.labelsString, m.labels);
+    for (const m of await this.memory.streamStats(tenant, matcherData(matchers), from, through)) out.set(m.labelsString, m.labels);
     for (const s of await this.store.selectSeries(tenant, matchers, from, through)) {
       const key = printLabels(s.labels);
       if (!out.has(key)) out.set(key, s.labels);

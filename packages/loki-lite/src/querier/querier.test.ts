@@ -7,10 +7,9 @@ import { Metrics } from '../metrics.js';
 import { parseQuery } from '../logql/syntax/parser.js';
 import type { LogSelectorExpr, RangeAggregationExpr } from '../logql/syntax/ast.js';
 import { LogStore } from '../storage/log-store.js';
-import { MemChunk } from '../chunk/mem-chunk.js';
-import type { MemoryStream } from './ingester-reader.js';
 import { Querier } from './querier.js';
 import { QUERY_TIMEOUT_MESSAGE, type QueryStats } from './types.js';
+import { oneStreamIngester } from '../testing/one-stream-ingester.js';
 import { SlowListStore } from '../testing/slow-list-store.js';
 import { Limits } from '../limits/limits.js';
 
@@ -22,19 +21,8 @@ describe('Querier limits', () => {
     return querierOver(Array.from({ length: n }, (_, i) => e(i + 1, `line ${i}`)));
   }
   function querierOver(entries: Entry[]): Querier {
-    const n = entries.length;
-    const labels = [{ name: 'app', value: 'a' }];
-    const chunk = new MemChunk('snappy', 16 * 1024, 1 << 30);
-    for (const x of entries) chunk.append(x);
-    const stream: MemoryStream = {
-      labels,
-      labelsString: '{app="a"}',
-      overlaps: () => true,
-      chunkStats: () => ({ chunks: 1, entries: n, bytes: 0 }),
-      chunkSnapshots: () => [{ minTs: 1n, maxTs: BigInt(n), chunk: chunk.snapshot() }],
-    };
     const store = { selectSeries: async () => [], getChunk: async () => Buffer.alloc(0) } as unknown as LogStore;
-    return new Querier({ streamsMatching: () => [stream] }, store);
+    return new Querier(oneStreamIngester([{ name: 'app', value: 'a' }], entries), store);
   }
   const expr = parseQuery('count_over_time({app="a"}[1h])') as RangeAggregationExpr;
 

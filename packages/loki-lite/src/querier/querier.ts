@@ -5,7 +5,7 @@ import type { RangeFold } from '../logql/engine/fold.js';
 import type { Grouping, LogSelectorExpr, RangeAggregationExpr } from '../logql/syntax/ast.js';
 import { toWire } from '../logql/syntax/wire.js';
 import type { LogStore } from '../storage/log-store.js';
-import type { MemoryStreams } from './ingester-reader.js';
+import type { IngesterReader } from './ingester-reader.js';
 import { type FoldShard, type LogsShard, mergeLogGroups, type SamplesShard, sortSeries } from './shard.js';
 import { byStream, byStreamAndTime } from './shard-plan.js';
 import { InProcessShards, resultOf, runShards, type ShardRunner } from './shard-runner.js';
@@ -51,7 +51,7 @@ export class Querier {
   private readonly shardsPerQuery: number;
 
   constructor(
-    private readonly memory: MemoryStreams,
+    private readonly memory: IngesterReader,
     private readonly store: LogStore,
     private readonly options: QuerierOptions = { discoverLogLevels: false },
   ) {

@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { MemChunk } from '../chunk/mem-chunk.js';
+import { oneStreamIngester } from '../testing/one-stream-ingester.js';
 import { parseConfig } from '../config/load.js';
 import type { LogStore } from '../storage/log-store.js';
 import { Admission } from './admission.js';
-import type { MemoryStream } from './ingester-reader.js';
 import { Querier } from './querier.js';
 import { QueryEngine, type RangeQueryRequest } from './query-engine.js';
 import { queryHash, queryLogFields, type QueryRecord } from './query-log.js';
@@ -18,15 +17,8 @@ const T = 1_764_547_200n * SECOND;
 
 /** An engine over one in-memory stream {app="a"} with a line every second from T+1s to T+n s. */
 function engineWith(n: number, limits = '', onQuery?: (r: QueryRecord) => void) {
-  const chunk = new MemChunk('snappy', 16 * 1024, 1 << 30);
-  for (let i = 1; i <= n; i++) chunk.append({ timestamp: T + BigInt(i) * SECOND, line: `line ${i}`, structuredMetadata: [] });
-  const stream: MemoryStream = {
-    labels: [{ name: 'app', value: 'a' }],
-    labelsString: '{app="a"}',
-    overlaps: () => true,
-    chunkStats: () => ({ chunks: 1, entries: n, bytes: 0 }),
-    chunkSnapshots: () => [{ minTs: T + SECOND, maxTs: T + BigInt(n) * SECOND, chunk: chunk.snapshot() }],
-  };
+  const entries = Array.from({ length: n }, (_, i) => ({ timestamp: T + BigInt(i + 1) * SECOND, line: `line ${i + 1}`, structuredMetadata: [] }));
+  const ingester = oneStreamIngester([{ name: 'app', value: 'a' }], entries);
   const store = { selectSeries: async () => [], getChunk: async () => Buffer.alloc(0) } as unknown as LogStore;
   const { config } = parseConfig(`
 schema_config: {configs: [{from: "2020-01-01", store: tsdb, object_store: inmemory, schema: v13, index: {prefix: index_, period: 24h}}]}
@@ -34,7 +26,7 @@ ingester: {wal: {enabled: false}}
 limits_config: {reject_old_samples: false, split_queries_by_interval: 0${limits ? `, ${limits}` : ''}}
 `);
   const admission = new Admission({ maxConcurrent: 1, maxOutstandingPerTenant: 1 });
-  return { engine: new QueryEngine(new Querier({ streamsMatching: () => [stream] }, store), admission, config, onQuery), admission };
+  return { engine: new QueryEngine(new Querier(ingester, store), admission, config, onQuery), admission };
 }
 
 const range = (over: Partial<RangeQueryRequest>): RangeQueryRequest => ({

@@ -2,7 +2,7 @@ import { type LabelMatcher, type Labels, printLabels } from '@loki-lite/shared';
 import type { MemoryChunkSnapshot } from '../chunk/snapshot.js';
 import type { ChunkRef } from '../index/types.js';
 import type { LogStore } from '../storage/log-store.js';
-import type { MemoryStreams } from './ingester-reader.js';
+import { type IngesterReader, matcherData } from './ingester-reader.js';
 import { acrossTenants, compareStrings, withTenantLabel } from './multi-tenant.js';
 import type { ShardStream } from './shard.js';
 
@@ -18,7 +18,7 @@ import type { ShardStream } from './shard.js';
  * and the query must find them in one place or the other (in both, the merge drops the copies).
  */
 export async function streamSources(
-  memory: MemoryStreams, store: LogStore, tenant: string, matchers: readonly LabelMatcher[], from: bigint, through: bigint,
+  memory: IngesterReader, store: LogStore, tenant: string, matchers: readonly LabelMatcher[], from: bigint, through: bigint,
 ): Promise<ShardStream[]> {
   const read = (t: string, m: readonly LabelMatcher[]) => tenantSources(memory, store, t, m, from, through);
   const tag = (s: ShardStream, t: string): ShardStream => ({ ...s, tenant: t, labels: withTenantLabel(s.labels, t) });
@@ -29,11 +29,11 @@ export async function streamSources(
 
 /** One tenant's streams for streamSources. */
 async function tenantSources(
-  memory: MemoryStreams, store: LogStore, tenant: string, matchers: readonly LabelMatcher[], from: bigint, through: bigint,
+  memory: IngesterReader, store: LogStore, tenant: string, matchers: readonly LabelMatcher[], from: bigint, through: bigint,
 ): Promise<ShardStream[]> {
-  const sources = new Map<string, { labels: Labels; memory: MemoryChunkSnapshot[]; chunks: ChunkRef[] }>();
-  for (const m of memory.streamsMatching(tenant, matchers)) {
-    if (m.overlaps(from, through - 1n)) sources.set(m.labelsString, { labels: m.labels, memory: m.chunkSnapshots(from, through), chunks: [] });
+  const sources = new Map<string, { labels: Labels; memory: readonly MemoryChunkSnapshot[]; chunks: ChunkRef[] }>();
+  for (const m of await memory.streamChunks(tenant, matcherData(matchers), from, through)) {
+    sources.set(m.labelsString, { labels: m.labels, memory: m.chunks, chunks: [] });
   }
   for (const s of await store.selectSeries(tenant, matchers, from, through - 1n)) {
     const key = printLabels(s.labels);

@@ -17,6 +17,12 @@ export interface LabelMatcher {
   readonly matches: (value: string) => boolean;
 }
 
+/**
+ * A label matcher as data, without its compiled test: what crosses a seam that could be a network call
+ * (the receiver compiles it with newLabelMatcher).
+ */
+export type LabelMatcherData = Pick<LabelMatcher, 'name' | 'type' | 'value'>;
+
 export function newLabelMatcher(name: string, type: MatchType, value: string): LabelMatcher {
   let matches: (v: string) => boolean;
   switch (type) {
