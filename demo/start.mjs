@@ -30,8 +30,10 @@ const writer = setInterval(() => {
   appendFileSync(path.join(dir, '0.log'), `${ts} stdout F level=info step=${step} loss=${loss} tokens_per_sec=${11000 + (step % 7) * 300} msg="train step"\n`);
 }, 1000);
 const agent = node('packages/agent/bin/agent.mjs', ['-config.file=demo/agent.yaml']);
-process.stderr.write('demo: a training job logs to ./data/demo/pods; try {job="demo"} | logfmt in Grafana or:\n' +
-  "  curl -s localhost:3100/loki/api/v1/query_range --data-urlencode 'query={job=\"demo\"} | logfmt | loss < 0.5'\n");
+process.stderr.write(
+  'demo: a training job logs to ./data/demo/pods; try {job="demo"} | logfmt in Grafana or:\n' +
+    '  curl -s localhost:3100/loki/api/v1/query_range --data-urlencode \'query={job="demo"} | logfmt | loss < 0.5\'\n',
+);
 
 const stop = () => {
   clearInterval(writer);

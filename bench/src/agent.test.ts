@@ -20,8 +20,14 @@ describe('bench agent', () => {
     expect(out).toMatchObject({ endpoint: loki.url, lines: 3000, files: 3 });
     for (const k of ['seconds', 'lines/s', 'agent CPU s per 100 MB', 'agent peak RSS MB']) expect(typeof out[k], k).toBe('number');
     const q = new URLSearchParams({ query: 'sum by (pod) (count_over_time({job="bench"}[3h]))', time: String(Date.now() / 1000) });
-    const body = (await (await fetch(`${loki.url}/loki/api/v1/query?${q}`)).json()) as { data: { result: Array<{ metric: { pod: string }; value: [number, string] }> } };
-    expect(body.data.result.map((r) => [r.metric.pod, r.value[1]]).sort()).toEqual([['worker-0', '1000'], ['worker-1', '1000'], ['worker-2', '1000']]);
+    const body = (await (await fetch(`${loki.url}/loki/api/v1/query?${q}`)).json()) as {
+      data: { result: Array<{ metric: { pod: string }; value: [number, string] }> };
+    };
+    expect(body.data.result.map((r) => [r.metric.pod, r.value[1]]).sort()).toEqual([
+      ['worker-0', '1000'],
+      ['worker-1', '1000'],
+      ['worker-2', '1000'],
+    ]);
   });
 
   it('stops with the reason when the endpoint cannot be reached or drops what the agent sends', async () => {

@@ -58,7 +58,10 @@ async function agentCounts(metricsUrl: string): Promise<{ sent: number; dropped:
   return {
     sent: sum('promtail_sent_entries_total').reduce((n, m) => n + Number(m[2]), 0),
     dropped: dropped.reduce((n, m) => n + Number(m[2]), 0),
-    reasons: dropped.filter((m) => Number(m[2]) > 0).map((m) => m[1]).join('; '),
+    reasons: dropped
+      .filter((m) => Number(m[2]) > 0)
+      .map((m) => m[1])
+      .join('; '),
   };
 }
 
@@ -83,7 +86,9 @@ async function main(): Promise<void> {
     const bytes = await writeLogs(root);
     const port = await freePort();
     const config = path.join(root, 'agent.yaml');
-    writeFileSync(config, `
+    writeFileSync(
+      config,
+      `
 server: {http_listen_address: 127.0.0.1, http_listen_port: ${port}, log_level: warn}
 positions: {filename: ${path.join(root, 'positions.yaml')}}
 clients: [{url: ${url}/loki/api/v1/push${args.tenant ? `, tenant_id: ${args.tenant}` : ''}}]
@@ -91,10 +96,13 @@ scrape_configs:
   - job_name: bench
     pipeline_stages: [{cri: {}}, {static_labels: {cluster: bench}}]
     static_configs: [{labels: {job: bench, __path__: "${root}/pods/*/*/*.log"}}]
-`);
+`,
+    );
     const started = process.hrtime.bigint();
     const elapsed = () => Number(process.hrtime.bigint() - started) / 1e9;
-    agent = spawn(process.execPath, [...(args['agent-args'] ? args['agent-args'].split(' ') : []), AGENT_BIN, `-config.file=${config}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    agent = spawn(process.execPath, [...(args['agent-args'] ? args['agent-args'].split(' ') : []), AGENT_BIN, `-config.file=${config}`], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let agentLog = '';
     agent.stderr!.on('data', (d: Buffer) => (agentLog = (agentLog + d.toString()).slice(-2000)));
     const lastLogLine = () => agentLog.trim().split('\n').pop() ?? '';
@@ -120,18 +128,21 @@ scrape_configs:
     const seconds = elapsed();
     const cpu = cpuSeconds(agent.pid!);
     const mb = bytes / 1024 / 1024;
-    printResult({
-      endpoint: args.url || 'loki-lite (started by the bench)',
-      lines: totalLines,
-      files,
-      'MB of lines': Number(mb.toFixed(1)),
-      seconds: Number(seconds.toFixed(2)),
-      'lines/s': Math.round(totalLines / seconds),
-      'MB/s': Number((mb / seconds).toFixed(1)),
-      'agent CPU s': Number(cpu.toFixed(2)),
-      'agent CPU s per 100 MB': Number(((cpu / mb) * 100).toFixed(2)),
-      'agent peak RSS MB': Math.round(peakRssBytes(agent.pid!) / 1024 / 1024),
-    }, args.json === 'true');
+    printResult(
+      {
+        endpoint: args.url || 'loki-lite (started by the bench)',
+        lines: totalLines,
+        files,
+        'MB of lines': Number(mb.toFixed(1)),
+        seconds: Number(seconds.toFixed(2)),
+        'lines/s': Math.round(totalLines / seconds),
+        'MB/s': Number((mb / seconds).toFixed(1)),
+        'agent CPU s': Number(cpu.toFixed(2)),
+        'agent CPU s per 100 MB': Number(((cpu / mb) * 100).toFixed(2)),
+        'agent peak RSS MB': Math.round(peakRssBytes(agent.pid!) / 1024 / 1024),
+      },
+      args.json === 'true',
+    );
   } finally {
     progress?.stop();
     if (agent && agent.exitCode === null) {

@@ -11,7 +11,10 @@ describe('bench flags', () => {
   it('reads --json as a switch, and takes a value that starts with -- as a value', () => {
     const withJson = { ...defaults, json: '', 'agent-args': '' };
     expect(parseArgs(['--json', '--runs', '2'], withJson)).toMatchObject({ json: 'true', runs: '2' });
-    expect(parseArgs(['--agent-args', '--max-semi-space-size=2', '--json=false'], withJson)).toMatchObject({ 'agent-args': '--max-semi-space-size=2', json: 'false' });
+    expect(parseArgs(['--agent-args', '--max-semi-space-size=2', '--json=false'], withJson)).toMatchObject({
+      'agent-args': '--max-semi-space-size=2',
+      json: 'false',
+    });
   });
 
   it('names the flags it knows when given another one, and refuses stray arguments', () => {

@@ -13,7 +13,12 @@ export function parseArgs<K extends string>(argv: readonly string[], defaults: R
     if (!a.startsWith('--')) throw new Error(`unexpected argument ${a}`);
     const eq = a.indexOf('=');
     const name = eq < 0 ? a.slice(2) : a.slice(2, eq);
-    if (!Object.hasOwn(defaults, name)) throw new Error(`unknown flag --${name}; flags: ${Object.keys(defaults).map((k) => `--${k}`).join(' ')}`);
+    if (!Object.hasOwn(defaults, name))
+      throw new Error(
+        `unknown flag --${name}; flags: ${Object.keys(defaults)
+          .map((k) => `--${k}`)
+          .join(' ')}`,
+      );
     if (SWITCHES.has(name)) out[name] = eq >= 0 && a.slice(eq + 1) === 'false' ? 'false' : 'true';
     else if (eq >= 0) out[name] = a.slice(eq + 1);
     else out[name] = argv[++i] ?? '';

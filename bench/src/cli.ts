@@ -9,18 +9,20 @@ import { fileURLToPath } from 'node:url';
 
 export const TOOLS: Readonly<Record<string, string>> = {
   ingest: 'protobuf+snappy pushes to a Loki-compatible endpoint (or a loki-lite it starts): lines/s, MB/s, server CPU and RSS',
-  query: 'LogQL scan rate: loads lines (or uses --url as it is) and reports GB/s from the answers\' stats',
+  query: "LogQL scan rate: loads lines (or uses --url as it is) and reports GB/s from the answers' stats",
   agent: 'CRI lines in a pods folder shipped by the agent: time until all are acknowledged, agent CPU and RSS',
   'push-decode': 'micro benchmark: the push body decoder against protobufjs',
   snappy: 'micro benchmark: our snappy codec against snappyjs on chunk blocks',
   micro: 'micro benchmarks of the hot paths: push decode, validation, chunk append, block scan, logfmt, json, regex filters, CRI decode',
-  'regex-engines': 'micro benchmark: user-regex engines on the bench\'s lines (loki-lite\'s, V8\'s linear engine; re2, re2-wasm, re2js if --modules has them)',
+  'regex-engines': "micro benchmark: user-regex engines on the bench's lines (loki-lite's, V8's linear engine; re2, re2-wasm, re2js if --modules has them)",
   compare: 'one of ingest, query or agent against two systems in alternation (A B A B): medians and B/A per figure',
 };
 
 export function usage(): string {
   const width = Math.max(...Object.keys(TOOLS).map((t) => t.length));
-  return `usage: pnpm bench <tool> [--flag value ...]\ntools:\n${Object.entries(TOOLS).map(([t, what]) => `  ${t.padEnd(width)}  ${what}`).join('\n')}`;
+  return `usage: pnpm bench <tool> [--flag value ...]\ntools:\n${Object.entries(TOOLS)
+    .map(([t, what]) => `  ${t.padEnd(width)}  ${what}`)
+    .join('\n')}`;
 }
 
 /** The tool named first (after pnpm's `--`, if any) and the arguments that are its own. */

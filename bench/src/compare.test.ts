@@ -26,7 +26,22 @@ describe('bench compare', () => {
   });
 
   it('runs the tool on A and B in turn and gives medians and B/A per figure', async () => {
-    const { status, stdout, stderr } = await runTool('compare', ['--tool', 'ingest', '--a', a.url, '--b', b.url, '--rounds', '2', '--json', '--', '--mb', '0.5', '--streams', '5']);
+    const { status, stdout, stderr } = await runTool('compare', [
+      '--tool',
+      'ingest',
+      '--a',
+      a.url,
+      '--b',
+      b.url,
+      '--rounds',
+      '2',
+      '--json',
+      '--',
+      '--mb',
+      '0.5',
+      '--streams',
+      '5',
+    ]);
     expect(status, stderr).toBe(0);
     const out = JSON.parse(stdout) as { order: string; figures: Array<Record<string, string | number>> };
     expect(out.order).toBe('a b a b');
@@ -40,13 +55,31 @@ describe('bench compare', () => {
   });
 
   it('starts a server command for each run and measures it, and prints a table', async () => {
-    const sides = await Promise.all(['a', 'b'].map(async (name) => {
-      const port = await freePort();
-      const config = writeLokiLiteConfig(mkdtempSync(path.join(dir, `${name}-`)), port);
-      return { url: `http://127.0.0.1:${port}`, cmd: `${process.execPath} ${LOKI_LITE_BIN} -config.file=${config}` };
-    }));
+    const sides = await Promise.all(
+      ['a', 'b'].map(async (name) => {
+        const port = await freePort();
+        const config = writeLokiLiteConfig(mkdtempSync(path.join(dir, `${name}-`)), port);
+        return { url: `http://127.0.0.1:${port}`, cmd: `${process.execPath} ${LOKI_LITE_BIN} -config.file=${config}` };
+      }),
+    );
     const { status, stdout, stderr } = await runTool('compare', [
-      '--tool', 'ingest', '--a', sides[0]!.url, '--a-cmd', sides[0]!.cmd, '--b', sides[1]!.url, '--b-cmd', sides[1]!.cmd, '--rounds', '1', '--', '--mb', '0.3', '--streams', '3',
+      '--tool',
+      'ingest',
+      '--a',
+      sides[0]!.url,
+      '--a-cmd',
+      sides[0]!.cmd,
+      '--b',
+      sides[1]!.url,
+      '--b-cmd',
+      sides[1]!.cmd,
+      '--rounds',
+      '1',
+      '--',
+      '--mb',
+      '0.3',
+      '--streams',
+      '3',
     ]);
     expect(status, stderr).toBe(0);
     expect(stdout).toMatch(/^ingest: a = .*, b = .*, runs in the order a b$/m);
@@ -72,9 +105,19 @@ describe('bench compare', () => {
 
   it('names nested figures by their query and phase', () => {
     expect([...figures({ lines: 5, results: [{ query: 'regex', 'GB/s': 0.5 }, { 'GB/s': 0.3 }], endpoint: 'x' })]).toEqual([
-      ['lines', 5], ['regex: GB/s', 0.5], ['results[1]: GB/s', 0.3],
+      ['lines', 5],
+      ['regex: GB/s', 0.5],
+      ['results[1]: GB/s', 0.3],
     ]);
-    const phased = { results: [{ query: 'needle', phase: 'memory', 'lines matched': 2 }, { query: 'needle', phase: 'flushed', 'lines matched': 2, 'matched %': 'n/a' }] };
-    expect([...figures(phased)]).toEqual([['needle (memory): lines matched', 2], ['needle (flushed): lines matched', 2]]);
+    const phased = {
+      results: [
+        { query: 'needle', phase: 'memory', 'lines matched': 2 },
+        { query: 'needle', phase: 'flushed', 'lines matched': 2, 'matched %': 'n/a' },
+      ],
+    };
+    expect([...figures(phased)]).toEqual([
+      ['needle (memory): lines matched', 2],
+      ['needle (flushed): lines matched', 2],
+    ]);
   });
 });

@@ -50,7 +50,8 @@ function toolInvocation(side: Side, tool: string, serverPid: number | undefined)
     return { script, argv: ['--url', side.target, ...(serverPid ? ['--pid', String(serverPid)] : []), ...json, ...toolArgs] };
   }
   const script = path.resolve(side.target, 'bench', 'dist', `${tool}.js`);
-  if (!existsSync(script)) throw new Error(`--${side.name} ${side.target}: no ${path.relative(side.target, script)} there (build that checkout first, or give a URL)`);
+  if (!existsSync(script))
+    throw new Error(`--${side.name} ${side.target}: no ${path.relative(side.target, script)} there (build that checkout first, or give a URL)`);
   return { script, argv: [...json, ...toolArgs] };
 }
 
@@ -151,7 +152,14 @@ async function main(): Promise<void> {
     if (!bValues) continue;
     const a = median(aValues);
     const b = median(bValues);
-    rows.push({ figure: k, 'a median': Number(a.toPrecision(4)), 'b median': Number(b.toPrecision(4)), 'b / a': a === 0 ? 'n/a' : Number((b / a).toFixed(3)), 'a runs': aValues.join(' '), 'b runs': bValues.join(' ') });
+    rows.push({
+      figure: k,
+      'a median': Number(a.toPrecision(4)),
+      'b median': Number(b.toPrecision(4)),
+      'b / a': a === 0 ? 'n/a' : Number((b / a).toFixed(3)),
+      'a runs': aValues.join(' '),
+      'b runs': bValues.join(' '),
+    });
   }
   const result = { tool, a: sides[0]!.target, b: sides[1]!.target, order: order.join(' '), figures: rows };
   if (args.json === 'true') printResult(result, true);

@@ -26,14 +26,30 @@ describe('bench ingest', () => {
     const result = JSON.parse(stdout) as Record<string, unknown>;
     expect(result).toMatchObject({ endpoint: loki.url, format: 'protobuf', streams: 10, errors: {} });
     expect(result.lines as number).toBeGreaterThan(5000);
-    for (const k of ['lines/s', 'MB/s', 'push latency p50 ms', 'push latency p99 ms', 'server CPU s per 100 MB', 'server peak RSS MB']) expect(typeof result[k], k).toBe('number');
+    for (const k of ['lines/s', 'MB/s', 'push latency p50 ms', 'push latency p99 ms', 'server CPU s per 100 MB', 'server peak RSS MB'])
+      expect(typeof result[k], k).toBe('number');
     expect((await linesIn('{app="bench", pod="worker-3"}')).length).toBeGreaterThan(500);
   });
 
   it('sends JSON pushes of fixed-size lines from one template, --total of them, and prints name: value lines', async () => {
     const own = await startLokiLite(); // its own server: the lines are counted
     try {
-      const { status, stdout, stderr } = await run(['--url', own.url, '--format', 'json', '--template', 'access', '--line-bytes', '200', '--total', '500', '--lines-per-push', '100', '--streams', '1']);
+      const { status, stdout, stderr } = await run([
+        '--url',
+        own.url,
+        '--format',
+        'json',
+        '--template',
+        'access',
+        '--line-bytes',
+        '200',
+        '--total',
+        '500',
+        '--lines-per-push',
+        '100',
+        '--streams',
+        '1',
+      ]);
       expect(status, stderr).toBe(0);
       expect(stdout).toMatch(/^format: +json$/m);
       expect(stdout).toMatch(/^lines: +400$/m); // the first push is the untimed probe
@@ -56,11 +72,24 @@ describe('bench ingest', () => {
     const result = JSON.parse(stdout) as Record<string, unknown>;
     expect(result).toMatchObject({ errors: {}, 'query clients': 2, 'load query': HEAVY_QUERY, 'query errors': {} });
     expect(result['queries completed'] as number).toBeGreaterThanOrEqual(2); // each client's query running at the end is waited for
-    for (const k of ['query latency p50 ms', 'query latency p99 ms', 'server peak RSS MB', 'server peak RSS MB while preloading']) expect(result[k], k).toBeGreaterThan(0);
+    for (const k of ['query latency p50 ms', 'query latency p99 ms', 'server peak RSS MB', 'server peak RSS MB while preloading'])
+      expect(result[k], k).toBeGreaterThan(0);
   });
 
   it('--load-query: answers that are not 200 are counted by status, with the first text', async () => {
-    const { status, stdout, stderr } = await run(['--url', loki.url, '--mb', '0.5', '--streams', '10', '--query-load', '1', '--load-query', '{app="bench"', '--json']);
+    const { status, stdout, stderr } = await run([
+      '--url',
+      loki.url,
+      '--mb',
+      '0.5',
+      '--streams',
+      '10',
+      '--query-load',
+      '1',
+      '--load-query',
+      '{app="bench"',
+      '--json',
+    ]);
     expect(status, stderr).toBe(0);
     const result = JSON.parse(stdout) as { 'queries completed': number; 'query errors': Record<string, { count: number; first: string }> };
     expect(result['queries completed']).toBe(0);
@@ -87,7 +116,19 @@ describe('bench ingest', () => {
   it('stops at --duration, and explains a bad flag value', async () => {
     const slow = await fakeEndpoint(204, '', 200);
     try {
-      const { status, stdout, stderr } = await run(['--url', slow.url, '--total', '10000', '--lines-per-push', '100', '--duration', '0.5', '--concurrency', '1', '--json']);
+      const { status, stdout, stderr } = await run([
+        '--url',
+        slow.url,
+        '--total',
+        '10000',
+        '--lines-per-push',
+        '100',
+        '--duration',
+        '0.5',
+        '--concurrency',
+        '1',
+        '--json',
+      ]);
       expect(status, stderr).toBe(0);
       const pushes = (JSON.parse(stdout) as { pushes: number }).pushes;
       expect(pushes).toBeGreaterThan(0);

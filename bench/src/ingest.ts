@@ -24,9 +24,27 @@ import { startLokiLite } from './server.js';
  *   pnpm bench ingest --streams 200 --mb 300 --preload-mb 300 --query-load 4
  */
 const args = parseArgs(process.argv.slice(2), {
-  url: '', streams: '200', mb: '300', total: '', duration: '', 'line-bytes': '', template: 'mixed', 'lines-per-push': '1000', 'batch-kb': '',
-  concurrency: '4', format: 'protobuf', tenant: '', user: '', password: '', pid: '', json: '', 'loki-lite-args': '', 'loki-lite-config': '',
-  'preload-mb': '0', 'query-load': '0', 'load-query': HEAVY_QUERY,
+  url: '',
+  streams: '200',
+  mb: '300',
+  total: '',
+  duration: '',
+  'line-bytes': '',
+  template: 'mixed',
+  'lines-per-push': '1000',
+  'batch-kb': '',
+  concurrency: '4',
+  format: 'protobuf',
+  tenant: '',
+  user: '',
+  password: '',
+  pid: '',
+  json: '',
+  'loki-lite-args': '',
+  'loki-lite-config': '',
+  'preload-mb': '0',
+  'query-load': '0',
+  'load-query': HEAVY_QUERY,
 });
 
 interface Options {
@@ -55,7 +73,8 @@ function options(): Options {
     if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a whole number, 0 or more, not "${value}"`);
     return n;
   };
-  if (!(LINE_TEMPLATES as readonly string[]).includes(args.template)) throw new Error(`--template must be one of ${LINE_TEMPLATES.join(', ')}, not "${args.template}"`);
+  if (!(LINE_TEMPLATES as readonly string[]).includes(args.template))
+    throw new Error(`--template must be one of ${LINE_TEMPLATES.join(', ')}, not "${args.template}"`);
   if (args.format !== 'protobuf' && args.format !== 'json') throw new Error(`--format must be protobuf or json, not "${args.format}"`);
   return {
     streams: Math.floor(positive('streams', args.streams)),
@@ -181,7 +200,10 @@ async function main(): Promise<void> {
     let sentBytes = 0;
     const queries = o.queryClients > 0 ? startQueryLoad(url, o.queryClients, args['load-query'], authHeaders()) : undefined;
     const started = performance.now();
-    const progress = new Progress(() => `pushed ${(sentBytes / 1048576).toFixed(0)} MB, ${Math.round(sentLines / ((performance.now() - started) / 1000))} lines/s, ${[...errors.values()].reduce((n, e) => n + e.count, 0)} errors${queries ? `, ${queries.completed()} queries` : ''}`);
+    const progress = new Progress(
+      () =>
+        `pushed ${(sentBytes / 1048576).toFixed(0)} MB, ${Math.round(sentLines / ((performance.now() - started) / 1000))} lines/s, ${[...errors.values()].reduce((n, e) => n + e.count, 0)} errors${queries ? `, ${queries.completed()} queries` : ''}`,
+    );
     const worker = async () => {
       while (next < req.bodies.length && performance.now() - started < o.durationMs) {
         const i = next++;

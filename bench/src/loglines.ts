@@ -52,7 +52,15 @@ export class LineGenerator {
       case 1:
         return `NCCL INFO [Rank ${this.int(64)}] Channel ${this.int(32)}/32 : ${this.int(64)}[${this.int(8)}] -> ${this.int(64)}[${this.int(8)}] via P2P/IPC/read comm ${this.int(1 << 30).toString(16)} nRanks 64`;
       case 2:
-        return JSON.stringify({ level: this.rand() < 0.05 ? 'warn' : 'info', ts: tsIso, component: 'dataloader', shard: this.int(4096), bytes: this.int(1 << 26), latency_ms: Math.round(1000 * this.rand()), msg: 'fetched shard from s3' });
+        return JSON.stringify({
+          level: this.rand() < 0.05 ? 'warn' : 'info',
+          ts: tsIso,
+          component: 'dataloader',
+          shard: this.int(4096),
+          bytes: this.int(1 << 26),
+          latency_ms: Math.round(1000 * this.rand()),
+          msg: 'fetched shard from s3',
+        });
       default:
         return `10.0.${this.int(8)}.${this.int(255)} - - [${tsIso}] "POST /loki/api/v1/push HTTP/1.1" ${this.rand() < 0.02 ? 500 : 204} 0 "-" "Alloy/v1.5.0" ${(this.rand() / 10).toFixed(3)}`;
     }

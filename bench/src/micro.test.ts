@@ -8,14 +8,18 @@ describe('bench micro', () => {
     const { status, stdout, stderr } = await runTool('micro', ['--only', 'decode', '--time', '20', '--json']);
     expect(status, stderr).toBe(0);
     const { results } = JSON.parse(stdout) as { results: Array<{ benchmark: string; 'ops/s': number; 'MB/s': number }> };
-    expect(results.map((r) => r.benchmark)).toEqual(['push decode: protobuf + snappy, 1,000 lines', 'push decode: JSON, 1,000 lines', 'agent CRI decode: 1,000 lines']);
+    expect(results.map((r) => r.benchmark)).toEqual([
+      'push decode: protobuf + snappy, 1,000 lines',
+      'push decode: JSON, 1,000 lines',
+      'agent CRI decode: 1,000 lines',
+    ]);
     for (const r of results) {
       expect(r['ops/s']).toBeGreaterThan(0);
       expect(r['MB/s']).toBeGreaterThan(0);
     }
   });
 
-  it('runs a pick that leaves the agent\'s CRI decoder out', async () => {
+  it("runs a pick that leaves the agent's CRI decoder out", async () => {
     const { status, stdout, stderr } = await runTool('micro', ['--only', 'push decode', '--time', '20', '--json']);
     expect(status, stderr).toBe(0);
     expect((JSON.parse(stdout) as { results: unknown[] }).results).toHaveLength(2);

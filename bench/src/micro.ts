@@ -38,7 +38,9 @@ const protoBody = snappyCompress(encodePushRequestProto({ streams }));
 const jsonBody = Buffer.from(encodePushRequestJson({ streams }));
 
 // Validation: Loki's default limits, timestamps inside the accepted window.
-const { config } = parseConfig('common: {path_prefix: /nonexistent}\nschema_config: {configs: [{from: "2020-01-01", store: tsdb, object_store: filesystem, schema: v13, index: {prefix: index_, period: 24h}}]}\nlimits_config: {reject_old_samples: false}');
+const { config } = parseConfig(
+  'common: {path_prefix: /nonexistent}\nschema_config: {configs: [{from: "2020-01-01", store: tsdb, object_store: filesystem, schema: v13, index: {prefix: index_, period: 24h}}]}\nlimits_config: {reject_old_samples: false}',
+);
 const limits = config.limits_config;
 const decoded = decodePushBody(protoBody, { contentType: 'application/x-protobuf', contentEncoding: undefined, maxMessageBytes: 1 << 30 });
 const window = entryWindow(limits, t0 + 3_600_000_000_000n);
@@ -82,7 +84,8 @@ const cutBlocks = chunkOf(5 * LINES);
 cutBlocks.cutBlock();
 
 /** `wanted`: the parser hints the querier passes when a query reads only these labels. */
-const pipelineFor = (q: string, wanted?: ReadonlySet<string>) => compilePipeline((parseQuery(q) as { pipeline: Parameters<typeof compilePipeline>[0] }).pipeline, wanted).forStream([{ name: 'app', value: 'bench' }]);
+const pipelineFor = (q: string, wanted?: ReadonlySet<string>) =>
+  compilePipeline((parseQuery(q) as { pipeline: Parameters<typeof compilePipeline>[0] }).pipeline, wanted).forStream([{ name: 'app', value: 'bench' }]);
 const logfmt = pipelineFor('{app="bench"} | logfmt');
 const json = pipelineFor('{app="bench"} | json');
 // The issue-12 query sets' pipelines, over all four kinds of line (the others are parse errors).
@@ -105,9 +108,13 @@ const REGEX_STAGES = [
 const regexBenchmarks = REGEX_STAGES.map((stage): [string, number, () => void] => {
   const pipeline = pipelineFor(`{app="bench"} ${stage}`);
   const kept = lines.filter((l) => pipeline.run(l, t0, []) !== undefined).length;
-  return [`regex ${stage} (${((100 * kept) / lines.length).toFixed(1)}% of lines kept): 1,000 lines`, lineBytes, () => {
-    for (const l of lines) pipeline.run(l, t0, []);
-  }];
+  return [
+    `regex ${stage} (${((100 * kept) / lines.length).toFixed(1)}% of lines kept): 1,000 lines`,
+    lineBytes,
+    () => {
+      for (const l of lines) pipeline.run(l, t0, []);
+    },
+  ];
 });
 
 // CRI: the same lines as containerd writes them.
@@ -119,43 +126,79 @@ const cri = new ContainerLogDecoder({ maxPartialBytes: 256 * 1024, maxPartialAge
 
 /** name, line bytes one op handles, the op. */
 const benchmarks: Array<[string, number, () => void]> = [
-  ['push decode: protobuf + snappy, 1,000 lines', lineBytes, () => decodePushBody(protoBody, { contentType: 'application/x-protobuf', contentEncoding: undefined, maxMessageBytes: 1 << 30 })],
-  ['push decode: JSON, 1,000 lines', lineBytes, () => decodePushBody(jsonBody, { contentType: 'application/json', contentEncoding: undefined, maxMessageBytes: 1 << 30 })],
-  ['validation: 1,000 entries', lineBytes, () => {
-    for (const s of decoded.streams) for (let i = 0; i < s.entries.count; i++) validateEntry(s.entries, i, s.labels, limits, window);
-  }],
+  [
+    'push decode: protobuf + snappy, 1,000 lines',
+    lineBytes,
+    () => decodePushBody(protoBody, { contentType: 'application/x-protobuf', contentEncoding: undefined, maxMessageBytes: 1 << 30 }),
+  ],
+  [
+    'push decode: JSON, 1,000 lines',
+    lineBytes,
+    () => decodePushBody(jsonBody, { contentType: 'application/json', contentEncoding: undefined, maxMessageBytes: 1 << 30 }),
+  ],
+  [
+    'validation: 1,000 entries',
+    lineBytes,
+    () => {
+      for (const s of decoded.streams) for (let i = 0; i < s.entries.count; i++) validateEntry(s.entries, i, s.labels, limits, window);
+    },
+  ],
   ['chunk append + block compression: 5,000 lines', 5 * lineBytes, () => chunkOf(5 * LINES).encode()],
-  ['block decompression + |= filter: 5,000 lines', 5 * lineBytes, () => {
-    const runs = readChunkBlocks(storedChunk, 0n, 1n << 62n, false, prefilter);
-    while (runs.next()) {
-      // the kept entries are made; nothing else to do
-    }
-  }],
+  [
+    'block decompression + |= filter: 5,000 lines',
+    5 * lineBytes,
+    () => {
+      const runs = readChunkBlocks(storedChunk, 0n, 1n << 62n, false, prefilter);
+      while (runs.next()) {
+        // the kept entries are made; nothing else to do
+      }
+    },
+  ],
   ['duplicate lookup: 1,000 late lines, 5,000-line head in order', lineBytes, lookIn(sortedHead, lateColumns)],
   ['duplicate lookup: 1,000 late lines, 5,000-line head with late lines', lineBytes, lookIn(unsortedHead, lateColumns)],
   ['duplicate lookup: 1,000 late lines, 5,000 lines in cut blocks', lineBytes, lookIn(cutBlocks, lateColumns)],
   ['duplicate lookup: 1,000 repeats, 5,000-line head with late lines', lineBytes, lookIn(unsortedHead, lineColumns)],
   ['duplicate lookup: 1,000 repeats, 5,000 lines in cut blocks', lineBytes, lookIn(cutBlocks, lineColumns)],
-  ['logfmt parse: 250 lines', bytesOf(logfmtLines), () => {
-    for (const l of logfmtLines) logfmt.run(l, t0, []);
-  }],
-  ['json parse: 250 lines', bytesOf(jsonLines), () => {
-    for (const l of jsonLines) json.run(l, t0, []);
-  }],
-  ['logfmt | __error__="" | grad_norm > 1.4, hinted: 1,000 mixed lines', lineBytes, () => {
-    for (const l of lines) logfmtFilter.run(l, t0, []);
-  }],
-  ['json | __error__="" | latency_ms > 960, hinted: 1,000 mixed lines', lineBytes, () => {
-    for (const l of lines) jsonFilter.run(l, t0, []);
-  }],
+  [
+    'logfmt parse: 250 lines',
+    bytesOf(logfmtLines),
+    () => {
+      for (const l of logfmtLines) logfmt.run(l, t0, []);
+    },
+  ],
+  [
+    'json parse: 250 lines',
+    bytesOf(jsonLines),
+    () => {
+      for (const l of jsonLines) json.run(l, t0, []);
+    },
+  ],
+  [
+    'logfmt | __error__="" | grad_norm > 1.4, hinted: 1,000 mixed lines',
+    lineBytes,
+    () => {
+      for (const l of lines) logfmtFilter.run(l, t0, []);
+    },
+  ],
+  [
+    'json | __error__="" | latency_ms > 960, hinted: 1,000 mixed lines',
+    lineBytes,
+    () => {
+      for (const l of lines) jsonFilter.run(l, t0, []);
+    },
+  ],
   ...regexBenchmarks,
-  ['agent CRI decode: 1,000 lines', criBuf.length, () => {
-    let start = 0;
-    for (const nl of criNewlines) {
-      cri.line(criBuf, start, nl, start, nl + 1);
-      start = nl + 1;
-    }
-  }],
+  [
+    'agent CRI decode: 1,000 lines',
+    criBuf.length,
+    () => {
+      let start = 0;
+      for (const nl of criNewlines) {
+        cri.line(criBuf, start, nl, start, nl + 1);
+        start = nl + 1;
+      }
+    },
+  ],
 ];
 
 const selected = benchmarks.filter(([name]) => name.includes(args.only));

@@ -12,18 +12,27 @@ import { LineGenerator } from './loglines.js';
 const PushRequestType = protobuf.parse(PUSH_PROTO).root.lookupType('logproto.PushRequest');
 
 interface Generated {
-  streams: Array<{ labels: string; entries: Array<{ timestamp: { seconds: number | { toNumber(): number }; nanos: number }; line: string; structuredMetadata: Array<{ name: string; value: string }> }> }>;
+  streams: Array<{
+    labels: string;
+    entries: Array<{
+      timestamp: { seconds: number | { toNumber(): number }; nanos: number };
+      line: string;
+      structuredMetadata: Array<{ name: string; value: string }>;
+    }>;
+  }>;
 }
 
 function viaProtobufjs(buf: Buffer): PushStream[] {
   const msg = PushRequestType.decode(buf) as unknown as Generated;
   return msg.streams.map((s) => ({
     labels: s.labels,
-    entries: s.entries.map((e): PushEntry => ({
-      timestamp: BigInt(Number(e.timestamp.seconds)) * 1_000_000_000n + BigInt(e.timestamp.nanos),
-      line: e.line,
-      structuredMetadata: e.structuredMetadata.length > 0 ? e.structuredMetadata : NO_METADATA,
-    })),
+    entries: s.entries.map(
+      (e): PushEntry => ({
+        timestamp: BigInt(Number(e.timestamp.seconds)) * 1_000_000_000n + BigInt(e.timestamp.nanos),
+        line: e.line,
+        structuredMetadata: e.structuredMetadata.length > 0 ? e.structuredMetadata : NO_METADATA,
+      }),
+    ),
   }));
 }
 
@@ -59,7 +68,12 @@ function bestOf(fn: (b: Buffer) => unknown): number {
 
 const mb = bytes / 1024 / 1024;
 const lines = seq;
-for (const [name, fn] of [['WireReader (ours)', decodePushRequestProto], ['protobufjs generated + convert', viaProtobufjs]] as const) {
+for (const [name, fn] of [
+  ['WireReader (ours)', decodePushRequestProto],
+  ['protobufjs generated + convert', viaProtobufjs],
+] as const) {
   const s = bestOf(fn);
-  console.log(`${name.padEnd(32)} ${(mb / s).toFixed(0).padStart(5)} MB/s  ${((s / lines) * 1e9).toFixed(0).padStart(5)} ns/line  ${((s / mb) * 100).toFixed(2)} CPU-s per 100 MB`);
+  console.log(
+    `${name.padEnd(32)} ${(mb / s).toFixed(0).padStart(5)} MB/s  ${((s / lines) * 1e9).toFixed(0).padStart(5)} ns/line  ${((s / mb) * 100).toFixed(2)} CPU-s per 100 MB`,
+  );
 }

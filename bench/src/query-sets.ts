@@ -58,11 +58,15 @@ export function userQuery(name: string, logql: string, defaultKind: 'instant' | 
 
 function rangeAggregations(e: Expr): RangeAggregation[] {
   switch (e.kind) {
-    case 'range_aggregation': return [e];
-    case 'binary': return [...rangeAggregations(e.lhs), ...rangeAggregations(e.rhs)];
+    case 'range_aggregation':
+      return [e];
+    case 'binary':
+      return [...rangeAggregations(e.lhs), ...rangeAggregations(e.rhs)];
     case 'vector_aggregation':
-    case 'label_replace': return rangeAggregations(e.inner);
-    default: return [];
+    case 'label_replace':
+      return rangeAggregations(e.inner);
+    default:
+      return [];
   }
 }
 
@@ -80,10 +84,18 @@ export function countQuery(q: QuerySpec, windowNs: bigint): { logql: string; sam
   if (ranges.length !== 1) return undefined;
   const { unwrap: _unwrap, ...selector } = ranges[0]!.selector;
   const count: Expr = {
-    kind: 'vector_aggregation', op: 'sum', grouping: undefined, param: undefined,
+    kind: 'vector_aggregation',
+    op: 'sum',
+    grouping: undefined,
+    param: undefined,
     inner: {
-      kind: 'range_aggregation', op: 'count_over_time', selector, offset: ranges[0]!.offset,
-      range: q.kind === 'instant' ? ranges[0]!.range : windowNs, param: undefined, grouping: undefined,
+      kind: 'range_aggregation',
+      op: 'count_over_time',
+      selector,
+      offset: ranges[0]!.offset,
+      range: q.kind === 'instant' ? ranges[0]!.range : windowNs,
+      param: undefined,
+      grouping: undefined,
     },
   };
   const logql = exprString(count);

@@ -22,19 +22,50 @@ describe('bench query', () => {
 
   it('loads into --url, runs a file of instant, range and log queries in memory and after a flush, with the lines each matched', async () => {
     const file = path.join(dir, 'queries.logql');
-    writeFileSync(file, `# the bench's queries
+    writeFileSync(
+      file,
+      `# the bench's queries
 sum(count_over_time({app="bench"} |= "NCCL" [24h]))
 range: sum by (pod) (rate({app="bench"} | logfmt | level="info" [5m]))
 {app="bench"} |= "NCCL INFO"
 sum(count_over_time({app="bench"} |= "NCCL" [24h])) / sum(count_over_time({app="bench"} [24h]))
-`);
-    const { status, stdout, stderr } = await run(['--url', loki.url, '--load', 'yes', '--mb', '2', '--streams', '4', '--queries', file, '--runs', '2', '--since', '1h', '--step', '60', '--limit', '50', '--pid', String(loki.child.pid), '--json']);
+`,
+    );
+    const { status, stdout, stderr } = await run([
+      '--url',
+      loki.url,
+      '--load',
+      'yes',
+      '--mb',
+      '2',
+      '--streams',
+      '4',
+      '--queries',
+      file,
+      '--runs',
+      '2',
+      '--since',
+      '1h',
+      '--step',
+      '60',
+      '--limit',
+      '50',
+      '--pid',
+      String(loki.child.pid),
+      '--json',
+    ]);
     expect(status, stderr).toBe(0);
     const out = JSON.parse(stdout) as Record<string, number> & { results: Array<Record<string, string | number>> };
     expect(out['MB loaded']).toBe(2);
     expect(out.results.map((r) => [r.query, r.phase, r.type, r.runs])).toEqual([
-      ['instant 1', 'memory', 'instant', 2], ['range 2', 'memory', 'range', 2], ['log 3', 'memory', 'log, limit 50', 2], ['instant 4', 'memory', 'instant', 2],
-      ['instant 1', 'flushed', 'instant', 2], ['range 2', 'flushed', 'range', 2], ['log 3', 'flushed', 'log, limit 50', 2], ['instant 4', 'flushed', 'instant', 2],
+      ['instant 1', 'memory', 'instant', 2],
+      ['range 2', 'memory', 'range', 2],
+      ['log 3', 'memory', 'log, limit 50', 2],
+      ['instant 4', 'memory', 'instant', 2],
+      ['instant 1', 'flushed', 'instant', 2],
+      ['range 2', 'flushed', 'range', 2],
+      ['log 3', 'flushed', 'log, limit 50', 2],
+      ['instant 4', 'flushed', 'instant', 2],
     ]);
     // In memory, no chunk comes from the store; after the flush, every one does.
     expect(out['chunks in memory, memory phase']).toBeGreaterThan(0);
@@ -65,7 +96,21 @@ sum(count_over_time({app="bench"} |= "NCCL" [24h])) / sum(count_over_time({app="
     const fresh = await startLokiLite();
     try {
       // 5 MB: 42,000 lines, enough for one Traceback line (line 39,999).
-      const { status, stdout, stderr } = await run(['--url', fresh.url, '--load', 'yes', '--mb', '5', '--streams', '4', '--runs', '1', '--phase', 'memory', '--json']);
+      const { status, stdout, stderr } = await run([
+        '--url',
+        fresh.url,
+        '--load',
+        'yes',
+        '--mb',
+        '5',
+        '--streams',
+        '4',
+        '--runs',
+        '1',
+        '--phase',
+        'memory',
+        '--json',
+      ]);
       expect(status, stderr).toBe(0);
       const results = (JSON.parse(stdout) as { results: Array<Record<string, string | number>> }).results;
       expect(results.length).toBeGreaterThanOrEqual(10);

@@ -30,8 +30,22 @@ import { startLokiLite } from './server.js';
  *   pnpm bench query --mb 500 --loki-lite-config 'querier: {worker_threads: 0}'   (shards on the server thread)
  */
 const args = parseArgs(process.argv.slice(2), {
-  url: '', load: '', mb: '1100', streams: '50', runs: '3', query: '', queries: '', since: '24h', step: '60', limit: '100', phase: 'memory,flushed',
-  tenant: '', pid: '', json: '', 'loki-lite-args': '', 'loki-lite-config': '',
+  url: '',
+  load: '',
+  mb: '1100',
+  streams: '50',
+  runs: '3',
+  query: '',
+  queries: '',
+  since: '24h',
+  step: '60',
+  limit: '100',
+  phase: 'memory,flushed',
+  tenant: '',
+  pid: '',
+  json: '',
+  'loki-lite-args': '',
+  'loki-lite-config': '',
 });
 /** Load data first: by default only into a loki-lite the bench starts itself. */
 const loadFirst = args.load ? args.load === 'yes' : !args.url;
@@ -107,9 +121,11 @@ async function load(url: string, mb: number, streams: number): Promise<number> {
       ts += LINE_SPACING_NS;
     }
     const body = snappyCompress(encodePushRequestProto({ streams: batch }));
-    inFlight.push(fetch(`${url}/loki/api/v1/push`, { method: 'POST', headers: { ...headers(), 'content-type': 'application/x-protobuf' }, body }).then(async (r) => {
-      if (r.status !== 204) throw new Error(`push answered ${r.status}: ${await r.text()}`);
-    }));
+    inFlight.push(
+      fetch(`${url}/loki/api/v1/push`, { method: 'POST', headers: { ...headers(), 'content-type': 'application/x-protobuf' }, body }).then(async (r) => {
+        if (r.status !== 204) throw new Error(`push answered ${r.status}: ${await r.text()}`);
+      }),
+    );
     if (inFlight.length >= 4) await inFlight.shift();
     if (bytes - lastReport > 100 * 1024 * 1024) {
       lastReport = bytes;
@@ -136,9 +152,10 @@ interface Answer {
 /** Sends one query (a count query is `instant`); returns the wall time and the parsed answer. */
 async function runQuery(url: string, q: QuerySpec): Promise<{ seconds: number; answer: Answer }> {
   const nowS = queryEndS();
-  const params: Record<string, string> = q.kind === 'instant'
-    ? { query: q.logql, time: String(nowS) }
-    : { query: q.logql, start: String(nowS - sinceSeconds()), end: String(nowS), ...(q.kind === 'range' ? { step: args.step } : { limit: String(q.limit) }) };
+  const params: Record<string, string> =
+    q.kind === 'instant'
+      ? { query: q.logql, time: String(nowS) }
+      : { query: q.logql, start: String(nowS - sinceSeconds()), end: String(nowS), ...(q.kind === 'range' ? { step: args.step } : { limit: String(q.limit) }) };
   const target = `${url}/loki/api/v1/${q.kind === 'instant' ? 'query' : 'query_range'}`;
   const started = process.hrtime.bigint();
   const res = await fetch(`${target}?${new URLSearchParams(params)}`, { headers: headers() }).catch((e: Error) => {
@@ -184,9 +201,16 @@ async function measure(url: string, q: QuerySpec, phase: Phase, loaded: number |
   const bytes = stats?.summary?.totalBytesProcessed ?? loaded ?? 0;
   const lines = await linesMatched(url, q, best.answer);
   const record: Record<string, string | number> = {
-    query: q.name, phase, ...(q.share ? { share: q.share } : {}), logql: q.logql, type: q.kind === 'log' ? `log, limit ${q.limit}` : q.kind, runs: runs.length,
-    'best seconds': Number(best.seconds.toFixed(3)), 'median seconds': Number(median(runs.map((r) => r.seconds)).toFixed(3)),
-    'GB processed': Number((bytes / 1e9).toFixed(3)), 'GB/s': Number((bytes / 1e9 / best.seconds).toFixed(3)),
+    query: q.name,
+    phase,
+    ...(q.share ? { share: q.share } : {}),
+    logql: q.logql,
+    type: q.kind === 'log' ? `log, limit ${q.limit}` : q.kind,
+    runs: runs.length,
+    'best seconds': Number(best.seconds.toFixed(3)),
+    'median seconds': Number(median(runs.map((r) => r.seconds)).toFixed(3)),
+    'GB processed': Number((bytes / 1e9).toFixed(3)),
+    'GB/s': Number((bytes / 1e9 / best.seconds).toFixed(3)),
     'lines processed': stats?.summary?.totalLinesProcessed ?? 'n/a',
     'lines matched': lines?.matched ?? 'n/a',
     'matched %': lines?.processed ? Number(((100 * lines.matched) / lines.processed).toPrecision(3)) : 'n/a',
@@ -238,7 +262,10 @@ async function main(): Promise<void> {
       if (inMemory !== undefined) out[`chunks in memory, ${phase} phase`] = inMemory;
       const reset = pid !== undefined && resetPeakRss(pid);
       for (const q of specs) results.push(await measure(url, q, phase, loaded));
-      if (pid) out[reset ? `server peak RSS MB, ${phase} phase queries` : `server peak RSS MB since start, after ${phase} phase`] = Math.round(peakRssBytes(pid) / 1024 / 1024);
+      if (pid)
+        out[reset ? `server peak RSS MB, ${phase} phase queries` : `server peak RSS MB since start, after ${phase} phase`] = Math.round(
+          peakRssBytes(pid) / 1024 / 1024,
+        );
     }
     out.results = results;
     printResult(out, args.json === 'true');

@@ -21,7 +21,15 @@ setFlagsFromString('--enable-experimental-regexp-engine');
 
 const args = parseArgs(process.argv.slice(2), { modules: '', time: '500', json: '' });
 
-const PATTERNS = ['err(or)?.*timeout', 'level=.*msg="x', 'level":"warn|" 500 ', 'loss=1\\.[0-7]', '(?i)nccl info', '(rank=|Rank )[0-9]+', 'rank=(?P<rank>\\d+) step'];
+const PATTERNS = [
+  'err(or)?.*timeout',
+  'level=.*msg="x',
+  'level":"warn|" 500 ',
+  'loss=1\\.[0-7]',
+  '(?i)nccl info',
+  '(rank=|Rank )[0-9]+',
+  'rank=(?P<rank>\\d+) step',
+];
 
 const gen = new LineGenerator(5);
 const t0 = Date.UTC(2026, 11, 1);
@@ -58,18 +66,24 @@ const engines: Record<string, Engine> = {
     const re = new RegExp(jsSyntax(p), 'l');
     return (l) => re.test(l);
   },
-  ...(re2 && { re2: (p: string) => {
-    const re = new re2(jsSyntax(p.replace('(?i)', '')), p.startsWith('(?i)') ? 'i' : '');
-    return (l: string) => re.test(l);
-  } }),
-  ...(re2wasm && { 're2-wasm': (p: string) => {
-    const re = new re2wasm.RE2(p.replace('(?i)', ''), p.startsWith('(?i)') ? 'iu' : 'u');
-    return (l: string) => re.test(l);
-  } }),
-  ...(re2js && { re2js: (p: string) => {
-    const re = re2js.RE2JS.compile(p);
-    return (l: string) => re.test(l);
-  } }),
+  ...(re2 && {
+    re2: (p: string) => {
+      const re = new re2(jsSyntax(p.replace('(?i)', '')), p.startsWith('(?i)') ? 'i' : '');
+      return (l: string) => re.test(l);
+    },
+  }),
+  ...(re2wasm && {
+    're2-wasm': (p: string) => {
+      const re = new re2wasm.RE2(p.replace('(?i)', ''), p.startsWith('(?i)') ? 'iu' : 'u');
+      return (l: string) => re.test(l);
+    },
+  }),
+  ...(re2js && {
+    re2js: (p: string) => {
+      const re = re2js.RE2JS.compile(p);
+      return (l: string) => re.test(l);
+    },
+  }),
 };
 
 const bench = new Bench({ time: Number(args.time), warmupTime: 100 });
@@ -90,6 +104,11 @@ await bench.run();
 const results = cases.map((c, i) => {
   const r = bench.tasks[i]!.result;
   if (!r || r.state !== 'completed') throw new Error(`${c.engine} ${c.pattern}: ${r?.state ?? 'no result'}`);
-  return { engine: c.engine, pattern: c.pattern, 'lines matched': `${c.matched} of ${lines.length}`, 'MB/s': Number(((r.throughput.mean * lineBytes) / 1e6).toFixed(1)) };
+  return {
+    engine: c.engine,
+    pattern: c.pattern,
+    'lines matched': `${c.matched} of ${lines.length}`,
+    'MB/s': Number(((r.throughput.mean * lineBytes) / 1e6).toFixed(1)),
+  };
 });
 printResult({ results }, args.json === 'true');

@@ -17,7 +17,9 @@ export interface BenchServer {
  */
 export function writeLokiLiteConfig(dir: string, port: number, extra = ''): string {
   const config = path.join(dir, 'loki.yaml');
-  writeFileSync(config, `
+  writeFileSync(
+    config,
+    `
 auth_enabled: false
 server: {http_listen_address: 127.0.0.1, http_listen_port: ${port}, log_level: warn}
 common: {path_prefix: ${dir}}
@@ -25,7 +27,8 @@ schema_config: {configs: [{from: "2020-01-01", store: tsdb, object_store: filesy
 ingester: {chunk_encoding: snappy}
 limits_config: {reject_old_samples: false, ingestion_rate_mb: 100000, ingestion_burst_size_mb: 100000, per_stream_rate_limit: 10GB, per_stream_rate_limit_burst: 10GB}
 ${extra}
-`);
+`,
+  );
   return config;
 }
 

@@ -42,10 +42,14 @@ bench
   .add('compress: snappyjs', () => snappyjs.compress(raw));
 await bench.run();
 
-console.log(`block: ${raw.length} bytes, compressed by ours to ${compressed.length} (${(raw.length / compressed.length).toFixed(2)}x), by snappyjs to ${snappyjs.compress(raw).length}`);
+console.log(
+  `block: ${raw.length} bytes, compressed by ours to ${compressed.length} (${(raw.length / compressed.length).toFixed(2)}x), by snappyjs to ${snappyjs.compress(raw).length}`,
+);
 for (const task of bench.tasks) {
   const r = task.result;
   if (!r || r.state !== 'completed') throw new Error(`${task.name}: ${r?.state ?? 'no result'}`);
   const opsPerSecond = r.throughput.mean;
-  console.log(`${task.name.padEnd(40)} ${opsPerSecond.toFixed(0).padStart(6)} ops/s  ${((opsPerSecond * raw.length) / 1e6).toFixed(0).padStart(5)} MB/s (uncompressed bytes)`);
+  console.log(
+    `${task.name.padEnd(40)} ${opsPerSecond.toFixed(0).padStart(6)} ops/s  ${((opsPerSecond * raw.length) / 1e6).toFixed(0).padStart(5)} MB/s (uncompressed bytes)`,
+  );
 }

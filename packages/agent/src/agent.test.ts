@@ -55,13 +55,21 @@ describe('agent shipping a pods folder into loki-lite', () => {
     agent = await startStaticAgent();
     expect(await eventually(async () => (await texts('{job="pods"}')).length === 3)).toBe(true);
     const lines = await receiver.lines('{job="pods"}');
-    expect(lines.map((l) => [l.ts, l.line, l.labels.stream, l.labels.pod])).toEqual([
-      ['1748768401000000001', 'warning: slow', 'stderr', 'trainer-0'],
-      ['1748772000123456789', 'step=1 loss=0.5', 'stdout', 'trainer-0'],
-      ['1748772002000123456', 'loaded shard 3', 'stdout', 'loader-0'],
-    ].sort((a, b) => (a[0]! < b[0]! ? -1 : 1)));
+    expect(lines.map((l) => [l.ts, l.line, l.labels.stream, l.labels.pod])).toEqual(
+      [
+        ['1748768401000000001', 'warning: slow', 'stderr', 'trainer-0'],
+        ['1748772000123456789', 'step=1 loss=0.5', 'stdout', 'trainer-0'],
+        ['1748772002000123456', 'loaded shard 3', 'stdout', 'loader-0'],
+      ].sort((a, b) => (a[0]! < b[0]! ? -1 : 1)),
+    );
     expect(lines[0]!.labels).toEqual({
-      job: 'pods', cluster: 'test', namespace: 'train', pod: 'trainer-0', container: 'main', stream: 'stderr', filename: cri,
+      job: 'pods',
+      cluster: 'test',
+      namespace: 'train',
+      pod: 'trainer-0',
+      container: 'main',
+      stream: 'stderr',
+      filename: cri,
     });
   });
 
@@ -76,9 +84,9 @@ describe('agent shipping a pods folder into loki-lite', () => {
     append(docker, dockerLine(t, 'stdout', 'x'.repeat(16384)) + dockerLine(t, 'stdout', 'tail\n'));
     agent = await startStaticAgent();
     expect(await eventually(async () => (await texts('{namespace="ns"}')).length === 3)).toBe(true);
-    expect((await texts('{pod="p", stream="stdout"}'))).toEqual(['first half and second half']);
-    expect((await texts('{pod="p", stream="stderr"}'))).toEqual(['interleaved error']);
-    expect((await texts('{pod="d"}'))).toEqual([`${'x'.repeat(16384)}tail`]);
+    expect(await texts('{pod="p", stream="stdout"}')).toEqual(['first half and second half']);
+    expect(await texts('{pod="p", stream="stderr"}')).toEqual(['interleaved error']);
+    expect(await texts('{pod="d"}')).toEqual([`${'x'.repeat(16384)}tail`]);
   });
 
   it('reads a line longer than the read buffer whole, while other files are read too', async () => {
@@ -153,10 +161,13 @@ describe('agent shipping a pods folder into loki-lite', () => {
     for (let i = 0; i < 50; i++) append(rotated, criLine(new Date(t0 + i), 'stdout', 'F', `line ${i}`));
     const st = statSync(rotated);
     const deletedHead = Buffer.from(criLine(new Date(t0 - 60_000), 'stdout', 'F', 'a line of the deleted file')).subarray(0, 64);
-    writeFileSync(path.join(tree.root, 'positions.yaml'), `files:
+    writeFileSync(
+      path.join(tree.root, 'positions.yaml'),
+      `files:
   - {path: ${path.join(dir, '0.log')}, dev: ${st.dev}, ino: ${st.ino}, fingerprint: ${deletedHead.toString('hex')}, offset: ${st.size - 100}}
 scanned_at: ${Math.floor(st.mtimeMs)}
-`);
+`,
+    );
     agent = await startStaticAgent();
     await eventually(async () => (await texts('{pod="p"}')).length >= 50);
     expect(await texts('{pod="p"}')).toEqual(Array.from({ length: 50 }, (_, i) => `line ${i}`));
@@ -197,7 +208,9 @@ scanned_at: ${Math.floor(st.mtimeMs)}
     const t = new Date('2025-06-01T10:00:00Z');
     append(file, criLine(t, 'stdout', 'F', 'level=info msg="step done"'));
     append(file, criLine(t, 'stdout', 'F', 'level=debug msg="noise"'));
-    agent = await startStaticAgent(`, {logfmt: {mapping: {level: "", msg: ""}}}, {labels: {level: ""}}, {drop: {source: level, value: debug}}, {output: {source: msg}}`);
+    agent = await startStaticAgent(
+      `, {logfmt: {mapping: {level: "", msg: ""}}}, {labels: {level: ""}}, {drop: {source: level, value: debug}}, {output: {source: msg}}`,
+    );
     expect(await eventually(async () => (await texts('{namespace="ns"}')).length === 1)).toBe(true);
     const [entry] = await receiver.lines('{namespace="ns"}');
     expect(entry!.line).toBe('step done');
@@ -263,8 +276,14 @@ scrape_configs:
       expect(await eventually(async () => (await texts('{job="ml/trainer"}')).length === 1)).toBe(true);
       const [first] = await receiver.lines('{job="ml/trainer"}');
       expect(first!.labels).toEqual({
-        namespace: 'ml', pod: 'llama-0', container: 'trainer', app: 'llama', job: 'ml/trainer', container_runtime: 'containerd',
-        stream: 'stdout', filename: file,
+        namespace: 'ml',
+        pod: 'llama-0',
+        container: 'trainer',
+        app: 'llama',
+        job: 'ml/trainer',
+        container_runtime: 'containerd',
+        stream: 'stdout',
+        filename: file,
       });
       api.remove('uid-a');
       append(file, criLine(t, 'stdout', 'F', 'shutting down'));
@@ -352,4 +371,3 @@ scrape_configs:
     }
   });
 });
-

@@ -40,17 +40,26 @@ export async function startAgent(config: Config, opts: AgentOptions): Promise<Ru
   const log = opts.log ?? silentLogger;
   const metrics = createMetrics();
   // One queue bound per client, so that one slow endpoint never holds back the others' reading.
-  const budgets = config.clients.map(() => new QueueBudget(config.agent.max_queued_bytes, () => metrics.queuedBytes.set(budgets.reduce((n, b) => n + b.bytes, 0))));
+  const budgets = config.clients.map(
+    () => new QueueBudget(config.agent.max_queued_bytes, () => metrics.queuedBytes.set(budgets.reduce((n, b) => n + b.bytes, 0))),
+  );
   let tail: TailManager | undefined;
   const clients = config.clients.map(
     (c, index) =>
       new LokiClient({
-        index, config: c, budget: budgets[index]!, metrics, log, userAgent: `loki-lite-agent/${opts.version}`,
+        index,
+        config: c,
+        budget: budgets[index]!,
+        metrics,
+        log,
+        userAgent: `loki-lite-agent/${opts.version}`,
         onSettled: () => tail?.onSettled() ?? Promise.resolve(),
       }),
   );
   tail = new TailManager({
-    clients, metrics, log,
+    clients,
+    metrics,
+    log,
     positions: new PositionsFile(config.positions.filename, log, config.positions.ignore_invalid_yaml),
     options: {
       maxOpenFiles: config.agent.max_open_files,
@@ -100,7 +109,10 @@ export async function startAgent(config: Config, opts: AgentOptions): Promise<Ru
 }
 
 async function startKubernetesDiscoveries(
-  jobs: readonly ScrapeJob[], config: Config, opts: AgentOptions, log: Logger,
+  jobs: readonly ScrapeJob[],
+  config: Config,
+  opts: AgentOptions,
+  log: Logger,
   onTargets: (d: KubernetesDiscovery, targets: Target[]) => void,
 ): Promise<KubernetesDiscovery[]> {
   const discoveries: KubernetesDiscovery[] = [];
@@ -116,7 +128,10 @@ async function startKubernetesDiscoveries(
         log,
         kubeConfig: opts.kubeConfig,
         onChange: (labelSets) =>
-          onTargets(d, labelSets.map((ls) => buildTarget(job, ls, 'kubernetes', opts.nodeName)).filter((t): t is Target => t !== undefined)),
+          onTargets(
+            d,
+            labelSets.map((ls) => buildTarget(job, ls, 'kubernetes', opts.nodeName)).filter((t): t is Target => t !== undefined),
+          ),
       });
       discoveries.push(d);
     }

@@ -24,17 +24,22 @@ describe('agent command line', () => {
     expect(stderr).toContain('\n  -client.url string\n');
   });
 
-  it('-version prints the version in Promtail\'s layout on stdout and exits 0', async () => {
+  it("-version prints the version in Promtail's layout on stdout and exits 0", async () => {
     const { code, stdout } = await run(['-version']);
     expect(code).toBe(0);
-    expect(stdout).toMatch(/^loki-lite-agent, version \d+\.\d+\.\d+ \(branch: \S+, revision: \S+\)\n {2}build user: +\S+\n {2}build date: +\S+\n {2}node version: +v20\.\S+\n {2}platform: +\S+\n$/);
+    expect(stdout).toMatch(
+      /^loki-lite-agent, version \d+\.\d+\.\d+ \(branch: \S+, revision: \S+\)\n {2}build user: +\S+\n {2}build date: +\S+\n {2}node version: +v20\.\S+\n {2}platform: +\S+\n$/,
+    );
   });
 
   it('a push URL without a scheme ends with the hint to write one, and exit status 1', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'agent-cli-'));
     try {
       const config = path.join(dir, 'agent.yaml');
-      writeFileSync(config, 'clients: [{url: http://loki:3100/loki/api/v1/push}]\nscrape_configs: [{job_name: x, static_configs: [{labels: {__path__: /var/log/*.log}}]}]\n');
+      writeFileSync(
+        config,
+        'clients: [{url: http://loki:3100/loki/api/v1/push}]\nscrape_configs: [{job_name: x, static_configs: [{labels: {__path__: /var/log/*.log}}]}]\n',
+      );
       const { code, stderr } = await run(['-dry-run', `-config.file=${config}`, '-client.url=loki:3100/loki/api/v1/push']);
       expect(code).toBe(1);
       expect(stderr).toContain('"loki:3100/loki/api/v1/push" has no scheme; write http://loki:3100/loki/api/v1/push (or https://)');

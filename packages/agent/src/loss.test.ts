@@ -43,7 +43,10 @@ class Workload {
 
   constructor(tree: PodsTree) {
     this.logs = [0, 400, 100].map((rotateEvery, i) => ({
-      path: path.join(tree.containerDir('ns', `pod-${i}`, `uid-${i}`, 'main'), '0.log'), rotateEvery, live: [], rotated: [],
+      path: path.join(tree.containerDir('ns', `pod-${i}`, `uid-${i}`, 'main'), '0.log'),
+      rotateEvery,
+      live: [],
+      rotated: [],
     }));
   }
 
@@ -135,18 +138,23 @@ describe('no line is lost', () => {
     const agentPort = await freePort();
     const lokiUrl = `http://127.0.0.1:${lokiPort}`;
     const lokiConfig = path.join(lokiDir, 'loki.yaml');
-    writeFileSync(lokiConfig, `
+    writeFileSync(
+      lokiConfig,
+      `
 auth_enabled: false
 server: {http_listen_address: 127.0.0.1, http_listen_port: ${lokiPort}, log_level: error}
 common: {path_prefix: ${lokiDir}}
 schema_config: {configs: [{from: "2020-01-01", store: tsdb, object_store: filesystem, schema: v13, index: {prefix: index_, period: 24h}}]}
 limits_config: {reject_old_samples: false, max_query_length: 0, split_queries_by_interval: 0, discover_service_name: [], discover_log_levels: false,
   ingestion_rate_mb: 1024, ingestion_burst_size_mb: 1024}
-`);
+`,
+    );
     recorder = await startPushRecorder(lokiUrl);
     const agentConfig = path.join(tree.root, 'agent.yaml');
     // A long client timeout: a push answered late on a busy machine must not be sent again for that.
-    writeFileSync(agentConfig, `
+    writeFileSync(
+      agentConfig,
+      `
 server: {http_listen_address: 127.0.0.1, http_listen_port: ${agentPort}, log_level: warn}
 positions: {filename: ${path.join(tree.root, 'positions.yaml')}}
 clients: [{url: ${recorder.pushUrl}, batchwait: 200ms, batchsize: 16KB, timeout: 1m, backoff_config: {min_period: 100ms, max_period: 500ms}}]
@@ -155,7 +163,8 @@ scrape_configs:
   - job_name: pods
     pipeline_stages: [{cri: {}}]
     static_configs: [{labels: {job: loss, __path__: "${tree.podsDir}/*/*/*.log"}}]
-`);
+`,
+    );
     const startLoki = () => programs.start(LOKI_BIN, [`-config.file=${lokiConfig}`], lokiUrl);
     const startAgent = () => programs.start(AGENT_BIN, [`-config.file=${agentConfig}`], `http://127.0.0.1:${agentPort}`);
     const acknowledged = new Acknowledged(recorder);
@@ -210,7 +219,9 @@ scrape_configs:
     const agentPort = await freePort();
     const agentUrl = `http://127.0.0.1:${agentPort}`;
     const agentConfig = path.join(tree.root, 'agent.yaml');
-    writeFileSync(agentConfig, `
+    writeFileSync(
+      agentConfig,
+      `
 server: {http_listen_address: 127.0.0.1, http_listen_port: ${agentPort}, log_level: warn}
 positions: {filename: ${path.join(tree.root, 'positions.yaml')}, sync_period: 1h}
 clients: [{url: http://127.0.0.1:${lokiPort}/loki/api/v1/push, batchwait: 100ms, backoff_config: {min_period: 100ms, max_period: 500ms}}]
@@ -219,7 +230,8 @@ scrape_configs:
   - job_name: pods
     pipeline_stages: [{cri: {}}]
     static_configs: [{labels: {job: first-run, __path__: "${tree.podsDir}/*/*/*.log"}}]
-`);
+`,
+    );
     const file = path.join(tree.containerDir('ns', 'first-run', 'u1', 'c'), '0.log');
     const line = (i: number) => criLine(new Date(Date.parse('2025-06-01T10:00:00Z') + i), 'stdout', 'F', `line ${i}`);
     const first = await programs.start(AGENT_BIN, [`-config.file=${agentConfig}`], agentUrl);

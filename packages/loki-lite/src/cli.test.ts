@@ -46,13 +46,16 @@ describe('loki-lite command line', () => {
     expect(code).toBe(0);
     expect(stdout).toBe('');
     expect(stderr).toMatch(/^Usage of loki-lite:\n {2}-config\.expand-env\n/);
-    for (const name of ['-config.file string', '-target string', '-log.format string', '-print-config-stderr', '-version']) expect(stderr).toContain(`\n  ${name}\n`);
+    for (const name of ['-config.file string', '-target string', '-log.format string', '-print-config-stderr', '-version'])
+      expect(stderr).toContain(`\n  ${name}\n`);
   });
 
-  it('-version prints the version in Loki\'s layout on stdout and exits 0', async () => {
+  it("-version prints the version in Loki's layout on stdout and exits 0", async () => {
     const { code, stdout } = await run(['-version']);
     expect(code).toBe(0);
-    expect(stdout).toMatch(/^loki-lite, version \d+\.\d+\.\d+ \(branch: \S+, revision: \S+\)\n {2}build user: +\S+\n {2}build date: +\S+\n {2}node version: +v20\.\S+\n {2}platform: +linux\/x64\n$/);
+    expect(stdout).toMatch(
+      /^loki-lite, version \d+\.\d+\.\d+ \(branch: \S+, revision: \S+\)\n {2}build user: +\S+\n {2}build date: +\S+\n {2}node version: +v20\.\S+\n {2}platform: +linux\/x64\n$/,
+    );
   });
 
   it.each([
@@ -95,8 +98,14 @@ describe('loki-lite command line', () => {
   it('-log-config-reverse-order logs the configuration at info level, a line per YAML line, the last first', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'loki-lite-cli-'));
     try {
-      const { stderr } = await run([`-config.file=${writeChildConfig(dir, await freePort(), '')}`, '-log-config-reverse-order', '-log.level=info'], 'listening on');
-      const logged = stderr.split('\n').filter((l) => l.startsWith('level=info')).map((l) => /msg=(.*)$/.exec(l)?.[1] ?? '');
+      const { stderr } = await run(
+        [`-config.file=${writeChildConfig(dir, await freePort(), '')}`, '-log-config-reverse-order', '-log.level=info'],
+        'listening on',
+      );
+      const logged = stderr
+        .split('\n')
+        .filter((l) => l.startsWith('level=info'))
+        .map((l) => /msg=(.*)$/.exec(l)?.[1] ?? '');
       const at = (text: string) => logged.findIndex((m) => m.includes(text));
       expect(at('"target: all"')).toBeGreaterThan(at('auth_enabled: false'));
       expect(at('auth_enabled: false')).toBeGreaterThan(at('http_listen_port'));
@@ -105,13 +114,14 @@ describe('loki-lite command line', () => {
     }
   });
 
-  it('/log_level tells the level (GET) and changes it while the server runs (POST log_level=...), as Loki\'s answers', async () => {
+  it("/log_level tells the level (GET) and changes it while the server runs (POST log_level=...), as Loki's answers", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'loki-lite-cli-'));
     const port = await freePort();
     const server = await startChild(writeChildConfig(dir, port, ''), port);
     try {
       const level = () => fetch(`${server.url}/log_level`).then((r) => r.json());
-      const set = (value: string) => fetch(`${server.url}/log_level`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `log_level=${value}` });
+      const set = (value: string) =>
+        fetch(`${server.url}/log_level`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `log_level=${value}` });
       expect(await level()).toEqual({ message: 'Current log level is error' }); // writeChildConfig logs errors only
       const bad = await set('loud');
       expect([bad.status, await bad.json()]).toEqual([400, { status: 'failed', message: 'unrecognized log level "loud"' }]);
@@ -120,7 +130,11 @@ describe('loki-lite command line', () => {
       expect(await level()).toEqual({ message: 'Current log level is debug' });
       // Debug lines now reach stderr: a flush logs one per chunk.
       const now = BigInt(Date.now()) * 1_000_000n;
-      await fetch(`${server.url}/loki/api/v1/push`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ streams: [{ stream: { app: 'lvl' }, values: [[now.toString(), 'x']] }] }) });
+      await fetch(`${server.url}/loki/api/v1/push`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ streams: [{ stream: { app: 'lvl' }, values: [[now.toString(), 'x']] }] }),
+      });
       await fetch(`${server.url}/flush`, { method: 'POST' });
       await eventually(async () => /^level=debug ts=\S+ msg="flushed chunk of \{app=\\"lvl\\"/m.test(server.stderr()), 10_000);
     } finally {

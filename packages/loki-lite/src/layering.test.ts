@@ -79,7 +79,8 @@ describe('layering (ARCHITECTURE.md)', () => {
         const to = moduleOf(target);
         if (target.startsWith('testing/')) wrong.push(`${file} imports ${target}: only tests use testing/`);
         else if (to === undefined || to === from) continue;
-        else if (layerOf(to) >= layerOf(from)) wrong.push(`${file} imports ${target}: ${from} (layer ${layerOf(from)}) may not import ${to} (layer ${layerOf(to)})`);
+        else if (layerOf(to) >= layerOf(from))
+          wrong.push(`${file} imports ${target}: ${from} (layer ${layerOf(from)}) may not import ${to} (layer ${layerOf(to)})`);
       }
     }
     expect(wrong).toEqual([]);

@@ -34,7 +34,11 @@ export interface StartOptions {
 /** Builds the modules of config.target (see modules/) and starts them. */
 export async function startLokiLite(config: Config, opts: StartOptions = {}): Promise<RunningServer> {
   const log = opts.log ?? stderrLogger(config.server.log_level, config.server.log_format);
-  const { app, services, store, ingester, admission } = compose(config, { log, version: VERSION, ...(opts.objectStore ? { objectStore: opts.objectStore } : {}) });
+  const { app, services, store, ingester, admission } = compose(config, {
+    log,
+    version: VERSION,
+    ...(opts.objectStore ? { objectStore: opts.objectStore } : {}),
+  });
   await services.start();
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.server.http_listen_port;

@@ -8,73 +8,107 @@ export class Metrics {
   readonly registry = new Registry();
 
   readonly bytesReceived = new Counter({
-    name: 'loki_distributor_bytes_received_total', help: 'The total number of uncompressed bytes received per tenant.',
-    labelNames: ['tenant'], registers: [this.registry],
+    name: 'loki_distributor_bytes_received_total',
+    help: 'The total number of uncompressed bytes received per tenant.',
+    labelNames: ['tenant'],
+    registers: [this.registry],
   });
   /** Loki's S3 client histogram, with its buckets (pkg/storage/chunk/client/aws). */
   readonly s3RequestDuration = new Histogram({
-    name: 'loki_s3_request_duration_seconds', help: 'Time spent doing S3 requests.',
-    labelNames: ['operation', 'status_code'], buckets: [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2], registers: [this.registry],
+    name: 'loki_s3_request_duration_seconds',
+    help: 'Time spent doing S3 requests.',
+    labelNames: ['operation', 'status_code'],
+    buckets: [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2],
+    registers: [this.registry],
   });
   readonly structuredMetadataBytesReceived = new Counter({
-    name: 'loki_distributor_structured_metadata_bytes_received_total', help: "The total number of uncompressed bytes received per tenant for entries' structured metadata",
-    labelNames: ['tenant', 'retention_hours'], registers: [this.registry],
+    name: 'loki_distributor_structured_metadata_bytes_received_total',
+    help: "The total number of uncompressed bytes received per tenant for entries' structured metadata",
+    labelNames: ['tenant', 'retention_hours'],
+    registers: [this.registry],
   });
   readonly linesReceived = new Counter({
-    name: 'loki_distributor_lines_received_total', help: 'The total number of lines received per tenant.',
-    labelNames: ['tenant'], registers: [this.registry],
+    name: 'loki_distributor_lines_received_total',
+    help: 'The total number of lines received per tenant.',
+    labelNames: ['tenant'],
+    registers: [this.registry],
   });
   readonly discardedSamples = new Counter({
-    name: 'loki_discarded_samples_total', help: 'The total number of samples that were discarded.',
-    labelNames: ['reason', 'tenant'], registers: [this.registry],
+    name: 'loki_discarded_samples_total',
+    help: 'The total number of samples that were discarded.',
+    labelNames: ['reason', 'tenant'],
+    registers: [this.registry],
   });
   readonly discardedBytes = new Counter({
-    name: 'loki_discarded_bytes_total', help: 'The total number of bytes that were discarded.',
-    labelNames: ['reason', 'tenant'], registers: [this.registry],
+    name: 'loki_discarded_bytes_total',
+    help: 'The total number of bytes that were discarded.',
+    labelNames: ['reason', 'tenant'],
+    registers: [this.registry],
   });
   /** Only with operational_config.log_duplicate_metrics, as in Loki. */
   readonly duplicateLogBytes = new Counter({
-    name: 'loki_ingester_duplicate_log_bytes_total', help: 'The total number of bytes that were discarded for duplicate log lines.',
-    labelNames: ['tenant'], registers: [this.registry],
+    name: 'loki_ingester_duplicate_log_bytes_total',
+    help: 'The total number of bytes that were discarded for duplicate log lines.',
+    labelNames: ['tenant'],
+    registers: [this.registry],
   });
   readonly memoryStreams = new Gauge({
-    name: 'loki_ingester_memory_streams', help: 'The total number of streams in memory per tenant.',
-    labelNames: ['tenant'], registers: [this.registry],
+    name: 'loki_ingester_memory_streams',
+    help: 'The total number of streams in memory per tenant.',
+    labelNames: ['tenant'],
+    registers: [this.registry],
   });
   readonly streamsCreated = new Counter({
-    name: 'loki_ingester_streams_created_total', help: 'The total number of streams created per tenant.',
-    labelNames: ['tenant'], registers: [this.registry],
+    name: 'loki_ingester_streams_created_total',
+    help: 'The total number of streams created per tenant.',
+    labelNames: ['tenant'],
+    registers: [this.registry],
   });
   readonly streamsRemoved = new Counter({
-    name: 'loki_ingester_streams_removed_total', help: 'The total number of streams removed per tenant.',
-    labelNames: ['tenant'], registers: [this.registry],
+    name: 'loki_ingester_streams_removed_total',
+    help: 'The total number of streams removed per tenant.',
+    labelNames: ['tenant'],
+    registers: [this.registry],
   });
   /** Flushed chunks as Loki's ingester describes them (pkg/ingester/metrics.go: the same names and meanings). */
   readonly chunkEntries = new Histogram({
-    name: 'loki_ingester_chunk_entries', help: 'Distribution of stored lines per chunk (when chunk is flushed).',
-    buckets: [200, 800, 3200, 12800, 51200, 204800, 819200, 3276800], registers: [this.registry],
+    name: 'loki_ingester_chunk_entries',
+    help: 'Distribution of stored lines per chunk (when chunk is flushed).',
+    buckets: [200, 800, 3200, 12800, 51200, 204800, 819200, 3276800],
+    registers: [this.registry],
   });
   readonly chunkSizeBytes = new Histogram({
-    name: 'loki_ingester_chunk_size_bytes', help: 'Distribution of stored chunk sizes (when stored).',
-    buckets: [20000, 60000, 180000, 540000, 1620000, 4860000, 14580000], registers: [this.registry],
+    name: 'loki_ingester_chunk_size_bytes',
+    help: 'Distribution of stored chunk sizes (when stored).',
+    buckets: [20000, 60000, 180000, 540000, 1620000, 4860000, 14580000],
+    registers: [this.registry],
   });
   readonly chunkCompressionRatio = new Histogram({
-    name: 'loki_ingester_chunk_compression_ratio', help: 'Compression ratio of chunks (when stored).',
-    buckets: [1.5, 3, 4.5, 6, 7.5, 9, 10.5, 12, 13.5, 15], registers: [this.registry],
+    name: 'loki_ingester_chunk_compression_ratio',
+    help: 'Compression ratio of chunks (when stored).',
+    buckets: [1.5, 3, 4.5, 6, 7.5, 9, 10.5, 12, 13.5, 15],
+    registers: [this.registry],
   });
   readonly chunkAgeSeconds = new Histogram({
-    name: 'loki_ingester_chunk_age_seconds', help: 'Distribution of chunk ages (when stored).',
-    buckets: [60, 300, 600, 1800, 3600, 7200, 14400, 28800, 57600, 115200], registers: [this.registry],
+    name: 'loki_ingester_chunk_age_seconds',
+    help: 'Distribution of chunk ages (when stored).',
+    buckets: [60, 300, 600, 1800, 3600, 7200, 14400, 28800, 57600, 115200],
+    registers: [this.registry],
   });
   readonly chunkStoredBytes = new Counter({
-    name: 'loki_ingester_chunk_stored_bytes_total', help: 'Total bytes stored in chunks per tenant.',
-    labelNames: ['tenant'], registers: [this.registry],
+    name: 'loki_ingester_chunk_stored_bytes_total',
+    help: 'Total bytes stored in chunks per tenant.',
+    labelNames: ['tenant'],
+    registers: [this.registry],
   });
 
   /** The figures of one flushed chunk; `ageSeconds`: from its first line's time to its flush. */
   observeFlushedChunk(
-    tenant: string, ref: { readonly entries: number; readonly size: number; readonly from: bigint; readonly through: bigint },
-    lineBytes: number, ageSeconds: number, targetSize: number,
+    tenant: string,
+    ref: { readonly entries: number; readonly size: number; readonly from: bigint; readonly through: bigint },
+    lineBytes: number,
+    ageSeconds: number,
+    targetSize: number,
   ): void {
     this.chunkStoredBytes.inc({ tenant }, ref.size);
     this.chunkUtilization.observe(targetSize > 0 ? ref.size / targetSize : 0);
@@ -86,22 +120,30 @@ export class Metrics {
   }
 
   readonly chunkUtilization = new Histogram({
-    name: 'loki_ingester_chunk_utilization', help: 'Distribution of stored chunk utilization (when stored).',
-    buckets: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1], registers: [this.registry],
+    name: 'loki_ingester_chunk_utilization',
+    help: 'Distribution of stored chunk utilization (when stored).',
+    buckets: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1],
+    registers: [this.registry],
   });
   readonly chunkBoundsHours = new Histogram({
-    name: 'loki_ingester_chunk_bounds_hours', help: 'Distribution of chunk end-start durations.',
-    buckets: [0.25, 0.5, 1, 2, 4, 8, 16, 32], registers: [this.registry],
+    name: 'loki_ingester_chunk_bounds_hours',
+    help: 'Distribution of chunk end-start durations.',
+    buckets: [0.25, 0.5, 1, 2, 4, 8, 16, 32],
+    registers: [this.registry],
   });
   /** Set by the ingester: chunks waiting to be written to the store, counted when scraped. */
   flushQueueLength: () => number = () => 0;
   readonly flushQueue: Gauge = new Gauge({
-    name: 'loki_ingester_flush_queue_length', help: 'The total number of series pending in the flush queue.', registers: [this.registry],
+    name: 'loki_ingester_flush_queue_length',
+    help: 'The total number of series pending in the flush queue.',
+    registers: [this.registry],
     collect: (): void => this.flushQueue.set(this.flushQueueLength()),
   });
   /** The same, under the name Loki's older dashboards read. */
   readonly cortexFlushQueue: Gauge = new Gauge({
-    name: 'cortex_ingester_flush_queue_length', help: 'The total number of series pending in the flush queue.', registers: [this.registry],
+    name: 'cortex_ingester_flush_queue_length',
+    help: 'The total number of series pending in the flush queue.',
+    registers: [this.registry],
     collect: (): void => this.cortexFlushQueue.set(this.flushQueueLength()),
   });
   /** Requests that failed on an unexpected error (a bug): Loki counts its recovered panics here. */
@@ -110,24 +152,35 @@ export class Metrics {
   /** Set by the ingester: counted when scraped, so nothing on the push path keeps count. */
   chunksInMemory: () => number = () => 0;
   readonly memoryChunks: Gauge = new Gauge({
-    name: 'loki_ingester_memory_chunks', help: 'The total number of chunks in memory.', registers: [this.registry],
+    name: 'loki_ingester_memory_chunks',
+    help: 'The total number of chunks in memory.',
+    registers: [this.registry],
     collect: (): void => this.memoryChunks.set(this.chunksInMemory()),
   });
   readonly chunksFlushed = new Counter({
-    name: 'loki_ingester_chunks_flushed_total', help: 'Total flushed chunks per reason.',
-    labelNames: ['reason'], registers: [this.registry],
+    name: 'loki_ingester_chunks_flushed_total',
+    help: 'Total flushed chunks per reason.',
+    labelNames: ['reason'],
+    registers: [this.registry],
   });
   readonly chunkFlushFailures = new Counter({
-    name: 'loki_ingester_chunks_flush_failures_total', help: 'Total number of flush failures.', registers: [this.registry],
+    name: 'loki_ingester_chunks_flush_failures_total',
+    help: 'Total number of flush failures.',
+    registers: [this.registry],
   });
   readonly indexFilesWritten = new Counter({
-    name: 'loki_lite_index_files_written_total', help: 'Index files written to the object store.', registers: [this.registry],
+    name: 'loki_lite_index_files_written_total',
+    help: 'Index files written to the object store.',
+    registers: [this.registry],
   });
   readonly indexWriteFailures = new Counter({
-    name: 'loki_lite_index_write_failures_total', help: 'Failed attempts to write an index file.', registers: [this.registry],
+    name: 'loki_lite_index_write_failures_total',
+    help: 'Failed attempts to write an index file.',
+    registers: [this.registry],
   });
   readonly foreignIndexFiles = new Counter({
-    name: 'loki_lite_index_files_skipped_total', help: 'Objects in the index key space that are not loki-lite index files (skipped by queries).',
+    name: 'loki_lite_index_files_skipped_total',
+    help: 'Objects in the index key space that are not loki-lite index files (skipped by queries).',
     registers: [this.registry],
   });
   /*
@@ -135,54 +188,86 @@ export class Metrics {
    * Prometheus WAL Loki writes with): dashboards and alerts on WAL health read these.
    */
   readonly walFsyncSeconds = new Histogram({
-    name: 'loki_ingester_wal_fsync_duration_seconds', help: 'Duration of WAL fsync.',
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1], registers: [this.registry],
+    name: 'loki_ingester_wal_fsync_duration_seconds',
+    help: 'Duration of WAL fsync.',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    registers: [this.registry],
   });
   readonly walCorruptions = new Counter({
-    name: 'loki_ingester_wal_corruptions_total', help: 'Total number of WAL corruptions encountered.', labelNames: ['type'], registers: [this.registry],
+    name: 'loki_ingester_wal_corruptions_total',
+    help: 'Total number of WAL corruptions encountered.',
+    labelNames: ['type'],
+    registers: [this.registry],
   });
   readonly walDiskFullFailures = new Counter({
-    name: 'loki_ingester_wal_disk_full_failures_total', help: 'Total number of wal write failures due to full disk.', registers: [this.registry],
+    name: 'loki_ingester_wal_disk_full_failures_total',
+    help: 'Total number of wal write failures due to full disk.',
+    registers: [this.registry],
   });
   readonly walRecordsLogged = new Counter({
-    name: 'loki_ingester_wal_records_logged_total', help: 'Total number of WAL records logged.', registers: [this.registry],
+    name: 'loki_ingester_wal_records_logged_total',
+    help: 'Total number of WAL records logged.',
+    registers: [this.registry],
   });
   readonly walLoggedBytes = new Counter({
-    name: 'loki_ingester_wal_logged_bytes_total', help: 'Total number of bytes written to disk for WAL records.', registers: [this.registry],
+    name: 'loki_ingester_wal_logged_bytes_total',
+    help: 'Total number of bytes written to disk for WAL records.',
+    registers: [this.registry],
   });
   readonly walReplayDuration = new Gauge({
-    name: 'loki_ingester_wal_replay_duration_seconds', help: 'Time taken to replay the checkpoint and the WAL.', registers: [this.registry],
+    name: 'loki_ingester_wal_replay_duration_seconds',
+    help: 'Time taken to replay the checkpoint and the WAL.',
+    registers: [this.registry],
   });
   readonly walRecoveredStreams = new Counter({
-    name: 'loki_ingester_wal_recovered_streams_total', help: 'Total number of streams recovered from the WAL.', registers: [this.registry],
+    name: 'loki_ingester_wal_recovered_streams_total',
+    help: 'Total number of streams recovered from the WAL.',
+    registers: [this.registry],
   });
   readonly walRecoveredEntries = new Counter({
-    name: 'loki_ingester_wal_recovered_entries_total', help: 'Total number of entries recovered from the WAL.', registers: [this.registry],
+    name: 'loki_ingester_wal_recovered_entries_total',
+    help: 'Total number of entries recovered from the WAL.',
+    registers: [this.registry],
   });
   readonly walRecoveredBytes = new Counter({
-    name: 'loki_ingester_wal_recovered_bytes_total', help: 'Total number of bytes recovered from the WAL.', registers: [this.registry],
+    name: 'loki_ingester_wal_recovered_bytes_total',
+    help: 'Total number of bytes recovered from the WAL.',
+    registers: [this.registry],
   });
   readonly checkpointCreations = new Counter({
-    name: 'loki_ingester_checkpoint_creations_total', help: 'Total number of checkpoint creations attempted.', registers: [this.registry],
+    name: 'loki_ingester_checkpoint_creations_total',
+    help: 'Total number of checkpoint creations attempted.',
+    registers: [this.registry],
   });
   readonly checkpointCreationsFailed = new Counter({
-    name: 'loki_ingester_checkpoint_creations_failed_total', help: 'Total number of checkpoint creations that failed.', registers: [this.registry],
+    name: 'loki_ingester_checkpoint_creations_failed_total',
+    help: 'Total number of checkpoint creations that failed.',
+    registers: [this.registry],
   });
   readonly checkpointDuration = new Summary({
-    name: 'loki_ingester_checkpoint_duration_seconds', help: 'Time taken to create a checkpoint.', percentiles: [0.5, 0.9, 0.99], registers: [this.registry],
+    name: 'loki_ingester_checkpoint_duration_seconds',
+    help: 'Time taken to create a checkpoint.',
+    percentiles: [0.5, 0.9, 0.99],
+    registers: [this.registry],
   });
   readonly checkpointLoggedBytes = new Counter({
-    name: 'loki_ingester_checkpoint_logged_bytes_total', help: 'Total number of bytes written to disk for checkpointing.', registers: [this.registry],
+    name: 'loki_ingester_checkpoint_logged_bytes_total',
+    help: 'Total number of bytes written to disk for checkpointing.',
+    registers: [this.registry],
   });
 
   /** Loki's query-scheduler queue metrics (pkg/scheduler/queue/metrics.go), fed by querier/admission.ts. */
   readonly queryQueueLength = new Gauge({
-    name: 'cortex_query_scheduler_queue_length', help: 'Number of queries in the queue.',
-    labelNames: ['user'], registers: [this.registry],
+    name: 'cortex_query_scheduler_queue_length',
+    help: 'Number of queries in the queue.',
+    labelNames: ['user'],
+    registers: [this.registry],
   });
   readonly queryDiscardedRequests = new Counter({
-    name: 'cortex_query_scheduler_discarded_requests_total', help: 'Total number of query requests discarded.',
-    labelNames: ['user'], registers: [this.registry],
+    name: 'cortex_query_scheduler_discarded_requests_total',
+    help: 'Total number of query requests discarded.',
+    labelNames: ['user'],
+    registers: [this.registry],
   });
 
   /**
@@ -191,20 +276,30 @@ export class Metrics {
    * was a WebSocket (tail).
    */
   readonly requestDuration = new Histogram({
-    name: 'loki_request_duration_seconds', help: 'Time (in seconds) spent serving HTTP requests.',
-    labelNames: ['method', 'route', 'status_code', 'ws'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100],
+    name: 'loki_request_duration_seconds',
+    help: 'Time (in seconds) spent serving HTTP requests.',
+    labelNames: ['method', 'route', 'status_code', 'ws'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100],
     registers: [this.registry],
   });
   readonly inflightRequests = new Gauge({
-    name: 'loki_inflight_requests', help: 'Current number of inflight requests.', labelNames: ['method', 'route'], registers: [this.registry],
+    name: 'loki_inflight_requests',
+    help: 'Current number of inflight requests.',
+    labelNames: ['method', 'route'],
+    registers: [this.registry],
   });
 
   constructor(version = '') {
     collectDefaultMetrics({ register: this.registry });
     // Prometheus' build_info convention: one series, value 1, the build in its labels.
     new Gauge({
-      name: 'loki_build_info', help: 'A metric with a constant \'1\' value labeled by version, revision, branch, goversion from which loki was built, and the goos and goarch for the build.',
-      labelNames: ['version', 'revision', 'branch', 'goversion', 'goos', 'goarch', 'tags'], registers: [this.registry],
-    }).set({ version, revision: 'unknown', branch: 'unknown', goversion: `node ${process.version}`, goos: process.platform, goarch: process.arch, tags: 'unknown' }, 1);
+      name: 'loki_build_info',
+      help: "A metric with a constant '1' value labeled by version, revision, branch, goversion from which loki was built, and the goos and goarch for the build.",
+      labelNames: ['version', 'revision', 'branch', 'goversion', 'goos', 'goarch', 'tags'],
+      registers: [this.registry],
+    }).set(
+      { version, revision: 'unknown', branch: 'unknown', goversion: `node ${process.version}`, goos: process.platform, goarch: process.arch, tags: 'unknown' },
+      1,
+    );
   }
 }

@@ -1,7 +1,17 @@
 // The public API of @loki-lite/shared.
 export { LokiError, type ErrorKind } from './errors.js';
 
-export { type Label, type Labels, NO_METADATA, isValidLabelName, sortLabels, findDuplicateLabelName, labelsFromRecord, labelsToRecord, getLabel } from './labels/labels.js';
+export {
+  type Label,
+  type Labels,
+  NO_METADATA,
+  isValidLabelName,
+  sortLabels,
+  findDuplicateLabelName,
+  labelsFromRecord,
+  labelsToRecord,
+  getLabel,
+} from './labels/labels.js';
 export { printLabels } from './labels/print.js';
 export { parseLabels, LabelParseError } from './labels/parse.js';
 export { fingerprint } from './labels/fingerprint.js';
@@ -20,12 +30,18 @@ export { PUSH_PROTO } from './push/push-proto.js';
 
 export { parsePromDuration, parseGoDuration, parseDuration, formatGoDuration, formatPromDuration } from './logql-time/duration.js';
 export { parseBytes, formatBytes, formatSIBytes } from './logql-time/bytes.js';
+export { type Conversion, goParseFloat, goParseDurationSeconds, humanBytes, parseHumanBytes, formatGoFloat, formatFloat } from './logql-time/go-values.js';
 export {
-  type Conversion, goParseFloat, goParseDurationSeconds, humanBytes, parseHumanBytes, formatGoFloat, formatFloat,
-} from './logql-time/go-values.js';
-export {
-  type Nanos, NANOS_PER_MS, NANOS_PER_SECOND, TimestampParseError, parseRFC3339, parseQueryTimestamp,
-  formatRFC3339, formatRFC3339Nano, formatGoTime, nowNanos,
+  type Nanos,
+  NANOS_PER_MS,
+  NANOS_PER_SECOND,
+  TimestampParseError,
+  parseRFC3339,
+  parseQueryTimestamp,
+  formatRFC3339,
+  formatRFC3339Nano,
+  formatGoTime,
+  nowNanos,
 } from './logql-time/timestamp.js';
 
 export { snappyCompress, SnappyScratchDecoder, snappyUncompress } from './compression/snappy.js';

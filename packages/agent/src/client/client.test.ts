@@ -19,7 +19,10 @@ import { StreamLabels } from './stream-labels.js';
  * see what goes on the wire and how each answer is handled.
  */
 
-interface Seen { headers: http.IncomingHttpHeaders; body: Buffer }
+interface Seen {
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
 
 let server: http.Server | undefined;
 afterEach(() => server?.close());
@@ -55,7 +58,13 @@ scrape_configs: [{job_name: x, static_configs: [{labels: {__path__: /x}}]}]
   const budget = new QueueBudget(1 << 20);
   const settled: number[] = [];
   const c = new LokiClient({
-    index: 0, config: config.clients[0]!, budget, metrics, log: silentLogger, userAgent: 'test', random: () => 0.5,
+    index: 0,
+    config: config.clients[0]!,
+    budget,
+    metrics,
+    log: silentLogger,
+    userAgent: 'test',
+    random: () => 0.5,
     onSettled: async (files) => {
       settled.push(files[0]!.acked[0]!);
     },
@@ -129,8 +138,14 @@ clients: [{url: "${url}", tls_config: {ca_file: ${CERT}}, backoff_config: {min_p
 scrape_configs: [{job_name: x, static_configs: [{labels: {__path__: /x}}]}]
 `);
     const c = new LokiClient({
-      index: 0, config: config.clients[0]!, budget: new QueueBudget(1 << 20), metrics: createMetrics(), userAgent: 'test', random: () => 0.5,
-      log: { ...silentLogger, warn: (m: string) => warnings.push(m) }, onSettled: async () => {},
+      index: 0,
+      config: config.clients[0]!,
+      budget: new QueueBudget(1 << 20),
+      metrics: createMetrics(),
+      userAgent: 'test',
+      random: () => 0.5,
+      log: { ...silentLogger, warn: (m: string) => warnings.push(m) },
+      onSettled: async () => {},
     });
     const file = new FileProgress('/f', { dev: 1, ino: 2, fingerprint: '' }, [0]);
     c.add(new StreamLabels(new Map([['job', 'x']])), 1, 0, Buffer.from('x'), 0, 1, undefined, file, 1);
@@ -142,4 +157,3 @@ scrape_configs: [{job_name: x, static_configs: [{labels: {__path__: /x}}]}]
     expect(warnings[0]).toMatch(/push failed, retrying in \d+ ms: .*(altnames|certificate)/i);
   });
 });
-

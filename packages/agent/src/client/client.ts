@@ -88,8 +88,15 @@ export class LokiClient {
 
   /** Adds one entry to the open batch. `resumeOffset` is where its file resumes once this entry is acknowledged. */
   add(
-    stream: StreamLabels, seconds: number, nanos: number, line: Uint8Array, start: number, end: number,
-    metadata: readonly Label[] | undefined, file: FileProgress, resumeOffset: number,
+    stream: StreamLabels,
+    seconds: number,
+    nanos: number,
+    line: Uint8Array,
+    start: number,
+    end: number,
+    metadata: readonly Label[] | undefined,
+    file: FileProgress,
+    resumeOffset: number,
   ): void {
     const c = this.deps.index;
     this.builder.add(stream.printedFor(c, this.external), seconds, nanos, line, start, end, metadata);

@@ -19,7 +19,10 @@ export class HttpPoster {
   private readonly agent: http.Agent;
   private readonly timeoutMs: number;
 
-  constructor(private readonly config: ClientConfig, private readonly userAgent: string) {
+  constructor(
+    private readonly config: ClientConfig,
+    private readonly userAgent: string,
+  ) {
     this.url = new URL(config.url);
     this.timeoutMs = Number(config.timeout / 1_000_000n);
     const tls = config.tls_config;

@@ -6,7 +6,10 @@
 export class QueueBudget {
   private used = 0;
 
-  constructor(readonly limit: number, private readonly onChange: (bytes: number) => void = () => {}) {}
+  constructor(
+    readonly limit: number,
+    private readonly onChange: (bytes: number) => void = () => {},
+  ) {}
 
   get bytes(): number {
     return this.used;

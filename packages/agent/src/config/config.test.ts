@@ -32,7 +32,7 @@ describe('agent config', () => {
     expect(config.scrape_configs[0]!.relabel_configs).toEqual([]);
   });
 
-  it('loads the config the Promtail Helm chart renders, unchanged, and its rules give Promtail\'s labels', () => {
+  it("loads the config the Promtail Helm chart renders, unchanged, and its rules give Promtail's labels", () => {
     const { config, warnings } = parseConfig(readFileSync(new URL('./testdata/promtail-helm.yaml', import.meta.url), 'utf8'));
     expect(warnings).toEqual([
       'config key server.log_format is accepted but not implemented by the agent yet; it has no effect',
@@ -40,13 +40,26 @@ describe('agent config', () => {
       'config key tracing is accepted but not implemented by the agent yet; it has no effect',
     ]);
     const sc = config.scrape_configs[0]!;
-    const target = buildTarget(scrapeJob(sc, compilePipeline(sc.pipeline_stages)), new Map([
-      ['__meta_kubernetes_namespace', 'ml'], ['__meta_kubernetes_pod_name', 'trainer-7d9f8c6b5d-x2x9k'],
-      ['__meta_kubernetes_pod_uid', 'abc'], ['__meta_kubernetes_pod_container_name', 'main'],
-      ['__meta_kubernetes_pod_controller_name', 'trainer-7d9f8c6b5d'], ['__meta_kubernetes_pod_node_name', 'node-1'],
-    ]), 'kubernetes', 'node-1')!;
+    const target = buildTarget(
+      scrapeJob(sc, compilePipeline(sc.pipeline_stages)),
+      new Map([
+        ['__meta_kubernetes_namespace', 'ml'],
+        ['__meta_kubernetes_pod_name', 'trainer-7d9f8c6b5d-x2x9k'],
+        ['__meta_kubernetes_pod_uid', 'abc'],
+        ['__meta_kubernetes_pod_container_name', 'main'],
+        ['__meta_kubernetes_pod_controller_name', 'trainer-7d9f8c6b5d'],
+        ['__meta_kubernetes_pod_node_name', 'node-1'],
+      ]),
+      'kubernetes',
+      'node-1',
+    )!;
     expect(Object.fromEntries(target.labels)).toEqual({
-      app: 'trainer', namespace: 'ml', job: 'ml/trainer', pod: 'trainer-7d9f8c6b5d-x2x9k', container: 'main', node_name: 'node-1',
+      app: 'trainer',
+      namespace: 'ml',
+      job: 'ml/trainer',
+      pod: 'trainer-7d9f8c6b5d-x2x9k',
+      container: 'main',
+      node_name: 'node-1',
     });
     expect(target.pathGlob).toBe('/var/log/pods/*abc/main/*.log');
   });
@@ -60,7 +73,8 @@ describe('agent config', () => {
   });
 
   it('reports every problem at once, each with its key', () => {
-    expect(problems(`
+    expect(
+      problems(`
 clients: [{url: loki-gateway.loki.svc.cluster.local, batchsize: 0, basic_auth: {password: a, password_file: /nonexistent}}]
 positions: {filenam: x}
 scrape_configs:
@@ -68,11 +82,13 @@ scrape_configs:
     static_configs: [{labels: {__path__: /x}}]
     relabel_configs: [{action: hashmod, source_labels: [a]}, {action: replace, regex: "a(?=b)", target_label: x}, {action: bogus}]
     pipeline_stages: [{cri: {}}, {multiline: {firstline: x}}]
-`)).toEqual([
+`),
+    ).toEqual([
       'positions.filenam: unknown key (not a Promtail config key the agent knows)',
       'scrape_configs.0.relabel_configs.2.action: Invalid option: expected one of "replace"|"keep"|"drop"|"keepequal"|"dropequal"|"hashmod"|"labelmap"|"labeldrop"|"labelkeep"|"lowercase"|"uppercase"',
     ]);
-    expect(problems(`
+    expect(
+      problems(`
 clients: [{url: loki-gateway.loki.svc.cluster.local, batchsize: 0, basic_auth: {password: a, password_file: /nonexistent}}]
 scrape_configs:
   - job_name: a
@@ -80,7 +96,8 @@ scrape_configs:
     relabel_configs: [{action: hashmod, source_labels: [a]}, {action: replace, regex: "a(?=b)", target_label: x}]
     pipeline_stages: [{cri: {}}, {multiline: {firstline: x}}]
   - job_name: a
-`)).toEqual([
+`),
+    ).toEqual([
       'clients[0].url: "loki-gateway.loki.svc.cluster.local" has no scheme; write http://loki-gateway.loki.svc.cluster.local/loki/api/v1/push (or https://)',
       'clients[0].basic_auth: at most one of password and password_file may be set',
       'clients[0].basic_auth.password_file: cannot read /nonexistent: ENOENT',
@@ -104,7 +121,10 @@ scrape_configs:
 
   it("takes Promtail's flags", () => {
     expect(parseAgentFlags(['-config.file=/a.yaml', '-config.expand-env', '-client.url', 'http://x/loki/api/v1/push', '-check-syntax'])).toMatchObject({
-      configFile: '/a.yaml', expandEnv: true, clientUrl: 'http://x/loki/api/v1/push', dryRun: true,
+      configFile: '/a.yaml',
+      expandEnv: true,
+      clientUrl: 'http://x/loki/api/v1/push',
+      dryRun: true,
     });
     expect(() => parseAgentFlags(['-nope=1'])).toThrow('flag provided but not defined: -nope');
   });
@@ -113,7 +133,18 @@ scrape_configs:
     for (const help of ['-help', '-h', '--help']) expect(parseAgentFlags(['-config.file=/a.yaml', help])).toMatchObject({ help: true });
     expect(parseAgentFlags(['-version'])).toMatchObject({ version: true, help: false });
     const text = agentUsage();
-    for (const flag of ['config.file string', 'config.expand-env', 'dry-run', 'check-syntax', 'server.http-listen-port int', 'log.level string', 'positions.file string', 'client.url string', 'client.tenant-id string', 'version']) {
+    for (const flag of [
+      'config.file string',
+      'config.expand-env',
+      'dry-run',
+      'check-syntax',
+      'server.http-listen-port int',
+      'log.level string',
+      'positions.file string',
+      'client.url string',
+      'client.tenant-id string',
+      'version',
+    ]) {
       expect(text).toContain(`\n  -${flag}\n    \t`);
     }
   });

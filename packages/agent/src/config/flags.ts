@@ -17,10 +17,17 @@ export interface AgentFlags {
 }
 
 const string = (name: string, usage: string, set: (f: AgentFlags, v: string) => void, dflt?: string): FlagSpec<AgentFlags> => ({
-  name, type: 'string', usage, default: dflt, apply: (f, v) => set(f, v!),
+  name,
+  type: 'string',
+  usage,
+  default: dflt,
+  apply: (f, v) => set(f, v!),
 });
 const bool = (name: string, usage: string, set: (f: AgentFlags, v: boolean) => void): FlagSpec<AgentFlags> => ({
-  name, type: 'bool', usage, apply: (f, v) => set(f, parseBoolFlag(name, v)),
+  name,
+  type: 'bool',
+  usage,
+  apply: (f, v) => set(f, parseBoolFlag(name, v)),
 });
 
 const FLAGS: readonly FlagSpec<AgentFlags>[] = [
@@ -28,10 +35,24 @@ const FLAGS: readonly FlagSpec<AgentFlags>[] = [
   bool('config.expand-env', 'Replace ${VAR} and ${VAR:-default} in the configuration file with environment variables.', (f, v) => (f.expandEnv = v)),
   bool('dry-run', 'Check the configuration, print "config is valid" and exit, sending nothing.', (f, v) => (f.dryRun = v)),
   bool('check-syntax', 'The same as -dry-run.', (f, v) => (f.dryRun = v)),
-  { name: 'server.http-listen-port', type: 'int', usage: 'The port of the agent\'s HTTP server (/metrics, /ready).', default: '80', apply: (f, v) => (f.httpListenPort = parsePortFlag('server.http-listen-port', v!)) },
+  {
+    name: 'server.http-listen-port',
+    type: 'int',
+    usage: "The port of the agent's HTTP server (/metrics, /ready).",
+    default: '80',
+    apply: (f, v) => (f.httpListenPort = parsePortFlag('server.http-listen-port', v!)),
+  },
   string('log.level', 'The lowest level logged: debug, info, warn or error.', (f, v) => (f.logLevel = v), 'info'),
-  string('positions.file', 'Where the read positions of the tailed files are kept, over the configuration\'s positions.filename.', (f, v) => (f.positionsFile = v)),
-  string('client.url', 'The push URL every client sends to, over the configuration\'s clients[].url (http://host:3100/loki/api/v1/push).', (f, v) => (f.clientUrl = v)),
+  string(
+    'positions.file',
+    "Where the read positions of the tailed files are kept, over the configuration's positions.filename.",
+    (f, v) => (f.positionsFile = v),
+  ),
+  string(
+    'client.url',
+    "The push URL every client sends to, over the configuration's clients[].url (http://host:3100/loki/api/v1/push).",
+    (f, v) => (f.clientUrl = v),
+  ),
   string('client.tenant-id', 'The tenant every client pushes as (X-Scope-OrgID), over the configuration.', (f, v) => (f.tenantId = v)),
   bool('version', 'Print the version and build information, then exit.', (f, v) => (f.version = v)),
 ];

@@ -1,8 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import {
-  ConfigError, deepFreeze, expandEnv, parseYamlMapping, removeKnownUnimplemented, validateConfig,
-} from '@loki-lite/shared';
+import { ConfigError, deepFreeze, expandEnv, parseYamlMapping, removeKnownUnimplemented, validateConfig } from '@loki-lite/shared';
 import { checkRelabelConfig, type RelabelConfig } from '../relabel/relabel.js';
 import { compilePipeline } from '../pipeline/pipeline.js';
 import type { AgentFlags } from './flags.js';
@@ -10,15 +8,42 @@ import { type Config, configSchema } from './schema.js';
 
 /** Promtail keys the agent accepts (so a Promtail config loads) but does not act on yet. */
 export const KNOWN_UNIMPLEMENTED = [
-  'server.http_server_read_timeout', 'server.http_server_write_timeout', 'server.http_server_idle_timeout',
-  'server.grpc_server_max_recv_msg_size', 'server.grpc_server_max_send_msg_size', 'server.register_instrumentation',
-  'server.log_format', 'server.health_check_target', 'server.enable_runtime_reload', 'server.profiling_enabled',
-  'clients.proxy_url', 'clients.follow_redirects', 'clients.enable_http2', 'clients.oauth2',
-  'scrape_configs.file_sd_configs', 'scrape_configs.docker_sd_configs', 'scrape_configs.consul_sd_configs',
-  'scrape_configs.consulagent_sd_configs', 'scrape_configs.journal', 'scrape_configs.syslog', 'scrape_configs.loki_push_api',
-  'scrape_configs.windows_events', 'scrape_configs.gcplog', 'scrape_configs.kafka', 'scrape_configs.gelf',
-  'scrape_configs.cloudflare', 'scrape_configs.heroku_drain', 'scrape_configs.encoding', 'scrape_configs.decompression',
-  'scrape_configs.limits_config', 'limits_config', 'tracing', 'options', 'file_watch_config', 'global', 'wal',
+  'server.http_server_read_timeout',
+  'server.http_server_write_timeout',
+  'server.http_server_idle_timeout',
+  'server.grpc_server_max_recv_msg_size',
+  'server.grpc_server_max_send_msg_size',
+  'server.register_instrumentation',
+  'server.log_format',
+  'server.health_check_target',
+  'server.enable_runtime_reload',
+  'server.profiling_enabled',
+  'clients.proxy_url',
+  'clients.follow_redirects',
+  'clients.enable_http2',
+  'clients.oauth2',
+  'scrape_configs.file_sd_configs',
+  'scrape_configs.docker_sd_configs',
+  'scrape_configs.consul_sd_configs',
+  'scrape_configs.consulagent_sd_configs',
+  'scrape_configs.journal',
+  'scrape_configs.syslog',
+  'scrape_configs.loki_push_api',
+  'scrape_configs.windows_events',
+  'scrape_configs.gcplog',
+  'scrape_configs.kafka',
+  'scrape_configs.gelf',
+  'scrape_configs.cloudflare',
+  'scrape_configs.heroku_drain',
+  'scrape_configs.encoding',
+  'scrape_configs.decompression',
+  'scrape_configs.limits_config',
+  'limits_config',
+  'tracing',
+  'options',
+  'file_watch_config',
+  'global',
+  'wal',
   'target_config.stdin',
 ];
 
@@ -51,7 +76,9 @@ export function parseConfig(text: string, flags: Partial<AgentFlags> = {}): Load
   if (problems.length > 0) throw new ConfigError(problems);
   for (const [i, c] of config.clients.entries()) {
     if (c.backoff_config.max_retries > 0 && c.backoff_config.max_retries !== 10) {
-      warnings.push(`clients[${i}].backoff_config.max_retries: the agent never gives up on a batch it may still deliver (it would lose lines); retries continue at max_period`);
+      warnings.push(
+        `clients[${i}].backoff_config.max_retries: the agent never gives up on a batch it may still deliver (it would lose lines); retries continue at max_period`,
+      );
     }
   }
   return { config: deepFreeze(config), warnings, nodeName: config.agent.node_name || hostname() };
@@ -88,9 +115,12 @@ function checkClients(config: Config): string[] {
     if (c.bearer_token && c.bearer_token_file) problems.push(`${key}: at most one of bearer_token and bearer_token_file may be set`);
     if (auth && (c.bearer_token || c.bearer_token_file)) problems.push(`${key}: at most one of basic_auth and bearer_token may be set`);
     for (const [name, file] of [
-      ['basic_auth.password_file', auth?.password_file], ['basic_auth.username_file', auth?.username_file],
-      ['bearer_token_file', c.bearer_token_file], ['tls_config.ca_file', c.tls_config.ca_file],
-      ['tls_config.cert_file', c.tls_config.cert_file], ['tls_config.key_file', c.tls_config.key_file],
+      ['basic_auth.password_file', auth?.password_file],
+      ['basic_auth.username_file', auth?.username_file],
+      ['bearer_token_file', c.bearer_token_file],
+      ['tls_config.ca_file', c.tls_config.ca_file],
+      ['tls_config.cert_file', c.tls_config.cert_file],
+      ['tls_config.key_file', c.tls_config.key_file],
     ] as const) {
       if (!file) continue;
       try {

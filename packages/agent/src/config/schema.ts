@@ -68,9 +68,7 @@ const kubernetesSdConfig = z.strictObject({
   api_server: z.string().default(''),
   kubeconfig_file: z.string().default(''),
   namespaces: z.strictObject({ names: z.array(z.string()).default([]), own_namespace: z.boolean().default(false) }).prefault({}),
-  selectors: z
-    .array(z.strictObject({ role: z.enum(['pod']), label: z.string().default(''), field: z.string().default('') }))
-    .default([]),
+  selectors: z.array(z.strictObject({ role: z.enum(['pod']), label: z.string().default(''), field: z.string().default('') })).default([]),
 });
 
 const staticConfig = z.strictObject({
@@ -79,7 +77,9 @@ const staticConfig = z.strictObject({
 });
 
 /** One pipeline stage: a mapping with a single key naming the stage (checked in pipeline/compile.ts). */
-const stageConfig = z.record(z.string(), z.unknown()).refine((s) => Object.keys(s).length === 1, 'a pipeline stage is a mapping with exactly one key, the stage name');
+const stageConfig = z
+  .record(z.string(), z.unknown())
+  .refine((s) => Object.keys(s).length === 1, 'a pipeline stage is a mapping with exactly one key, the stage name');
 
 const scrapeConfig = z.strictObject({
   job_name: z.string().min(1),

@@ -2,14 +2,25 @@ import { describe, expect, it } from 'vitest';
 import { ContainerLogDecoder, type DecodedEntry } from './container-log.js';
 import { parseRFC3339Bytes } from './rfc3339.js';
 
-interface Out { stream: number; ts: string; line: string; resume: number }
+interface Out {
+  stream: number;
+  ts: string;
+  line: string;
+  resume: number;
+}
 
 /** Feeds `text` line by line as the tailer does (file offsets included) and collects what comes out. */
 function decode(text: string, opts: { maxPartialBytes?: number; maxPartialAgeMs?: number; now?: () => number } = {}) {
   const out: Out[] = [];
   const d = new ContainerLogDecoder(
     { maxPartialBytes: opts.maxPartialBytes ?? 1 << 20, maxPartialAgeMs: opts.maxPartialAgeMs ?? 5000 },
-    (e: DecodedEntry) => out.push({ stream: e.stream, ts: `${e.seconds}.${String(e.nanos).padStart(9, '0')}`, line: Buffer.from(e.buf.subarray(e.start, e.end)).toString(), resume: e.resumeOffset }),
+    (e: DecodedEntry) =>
+      out.push({
+        stream: e.stream,
+        ts: `${e.seconds}.${String(e.nanos).padStart(9, '0')}`,
+        line: Buffer.from(e.buf.subarray(e.start, e.end)).toString(),
+        resume: e.resumeOffset,
+      }),
     opts.now,
   );
   const buf = Buffer.from(text);

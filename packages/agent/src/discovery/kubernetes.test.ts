@@ -20,7 +20,12 @@ describe('Kubernetes pod discovery against a list/watch API server', () => {
     let current: ReadonlyArray<ReadonlyMap<string, string>> = [];
     const pods = () => current.map((l) => l.get('__meta_kubernetes_pod_name')).sort();
     discovery = new KubernetesDiscovery({
-      config: sdConfig, nodeName: 'node-a', retentionMs: 400, log: silentLogger, kubeConfig: api.kubeConfig, retryMs: 100,
+      config: sdConfig,
+      nodeName: 'node-a',
+      retentionMs: 400,
+      log: silentLogger,
+      kubeConfig: api.kubeConfig,
+      retryMs: 100,
       onChange: (sets) => (current = sets),
     });
     await discovery.start();

@@ -11,7 +11,6 @@ import type { KubernetesSdConfig } from '../config/schema.js';
  * its files, read after the deletion, still get its labels.
  */
 
-
 export interface KubernetesDiscoveryOptions {
   readonly config: KubernetesSdConfig;
   readonly nodeName: string;
@@ -42,7 +41,11 @@ export class KubernetesDiscovery {
     const fieldSelector = [this.opts.nodeName ? `spec.nodeName=${this.opts.nodeName}` : '', ...this.opts.config.selectors.map((s) => s.field)]
       .filter((s) => s !== '')
       .join(',');
-    const labelSelector = this.opts.config.selectors.map((s) => s.label).filter((s) => s !== '').join(',') || undefined;
+    const labelSelector =
+      this.opts.config.selectors
+        .map((s) => s.label)
+        .filter((s) => s !== '')
+        .join(',') || undefined;
     const namespaces = this.opts.config.namespaces.names;
     const scopes: Array<string | undefined> = namespaces.length > 0 ? namespaces : [undefined];
     const firstLists: Promise<void>[] = [];
@@ -170,10 +173,7 @@ export function podLabelSets(pod: V1Pod): Array<Map<string, string>> {
     common.set('__meta_kubernetes_pod_controller_name', controller.name);
   }
   const statuses = [...(pod.status?.containerStatuses ?? []), ...(pod.status?.initContainerStatuses ?? [])];
-  const containers = [
-    ...(pod.spec?.containers ?? []).map((c) => ({ c, init: false })),
-    ...(pod.spec?.initContainers ?? []).map((c) => ({ c, init: true })),
-  ];
+  const containers = [...(pod.spec?.containers ?? []).map((c) => ({ c, init: false })), ...(pod.spec?.initContainers ?? []).map((c) => ({ c, init: true }))];
   return containers.map(({ c, init }) => {
     const labels = new Map(common);
     labels.set('__address__', pod.status?.podIP ?? '');

@@ -64,10 +64,12 @@ const LABEL_COMPILERS: Readonly<Record<string, (options: unknown) => LabelStage>
 };
 
 /** A label stage as a per-line stage, for pipelines that are not all label stages. */
-const onLine = (stage: LabelStage): LineStage => (e) => {
-  stage(e.labels);
-  return true;
-};
+const onLine =
+  (stage: LabelStage): LineStage =>
+  (e) => {
+    stage(e.labels);
+    return true;
+  };
 
 const TIMESTAMP_FORMATS = ['RFC3339', 'RFC3339Nano', 'Unix', 'UnixMs', 'UnixUs', 'UnixNs'] as const;
 
@@ -194,7 +196,9 @@ export function compilePipeline(stages: readonly StageConfig[]): CompiledPipelin
     const labelCompile = LABEL_COMPILERS[name];
     const compile = COMPILERS[name];
     if (!labelCompile && !compile) {
-      throw new StageError(`stage ${i}: ${JSON.stringify(name)} is not a pipeline stage the agent supports (supported: cri, docker, ${[...Object.keys(LABEL_COMPILERS), ...Object.keys(COMPILERS)].join(', ')})`);
+      throw new StageError(
+        `stage ${i}: ${JSON.stringify(name)} is not a pipeline stage the agent supports (supported: cri, docker, ${[...Object.keys(LABEL_COMPILERS), ...Object.keys(COMPILERS)].join(', ')})`,
+      );
     }
     try {
       if (labelCompile) {
@@ -217,7 +221,8 @@ export function compilePipeline(stages: readonly StageConfig[]): CompiledPipelin
 
 /** A stage whose options are a list of label names (labeldrop, labelallow). */
 function nameList(value: unknown, stage: string): string[] {
-  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string' || !isValidLabelName(v))) throw new StageError(`${stage} stage: expected a list of label names`);
+  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string' || !isValidLabelName(v)))
+    throw new StageError(`${stage} stage: expected a list of label names`);
   return value as string[];
 }
 

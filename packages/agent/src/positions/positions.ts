@@ -57,13 +57,20 @@ export class PositionsFile {
     try {
       doc = parseYamlMapping(text) as PositionsDoc;
     } catch (e) {
-      if (!this.ignoreInvalid) throw new Error(`positions file ${this.filename} is not valid YAML (set positions.ignore_invalid_yaml to start over): ${(e as Error).message}`);
+      if (!this.ignoreInvalid)
+        throw new Error(`positions file ${this.filename} is not valid YAML (set positions.ignore_invalid_yaml to start over): ${(e as Error).message}`);
       this.log.warn(`positions file ${this.filename} is not valid YAML; starting over`);
       return { files: [], promtailOnly: new Map() };
     }
     const files: SavedPosition[] = [];
     for (const f of doc.files ?? []) {
-      if (typeof f?.path === 'string' && Number.isSafeInteger(f.dev) && Number.isSafeInteger(f.ino) && Number.isSafeInteger(f.offset) && typeof f.fingerprint === 'string') {
+      if (
+        typeof f?.path === 'string' &&
+        Number.isSafeInteger(f.dev) &&
+        Number.isSafeInteger(f.ino) &&
+        Number.isSafeInteger(f.offset) &&
+        typeof f.fingerprint === 'string'
+      ) {
         const clients = Array.isArray(f.clients) && f.clients.every((o) => Number.isSafeInteger(o) && o >= f.offset!) ? f.clients : undefined;
         files.push({ path: f.path, dev: f.dev!, ino: f.ino!, fingerprint: f.fingerprint, offset: f.offset!, ...(clients ? { clients } : {}) });
       }
@@ -83,7 +90,14 @@ export class PositionsFile {
   async write(files: readonly SavedPosition[], scannedAtMs: number): Promise<void> {
     const doc: PositionsDoc = {
       positions: Object.fromEntries(files.map((f) => [f.path, String(f.offset)])),
-      files: files.map((f) => ({ path: f.path, dev: f.dev, ino: f.ino, fingerprint: f.fingerprint, offset: f.offset, ...(f.clients ? { clients: f.clients } : {}) })),
+      files: files.map((f) => ({
+        path: f.path,
+        dev: f.dev,
+        ino: f.ino,
+        fingerprint: f.fingerprint,
+        offset: f.offset,
+        ...(f.clients ? { clients: f.clients } : {}),
+      })),
       scanned_at: scannedAtMs,
     };
     const dir = path.dirname(this.filename);

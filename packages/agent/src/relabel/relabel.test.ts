@@ -4,7 +4,14 @@ import { parseConfig } from '../config/load.js';
 import { compileRules, expand, relabel, type RelabelConfig } from './relabel.js';
 
 const rule = (r: Partial<RelabelConfig>): RelabelConfig => ({
-  source_labels: [], separator: ';', target_label: undefined, regex: '(.*)', modulus: undefined, replacement: '$1', action: 'replace', ...r,
+  source_labels: [],
+  separator: ';',
+  target_label: undefined,
+  regex: '(.*)',
+  modulus: undefined,
+  replacement: '$1',
+  action: 'replace',
+  ...r,
 });
 
 const apply = (labels: Record<string, string>, ...rules: Partial<RelabelConfig>[]) => {
@@ -14,11 +21,26 @@ const apply = (labels: Record<string, string>, ...rules: Partial<RelabelConfig>[
 
 describe('relabel, as Prometheus does it', () => {
   it.each([
-    ['replace joins sources with the separator', { a: 'x', b: 'y' }, { source_labels: ['a', 'b'], separator: '/', target_label: 'c' }, { a: 'x', b: 'y', c: 'x/y' }],
-    ['replace uses groups in target and replacement', { a: 'foo-bar' }, { source_labels: ['a'], regex: '(\\w+)-(\\w+)', target_label: 'l_$1', replacement: '$2' }, { a: 'foo-bar', l_foo: 'bar' }],
+    [
+      'replace joins sources with the separator',
+      { a: 'x', b: 'y' },
+      { source_labels: ['a', 'b'], separator: '/', target_label: 'c' },
+      { a: 'x', b: 'y', c: 'x/y' },
+    ],
+    [
+      'replace uses groups in target and replacement',
+      { a: 'foo-bar' },
+      { source_labels: ['a'], regex: '(\\w+)-(\\w+)', target_label: 'l_$1', replacement: '$2' },
+      { a: 'foo-bar', l_foo: 'bar' },
+    ],
     ['replace does nothing when the (anchored) regex does not match', { a: 'xfoo' }, { source_labels: ['a'], regex: 'foo', target_label: 'b' }, { a: 'xfoo' }],
     ['replace with an empty result deletes the target', { a: '', b: 'old' }, { source_labels: ['a'], target_label: 'b' }, { a: '' }],
-    ['replace with ${name} and a missing source', { a: 'v' }, { source_labels: ['a', 'missing'], regex: '(?P<first>[^;]*);(.*)', target_label: 'b', replacement: '${first}!' }, { a: 'v', b: 'v!' }],
+    [
+      'replace with ${name} and a missing source',
+      { a: 'v' },
+      { source_labels: ['a', 'missing'], regex: '(?P<first>[^;]*);(.*)', target_label: 'b', replacement: '${first}!' },
+      { a: 'v', b: 'v!' },
+    ],
     ['keep keeps a match', { a: 'yes' }, { source_labels: ['a'], regex: 'y.s', action: 'keep' }, { a: 'yes' }],
     ['keep drops a non-match', { a: 'no' }, { source_labels: ['a'], regex: 'y.s', action: 'keep' }, undefined],
     ['drop drops a match', { a: 'yes' }, { source_labels: ['a'], regex: 'yes', action: 'drop' }, undefined],
@@ -29,7 +51,12 @@ describe('relabel, as Prometheus does it', () => {
     ['dropequal keeps different values', { a: '1', b: '2' }, { source_labels: ['a'], target_label: 'b', action: 'dropequal' }, { a: '1', b: '2' }],
     // The value Prometheus' relabel tests expect for "baz" modulo 1000.
     ['hashmod', { c: 'baz' }, { source_labels: ['c'], target_label: 'd', modulus: 1000, action: 'hashmod' }, { c: 'baz', d: '976' }],
-    ['labelmap copies matching names', { __meta_kubernetes_pod_label_app: 'web', other: 'x' }, { regex: '__meta_kubernetes_pod_label_(.+)', action: 'labelmap' }, { __meta_kubernetes_pod_label_app: 'web', app: 'web', other: 'x' }],
+    [
+      'labelmap copies matching names',
+      { __meta_kubernetes_pod_label_app: 'web', other: 'x' },
+      { regex: '__meta_kubernetes_pod_label_(.+)', action: 'labelmap' },
+      { __meta_kubernetes_pod_label_app: 'web', app: 'web', other: 'x' },
+    ],
     ['labeldrop removes matching names', { tmp_a: '1', keep: '2' }, { regex: 'tmp_.*', action: 'labeldrop' }, { keep: '2' }],
     ['labelkeep removes the others', { tmp_a: '1', keep: '2' }, { regex: 'keep', action: 'labelkeep' }, { keep: '2' }],
     ['lowercase', { a: 'MiXeD' }, { source_labels: ['a'], target_label: 'b', action: 'lowercase' }, { a: 'MiXeD', b: 'mixed' }],
@@ -59,8 +86,13 @@ describe('relabel, as Prometheus does it', () => {
       rules,
     )!;
     expect(Object.fromEntries([...out].filter(([k]) => !k.startsWith('__meta')))).toEqual({
-      namespace: 'training', pod: 'llama-0', container: 'trainer', app: 'llama', job: 'training/trainer',
-      __path__: '/var/log/pods/*5b1c-77/trainer/*.log', container_runtime: 'containerd',
+      namespace: 'training',
+      pod: 'llama-0',
+      container: 'trainer',
+      app: 'llama',
+      job: 'training/trainer',
+      __path__: '/var/log/pods/*5b1c-77/trainer/*.log',
+      container_runtime: 'containerd',
     });
   });
 });

@@ -8,11 +8,30 @@ import { compileGoRegex, isValidLabelName } from '@loki-lite/shared';
  */
 
 export type RelabelAction =
-  | 'replace' | 'keep' | 'drop' | 'keepequal' | 'dropequal' | 'hashmod'
-  | 'labelmap' | 'labeldrop' | 'labelkeep' | 'lowercase' | 'uppercase';
+  | 'replace'
+  | 'keep'
+  | 'drop'
+  | 'keepequal'
+  | 'dropequal'
+  | 'hashmod'
+  | 'labelmap'
+  | 'labeldrop'
+  | 'labelkeep'
+  | 'lowercase'
+  | 'uppercase';
 
 export const RELABEL_ACTIONS: readonly RelabelAction[] = [
-  'replace', 'keep', 'drop', 'keepequal', 'dropequal', 'hashmod', 'labelmap', 'labeldrop', 'labelkeep', 'lowercase', 'uppercase',
+  'replace',
+  'keep',
+  'drop',
+  'keepequal',
+  'dropequal',
+  'hashmod',
+  'labelmap',
+  'labeldrop',
+  'labelkeep',
+  'lowercase',
+  'uppercase',
 ];
 
 /** A rule as written in YAML, with Prometheus' defaults already applied. */
@@ -37,7 +56,11 @@ export function checkRelabelConfig(c: RelabelConfig): string[] {
   const needsTarget = ['replace', 'hashmod', 'lowercase', 'uppercase', 'keepequal', 'dropequal'];
   if (needsTarget.includes(c.action) && !c.target_label) problems.push(`relabel configuration for ${c.action} action requires 'target_label' value`);
   if (c.action === 'hashmod' && !c.modulus) problems.push('relabel configuration for hashmod requires non-zero modulus');
-  if ((c.action === 'lowercase' || c.action === 'uppercase' || c.action === 'keepequal' || c.action === 'dropequal' || c.action === 'hashmod') && c.target_label && !isValidLabelName(c.target_label)) {
+  if (
+    (c.action === 'lowercase' || c.action === 'uppercase' || c.action === 'keepequal' || c.action === 'dropequal' || c.action === 'hashmod') &&
+    c.target_label &&
+    !isValidLabelName(c.target_label)
+  ) {
     problems.push(`${JSON.stringify(c.target_label)} is invalid 'target_label' for ${c.action} action`);
   }
   if ((c.action === 'keepequal' || c.action === 'dropequal') && (c.regex !== '(.*)' || c.replacement !== '$1')) {

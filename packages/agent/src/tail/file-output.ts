@@ -86,7 +86,15 @@ export class FileOutput {
     this.send(client, labels, e, line, 0, line.length, entry.metadata.length > 0 ? entry.metadata : undefined);
   }
 
-  private send(client: number, labels: StreamLabels, e: DecodedEntry, buf: Uint8Array, start: number, end: number, metadata: readonly Label[] | undefined): void {
+  private send(
+    client: number,
+    labels: StreamLabels,
+    e: DecodedEntry,
+    buf: Uint8Array,
+    start: number,
+    end: number,
+    metadata: readonly Label[] | undefined,
+  ): void {
     this.clients[client]!.add(labels, e.seconds, e.nanos, buf, start, end, metadata, this.progress(), e.resumeOffset);
   }
 }

@@ -141,10 +141,7 @@ export class TailManager {
     await this.watcher?.close();
     if (this.positionsTimer) clearInterval(this.positionsTimer);
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      Promise.all(this.deps.clients.map((c) => c.drain())),
-      new Promise((r) => (timer = setTimeout(r, timeoutMs))),
-    ]);
+    await Promise.race([Promise.all(this.deps.clients.map((c) => c.drain())), new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
     clearTimeout(timer);
     for (const c of this.deps.clients) c.stop();
     await this.savePositions();
@@ -360,14 +357,28 @@ export class TailManager {
     }
     const offset = savedOffset ?? this.startOffset(p, identity, st.size);
     const file = new TailedFile(
-      p, handle, identity, offset, this.deps.clients.length, this.deps.options.decoder,
+      p,
+      handle,
+      identity,
+      offset,
+      this.deps.clients.length,
+      this.deps.options.decoder,
       (f, client, e) => this.outputs.get(f)!.emit(client, e),
       target.pipeline.containerFormat ? undefined : 'raw',
       this.readBuffer,
     );
     file.size = st.size;
     file.detached = detached;
-    this.outputs.set(file, new FileOutput(target, p, this.deps.clients, () => file.progress, () => file.format));
+    this.outputs.set(
+      file,
+      new FileOutput(
+        target,
+        p,
+        this.deps.clients,
+        () => file.progress,
+        () => file.format,
+      ),
+    );
     this.open.add(file);
     if (!detached) this.byPath.set(p, file);
     this.wake();

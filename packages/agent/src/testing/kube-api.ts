@@ -46,10 +46,14 @@ export async function startFakeKubeApi(initial: readonly V1Pod[]): Promise<FakeK
     }
     res.writeHead(200, { 'content-type': 'application/json' });
     if (url.searchParams.get('watch') !== 'true') {
-      res.end(JSON.stringify({
-        kind: 'PodList', apiVersion: 'v1', metadata: { resourceVersion: String(version) },
-        items: [...pods.values()].filter((p) => onNode(p, nodeName)),
-      }));
+      res.end(
+        JSON.stringify({
+          kind: 'PodList',
+          apiVersion: 'v1',
+          metadata: { resourceVersion: String(version) },
+          items: [...pods.values()].filter((p) => onNode(p, nodeName)),
+        }),
+      );
       return;
     }
     const from = Number(url.searchParams.get('resourceVersion') ?? '0');
@@ -101,8 +105,21 @@ export async function startFakeKubeApi(initial: readonly V1Pod[]): Promise<FakeK
 /** A running pod on `node` with one container. */
 export function testPod(name: string, uid: string, node: string, labels: Record<string, string> = {}): V1Pod {
   return {
-    metadata: { name, namespace: 'ml', uid, labels, annotations: { 'example.com/team': 'research' }, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: name.replace(/-\d+$/, ''), uid: 'o1', controller: true }] },
+    metadata: {
+      name,
+      namespace: 'ml',
+      uid,
+      labels,
+      annotations: { 'example.com/team': 'research' },
+      ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: name.replace(/-\d+$/, ''), uid: 'o1', controller: true }],
+    },
     spec: { nodeName: node, containers: [{ name: 'trainer', image: 'pytorch:2' }] },
-    status: { phase: 'Running', podIP: '10.0.0.5', hostIP: '10.0.1.1', conditions: [{ type: 'Ready', status: 'True' }], containerStatuses: [{ name: 'trainer', containerID: 'containerd://c0ffee', image: 'pytorch:2', imageID: '', ready: true, restartCount: 0 }] },
+    status: {
+      phase: 'Running',
+      podIP: '10.0.0.5',
+      hostIP: '10.0.1.1',
+      conditions: [{ type: 'Ready', status: 'True' }],
+      containerStatuses: [{ name: 'trainer', containerID: 'containerd://c0ffee', image: 'pytorch:2', imageID: '', ready: true, restartCount: 0 }],
+    },
   } as V1Pod;
 }

@@ -10,10 +10,7 @@ import { fileURLToPath } from 'node:url';
 
 export const AGENT_BIN = fileURLToPath(new URL('../../bin/agent.mjs', import.meta.url));
 export const LOKI_BIN = fileURLToPath(new URL('../../../loki-lite/bin/loki-lite.mjs', import.meta.url));
-const BUILT = [
-  fileURLToPath(new URL('../../dist/main.js', import.meta.url)),
-  fileURLToPath(new URL('../../../loki-lite/dist/main.js', import.meta.url)),
-];
+const BUILT = [fileURLToPath(new URL('../../dist/main.js', import.meta.url)), fileURLToPath(new URL('../../../loki-lite/dist/main.js', import.meta.url))];
 
 export interface Program {
   readonly child: ChildProcess;

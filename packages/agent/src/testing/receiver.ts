@@ -31,7 +31,7 @@ const PAGE_LIMIT = 5000;
  */
 export async function queryEntries(url: string, selector: string, range: { startNs: bigint; endNs: bigint }): Promise<StoredEntry[]> {
   const entries: StoredEntry[] = [];
-  for (let start = range.startNs; ;) {
+  for (let start = range.startNs; ; ) {
     const q = new URLSearchParams({ query: selector, start: String(start), end: String(range.endNs), limit: String(PAGE_LIMIT), direction: 'forward' });
     const res = await fetch(`${url}/loki/api/v1/query_range?${q}`);
     if (res.status !== 200) throw new Error(`query ${selector}: ${res.status} ${await res.text()}`);

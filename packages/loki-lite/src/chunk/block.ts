@@ -42,7 +42,11 @@ export class BlockCursor {
   private metadataStart = 0;
   private metadataCount = 0;
 
-  constructor(readonly buf: Buffer, start = 0, end = buf.length) {
+  constructor(
+    readonly buf: Buffer,
+    start = 0,
+    end = buf.length,
+  ) {
     this.r = new ByteReader(buf, start, end);
   }
 

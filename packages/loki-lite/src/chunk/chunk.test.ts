@@ -58,12 +58,20 @@ describe.each<ChunkEncoding>(['none', 'gzip', 'snappy'])('chunk with %s encoding
     expect([chunk.minTs, chunk.maxTs]).toEqual([T0 + 40n, T0 + 60n]);
     chunk.cutBlock();
     expect([chunk.minTs, chunk.maxTs]).toEqual([T0 + 40n, T0 + 60n]);
-    chunk.append(entry(45, 'into the head, between the block\'s bounds'));
+    chunk.append(entry(45, "into the head, between the block's bounds"));
     expect([chunk.minTs, chunk.maxTs]).toEqual([T0 + 40n, T0 + 60n]);
     chunk.append(entry(70, 'newest'));
     chunk.append(entry(-5, 'oldest'));
     expect([chunk.minTs, chunk.maxTs]).toEqual([T0 - 5n, T0 + 70n]);
-    expect(memChunkEntries(chunk, T0 - 100n, T0 + 100n).map((e) => e.line)).toEqual(['oldest', 'late', 'into the head, between the block\'s bounds', 'a', 'later', 'b', 'newest']);
+    expect(memChunkEntries(chunk, T0 - 100n, T0 + 100n).map((e) => e.line)).toEqual([
+      'oldest',
+      'late',
+      "into the head, between the block's bounds",
+      'a',
+      'later',
+      'b',
+      'newest',
+    ]);
   });
 
   it('compresses a full head instead of growing it while head memory is tight, losing nothing', () => {
@@ -176,47 +184,60 @@ describe.each<ChunkEncoding>(['none', 'gzip', 'snappy'])('chunk with %s encoding
     expect(storedChunkEntries(chunk.encode(), T0 + 48n, T0 + 1000n).map((e) => e.line)).toEqual(['l48', 'l49']);
   });
 
-  it.each(['in time order', 'shuffled'])('finds an entry it holds by timestamp and line, in its head and its blocks, before and after encoding (entries %s)', (order) => {
-    // Timestamps either side of the 32-bit halves' boundaries and before 1970; several lines at one time.
-    const stamps = [-(2n ** 40n), -1n, 2n ** 31n - 1n, 2n ** 31n, 2n ** 32n - 1n, 2n ** 32n, T0, T0 + 2n ** 31n, T0 + 2n ** 32n - 1n, T0 + 2n ** 32n];
-    const all: Entry[] = [];
-    for (let i = 0; i < 400; i++) {
-      const at = stamps[Math.floor((i * stamps.length) / 400)]! + BigInt(i % 3 === 0 ? 0 : i * 1000);
-      all.push({ ...entry(0, `line ${i} ${'z'.repeat(i % 70)}`, i % 5 ? {} : { k: `${i}` }), timestamp: at });
-    }
-    let seed = 3;
-    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
-    const appended = order === 'shuffled' ? all.map((e) => ({ e, r: random() })).sort((a, b) => a.r - b.r).map((x) => x.e) : all;
-    const probe = (e: Entry) => {
-      const batch = EntryBatch.fromEntries([e]);
-      const p = new EntryProbe();
-      p.set(batch.columns, batch.first);
-      return p;
-    };
-    const misses = (e: Entry): Entry[] => [
-      { ...e, line: `${e.line}.` }, { ...e, line: e.line.slice(0, -1) }, { ...e, timestamp: e.timestamp + 1n }, { ...e, timestamp: e.timestamp - 2n ** 32n },
-    ].filter((m) => !all.some((x) => x.timestamp === m.timestamp && x.line === m.line));
-    const head = new MemChunk(encoding, 1 << 20, 1 << 30); // one head of many runs
-    const blocks = new MemChunk(encoding, 1024, 1 << 30); // many blocks and a head
-    for (const e of appended) {
-      // looked up as soon as appended: the head's runs are brought up to date between appends and cuts
+  it.each(['in time order', 'shuffled'])(
+    'finds an entry it holds by timestamp and line, in its head and its blocks, before and after encoding (entries %s)',
+    (order) => {
+      // Timestamps either side of the 32-bit halves' boundaries and before 1970; several lines at one time.
+      const stamps = [-(2n ** 40n), -1n, 2n ** 31n - 1n, 2n ** 31n, 2n ** 32n - 1n, 2n ** 32n, T0, T0 + 2n ** 31n, T0 + 2n ** 32n - 1n, T0 + 2n ** 32n];
+      const all: Entry[] = [];
+      for (let i = 0; i < 400; i++) {
+        const at = stamps[Math.floor((i * stamps.length) / 400)]! + BigInt(i % 3 === 0 ? 0 : i * 1000);
+        all.push({ ...entry(0, `line ${i} ${'z'.repeat(i % 70)}`, i % 5 ? {} : { k: `${i}` }), timestamp: at });
+      }
+      let seed = 3;
+      const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+      const appended =
+        order === 'shuffled'
+          ? all
+              .map((e) => ({ e, r: random() }))
+              .sort((a, b) => a.r - b.r)
+              .map((x) => x.e)
+          : all;
+      const probe = (e: Entry) => {
+        const batch = EntryBatch.fromEntries([e]);
+        const p = new EntryProbe();
+        p.set(batch.columns, batch.first);
+        return p;
+      };
+      const misses = (e: Entry): Entry[] =>
+        [
+          { ...e, line: `${e.line}.` },
+          { ...e, line: e.line.slice(0, -1) },
+          { ...e, timestamp: e.timestamp + 1n },
+          { ...e, timestamp: e.timestamp - 2n ** 32n },
+        ].filter((m) => !all.some((x) => x.timestamp === m.timestamp && x.line === m.line));
+      const head = new MemChunk(encoding, 1 << 20, 1 << 30); // one head of many runs
+      const blocks = new MemChunk(encoding, 1024, 1 << 30); // many blocks and a head
+      for (const e of appended) {
+        // looked up as soon as appended: the head's runs are brought up to date between appends and cuts
+        for (const chunk of [head, blocks]) {
+          chunk.append(e);
+          expect(chunk.holds(probe(e))).toBe(true);
+          expect(chunk.holds(probe({ ...e, line: `${e.line}.` }))).toBe(false);
+        }
+      }
       for (const chunk of [head, blocks]) {
-        chunk.append(e);
-        expect(chunk.holds(probe(e))).toBe(true);
-        expect(chunk.holds(probe({ ...e, line: `${e.line}.` }))).toBe(false);
+        for (const e of all) {
+          expect(chunk.holds(probe(e))).toBe(true);
+          expect(chunk.holds(probe({ ...e, structuredMetadata: [{ name: 'other', value: 'metadata' }] }))).toBe(true);
+          for (const m of misses(e)) expect(chunk.holds(probe(m))).toBe(false);
+        }
+        chunk.encode(); // the head cut, overlapping blocks re-sorted
+        for (const e of all) expect(chunk.holds(probe(e))).toBe(true);
+        for (const m of misses(all[0]!)) expect(chunk.holds(probe(m))).toBe(false);
       }
-    }
-    for (const chunk of [head, blocks]) {
-      for (const e of all) {
-        expect(chunk.holds(probe(e))).toBe(true);
-        expect(chunk.holds(probe({ ...e, structuredMetadata: [{ name: 'other', value: 'metadata' }] }))).toBe(true);
-        for (const m of misses(e)) expect(chunk.holds(probe(m))).toBe(false);
-      }
-      chunk.encode(); // the head cut, overlapping blocks re-sorted
-      for (const e of all) expect(chunk.holds(probe(e))).toBe(true);
-      for (const m of misses(all[0]!)) expect(chunk.holds(probe(m))).toBe(false);
-    }
-  });
+    },
+  );
 
   it('compares timestamps by their signed high and unsigned low 32-bit halves when looking for an entry', () => {
     const chunk = new MemChunk(encoding, 1 << 20, 1 << 30);
@@ -252,8 +273,11 @@ describe('sortBlockBody', () => {
     const entries: Entry[] = stamps.map((timestamp, i) => ({ timestamp, line: `l${i}`, structuredMetadata: i % 3 ? [] : [{ name: 'k', value: `v${i}` }] }));
     const sorted = sortBlockBody(encodeBlockBody(entries));
     const out: Entry[] = [];
-    for (const c = new BlockCursor(sorted); c.next();) out.push(c.entry());
-    const expected = entries.map((e, i) => ({ e, i })).sort((a, b) => (a.e.timestamp < b.e.timestamp ? -1 : a.e.timestamp > b.e.timestamp ? 1 : a.i - b.i)).map((x) => x.e);
+    for (const c = new BlockCursor(sorted); c.next(); ) out.push(c.entry());
+    const expected = entries
+      .map((e, i) => ({ e, i }))
+      .sort((a, b) => (a.e.timestamp < b.e.timestamp ? -1 : a.e.timestamp > b.e.timestamp ? 1 : a.i - b.i))
+      .map((x) => x.e);
     expect(out).toEqual(expected);
   });
 });

@@ -150,7 +150,8 @@ export class EntrySummary {
     const runs = this.runs;
     for (let r = 0; r < this.count; r++) {
       const f = r * RUN_FIELDS;
-      if (compareHalves(probe.hi, probe.lo, runs[f + 1]!, runs[f + 2]! >>> 0) < 0 || compareHalves(probe.hi, probe.lo, runs[f + 3]!, runs[f + 4]! >>> 0) > 0) continue;
+      if (compareHalves(probe.hi, probe.lo, runs[f + 1]!, runs[f + 2]! >>> 0) < 0 || compareHalves(probe.hi, probe.lo, runs[f + 3]!, runs[f + 4]! >>> 0) > 0)
+        continue;
       const end = r + 1 < this.count ? runs[f + RUN_FIELDS]! : length;
       if (bodyHolds(body, runs[f]!, end, probe)) return true;
     }
@@ -239,7 +240,12 @@ export class BlockIndex {
 
   add(block: CompressedBlock): void {
     const { minTs, maxTs } = block;
-    this.bounds.push(Number(BigInt.asIntN(32, minTs >> 32n)), Number(BigInt.asUintN(32, minTs)), Number(BigInt.asIntN(32, maxTs >> 32n)), Number(BigInt.asUintN(32, maxTs)));
+    this.bounds.push(
+      Number(BigInt.asIntN(32, minTs >> 32n)),
+      Number(BigInt.asUintN(32, minTs)),
+      Number(BigInt.asIntN(32, maxTs >> 32n)),
+      Number(BigInt.asUintN(32, maxTs)),
+    );
     this.summaries.push(undefined);
   }
 

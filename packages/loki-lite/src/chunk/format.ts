@@ -13,9 +13,12 @@ const ENCODING_NAME: readonly ChunkEncoding[] = ['none', 'gzip', 'snappy'];
 
 export function compressBlock(encoding: ChunkEncoding, raw: Buffer, alloc?: (length: number) => Buffer): Buffer {
   switch (encoding) {
-    case 'none': return copyInto(raw, alloc);
-    case 'gzip': return alloc ? copyInto(gzipSync(raw, { level: 6 }), alloc) : gzipSync(raw, { level: 6 });
-    case 'snappy': return snappyCompress(raw, alloc);
+    case 'none':
+      return copyInto(raw, alloc);
+    case 'gzip':
+      return alloc ? copyInto(gzipSync(raw, { level: 6 }), alloc) : gzipSync(raw, { level: 6 });
+    case 'snappy':
+      return snappyCompress(raw, alloc);
   }
 }
 
@@ -27,9 +30,12 @@ function copyInto(bytes: Buffer, alloc: (length: number) => Buffer = Buffer.allo
 
 export function decompressBlock(encoding: ChunkEncoding, compressed: Buffer, uncompressedLength: number): Buffer {
   switch (encoding) {
-    case 'none': return compressed;
-    case 'gzip': return gunzipSync(compressed, { maxOutputLength: uncompressedLength + 1 });
-    case 'snappy': return snappyUncompress(compressed, uncompressedLength);
+    case 'none':
+      return compressed;
+    case 'gzip':
+      return gunzipSync(compressed, { maxOutputLength: uncompressedLength + 1 });
+    case 'snappy':
+      return snappyUncompress(compressed, uncompressedLength);
   }
 }
 
@@ -104,7 +110,13 @@ export function decodeChunk(bytes: Buffer): DecodedChunk {
   const blocks: BlockMeta[] = [];
   for (let i = 0; i < count; i++) {
     const b: BlockMeta = {
-      minTs: r.i64(), maxTs: r.i64(), entries: r.uvarint(), offset: r.uvarint(), length: r.uvarint(), uncompressedLength: r.uvarint(), crc: r.u32(),
+      minTs: r.i64(),
+      maxTs: r.i64(),
+      entries: r.uvarint(),
+      offset: r.uvarint(),
+      length: r.uvarint(),
+      uncompressedLength: r.uvarint(),
+      crc: r.u32(),
     };
     if (b.offset < CHUNK_HEADER_SIZE || b.offset + b.length > tableOffset) throw new CorruptDataError(`chunk block ${i} out of range`);
     blocks.push(b);
@@ -119,7 +131,9 @@ export function decodeChunk(bytes: Buffer): DecodedChunk {
 export function readBlock(chunk: DecodedChunk, block: BlockMeta, scratch?: SnappyScratchDecoder): Buffer {
   const data = chunk.bytes.subarray(block.offset, block.offset + block.length);
   if (crc32(data) !== block.crc) throw new CorruptDataError('chunk block checksum mismatch');
-  return scratch ? decompressBlockWith(scratch, chunk.encoding, data, block.uncompressedLength) : decompressBlock(chunk.encoding, data, block.uncompressedLength);
+  return scratch
+    ? decompressBlockWith(scratch, chunk.encoding, data, block.uncompressedLength)
+    : decompressBlock(chunk.encoding, data, block.uncompressedLength);
 }
 
 /** The checksum that goes into a chunk's object key. */

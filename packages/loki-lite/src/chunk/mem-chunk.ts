@@ -198,7 +198,11 @@ export class MemChunk {
    * BlockIndex); the head is summarised the same way (see EntrySummary).
    */
   holds(probe: EntryProbe): boolean {
-    if (this.headEntries > 0 && (this.headSummary ??= new EntrySummary(this.head.capacity / HEAD_BYTES_PER_ENTRY)).holds(this.head.buffer, this.head.length, probe)) return true;
+    if (
+      this.headEntries > 0 &&
+      (this.headSummary ??= new EntrySummary(this.head.capacity / HEAD_BYTES_PER_ENTRY)).holds(this.head.buffer, this.head.length, probe)
+    )
+      return true;
     return this.blockIndex.holds(this.encoding, this.blocks, probe);
   }
 
@@ -323,7 +327,13 @@ export class MemChunk {
       if (bytes >= this.blockSize || i === all.length - 1) {
         const part = all.slice(start, i + 1);
         const raw = encodeBlockBody(part);
-        this.pushBlock({ minTs: part[0]!.timestamp, maxTs: part[part.length - 1]!.timestamp, entries: part.length, data: compressBlock(this.encoding, raw, sharedBytes), uncompressedLength: raw.length });
+        this.pushBlock({
+          minTs: part[0]!.timestamp,
+          maxTs: part[part.length - 1]!.timestamp,
+          entries: part.length,
+          data: compressBlock(this.encoding, raw, sharedBytes),
+          uncompressedLength: raw.length,
+        });
         start = i + 1;
         bytes = 0;
       }

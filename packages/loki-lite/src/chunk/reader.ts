@@ -51,17 +51,13 @@ export interface BlockRuns {
  * The entries of an encoded (stored) chunk with from <= timestamp < through, one block at a time
  * (decompressed when asked for, its CRC checked), in time order or reversed.
  */
-export function readChunkBlocks(
-  bytes: Buffer, from: bigint, through: bigint, backward: boolean, prefilter?: BytePrefilter, read?: LinesRead,
-): BlockRuns {
+export function readChunkBlocks(bytes: Buffer, from: bigint, through: bigint, backward: boolean, prefilter?: BytePrefilter, read?: LinesRead): BlockRuns {
   const chunk = decodeChunk(bytes);
   return readBlocks(chunk.blocks, (b: BlockMeta) => readBlock(chunk, b, blockScratch), from, through, backward, prefilter, read);
 }
 
 /** readChunkBlocks for a chunk in memory, from its snapshot (or a structured clone of one). */
-export function readSnapshotBlocks(
-  s: ChunkSnapshot, from: bigint, through: bigint, backward: boolean, prefilter?: BytePrefilter, read?: LinesRead,
-): BlockRuns {
+export function readSnapshotBlocks(s: ChunkSnapshot, from: bigint, through: bigint, backward: boolean, prefilter?: BytePrefilter, read?: LinesRead): BlockRuns {
   const head = s.head;
   const blocks = head ? [...s.blocks, head] : s.blocks;
   const bodyOf = (b: SnapshotBlock) => (b === head ? asBuffer(b.data) : decompressBlockWith(blockScratch, s.encoding, asBuffer(b.data), b.uncompressedLength));
@@ -88,7 +84,11 @@ interface TimedBlock {
  * entries (no string, no BigInt); a block wholly inside the range needs no timestamp test either.
  */
 function readBlocks<B extends TimedBlock>(
-  all: readonly B[], bodyOf: (b: B) => Buffer, from: bigint, through: bigint, backward: boolean,
+  all: readonly B[],
+  bodyOf: (b: B) => Buffer,
+  from: bigint,
+  through: bigint,
+  backward: boolean,
   /** Lines failing this are left out without becoming entries (they are still counted in `read`). */
   prefilter?: BytePrefilter,
   read?: LinesRead,
@@ -111,7 +111,13 @@ function readBlocks<B extends TimedBlock>(
 
 /** The entries of one block body that pass the range (unless `inside`) and the prefilter, appended to `out`. */
 function readBlockInto(
-  body: Buffer, inside: boolean, from: bigint, through: bigint, out: Entry[], prefilter: BytePrefilter | undefined, read: LinesRead | undefined,
+  body: Buffer,
+  inside: boolean,
+  from: bigint,
+  through: bigint,
+  out: Entry[],
+  prefilter: BytePrefilter | undefined,
+  read: LinesRead | undefined,
 ): void {
   const cursor = new BlockCursor(body);
   prefilter?.reset();
@@ -141,7 +147,11 @@ function overlapGroups<B extends TimedBlock>(blocks: readonly B[]): Array<{ minT
     let top = { minTs: b.minTs, maxTs: b.maxTs, blocks: [b] };
     for (let below = groups[groups.length - 1]; below && top.minTs < below.maxTs; below = groups[groups.length - 1]) {
       groups.pop();
-      top = { minTs: below.minTs < top.minTs ? below.minTs : top.minTs, maxTs: below.maxTs > top.maxTs ? below.maxTs : top.maxTs, blocks: [...below.blocks, ...top.blocks] };
+      top = {
+        minTs: below.minTs < top.minTs ? below.minTs : top.minTs,
+        maxTs: below.maxTs > top.maxTs ? below.maxTs : top.maxTs,
+        blocks: [...below.blocks, ...top.blocks],
+      };
     }
     groups.push(top);
   }

@@ -53,7 +53,12 @@ describe('config', () => {
     );
     expect(config.querier.max_concurrent).toBe(2);
     expect(config.query_scheduler.max_outstanding_requests_per_tenant).toBe(7);
-    expect(warnings.map((w) => w.split(' ')[2]).filter((k) => k!.startsWith('quer')).sort()).toEqual(['querier.query_ingesters_within', 'query_scheduler.querier_forget_delay']);
+    expect(
+      warnings
+        .map((w) => w.split(' ')[2])
+        .filter((k) => k!.startsWith('quer'))
+        .sort(),
+    ).toEqual(['querier.query_ingesters_within', 'query_scheduler.querier_forget_delay']);
     expect(problems(`${withoutQuerier}querier: {max_concurrent: 0}\n`).join('\n')).toContain('querier.max_concurrent');
   });
 
@@ -61,17 +66,32 @@ describe('config', () => {
     const { config } = parseConfig(SEED);
     expect(config.server.http_listen_port).toBe(3100);
     expect(config.limits_config).toMatchObject({
-      max_line_size: 262_144, max_label_names_per_series: 15, max_label_name_length: 1024, max_label_value_length: 2048,
-      reject_old_samples: true, reject_old_samples_max_age: 604_800_000_000_000n, creation_grace_period: 600_000_000_000n,
-      ingestion_rate_mb: 4, ingestion_burst_size_mb: 6, per_stream_rate_limit: 3_145_728, per_stream_rate_limit_burst: 15_728_640,
-      max_structured_metadata_size: 65_536, max_structured_metadata_entries_count: 128, max_entries_limit_per_query: 5000,
+      max_line_size: 262_144,
+      max_label_names_per_series: 15,
+      max_label_name_length: 1024,
+      max_label_value_length: 2048,
+      reject_old_samples: true,
+      reject_old_samples_max_age: 604_800_000_000_000n,
+      creation_grace_period: 600_000_000_000n,
+      ingestion_rate_mb: 4,
+      ingestion_burst_size_mb: 6,
+      per_stream_rate_limit: 3_145_728,
+      per_stream_rate_limit_burst: 15_728_640,
+      max_structured_metadata_size: 65_536,
+      max_structured_metadata_entries_count: 128,
+      max_entries_limit_per_query: 5000,
     });
-    expect(config.ingester).toMatchObject({ chunk_target_size: 1_572_864, chunk_block_size: 262_144, max_chunk_age: 7_200_000_000_000n, chunk_idle_period: 1_800_000_000_000n });
+    expect(config.ingester).toMatchObject({
+      chunk_target_size: 1_572_864,
+      chunk_block_size: 262_144,
+      max_chunk_age: 7_200_000_000_000n,
+      chunk_idle_period: 1_800_000_000_000n,
+    });
     expect(config.ingester.wal.dir).toBe('wal');
     expect(Object.isFrozen(config.limits_config)).toBe(true);
   });
 
-  it('reads operational_config.log_duplicate_metrics (off by default) and warns of the section\'s other keys', () => {
+  it("reads operational_config.log_duplicate_metrics (off by default) and warns of the section's other keys", () => {
     expect(parseConfig(SEED).config.operational_config.log_duplicate_metrics).toBe(false);
     const { config, warnings } = parseConfig(`${SEED}operational_config: {log_duplicate_metrics: true, log_push_request: true}\n`);
     expect(config.operational_config.log_duplicate_metrics).toBe(true);
@@ -86,22 +106,22 @@ ingester: {chunk_encoding: lz5, max_chunk_age: soon, surprise: 1}
 limits_config: {max_line_size: huge}
 nonsense: true
 `);
-    expect(found).toEqual(expect.arrayContaining([
-      expect.stringMatching(/^schema_config\.configs\.0\.store: /),
-      expect.stringMatching(/^schema_config\.configs\.0\.index\.period: the tsdb index period must be 24h/),
-      expect.stringMatching(/^ingester\.chunk_encoding: /),
-      expect.stringMatching(/^ingester\.max_chunk_age: time: invalid duration "soon"/),
-      'ingester.surprise: unknown key (not a Loki config key loki-lite knows)',
-      expect.stringMatching(/^limits_config\.max_line_size: strconv.UnmarshalText: parsing "huge": invalid syntax/),
-      'nonsense: unknown key (not a Loki config key loki-lite knows)',
-    ]));
+    expect(found).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^schema_config\.configs\.0\.store: /),
+        expect.stringMatching(/^schema_config\.configs\.0\.index\.period: the tsdb index period must be 24h/),
+        expect.stringMatching(/^ingester\.chunk_encoding: /),
+        expect.stringMatching(/^ingester\.max_chunk_age: time: invalid duration "soon"/),
+        'ingester.surprise: unknown key (not a Loki config key loki-lite knows)',
+        expect.stringMatching(/^limits_config\.max_line_size: strconv.UnmarshalText: parsing "huge": invalid syntax/),
+        'nonsense: unknown key (not a Loki config key loki-lite knows)',
+      ]),
+    );
     expect(found.length).toBe(7);
   });
 
   it('names the file, line and column of a YAML syntax error, one line each', () => {
-    expect(problems('server:\n  http_listen_port: 3100\n  log_level: [info\n')).toEqual([
-      expect.stringMatching(/^config: yaml: line 4, column 1: \S.*[^:]$/),
-    ]);
+    expect(problems('server:\n  http_listen_port: 3100\n  log_level: [info\n')).toEqual([expect.stringMatching(/^config: yaml: line 4, column 1: \S.*[^:]$/)]);
     try {
       parseConfig('ingester: {a: 1\n', { configFile: '/etc/loki/loki.yaml' });
       throw new Error('expected a ConfigError');
@@ -115,18 +135,27 @@ nonsense: true
       'ingester.max_chunk_age: time: missing unit in duration "90" (examples: 30s, 1h30m, 7d)',
       'ingester.chunk_idle_period: time: missing unit in duration "10" (examples: 30s, 1h30m, 7d)',
     ]);
-    expect(parseConfig(`${SEED}\ncommon: {path_prefix: /tmp/x}\n`.replace('ingester: {chunk_encoding: snappy}', 'ingester: {chunk_encoding: snappy, chunk_idle_period: 0, max_chunk_age: 90s}')).config.ingester).toMatchObject({ chunk_idle_period: 0n, max_chunk_age: 90_000_000_000n });
+    expect(
+      parseConfig(
+        `${SEED}\ncommon: {path_prefix: /tmp/x}\n`.replace(
+          'ingester: {chunk_encoding: snappy}',
+          'ingester: {chunk_encoding: snappy, chunk_idle_period: 0, max_chunk_age: 90s}',
+        ),
+      ).config.ingester,
+    ).toMatchObject({ chunk_idle_period: 0n, max_chunk_age: 90_000_000_000n });
   });
 
   it('refuses a push size limit the decoder cannot index, and takes the largest it can', () => {
-    const base = 'common: {path_prefix: /tmp/x}\nschema_config: {configs: [{from: "2024-04-01", store: tsdb, object_store: filesystem, schema: v13, index: {prefix: x, period: 24h}}]}\n';
+    const base =
+      'common: {path_prefix: /tmp/x}\nschema_config: {configs: [{from: "2024-04-01", store: tsdb, object_store: filesystem, schema: v13, index: {prefix: x, period: 24h}}]}\n';
     expect(problems(`${base}distributor: {max_recv_msg_size: 2GiB}`)).toEqual(['distributor.max_recv_msg_size: must be below 2GiB']);
     expect(parseConfig(`${base}distributor: {max_recv_msg_size: 1GiB}`).config.distributor.max_recv_msg_size).toBe(2 ** 30);
   });
 
   it('checks cross-field rules after the schema', () => {
-    expect(problems('schema_config: {configs: [{from: "2024-04-01", store: tsdb, object_store: s3, schema: v13, index: {prefix: x, period: 24h}}]}'))
-      .toEqual(['storage_config.aws.bucketnames: required when object_store is s3']);
+    expect(problems('schema_config: {configs: [{from: "2024-04-01", store: tsdb, object_store: s3, schema: v13, index: {prefix: x, period: 24h}}]}')).toEqual([
+      'storage_config.aws.bucketnames: required when object_store is s3',
+    ]);
     expect(problems('target: everything\nschema_config: {configs: []}')).toHaveLength(2);
   });
 
@@ -149,7 +178,17 @@ nonsense: true
     expect(parseFlags(['-log.format=json', '-print-config-stderr'])).toMatchObject({ logFormat: 'json', printConfig: true });
     expect(() => parseFlags(['-log.format=xml'])).toThrow('invalid value "xml" for -log.format: logfmt or json');
     const text = usage();
-    for (const flag of ['config.file', 'config.expand-env', 'target', 'server.http-listen-port', 'server.http-listen-address', 'log.level', 'log.format', 'print-config-stderr', 'version']) {
+    for (const flag of [
+      'config.file',
+      'config.expand-env',
+      'target',
+      'server.http-listen-port',
+      'server.http-listen-address',
+      'log.level',
+      'log.format',
+      'print-config-stderr',
+      'version',
+    ]) {
       expect(text).toMatch(new RegExp(`^  -${flag.replace('.', '\\.')}( string| int)?\n    \t\\S`, 'm'));
     }
     expect(text).toContain('  -server.http-listen-port int\n    \tThe port the HTTP API listens on. (default 3100)\n');

@@ -28,12 +28,32 @@ function warnedKey(warning: string): string {
 // that loki-lite does not know fails the load; one that starts being acted on (or stops being read) changes
 // this list. Either way this test is the place that says so.
 const EXPECTED_WARNINGS = [
-  'bloom_build', 'bloom_gateway', 'chunk_store_config', 'common.compactor_address', 'common.replication_factor',
-  'compactor', 'frontend', 'frontend_worker', 'index_gateway', 'limits_config.max_cache_freshness_per_query',
-  'limits_config.retention_period', 'limits_config.volume_enabled', 'memberlist', 'pattern_ingester',
-  'query_range.cache_results', 'query_range.results_cache', 'ruler', 'runtime_config', 'server.grpc_listen_port',
-  'server.http_server_read_timeout', 'server.http_server_write_timeout', 'storage_config.bloom_shipper',
-  'storage_config.boltdb_shipper', 'storage_config.hedging', 'storage_config.tsdb_shipper', 'tracing',
+  'bloom_build',
+  'bloom_gateway',
+  'chunk_store_config',
+  'common.compactor_address',
+  'common.replication_factor',
+  'compactor',
+  'frontend',
+  'frontend_worker',
+  'index_gateway',
+  'limits_config.max_cache_freshness_per_query',
+  'limits_config.retention_period',
+  'limits_config.volume_enabled',
+  'memberlist',
+  'pattern_ingester',
+  'query_range.cache_results',
+  'query_range.results_cache',
+  'ruler',
+  'runtime_config',
+  'server.grpc_listen_port',
+  'server.http_server_read_timeout',
+  'server.http_server_write_timeout',
+  'storage_config.bloom_shipper',
+  'storage_config.boltdb_shipper',
+  'storage_config.hedging',
+  'storage_config.tsdb_shipper',
+  'tracing',
 ];
 
 describe('the config the Loki Helm chart renders for a Distributed install', () => {
@@ -58,7 +78,13 @@ describe('the config the Loki Helm chart renders for a Distributed install', () 
   it('reads the schema period and the ingester, limits, querier and query_range settings the chart and the guide set', () => {
     const { config } = load();
     expect(config.schema_config.configs).toEqual([
-      { from: BigInt(Date.UTC(2024, 3, 1)) * 1_000_000n, store: 'tsdb', object_store: 's3', schema: 'v13', index: { prefix: 'loki_index_', period: 24n * HOUR } },
+      {
+        from: BigInt(Date.UTC(2024, 3, 1)) * 1_000_000n,
+        store: 'tsdb',
+        object_store: 's3',
+        schema: 'v13',
+        index: { prefix: 'loki_index_', period: 24n * HOUR },
+      },
     ]);
     expect(config.ingester.chunk_encoding).toBe('snappy');
     expect(config.limits_config).toMatchObject({

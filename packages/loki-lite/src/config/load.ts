@@ -63,8 +63,19 @@ function applyFlags(tree: Record<string, unknown>, flags: Partial<Flags>): void 
 
 /** Loki's targets; loki-lite runs `all` (startLokiLite says so for the others). */
 const TARGETS = new Set([
-  'all', 'write', 'read', 'backend', 'distributor', 'ingester', 'querier', 'query-frontend', 'query-scheduler',
-  'index-gateway', 'compactor', 'ruler', 'pattern-ingester',
+  'all',
+  'write',
+  'read',
+  'backend',
+  'distributor',
+  'ingester',
+  'querier',
+  'query-frontend',
+  'query-scheduler',
+  'index-gateway',
+  'compactor',
+  'ruler',
+  'pattern-ingester',
 ]);
 
 /** Cross-field rules and defaults that depend on other keys (paths under common.path_prefix, the store). */

@@ -3071,4 +3071,6 @@ ui.ring.num_tokens
 ui.ring.replication_factor
 ui.ring.tokens_file_path
 ui.ring.zone_awareness_enabled
-`.trim().split('\n');
+`
+  .trim()
+  .split('\n');

@@ -39,7 +39,9 @@ describe("Loki's configuration reference", () => {
     expect(KEYS.length).toBeGreaterThan(2000);
     expect(new Set(KEYS).size).toBe(KEYS.length);
     expect([...KEYS].sort()).toEqual(KEYS);
-    expect(KEYS).toEqual(expect.arrayContaining(['ingester.lifecycler.ring.kvstore.store', 'schema_config.configs.index.period', 'storage_config.aws.bucketnames']));
+    expect(KEYS).toEqual(
+      expect.arrayContaining(['ingester.lifecycler.ring.kvstore.store', 'schema_config.configs.index.period', 'storage_config.aws.bucketnames']),
+    );
   });
 
   it('has no key loki-lite calls unknown: each is in the schema or accepted with a warning', () => {
@@ -49,15 +51,19 @@ describe("Loki's configuration reference", () => {
   });
 
   it('warns once of a key it accepts but does not act on, and still refuses a key Loki does not have', () => {
-    const base = 'common: {path_prefix: /tmp/x}\nschema_config: {configs: [{from: "2024-04-01", store: tsdb, object_store: filesystem, schema: v13, index: {prefix: i_, period: 24h}}]}\n';
+    const base =
+      'common: {path_prefix: /tmp/x}\nschema_config: {configs: [{from: "2024-04-01", store: tsdb, object_store: filesystem, schema: v13, index: {prefix: i_, period: 24h}}]}\n';
     const { warnings } = parseConfig(`${base}ruler: {ring: {kvstore: {consul: {host: "consul:8500"}}}}\n`);
     expect(warnings).toEqual(['config key ruler is accepted but not implemented by loki-lite yet; it has no effect']);
-    expect(unknownKeyProblems(settingOnly('ingester.lifecycler_typo', '1'))).toEqual(['ingester.lifecycler_typo: unknown key (not a Loki config key loki-lite knows)']);
+    expect(unknownKeyProblems(settingOnly('ingester.lifecycler_typo', '1'))).toEqual([
+      'ingester.lifecycler_typo: unknown key (not a Loki config key loki-lite knows)',
+    ]);
   });
 });
 
 describe('keys under a section loki-lite accepts without acting on it', () => {
-  const base = 'common: {path_prefix: /tmp/x}\nschema_config: {configs: [{from: "2024-04-01", store: tsdb, object_store: filesystem, schema: v13, index: {prefix: i_, period: 24h}}]}\n';
+  const base =
+    'common: {path_prefix: /tmp/x}\nschema_config: {configs: [{from: "2024-04-01", store: tsdb, object_store: filesystem, schema: v13, index: {prefix: i_, period: 24h}}]}\n';
   const problems = (text: string): readonly string[] => {
     try {
       parseConfig(text);
@@ -74,13 +80,19 @@ describe('keys under a section loki-lite accepts without acting on it', () => {
   });
 
   it("refuses a key in the wrong place (the seed guide's ruler.storage.alertmanager_url) and names the right one", () => {
-    expect(problems(`${base}ruler: {storage: {type: s3, alertmanager_url: "http://alertmanager:9093"}}\n`))
-      .toEqual([refused('ruler.storage.alertmanager_url', '; did you mean ruler.alertmanager_url?')]);
-    expect(problems(`${base}ruler: {bucketnames: rules}\n`))
-      .toEqual([refused('ruler.bucketnames', '; did you mean ruler.storage.cos.bucketnames or ruler.storage.s3.bucketnames?')]);
+    expect(problems(`${base}ruler: {storage: {type: s3, alertmanager_url: "http://alertmanager:9093"}}\n`)).toEqual([
+      refused('ruler.storage.alertmanager_url', '; did you mean ruler.alertmanager_url?'),
+    ]);
+    expect(problems(`${base}ruler: {bucketnames: rules}\n`)).toEqual([
+      refused('ruler.bucketnames', '; did you mean ruler.storage.cos.bucketnames or ruler.storage.s3.bucketnames?'),
+    ]);
     // many places: the shallowest are named, the others counted
-    expect(problems(`${base}ruler: {tls_ca_path: /ca.pem}\n`)).toEqual([refused('ruler.tls_ca_path',
-      '; did you mean ruler.alertmanager_client.tls_ca_path, ruler.ruler_client.tls_ca_path or ruler.evaluation.query_frontend.tls_ca_path (or 2 other places)?')]);
+    expect(problems(`${base}ruler: {tls_ca_path: /ca.pem}\n`)).toEqual([
+      refused(
+        'ruler.tls_ca_path',
+        '; did you mean ruler.alertmanager_client.tls_ca_path, ruler.ruler_client.tls_ca_path or ruler.evaluation.query_frontend.tls_ca_path (or 2 other places)?',
+      ),
+    ]);
   });
 
   // tracing.profiling_enabled: Loki reads it, but its reference hides it
@@ -94,12 +106,19 @@ server: {grpc_tls_config: {cert_file: /tls.crt}}
 limits_config: {ruler_remote_write_headers: {X-Scope-OrgID: team-a}}
 tracing: {profiling_enabled: false}
 `);
-    expect(warnings.map((w) => w.split(' ')[2])).toEqual(['memberlist', 'ruler', 'tracing', 'server.grpc_tls_config', 'limits_config.ruler_remote_write_headers']);
+    expect(warnings.map((w) => w.split(' ')[2])).toEqual([
+      'memberlist',
+      'ruler',
+      'tracing',
+      'server.grpc_tls_config',
+      'limits_config.ruler_remote_write_headers',
+    ]);
   });
 
   it('names a key under a list of blocks with its index, and checks it without', () => {
-    expect(problems(`${base.replace('period: 24h}', 'period: 24h}, chunks: {prefix: c_, perod: 24h}')}`))
-      .toEqual([refused('schema_config.configs.0.chunks.perod')]);
+    expect(problems(`${base.replace('period: 24h}', 'period: 24h}, chunks: {prefix: c_, perod: 24h}')}`)).toEqual([
+      refused('schema_config.configs.0.chunks.perod'),
+    ]);
   });
 
   it('accepts anything under a key of an earlier Loki release, which the reference does not have', () => {
@@ -108,9 +127,13 @@ tracing: {profiling_enabled: false}
   });
 
   it('reports such keys with the problems the schema and the cross-field rules find', () => {
-    expect(problems(`${base}ingester: {surprise: 1}\nmemberlist: {node_nam: a}\n`))
-      .toEqual([refused('memberlist.node_nam'), 'ingester.surprise: unknown key (not a Loki config key loki-lite knows)']);
-    expect(problems(`${base}target: everything\nmemberlist: {node_nam: a}\n`))
-      .toEqual([refused('memberlist.node_nam'), expect.stringMatching(/^target: unknown target "everything"/)]);
+    expect(problems(`${base}ingester: {surprise: 1}\nmemberlist: {node_nam: a}\n`)).toEqual([
+      refused('memberlist.node_nam'),
+      'ingester.surprise: unknown key (not a Loki config key loki-lite knows)',
+    ]);
+    expect(problems(`${base}target: everything\nmemberlist: {node_nam: a}\n`)).toEqual([
+      refused('memberlist.node_nam'),
+      expect.stringMatching(/^target: unknown target "everything"/),
+    ]);
   });
 });

@@ -54,9 +54,7 @@ export const configSchema = z.strictObject({
       storage: z
         .strictObject({
           s3: s3Config.optional(),
-          filesystem: z
-            .strictObject({ chunks_directory: z.string().default(''), rules_directory: z.string().default('') })
-            .optional(),
+          filesystem: z.strictObject({ chunks_directory: z.string().default(''), rules_directory: z.string().default('') }).optional(),
         })
         .prefault({}),
     })
@@ -143,8 +141,19 @@ export const configSchema = z.strictObject({
       split_queries_by_interval: duration.default(30n * 60n * 1_000_000_000n),
       query_timeout: duration.default(60_000_000_000n),
       discover_service_name: csvList.default([
-        'service', 'app', 'application', 'app_name', 'name', 'app_kubernetes_io_name', 'container', 'container_name',
-        'k8s_container_name', 'component', 'workload', 'job', 'k8s_job_name',
+        'service',
+        'app',
+        'application',
+        'app_name',
+        'name',
+        'app_kubernetes_io_name',
+        'container',
+        'container_name',
+        'k8s_container_name',
+        'component',
+        'workload',
+        'job',
+        'k8s_job_name',
       ]),
       discover_log_levels: z.boolean().default(true),
     })

@@ -7,7 +7,8 @@ import { RecordingLogger } from '../testing/recording-logger.js';
 import type { IngestStream } from '../ingester/push-request.js';
 import { Distributor } from './distributor.js';
 
-const BASE = 'schema_config: {configs: [{from: "2020-01-01", store: tsdb, object_store: filesystem, schema: v13, index: {prefix: i_, period: 24h}}]}\nstorage_config: {filesystem: {directory: /tmp/x}}\n';
+const BASE =
+  'schema_config: {configs: [{from: "2020-01-01", store: tsdb, object_store: filesystem, schema: v13, index: {prefix: i_, period: 24h}}]}\nstorage_config: {filesystem: {directory: /tmp/x}}\n';
 const limitsOf = (yaml: string) => parseConfig(`${BASE}limits_config: {discover_service_name: [], ${yaml}}`).config.limits_config;
 
 function push(distributor: Distributor, tenant: string, line: string): Promise<void> {
@@ -26,16 +27,28 @@ describe('Distributor', () => {
     await push(distributor, 'strict', 'short');
     // the same label string, validated again under the other limits, is still accepted for the first tenant
     await push(distributor, 'relaxed', 'another line longer than eight bytes');
-    expect(received).toEqual([['relaxed', 1], ['strict', 1], ['relaxed', 1]]);
+    expect(received).toEqual([
+      ['relaxed', 1],
+      ['strict', 1],
+      ['relaxed', 1],
+    ]);
   });
 
   it('tees every valid push to its tees without waiting for them; a failing tee does not fail the push', async () => {
     const teed: string[] = [];
-    const failing = { duplicate: () => { throw new Error('pattern ingester down'); } };
+    const failing = {
+      duplicate: () => {
+        throw new Error('pattern ingester down');
+      },
+    };
     const recording = { duplicate: (tenant: string, streams: readonly IngestStream[]) => void teed.push(`${tenant} ${streams[0]!.entries.line(0)}`) };
     const log = new RecordingLogger('warn');
     const distributor = new Distributor({
-      limits: new Limits(limitsOf('max_line_size: 1KB')), sink: { push: async () => {} }, tees: [failing, recording], metrics: new Metrics('test'), log,
+      limits: new Limits(limitsOf('max_line_size: 1KB')),
+      sink: { push: async () => {} },
+      tees: [failing, recording],
+      metrics: new Metrics('test'),
+      log,
     });
     await push(distributor, 'a', 'first');
     await expect(push(distributor, 'a', 'x'.repeat(2000))).rejects.toThrow(/Max entry size/);

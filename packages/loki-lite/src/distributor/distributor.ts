@@ -138,11 +138,15 @@ export class Distributor {
     const limiter = this.limiterFor(tenant, limits, nowMs);
     if (!limiter.allowN(nowMs, validBytes)) {
       discard('rate_limited', validLines, validBytes);
-      throw new LokiError('rate_limited', 'rate_limited',
-        `Ingestion rate limit exceeded for user ${tenant} (limit: ${Math.trunc(limiter.limit)} bytes/sec) while attempting to ingest '${validLines}' lines totaling '${validBytes}' bytes, reduce log volume or contact your Loki administrator to see if the limit can be increased`);
+      throw new LokiError(
+        'rate_limited',
+        'rate_limited',
+        `Ingestion rate limit exceeded for user ${tenant} (limit: ${Math.trunc(limiter.limit)} bytes/sec) while attempting to ingest '${validLines}' lines totaling '${validBytes}' bytes, reduce log volume or contact your Loki administrator to see if the limit can be increased`,
+      );
     }
     const body = req.snappyProtobuf;
-    const whole = body && !validationError && !limits.max_line_size_truncate ? { snappyProtobuf: body, serviceNameFrom: limits.discover_service_name } : undefined;
+    const whole =
+      body && !validationError && !limits.max_line_size_truncate ? { snappyProtobuf: body, serviceNameFrom: limits.discover_service_name } : undefined;
     const sent = this.deps.sink.push(tenant, valid, whole);
     for (const tee of this.deps.tees ?? []) this.duplicate(tee, tenant, valid);
     return validationError ? sent.then(() => Promise.reject(validationError)) : sent;

@@ -1,5 +1,14 @@
 import {
-  compareParts, type EntryBatch, findDuplicateLabelName, formatRFC3339, type Labels, LabelParseError, LokiError, nanosPartOf, parseLabels, printLabels,
+  compareParts,
+  type EntryBatch,
+  findDuplicateLabelName,
+  formatRFC3339,
+  type Labels,
+  LabelParseError,
+  LokiError,
+  nanosPartOf,
+  parseLabels,
+  printLabels,
   secondsOf,
 } from '@loki-lite/shared';
 import type { LimitsConfig } from '../config/schema.js';
@@ -24,11 +33,15 @@ export function validateStreamLabels(raw: string, limits: LimitsConfig): ParsedS
   const labelsString = printLabels(labels);
   if (labels.length === 0) throw invalid('missing_labels', 'error at least one label pair is required per stream');
   if (labels.length > limits.max_label_names_per_series) {
-    throw invalid('max_label_names_per_series', `entry for stream '${labelsString}' has ${labels.length} label names; limit ${limits.max_label_names_per_series}`);
+    throw invalid(
+      'max_label_names_per_series',
+      `entry for stream '${labelsString}' has ${labels.length} label names; limit ${limits.max_label_names_per_series}`,
+    );
   }
   for (const l of labels) {
     if (l.name.length > limits.max_label_name_length) throw invalid('label_name_too_long', `stream '${labelsString}' has label name too long: '${l.name}'`);
-    if (l.value.length > limits.max_label_value_length) throw invalid('label_value_too_long', `stream '${labelsString}' has label value too long: '${l.value}'`);
+    if (l.value.length > limits.max_label_value_length)
+      throw invalid('label_value_too_long', `stream '${labelsString}' has label value too long: '${l.value}'`);
   }
   const dup = findDuplicateLabelName(labels);
   if (dup !== undefined) throw invalid('duplicate_label_names', `stream '${labelsString}' has duplicate label name: '${dup}'`);
@@ -66,8 +79,10 @@ export function validateEntry(batch: EntryBatch, i: number, labelsString: string
   const seconds = batch.columns.seconds[batch.first + i]!;
   const nanos = batch.columns.nanos[batch.first + i]!;
   if (window.oldestNs !== undefined && compareParts(seconds, nanos, window.oldestSeconds, window.oldestNanos) < 0) {
-    return invalid('greater_than_max_sample_age',
-      `entry for stream '${labelsString}' has timestamp too old: ${formatRFC3339(batch.timestamp(i))}, oldest acceptable timestamp is: ${formatRFC3339(window.oldestNs)}`);
+    return invalid(
+      'greater_than_max_sample_age',
+      `entry for stream '${labelsString}' has timestamp too old: ${formatRFC3339(batch.timestamp(i))}, oldest acceptable timestamp is: ${formatRFC3339(window.oldestNs)}`,
+    );
   }
   if (compareParts(seconds, nanos, window.newestSeconds, window.newestNanos) > 0) {
     return invalid('too_far_in_future', `entry for stream '${labelsString}' has timestamp too new: ${formatRFC3339(batch.timestamp(i))}`);
@@ -83,18 +98,24 @@ export function validateEntry(batch: EntryBatch, i: number, labelsString: string
   const meta = batch.structuredMetadata(i);
   if (meta.length > 0) {
     if (!limits.allow_structured_metadata) {
-      return invalid('disallowed_structured_metadata',
-        `stream '${labelsString}' includes structured metadata, but this feature is disallowed. Please see \`limits_config.allow_structured_metadata\` or contact your Loki administrator to enable it.`);
+      return invalid(
+        'disallowed_structured_metadata',
+        `stream '${labelsString}' includes structured metadata, but this feature is disallowed. Please see \`limits_config.allow_structured_metadata\` or contact your Loki administrator to enable it.`,
+      );
     }
     let metaSize = 0;
     for (const l of meta) metaSize += l.name.length + l.value.length;
     if (limits.max_structured_metadata_size > 0 && metaSize > limits.max_structured_metadata_size) {
-      return invalid('structured_metadata_too_large',
-        `stream '${labelsString}' has structured metadata too large: '${metaSize}' bytes, limit: '${limits.max_structured_metadata_size}' bytes. Please see \`limits_config.max_structured_metadata_size\` or contact your Loki administrator to increase it.`);
+      return invalid(
+        'structured_metadata_too_large',
+        `stream '${labelsString}' has structured metadata too large: '${metaSize}' bytes, limit: '${limits.max_structured_metadata_size}' bytes. Please see \`limits_config.max_structured_metadata_size\` or contact your Loki administrator to increase it.`,
+      );
     }
     if (limits.max_structured_metadata_entries_count > 0 && meta.length > limits.max_structured_metadata_entries_count) {
-      return invalid('structured_metadata_too_many',
-        `stream '${labelsString}' has too many structured metadata labels: '${meta.length}', limit: '${limits.max_structured_metadata_entries_count}'. Please see \`limits_config.max_structured_metadata_entries_count\` or contact your Loki administrator to increase it.`);
+      return invalid(
+        'structured_metadata_too_many',
+        `stream '${labelsString}' has too many structured metadata labels: '${meta.length}', limit: '${limits.max_structured_metadata_entries_count}'. Please see \`limits_config.max_structured_metadata_entries_count\` or contact your Loki administrator to increase it.`,
+      );
     }
   }
   return undefined;

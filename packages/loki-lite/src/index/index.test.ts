@@ -91,7 +91,10 @@ describe('LogStore index', () => {
 
   it('uses the prefix of the schema period in force', async () => {
     const objects = new MemoryObjectStore();
-    const store = new LogStore(objects, [{ from: 0n, prefix: 'old_' }, { from: T0 + DAY, prefix: 'new_' }]);
+    const store = new LogStore(objects, [
+      { from: 0n, prefix: 'old_' },
+      { from: T0 + DAY, prefix: 'new_' },
+    ]);
     await writeIndex(store, 't', [series('{app="a"}', [T0, T0 + 1n], [T0 + DAY, T0 + DAY + 1n])]);
     expect((await objects.list('index/')).map((k) => k.split('/')[1])).toEqual(['new_20413', 'old_20412']);
     expect((await store.selectSeries('t', [m('app', '=', 'a')], T0, T0 + 2n * DAY))[0]!.chunks.length).toBe(2);

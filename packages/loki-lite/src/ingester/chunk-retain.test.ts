@@ -13,7 +13,11 @@ const MATCH_A = [newLabelMatcher('s', '=', 'a')];
 
 function stream(labels: string, entries: Array<[bigint, string]>) {
   const ls = parseLabels(labels);
-  return { labels: ls, labelsString: printLabels(ls), entries: EntryBatch.fromEntries(entries.map(([timestamp, line]) => ({ timestamp, line, structuredMetadata: [] }))) };
+  return {
+    labels: ls,
+    labelsString: printLabels(ls),
+    entries: EntryBatch.fromEntries(entries.map(([timestamp, line]) => ({ timestamp, line, structuredMetadata: [] }))),
+  };
 }
 
 /** The lines of {s="a"} the ingester answers from memory. */
@@ -25,10 +29,21 @@ describe('ingester.chunk_retain_period', () => {
   it('keeps an indexed chunk answered from memory for the period, and lets it go on the flush check after', async () => {
     const fixture = ingesterFixture('{wal: {enabled: false}, chunk_retain_period: 1m, flush_check_period: 10ms, index_cut_period: 1h}');
     let clockMs = Date.now();
-    const ingester = new Ingester({ config: fixture.config.ingester, limits: new Limits(fixture.config.limits_config), store: fixture.store, metrics: fixture.metrics, nowMs: () => clockMs });
+    const ingester = new Ingester({
+      config: fixture.config.ingester,
+      limits: new Limits(fixture.config.limits_config),
+      store: fixture.store,
+      metrics: fixture.metrics,
+      nowMs: () => clockMs,
+    });
     try {
       await ingester.start();
-      await ingester.push('t', [stream('{s="a"}', [[T0, 'one'], [T0 + 1n, 'two']])]);
+      await ingester.push('t', [
+        stream('{s="a"}', [
+          [T0, 'one'],
+          [T0 + 1n, 'two'],
+        ]),
+      ]);
       await ingester.flushAll(); // flushed and listed by an index file
       expect((await fixture.objects.list('chunks/')).length).toBe(1);
       expect((await fixture.objects.list('index/')).length).toBe(1);
@@ -61,7 +76,12 @@ describe('ingester.chunk_retain_period', () => {
     const fixture = ingesterFixture('{chunk_retain_period: 1h, index_cut_period: 1h, wal: {flush_on_shutdown: false}}');
     const first = fixture.newIngester();
     await first.start();
-    await first.push('t', [stream('{s="a"}', [[T0, 'one'], [T0 + 1n, 'two']])]);
+    await first.push('t', [
+      stream('{s="a"}', [
+        [T0, 'one'],
+        [T0 + 1n, 'two'],
+      ]),
+    ]);
     await first.flushAll(); // flush, index cut, then a checkpoint while the chunk is retained
     expect(first.chunksInMemory()).toBe(1);
     await first.stop();

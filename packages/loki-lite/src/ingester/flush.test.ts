@@ -33,7 +33,11 @@ function setup(ingesterYaml: string) {
 
 function stream(labels: string, entries: Array<[bigint, string]>) {
   const ls = parseLabels(labels);
-  return { labels: ls, labelsString: printLabels(ls), entries: EntryBatch.fromEntries(entries.map(([timestamp, line]) => ({ timestamp, line, structuredMetadata: [] }))) };
+  return {
+    labels: ls,
+    labelsString: printLabels(ls),
+    entries: EntryBatch.fromEntries(entries.map(([timestamp, line]) => ({ timestamp, line, structuredMetadata: [] }))),
+  };
 }
 
 /** Every index file's chunk refs, by table ("index/index_<day>/<tenant>/"), as object keys. */
@@ -49,14 +53,20 @@ async function indexedChunks(objects: MemoryObjectStore): Promise<Map<string, st
 }
 
 const DAY = PERIOD_NS;
-const T0 = (BigInt(Date.now()) * 1_000_000n / DAY) * DAY + DAY / 2n; // noon today
+const T0 = ((BigInt(Date.now()) * 1_000_000n) / DAY) * DAY + DAY / 2n; // noon today
 
 describe('flushing and index cuts', () => {
   it('a cut whose index file fails for one of its tables writes that one again, not a second file for the others', async () => {
     const { ingester, objects } = setup('{wal: {enabled: false}, index_cut_period: 1h, max_chunk_age: 72h}');
     await ingester.start();
     // one chunk over three days: listed in three daily tables
-    await ingester.push('t', [stream('{s="a"}', [[T0 - 2n * DAY, 'two days ago'], [T0 - DAY, 'yesterday'], [T0, 'today']])]);
+    await ingester.push('t', [
+      stream('{s="a"}', [
+        [T0 - 2n * DAY, 'two days ago'],
+        [T0 - DAY, 'yesterday'],
+        [T0, 'today'],
+      ]),
+    ]);
     objects.failNext = `index/index_${Number((T0 - DAY) / DAY)}/`;
     await ingester.flushAll();
     const tables = await indexedChunks(objects);
@@ -65,7 +75,9 @@ describe('flushing and index cuts', () => {
   });
 
   it('many flushes at once while pushing, with a store refusing some puts: each chunk listed once per table, each line once', async () => {
-    const { ingester, objects } = setup('{wal: {enabled: false}, chunk_target_size: 2KB, chunk_block_size: 512B, index_cut_period: 5ms, flush_check_period: 5ms, chunk_idle_period: 20ms, max_chunk_age: 72h, flush_op_backoff: {min_period: 1ms, max_period: 5ms}}');
+    const { ingester, objects } = setup(
+      '{wal: {enabled: false}, chunk_target_size: 2KB, chunk_block_size: 512B, index_cut_period: 5ms, flush_check_period: 5ms, chunk_idle_period: 20ms, max_chunk_age: 72h, flush_op_backoff: {min_period: 1ms, max_period: 5ms}}',
+    );
     objects.failEvery = { chunk: 5, index: 3 };
     await ingester.start();
     const pushed = new Set<string>();
@@ -73,7 +85,13 @@ describe('flushing and index cuts', () => {
     let n = 0;
     for (let round = 0; round < 60; round++) {
       // before midnight, after it, and across it: most cuts write a file in each of two tables
-      const streams = ([['a', -1_000_000n], ['b', 0n], ['c', -500n]] as const).map(([s, offset]) => {
+      const streams = (
+        [
+          ['a', -1_000_000n],
+          ['b', 0n],
+          ['c', -500n],
+        ] as const
+      ).map(([s, offset]) => {
         const entries = Array.from({ length: 8 }, (): [bigint, string] => {
           const ts = T0 + DAY / 2n + offset + BigInt(n++);
           return [ts, `${s} line ${n} ${'x'.repeat(40)}`];

@@ -95,7 +95,11 @@ export class ChunkFlusher {
   }
 
   /** Closes and queues each open chunk `reasonToClose` gives a reason for; `settled`: see FlushItem. */
-  private closeOpenChunks(instances: Iterable<TenantInstance>, settled: Promise<void>, reasonToClose: (stream: Stream, head: ChunkDesc) => string | undefined): void {
+  private closeOpenChunks(
+    instances: Iterable<TenantInstance>,
+    settled: Promise<void>,
+    reasonToClose: (stream: Stream, head: ChunkDesc) => string | undefined,
+  ): void {
     for (const instance of instances) {
       for (const stream of instance.streams.values()) {
         const head = stream.openDesc;
@@ -154,10 +158,13 @@ export class ChunkFlusher {
   private armRetryTimer(now: number): void {
     if (this.retryTimer || this.queue.length === 0) return;
     const due = Math.min(...this.queue.map((f) => f.desc.retryAtMs));
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
-      this.pump();
-    }, Math.max(1, due - now + 1));
+    this.retryTimer = setTimeout(
+      () => {
+        this.retryTimer = undefined;
+        this.pump();
+      },
+      Math.max(1, due - now + 1),
+    );
     this.retryTimer.unref();
   }
 
@@ -173,8 +180,13 @@ export class ChunkFlusher {
     desc.state = 'flushing';
     const bytes = desc.chunk.encode();
     const ref: ChunkRef = {
-      fingerprint: stream.fingerprint, from: desc.chunk.minTs, through: desc.chunk.maxTs,
-      checksum: chunkChecksum(bytes), size: bytes.length, entries: desc.chunk.entries, lineBytes: desc.chunk.lineBytes,
+      fingerprint: stream.fingerprint,
+      from: desc.chunk.minTs,
+      through: desc.chunk.maxTs,
+      checksum: chunkChecksum(bytes),
+      size: bytes.length,
+      entries: desc.chunk.entries,
+      lineBytes: desc.chunk.lineBytes,
     };
     try {
       await this.deps.store.putChunk(tenant, ref, bytes);

@@ -30,11 +30,15 @@ describe('a server whose WAL disk fills up', () => {
     let child: ChildServer | undefined;
     try {
       const port = await freePort();
-      const configFile = writeChildConfig(dir, port, `
+      const configFile = writeChildConfig(
+        dir,
+        port,
+        `
 ingester:
   wal: {dir: ${tmpfs.dir}/wal, min_free_disk_space: 0, checkpoint_duration: 500ms}
 limits_config: {reject_old_samples: false, max_entries_limit_per_query: 100000, ingestion_rate_mb: 1024, ingestion_burst_size_mb: 1024, per_stream_rate_limit: 1GB, per_stream_rate_limit_burst: 1GB}
-`);
+`,
+      );
       const filler = path.join(tmpfs.hostDir, 'filler');
       writeFileSync(filler, Buffer.alloc((4 << 20) - (160 << 10)));
       child = await startChild(configFile, port, tmpfs.runWith);
@@ -46,11 +50,15 @@ limits_config: {reject_old_samples: false, max_entries_limit_per_query: 100000, 
         while (failed.length < 400) {
           const n = seq++;
           const lines = Array.from({ length: 20 }, (_, i) => `writer=${w} push=${n} line=${i} ${'y'.repeat(n % 50)}`);
-          const stream = { labels: `{app="full", writer="${w}"}`, entries: lines.map((line, i) => ({ timestamp: T0 + BigInt(n * 100 + i), line, structuredMetadata: [] })) };
+          const stream = {
+            labels: `{app="full", writer="${w}"}`,
+            entries: lines.map((line, i) => ({ timestamp: T0 + BigInt(n * 100 + i), line, structuredMetadata: [] })),
+          };
           // Half the writers send JSON (WAL entries records), half protobuf (WAL push-body records).
-          const [type, body] = w % 2 === 0
-            ? ['application/json', encodePushRequestJson({ streams: [stream] })]
-            : ['application/x-protobuf', snappyCompress(encodePushRequestProto({ streams: [stream] }))];
+          const [type, body] =
+            w % 2 === 0
+              ? ['application/json', encodePushRequestJson({ streams: [stream] })]
+              : ['application/x-protobuf', snappyCompress(encodePushRequestProto({ streams: [stream] }))];
           const res = await fetch(`${child!.url}/loki/api/v1/push`, { method: 'POST', headers: { 'content-type': type }, body });
           const text = await res.text();
           if (res.status === 204) acked.push(...lines);
@@ -77,8 +85,11 @@ limits_config: {reject_old_samples: false, max_entries_limit_per_query: 100000, 
 
       unlinkSync(filler);
       const res = await fetch(`${child.url}/loki/api/v1/push`, {
-        method: 'POST', headers: { 'content-type': 'application/json' },
-        body: encodePushRequestJson({ streams: [{ labels: '{app="full"}', entries: [{ timestamp: T0 + 10n ** 11n, line: 'space is back', structuredMetadata: [] }] }] }),
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: encodePushRequestJson({
+          streams: [{ labels: '{app="full"}', entries: [{ timestamp: T0 + 10n ** 11n, line: 'space is back', structuredMetadata: [] }] }],
+        }),
       });
       expect(res.status).toBe(204);
       expect((await queryLines(child.url)).has('space is back')).toBe(true);

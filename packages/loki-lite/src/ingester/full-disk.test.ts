@@ -49,7 +49,8 @@ describe('ingester on a disk that fills up', () => {
   it('keeps every acknowledged push and nothing of a failed one, before and after a restart', async () => {
     const disk = new LimitedDisk(1 << 30);
     // Small chunks, so pushes fill and close chunks whose flush must wait for their WAL write.
-    const yaml = '{chunk_target_size: 1KB, chunk_block_size: 256B, flush_check_period: 10ms, index_cut_period: 1h, wal: {min_free_disk_space: 0, flush_on_shutdown: false}}';
+    const yaml =
+      '{chunk_target_size: 1KB, chunk_block_size: 256B, flush_check_period: 10ms, index_cut_period: 1h, wal: {min_free_disk_space: 0, flush_on_shutdown: false}}';
     const { newIngester: make, crash, objects } = setup(disk, yaml);
     let ingester = make();
     await ingester.start();
@@ -59,19 +60,21 @@ describe('ingester on a disk that fills up', () => {
     let n = 0;
     // Four writers at a time, so failing writes share batches with others, and lines of one stream interleave.
     for (let round = 0; round < 40; round++) {
-      await Promise.all([0, 1, 2, 3].map(async () => {
-        // incompressible, so a push fills a chunk or two
-        const lines = Array.from({ length: 8 }, () => `line ${n++} ${randomBytes(30).toString('hex')}`);
-        const first = n - lines.length;
-        await push(ingester, lines, '{app="disk"}', (i) => T0 + BigInt(first + i)).then(
-          () => acked.push(...lines),
-          (e: LokiError) => {
-            expect(e.kind).toBe('internal');
-            expect(e.message).toMatch(/^writing to the WAL failed, so the push was not stored: ENOSPC/);
-            failed.push(...lines);
-          },
-        );
-      }));
+      await Promise.all(
+        [0, 1, 2, 3].map(async () => {
+          // incompressible, so a push fills a chunk or two
+          const lines = Array.from({ length: 8 }, () => `line ${n++} ${randomBytes(30).toString('hex')}`);
+          const first = n - lines.length;
+          await push(ingester, lines, '{app="disk"}', (i) => T0 + BigInt(first + i)).then(
+            () => acked.push(...lines),
+            (e: LokiError) => {
+              expect(e.kind).toBe('internal');
+              expect(e.message).toMatch(/^writing to the WAL failed, so the push was not stored: ENOSPC/);
+              failed.push(...lines);
+            },
+          );
+        }),
+      );
     }
     expect(acked.length).toBeGreaterThan(0);
     expect(failed.length).toBeGreaterThan(0);
@@ -117,9 +120,19 @@ describe('ingester on a disk that fills up', () => {
     const { newIngester: make } = setup(disk, '{chunk_block_size: 256B, wal: {min_free_disk_space: 0}}');
     const ingester = make();
     await ingester.start();
-    await push(ingester, Array.from({ length: 20 }, (_, i) => `kept ${i} ${'k'.repeat(30)}`));
+    await push(
+      ingester,
+      Array.from({ length: 20 }, (_, i) => `kept ${i} ${'k'.repeat(30)}`),
+    );
     disk.failFsyncs = 1;
-    await expect(push(ingester, Array.from({ length: 20 }, (_, i) => `failed ${i} ${'f'.repeat(30)}`), '{app="disk"}', (i) => T0 + 100n + BigInt(i))).rejects.toThrow('EIO');
+    await expect(
+      push(
+        ingester,
+        Array.from({ length: 20 }, (_, i) => `failed ${i} ${'f'.repeat(30)}`),
+        '{app="disk"}',
+        (i) => T0 + 100n + BigInt(i),
+      ),
+    ).rejects.toThrow('EIO');
     expect(linesInMemory(ingester)).toEqual(Array.from({ length: 20 }, (_, i) => `kept ${i} ${'k'.repeat(30)}`));
     // The failed push's last entry is no longer the stream's newest: sending it again stores it.
     await push(ingester, [`failed 19 ${'f'.repeat(30)}`], '{app="disk"}', () => T0 + 119n);
@@ -135,8 +148,19 @@ describe('ingester on a disk that fills up', () => {
     disk.failFsyncs = 1;
     // The agent's retry of a batch: its first line repeats the stream's newest entry (dropped at ingest),
     // the second is new. Logged as the body as received, the failed record would hold both.
-    const body = snappyCompress(encodePushRequestProto({ streams: [{ labels: '{app="disk"}', entries: [
-      { timestamp: T0, line: 'acknowledged', structuredMetadata: [] }, { timestamp: T0 + 1n, line: 'failed', structuredMetadata: [] }] }] }));
+    const body = snappyCompress(
+      encodePushRequestProto({
+        streams: [
+          {
+            labels: '{app="disk"}',
+            entries: [
+              { timestamp: T0, line: 'acknowledged', structuredMetadata: [] },
+              { timestamp: T0 + 1n, line: 'failed', structuredMetadata: [] },
+            ],
+          },
+        ],
+      }),
+    );
     const decoded = decodePushBody(body, { contentType: 'application/x-protobuf', contentEncoding: undefined, maxMessageBytes: 1 << 20 });
     const streams = decoded.streams.map((s) => {
       const labels = parseLabels(s.labels);
@@ -155,18 +179,26 @@ describe('ingester on a disk that fills up', () => {
     const refusal = await (async () => {
       for (let i = 0; i < 400; i++) {
         // The first pushes may still start writes that run out of space; a failed write reads the space again.
-        const e = await push(ingester, [`probe ${i}`], '{app="probe"}', () => T0 + BigInt(i)).then(() => undefined, (err: LokiError) => err);
+        const e = await push(ingester, [`probe ${i}`], '{app="probe"}', () => T0 + BigInt(i)).then(
+          () => undefined,
+          (err: LokiError) => err,
+        );
         if (e?.kind === 'unavailable') return e;
         await new Promise((r) => setTimeout(r, 25));
       }
       throw new Error('pushes were never refused');
     })();
     expect(refusal.kind).toBe('unavailable');
-    expect(refusal.message).toMatch(/^the WAL disk is nearly full: .* free in .*, below ingester\.wal\.min_free_disk_space \(64KB\); pushes are refused until space is freed$/);
+    expect(refusal.message).toMatch(
+      /^the WAL disk is nearly full: .* free in .*, below ingester\.wal\.min_free_disk_space \(64KB\); pushes are refused until space is freed$/,
+    );
     expect((await metrics.walDiskFullFailures.get()).values[0]!.value).toBeGreaterThan(0);
     disk.capacity = disk.used + (1 << 20);
     for (let i = 0; ; i++) {
-      const ok = await push(ingester, ['space is back'], '{app="disk"}').then(() => true, () => false);
+      const ok = await push(ingester, ['space is back'], '{app="disk"}').then(
+        () => true,
+        () => false,
+      );
       if (ok) break;
       if (i > 400) throw new Error('pushes were not taken again');
       await new Promise((r) => setTimeout(r, 25));

@@ -46,7 +46,12 @@ export class IngesterWal {
 
   /** Locks the folder, replays it through `apply`, and starts watching the disk's free space. */
   static async open(deps: IngesterWalDeps, apply: (rec: WalRecord) => void): Promise<IngesterWal> {
-    const { config: { wal: walConfig }, metrics, log, walFiles } = deps;
+    const {
+      config: { wal: walConfig },
+      metrics,
+      log,
+      walFiles,
+    } = deps;
     const lock = await DirLock.acquire(walConfig.dir);
     // The write-failure and disk-space callbacks need the object, which needs the Wal and the guard.
     let self: IngesterWal | undefined;
@@ -59,9 +64,15 @@ export class IngesterWal {
         log: (m) => log.info(m),
         openFile: walFiles?.open,
       });
-      const diskSpace = new DiskSpaceGuard(walConfig.dir, walConfig.min_free_disk_space, 1000, {
-        onChange: (refusing, free) => self!.diskSpaceChanged(refusing, free),
-      }, walFiles?.freeBytes);
+      const diskSpace = new DiskSpaceGuard(
+        walConfig.dir,
+        walConfig.min_free_disk_space,
+        1000,
+        {
+          onChange: (refusing, free) => self!.diskSpaceChanged(refusing, free),
+        },
+        walFiles?.freeBytes,
+      );
       self = new IngesterWal(wal, lock, diskSpace, deps);
       await diskSpace.start();
       return self;
@@ -166,7 +177,9 @@ export class IngesterWal {
       this.deps.log.warn(`WAL disk has room again (${freeBytes} bytes free in ${dir}); taking pushes again`);
       return;
     }
-    this.deps.log.error(`WAL disk nearly full: ${freeBytes} bytes free in ${dir}, below ingester.wal.min_free_disk_space (${min}); refusing pushes until space is freed`);
+    this.deps.log.error(
+      `WAL disk nearly full: ${freeBytes} bytes free in ${dir}, below ingester.wal.min_free_disk_space (${min}); refusing pushes until space is freed`,
+    );
     this.deps.onDiskNearlyFull();
   }
 }

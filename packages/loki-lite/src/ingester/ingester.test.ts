@@ -25,7 +25,11 @@ function setup(ingesterYaml: string) {
 const T0 = BigInt(Date.now()) * 1_000_000n;
 function stream(labels: string, entries: Array<[bigint, string]>) {
   const ls = parseLabels(labels);
-  return { labels: ls, labelsString: printLabels(ls), entries: EntryBatch.fromEntries(entries.map(([timestamp, line]) => ({ timestamp, line, structuredMetadata: [] }))) };
+  return {
+    labels: ls,
+    labelsString: printLabels(ls),
+    entries: EntryBatch.fromEntries(entries.map(([timestamp, line]) => ({ timestamp, line, structuredMetadata: [] }))),
+  };
 }
 
 async function flushedByReason(metrics: Metrics): Promise<Record<string, number>> {
@@ -35,12 +39,24 @@ async function flushedByReason(metrics: Metrics): Promise<Record<string, number>
 
 describe('Ingester', () => {
   it('cuts chunks at the target size, on idleness and at max_chunk_age, and indexes them on the index timer', async () => {
-    const { ingester, objects, metrics } = setup('{chunk_target_size: 2KB, chunk_block_size: 512B, flush_check_period: 20ms, chunk_idle_period: 200ms, max_chunk_age: 1h, index_cut_period: 50ms}');
+    const { ingester, objects, metrics } = setup(
+      '{chunk_target_size: 2KB, chunk_block_size: 512B, flush_check_period: 20ms, chunk_idle_period: 200ms, max_chunk_age: 1h, index_cut_period: 50ms}',
+    );
     await ingester.start();
-    await ingester.push('t', [stream('{s="full"}', Array.from({ length: 100 }, (_, i): [bigint, string] => [T0 + BigInt(i), `${i} ${randomBytes(60).toString('hex')}`]))]);
+    await ingester.push('t', [
+      stream(
+        '{s="full"}',
+        Array.from({ length: 100 }, (_, i): [bigint, string] => [T0 + BigInt(i), `${i} ${randomBytes(60).toString('hex')}`]),
+      ),
+    ]);
     await ingester.push('t', [stream('{s="idle"}', [[T0, 'lonely line']])]);
     const hour = 3_600_000_000_000n;
-    await ingester.push('t', [stream('{s="old"}', [[T0 - 2n * hour, 'first'], [T0 - hour + 1n, 'second']])]);
+    await ingester.push('t', [
+      stream('{s="old"}', [
+        [T0 - 2n * hour, 'first'],
+        [T0 - hour + 1n, 'second'],
+      ]),
+    ]);
     await eventually(async () => {
       const r = await flushedByReason(metrics);
       return (r.full ?? 0) >= 2 && r.idle === 2 && r.max_age === 1;
@@ -59,7 +75,10 @@ describe('Ingester', () => {
       const streams = Array.from({ length: 50 }, (_, s) => {
         const lines = Array.from({ length: 5 }, (_, k) => `stream ${s} round ${round} line ${k} ${randomBytes(20).toString('hex')}`);
         sent.set(`${s}`, [...(sent.get(`${s}`) ?? []), ...lines]);
-        return stream(`{s="${s}"}`, lines.map((l, k): [bigint, string] => [T0 + BigInt(round * 10 + k), l]));
+        return stream(
+          `{s="${s}"}`,
+          lines.map((l, k): [bigint, string] => [T0 + BigInt(round * 10 + k), l]),
+        );
       });
       await ingester.push('t', streams);
       peak = Math.max(peak, ingester.headMemoryUsed);
@@ -94,7 +113,12 @@ describe('Ingester', () => {
   it('keeps a flushed chunk readable from memory until an index file lists it, then drops it', async () => {
     const { ingester, objects } = setup('{flush_check_period: 20ms, chunk_idle_period: 50ms, index_cut_period: 1h}');
     await ingester.start();
-    await ingester.push('t', [stream('{s="a"}', [[T0, 'one'], [T0 + 1n, 'two']])]);
+    await ingester.push('t', [
+      stream('{s="a"}', [
+        [T0, 'one'],
+        [T0 + 1n, 'two'],
+      ]),
+    ]);
     const matchers = [newLabelMatcher('s', '=', 'a')];
     await eventually(async () => (await objects.list('chunks/')).length === 1);
     expect((await objects.list('index/')).length).toBe(0);
@@ -109,18 +133,25 @@ describe('Ingester WAL push-body records', () => {
   it('name the service_name sources; replay stores every stream under the labels it had, once', async () => {
     const first = setup('{}');
     await first.ingester.start();
-    const body = snappyCompress(encodePushRequestProto({
-      streams: [
-        { labels: '{b="2", a="1"}', entries: [{ timestamp: T0, line: 'unsorted labels', structuredMetadata: [] }] },
-        { labels: '{app="x"}', entries: [{ timestamp: T0, line: 'gets service_name', structuredMetadata: [] }] },
-      ],
-    }));
+    const body = snappyCompress(
+      encodePushRequestProto({
+        streams: [
+          { labels: '{b="2", a="1"}', entries: [{ timestamp: T0, line: 'unsorted labels', structuredMetadata: [] }] },
+          { labels: '{app="x"}', entries: [{ timestamp: T0, line: 'gets service_name', structuredMetadata: [] }] },
+        ],
+      }),
+    );
     const decoded = decodePushBody(body, { contentType: 'application/x-protobuf', contentEncoding: undefined, maxMessageBytes: 1 << 20 });
     // As the distributor hands them over: service_name added to every stream.
     const serviceNameFrom = ['service', 'app'];
-    await first.ingester.push('t', decoded.streams.map((s) => ({
-      ...withServiceName(validateStreamLabels(s.labels, first.config.limits_config), serviceNameFrom), entries: s.entries,
-    })), { snappyProtobuf: body, serviceNameFrom });
+    await first.ingester.push(
+      't',
+      decoded.streams.map((s) => ({
+        ...withServiceName(validateStreamLabels(s.labels, first.config.limits_config), serviceNameFrom),
+        entries: s.entries,
+      })),
+      { snappyProtobuf: body, serviceNameFrom },
+    );
 
     const walDir = first.config.ingester.wal.dir;
     const records = walRecords(walDir);
@@ -138,18 +169,32 @@ describe('Ingester WAL push-body records', () => {
   it('list just the stored entries when the stream dropped some as duplicates, and replay those', async () => {
     const first = setup('{}');
     await first.ingester.start();
-    const entries = [[T0, 'a'], [T0 + 2n, 'b'], [T0 + 1n, 'late'], [T0, 'a'], [T0 + 1n, 'late'], [T0 + 2n, 'b']] as const;
-    const body = snappyCompress(encodePushRequestProto({
-      streams: [{ labels: '{s="dup"}', entries: entries.map(([timestamp, line]) => ({ timestamp, line, structuredMetadata: [] })) }],
-    }));
+    const entries = [
+      [T0, 'a'],
+      [T0 + 2n, 'b'],
+      [T0 + 1n, 'late'],
+      [T0, 'a'],
+      [T0 + 1n, 'late'],
+      [T0 + 2n, 'b'],
+    ] as const;
+    const body = snappyCompress(
+      encodePushRequestProto({
+        streams: [{ labels: '{s="dup"}', entries: entries.map(([timestamp, line]) => ({ timestamp, line, structuredMetadata: [] })) }],
+      }),
+    );
     const decoded = decodePushBody(body, { contentType: 'application/x-protobuf', contentEncoding: undefined, maxMessageBytes: 1 << 20 });
-    await first.ingester.push('t', decoded.streams.map((s) => ({ ...validateStreamLabels(s.labels, first.config.limits_config), entries: s.entries })), { snappyProtobuf: body, serviceNameFrom: [] });
+    await first.ingester.push(
+      't',
+      decoded.streams.map((s) => ({ ...validateStreamLabels(s.labels, first.config.limits_config), entries: s.entries })),
+      { snappyProtobuf: body, serviceNameFrom: [] },
+    );
     const lines = (ingester: Ingester) => ingester.streamsMatching('t', []).flatMap((s) => streamEntries(s, 0n, T0 + 10n).map((e) => e.line));
     expect(lines(first.ingester)).toEqual(['a', 'late', 'b']);
     // A record holds exactly what its push stored, so a failed write can take just that back out of memory.
     const records = walRecords(first.config.ingester.wal.dir);
-    expect(records.map((r) => (r.kind === 'entries' ? r.streams.flatMap((st) => Array.from({ length: st.entries.count }, (_, i) => st.entries.line(i))) : r.kind)))
-      .toEqual([['a', 'b', 'late']]);
+    expect(
+      records.map((r) => (r.kind === 'entries' ? r.streams.flatMap((st) => Array.from({ length: st.entries.count }, (_, i) => st.entries.line(i))) : r.kind)),
+    ).toEqual([['a', 'b', 'late']]);
     const second = await restartedOver(first);
     expect(lines(second)).toEqual(['a', 'late', 'b']);
   });
@@ -158,26 +203,50 @@ describe('Ingester WAL push-body records', () => {
     const first = setup('{max_chunk_age: 2h}');
     await first.ingester.start();
     const hour = 3_600_000_000_000n;
-    const body = snappyCompress(encodePushRequestProto({
-      streams: [
-        { labels: '{s="whole"}', entries: [{ timestamp: T0, line: 'kept', structuredMetadata: [] }, { timestamp: T0, line: 'kept', structuredMetadata: [] }] },
-        { labels: '{s="part"}', entries: [{ timestamp: T0, line: 'newest', structuredMetadata: [] }, { timestamp: T0 - 2n * hour, line: 'too far behind', structuredMetadata: [] }] },
-        { labels: '{s="after"}', entries: [{ timestamp: T0, line: 'after the refusal', structuredMetadata: [] }] },
-      ],
-    }));
+    const body = snappyCompress(
+      encodePushRequestProto({
+        streams: [
+          {
+            labels: '{s="whole"}',
+            entries: [
+              { timestamp: T0, line: 'kept', structuredMetadata: [] },
+              { timestamp: T0, line: 'kept', structuredMetadata: [] },
+            ],
+          },
+          {
+            labels: '{s="part"}',
+            entries: [
+              { timestamp: T0, line: 'newest', structuredMetadata: [] },
+              { timestamp: T0 - 2n * hour, line: 'too far behind', structuredMetadata: [] },
+            ],
+          },
+          { labels: '{s="after"}', entries: [{ timestamp: T0, line: 'after the refusal', structuredMetadata: [] }] },
+        ],
+      }),
+    );
     const decoded = decodePushBody(body, { contentType: 'application/x-protobuf', contentEncoding: undefined, maxMessageBytes: 1 << 20 });
-    const pushed = first.ingester.push('t', decoded.streams.map((s) => ({ ...validateStreamLabels(s.labels, first.config.limits_config), entries: s.entries })), { snappyProtobuf: body, serviceNameFrom: [] });
+    const pushed = first.ingester.push(
+      't',
+      decoded.streams.map((s) => ({ ...validateStreamLabels(s.labels, first.config.limits_config), entries: s.entries })),
+      { snappyProtobuf: body, serviceNameFrom: [] },
+    );
     await expect(pushed).rejects.toThrow(/entry too far behind/);
     expect(walRecords(first.config.ingester.wal.dir).map((r) => r.kind)).toEqual(['entries']);
 
     const second = await restartedOver(first);
     const replayed = second.streamsMatching('t', []).map((s) => [s.labelsString, streamEntries(s, 0n, T0 + 1n).map((e) => e.line)]);
-    expect(replayed.sort()).toEqual([['{s="after"}', ['after the refusal']], ['{s="part"}', ['newest']], ['{s="whole"}', ['kept']]]);
+    expect(replayed.sort()).toEqual([
+      ['{s="after"}', ['after the refusal']],
+      ['{s="part"}', ['newest']],
+      ['{s="whole"}', ['kept']],
+    ]);
   });
 });
 
 function walRecords(walDir: string) {
-  return readdirSync(walDir).filter((f) => f.startsWith('segment-')).flatMap((f) => scanRecords(readFileSync(path.join(walDir, f))).records);
+  return readdirSync(walDir)
+    .filter((f) => f.startsWith('segment-'))
+    .flatMap((f) => scanRecords(readFileSync(path.join(walDir, f))).records);
 }
 
 /** A second ingester over the same WAL, as after the first one crashed; started, so it has replayed. */

@@ -65,7 +65,11 @@ export class Ingester {
     this.headMemory = new HeadMemory(config.head_memory_limit);
     this.indexCutter = new IndexCutter({ store: deps.store, metrics, log: this.log, now: this.now, retainMs: msOf(config.chunk_retain_period) });
     this.flusher = new ChunkFlusher({
-      config, store: deps.store, metrics, log: this.log, now: this.now,
+      config,
+      store: deps.store,
+      metrics,
+      log: this.log,
+      now: this.now,
       onFlushed: (item) => this.indexCutter.chunkFlushed(item),
     });
     metrics.chunksInMemory = () => this.chunksInMemory();
@@ -77,11 +81,17 @@ export class Ingester {
     const { config, metrics } = this.deps;
     if (config.wal.enabled) {
       const replayStarted = process.hrtime.bigint();
-      this.wal = await IngesterWal.open({
-        config, metrics, log: this.log, walFiles: this.deps.walFiles,
-        streamOf: (tenant, labelsString) => this.instances.get(tenant)?.streams.get(labelsString),
-        onDiskNearlyFull: () => void this.serialized(() => this.checkpoint()).catch((e: Error) => this.log.error(`ingester: ${e.message}`)),
-      }, (rec) => this.applyReplayed(rec));
+      this.wal = await IngesterWal.open(
+        {
+          config,
+          metrics,
+          log: this.log,
+          walFiles: this.deps.walFiles,
+          streamOf: (tenant, labelsString) => this.instances.get(tenant)?.streams.get(labelsString),
+          onDiskNearlyFull: () => void this.serialized(() => this.checkpoint()).catch((e: Error) => this.log.error(`ingester: ${e.message}`)),
+        },
+        (rec) => this.applyReplayed(rec),
+      );
       metrics.walReplayDuration.set(Number(process.hrtime.bigint() - replayStarted) / 1e9);
       // Every stream in memory now came back from the WAL.
       for (const instance of this.instances.values()) metrics.walRecoveredStreams.inc(instance.streams.size);
@@ -262,9 +272,12 @@ export class Ingester {
   }
 
   private every(periodNs: bigint, fn: () => void | Promise<void>): void {
-    const t = setInterval(() => {
-      void Promise.resolve(fn()).catch((e: Error) => this.log.error(`ingester: ${e.message}`));
-    }, Math.max(msOf(periodNs), 10));
+    const t = setInterval(
+      () => {
+        void Promise.resolve(fn()).catch((e: Error) => this.log.error(`ingester: ${e.message}`));
+      },
+      Math.max(msOf(periodNs), 10),
+    );
     t.unref();
     this.timers.push(t);
   }

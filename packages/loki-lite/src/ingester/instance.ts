@@ -51,7 +51,10 @@ export class TenantInstance {
   /** By label string, in creation order (the flush sweep and checkpoints walk them in that order). */
   readonly streams = new Map<string, Stream>();
 
-  constructor(readonly tenant: string, private readonly deps: InstanceDeps) {}
+  constructor(
+    readonly tenant: string,
+    private readonly deps: InstanceDeps,
+  ) {}
 
   /**
    * Stores the streams' entries. `whole`: the push came as a body the WAL may log as received, which it
@@ -129,8 +132,11 @@ export class TenantInstance {
     for (let i = 0; i < s.entries.count; i++) bytes += s.entries.lineBytes(i);
     this.deps.metrics.discardedSamples.inc({ reason: 'stream_limit', tenant: this.tenant }, s.entries.count);
     this.deps.metrics.discardedBytes.inc({ reason: 'stream_limit', tenant: this.tenant }, bytes);
-    return new LokiError('rate_limited', 'stream_limit',
-      `Maximum active stream limit exceeded when trying to create stream ${s.labelsString}, reduce the number of active streams (reduce labels or reduce label values), or contact your Loki administrator to see if the limit can be increased, user: '${this.tenant}'`);
+    return new LokiError(
+      'rate_limited',
+      'stream_limit',
+      `Maximum active stream limit exceeded when trying to create stream ${s.labelsString}, reduce the number of active streams (reduce labels or reduce label values), or contact your Loki administrator to see if the limit can be increased, user: '${this.tenant}'`,
+    );
   }
 
   /** The streams whose labels match every matcher. */

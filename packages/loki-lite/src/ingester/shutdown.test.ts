@@ -16,7 +16,8 @@ describe('SIGTERM', () => {
     const now = BigInt(Date.now()) * 1_000_000n;
     const lines = Array.from({ length: 300 }, (_, i) => `before shutdown ${i}`);
     const res = await fetch(`${child.url}/loki/api/v1/push`, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ streams: [{ stream: { app: 'term' }, values: lines.map((l, i) => [(now + BigInt(i)).toString(), l]) }] }),
     });
     expect(res.status).toBe(204);

@@ -6,10 +6,15 @@ import { memChunkEntries, streamEntries } from '../testing/chunk-entries.js';
 import { Stream, type StreamSettings } from './stream.js';
 
 const settings: StreamSettings = {
-  headMemory: new HeadMemory(), encoding: 'none', blockSize: 1 << 16, targetSize: 1 << 20,
+  headMemory: new HeadMemory(),
+  encoding: 'none',
+  blockSize: 1 << 16,
+  targetSize: 1 << 20,
   // a window of 0.6 s, so the cutoff borrows from the seconds
-  maxBehindSeconds: 0, maxBehindNanos: 600_000_000,
-  rateLimitBytes: 1 << 30, rateBurstBytes: 1 << 30,
+  maxBehindSeconds: 0,
+  maxBehindNanos: 600_000_000,
+  rateLimitBytes: 1 << 30,
+  rateBurstBytes: 1 << 30,
 };
 
 /** One batch of entries given as [seconds, nanos, line]. */
@@ -25,7 +30,11 @@ describe('Stream.push', () => {
   it('refuses entries older than the newest minus the window, to the nanosecond', () => {
     const stream = new Stream([{ name: 'a', value: 'b' }], '{a="b"}', 'fp', settings, 0, () => {});
     expect(stream.push(batch([10, 500_000_000, 'newest']), 0, false).failed).toEqual([]);
-    const outcome = stream.push(batch([9, 899_999_999, 'too old'], [9, 900_000_000, 'just in'], [10, 500_000_000, 'newest'], [10, 500_000_000, 'same time']), 0, false);
+    const outcome = stream.push(
+      batch([9, 899_999_999, 'too old'], [9, 900_000_000, 'just in'], [10, 500_000_000, 'newest'], [10, 500_000_000, 'same time']),
+      0,
+      false,
+    );
     expect(outcome.failed.map((f) => [f.timestamp, f.error.message])).toEqual([
       [9_899_999_999n, 'entry too far behind, entry timestamp is: 1970-01-01T00:00:09Z, oldest acceptable timestamp is: 1970-01-01T00:00:09Z'],
     ]);
@@ -52,7 +61,13 @@ describe('Stream.push', () => {
     const small: StreamSettings = { ...settings, blockSize: 64, targetSize: 256, maxBehindSeconds: 60, maxBehindNanos: 0 };
     const stream = new Stream([{ name: 'a', value: 'b' }], '{a="b"}', 'fp', small, 0, () => {});
     const push = (...entries: Array<[number, number, string]>) => stream.push(batch(...entries), 0, false);
-    const sent: Array<[number, number, string]> = [[10, 0, 'one'], [11, 0, 'two'], [12, 0, 'three'], [12, 0, 'three, again at 12'], [13, 0, 'four']];
+    const sent: Array<[number, number, string]> = [
+      [10, 0, 'one'],
+      [11, 0, 'two'],
+      [12, 0, 'three'],
+      [12, 0, 'three, again at 12'],
+      [13, 0, 'four'],
+    ];
     expect(push(...sent).storedCount).toBe(5);
     // an agent re-sends the batch: every entry is held already (the first four in the cut blocks)
     expect(stream.chunks[0]!.chunk.headBytes).toBeLessThan(64);
@@ -88,7 +103,11 @@ describe('Stream.push', () => {
     const [taken] = stream.chunkSnapshots(0n, 100_000_000_000n);
     stream.push(batch([11, 0, 'late, within'], [13, 0, 'later, outside'], [9, 999_999_999, 'late, outside']), 0, false);
     expect([taken!.minTs, taken!.maxTs]).toEqual([10_000_000_000n, 12_000_000_000n]);
-    expect(readSnapshotBlocks(taken!.chunk, 0n, 100_000_000_000n, false).next()!.map((e) => e.line)).toEqual(['a', 'b']);
+    expect(
+      readSnapshotBlocks(taken!.chunk, 0n, 100_000_000_000n, false)
+        .next()!
+        .map((e) => e.line),
+    ).toEqual(['a', 'b']);
   });
 
   it('keeps what Loki keeps over random pushes, cuts and chunk closes, in time order with the right ranges', () => {
@@ -108,8 +127,10 @@ describe('Stream.push', () => {
         let ts = (t += BigInt(Math.floor(random() * 3e8)));
         if (r < 0.15) ts = t - BigInt(Math.floor(random() * 1.5e9)); // late, sometimes beyond the 1 s window
         let line = `line ${round} ${n} ${'x'.repeat(Math.floor(random() * 40))}`;
-        if (r > 0.95 && newest) [ts, line] = newest; // an exact repeat of the newest
-        else if (r > 0.9 && kept.length > 0) [ts, line] = kept[kept.length - 1 - Math.floor(random() * Math.min(kept.length, 60))]!; // of another
+        if (r > 0.95 && newest)
+          [ts, line] = newest; // an exact repeat of the newest
+        else if (r > 0.9 && kept.length > 0)
+          [ts, line] = kept[kept.length - 1 - Math.floor(random() * Math.min(kept.length, 60))]!; // of another
         else if (r > 0.85 && newest) ts = newest[0]; // another line at the newest's time
         entries.push([Number(ts / 1_000_000_000n), Number(ts % 1_000_000_000n), line]);
         const behind = newest !== undefined && ts < newest[0] - 1_000_000_000n;

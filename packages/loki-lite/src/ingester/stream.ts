@@ -1,4 +1,15 @@
-import { compareParts, type EntryBatch, type EntryColumns, formatBytes, formatRFC3339, LokiError, type Labels, nanosOfParts, nanosPartOf, secondsOf } from '@loki-lite/shared';
+import {
+  compareParts,
+  type EntryBatch,
+  type EntryColumns,
+  formatBytes,
+  formatRFC3339,
+  LokiError,
+  type Labels,
+  nanosOfParts,
+  nanosPartOf,
+  secondsOf,
+} from '@loki-lite/shared';
 import { EntryProbe } from '../chunk/duplicates.js';
 import type { Entry } from '../chunk/entry.js';
 import type { ChunkEncoding } from '../chunk/format.js';
@@ -202,8 +213,11 @@ export class Stream {
 
   /** Loki's error for entry i, which tooFarBehind has just refused. */
   private tooFarBehindError(batch: EntryBatch, i: number): LokiError {
-    return new LokiError('bad_data', 'too_far_behind',
-      `entry too far behind, entry timestamp is: ${formatRFC3339(batch.timestamp(i))}, oldest acceptable timestamp is: ${formatRFC3339(nanosOfParts(this.cutoffSeconds, this.cutoffNanos))}`);
+    return new LokiError(
+      'bad_data',
+      'too_far_behind',
+      `entry too far behind, entry timestamp is: ${formatRFC3339(batch.timestamp(i))}, oldest acceptable timestamp is: ${formatRFC3339(nanosOfParts(this.cutoffSeconds, this.cutoffNanos))}`,
+    );
   }
 
   /** Closes the open chunk if it is full (queueing it for flushing) and opens a new one. */
@@ -243,8 +257,8 @@ export class Stream {
    * that do are rebuilt without them. Returns how many entries were taken back.
    */
   takeBack(failed: EntrySet): number {
-    const newestGoes = this.newestSeconds !== Number.NEGATIVE_INFINITY &&
-      failed.hasLine(nanosOfParts(this.newestSeconds, this.newestNanos), this.newestLineText());
+    const newestGoes =
+      this.newestSeconds !== Number.NEGATIVE_INFINITY && failed.hasLine(nanosOfParts(this.newestSeconds, this.newestNanos), this.newestLineText());
     // The open chunk may be rebuilt, so a newest line that stays must not be read from it any more.
     if (!newestGoes && this.newestIsLastAppended) this.copyNewestLine();
     let taken = 0;
@@ -296,7 +310,6 @@ export class Stream {
     this.lastLineLength = line.copy(this.lastLine, 0);
   }
 
-
   /**
    * Point-in-time copies of the in-memory chunks with entries in [from, through), as plain data (see
    * MemChunk.snapshot), each with the time range it had when taken: the merge orders chunks by it, and an
@@ -332,6 +345,9 @@ function firstIndices(n: number): number[] {
 }
 
 export function streamRateLimited(limit: number, labels: string, bytes: number): LokiError {
-  return new LokiError('rate_limited', 'per_stream_rate_limit',
-    `Per stream rate limit exceeded (limit: ${formatBytes(limit)}/sec) while attempting to ingest for stream '${labels}' totaling ${formatBytes(bytes)}, consider splitting a stream via additional labels or contact your Loki administrator to see if the limit can be increased`);
+  return new LokiError(
+    'rate_limited',
+    'per_stream_rate_limit',
+    `Per stream rate limit exceeded (limit: ${formatBytes(limit)}/sec) while attempting to ingest for stream '${labels}' totaling ${formatBytes(bytes)}, consider splitting a stream via additional labels or contact your Loki administrator to see if the limit can be increased`,
+  );
 }

@@ -17,7 +17,8 @@ function stream(labels: string) {
 describe('per-tenant limits in the ingester', () => {
   it("holds each tenant to its own active-stream limit: an override for one leaves the others at limits_config's", async () => {
     const fixture = ingesterFixture('{wal: {enabled: false}}');
-    const strict = parseConfig(`schema_config: {configs: [{from: "2020-01-01", store: tsdb, object_store: inmemory, schema: v13, index: {prefix: index_, period: 24h}}]}
+    const strict =
+      parseConfig(`schema_config: {configs: [{from: "2020-01-01", store: tsdb, object_store: inmemory, schema: v13, index: {prefix: index_, period: 24h}}]}
 limits_config: {max_global_streams_per_user: 1}`).config.limits_config;
     const limits = new Limits(fixture.config.limits_config, new Map([['strict', strict]]));
     const ingester = new Ingester({ config: fixture.config.ingester, limits, store: fixture.store, metrics: fixture.metrics });

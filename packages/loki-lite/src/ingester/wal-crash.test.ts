@@ -19,7 +19,10 @@ describe('WAL durability', () => {
   it('every acknowledged push survives SIGKILL during load', async () => {
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
-    const configFile = writeChildConfig(dir, port, `
+    const configFile = writeChildConfig(
+      dir,
+      port,
+      `
 ingester:
   chunk_encoding: snappy
   chunk_block_size: 4KB
@@ -29,7 +32,8 @@ ingester:
   index_cut_period: 250ms
   wal: {checkpoint_duration: 200ms}
 limits_config: {reject_old_samples: false, max_entries_limit_per_query: 1000000, ingestion_rate_mb: 1024, ingestion_burst_size_mb: 1024, per_stream_rate_limit: 1GB, per_stream_rate_limit_burst: 1GB}
-`);
+`,
+    );
 
     let child = await startChild(configFile, port);
 
@@ -41,11 +45,15 @@ limits_config: {reject_old_samples: false, max_entries_limit_per_query: 1000000,
       while (!killed) {
         const n = seq++;
         const lines = Array.from({ length: 20 }, (_, i) => `writer=${w} request=${n} line=${i} ${'x'.repeat(n % 40)}`);
-        const stream = { labels: `{app="crash", writer="${w % 3}"}`, entries: lines.map((line, i) => ({ timestamp: base + BigInt(n * 100 + i), line, structuredMetadata: [] })) };
+        const stream = {
+          labels: `{app="crash", writer="${w % 3}"}`,
+          entries: lines.map((line, i) => ({ timestamp: base + BigInt(n * 100 + i), line, structuredMetadata: [] })),
+        };
         // Even writers send JSON (WAL entries records), odd ones protobuf (WAL push-body records).
-        const [type, body] = w % 2 === 0
-          ? ['application/json', encodePushRequestJson({ streams: [stream] })]
-          : ['application/x-protobuf', snappyCompress(encodePushRequestProto({ streams: [stream] }))];
+        const [type, body] =
+          w % 2 === 0
+            ? ['application/json', encodePushRequestJson({ streams: [stream] })]
+            : ['application/x-protobuf', snappyCompress(encodePushRequestProto({ streams: [stream] }))];
         try {
           const res = await fetch(`${url}/loki/api/v1/push`, { method: 'POST', headers: { 'content-type': type }, body });
           if (res.status === 204) acked.push(...lines);
@@ -60,9 +68,12 @@ limits_config: {reject_old_samples: false, max_entries_limit_per_query: 1000000,
     const enough = (async () => {
       while (acked.length < 40_000) await new Promise((r) => setTimeout(r, 20));
     })();
-    await Promise.race([enough, Promise.all(writers).then(() => {
-      throw new Error('all writers stopped before the kill');
-    })]);
+    await Promise.race([
+      enough,
+      Promise.all(writers).then(() => {
+        throw new Error('all writers stopped before the kill');
+      }),
+    ]);
     child.process.kill('SIGKILL');
     killed = true;
     await Promise.all(writers);
@@ -70,7 +81,13 @@ limits_config: {reject_old_samples: false, max_entries_limit_per_query: 1000000,
 
     child = await startChild(configFile, port);
     try {
-      const query = new URLSearchParams({ query: '{app="crash"}', start: (base - 1n).toString(), end: (base + 10n ** 12n).toString(), limit: '1000000', direction: 'forward' });
+      const query = new URLSearchParams({
+        query: '{app="crash"}',
+        start: (base - 1n).toString(),
+        end: (base + 10n ** 12n).toString(),
+        limit: '1000000',
+        direction: 'forward',
+      });
       const res = await fetch(`${url}/loki/api/v1/query_range?${query}`);
       expect(res.status).toBe(200);
       const body = (await res.json()) as { data: { result: Array<{ values: string[][] }> } };

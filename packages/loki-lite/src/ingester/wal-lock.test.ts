@@ -28,7 +28,8 @@ function runToExit(configFile: string): Promise<{ code: number | null; stderr: s
   }).finally(() => child.kill('SIGKILL'));
 }
 
-const exited = (s: ChildServer) => new Promise<void>((resolve) => (s.process.exitCode !== null || s.process.signalCode !== null ? resolve() : s.process.once('exit', () => resolve())));
+const exited = (s: ChildServer) =>
+  new Promise<void>((resolve) => (s.process.exitCode !== null || s.process.signalCode !== null ? resolve() : s.process.once('exit', () => resolve())));
 
 describe('the WAL folder lock', () => {
   it('refuses a second server on the same folder, naming the first; a restart after SIGKILL starts; a clean stop gives the lock up', async () => {

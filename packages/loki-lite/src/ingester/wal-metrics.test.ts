@@ -49,6 +49,8 @@ describe("the WAL's metrics, under Loki's names", () => {
     await eventually(async () => (await valueOf(metrics.checkpointLoggedBytes)) > 0);
     expect(await valueOf(metrics.checkpointCreations)).toBeGreaterThanOrEqual(1);
     expect(await valueOf(metrics.checkpointCreationsFailed)).toBe(0);
-    expect((await metrics.checkpointDuration.get()).values.find((v) => v.metricName === 'loki_ingester_checkpoint_duration_seconds_count')?.value).toBeGreaterThanOrEqual(1);
+    expect(
+      (await metrics.checkpointDuration.get()).values.find((v) => v.metricName === 'loki_ingester_checkpoint_duration_seconds_count')?.value,
+    ).toBeGreaterThanOrEqual(1);
   });
 });

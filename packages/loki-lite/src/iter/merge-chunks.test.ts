@@ -56,7 +56,10 @@ describe('mergeChunks', () => {
 
   it('drops copies wherever they are: across blocks, at chunk edges, from three sources; a limit counts lines once', async () => {
     // a flushed chunk (two blocks), a replayed copy of part of it in memory, and a later chunk starting at its end
-    const stored = blocks([[e(1), e(3)], [e(3, 'y'), e(5)]]);
+    const stored = blocks([
+      [e(1), e(3)],
+      [e(3, 'y'), e(5)],
+    ]);
     const replayed = chunk([e(3), e(3, 'y'), e(5)], { n: 0 });
     const later = chunk([e(5), e(5, 'z'), e(7)], { n: 0 });
     const all = ['1:l1', '3:l3', '3:y', '5:l5', '5:z', '7:l7'];

@@ -8,7 +8,14 @@ const lines = (entries: Entry[]) => entries.map((x) => `${x.timestamp}:${x.line}
 describe('mergeDedup', () => {
   it('merges sorted lists and drops entries with the same timestamp and line, also within one list', () => {
     expect(lines(mergeDedup([[e(1, 'a'), e(1, 'a'), e(2, 'b')]]))).toEqual(['1:a', '2:b']);
-    expect(lines(mergeDedup([[e(1, 'a'), e(3, 'c')], [e(1, 'a'), e(2, 'b'), e(3, 'c')]]))).toEqual(['1:a', '2:b', '3:c']);
+    expect(
+      lines(
+        mergeDedup([
+          [e(1, 'a'), e(3, 'c')],
+          [e(1, 'a'), e(2, 'b'), e(3, 'c')],
+        ]),
+      ),
+    ).toEqual(['1:a', '2:b', '3:c']);
   });
 
   it('keeps different lines that share a timestamp, in order', () => {

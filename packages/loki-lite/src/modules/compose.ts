@@ -114,7 +114,11 @@ const BUILDERS: Readonly<Record<ModuleName, (ctx: BuildContext) => Service>> = {
 
   ingester: ({ config, opts, metrics, app, built }) => {
     const ingester = new Ingester({
-      config: config.ingester, limits: built.limits, store: built.store!, metrics, log: opts.log,
+      config: config.ingester,
+      limits: built.limits,
+      store: built.store!,
+      metrics,
+      log: opts.log,
       logDuplicateMetrics: config.operational_config.log_duplicate_metrics,
     });
     built.ingester = ingester;
@@ -130,7 +134,8 @@ const BUILDERS: Readonly<Record<ModuleName, (ctx: BuildContext) => Service>> = {
 
   querier: ({ config, opts, app, built }) => {
     const querier = new Querier(built.ingester!, built.store!, {
-      discoverLogLevels: config.limits_config.discover_log_levels, ...queryShards(config, built.store!, opts.log),
+      discoverLogLevels: config.limits_config.discover_log_levels,
+      ...queryShards(config, built.store!, opts.log),
     });
     const metadata = new MetadataQuerier(built.ingester!, built.store!);
     built.querier = querier;
@@ -143,7 +148,10 @@ const BUILDERS: Readonly<Record<ModuleName, (ctx: BuildContext) => Service>> = {
   'query-frontend': ({ config, opts, metrics, app, built }) => {
     const admission = new Admission(
       { maxConcurrent: config.querier.max_concurrent, maxOutstandingPerTenant: config.query_scheduler.max_outstanding_requests_per_tenant },
-      { queueLength: (tenant, n) => metrics.queryQueueLength.set({ user: tenant }, n), discarded: (tenant) => metrics.queryDiscardedRequests.inc({ user: tenant }) },
+      {
+        queueLength: (tenant, n) => metrics.queryQueueLength.set({ user: tenant }, n),
+        discarded: (tenant) => metrics.queryDiscardedRequests.inc({ user: tenant }),
+      },
     );
     const logQuery = (record: Parameters<typeof queryLogFields>[0]) =>
       opts.log.fields('info', queryLogFields(record, record.error === undefined ? 200 : toHttpError(record.error).status));

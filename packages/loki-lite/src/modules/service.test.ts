@@ -21,7 +21,12 @@ describe('ServiceGroup', () => {
   it('starts in order, stops in reverse, and reports each state as /services does', async () => {
     const { services, calls } = recorded(['store', 'ingester', 'server']);
     const group = new ServiceGroup([...services, { name: 'distributor' }]);
-    expect(group.list()).toEqual([['store', 'New'], ['ingester', 'New'], ['server', 'New'], ['distributor', 'New']]);
+    expect(group.list()).toEqual([
+      ['store', 'New'],
+      ['ingester', 'New'],
+      ['server', 'New'],
+      ['distributor', 'New'],
+    ]);
     expect(group.running).toBe(false);
     await group.start();
     expect(group.running).toBe(true);
@@ -36,18 +41,31 @@ describe('ServiceGroup', () => {
     const group = new ServiceGroup(services);
     await expect(group.start()).rejects.toThrow('server could not start');
     expect(calls).toEqual(['start store', 'start ingester', 'start server', 'stop ingester', 'stop store']);
-    expect(group.list()).toEqual([['store', 'Terminated'], ['ingester', 'Terminated'], ['server', 'Failed'], ['querier', 'New']]);
+    expect(group.list()).toEqual([
+      ['store', 'Terminated'],
+      ['ingester', 'Terminated'],
+      ['server', 'Failed'],
+      ['querier', 'New'],
+    ]);
   });
 
   it('a service that fails to stop does not keep the others running', async () => {
     const calls: string[] = [];
     const group = new ServiceGroup([
       { name: 'ingester', stop: async () => void calls.push('stop ingester') },
-      { name: 'server', stop: async () => { throw new Error('port stuck'); } },
+      {
+        name: 'server',
+        stop: async () => {
+          throw new Error('port stuck');
+        },
+      },
     ]);
     await group.start();
     await expect(group.stop()).rejects.toThrow('port stuck');
     expect(calls).toEqual(['stop ingester']);
-    expect(group.list()).toEqual([['ingester', 'Terminated'], ['server', 'Failed']]);
+    expect(group.list()).toEqual([
+      ['ingester', 'Terminated'],
+      ['server', 'Failed'],
+    ]);
   });
 });

@@ -93,7 +93,10 @@ describe('admission', () => {
     void h.submit('t', 'w1');
     void h.submit('t', 'w2');
     const refused = h.submit('t', 'w3');
-    const error = await refused.then(() => undefined, (e: unknown) => e);
+    const error = await refused.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(LokiError);
     expect((error as LokiError).message).toBe(TOO_MANY_OUTSTANDING_REQUESTS);
     expect(TOO_MANY_OUTSTANDING_REQUESTS).toBe('too many outstanding requests');
@@ -102,7 +105,11 @@ describe('admission', () => {
     expect(h.admission.queued('t')).toBe(2);
     void h.submit('other', 'o1'); // another tenant's queue has room
     expect(h.admission.queued('other')).toBe(1);
-    expect(lengths).toEqual([['t', 1], ['t', 2], ['other', 1]]);
+    expect(lengths).toEqual([
+      ['t', 1],
+      ['t', 2],
+      ['other', 1],
+    ]);
   });
 
   it('takes a query that is aborted while it waits out of the queue at once, with the reason it was given', async () => {
@@ -164,7 +171,11 @@ describe('admission', () => {
   it('frees the slot of work that throws before it returns a promise', async () => {
     const admission = new Admission({ maxConcurrent: 1, maxOutstandingPerTenant: 1 });
     const signal = new AbortController().signal;
-    await expect(admission.run('t', signal, () => { throw new Error('at once'); })).rejects.toThrow('at once');
+    await expect(
+      admission.run('t', signal, () => {
+        throw new Error('at once');
+      }),
+    ).rejects.toThrow('at once');
     expect(admission.active).toBe(0);
     expect(await admission.run('t', signal, async () => 'ok')).toBe('ok');
   });

@@ -43,13 +43,19 @@ const logfmtOf = logfmtStage({ kind: 'logfmt', strict: false, keepEmpty: false, 
 
 /** Each line's fields: the query's parsed labels, then JSON, else logfmt (Loki's parseEntry). */
 function parseLine(line: string, streamLabels: Labels): { fields: Array<[string, string]>; parser: string | undefined } {
-  for (const [parser, stage] of [['json', jsonOf], ['logfmt', logfmtOf]] as const) {
+  for (const [parser, stage] of [
+    ['json', jsonOf],
+    ['logfmt', logfmtOf],
+  ] as const) {
     const b = new LabelsBuilder(streamLabels);
     b.reset([]);
     stage()(line, 0n, b);
     if (b.hasError()) continue;
     // A bare logfmt key has no value: Loki 3's logfmt drops it unless --keep-empty.
-    const fields = b.categorized().parsed.filter((l) => l.value !== '').map((l): [string, string] => [l.name, l.value]);
+    const fields = b
+      .categorized()
+      .parsed.filter((l) => l.value !== '')
+      .map((l): [string, string] => [l.name, l.value]);
     return { fields, parser };
   }
   return { fields: [], parser: undefined };

@@ -49,7 +49,11 @@ describe('the ingester as the querier reads it (IngesterReader)', () => {
     expect(chunks.map((s) => s.labelsString)).toEqual(['{app="a", env="prod"}']);
     expect(chunks[0]!.chunks.map((c) => [c.minTs, c.maxTs])).toEqual([[T + 1n, T + 3n]]);
     const stats = await ingester.streamStats('t', all, T, T + 5n);
-    expect(stats.map(({ labelsString, chunks, entries, bytes }) => ({ labelsString, chunks, entries, bytes })).sort((a, b) => (a.labelsString < b.labelsString ? -1 : 1))).toEqual([
+    expect(
+      stats
+        .map(({ labelsString, chunks, entries, bytes }) => ({ labelsString, chunks, entries, bytes }))
+        .sort((a, b) => (a.labelsString < b.labelsString ? -1 : 1)),
+    ).toEqual([
       { labelsString: '{app="a", env="prod"}', chunks: 1, entries: 3, bytes: 3 * '{app="a", env="prod"} line 1'.length },
       { labelsString: '{app="b", env="dev"}', chunks: 1, entries: 1, bytes: '{app="b", env="dev"} line 5'.length },
     ]);

@@ -74,9 +74,21 @@ export class MetadataQuerier {
    * Loki's index/volume: line bytes of the matching streams in [from, through] from the index and memory
    * (chunk-level, no chunk opened), summed per group (see volumeGroups).
    */
-  async volume(tenant: string, matchers: readonly LabelMatcher[], from: bigint, through: bigint, target: readonly string[], aggregateBy: 'series' | 'labels'): Promise<Array<{ labels: Labels; bytes: number }>> {
+  async volume(
+    tenant: string,
+    matchers: readonly LabelMatcher[],
+    from: bigint,
+    through: bigint,
+    target: readonly string[],
+    aggregateBy: 'series' | 'labels',
+  ): Promise<Array<{ labels: Labels; bytes: number }>> {
     const perStream = await this.streamChunkStats(tenant, matchers, from, through);
-    return volumeGroups(perStream, matchers.map((m) => m.name), target, aggregateBy);
+    return volumeGroups(
+      perStream,
+      matchers.map((m) => m.name),
+      target,
+      aggregateBy,
+    );
   }
 
   /** Per stream with data in [from, through]: its chunks in memory and in the index, counted together. */

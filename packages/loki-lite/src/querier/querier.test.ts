@@ -62,7 +62,8 @@ limits_config: {reject_old_samples: false}
       await ingester.push('t', [{ labels, labelsString: printLabels(labels), entries }]);
       const querier = new Querier(ingester, store);
       const stats: QueryStats = { totalBytesProcessed: 0, totalLinesProcessed: 0, totalEntriesReturned: 0, chunksDownloaded: 0, warnings: [] };
-      const query = () => querier.selectLogs('t', { selector: parseQuery('{app="a"}') as LogSelectorExpr, from: T, through: T + 10n, direction: 'forward', limit: 100 }, stats);
+      const query = () =>
+        querier.selectLogs('t', { selector: parseQuery('{app="a"}') as LogSelectorExpr, from: T, through: T + 10n, direction: 'forward', limit: 100 }, stats);
       const racing = query(); // has found the stream in memory and waits for the index table's listing...
       await new Promise((r) => setImmediate(r));
       await ingester.flushAll(); // ...while the chunk is flushed, indexed and dropped from memory

@@ -76,7 +76,11 @@ export class Querier {
     // Log queries are cut by stream only: a time cut would read lines past the limit in every range.
     const tasks = byStream(streams, this.shardsPerQuery).map((group): LogsShard => ({ ...base, ...spec, streams: group }));
     const results = await runShards(this.shards, tasks, stats);
-    const kept = mergeLogGroups(results.flatMap((r) => resultOf(r, 'logs').groups), q.direction, q.limit);
+    const kept = mergeLogGroups(
+      results.flatMap((r) => resultOf(r, 'logs').groups),
+      q.direction,
+      q.limit,
+    );
     stats.totalEntriesReturned = kept.reduce((n, g) => n + g.entries.length, 0);
     return q.direction === 'forward' ? kept : kept.map((g) => ({ labels: g.labels, entries: g.entries.reverse() }));
   }
@@ -89,8 +93,14 @@ export class Querier {
     const { from, through } = readRange(fold.readRange());
     const streams = await streamSources(this.memory, this.store, tenant, fold.expr.selector.matchers, from, through);
     const base = {
-      kind: 'fold', tenant, discoverLogLevels: this.options.discoverLogLevels, query: toWire(fold.expr),
-      start: fold.start, end: fold.end, step: fold.step, grouping: fold.grouping,
+      kind: 'fold',
+      tenant,
+      discoverLogLevels: this.options.discoverLogLevels,
+      query: toWire(fold.expr),
+      start: fold.start,
+      end: fold.end,
+      step: fold.step,
+      grouping: fold.grouping,
     } as const;
     const tasks = byStreamAndTime(streams, this.shardsPerQuery, from, through).map((s): FoldShard => ({ ...base, ...s }));
     for (const result of await runShards(this.shards, tasks, stats)) fold.merge(resultOf(result, 'fold').state);
@@ -102,7 +112,14 @@ export class Querier {
    * sorted timestamps, byte sizes and (with `unwrap`) values. A series left with an __error__ label fails
    * the query, as in Loki. With a `by` grouping, lines are grouped by those labels only.
    */
-  async selectSamples(tenant: string, expr: RangeAggregationExpr, from: bigint, through: bigint, stats: QueryStats, grouping?: Grouping): Promise<StreamSamples[]> {
+  async selectSamples(
+    tenant: string,
+    expr: RangeAggregationExpr,
+    from: bigint,
+    through: bigint,
+    stats: QueryStats,
+    grouping?: Grouping,
+  ): Promise<StreamSamples[]> {
     const range = readRange({ from, through });
     const streams = await streamSources(this.memory, this.store, tenant, expr.selector.matchers, range.from, range.through);
     const base = { kind: 'samples', tenant, discoverLogLevels: this.options.discoverLogLevels, query: toWire(expr), grouping } as const;

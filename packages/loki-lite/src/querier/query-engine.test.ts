@@ -30,14 +30,24 @@ limits_config: {reject_old_samples: false, split_queries_by_interval: 0${limits 
 }
 
 const range = (over: Partial<RangeQueryRequest>): RangeQueryRequest => ({
-  tenant: 't', query: '{app="a"}', start: T, end: T + 3600n * SECOND, step: 60n * SECOND, limit: 100, direction: 'forward', categorize: false, ...over,
+  tenant: 't',
+  query: '{app="a"}',
+  start: T,
+  end: T + 3600n * SECOND,
+  step: 60n * SECOND,
+  limit: 100,
+  direction: 'forward',
+  categorize: false,
+  ...over,
 });
 
 describe('QueryEngine', () => {
   it("refuses with Loki's texts before a query takes a slot", async () => {
     const { engine, admission } = engineWith(10, 'max_entries_limit_per_query: 50, max_query_length: 1h');
     await expect(engine.range(range({ limit: 51 }))).rejects.toThrow('max entries limit per query exceeded, limit > max_entries_limit_per_query (51 > 50)');
-    await expect(engine.range(range({ limit: 10, end: T + 3601n * SECOND }))).rejects.toThrow('the query time range exceeds the limit (query length: 1h1s, limit: 1h)');
+    await expect(engine.range(range({ limit: 10, end: T + 3601n * SECOND }))).rejects.toThrow(
+      'the query time range exceeds the limit (query length: 1h1s, limit: 1h)',
+    );
     await expect(engine.range(range({ limit: 10, end: T - SECOND }))).rejects.toThrow('end timestamp must not be before or equal to start time');
     await expect(engine.instant({ tenant: 't', query: '{app="a"}', time: T })).rejects.toThrow(
       'log queries are not supported as an instant query type, please change your query to a range query type',
@@ -50,7 +60,10 @@ describe('QueryEngine', () => {
     const logs = await engine.range(range({ limit: 3 }));
     expect(logs.value.kind === 'streams' && logs.value.streams.map((s) => s.entries.map((e) => e.line))).toEqual([['line 1', 'line 2', 'line 3']]);
     const counts = await engine.range(range({ query: 'count_over_time({app="a"}[5s])', start: T + 5n * SECOND, end: T + 10n * SECOND, step: 5n * SECOND }));
-    expect(counts.value).toEqual({ kind: 'matrix', series: [{ labels: [{ name: 'app', value: 'a' }], timestamps: [T + 5n * SECOND, T + 10n * SECOND], values: [5, 5] }] });
+    expect(counts.value).toEqual({
+      kind: 'matrix',
+      series: [{ labels: [{ name: 'app', value: 'a' }], timestamps: [T + 5n * SECOND, T + 10n * SECOND], values: [5, 5] }],
+    });
     expect(counts.stats.totalLinesProcessed).toBeGreaterThan(0);
     const scalar = await engine.instant({ tenant: 't', query: '1 + 1', time: T });
     expect(scalar.value).toEqual({ kind: 'scalar', time: T, value: 2 });
@@ -81,16 +94,45 @@ describe('QueryEngine', () => {
     await engine.instant({ tenant: 't', query: 'count_over_time({app="a"}[1h])', time: T + 3600n * SECOND });
     await expect(engine.range(range({ limit: 51 }))).rejects.toThrow('max entries limit per query exceeded');
     expect(records.map((r) => [r.kind, r.queryType, r.returnedLines, r.error === undefined])).toEqual([
-      ['range', 'filter', 3, true], ['range', 'metric', 0, true], ['instant', 'metric', 0, true], ['range', 'limited', 0, false],
+      ['range', 'filter', 3, true],
+      ['range', 'metric', 0, true],
+      ['instant', 'metric', 0, true],
+      ['range', 'limited', 0, false],
     ]);
     const fields = Object.fromEntries(queryLogFields(records[0]!, 200));
     expect(Object.keys(fields)).toEqual([
-      'org_id', 'latency', 'query', 'query_hash', 'query_type', 'range_type', 'length', 'step', 'duration', 'status', 'limit',
-      'returned_lines', 'throughput', 'total_bytes', 'total_lines', 'total_entries', 'queue_time',
+      'org_id',
+      'latency',
+      'query',
+      'query_hash',
+      'query_type',
+      'range_type',
+      'length',
+      'step',
+      'duration',
+      'status',
+      'limit',
+      'returned_lines',
+      'throughput',
+      'total_bytes',
+      'total_lines',
+      'total_entries',
+      'queue_time',
     ]);
     expect(fields).toMatchObject({
-      org_id: 't', latency: 'fast', query: '{app="a"} |= "line"', query_hash: queryHash('{app="a"} |= "line"'), query_type: 'filter', range_type: 'range',
-      length: '1h0m0s', step: '1m0s', status: '200', limit: 3, returned_lines: 3, total_lines: 10, total_entries: 3,
+      org_id: 't',
+      latency: 'fast',
+      query: '{app="a"} |= "line"',
+      query_hash: queryHash('{app="a"} |= "line"'),
+      query_type: 'filter',
+      range_type: 'range',
+      length: '1h0m0s',
+      step: '1m0s',
+      status: '200',
+      limit: 3,
+      returned_lines: 3,
+      total_lines: 10,
+      total_entries: 3,
     });
     expect(fields.duration).toMatch(/^\d+(\.\d+)?(ns|µs|ms|s)$/);
   });

@@ -58,7 +58,9 @@ export interface MatrixSeries {
   readonly values: number[];
 }
 
-export type RangeValue = { readonly kind: 'matrix'; readonly series: readonly MatrixSeries[] } | { readonly kind: 'streams'; readonly streams: readonly StreamResult[] };
+export type RangeValue =
+  | { readonly kind: 'matrix'; readonly series: readonly MatrixSeries[] }
+  | { readonly kind: 'streams'; readonly streams: readonly StreamResult[] };
 export type InstantValue =
   | { readonly kind: 'vector'; readonly time: bigint; readonly samples: readonly Sample[] }
   | { readonly kind: 'scalar'; readonly time: bigint; readonly value: number };
@@ -90,8 +92,21 @@ export class QueryEngine {
 
   async range(req: RangeQueryRequest): Promise<QueryResult<RangeValue>> {
     const expr = parseQuery(req.query);
-    const record = { tenant: req.tenant, query: req.query, kind: 'range' as const, queryType: queryTypeOf(expr), start: req.start, end: req.end, step: req.step, limit: req.limit };
-    return this.recorded(record, () => this.runRange(req, expr), (v) => (v.kind === 'streams' ? v.streams.reduce((n, s) => n + s.entries.length, 0) : 0));
+    const record = {
+      tenant: req.tenant,
+      query: req.query,
+      kind: 'range' as const,
+      queryType: queryTypeOf(expr),
+      start: req.start,
+      end: req.end,
+      step: req.step,
+      limit: req.limit,
+    };
+    return this.recorded(
+      record,
+      () => this.runRange(req, expr),
+      (v) => (v.kind === 'streams' ? v.streams.reduce((n, s) => n + s.entries.length, 0) : 0),
+    );
   }
 
   private async runRange(req: RangeQueryRequest, expr: ReturnType<typeof parseQuery>): Promise<QueryResult<RangeValue>> {
@@ -101,7 +116,9 @@ export class QueryEngine {
       throw bad(`max entries limit per query exceeded, limit > max_entries_limit_per_query (${req.limit} > ${limits.max_entries_limit_per_query})`);
     }
     if (limits.max_query_length > 0n && req.end - req.start > limits.max_query_length) {
-      throw bad(`the query time range exceeds the limit (query length: ${formatPromDuration(req.end - req.start)}, limit: ${formatPromDuration(limits.max_query_length)})`);
+      throw bad(
+        `the query time range exceeds the limit (query length: ${formatPromDuration(req.end - req.start)}, limit: ${formatPromDuration(limits.max_query_length)})`,
+      );
     }
     if (expr.kind === 'log_selector') {
       return this.execute(req.tenant, req.signal, async (stats): Promise<RangeValue> => {
@@ -122,8 +139,21 @@ export class QueryEngine {
 
   async instant(req: InstantQueryRequest): Promise<QueryResult<InstantValue>> {
     const expr = parseQuery(req.query);
-    const record = { tenant: req.tenant, query: req.query, kind: 'instant' as const, queryType: queryTypeOf(expr), start: req.time, end: req.time, step: 0n, limit: 0 };
-    return this.recorded(record, () => this.runInstant(req, expr), () => 0);
+    const record = {
+      tenant: req.tenant,
+      query: req.query,
+      kind: 'instant' as const,
+      queryType: queryTypeOf(expr),
+      start: req.time,
+      end: req.time,
+      step: 0n,
+      limit: 0,
+    };
+    return this.recorded(
+      record,
+      () => this.runInstant(req, expr),
+      () => 0,
+    );
   }
 
   private async runInstant(req: InstantQueryRequest, expr: ReturnType<typeof parseQuery>): Promise<QueryResult<InstantValue>> {
@@ -146,18 +176,30 @@ export class QueryEngine {
     const expr = parseQuery(req.query);
     if (expr.kind !== 'log_selector') throw bad('only log queries are supported');
     return this.execute(req.tenant, req.signal, (stats) =>
-      this.querier.selectLogs(req.tenant, { selector: expr, from: req.start, through: req.end, direction: 'backward', limit: req.lineLimit, categorize: true }, stats));
+      this.querier.selectLogs(
+        req.tenant,
+        { selector: expr, from: req.start, through: req.end, direction: 'backward', limit: req.lineLimit, categorize: true },
+        stats,
+      ),
+    );
   }
 
   /** Runs a query and tells onQuery how it went, answered or failed. */
   private async recorded<V>(
     record: Omit<QueryRecord, 'execSeconds' | 'queueSeconds' | 'stats' | 'returnedLines' | 'error'>,
-    run: () => Promise<QueryResult<V>>, returnedLines: (v: V) => number,
+    run: () => Promise<QueryResult<V>>,
+    returnedLines: (v: V) => number,
   ): Promise<QueryResult<V>> {
     const started = process.hrtime.bigint();
     try {
       const result = await run();
-      this.onQuery({ ...record, execSeconds: result.execSeconds, queueSeconds: result.queueSeconds, stats: result.stats, returnedLines: returnedLines(result.value) });
+      this.onQuery({
+        ...record,
+        execSeconds: result.execSeconds,
+        queueSeconds: result.queueSeconds,
+        stats: result.stats,
+        returnedLines: returnedLines(result.value),
+      });
       return result;
     } catch (error) {
       this.onQuery({ ...record, error, execSeconds: secondsSince(started), queueSeconds: 0, stats: newQueryStats(), returnedLines: 0 });

@@ -48,7 +48,10 @@ export function byStream(streams: readonly ShardStream[], shards: number): Shard
  * for two ranges; chunks in memory are shared and cut anywhere.
  */
 export function byStreamAndTime(
-  streams: readonly ShardStream[], shards: number, from: bigint, through: bigint,
+  streams: readonly ShardStream[],
+  shards: number,
+  from: bigint,
+  through: bigint,
 ): Array<{ streams: ShardStream[]; from: bigint; through: bigint }> {
   const groups = byStream(streams, shards);
   const pieces = groups.length === 0 ? 1 : Math.ceil(shards / groups.length);

@@ -47,10 +47,14 @@ export async function runShards(runner: ShardRunner, tasks: readonly ShardTask[]
   const onParentAbort = () => stop.abort(parent!.reason);
   parent?.addEventListener('abort', onParentAbort, { once: true });
   try {
-    const results = await Promise.all(tasks.map((t) => runner.run(t, { signal: stop.signal, deadlineMs: stats.deadlineMs }).catch((e: unknown) => {
-      stop.abort(e);
-      throw e;
-    })));
+    const results = await Promise.all(
+      tasks.map((t) =>
+        runner.run(t, { signal: stop.signal, deadlineMs: stats.deadlineMs }).catch((e: unknown) => {
+          stop.abort(e);
+          throw e;
+        }),
+      ),
+    );
     for (const r of results) addProcessed(stats, r.processed);
     return results;
   } finally {

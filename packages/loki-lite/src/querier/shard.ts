@@ -137,7 +137,10 @@ class ShardReader {
   /** Stored chunks asked for ahead of their stream (see STREAMS_AHEAD). */
   private readonly fetched = new Map<ChunkRef, Promise<Uint8Array>>();
 
-  constructor(private readonly task: ShardTask, private readonly env: ShardEnv) {}
+  constructor(
+    private readonly task: ShardTask,
+    private readonly env: ShardEnv,
+  ) {}
 
   /**
    * The lines that pass the selector's pipeline grouped by their resulting label set, as Loki does: a
@@ -152,24 +155,30 @@ class ShardReader {
       for (const part of parts.values()) kept.push(q.direction === 'backward' ? { labels: part.labels, entries: part.entries.reverse() } : part);
       parts = new Map();
     };
-    await this.run(selector, undefined, q, (e, line, b) => {
-      let entry: ResultEntry;
-      let stream: { labels: Labels; key: string };
-      if (q.categorize) {
-        const c = b.categorized();
-        stream = c.stream;
-        entry = { timestamp: e.timestamp, line, structuredMetadata: c.structuredMetadata, parsed: c.parsed };
-      } else {
-        stream = b.result();
-        entry = line === e.line ? e : { timestamp: e.timestamp, line, structuredMetadata: e.structuredMetadata };
-      }
-      let part = parts.get(stream.key);
-      if (!part) parts.set(stream.key, (part = { labels: stream.labels, entries: [] }));
-      // Lines the pipeline made the same (timestamp and line) are one line of the answer: count it once.
-      if (repeats(part.entries, entry)) return false;
-      part.entries.push(entry);
-      return true;
-    }, flush);
+    await this.run(
+      selector,
+      undefined,
+      q,
+      (e, line, b) => {
+        let entry: ResultEntry;
+        let stream: { labels: Labels; key: string };
+        if (q.categorize) {
+          const c = b.categorized();
+          stream = c.stream;
+          entry = { timestamp: e.timestamp, line, structuredMetadata: c.structuredMetadata, parsed: c.parsed };
+        } else {
+          stream = b.result();
+          entry = line === e.line ? e : { timestamp: e.timestamp, line, structuredMetadata: e.structuredMetadata };
+        }
+        let part = parts.get(stream.key);
+        if (!part) parts.set(stream.key, (part = { labels: stream.labels, entries: [] }));
+        // Lines the pipeline made the same (timestamp and line) are one line of the answer: count it once.
+        if (repeats(part.entries, entry)) return false;
+        part.entries.push(entry);
+        return true;
+      },
+      flush,
+    );
     flush();
     return mergeLogGroups(kept, q.direction, q.limit);
   }
@@ -187,22 +196,28 @@ class ShardReader {
     const bytesOp = expr.op === 'bytes_over_time' || expr.op === 'bytes_rate';
     const ids = new Map<string, number>();
     let failed: Labels | undefined;
-    await this.run(selector, grouping && requiredLabels(selector, grouping), undefined, (e, line, b) => {
-      let value = 0;
-      if (unwrap) {
-        const v = unwrap(b);
-        if (v === undefined) return false;
-        value = v;
-      }
-      const { labels, key } = labelsOf(b);
-      let id = ids.get(key);
-      if (id === undefined) {
-        if (!failed && labels.some((l) => l.name === ERROR_LABEL)) failed = labels;
-        ids.set(key, (id = sink.series(labels)));
-      }
-      sink.sample(id, e.timestamp, bytesOp ? Buffer.byteLength(line) : 0, value);
-      return true;
-    }, nextStream);
+    await this.run(
+      selector,
+      grouping && requiredLabels(selector, grouping),
+      undefined,
+      (e, line, b) => {
+        let value = 0;
+        if (unwrap) {
+          const v = unwrap(b);
+          if (v === undefined) return false;
+          value = v;
+        }
+        const { labels, key } = labelsOf(b);
+        let id = ids.get(key);
+        if (id === undefined) {
+          if (!failed && labels.some((l) => l.name === ERROR_LABEL)) failed = labels;
+          ids.set(key, (id = sink.series(labels)));
+        }
+        sink.sample(id, e.timestamp, bytesOp ? Buffer.byteLength(line) : 0, value);
+        return true;
+      },
+      nextStream,
+    );
     if (failed) throw pipelineError(failed);
   }
 
@@ -210,18 +225,25 @@ class ShardReader {
   async sampleLists(expr: RangeAggregationExpr, grouping: Grouping | undefined): Promise<StreamSamples[]> {
     const series: SeriesLists[] = [];
     let stream = 0;
-    await this.samples(expr, grouping, {
-      series: (labels) => series.push({ labels, timestamps: [], bytes: [], values: [], stream }) - 1,
-      sample: (id, ts, bytes, value) => {
-        const s = series[id]!;
-        if (s.stream !== stream) s.stream = -1; // lines from several streams: sorted at the end
-        s.timestamps.push(ts);
-        s.bytes.push(bytes);
-        s.values.push(value);
+    await this.samples(
+      expr,
+      grouping,
+      {
+        series: (labels) => series.push({ labels, timestamps: [], bytes: [], values: [], stream }) - 1,
+        sample: (id, ts, bytes, value) => {
+          const s = series[id]!;
+          if (s.stream !== stream) s.stream = -1; // lines from several streams: sorted at the end
+          s.timestamps.push(ts);
+          s.bytes.push(bytes);
+          s.values.push(value);
+        },
       },
-    }, () => stream++);
+      () => stream++,
+    );
     const withValues = expr.selector.unwrap !== undefined;
-    return series.map((s) => (s.stream === -1 ? sortSeries(s, withValues) : { labels: s.labels, timestamps: s.timestamps, bytes: s.bytes, values: withValues ? s.values : undefined }));
+    return series.map((s) =>
+      s.stream === -1 ? sortSeries(s, withValues) : { labels: s.labels, timestamps: s.timestamps, bytes: s.bytes, values: withValues ? s.values : undefined },
+    );
   }
 
   /**
@@ -231,8 +253,11 @@ class ShardReader {
    * before each stream.
    */
   private async run(
-    selector: LogSelectorExpr, wanted: ReadonlySet<string> | undefined, nearest: { limit: number; direction: Direction } | undefined,
-    visit: (e: Entry, line: string, b: LabelsBuilder) => boolean, nextStream: () => void,
+    selector: LogSelectorExpr,
+    wanted: ReadonlySet<string> | undefined,
+    nearest: { limit: number; direction: Direction } | undefined,
+    visit: (e: Entry, line: string, b: LabelsBuilder) => boolean,
+    nextStream: () => void,
   ): Promise<void> {
     const { task, env } = this;
     const pipeline = compilePipeline(selector.pipeline, wanted);
@@ -361,9 +386,15 @@ function requiredLabels(selector: LogSelectorExpr, grouping: Grouping): Readonly
   const addFilter = (f: LabelFilterExpr): void => {
     switch (f.kind) {
       case 'and':
-      case 'or': addFilter(f.left); addFilter(f.right); break;
-      case 'string': names.add(f.matcher.name); break;
-      default: names.add(f.name);
+      case 'or':
+        addFilter(f.left);
+        addFilter(f.right);
+        break;
+      case 'string':
+        names.add(f.matcher.name);
+        break;
+      default:
+        names.add(f.name);
     }
   };
   for (const stage of selector.pipeline) {
@@ -411,7 +442,10 @@ interface SeriesLists {
 }
 
 /** A series whose lines came from several streams (or shards), put in timestamp order. */
-export function sortSeries(s: { labels: Labels; timestamps: readonly bigint[]; bytes: readonly number[]; values?: readonly number[] | undefined }, withValues: boolean): StreamSamples {
+export function sortSeries(
+  s: { labels: Labels; timestamps: readonly bigint[]; bytes: readonly number[]; values?: readonly number[] | undefined },
+  withValues: boolean,
+): StreamSamples {
   const order = s.timestamps.map((_, i) => i).sort((a, b) => (s.timestamps[a]! < s.timestamps[b]! ? -1 : s.timestamps[a]! > s.timestamps[b]! ? 1 : a - b));
   return {
     labels: s.labels,
@@ -424,11 +458,14 @@ export function sortSeries(s: { labels: Labels; timestamps: readonly bigint[]; b
 /** Loki's answer when a metric query meets a line its pipeline marked with __error__. */
 function pipelineError(labels: Labels): LokiError {
   const error = labels.find((l) => l.name === ERROR_LABEL)!.value;
-  return new LokiError('bad_data', 'pipeline_error',
+  return new LokiError(
+    'bad_data',
+    'pipeline_error',
     `pipeline error: '${error}' for series: '${printLabels(labels)}'.\n` +
-    `Use a label filter to intentionally skip this error. (e.g | __error__!="${error}").\n` +
-    'To skip all potential errors you can match empty errors.(e.g __error__="")\n' +
-    'The label filter can also be specified after unwrap. (e.g | unwrap latency | __error__="" )\n');
+      `Use a label filter to intentionally skip this error. (e.g | __error__!="${error}").\n` +
+      'To skip all potential errors you can match empty errors.(e.g __error__="")\n' +
+      'The label filter can also be specified after unwrap. (e.g | unwrap latency | __error__="" )\n',
+  );
 }
 
 /** Whether `entries` (in reading order) ends with lines of e's timestamp, one of them e's line. */

@@ -18,7 +18,12 @@ import type { ShardStream } from './shard.js';
  * and the query must find them in one place or the other (in both, the merge drops the copies).
  */
 export async function streamSources(
-  memory: IngesterReader, store: LogStore, tenant: string, matchers: readonly LabelMatcher[], from: bigint, through: bigint,
+  memory: IngesterReader,
+  store: LogStore,
+  tenant: string,
+  matchers: readonly LabelMatcher[],
+  from: bigint,
+  through: bigint,
 ): Promise<ShardStream[]> {
   const read = (t: string, m: readonly LabelMatcher[]) => tenantSources(memory, store, t, m, from, through);
   const tag = (s: ShardStream, t: string): ShardStream => ({ ...s, tenant: t, labels: withTenantLabel(s.labels, t) });
@@ -29,7 +34,12 @@ export async function streamSources(
 
 /** One tenant's streams for streamSources. */
 async function tenantSources(
-  memory: IngesterReader, store: LogStore, tenant: string, matchers: readonly LabelMatcher[], from: bigint, through: bigint,
+  memory: IngesterReader,
+  store: LogStore,
+  tenant: string,
+  matchers: readonly LabelMatcher[],
+  from: bigint,
+  through: bigint,
 ): Promise<ShardStream[]> {
   const sources = new Map<string, { labels: Labels; memory: readonly MemoryChunkSnapshot[]; chunks: ChunkRef[] }>();
   for (const m of await memory.streamChunks(tenant, matcherData(matchers), from, through)) {

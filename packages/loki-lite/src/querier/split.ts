@@ -15,7 +15,10 @@ import type { QueryStats, ResultEntry, StreamResult } from './types.js';
  * whole.
  */
 export async function selectLogsSplit(
-  q: LogQuery, interval: bigint, stats: QueryStats, select: (q: LogQuery) => Promise<StreamResult[]>,
+  q: LogQuery,
+  interval: bigint,
+  stats: QueryStats,
+  select: (q: LogQuery) => Promise<StreamResult[]>,
 ): Promise<StreamResult[]> {
   if (interval <= 0n || q.through - q.from <= interval - (q.from % interval)) return select(q);
   const splits = alignedSplits(q.from, q.through, interval);
@@ -73,7 +76,7 @@ export function mergeSplitAnswers(answers: readonly StreamResult[][], direction:
   const less = (a: number, b: number) => (direction === 'forward' ? head(a) < head(b) : head(a) > head(b));
   const swap = (a: number, b: number) => ([heap[a], heap[b]] = [heap[b]!, heap[a]!]);
   const down = (i0: number, n: number) => {
-    for (let i = i0; ;) {
+    for (let i = i0; ; ) {
       const j1 = 2 * i + 1;
       if (j1 >= n) return;
       const j = j1 + 1 < n && less(j1 + 1, j1) ? j1 + 1 : j1;

@@ -30,7 +30,12 @@ export type StepAlignmentConfig = {
  * A metric range query's start, end and step (nanoseconds) as Loki's frontend passes them to the engine,
  * as a tuple so that a caller can spread it into an (expr, source, start, end, step) evaluation.
  */
-export function alignRangeToStep(start: bigint, end: bigint, requestedStep: bigint, config: StepAlignmentConfig): readonly [start: bigint, end: bigint, step: bigint] {
+export function alignRangeToStep(
+  start: bigint,
+  end: bigint,
+  requestedStep: bigint,
+  config: StepAlignmentConfig,
+): readonly [start: bigint, end: bigint, step: bigint] {
   const step = requestedStep - (requestedStep % MILLISECOND);
   // A step under 1ms is 0 to Loki's frontend, which then cannot align by it; leave such a query as asked.
   if (step === 0n) return [start, end, requestedStep];

@@ -16,7 +16,10 @@ export interface LabelsBytes {
  * label name its streams' total. Biggest first, ties in label order.
  */
 export function volumeGroups(
-  perStream: Iterable<LabelsBytes>, selectorNames: readonly string[], target: readonly string[], aggregateBy: 'series' | 'labels',
+  perStream: Iterable<LabelsBytes>,
+  selectorNames: readonly string[],
+  target: readonly string[],
+  aggregateBy: 'series' | 'labels',
 ): LabelsBytes[] {
   const groups = new Map<string, LabelsBytes>();
   const names = new Set(target.length > 0 ? target : selectorNames);
@@ -26,7 +29,11 @@ export function volumeGroups(
     if (aggregateBy === 'labels') {
       for (const l of labels) if (target.length === 0 || names.has(l.name)) addBytes(groups, [{ name: l.name, value: '' }], bytes);
     } else {
-      addBytes(groups, labels.filter((l) => names.has(l.name)), bytes);
+      addBytes(
+        groups,
+        labels.filter((l) => names.has(l.name)),
+        bytes,
+      );
     }
   }
   return [...groups.values()].sort((a, b) => b.bytes - a.bytes || (printLabels(a.labels) < printLabels(b.labels) ? -1 : 1));

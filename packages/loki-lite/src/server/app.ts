@@ -58,7 +58,10 @@ export function createApp({ config, log, metrics }: AppOptions): FastifyInstance
       log.error(`${req.method} ${req.url}: ${err instanceof Error && err.stack ? err.stack : message}`);
     }
     errorBodies.set(req, message + '\n');
-    void reply.code(status).type('text/plain; charset=utf-8').send(message + '\n');
+    void reply
+      .code(status)
+      .type('text/plain; charset=utf-8')
+      .send(message + '\n');
   });
   app.setNotFoundHandler((_req, reply) => {
     void reply.code(404).type('text/plain; charset=utf-8').send('404 page not found\n');

@@ -17,7 +17,10 @@ let server: TestServer;
 
 beforeAll(async () => {
   server = await startTestServer(`distributor: {max_recv_msg_size: ${MAX_RECV}}`);
-  const line = (app: string, text: string, i: number) => ({ labels: `{app="${app}"}`, entries: [{ timestamp: (T + BigInt(i)) * NS, line: text, structuredMetadata: [] }] });
+  const line = (app: string, text: string, i: number) => ({
+    labels: `{app="${app}"}`,
+    entries: [{ timestamp: (T + BigInt(i)) * NS, line: text, structuredMetadata: [] }],
+  });
   const res = await server.pushProto({
     streams: [line('deep', 'x=1', 0), line('deep', 'x=2', 10), line('deep-json', `${'{"a":'.repeat(40_000)}1${'}'.repeat(40_000)}`, 0)],
   });
@@ -40,24 +43,37 @@ async function expectLokiError(res: Response, status: number, message: string): 
   expect(await res.text()).toBe(`${message}\n`);
 }
 
-describe('bad queries get a 400 in Loki\'s shape', () => {
+describe("bad queries get a 400 in Loki's shape", () => {
   it.each([
-    ['query_range', 'a query nested 5,000 levels', nests(5000, 'sum(', 'count_over_time({app="deep"}[1m])', ')'),
-      `parse error at line 1, col ${4 * MAX_QUERY_DEPTH + 1}: ${TOO_DEEP}`],
+    [
+      'query_range',
+      'a query nested 5,000 levels',
+      nests(5000, 'sum(', 'count_over_time({app="deep"}[1m])', ')'),
+      `parse error at line 1, col ${4 * MAX_QUERY_DEPTH + 1}: ${TOO_DEEP}`,
+    ],
     ['query', 'a chain of 5,000 operators', `vector(1)${' + vector(1)'.repeat(5000)}`, `parse error : ${TOO_DEEP}`],
     ['format_query', 'a chain of 5,000 label filters', `{app="deep"} | x="1"${' or x="2"'.repeat(5000)}`, `parse error : ${TOO_DEEP}`],
     ['query_range', 'a query of 128 KiB', `{app="${'a'.repeat(131072)}"}`, 'parse error : input size too long (131080 > 131072)'],
-    ['query_range', 'a template nested 5,000 levels', `{app="deep"} | line_format "{{ ${nests(5000, '(', '.x', ')')} }}"`, 'template: line:1: max expression depth exceeded'],
+    [
+      'query_range',
+      'a template nested 5,000 levels',
+      `{app="deep"} | line_format "{{ ${nests(5000, '(', '.x', ')')} }}"`,
+      'template: line:1: max expression depth exceeded',
+    ],
     ['query_range', 'an ip() prefix past 32 bits', '{app="deep"} |= ip("10.0.3.0/224")', 'parse error : ip: invalid pattern "10.0.3.0/224"'],
-    ['query_range', 'a regex nested 10,000 levels', `{app="deep"} |~ "${nests(10_000, '(', 'a', ')')}"`,
-      `parse error : error parsing regexp: expression nests too deeply: \`${nests(10_000, '(', 'a', ')')}\``],
+    [
+      'query_range',
+      'a regex nested 10,000 levels',
+      `{app="deep"} |~ "${nests(10_000, '(', 'a', ')')}"`,
+      `parse error : error parsing regexp: expression nests too deeply: \`${nests(10_000, '(', 'a', ')')}\``,
+    ],
     ['query_range', 'a json expression with a stray ]', '{app="deep"} | json x="0]"', 'parse error : cannot parse expression [0]]: syntax error'],
   ])('%s: %s', async (api, _what, query, message) => {
     await expectLokiError(await post(`/loki/api/v1/${api}`, { query, ...range }), 400, message);
   });
 });
 
-describe('bad parameters get a 400 in Loki\'s shape', () => {
+describe("bad parameters get a 400 in Loki's shape", () => {
   it.each([
     ['query_range', { query: 'count_over_time({app="deep"}[1m])', ...range, step: '1e400' }, 'invalid step: cannot parse "1e400" to a valid duration'],
     ['query_range', { query: '{app="deep"}', end: '1.7976931348623157e308' }, 'invalid end: cannot parse "1.7976931348623157e308" to a valid timestamp'],
@@ -74,7 +90,12 @@ describe('the deepest queries allowed are answered', () => {
     const res = await post('/loki/api/v1/query_range', { query, ...range });
     expect(res.status).toBe(200);
     const body = (await res.json()) as { data: { result: Array<{ values: Array<[number, string]> }> } };
-    expect(body.data.result.map((r) => r.values)).toEqual([[[Number(T), '1'], [Number(T) + 60, '1']]]);
+    expect(body.data.result.map((r) => r.values)).toEqual([
+      [
+        [Number(T), '1'],
+        [Number(T) + 60, '1'],
+      ],
+    ]);
   });
 
   it('an instant query and format_query over a chain of operators to the limit', async () => {
@@ -103,12 +124,14 @@ describe('the deepest queries allowed are answered', () => {
   });
 });
 
-describe('bad pushes get a 4xx in Loki\'s shape', () => {
+describe("bad pushes get a 4xx in Loki's shape", () => {
   const push = (body: Buffer | string, type: string, encoding?: string) =>
     fetch(`${server.url}/loki/api/v1/push`, { method: 'POST', headers: { 'content-type': type, ...(encoding ? { 'content-encoding': encoding } : {}) }, body });
 
   it('a protobuf Timestamp 30 million years from now', async () => {
-    const proto = encodePushRequestProto({ streams: [{ labels: '{app="future"}', entries: [{ timestamp: 10n ** 15n * NS, line: 'x', structuredMetadata: [] }] }] });
+    const proto = encodePushRequestProto({
+      streams: [{ labels: '{app="future"}', entries: [{ timestamp: 10n ** 15n * NS, line: 'x', structuredMetadata: [] }] }],
+    });
     await expectLokiError(await push(snappyCompress(proto), 'application/x-protobuf'), 400, 'timestamp: seconds:1000000000000000 after 10000-01-01');
   });
 
@@ -119,7 +142,11 @@ describe('bad pushes get a 4xx in Loki\'s shape', () => {
   });
 
   it('a gzip body that inflates past max_recv_msg_size', async () => {
-    const bomb = gzipSync(Buffer.from(encodePushRequestJson({ streams: [{ labels: '{app="x"}', entries: [{ timestamp: T * NS, line: ' '.repeat(4 * MAX_RECV), structuredMetadata: [] }] }] })));
+    const bomb = gzipSync(
+      Buffer.from(
+        encodePushRequestJson({ streams: [{ labels: '{app="x"}', entries: [{ timestamp: T * NS, line: ' '.repeat(4 * MAX_RECV), structuredMetadata: [] }] }] }),
+      ),
+    );
     expect(bomb.length).toBeLessThan(MAX_RECV / 64);
     await expectLokiError(await push(bomb, 'application/json', 'gzip'), 413, `request body too large: ${MAX_RECV + 1} bytes, limit: ${MAX_RECV} bytes`);
   });

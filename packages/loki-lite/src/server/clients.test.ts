@@ -18,11 +18,15 @@ async function linesOf(selector: string, count: number): Promise<Array<{ labels:
   const now = BigInt(Date.now()) * 1_000_000n;
   let found: Array<{ labels: Record<string, string>; line: string }> = [];
   for (let attempt = 0; attempt < 100; attempt++) {
-    const res = await server.get(`/loki/api/v1/query_range?${qs({ query: selector, start: now - 3_600_000_000_000n, end: now + 3_600_000_000_000n, direction: 'forward' })}`);
+    const res = await server.get(
+      `/loki/api/v1/query_range?${qs({ query: selector, start: now - 3_600_000_000_000n, end: now + 3_600_000_000_000n, direction: 'forward' })}`,
+    );
     const body = (await res.json()) as { data: { result: Array<{ stream: Record<string, string>; values: string[][] }> } };
     // In time order: the answer's streams come in label order, as Loki's.
-    found = body.data.result.flatMap((s) => s.values.map((v) => ({ ts: BigInt(v[0]!), labels: s.stream, line: v[1]! })))
-      .sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0)).map(({ labels, line }) => ({ labels, line }));
+    found = body.data.result
+      .flatMap((s) => s.values.map((v) => ({ ts: BigInt(v[0]!), labels: s.stream, line: v[1]! })))
+      .sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0))
+      .map(({ labels, line }) => ({ labels, line }));
     if (found.length >= count) return found;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -35,8 +39,13 @@ describe('winston-loki', () => {
     ['JSON', true, 'application/json'],
   ])('pushes in %s mode', async (mode, json, contentType) => {
     const transport = new LokiTransport({
-      host: server.url, json, batching: false, labels: { app: 'winston', mode: json ? 'json' : 'proto' },
-      onConnectionError: (e: unknown) => { throw e; },
+      host: server.url,
+      json,
+      batching: false,
+      labels: { app: 'winston', mode: json ? 'json' : 'proto' },
+      onConnectionError: (e: unknown) => {
+        throw e;
+      },
     });
     // winston-loki silently falls back to JSON when its snappy binding is missing: prove which one ran.
     expect((transport as unknown as { batcher: { contentType: string } }).batcher.contentType).toBe(contentType);
@@ -58,6 +67,9 @@ describe('pino-loki', () => {
     // pino stamps in milliseconds, so both lines may share a timestamp: compare them as a set.
     const lines = await linesOf('{app="pino"}', 2);
     const byMsg = lines.map((l) => [(JSON.parse(l.line) as { msg: string }).msg, l.labels.level]).sort();
-    expect(byMsg).toEqual([['hello from pino', 'info'], ['it broke', 'error']]);
+    expect(byMsg).toEqual([
+      ['hello from pino', 'info'],
+      ['it broke', 'error'],
+    ]);
   });
 });

@@ -18,8 +18,10 @@ const run = promisify(execFile);
 
 const NOT_IMPLEMENTED_YET: ReadonlyArray<readonly [string, RegExp]> = [];
 
-
-interface Case { id: string; params: Record<string, unknown> }
+interface Case {
+  id: string;
+  params: Record<string, unknown>;
+}
 
 describe('Loki compatibility cases (../shared/compat)', () => {
   let server: TestServer;
@@ -47,7 +49,16 @@ ingester: {max_chunk_age: 2h}
   async function check(): Promise<{ failures: Map<string, string>; passed: number }> {
     let out: string;
     try {
-      out = (await run(process.execPath, [path.join(COMPAT, 'compat.mjs'), 'check', path.join(COMPAT, 'cases.json'), path.join(COMPAT, 'expected'), server.url, '--verbose'])).stdout;
+      out = (
+        await run(process.execPath, [
+          path.join(COMPAT, 'compat.mjs'),
+          'check',
+          path.join(COMPAT, 'cases.json'),
+          path.join(COMPAT, 'expected'),
+          server.url,
+          '--verbose',
+        ])
+      ).stdout;
     } catch (e) {
       out = (e as { stdout?: string }).stdout ?? String(e);
     }

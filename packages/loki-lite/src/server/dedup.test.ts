@@ -54,7 +54,9 @@ describe('duplicates across memory and the store', () => {
     flushed.push([at(5000), 'line 5, another at the same time']);
     expect((await first.pushJson({ streams: [{ stream: { app: 'ovl' }, values: flushed }] })).status).toBe(204);
     // flushed and indexed, gone from memory, still in the WAL (no checkpoint since)
-    await eventually(async () => (await metric(first, 'loki_lite_index_files_written_total')) >= 1 && (await metric(first, 'loki_ingester_memory_chunks')) === 0);
+    await eventually(
+      async () => (await metric(first, 'loki_lite_index_files_written_total')) >= 1 && (await metric(first, 'loki_ingester_memory_chunks')) === 0,
+    );
     running.delete(first);
     await first.close();
 
@@ -62,10 +64,29 @@ describe('duplicates across memory and the store', () => {
     const second = await startTestServer(CONFIG.replace('flush_check_period: 10ms', 'flush_check_period: 1h'), { dir });
     running.add(second);
     expect(await metric(second, 'loki_ingester_memory_chunks')).toBe(1);
-    const newer = [[at(10_000), 'line 10'], [at(11_000), 'line 11'], [at(9000), 'line 9'], [at(5000), 'line 5']];
+    const newer = [
+      [at(10_000), 'line 10'],
+      [at(11_000), 'line 11'],
+      [at(9000), 'line 9'],
+      [at(5000), 'line 5'],
+    ];
     expect((await second.pushJson({ streams: [{ stream: { app: 'ovl' }, values: newer }] })).status).toBe(204);
 
-    const all = ['line 0', 'line 1', 'line 2', 'line 3', 'line 4', 'line 5', 'line 5, another at the same time', 'line 6', 'line 7', 'line 8', 'line 9', 'line 10', 'line 11'];
+    const all = [
+      'line 0',
+      'line 1',
+      'line 2',
+      'line 3',
+      'line 4',
+      'line 5',
+      'line 5, another at the same time',
+      'line 6',
+      'line 7',
+      'line 8',
+      'line 9',
+      'line 10',
+      'line 11',
+    ];
     expect(await lines(second, { direction: 'forward', limit: 100 })).toEqual(all);
     expect(await lines(second, { direction: 'backward', limit: 100 })).toEqual([...all].reverse());
     expect(await lines(second, { direction: 'forward', limit: 7 })).toEqual(all.slice(0, 7));

@@ -20,7 +20,14 @@ export function registerDetectedRoutes(app: FastifyInstance, config: Config, que
     const { start, end } = timeRange(params, METADATA_DEFAULT_SINCE);
     const lineLimit = Number(params.get('line_limit') ?? 1000);
     if (!Number.isInteger(lineLimit) || lineLimit <= 0) throw new LokiError('bad_data', 'bad_request', `invalid line_limit: ${params.get('line_limit')}`);
-    const { value: streams } = await engine.logSample({ tenant: tenantOf(req, config), query: params.get('query') ?? '', start, end, lineLimit, signal: clientGone(reply) });
+    const { value: streams } = await engine.logSample({
+      tenant: tenantOf(req, config),
+      query: params.get('query') ?? '',
+      start,
+      end,
+      lineLimit,
+      signal: clientGone(reply),
+    });
     return { streams, limit: limitParam(params, 1000) };
   };
 

@@ -18,7 +18,8 @@ const grafanaHeaders = { 'X-Query-Tags': 'Source=grafana-explore', 'X-Grafana-Or
 beforeAll(async () => {
   // As Loki 3 runs by default: detected_level on (the logs volume and Drilldown group by it).
   server = await startTestServer('limits_config: {discover_log_levels: true}');
-  const values = (pod: string) => Array.from({ length: 30 }, (_, i) => [ns(1800 - i * 60), `level=${i % 3 ? 'info' : 'error'} pod=${pod} step=${i} msg="train step"`]);
+  const values = (pod: string) =>
+    Array.from({ length: 30 }, (_, i) => [ns(1800 - i * 60), `level=${i % 3 ? 'info' : 'error'} pod=${pod} step=${i} msg="train step"`]);
   const res = await server.pushJson({
     streams: [
       { stream: { app: 'trainer', namespace: 'training', pod: 'w-0', service_name: 'trainer' }, values: values('w-0') },
@@ -49,9 +50,18 @@ describe('Grafana data source and Logs Drilldown requests', () => {
   });
 
   it('Explore: logs with categorize-labels, the logs volume histogram, and query stats', async () => {
-    const logs = await get('/loki/api/v1/query_range', {
-      direction: 'backward', end, limit: '1000', query: '{app="trainer"} | logfmt | level="error"', start, step: '2000ms',
-    }, { 'X-Loki-Response-Encoding-Flags': 'categorize-labels' });
+    const logs = await get(
+      '/loki/api/v1/query_range',
+      {
+        direction: 'backward',
+        end,
+        limit: '1000',
+        query: '{app="trainer"} | logfmt | level="error"',
+        start,
+        step: '2000ms',
+      },
+      { 'X-Loki-Response-Encoding-Flags': 'categorize-labels' },
+    );
     expect(logs.data?.resultType).toBe('streams');
     expect(logs.data?.encodingFlags).toEqual(['categorize-labels']);
     const first = (logs.data?.result as Array<{ stream: Record<string, string>; values: unknown[][] }>)[0]!;
@@ -59,13 +69,24 @@ describe('Grafana data source and Logs Drilldown requests', () => {
     expect(first.values[0]![2]).toMatchObject({ structuredMetadata: { detected_level: 'error' }, parsed: { level: 'error', step: expect.any(String) } });
     expect((logs.data as { stats?: { summary?: unknown } }).stats?.summary).toMatchObject({ totalLinesProcessed: 60 });
 
-    const volume = await get('/loki/api/v1/query_range', {
-      direction: 'backward', end, query: 'sum by (level, detected_level) (count_over_time({app="trainer"} | drop __error__[1m]))', start, step: '60000ms',
-    }, { 'X-Query-Tags': 'Source=logvolhist' });
+    const volume = await get(
+      '/loki/api/v1/query_range',
+      {
+        direction: 'backward',
+        end,
+        query: 'sum by (level, detected_level) (count_over_time({app="trainer"} | drop __error__[1m]))',
+        start,
+        step: '60000ms',
+      },
+      { 'X-Query-Tags': 'Source=logvolhist' },
+    );
     expect(volume.data?.resultType).toBe('matrix');
     // detected_level from the logfmt level field of each line; the stream has no level label.
     const bars = volume.data?.result as Array<{ metric: Record<string, string>; values: Array<[number, string]> }>;
-    expect(bars.map((b) => b.metric).sort((a, b) => (a.detected_level! < b.detected_level! ? -1 : 1))).toEqual([{ detected_level: 'error' }, { detected_level: 'info' }]);
+    expect(bars.map((b) => b.metric).sort((a, b) => (a.detected_level! < b.detected_level! ? -1 : 1))).toEqual([
+      { detected_level: 'error' },
+      { detected_level: 'info' },
+    ]);
     expect(bars.flatMap((b) => b.values.map((v) => Number(v[1]))).reduce((a, b) => a + b, 0)).toBe(60);
     for (const b of bars) for (const [t, v] of b.values) expect([typeof t, typeof v]).toEqual(['number', 'string']);
     expect((await get('/loki/api/v1/index/stats', { query: '{app="trainer"}', start, end })).streams).toBe(2);
@@ -73,22 +94,33 @@ describe('Grafana data source and Logs Drilldown requests', () => {
 
   it('a metric panel over parsed labels', async () => {
     const body = await get('/loki/api/v1/query_range', {
-      query: 'sum by (level) (count_over_time({app="trainer"} | logfmt [5m]))', start, end, step: '300',
+      query: 'sum by (level) (count_over_time({app="trainer"} | logfmt [5m]))',
+      start,
+      end,
+      step: '300',
     });
     const series = body.data?.result as Array<{ metric: Record<string, string> }>;
     expect(series.map((s) => s.metric.level).sort()).toEqual(['error', 'info']);
   });
 
-  it('the query editor\'s Format button (format_query)', async () => {
+  it("the query editor's Format button (format_query)", async () => {
     expect(await get('/loki/api/v1/format_query', { query: 'sum by (pod) (rate({app="trainer"} |= "x" [5m]))' })).toEqual({
-      status: 'success', data: 'sum by(pod)(rate({app="trainer"} |= "x"[5m]))',
+      status: 'success',
+      data: 'sum by(pod)(rate({app="trainer"} |= "x"[5m]))',
     });
     const bad = await server.get('/loki/api/v1/format_query?query=%7Bapp%3D', grafanaHeaders);
     expect(bad.status).toBe(400);
   });
 
   it('Drilldown: service volume, detected labels and fields', async () => {
-    const volume = await get('/loki/api/v1/index/volume', { query: '{service_name=~".+"}', start, end, limit: '5000', targetLabels: 'service_name', aggregateBy: 'series' });
+    const volume = await get('/loki/api/v1/index/volume', {
+      query: '{service_name=~".+"}',
+      start,
+      end,
+      limit: '5000',
+      targetLabels: 'service_name',
+      aggregateBy: 'series',
+    });
     expect(volume.data?.result).toEqual([{ metric: { service_name: 'trainer' }, value: [expect.any(Number), expect.any(String)] }]);
     const labels = await get('/loki/api/v1/detected_labels', { query: '{service_name="trainer"}', start, end });
     expect(labels.detectedLabels).toEqual(expect.arrayContaining([{ label: 'pod', cardinality: 2 }]));

@@ -34,7 +34,9 @@ function volumeAnswer(buckets: readonly VolumeBucket[], aggregateBy: 'series' | 
   }
   const series = [...byName].sort(([an, a], [bn, b]) => Number(b.samples[0]![1]) - Number(a.samples[0]![1]) || (an < bn ? -1 : an > bn ? 1 : 0));
   const matrix = series.some(([, s]) => s.samples.length > 1);
-  const result = series.map(([, s]) => (matrix ? { metric: labelsToRecord(s.labels), values: s.samples } : { metric: labelsToRecord(s.labels), value: s.samples[0] }));
+  const result = series.map(([, s]) =>
+    matrix ? { metric: labelsToRecord(s.labels), values: s.samples } : { metric: labelsToRecord(s.labels), value: s.samples[0] },
+  );
   return { status: 'success', data: { resultType: matrix ? 'matrix' : 'vector', result } };
 }
 
@@ -86,7 +88,10 @@ export function registerMetadataRoutes(app: FastifyInstance, config: Config, que
   const volumeParams = (params: URLSearchParams) => {
     const aggregateBy = params.get('aggregateBy') ?? 'series';
     if (aggregateBy !== 'series' && aggregateBy !== 'labels') throw new LokiError('bad_data', 'bad_request', `invalid aggregateBy: ${aggregateBy}`);
-    const target = (params.get('targetLabels') ?? '').split(',').map((t) => t.trim()).filter((t) => t !== '');
+    const target = (params.get('targetLabels') ?? '')
+      .split(',')
+      .map((t) => t.trim())
+      .filter((t) => t !== '');
     return { matchers: parseMatchers(params.get('query') ?? ''), target, aggregateBy: aggregateBy as 'series' | 'labels', limit: limitParam(params, 100) };
   };
 
@@ -118,7 +123,10 @@ export function registerMetadataRoutes(app: FastifyInstance, config: Config, que
     }
     return json(reply, volumeAnswer(buckets, aggregateBy));
   };
-  for (const [path, handler] of [['/loki/api/v1/index/volume', volume], ['/loki/api/v1/index/volume_range', volumeRange]] as const) {
+  for (const [path, handler] of [
+    ['/loki/api/v1/index/volume', volume],
+    ['/loki/api/v1/index/volume_range', volumeRange],
+  ] as const) {
     app.get(path, handler);
     app.post(path, handler);
   }

@@ -83,8 +83,17 @@ describe("README's loki-mixin section", () => {
     const mixin = mixinMetrics();
     const expected = { exported: mixin.filter((n) => scraped.has(n)), notYet: mixin.filter((n) => !scraped.has(n)) };
     const message = `README lists should be\nExported: ${expected.exported.map((n) => `\`${n}\``).join(', ')}\nNot yet: ${expected.notYet.map((n) => `\`${n}\``).join(', ')}`;
-    expect(mixin.filter((n) => !listed.includes(n)), `in neither README list. ${message}`).toEqual([]);
-    expect(listed.filter((n) => !mixin.includes(n)), 'in a README list but not in loki-mixin-metrics.txt').toEqual([]);
-    expect(listed.filter((n, i) => listed.indexOf(n) !== i), 'listed twice').toEqual([]);
+    expect(
+      mixin.filter((n) => !listed.includes(n)),
+      `in neither README list. ${message}`,
+    ).toEqual([]);
+    expect(
+      listed.filter((n) => !mixin.includes(n)),
+      'in a README list but not in loki-mixin-metrics.txt',
+    ).toEqual([]);
+    expect(
+      listed.filter((n, i) => listed.indexOf(n) !== i),
+      'listed twice',
+    ).toEqual([]);
   });
 });

@@ -39,18 +39,32 @@ export function registerOpsRoutes(app: FastifyInstance, deps: OpsDeps): void {
   app.get('/log_level', logLevel);
   app.post('/log_level', logLevel);
   app.get('/services', async (_req, reply) => {
-    return reply.type('text/plain; charset=utf-8').send(deps.services().map(([name, state]) => `${name} => ${state}\n`).join(''));
+    return reply.type('text/plain; charset=utf-8').send(
+      deps
+        .services()
+        .map(([name, state]) => `${name} => ${state}\n`)
+        .join(''),
+    );
   });
   app.get('/ready', async (_req, reply) => {
     const why = deps.notReady();
-    if (why) return reply.code(503).type('text/plain; charset=utf-8').send(why + '\n');
+    if (why)
+      return reply
+        .code(503)
+        .type('text/plain; charset=utf-8')
+        .send(why + '\n');
     return reply.type('text/plain; charset=utf-8').send('ready\n');
   });
   app.get('/metrics', async (_req, reply) => {
     return reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
   const buildinfo = async () => ({
-    version: deps.version, revision: '', branch: '', buildUser: '', buildDate: '', goVersion: `node ${process.version}`,
+    version: deps.version,
+    revision: '',
+    branch: '',
+    buildUser: '',
+    buildDate: '',
+    goVersion: `node ${process.version}`,
   });
   app.get('/loki/api/v1/status/buildinfo', buildinfo);
   app.get('/api/v1/status/buildinfo', buildinfo);

@@ -42,7 +42,9 @@ describe('/services', () => {
   it('lists the roles this process runs and their state, as Loki does', async () => {
     const res = await server.get('/services');
     expect(res.status).toBe(200);
-    expect(await res.text()).toBe('store => Running\ningester => Running\ndistributor => Running\nquerier => Running\nquery-frontend => Running\nserver => Running\n');
+    expect(await res.text()).toBe(
+      'store => Running\ningester => Running\ndistributor => Running\nquerier => Running\nquery-frontend => Running\nserver => Running\n',
+    );
   });
 });
 
@@ -59,12 +61,14 @@ describe('request metrics', () => {
     expect(count('method="GET",route="other",status_code="404",ws="false"')).toBeGreaterThanOrEqual(1);
     expect(text).toMatch(/^loki_request_duration_seconds_bucket\{le="0\.005",method="POST",route="loki_api_v1_push",status_code="204",ws="false"\} \d+$/m);
     expect(text).toMatch(/^loki_inflight_requests\{method="POST",route="loki_api_v1_push"\} 0$/m);
-    expect(text).toMatch(/^loki_build_info\{version="\d+\.\d+\.\d+",revision="unknown",branch="unknown",goversion="node v20\.[^"]+",goos="linux",goarch="x64",tags="unknown"\} 1$/m);
+    expect(text).toMatch(
+      /^loki_build_info\{version="\d+\.\d+\.\d+",revision="unknown",branch="unknown",goversion="node v20\.[^"]+",goos="linux",goarch="x64",tags="unknown"\} 1$/m,
+    );
   });
 });
 
 describe('ingester metrics', () => {
-  it('counts streams created and describes flushed chunks with Loki\'s names', async () => {
+  it("counts streams created and describes flushed chunks with Loki's names", async () => {
     const now = BigInt(Date.now()) * 1_000_000n;
     const lines = Array.from({ length: 50 }, (_, i) => [(now + BigInt(i)).toString(), `line ${i} of the flushed chunk`]);
     expect((await server.pushJson({ streams: [{ stream: { app: 'flushed' }, values: lines }] })).status).toBe(204);
@@ -88,7 +92,8 @@ describe('server.http_path_prefix', () => {
     try {
       const now = BigInt(Date.now()) * 1_000_000n;
       const push = await fetch(`${prefixed.url}/logs/loki/api/v1/push`, {
-        method: 'POST', headers: { 'content-type': 'application/json' },
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ streams: [{ stream: { app: 'prefixed' }, values: [[now.toString(), 'under a prefix']] }] }),
       });
       expect(push.status).toBe(204);

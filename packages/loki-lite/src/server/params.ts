@@ -82,6 +82,7 @@ export function stepParam(params: Params, start: bigint, end: bigint): bigint {
     step = d;
   }
   if (step <= 0n) throw bad('zero or negative query resolution step widths are not accepted. Try a positive integer');
-  if ((end - start) / step > MAX_POINTS) throw bad('exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)');
+  if ((end - start) / step > MAX_POINTS)
+    throw bad('exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)');
   return step;
 }

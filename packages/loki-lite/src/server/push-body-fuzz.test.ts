@@ -1,7 +1,14 @@
 import { deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import {
-  decodePushBody, type DecodedPushRequest, encodePushRequestJson, encodePushRequestProto, printLabels, type PushRequest, snappyCompress, SnappyScratchDecoder,
+  decodePushBody,
+  type DecodedPushRequest,
+  encodePushRequestJson,
+  encodePushRequestProto,
+  printLabels,
+  type PushRequest,
+  snappyCompress,
+  SnappyScratchDecoder,
   sortLabels,
 } from '@loki-lite/shared';
 import { describe, expect, it } from 'vitest';
@@ -81,7 +88,10 @@ interface Mutation {
 }
 
 const mutation: fc.Arbitrary<Mutation> = fc.record({
-  edits: fc.array(fc.record({ at: fc.nat(), kind: fc.constantFrom('set' as const, 'flip' as const, 'insert' as const, 'delete' as const), byte: fc.nat(255) }), { maxLength: 4 }),
+  edits: fc.array(
+    fc.record({ at: fc.nat(), kind: fc.constantFrom('set' as const, 'flip' as const, 'insert' as const, 'delete' as const), byte: fc.nat(255) }),
+    { maxLength: 4 },
+  ),
   truncateAt: fc.option(fc.nat(), { nil: undefined }),
 });
 
@@ -99,31 +109,53 @@ function mutate(bytes: Buffer, m: Mutation): Buffer {
 
 const mutatedBody = fc
   .constantFrom(...FORMATS)
-  .chain((format) => fc.tuple(fc.constant(format), pushRequest(format), fc.constantFrom<Encoding>('', 'gzip', 'deflate', 'deflate-raw', 'snappy'),
-    fc.constantFrom<Layer>('message', 'framed', 'encoded', 'none'), mutation))
+  .chain((format) =>
+    fc.tuple(
+      fc.constant(format),
+      pushRequest(format),
+      fc.constantFrom<Encoding>('', 'gzip', 'deflate', 'deflate-raw', 'snappy'),
+      fc.constantFrom<Layer>('message', 'framed', 'encoded', 'none'),
+      mutation,
+    ),
+  )
   .map(([format, req, encoding, layer, m]) => encode(req, format, encoding, layer, m));
 
 /** `{"streams":[...]}` with the right keys and values of any JSON type where a string or array belongs. */
 const oddJsonBody = fc
-  .record({
-    streams: fc.oneof(
-      fc.array(fc.record({
-        stream: fc.oneof(fc.dictionary(labelName, fc.oneof(labelValue, fc.jsonValue())), fc.jsonValue()),
-        values: fc.oneof(fc.array(fc.oneof(fc.tuple(fc.oneof(fc.bigInt(INT64).map(String), fc.jsonValue()), fc.oneof(fc.string(), fc.jsonValue())),
-          fc.array(fc.jsonValue(), { maxLength: 4 }))), fc.jsonValue()),
-      }, { requiredKeys: [] }), { maxLength: 3 }),
-      fc.jsonValue(),
-    ),
-  }, { requiredKeys: [] })
+  .record(
+    {
+      streams: fc.oneof(
+        fc.array(
+          fc.record(
+            {
+              stream: fc.oneof(fc.dictionary(labelName, fc.oneof(labelValue, fc.jsonValue())), fc.jsonValue()),
+              values: fc.oneof(
+                fc.array(
+                  fc.oneof(
+                    fc.tuple(fc.oneof(fc.bigInt(INT64).map(String), fc.jsonValue()), fc.oneof(fc.string(), fc.jsonValue())),
+                    fc.array(fc.jsonValue(), { maxLength: 4 }),
+                  ),
+                ),
+                fc.jsonValue(),
+              ),
+            },
+            { requiredKeys: [] },
+          ),
+          { maxLength: 3 },
+        ),
+        fc.jsonValue(),
+      ),
+    },
+    { requiredKeys: [] },
+  )
   .map((doc): Body => ({ bytes: Buffer.from(JSON.stringify(doc)), contentType: 'application/json', contentEncoding: undefined }));
 
 const header = (known: readonly string[]) => fc.oneof(fc.constantFrom<string | undefined>(undefined, ...known), fc.string({ maxLength: 20 }));
-const randomBody = fc
-  .record({
-    bytes: fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b)),
-    contentType: header(['application/x-protobuf', 'application/json', 'text/plain', '']),
-    contentEncoding: header(['gzip', 'deflate', 'snappy', 'br', '']),
-  });
+const randomBody = fc.record({
+  bytes: fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b)),
+  contentType: header(['application/x-protobuf', 'application/json', 'text/plain', '']),
+  contentEncoding: header(['gzip', 'deflate', 'snappy', 'br', '']),
+});
 
 /** How many bodies of the current property decoded, and how many were refused. */
 const outcomes = { decoded: 0, refused: 0 };
@@ -187,14 +219,17 @@ describe('push body fuzzing', () => {
   it('decodes an unmutated body back to the request that was encoded, in every format and encoding', async () => {
     // Text with a lone surrogate does not survive UTF-8 (it comes back with U+FFFD, as in Go).
     const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-    const texts = (req: PushRequest) => req.streams.flatMap((s) => [s.labels, ...s.entries.flatMap((e) => [e.line, ...e.structuredMetadata.flatMap((l) => [l.name, l.value])])]);
+    const texts = (req: PushRequest) =>
+      req.streams.flatMap((s) => [s.labels, ...s.entries.flatMap((e) => [e.line, ...e.structuredMetadata.flatMap((l) => [l.name, l.value])])]);
     const wellFormed = (format: Format) => pushRequest(format).filter((req) => !texts(req).some((t) => loneSurrogate.test(t)));
     const request = fc.constantFrom(...FORMATS).chain((format) => fc.tuple(fc.constant(format), wellFormed(format)));
     await checkProperty(
       fc.property(request, fc.constantFrom<Encoding>('', 'gzip', 'deflate', 'deflate-raw'), ([format, req], encoding) => {
         const body = encode(req, format, encoding, 'none', { edits: [], truncateAt: undefined });
         const decoded = decodePushBody(body.bytes, { contentType: body.contentType, contentEncoding: body.contentEncoding, maxMessageBytes: 10 * 1024 * 1024 });
-        expect(decoded.streams.map((s) => ({ labels: s.labels, entries: s.entries.toEntries() }))).toEqual(req.streams.map((s) => ({ labels: s.labels, entries: s.entries })));
+        expect(decoded.streams.map((s) => ({ labels: s.labels, entries: s.entries.toEntries() }))).toEqual(
+          req.streams.map((s) => ({ labels: s.labels, entries: s.entries })),
+        );
       }),
       { numRuns: 200 },
     );

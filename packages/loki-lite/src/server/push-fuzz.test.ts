@@ -14,7 +14,7 @@ beforeAll(async () => {
 afterAll(() => server.destroy());
 
 let seed = 20261125;
-const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
 const now = BigInt(Date.now()) * 1_000_000n;
 const valid = {
   streams: [
@@ -46,8 +46,10 @@ describe('push fuzzing', () => {
       let body: Buffer;
       let type = 'application/x-protobuf';
       let encoding: string | undefined;
-      if (pick === 0) body = snappyCompress(mutate(proto)); // valid snappy around a broken message
-      else if (pick === 1) body = mutate(snappyCompress(proto)); // broken snappy
+      if (pick === 0)
+        body = snappyCompress(mutate(proto)); // valid snappy around a broken message
+      else if (pick === 1)
+        body = mutate(snappyCompress(proto)); // broken snappy
       else if (pick === 2) {
         body = mutate(json);
         type = 'application/json';
@@ -57,7 +59,9 @@ describe('push fuzzing', () => {
         encoding = 'gzip';
       } else if (pick === 4) body = Buffer.from(Array.from({ length: Math.floor(rand() * 300) }, () => Math.floor(rand() * 256)));
       else {
-        body = Buffer.from(JSON.stringify({ streams: [{ stream: { app: rand() < 0.5 ? 'x' : 1 }, values: [[String(rand() * 1e20), rand() < 0.5 ? 'l' : null]] }] }));
+        body = Buffer.from(
+          JSON.stringify({ streams: [{ stream: { app: rand() < 0.5 ? 'x' : 1 }, values: [[String(rand() * 1e20), rand() < 0.5 ? 'l' : null]] }] }),
+        );
         type = 'application/json';
       }
       const headers: Record<string, string> = { 'content-type': type };
@@ -73,7 +77,9 @@ describe('push fuzzing', () => {
 
   it('is still healthy and serving afterwards', async () => {
     expect((await fetch(`${server.url}/ready`)).status).toBe(200);
-    const res = await server.pushProto({ streams: [{ labels: '{app="after-fuzz"}', entries: [{ timestamp: now + 5n, line: 'still here', structuredMetadata: [] }] }] });
+    const res = await server.pushProto({
+      streams: [{ labels: '{app="after-fuzz"}', entries: [{ timestamp: now + 5n, line: 'still here', structuredMetadata: [] }] }],
+    });
     expect(res.status).toBe(204);
     const q = new URLSearchParams({ query: '{app="after-fuzz"}', start: (now - 1n).toString(), end: (now + 10n ** 9n).toString() });
     const body = (await (await fetch(`${server.url}/loki/api/v1/query_range?${q}`)).json()) as { data: { result: Array<{ values: string[][] }> } };

@@ -38,19 +38,27 @@ operational_config:
     expect(res.status).toBe(204);
     expect(await res.text()).toBe('');
     const proto = await server.pushProto({
-      streams: [{ labels: '{app="proto", env="x"}', entries: [{ timestamp: BigInt(ns(9)), line: 'proto line', structuredMetadata: [{ name: 'k', value: 'v' }] }] }],
+      streams: [
+        { labels: '{app="proto", env="x"}', entries: [{ timestamp: BigInt(ns(9)), line: 'proto line', structuredMetadata: [{ name: 'k', value: 'v' }] }] },
+      ],
     });
     expect(proto.status).toBe(204);
     // Without categorize-labels, Loki 3 answers structured metadata merged into the stream's labels.
-    expect(await read(server, '{env="x"}')).toEqual(expect.arrayContaining([
-      { stream: { app: 'json', env: 'x', trace_id: 'abc' }, values: [[ns(10), 'json line']] },
-      { stream: { app: 'proto', env: 'x', k: 'v' }, values: [[ns(9), 'proto line']] },
-    ]));
+    expect(await read(server, '{env="x"}')).toEqual(
+      expect.arrayContaining([
+        { stream: { app: 'json', env: 'x', trace_id: 'abc' }, values: [[ns(10), 'json line']] },
+        { stream: { app: 'proto', env: 'x', k: 'v' }, values: [[ns(9), 'proto line']] },
+      ]),
+    );
   });
 
   it('accepts gzip-encoded bodies', async () => {
     const body = gzipSync(JSON.stringify({ streams: [stream({ app: 'gz' }, values([[ns(5), 'zipped']]))] }));
-    const res = await fetch(`${server.url}/loki/api/v1/push`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body });
+    const res = await fetch(`${server.url}/loki/api/v1/push`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      body,
+    });
     expect(res.status).toBe(204);
     expect((await read(server, '{app="gz"}'))[0]!.values).toEqual([[ns(5), 'zipped']]);
   });
@@ -58,9 +66,13 @@ operational_config:
   it.each([
     ['no labels', {}, 'error at least one label pair is required per stream'],
     ['too many label names', { a: '1', b: '2', c: '3', d: '4', e: '5' }, `entry for stream '{a="1", b="2", c="3", d="4", e="5"}' has 5 label names; limit 4`],
-    ['a label name too long', { a_very_long_label_name_indeed: '1' }, `stream '{a_very_long_label_name_indeed="1"}' has label name too long: 'a_very_long_label_name_indeed'`],
+    [
+      'a label name too long',
+      { a_very_long_label_name_indeed: '1' },
+      `stream '{a_very_long_label_name_indeed="1"}' has label name too long: 'a_very_long_label_name_indeed'`,
+    ],
     ['a label value too long', { app: 'v'.repeat(31) }, `stream '{app="${'v'.repeat(31)}"}' has label value too long: '${'v'.repeat(31)}'`],
-  ])('rejects %s with 400 and Loki\'s text', async (_what, labels, message) => {
+  ])("rejects %s with 400 and Loki's text", async (_what, labels, message) => {
     const res = await server.pushJson({ streams: [stream(labels, values([[ns(1), 'x']]))] });
     expect(res.status).toBe(400);
     expect(await res.text()).toBe(message + '\n');
@@ -72,13 +84,27 @@ operational_config:
     expect(await dup.text()).toBe(`stream '{a="1", a="2"}' has duplicate label name: 'a'\n`);
     const bad = await server.pushProto({ streams: [{ labels: '{a=1}', entries: [{ timestamp: BigInt(ns(1)), line: 'x', structuredMetadata: [] }] }] });
     expect(bad.status).toBe(400);
-    expect(await bad.text()).toMatch(/^Error parsing labels '\{a=1\}' with error: parse error at line 1, col 4: syntax error: unexpected NUMBER, expecting STRING\n$/);
+    expect(await bad.text()).toMatch(
+      /^Error parsing labels '\{a=1\}' with error: parse error at line 1, col 4: syntax error: unexpected NUMBER, expecting STRING\n$/,
+    );
   });
 
   it.each([
-    ['a line over max_line_size', values([[ns(1), 'x'.repeat(101)]]), `Max entry size '100' bytes exceeded for stream '{app="lim"}' while adding an entry with length '101' bytes`],
-    ['too much structured metadata', values([[ns(1), 'x', { k: 'v'.repeat(40) }]]), `stream '{app="lim"}' has structured metadata too large: '41' bytes, limit: '40' bytes. Please see \`limits_config.max_structured_metadata_size\` or contact your Loki administrator to increase it.`],
-    ['too many metadata pairs', values([[ns(1), 'x', { a: '1', b: '2', c: '3', d: '4' }]]), `stream '{app="lim"}' has too many structured metadata labels: '4', limit: '3'. Please see \`limits_config.max_structured_metadata_entries_count\` or contact your Loki administrator to increase it.`],
+    [
+      'a line over max_line_size',
+      values([[ns(1), 'x'.repeat(101)]]),
+      `Max entry size '100' bytes exceeded for stream '{app="lim"}' while adding an entry with length '101' bytes`,
+    ],
+    [
+      'too much structured metadata',
+      values([[ns(1), 'x', { k: 'v'.repeat(40) }]]),
+      `stream '{app="lim"}' has structured metadata too large: '41' bytes, limit: '40' bytes. Please see \`limits_config.max_structured_metadata_size\` or contact your Loki administrator to increase it.`,
+    ],
+    [
+      'too many metadata pairs',
+      values([[ns(1), 'x', { a: '1', b: '2', c: '3', d: '4' }]]),
+      `stream '{app="lim"}' has too many structured metadata labels: '4', limit: '3'. Please see \`limits_config.max_structured_metadata_entries_count\` or contact your Loki administrator to increase it.`,
+    ],
   ])('rejects %s', async (_what, vals, message) => {
     const res = await server.pushJson({ streams: [stream({ app: 'lim' }, vals)] });
     expect(res.status).toBe(400);
@@ -88,7 +114,9 @@ operational_config:
   it('rejects samples too old and too new with RFC3339 times', async () => {
     const old = await server.pushJson({ streams: [stream({ app: 'age' }, values([[ns(7200), 'old']]))] });
     expect(old.status).toBe(400);
-    expect(await old.text()).toMatch(/^entry for stream '\{app="age"\}' has timestamp too old: \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ, oldest acceptable timestamp is: \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\n$/);
+    expect(await old.text()).toMatch(
+      /^entry for stream '\{app="age"\}' has timestamp too old: \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ, oldest acceptable timestamp is: \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\n$/,
+    );
     const future = await server.pushJson({ streams: [stream({ app: 'age' }, values([[ns(-3600), 'future']]))] });
     expect(future.status).toBe(400);
     expect(await future.text()).toMatch(/^entry for stream '\{app="age"\}' has timestamp too new: \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\n$/);
@@ -96,7 +124,16 @@ operational_config:
 
   it('writes the valid streams of a partly invalid push and answers 400', async () => {
     const res = await server.pushJson({
-      streams: [stream({ app: 'partial', ok: 'yes' }, values([[ns(3), 'kept'], [ns(2), 'y'.repeat(200)]])), stream({}, values([[ns(3), 'dropped']]))],
+      streams: [
+        stream(
+          { app: 'partial', ok: 'yes' },
+          values([
+            [ns(3), 'kept'],
+            [ns(2), 'y'.repeat(200)],
+          ]),
+        ),
+        stream({}, values([[ns(3), 'dropped']])),
+      ],
     });
     expect(res.status).toBe(400);
     const text = await res.text();
@@ -106,12 +143,28 @@ operational_config:
   });
 
   it('drops an entry its stream already holds (same time and line) silently, answering 204', async () => {
-    const body = { streams: [stream({ app: 'dedup' }, values([[ns(5), 'older'], [ns(4), 'same'], [ns(4), 'same'], [ns(4), 'other']]))] };
+    const body = {
+      streams: [
+        stream(
+          { app: 'dedup' },
+          values([
+            [ns(5), 'older'],
+            [ns(4), 'same'],
+            [ns(4), 'same'],
+            [ns(4), 'other'],
+          ]),
+        ),
+      ],
+    };
     expect((await server.pushJson(body)).status).toBe(204);
     // an agent re-sending the batch, and the newest entry alone
     expect((await server.pushJson(body)).status).toBe(204);
     expect((await server.pushJson({ streams: [stream({ app: 'dedup' }, values([[ns(4), 'same']]))] })).status).toBe(204);
-    expect((await read(server, '{app="dedup"}', { direction: 'forward' }))[0]!.values).toEqual([[ns(5), 'older'], [ns(4), 'same'], [ns(4), 'other']]);
+    expect((await read(server, '{app="dedup"}', { direction: 'forward' }))[0]!.values).toEqual([
+      [ns(5), 'older'],
+      [ns(4), 'same'],
+      [ns(4), 'other'],
+    ]);
     // stored once: index/stats counts the entries the ingester holds
     const stats = await server.get(`/loki/api/v1/index/stats?${qs({ query: '{app="dedup"}', start: ns(7200), end: ns(-60) })}`);
     expect(((await stats.json()) as { entries: number }).entries).toBe(3);
@@ -120,7 +173,7 @@ operational_config:
     expect(await (await server.get('/metrics')).text()).toMatch(/^loki_ingester_duplicate_log_bytes_total\{tenant="fake"\} 10$/m);
   });
 
-  it('answers 405 with an empty body to the push paths\' other methods, as Loki\'s router does', async () => {
+  it("answers 405 with an empty body to the push paths' other methods, as Loki's router does", async () => {
     for (const route of ['/loki/api/v1/push', '/api/prom/push']) {
       for (const method of ['GET', 'PUT', 'DELETE']) {
         const res = await fetch(`${server.url}${route}`, { method });
@@ -129,7 +182,7 @@ operational_config:
     }
   });
 
-  it('answers Loki\'s 400 for malformed bodies and a missing content type', async () => {
+  it("answers Loki's 400 for malformed bodies and a missing content type", async () => {
     const res = await server.pushJson('{"streams": [');
     expect(res.status).toBe(400);
     const noType = await fetch(`${server.url}/loki/api/v1/push`, { method: 'POST', body: new Uint8Array([1, 2, 3]) });
@@ -154,7 +207,7 @@ limits_config: {ingestion_rate_mb: 0.01, ingestion_burst_size_mb: 0.02, per_stre
     expect(res.status).toBe(413);
   });
 
-  it('429 with Loki\'s text when the tenant ingestion rate is exceeded', async () => {
+  it("429 with Loki's text when the tenant ingestion rate is exceeded", async () => {
     const lines = Array.from({ length: 30 }, (_, i): [string, string] => [ns(1, i), 'z'.repeat(1000)]);
     const res = await server.pushJson({ streams: [stream({ app: 'flood' }, lines)] });
     expect(res.status).toBe(429);
@@ -168,8 +221,10 @@ limits_config: {ingestion_rate_mb: 0.01, ingestion_burst_size_mb: 0.02, per_stre
     const res = await server.pushJson({ streams: [stream({ app: 'hot' }, lines)] });
     expect(res.status).toBe(429);
     const text = await res.text();
-    expect(text).toMatch(/^entry with timestamp \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.000000004 \+0000 UTC ignored, reason: 'Per stream rate limit exceeded \(limit: 2KB\/sec\) while attempting to ingest for stream '\{app="hot"\}' totaling 1000B, consider splitting/);
-    expect(text).toContain("user 'fake', total ignored: 2 out of 6 for stream: {app=\"hot\"}");
+    expect(text).toMatch(
+      /^entry with timestamp \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.000000004 \+0000 UTC ignored, reason: 'Per stream rate limit exceeded \(limit: 2KB\/sec\) while attempting to ingest for stream '\{app="hot"\}' totaling 1000B, consider splitting/,
+    );
+    expect(text).toContain('user \'fake\', total ignored: 2 out of 6 for stream: {app="hot"}');
     // the four that fitted the burst were stored
     expect((await read(server, '{app="hot"}'))[0]!.values.length).toBe(4);
   });
@@ -179,7 +234,9 @@ limits_config: {ingestion_rate_mb: 0.01, ingestion_burst_size_mb: 0.02, per_stre
     expect((await server.pushJson({ streams: [stream({ app: 'ooo' }, values([[ns(1800), 'within window']]))] })).status).toBe(204);
     const res = await server.pushJson({ streams: [stream({ app: 'ooo' }, values([[ns(3700), 'too old']]))] });
     expect(res.status).toBe(400);
-    expect(await res.text()).toMatch(/ignored, reason: 'entry too far behind, entry timestamp is: \S+Z, oldest acceptable timestamp is: \S+Z',\nuser 'fake', total ignored: 1 out of 1 for stream: \{app="ooo"\}\n$/);
+    expect(await res.text()).toMatch(
+      /ignored, reason: 'entry too far behind, entry timestamp is: \S+Z, oldest acceptable timestamp is: \S+Z',\nuser 'fake', total ignored: 1 out of 1 for stream: \{app="ooo"\}\n$/,
+    );
     expect((await read(server, '{app="ooo"}', { direction: 'forward' }))[0]!.values.map((v) => v[1])).toEqual(['within window', 'newest']);
   });
 });
@@ -198,9 +255,12 @@ describe('tenants', () => {
     expect((await server.get('/loki/api/v1/labels')).status).toBe(401);
   });
 
-  it('a tenant never sees another tenant\'s streams, labels or series', async () => {
+  it("a tenant never sees another tenant's streams, labels or series", async () => {
     for (const tenant of ['team-a', 'team-b']) {
-      const res = await server.pushJson({ streams: [stream({ app: tenant, [`only_${tenant.slice(-1)}`]: '1' }, values([[ns(1), `secret of ${tenant}`]]))] }, { 'x-scope-orgid': tenant });
+      const res = await server.pushJson(
+        { streams: [stream({ app: tenant, [`only_${tenant.slice(-1)}`]: '1' }, values([[ns(1), `secret of ${tenant}`]]))] },
+        { 'x-scope-orgid': tenant },
+      );
       expect(res.status).toBe(204);
     }
     const a = { 'x-scope-orgid': 'team-a' };
@@ -208,10 +268,15 @@ describe('tenants', () => {
     const range = qs({ start: ns(600), end: ns(-60) });
     expect(await (await server.get(`/loki/api/v1/labels?${range}`, a)).json()).toEqual({ status: 'success', data: ['app', 'only_a'] });
     expect(await (await server.get(`/loki/api/v1/label/app/values?${range}`, a)).json()).toEqual({ status: 'success', data: ['team-a'] });
-    expect(await (await server.get(`/loki/api/v1/series?${range}&${qs({ 'match[]': '{app=~".+"}' })}`, a)).json()).toEqual({ status: 'success', data: [{ app: 'team-a', only_a: '1' }] });
+    expect(await (await server.get(`/loki/api/v1/series?${range}&${qs({ 'match[]': '{app=~".+"}' })}`, a)).json()).toEqual({
+      status: 'success',
+      data: [{ app: 'team-a', only_a: '1' }],
+    });
     // ... and the same after everything is flushed to the store
     expect((await fetch(`${server.url}/flush`, { method: 'POST' })).status).toBe(204);
-    expect(await read(server, '{app=~".+"}', {}, { 'x-scope-orgid': 'team-b' })).toEqual([{ stream: { app: 'team-b', only_b: '1' }, values: [[ns(1), 'secret of team-b']] }]);
+    expect(await read(server, '{app=~".+"}', {}, { 'x-scope-orgid': 'team-b' })).toEqual([
+      { stream: { app: 'team-b', only_b: '1' }, values: [[ns(1), 'secret of team-b']] },
+    ]);
     expect(await (await server.get(`/loki/api/v1/labels?${range}`, { 'x-scope-orgid': 'team-c' })).json()).toEqual({ status: 'success' });
   });
 
@@ -233,7 +298,7 @@ describe('the active stream limit', () => {
     const res = await server.pushJson({ streams: ['a', 'b', 'c', 'd'].map((app) => stream({ app }, values([[ns(1), `line of ${app}`]]))) });
     expect(res.status).toBe(429);
     expect(await res.text()).toBe(
-      "Maximum active stream limit exceeded when trying to create stream {app=\"d\"}, reduce the number of active streams (reduce labels or reduce label values), or contact your Loki administrator to see if the limit can be increased, user: 'fake'\n",
+      'Maximum active stream limit exceeded when trying to create stream {app="d"}, reduce the number of active streams (reduce labels or reduce label values), or contact your Loki administrator to see if the limit can be increased, user: \'fake\'\n',
     );
     expect((await read(server, '{app=~".+"}')).map((s) => s.stream.app).sort()).toEqual(['a', 'b', 'c']);
     // existing streams keep taking data
@@ -245,7 +310,9 @@ describe('service_name discovery (Loki 3)', () => {
   let server: TestServer;
   beforeAll(async () => {
     // Loki's default list, as when limits_config.discover_service_name is not set.
-    server = await startTestServer('limits_config: {discover_service_name: [service, app, application, name, app_kubernetes_io_name, container, container_name, component, workload, job]}');
+    server = await startTestServer(
+      'limits_config: {discover_service_name: [service, app, application, name, app_kubernetes_io_name, container, container_name, component, workload, job]}',
+    );
   });
   afterAll(() => server.destroy());
 

@@ -75,7 +75,15 @@ export function registerQueryRoutes(app: FastifyInstance, config: Config, engine
     const step = stepParam(params, start, end);
     const categorize = wantsCategorized(req);
     const { value, stats, execSeconds, queueSeconds } = await engine.range({
-      tenant, query: params.get('query') ?? '', start, end, step, limit, direction, categorize, signal: clientGone(reply),
+      tenant,
+      query: params.get('query') ?? '',
+      start,
+      end,
+      step,
+      limit,
+      direction,
+      categorize,
+      signal: clientGone(reply),
     });
     const statsBlock = statsJson(stats, execSeconds, queueSeconds);
     if (value.kind === 'matrix') return sendData(reply, { resultType: 'matrix', result: matrixJson(value.series), stats: statsBlock }, stats.warnings);
@@ -86,8 +94,16 @@ export function registerQueryRoutes(app: FastifyInstance, config: Config, engine
   const instantQuery = async (req: FastifyRequest, reply: FastifyReply) => {
     const tenant = queryTenantOf(req, config);
     const params = requestParams(req);
-    const { value, stats: queryStats, execSeconds, queueSeconds } = await engine.instant({
-      tenant, query: params.get('query') ?? '', time: timestampParam(params, 'time', nowNanos()), signal: clientGone(reply),
+    const {
+      value,
+      stats: queryStats,
+      execSeconds,
+      queueSeconds,
+    } = await engine.instant({
+      tenant,
+      query: params.get('query') ?? '',
+      time: timestampParam(params, 'time', nowNanos()),
+      signal: clientGone(reply),
     });
     const stats = statsJson(queryStats, execSeconds, queueSeconds);
     const t = seconds(value.time);

@@ -7,9 +7,13 @@ let server: TestServer;
 
 beforeAll(async () => {
   server = await startTestServer('limits_config: {max_entries_limit_per_query: 150, max_query_length: 2h}');
-  const values = (app: string, offset: number) =>
-    Array.from({ length: 10 }, (_, i) => [((T + BigInt(i * 10 + offset)) * NS).toString(), `${app} ${i}`]);
-  const res = await server.pushJson({ streams: [{ stream: { app: 'a' }, values: values('a', 0) }, { stream: { app: 'b' }, values: values('b', 5) }] });
+  const values = (app: string, offset: number) => Array.from({ length: 10 }, (_, i) => [((T + BigInt(i * 10 + offset)) * NS).toString(), `${app} ${i}`]);
+  const res = await server.pushJson({
+    streams: [
+      { stream: { app: 'a' }, values: values('a', 0) },
+      { stream: { app: 'b' }, values: values('b', 5) },
+    ],
+  });
   expect(res.status).toBe(204);
 });
 afterAll(() => server.destroy());
@@ -43,7 +47,8 @@ describe('query_range parameters', () => {
 
   it('accepts POST with a form body like Grafana sends', async () => {
     const res = await fetch(`${server.url}/loki/api/v1/query_range`, {
-      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: qs({ query: '{app="b"} |= "b 3"', start: T, end: T + 200n }),
     });
     expect(res.status).toBe(200);
@@ -58,7 +63,10 @@ describe('query_range parameters', () => {
     [{ limit: 151 }, 'max entries limit per query exceeded, limit > max_entries_limit_per_query (151 > 150)'],
     [{ start: String(T), end: String(T + 3n * 3600n) }, 'the query time range exceeds the limit (query length: 3h, limit: 2h)'],
     [{ start: 'yesterday' }, 'invalid start: cannot parse "yesterday" to a valid timestamp'],
-    [{ query: '{app=~".*"}' }, 'parse error : queries require at least one regexp or equality matcher that does not have an empty-compatible value. For instance, app=~".*" does not meet this requirement, but app=~".+" will'],
+    [
+      { query: '{app=~".*"}' },
+      'parse error : queries require at least one regexp or equality matcher that does not have an empty-compatible value. For instance, app=~".*" does not meet this requirement, but app=~".+" will',
+    ],
     [{ query: '{app=}' }, 'parse error at line 1, col 6: syntax error: unexpected }, expecting STRING'],
     [{ query: '{app="a"} |= ' }, 'parse error at line 1, col 14: syntax error: unexpected $end, expecting STRING'],
     [{ query: 'avg_over_time({app="a"}[1m])' }, 'parse error : invalid aggregation avg_over_time without unwrap'],
@@ -97,10 +105,24 @@ describe('sample expressions', () => {
     const body = (await res.json()) as { data: unknown };
     expect(body.data).toMatchObject({
       resultType: 'matrix',
-      result: [{ metric: {}, values: [[Number(T), '1'], [Number(T) + 300, '1'], [Number(T) + 600, '1']] }],
+      result: [
+        {
+          metric: {},
+          values: [
+            [Number(T), '1'],
+            [Number(T) + 300, '1'],
+            [Number(T) + 600, '1'],
+          ],
+        },
+      ],
     });
-    const dflt = (await (await server.get(`/loki/api/v1/query_range?${qs({ query: '2 ^ 10 % 7', start: T, end: T + 1000n })}`)).json()) as { data: { result: Array<{ values: unknown[][] }> } };
-    expect(dflt.data.result[0]!.values.slice(0, 2)).toEqual([[Number(T), '2'], [Number(T) + 4, '2']]); // default step: 1000s / 250
+    const dflt = (await (await server.get(`/loki/api/v1/query_range?${qs({ query: '2 ^ 10 % 7', start: T, end: T + 1000n })}`)).json()) as {
+      data: { result: Array<{ values: unknown[][] }> };
+    };
+    expect(dflt.data.result[0]!.values.slice(0, 2)).toEqual([
+      [Number(T), '2'],
+      [Number(T) + 4, '2'],
+    ]); // default step: 1000s / 250
   });
 
   it.each([
@@ -143,12 +165,31 @@ describe('metric range queries aligned to the step', () => {
 
   it('61s from a fractional start: T+5.25 rounds down to T-34 (no entries yet, so no point), T+200 up to T+210', async () => {
     const result = await matrix(server, { query: BOTH, start: `${T + 5n}.25`, end: (T + 200n).toString(), step: '61' });
-    expect(result).toEqual([{ metric: {}, values: [[t(27), '6'], [t(88), '18'], [t(149), '20'], [t(210), '20']] }]);
+    expect(result).toEqual([
+      {
+        metric: {},
+        values: [
+          [t(27), '6'],
+          [t(88), '18'],
+          [t(149), '20'],
+          [t(210), '20'],
+        ],
+      },
+    ]);
   });
 
   it('2m30s from a start with nanoseconds: T+0.123456789 rounds down to T, T+400 up to T+450', async () => {
     const result = await matrix(server, { query: B, start: (T * NS + 123_456_789n).toString(), end: (T + 400n).toString(), step: '2m30s' });
-    expect(result).toEqual([{ metric: { app: 'b' }, values: [[t(150), '10'], [t(300), '10'], [t(450), '10']] }]);
+    expect(result).toEqual([
+      {
+        metric: { app: 'b' },
+        values: [
+          [t(150), '10'],
+          [t(300), '10'],
+          [t(450), '10'],
+        ],
+      },
+    ]);
   });
 
   it('3601s, a step longer than the split interval: T+30.5 rounds down to T-1891, T+3000 up to T+5311', async () => {
@@ -164,44 +205,95 @@ describe('metric range queries aligned to the step', () => {
 
   it('align_queries_with_step rounds the end down instead; split_queries_by_interval: 0 aligns nothing', async () => {
     const params = { query: BOTH, start: `${T + 5n}.25`, end: (T + 200n).toString(), step: '61' };
-    const push = { streams: [{ stream: { app: 'a' }, values: Array.from({ length: 10 }, (_, i) => [((T + BigInt(10 * i)) * NS).toString(), `a ${i}`]) },
-      { stream: { app: 'b' }, values: Array.from({ length: 10 }, (_, i) => [((T + BigInt(10 * i + 5)) * NS).toString(), `b ${i}`]) }] };
+    const push = {
+      streams: [
+        { stream: { app: 'a' }, values: Array.from({ length: 10 }, (_, i) => [((T + BigInt(10 * i)) * NS).toString(), `a ${i}`]) },
+        { stream: { app: 'b' }, values: Array.from({ length: 10 }, (_, i) => [((T + BigInt(10 * i + 5)) * NS).toString(), `b ${i}`]) },
+      ],
+    };
     const aligned = await startTestServer('query_range: {align_queries_with_step: true}');
     try {
       expect((await aligned.pushJson(push)).status).toBe(204);
-      expect(await matrix(aligned, params)).toEqual([{ metric: {}, values: [[t(27), '6'], [t(88), '18'], [t(149), '20']] }]);
+      expect(await matrix(aligned, params)).toEqual([
+        {
+          metric: {},
+          values: [
+            [t(27), '6'],
+            [t(88), '18'],
+            [t(149), '20'],
+          ],
+        },
+      ]);
     } finally {
       await aligned.destroy();
     }
     const unsplit = await startTestServer('limits_config: {split_queries_by_interval: 0}');
     try {
       expect((await unsplit.pushJson(push)).status).toBe(204);
-      expect(await matrix(unsplit, params)).toEqual([{ metric: {}, values: [[t(5.25), '2'], [t(66.25), '14'], [t(127.25), '20'], [t(188.25), '20']] }]);
+      expect(await matrix(unsplit, params)).toEqual([
+        {
+          metric: {},
+          values: [
+            [t(5.25), '2'],
+            [t(66.25), '14'],
+            [t(127.25), '20'],
+            [t(188.25), '20'],
+          ],
+        },
+      ]);
     } finally {
       await unsplit.destroy();
     }
   });
 
   it('leaves instant queries and log queries alone', async () => {
-    const body = (await (await server.get(`/loki/api/v1/query?${qs({ query: B, time: `${T + 27n}.5` })}`)).json()) as { data: { result: Array<{ value: [number, string] }> } };
+    const body = (await (await server.get(`/loki/api/v1/query?${qs({ query: B, time: `${T + 27n}.5` })}`)).json()) as {
+      data: { result: Array<{ value: [number, string] }> };
+    };
     expect(body.data.result[0]!.value).toEqual([t(27.5), '3']);
-    expect(lines((await query({ query: '{app="a"}', start: (T + 3n).toString(), end: (T + 21n).toString(), step: '7', direction: 'forward' })).text)).toEqual(['a 1', 'a 2']);
+    expect(lines((await query({ query: '{app="a"}', start: (T + 3n).toString(), end: (T + 21n).toString(), step: '7', direction: 'forward' })).text)).toEqual([
+      'a 1',
+      'a 2',
+    ]);
   });
 });
 
 describe('drop and keep', () => {
   it("answers Grafana Explore's logs-volume query", async () => {
     const query = 'sum by (level, detected_level) (count_over_time({app=~"a|b"} | drop __error__ [1m]))';
-    const res = await fetch(`${server.url}/loki/api/v1/query_range?${qs({ query, start: T + 60n, end: T + 120n, step: '60' })}`, { headers: { 'X-Query-Tags': 'Source=logvolhist' } });
+    const res = await fetch(`${server.url}/loki/api/v1/query_range?${qs({ query, start: T + 60n, end: T + 120n, step: '60' })}`, {
+      headers: { 'X-Query-Tags': 'Source=logvolhist' },
+    });
     expect(res.status).toBe(200);
     const body = (await res.json()) as { data: unknown };
     // (T, T+60]: a at 10..60 and b at 5..55 (6 + 6); (T+60, T+120]: a at 70..90, b at 65..95 (3 + 4)
-    expect(body.data).toMatchObject({ resultType: 'matrix', result: [{ metric: {}, values: [[Number(T) + 60, '12'], [Number(T) + 120, '7']] }] });
+    expect(body.data).toMatchObject({
+      resultType: 'matrix',
+      result: [
+        {
+          metric: {},
+          values: [
+            [Number(T) + 60, '12'],
+            [Number(T) + 120, '7'],
+          ],
+        },
+      ],
+    });
   });
 
   it('merges streams whose labels become equal, in log queries and in metric queries', async () => {
-    const logs = JSON.parse((await query({ query: '{app=~"a|b"} |= " 1" | drop app', start: T, end: T + 200n, direction: 'forward' })).text) as { data: { result: Streams } };
-    expect(logs.data.result).toEqual([{ stream: {}, values: [[((T + 10n) * NS).toString(), 'a 1'], [((T + 15n) * NS).toString(), 'b 1']] }]);
+    const logs = JSON.parse((await query({ query: '{app=~"a|b"} |= " 1" | drop app', start: T, end: T + 200n, direction: 'forward' })).text) as {
+      data: { result: Streams };
+    };
+    expect(logs.data.result).toEqual([
+      {
+        stream: {},
+        values: [
+          [((T + 10n) * NS).toString(), 'a 1'],
+          [((T + 15n) * NS).toString(), 'b 1'],
+        ],
+      },
+    ]);
     const kept = JSON.parse((await query({ query: '{app=~"a|b"} |= " 1" | keep app="b"', start: T, end: T + 200n })).text) as { data: { result: Streams } };
     expect(kept.data.result.map((r) => r.stream)).toEqual(expect.arrayContaining([{ app: 'b' }, {}]));
     const counts = await server.get(`/loki/api/v1/query?${qs({ query: 'count_over_time({app=~"a|b"} | drop app [200s])', time: T + 200n })}`);
@@ -236,7 +328,17 @@ describe('operational endpoints', () => {
 describe('categorize-labels', () => {
   beforeAll(async () => {
     const ts = ((T + 100n) * NS).toString();
-    const res = await server.pushJson({ streams: [{ stream: { app: 'cat' }, values: [[ts, 'level=warn msg=hot', { trace_id: 't1' }], [(BigInt(ts) + 1n).toString(), 'level=info']] }] });
+    const res = await server.pushJson({
+      streams: [
+        {
+          stream: { app: 'cat' },
+          values: [
+            [ts, 'level=warn msg=hot', { trace_id: 't1' }],
+            [(BigInt(ts) + 1n).toString(), 'level=info'],
+          ],
+        },
+      ],
+    });
     expect(res.status).toBe(204);
   });
   const range = { query: '{app="cat"} | logfmt', start: T, end: T + 200n, direction: 'forward' };
@@ -245,40 +347,53 @@ describe('categorize-labels', () => {
     const res = await server.get(`/loki/api/v1/query_range?${qs(range)}`, { 'X-Loki-Response-Encoding-Flags': 'categorize-labels' });
     const body = JSON.parse(await res.text()) as { data: { encodingFlags: string[]; result: unknown } };
     expect(body.data.encodingFlags).toEqual(['categorize-labels']);
-    expect(body.data.result).toEqual([{
-      stream: { app: 'cat' },
-      values: [
-        [((T + 100n) * NS).toString(), 'level=warn msg=hot', { structuredMetadata: { trace_id: 't1' }, parsed: { level: 'warn', msg: 'hot' } }],
-        [((T + 100n) * NS + 1n).toString(), 'level=info', { parsed: { level: 'info' } }],
-      ],
-    }]);
+    expect(body.data.result).toEqual([
+      {
+        stream: { app: 'cat' },
+        values: [
+          [((T + 100n) * NS).toString(), 'level=warn msg=hot', { structuredMetadata: { trace_id: 't1' }, parsed: { level: 'warn', msg: 'hot' } }],
+          [((T + 100n) * NS + 1n).toString(), 'level=info', { parsed: { level: 'info' } }],
+        ],
+      },
+    ]);
   });
 
   it('without it: every label merged into the stream, one stream per label set', async () => {
     const body = JSON.parse((await query(range)).text) as { data: { encodingFlags?: unknown; result: Streams } };
     expect(body.data.encodingFlags).toBeUndefined();
-    expect(body.data.result.map((s) => s.stream)).toEqual(expect.arrayContaining([
-      { app: 'cat', level: 'warn', msg: 'hot', trace_id: 't1' },
-      { app: 'cat', level: 'info' },
-    ]));
+    expect(body.data.result.map((s) => s.stream)).toEqual(
+      expect.arrayContaining([
+        { app: 'cat', level: 'warn', msg: 'hot', trace_id: 't1' },
+        { app: 'cat', level: 'info' },
+      ]),
+    );
   });
 });
 
 describe('index/volume and index/volume_range', () => {
   // app a and app b: 10 lines of 3 bytes each, 10 s apart, in the same chunk per stream.
   const range = { start: T, end: T + 200n };
-  const get = async (path: string, params: Record<string, string | bigint>) => JSON.parse(await (await server.get(`/loki/api/v1/index/${path}?${qs(params)}`)).text());
+  const get = async (path: string, params: Record<string, string | bigint>) =>
+    JSON.parse(await (await server.get(`/loki/api/v1/index/${path}?${qs(params)}`)).text());
 
-  it('sums line bytes per value of the selector\'s labels, largest first, at the end time', async () => {
+  it("sums line bytes per value of the selector's labels, largest first, at the end time", async () => {
     expect(await get('volume', { query: '{app=~"a|b"}', ...range })).toEqual({
       status: 'success',
-      data: { resultType: 'vector', result: [{ metric: { app: 'a' }, value: [Number(T + 200n), '30'] }, { metric: { app: 'b' }, value: [Number(T + 200n), '30'] }] },
+      data: {
+        resultType: 'vector',
+        result: [
+          { metric: { app: 'a' }, value: [Number(T + 200n), '30'] },
+          { metric: { app: 'b' }, value: [Number(T + 200n), '30'] },
+        ],
+      },
     });
   });
 
   it('groups by targetLabels, per label name with aggregateBy=labels, and cuts at limit', async () => {
     expect((await get('volume', { query: '{app=~"a|b"}', targetLabels: 'nope', ...range })).data.result).toEqual([]); // target labels are required
-    expect((await get('volume', { query: '{app=~"a|b"}', aggregateBy: 'labels', ...range })).data.result).toEqual([{ metric: { app: '' }, value: [Number(T + 200n), '60'] }]);
+    expect((await get('volume', { query: '{app=~"a|b"}', aggregateBy: 'labels', ...range })).data.result).toEqual([
+      { metric: { app: '' }, value: [Number(T + 200n), '60'] },
+    ]);
     expect((await get('volume', { query: '{app=~"a|b"}', limit: '1', ...range })).data.result).toHaveLength(1);
   });
 
@@ -286,15 +401,31 @@ describe('index/volume and index/volume_range', () => {
     const one = await get('volume_range', { query: '{app="a"}', start: T, end: T + 300n, step: '200' });
     expect(one.data).toEqual({ resultType: 'vector', result: [{ metric: { app: 'a' }, value: [Number(T) + 199.999, '30'] }] });
     const two = await get('volume_range', { query: '{app="a"}', start: T, end: T + 100n, step: '50' });
-    expect(two.data).toEqual({ resultType: 'matrix', result: [{ metric: { app: 'a' }, values: [[Number(T) + 49.999, '30'], [Number(T) + 100, '30']] }] });
+    expect(two.data).toEqual({
+      resultType: 'matrix',
+      result: [
+        {
+          metric: { app: 'a' },
+          values: [
+            [Number(T) + 49.999, '30'],
+            [Number(T) + 100, '30'],
+          ],
+        },
+      ],
+    });
   });
 });
 
 describe('max_query_series', () => {
-  it('refuses a metric answer with more series than the limit, in Loki\'s words', async () => {
+  it("refuses a metric answer with more series than the limit, in Loki's words", async () => {
     const limited = await startTestServer('limits_config: {max_query_series: 1}');
     try {
-      await limited.pushJson({ streams: [{ stream: { app: 'a' }, values: [[(T * NS).toString(), 'x']] }, { stream: { app: 'b' }, values: [[(T * NS).toString(), 'y']] }] });
+      await limited.pushJson({
+        streams: [
+          { stream: { app: 'a' }, values: [[(T * NS).toString(), 'x']] },
+          { stream: { app: 'b' }, values: [[(T * NS).toString(), 'y']] },
+        ],
+      });
       const q = (query: string) => limited.get(`/loki/api/v1/query_range?${qs({ query, start: T, end: T + 60n, step: 60 })}`);
       const over = await q('count_over_time({app=~"a|b"}[1m])');
       expect(over.status).toBe(400);
@@ -309,7 +440,17 @@ describe('max_query_series', () => {
 describe('what a query carries to its shards', () => {
   it('keeps byte sizes and durations exact (the printed form rounds 1234B to 1.2kB and drops nanoseconds)', async () => {
     const at = (T + 1000n) * NS;
-    const res = await server.pushJson({ streams: [{ stream: { app: 'sizes' }, values: [[at.toString(), 'size=1210B'], [(at + 50n).toString(), 'size=1300B']] }] });
+    const res = await server.pushJson({
+      streams: [
+        {
+          stream: { app: 'sizes' },
+          values: [
+            [at.toString(), 'size=1210B'],
+            [(at + 50n).toString(), 'size=1300B'],
+          ],
+        },
+      ],
+    });
     expect(res.status).toBe(204);
     const range = { start: T + 999n, end: T + 1001n, direction: 'forward' };
     expect(lines((await query({ query: '{app="sizes"} | logfmt | size > 1234B', ...range })).text)).toEqual(['size=1300B']);
@@ -322,10 +463,17 @@ describe('what a query carries to its shards', () => {
 describe('log query limits count lines of the answer', () => {
   it('counts lines that the pipeline makes the same (timestamp and line) once, as the answer holds them once', async () => {
     const at = (T + 2000n) * NS;
-    const values = [[at, 'a x'], [at, 'b x'], [at + 1n, 'c x']].map(([t, l]) => [String(t), l as string]);
+    const values = [
+      [at, 'a x'],
+      [at, 'b x'],
+      [at + 1n, 'c x'],
+    ].map(([t, l]) => [String(t), l as string]);
     expect((await server.pushJson({ streams: [{ stream: { app: 'same' }, values }] })).status).toBe(204);
     const r = await query({ query: '{app="same"} | line_format "same"', start: T + 1999n, end: T + 2001n, limit: 2, direction: 'forward' });
     const result = (JSON.parse(r.text) as { data: { result: Streams } }).data.result;
-    expect(result.flatMap((s) => s.values)).toEqual([[String(at), 'same'], [String(at + 1n), 'same']]);
+    expect(result.flatMap((s) => s.values)).toEqual([
+      [String(at), 'same'],
+      [String(at + 1n), 'same'],
+    ]);
   });
 });

@@ -13,7 +13,7 @@ afterEach(() => server.destroy());
 
 // A backtracking engine takes about 2^28 steps per line on `(a+)+b` over 28 a's and a c, and blocks the event
 // loop while it does: the query never answers, nor does anything else. RE2, as in Loki, takes linear time.
-it('answers a catastrophic regex over lines of 28 a\'s and a c, and takes pushes meanwhile', async () => {
+it("answers a catastrophic regex over lines of 28 a's and a c, and takes pushes meanwhile", async () => {
   const line = `${'a'.repeat(28)}c`;
   const values = Array.from({ length: LINES }, (_, i) => [((T + BigInt(i)) * NS).toString(), line]);
   expect((await server.pushJson({ streams: [{ stream: { job: 'x' }, values }] })).status).toBe(204);

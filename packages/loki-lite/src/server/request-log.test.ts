@@ -19,7 +19,17 @@ describe('request log', () => {
     server = await startTestServer('', { log });
     const ts = String(nowNs() - 2_000_000_000n);
     const push = await server.pushJson(
-      { streams: [{ stream: { app: 'api' }, values: [[ts, 'hello'], [ts, 'world', { trace_id: 'abc' }]] }] },
+      {
+        streams: [
+          {
+            stream: { app: 'api' },
+            values: [
+              [ts, 'hello'],
+              [ts, 'world', { trace_id: 'abc' }],
+            ],
+          },
+        ],
+      },
       { 'user-agent': 'promtail/2.9.0' },
     );
     expect(push.status).toBe(204);
@@ -31,8 +41,16 @@ describe('request log', () => {
     expect(parsed).toMatchObject({
       level: 'debug',
       fields: {
-        path: '/loki/api/v1/push', contentType: 'application/json', contentEncoding: '', bodySize: expect.stringMatching(/^\d+ B$/),
-        streams: 1, entries: 2, streamLabelsSize: '11 B', entriesSize: '21 B', structuredMetadataSize: '11 B', totalSize: '32 B',
+        path: '/loki/api/v1/push',
+        contentType: 'application/json',
+        contentEncoding: '',
+        bodySize: expect.stringMatching(/^\d+ B$/),
+        streams: 1,
+        entries: 2,
+        streamLabelsSize: '11 B',
+        entriesSize: '21 B',
+        structuredMetadataSize: '11 B',
+        totalSize: '32 B',
         userAgent: 'promtail/2.9.0',
       },
     });

@@ -9,7 +9,9 @@ const push = (server: TestServer, app: string, lines: string[]) =>
   server.pushJson({ streams: [{ stream: { app }, values: lines.map((l, i) => [(now + BigInt(i)).toString(), l]) }] });
 
 async function readLines(server: TestServer, selector: string): Promise<string[]> {
-  const res = await server.get(`/loki/api/v1/query_range?${qs({ query: selector, start: now - 1n, end: now + 10n ** 12n, direction: 'forward', limit: 5000 })}`);
+  const res = await server.get(
+    `/loki/api/v1/query_range?${qs({ query: selector, start: now - 1n, end: now + 10n ** 12n, direction: 'forward', limit: 5000 })}`,
+  );
   expect(res.status).toBe(200);
   const body = (await res.json()) as { data: { result: Array<{ values: string[][] }> } };
   return body.data.result.flatMap((s) => s.values.map((v) => v[1]!));
@@ -59,7 +61,9 @@ storage_config:
 
 /** The count of loki_s3_request_duration_seconds for one operation that succeeded. */
 function s3Requests(metrics: string, operation: string): number {
-  const m = new RegExp(`^loki_s3_request_duration_seconds_count\\{operation="${operation.replace('.', '\\.')}",status_code="200"\\} (\\d+)$`, 'm').exec(metrics);
+  const m = new RegExp(`^loki_s3_request_duration_seconds_count\\{operation="${operation.replace('.', '\\.')}",status_code="200"\\} (\\d+)$`, 'm').exec(
+    metrics,
+  );
   return m ? Number(m[1]) : 0;
 }
 
@@ -128,7 +132,12 @@ describe('the index', () => {
       expect(store.chunkReads).toBe(0);
       // data not yet flushed counts too, from the ingester's memory
       expect((await server.pushJson({ streams: [{ stream: { app: 'a' }, values: [[(now + 5n).toString(), 'new']] }] })).status).toBe(204);
-      expect(await (await server.get(`/loki/api/v1/index/stats?${range}&${qs({ query: '{app="a"}' })}`)).json()).toEqual({ streams: 1, chunks: 2, bytes: 12, entries: 2 });
+      expect(await (await server.get(`/loki/api/v1/index/stats?${range}&${qs({ query: '{app="a"}' })}`)).json()).toEqual({
+        streams: 1,
+        chunks: 2,
+        bytes: 12,
+        entries: 2,
+      });
       expect(await readLines(server, '{app="b"}')).toEqual(['line of b']);
       expect(store.chunkReads).toBe(1);
     } finally {
@@ -155,7 +164,7 @@ describe('the index', () => {
     }
   });
 
-  it('answers a query over a chunk deleted under the index with the other lines, naming the chunk in Loki\'s warnings', async () => {
+  it("answers a query over a chunk deleted under the index with the other lines, naming the chunk in Loki's warnings", async () => {
     const store = new MemoryObjectStore();
     const server = await startTestServer('', { objectStore: store });
     try {
@@ -175,7 +184,9 @@ describe('the index', () => {
       expect(body.data.result.flatMap((s) => s.values.map((v) => v[1]))).toEqual(['a line that stays']);
       expect(body.warnings).toHaveLength(1);
       expect(body.warnings![0]).toMatch(/^chunk chunks\/fake\/\S+ is listed in the index but missing from the store; the answer leaves out its lines$/);
-      const metric = (await (await server.get(`/loki/api/v1/query?${qs({ query: 'sum(count_over_time({app=~"gone|kept"}[1h]))', time: now + 10n ** 9n })}`)).json()) as { data: { result: Array<{ value: [number, string] }> }; warnings?: string[] };
+      const metric = (await (
+        await server.get(`/loki/api/v1/query?${qs({ query: 'sum(count_over_time({app=~"gone|kept"}[1h]))', time: now + 10n ** 9n })}`)
+      ).json()) as { data: { result: Array<{ value: [number, string] }> }; warnings?: string[] };
       expect(metric.data.result[0]!.value[1]).toBe('1');
       expect(metric.warnings).toEqual(body.warnings);
     } finally {

@@ -50,7 +50,10 @@ function tailRequest(req: FastifyRequest, config: Config): TailRequest {
 
 function frame(streams: readonly StreamResult[]): string {
   return JSON.stringify({
-    streams: streams.map((s) => ({ stream: Object.fromEntries(s.labels.map((l) => [l.name, l.value])), values: s.entries.map((e) => [e.timestamp.toString(), e.line]) })),
+    streams: streams.map((s) => ({
+      stream: Object.fromEntries(s.labels.map((l) => [l.name, l.value])),
+      values: s.entries.map((e) => [e.timestamp.toString(), e.line]),
+    })),
   });
 }
 
@@ -65,60 +68,72 @@ export function registerTailRoutes(app: FastifyInstance, config: Config, querier
     const requests = new WeakMap<FastifyRequest, TailRequest>();
     /** Open tails by tenant, for limits_config.max_concurrent_tail_requests. */
     const open = new Map<string, number>();
-    scope.get('/loki/api/v1/tail', {
-      websocket: true,
-      preValidation: async (req) => {
-        requests.set(req, tailRequest(req, config));
+    scope.get(
+      '/loki/api/v1/tail',
+      {
+        websocket: true,
+        preValidation: async (req) => {
+          requests.set(req, tailRequest(req, config));
+        },
       },
-    }, (socket, req) => {
-      const tail = requests.get(req)!;
-      const count = open.get(tail.tenant) ?? 0;
-      const limit = config.limits_config.max_concurrent_tail_requests;
-      if (count >= limit) {
-        // As Loki: the upgrade is accepted, then closed with the querier's error (a gRPC status text).
-        socket.close(1011, `rpc error: code = Code(400) desc = max concurrent tail requests limit exceeded, count > limit (${count + 1} > ${limit})`);
-        return;
-      }
-      open.set(tail.tenant, count + 1);
-      let from = tail.start;
-      let sentAtFrom = new Set<string>();
-      let first = true;
-      let busy = false;
-      const poll = async () => {
-        if (busy) return;
-        busy = true;
-        try {
-          const through = nowNanos() - tail.delayNs + 1n;
-          if (through <= from) return;
-          const streams = await querier.selectLogs(tail.tenant, {
-            selector: tail.selector, from, through, direction: 'forward', limit: first ? tail.limit : LIVE_BATCH,
-          }, newQueryStats());
-          first = false;
-          let newest = from;
-          for (const s of streams) for (const e of s.entries) if (e.timestamp > newest) newest = e.timestamp;
-          const fresh = streams
-            .map((s) => ({ labels: s.labels, entries: s.entries.filter((e) => e.timestamp !== from || !sentAtFrom.has(e.line)) }))
-            .filter((s) => s.entries.length > 0);
-          if (fresh.length === 0) return;
-          const atNewest = new Set<string>(newest === from ? sentAtFrom : []);
-          for (const s of fresh) for (const e of s.entries) if (e.timestamp === newest) atNewest.add(e.line);
-          from = newest;
-          sentAtFrom = atNewest;
-          socket.send(frame(fresh));
-        } catch (e) {
-          socket.close(1011, (e as Error).message.slice(0, 120));
-        } finally {
-          busy = false;
+      (socket, req) => {
+        const tail = requests.get(req)!;
+        const count = open.get(tail.tenant) ?? 0;
+        const limit = config.limits_config.max_concurrent_tail_requests;
+        if (count >= limit) {
+          // As Loki: the upgrade is accepted, then closed with the querier's error (a gRPC status text).
+          socket.close(1011, `rpc error: code = Code(400) desc = max concurrent tail requests limit exceeded, count > limit (${count + 1} > ${limit})`);
+          return;
         }
-      };
-      void poll();
-      const timer = setInterval(() => void poll(), POLL_MS);
-      socket.on('close', () => {
-        clearInterval(timer);
-        const left = open.get(tail.tenant)! - 1;
-        if (left === 0) open.delete(tail.tenant);
-        else open.set(tail.tenant, left);
-      });
-    });
+        open.set(tail.tenant, count + 1);
+        let from = tail.start;
+        let sentAtFrom = new Set<string>();
+        let first = true;
+        let busy = false;
+        const poll = async () => {
+          if (busy) return;
+          busy = true;
+          try {
+            const through = nowNanos() - tail.delayNs + 1n;
+            if (through <= from) return;
+            const streams = await querier.selectLogs(
+              tail.tenant,
+              {
+                selector: tail.selector,
+                from,
+                through,
+                direction: 'forward',
+                limit: first ? tail.limit : LIVE_BATCH,
+              },
+              newQueryStats(),
+            );
+            first = false;
+            let newest = from;
+            for (const s of streams) for (const e of s.entries) if (e.timestamp > newest) newest = e.timestamp;
+            const fresh = streams
+              .map((s) => ({ labels: s.labels, entries: s.entries.filter((e) => e.timestamp !== from || !sentAtFrom.has(e.line)) }))
+              .filter((s) => s.entries.length > 0);
+            if (fresh.length === 0) return;
+            const atNewest = new Set<string>(newest === from ? sentAtFrom : []);
+            for (const s of fresh) for (const e of s.entries) if (e.timestamp === newest) atNewest.add(e.line);
+            from = newest;
+            sentAtFrom = atNewest;
+            socket.send(frame(fresh));
+          } catch (e) {
+            socket.close(1011, (e as Error).message.slice(0, 120));
+          } finally {
+            busy = false;
+          }
+        };
+        void poll();
+        const timer = setInterval(() => void poll(), POLL_MS);
+        socket.on('close', () => {
+          clearInterval(timer);
+          const left = open.get(tail.tenant)! - 1;
+          if (left === 0) open.delete(tail.tenant);
+          else open.set(tail.tenant, left);
+        });
+      },
+    );
   });
 }

@@ -23,36 +23,69 @@ function openTail(params: Record<string, string | bigint>, on = server, headers:
   });
   const lines = () => frames.flatMap((f) => f.streams.flatMap((s) => s.values.map((v) => v[1]!)));
   /** Resolves once `n` lines have arrived in all. */
-  const untilLines = (n: number) => new Promise<string[]>((resolve) => {
-    const check = () => (lines().length >= n ? resolve(lines()) : waiters.push(check));
-    check();
-  });
+  const untilLines = (n: number) =>
+    new Promise<string[]>((resolve) => {
+      const check = () => (lines().length >= n ? resolve(lines()) : waiters.push(check));
+      check();
+    });
   const closed = new Promise<{ code: number; reason: string }>((r) => ws.once('close', (code, reason) => r({ code, reason: String(reason) })));
   return { ws, frames, untilLines, opened: new Promise((r) => ws.once('open', r)), closed };
 }
 
 describe('/loki/api/v1/tail', () => {
-  it('sends the lines since start, then each new line once, in Loki\'s message shape', async () => {
+  it("sends the lines since start, then each new line once, in Loki's message shape", async () => {
     const now = nowNanos();
-    await server.pushJson({ streams: [{ stream: { app: 'tail' }, values: [[(now - 2_000_000_000n).toString(), 'old 1'], [(now - 1_000_000_000n).toString(), 'old 2']] }] });
+    await server.pushJson({
+      streams: [
+        {
+          stream: { app: 'tail' },
+          values: [
+            [(now - 2_000_000_000n).toString(), 'old 1'],
+            [(now - 1_000_000_000n).toString(), 'old 2'],
+          ],
+        },
+      ],
+    });
     const tail = openTail({ query: '{app="tail"} |= "o"', start: now - 10_000_000_000n });
     await tail.opened;
     expect(await tail.untilLines(2)).toEqual(['old 1', 'old 2']);
-    expect(tail.frames[0]).toEqual({ streams: [{ stream: { app: 'tail' }, values: [[(now - 2_000_000_000n).toString(), 'old 1'], [(now - 1_000_000_000n).toString(), 'old 2']] }] });
+    expect(tail.frames[0]).toEqual({
+      streams: [
+        {
+          stream: { app: 'tail' },
+          values: [
+            [(now - 2_000_000_000n).toString(), 'old 1'],
+            [(now - 1_000_000_000n).toString(), 'old 2'],
+          ],
+        },
+      ],
+    });
     const later = nowNanos();
-    await server.pushJson({ streams: [{ stream: { app: 'tail' }, values: [[later.toString(), 'new one'], [later.toString(), 'skipped by the filter: x']] }] });
+    await server.pushJson({
+      streams: [
+        {
+          stream: { app: 'tail' },
+          values: [
+            [later.toString(), 'new one'],
+            [later.toString(), 'skipped by the filter: x'],
+          ],
+        },
+      ],
+    });
     expect(await tail.untilLines(3)).toEqual(['old 1', 'old 2', 'new one']);
     tail.ws.close();
     await tail.closed;
     // Counted as Loki's middleware counts a WebSocket: ws="true", and no longer in flight once closed.
     await eventually(async () => {
       const text = await (await server.get('/metrics')).text();
-      return /^loki_request_duration_seconds_count\{method="GET",route="loki_api_v1_tail",status_code="\d+",ws="true"\} [1-9]/m.test(text)
-        && /^loki_inflight_requests\{method="GET",route="loki_api_v1_tail"\} 0$/m.test(text);
+      return (
+        /^loki_request_duration_seconds_count\{method="GET",route="loki_api_v1_tail",status_code="\d+",ws="true"\} [1-9]/m.test(text) &&
+        /^loki_inflight_requests\{method="GET",route="loki_api_v1_tail"\} 0$/m.test(text)
+      );
     }, 10_000);
   });
 
-  it('closes a tail over limits_config.max_concurrent_tail_requests per tenant with Loki\'s error, and takes one again when another closes', async () => {
+  it("closes a tail over limits_config.max_concurrent_tail_requests per tenant with Loki's error, and takes one again when another closes", async () => {
     const limited = await startTestServer('auth_enabled: true\nlimits_config: {max_concurrent_tail_requests: 2}');
     const tails: Array<ReturnType<typeof openTail>> = [];
     try {
@@ -62,12 +95,18 @@ describe('/loki/api/v1/tail', () => {
         return t;
       };
       for (const tenant of ['team-a', 'team-b']) {
-        await limited.pushJson({ streams: [{ stream: { app: 'tail' }, values: [[nowNanos().toString(), `a line of ${tenant}`]] }] }, { 'X-Scope-OrgID': tenant });
+        await limited.pushJson(
+          { streams: [{ stream: { app: 'tail' }, values: [[nowNanos().toString(), `a line of ${tenant}`]] }] },
+          { 'X-Scope-OrgID': tenant },
+        );
       }
       // A tail that was taken sends the line; one over the limit is closed (after the upgrade, as in Loki).
-      const outcome = (t: ReturnType<typeof openTail>) => Promise.race([t.untilLines(1).then(() => 'taken'), t.closed.then((c) => `closed ${c.code}: ${c.reason}`)]);
+      const outcome = (t: ReturnType<typeof openTail>) =>
+        Promise.race([t.untilLines(1).then(() => 'taken'), t.closed.then((c) => `closed ${c.code}: ${c.reason}`)]);
       expect(await Promise.all([outcome(tailOf('team-a')), outcome(tailOf('team-a'))])).toEqual(['taken', 'taken']);
-      expect(await outcome(tailOf('team-a'))).toBe('closed 1011: rpc error: code = Code(400) desc = max concurrent tail requests limit exceeded, count > limit (3 > 2)');
+      expect(await outcome(tailOf('team-a'))).toBe(
+        'closed 1011: rpc error: code = Code(400) desc = max concurrent tail requests limit exceeded, count > limit (3 > 2)',
+      );
       expect(await outcome(tailOf('team-b'))).toBe('taken');
       tails[0]!.ws.close();
       await tails[0]!.closed;

@@ -18,8 +18,14 @@ export function objectStoreFromConfig(config: Config, observeS3?: S3StoreOptions
     case 'aws': {
       const s3 = config.storage_config.aws!;
       return new S3ObjectStore({
-        bucket: s3.bucketnames, region: s3.region, endpoint: s3.endpoint, forcePathStyle: s3.s3forcepathstyle, insecure: s3.insecure,
-        accessKeyId: s3.access_key_id, secretAccessKey: s3.secret_access_key, sessionToken: s3.session_token,
+        bucket: s3.bucketnames,
+        region: s3.region,
+        endpoint: s3.endpoint,
+        forcePathStyle: s3.s3forcepathstyle,
+        insecure: s3.insecure,
+        accessKeyId: s3.access_key_id,
+        secretAccessKey: s3.secret_access_key,
+        sessionToken: s3.session_token,
         ...(observeS3 ? { onRequest: observeS3 } : {}),
       });
     }

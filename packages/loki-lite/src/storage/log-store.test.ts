@@ -89,22 +89,40 @@ afterAll(async () => {
 /** The object store a reader uses and the one a compactor in another process uses, on the same data. */
 type StorePair = () => Promise<{ reader: ObjectStore; compactor: ObjectStore }>;
 const pairs: Array<[string, StorePair]> = [
-  ['memory (one store for both)', async () => {
-    const objects = new MemoryObjectStore();
-    return { reader: objects, compactor: objects };
-  }],
-  ['filesystem (two stores on one folder)', async () => {
-    const root = mkdtempSync(path.join(tmpdir(), 'log-store-'));
-    roots.push(root);
-    return { reader: new FsObjectStore(root), compactor: new FsObjectStore(root) };
-  }],
-  ['s3 (two clients of one bucket on s3rver)', async () => {
-    const bucket = `swap-${++buckets}`;
-    await s3!.createBucket(bucket);
-    const client = () => new S3ObjectStore({ bucket, region: 'us-east-1', endpoint: s3!.endpoint, forcePathStyle: true, insecure: true, ...S3RVER_CREDENTIALS, sessionToken: '' });
-    s3Clients.push(client(), client());
-    return { reader: s3Clients[0]!, compactor: s3Clients[1]! };
-  }],
+  [
+    'memory (one store for both)',
+    async () => {
+      const objects = new MemoryObjectStore();
+      return { reader: objects, compactor: objects };
+    },
+  ],
+  [
+    'filesystem (two stores on one folder)',
+    async () => {
+      const root = mkdtempSync(path.join(tmpdir(), 'log-store-'));
+      roots.push(root);
+      return { reader: new FsObjectStore(root), compactor: new FsObjectStore(root) };
+    },
+  ],
+  [
+    's3 (two clients of one bucket on s3rver)',
+    async () => {
+      const bucket = `swap-${++buckets}`;
+      await s3!.createBucket(bucket);
+      const client = () =>
+        new S3ObjectStore({
+          bucket,
+          region: 'us-east-1',
+          endpoint: s3!.endpoint,
+          forcePathStyle: true,
+          insecure: true,
+          ...S3RVER_CREDENTIALS,
+          sessionToken: '',
+        });
+      s3Clients.push(client(), client());
+      return { reader: s3Clients[0]!, compactor: s3Clients[1]! };
+    },
+  ],
 ];
 
 describe.each(pairs)('LogStore index swap on %s', (_name, makePair) => {
@@ -151,7 +169,9 @@ describe('LogStore reading a table whose files vanish', () => {
     // the reader's listing is taken, then the compactor replaces and deletes every file it names
     objects.afterNextList = async () => {
       const keys = await compactor.listTableFiles(TABLE);
-      await (await compactor.replaceIndexFiles(TABLE, keys, await mergedTable(compactor, keys))).oldFilesDeleted;
+      await (
+        await compactor.replaceIndexFiles(TABLE, keys, await mergedTable(compactor, keys))
+      ).oldFilesDeleted;
     };
     expect(await answer(reader)).toEqual(EXPECTED);
     expect(await objects.list('index/')).toHaveLength(1);
@@ -185,7 +205,10 @@ describe('LogStore reading a table whose files vanish', () => {
 describe('LogStore tables for the compactor', () => {
   it('lists the tables of a tenant, the tables of a period and the files of a table, leaving out objects not of loki-lite', async () => {
     const objects = new MemoryObjectStore();
-    const store = new LogStore(objects, [{ from: 0n, prefix: 'old_' }, { from: T0 + DAY, prefix: 'new_' }]);
+    const store = new LogStore(objects, [
+      { from: 0n, prefix: 'old_' },
+      { from: T0 + DAY, prefix: 'new_' },
+    ]);
     await writeIndex(store, 't1', [series('{app="a"}', [T0, T0 + 1n], [T0 + DAY, T0 + DAY + 1n])]);
     await writeIndex(store, 't2', [series('{app="a"}', [T0, T0 + 1n])]);
     await objects.put('index/old_20412/t1/loki-file.tsdb.gz', Buffer.from('a file of Loki in a shared bucket'));

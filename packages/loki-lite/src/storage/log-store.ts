@@ -7,8 +7,17 @@ import { selectSeries } from '../index/select.js';
 import type { ChunkRef, SeriesChunks } from '../index/types.js';
 import type { LabelMatcher } from '@loki-lite/shared';
 import {
-  chunkKey, INDEX_ROOT, indexFileKey, indexTableName, indexTableNamePrefix, indexTableOfKey, indexTablePrefix, isIndexFileKey, PERIOD_NS,
-  periodOf, periodOfTableName,
+  chunkKey,
+  INDEX_ROOT,
+  indexFileKey,
+  indexTableName,
+  indexTableNamePrefix,
+  indexTableOfKey,
+  indexTablePrefix,
+  isIndexFileKey,
+  PERIOD_NS,
+  periodOf,
+  periodOfTableName,
 } from './keys.js';
 import { ObjectNotFoundError, type ObjectStore } from './object-store.js';
 
@@ -70,7 +79,6 @@ export interface LogStoreOptions {
 
 /** What a skipped index file lists: nothing. */
 const NO_INDEX: IndexFile = { series: [], postings: new Map() };
-
 
 /**
  * Chunks and index files of all tenants in one object store. Index files are immutable, so parsed ones are

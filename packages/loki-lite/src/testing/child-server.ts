@@ -11,13 +11,16 @@ const DIST = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
 /** Writes a config for a filesystem-backed server in `dir` listening on `port`, with extra YAML lines. */
 export function writeChildConfig(dir: string, port: number, extra: string): string {
   const file = path.join(dir, 'loki.yaml');
-  writeFileSync(file, `
+  writeFileSync(
+    file,
+    `
 auth_enabled: false
 server: {http_listen_address: 127.0.0.1, http_listen_port: ${port}, log_level: error}
 common: {path_prefix: ${dir}}
 schema_config: {configs: [{from: "2020-01-01", store: tsdb, object_store: filesystem, schema: v13, index: {prefix: index_, period: 24h}}]}
 ${extra}
-`);
+`,
+  );
   return file;
 }
 

@@ -54,7 +54,10 @@ limits_config: {reject_old_samples: false${options.limits ? `, ${options.limits}
   const store = new LogStore(objects, [{ from: 0n, prefix: 'index_' }]);
   const metrics = new Metrics();
   return {
-    config, objects, store, metrics,
+    config,
+    objects,
+    store,
+    metrics,
     newIngester() {
       const ingester = new Ingester({ config: config.ingester, limits: new Limits(config.limits_config), store, metrics, walFiles: options.walFiles });
       running.push(ingester);

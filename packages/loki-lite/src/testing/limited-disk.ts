@@ -22,7 +22,10 @@ export class LimitedDisk {
 class LimitedFile implements WalFile {
   private size = 0;
 
-  constructor(private readonly disk: LimitedDisk, private readonly fh: FileHandle) {}
+  constructor(
+    private readonly disk: LimitedDisk,
+    private readonly fh: FileHandle,
+  ) {}
 
   async writev(buffers: Buffer[]): Promise<{ bytesWritten: number }> {
     const room = this.disk.capacity - this.disk.used;

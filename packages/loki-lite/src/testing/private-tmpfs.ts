@@ -20,8 +20,11 @@ export interface PrivateTmpfs {
 
 export async function privateTmpfs(sizeBytes: number): Promise<PrivateTmpfs> {
   const dir = mkdtempSync(path.join(tmpdir(), 'tmpfs-'));
-  const holder = spawn('unshare', ['--user', '--map-root-user', '--mount', 'sh', '-c',
-    'mount -t tmpfs -o size="$1" tmpfs "$0" && echo mounted && exec sleep 3600', dir, String(sizeBytes)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const holder = spawn(
+    'unshare',
+    ['--user', '--map-root-user', '--mount', 'sh', '-c', 'mount -t tmpfs -o size="$1" tmpfs "$0" && echo mounted && exec sleep 3600', dir, String(sizeBytes)],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   const close = () => {
     holder.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });

@@ -26,7 +26,8 @@ export interface PropertyRuns {
 
 /** Checks a property (sync or async) with the fixed seed, then with a random one. */
 export async function checkProperty<Ts>(property: fc.IProperty<Ts> | fc.IAsyncProperty<Ts>, runs: PropertyRuns): Promise<void> {
-  const check = (params: fc.Parameters<Ts>) => (property.isAsync() ? fc.check(property as fc.IAsyncProperty<Ts>, params) : fc.check(property as fc.IProperty<Ts>, params));
+  const check = (params: fc.Parameters<Ts>) =>
+    property.isAsync() ? fc.check(property as fc.IAsyncProperty<Ts>, params) : fc.check(property as fc.IProperty<Ts>, params);
   if (runs.replay) {
     report('replayed', await check({ seed: runs.replay.seed, path: runs.replay.path, endOnFailure: true }));
     return;

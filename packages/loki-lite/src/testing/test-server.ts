@@ -23,7 +23,8 @@ function merge(base: Tree, over: Tree): Tree {
   const out: Tree = { ...base };
   for (const [k, v] of Object.entries(over)) {
     const b = out[k];
-    out[k] = typeof v === 'object' && v !== null && !Array.isArray(v) && typeof b === 'object' && b !== null && !Array.isArray(b) ? merge(b as Tree, v as Tree) : v;
+    out[k] =
+      typeof v === 'object' && v !== null && !Array.isArray(v) && typeof b === 'object' && b !== null && !Array.isArray(b) ? merge(b as Tree, v as Tree) : v;
   }
   return out;
 }
@@ -53,9 +54,17 @@ export async function startTestServer(yaml = '', opts: { dir?: string; objectSto
     ...server,
     dir,
     pushJson: (body, headers = {}) =>
-      request('/loki/api/v1/push', { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) }),
+      request('/loki/api/v1/push', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: typeof body === 'string' ? body : JSON.stringify(body),
+      }),
     pushProto: (req, headers = {}) =>
-      request('/loki/api/v1/push', { method: 'POST', headers: { 'content-type': 'application/x-protobuf', ...headers }, body: snappyCompress(encodePushRequestProto(req)) }),
+      request('/loki/api/v1/push', {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-protobuf', ...headers },
+        body: snappyCompress(encodePushRequestProto(req)),
+      }),
     get: (p, headers = {}) => request(p, { headers }),
     async destroy() {
       await server.close();

@@ -142,7 +142,7 @@ export class ByteWriter {
   uvarint(v: number): this {
     this.ensure(8);
     while (v >= 0x80) {
-      this.buf[this.pos++] = (v % 0x80) | 0x80;
+      this.buf[this.pos++] = v % 0x80 | 0x80;
       v = Math.floor(v / 0x80);
     }
     this.buf[this.pos++] = v;
@@ -213,7 +213,11 @@ export function compareHalves(hi: number, lo: number, otherHi: number, otherLo: 
 export class ByteReader {
   pos: number;
 
-  constructor(readonly buf: Buffer, start = 0, readonly end = buf.length) {
+  constructor(
+    readonly buf: Buffer,
+    start = 0,
+    readonly end = buf.length,
+  ) {
     this.pos = start;
   }
 

@@ -52,8 +52,25 @@ describe('SnappyScratchDecoder', () => {
 describe('snappyUncompress', () => {
   it('decodes every tag kind as snappyjs does: literals of each length form, copies with 1-, 2- and 4-byte offsets', () => {
     const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
-    const runs = Buffer.concat([1, 2, 3, 4, 5, 7, 8, 36].map((period) => Buffer.from(alphabet.slice(0, period).repeat(Math.ceil(300 / period)).slice(0, 300))));
-    for (const input of [Buffer.alloc(0), text(1), text(3000), randomBytes(70_000), Buffer.alloc(200_000, 7), runs, Buffer.concat([randomBytes(5000), text(200), randomBytes(70_000)])]) {
+    const runs = Buffer.concat(
+      [1, 2, 3, 4, 5, 7, 8, 36].map((period) =>
+        Buffer.from(
+          alphabet
+            .slice(0, period)
+            .repeat(Math.ceil(300 / period))
+            .slice(0, 300),
+        ),
+      ),
+    );
+    for (const input of [
+      Buffer.alloc(0),
+      text(1),
+      text(3000),
+      randomBytes(70_000),
+      Buffer.alloc(200_000, 7),
+      runs,
+      Buffer.concat([randomBytes(5000), text(200), randomBytes(70_000)]),
+    ]) {
       const compressed = snappyCompress(input);
       expect(Buffer.compare(snappyUncompress(compressed), input)).toBe(0);
       expect(Buffer.compare(snappyUncompress(compressed), Buffer.from(snappyjs.uncompress(compressed)))).toBe(0);
@@ -95,7 +112,7 @@ describe('snappyUncompress', () => {
 describe('snappyCompress', () => {
   it('writes streams the reference decoder reads back: tiny, incompressible, runs, text, and many 64 KB fragments', () => {
     let seed = 3;
-    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
+    const rand = (n: number) => (seed = (seed * 1103515245 + 12345) >>> 0) % n;
     const inputs = [
       ...Array.from({ length: 20 }, (_, n) => Buffer.from('abcabcabcabcabcabcabc'.slice(0, n))),
       randomBytes(100_000),
@@ -113,7 +130,6 @@ describe('snappyCompress', () => {
     expect(snappyCompress(text(20_000)).length).toBeLessThan(text(20_000).length / 4);
   });
 });
-
 
 /*
  * Hand-built streams, so that every path of the decoders is reached on purpose: the compressor above only
@@ -225,7 +241,7 @@ describe.each(decoders())('%s on hand-built streams', (_name, decode) => {
 
   it('matches snappyjs on random streams of every tag form', () => {
     let seed = 17;
-    const rand = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n);
+    const rand = (n: number) => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n;
     for (let round = 0; round < 300; round++) {
       let size = 1 + rand(40);
       const pieces: Piece[] = [literal(randomBytes(size))];
@@ -247,7 +263,9 @@ describe.each(decoders())('%s on hand-built streams', (_name, decode) => {
     }
     // And what snappyjs's own compressor writes, for random mixes of text, runs and noise.
     for (let round = 0; round < 100; round++) {
-      const input = Buffer.concat(Array.from({ length: 1 + rand(8) }, () => [text(rand(200)), Buffer.alloc(rand(500), rand(256)), randomBytes(rand(3000))][rand(3)]!));
+      const input = Buffer.concat(
+        Array.from({ length: 1 + rand(8) }, () => [text(rand(200)), Buffer.alloc(rand(500), rand(256)), randomBytes(rand(3000))][rand(3)]!),
+      );
       expect(decode(snappyjs.compress(input), 1 << 30)?.equals(input)).toBe(true);
     }
   });

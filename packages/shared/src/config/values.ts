@@ -42,5 +42,10 @@ export const port = z.number().int().min(0).max(65535);
 
 /** `a,b,c` or a YAML list: Loki's flagext.StringSliceCSV. */
 export const csvList = z.union([z.string(), z.array(z.string())]).transform((v) =>
-  Array.isArray(v) ? v : v.split(',').map((s) => s.trim()).filter((s) => s !== ''),
+  Array.isArray(v)
+    ? v
+    : v
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== ''),
 );

@@ -30,12 +30,14 @@ export function expandEnv(text: string, env: NodeJS.ProcessEnv): string {
 export function parseYamlMapping(text: string, source = 'config'): Record<string, unknown> {
   const doc = parseDocument(text, { merge: true });
   if (doc.errors.length > 0) {
-    throw new ConfigError(doc.errors.map((e) => {
-      // The parser's message ends with its own position and a copy of the line: the position is put first.
-      const message = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
-      const at = e.linePos?.[0];
-      return `${source}: yaml: ${at ? `line ${at.line}, column ${at.col}: ` : ''}${message}`;
-    }));
+    throw new ConfigError(
+      doc.errors.map((e) => {
+        // The parser's message ends with its own position and a copy of the line: the position is put first.
+        const message = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+        const at = e.linePos?.[0];
+        return `${source}: yaml: ${at ? `line ${at.line}, column ${at.col}: ` : ''}${message}`;
+      }),
+    );
   }
   const raw: unknown = doc.toJS() ?? {};
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(['yaml: the config must be a mapping of keys']);

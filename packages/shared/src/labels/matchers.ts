@@ -26,8 +26,12 @@ export type LabelMatcherData = Pick<LabelMatcher, 'name' | 'type' | 'value'>;
 export function newLabelMatcher(name: string, type: MatchType, value: string): LabelMatcher {
   let matches: (v: string) => boolean;
   switch (type) {
-    case '=': matches = (v) => v === value; break;
-    case '!=': matches = (v) => v !== value; break;
+    case '=':
+      matches = (v) => v === value;
+      break;
+    case '!=':
+      matches = (v) => v !== value;
+      break;
     case '=~':
     case '!~': {
       const re = compileGoRegex(value, true);

@@ -29,7 +29,11 @@ export function stderrLogger(level: LogLevel, format: 'logfmt' | 'json' = 'logfm
   };
   const line = (lvl: LogLevel) => (msg: string) => write(lvl, [['msg', msg]]);
   return {
-    debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error'), fields: write,
+    debug: line('debug'),
+    info: line('info'),
+    warn: line('warn'),
+    error: line('error'),
+    fields: write,
     enabled: (lvl) => LEVELS.indexOf(lvl) >= min,
     get level() {
       return LEVELS[min]!;

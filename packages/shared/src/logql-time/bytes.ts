@@ -41,7 +41,13 @@ export function parseBytes(value: string | number): number | undefined {
   return readByteSize(value).bytes;
 }
 
-const PRINT_UNITS: ReadonlyArray<readonly [string, number]> = [['PB', 2 ** 50], ['TB', 2 ** 40], ['GB', 2 ** 30], ['MB', 2 ** 20], ['KB', 2 ** 10]];
+const PRINT_UNITS: ReadonlyArray<readonly [string, number]> = [
+  ['PB', 2 ** 50],
+  ['TB', 2 ** 40],
+  ['GB', 2 ** 30],
+  ['MB', 2 ** 20],
+  ['KB', 2 ** 10],
+];
 
 /** Prints bytes like datasize: the largest binary unit that divides evenly, `3MB`, `1536KB`, `100B`. */
 export function formatBytes(n: number): string {

@@ -98,7 +98,13 @@ export function formatPromDuration(ns: bigint): string {
   if (msTotal === 0n) return '0s';
   let out = '';
   const units: ReadonlyArray<readonly [string, bigint]> = [
-    ['y', 365n * 86_400_000n], ['w', 7n * 86_400_000n], ['d', 86_400_000n], ['h', 3_600_000n], ['m', 60_000n], ['s', 1000n], ['ms', 1n],
+    ['y', 365n * 86_400_000n],
+    ['w', 7n * 86_400_000n],
+    ['d', 86_400_000n],
+    ['h', 3_600_000n],
+    ['m', 60_000n],
+    ['s', 1000n],
+    ['ms', 1n],
   ];
   for (const [unit, size] of units) {
     const n = msTotal / size;

@@ -19,7 +19,8 @@ export function goParseFloat(s: string): Conversion {
   if (DECIMAL.test(s)) return { ok: true, value: Number(s) };
   if (SPECIAL.test(s)) {
     const lower = s.toLowerCase();
-    if (lower.endsWith('nan')) return lower === 'nan' ? { ok: true, value: NaN } : { ok: false, error: `strconv.ParseFloat: parsing ${goQuoteValue(s)}: invalid syntax` };
+    if (lower.endsWith('nan'))
+      return lower === 'nan' ? { ok: true, value: NaN } : { ok: false, error: `strconv.ParseFloat: parsing ${goQuoteValue(s)}: invalid syntax` };
     return { ok: true, value: s[0] === '-' ? -Infinity : Infinity };
   }
   return { ok: false, error: `strconv.ParseFloat: parsing ${goQuoteValue(s)}: invalid syntax` };
@@ -64,13 +65,32 @@ export function goParseDurationSeconds(s: string): Conversion {
 
 /** go-humanize's byte units: SI for `kB`/`MB`, binary for `KiB`/`MiB`, case-insensitive. */
 const HUMAN_UNITS: Readonly<Record<string, number>> = {
-  '': 1, b: 1,
-  k: 1e3, kb: 1e3, ki: 2 ** 10, kib: 2 ** 10,
-  m: 1e6, mb: 1e6, mi: 2 ** 20, mib: 2 ** 20,
-  g: 1e9, gb: 1e9, gi: 2 ** 30, gib: 2 ** 30,
-  t: 1e12, tb: 1e12, ti: 2 ** 40, tib: 2 ** 40,
-  p: 1e15, pb: 1e15, pi: 2 ** 50, pib: 2 ** 50,
-  e: 1e18, eb: 1e18, ei: 2 ** 60, eib: 2 ** 60,
+  '': 1,
+  b: 1,
+  k: 1e3,
+  kb: 1e3,
+  ki: 2 ** 10,
+  kib: 2 ** 10,
+  m: 1e6,
+  mb: 1e6,
+  mi: 2 ** 20,
+  mib: 2 ** 20,
+  g: 1e9,
+  gb: 1e9,
+  gi: 2 ** 30,
+  gib: 2 ** 30,
+  t: 1e12,
+  tb: 1e12,
+  ti: 2 ** 40,
+  tib: 2 ** 40,
+  p: 1e15,
+  pb: 1e15,
+  pi: 2 ** 50,
+  pib: 2 ** 50,
+  e: 1e18,
+  eb: 1e18,
+  ei: 2 ** 60,
+  eib: 2 ** 60,
 };
 
 /** go-humanize's ParseBytes, as Loki reads byte sizes in queries and label values. */
@@ -119,7 +139,12 @@ export function formatFloat(v: number): string {
   const mantissa = s.slice(negative ? 1 : 0, e).replace('.', '');
   const intDigits = (s.slice(negative ? 1 : 0, e).split('.')[0] ?? '').length;
   const point = intDigits + Number(s.slice(e + 1));
-  const digits = point <= 0 ? '0.' + '0'.repeat(-point) + mantissa : point >= mantissa.length ? mantissa + '0'.repeat(point - mantissa.length) : mantissa.slice(0, point) + '.' + mantissa.slice(point);
+  const digits =
+    point <= 0
+      ? '0.' + '0'.repeat(-point) + mantissa
+      : point >= mantissa.length
+        ? mantissa + '0'.repeat(point - mantissa.length)
+        : mantissa.slice(0, point) + '.' + mantissa.slice(point);
   return (negative ? '-' : '') + digits;
 }
 

@@ -7,31 +7,70 @@ const S = 1_000_000_000n;
 
 describe('durations', () => {
   it.each([
-    ['1w', 7n * 24n * 3600n * S], ['15000ms', 15n * S], ['1h30m', 5400n * S], ['0', 0n], ['1y', 365n * 24n * 3600n * S],
+    ['1w', 7n * 24n * 3600n * S],
+    ['15000ms', 15n * S],
+    ['1h30m', 5400n * S],
+    ['0', 0n],
+    ['1y', 365n * 24n * 3600n * S],
   ])('prometheus %s', (s, ns) => expect(parsePromDuration(s)).toBe(ns));
   it.each(['1.5h', '', 'h', '1m1h', '-1s'])('prometheus rejects %j', (s) => expect(parsePromDuration(s)).toBeUndefined());
 
   it.each([
-    ['1.5h', 5400n * S], ['300ms', 300_000_000n], ['-1m30s', -90n * S], ['1µs', 1000n], ['2h45m', 9900n * S], ['.5s', S / 2n],
+    ['1.5h', 5400n * S],
+    ['300ms', 300_000_000n],
+    ['-1m30s', -90n * S],
+    ['1µs', 1000n],
+    ['2h45m', 9900n * S],
+    ['.5s', S / 2n],
   ])('go %s', (s, ns) => expect(parseGoDuration(s)).toBe(ns));
   it.each(['1w', '', '1', 'abc', '1.s.'])('go rejects %j', (s) => expect(parseGoDuration(s)).toBeUndefined());
 
-  it.each([[0n, '0s'], [5400n * S, '1h30m0s'], [1500_000_000n, '1.5s'], [100_000_000n, '100ms'], [-2n * S, '-2s']])(
-    'formats %s as %s', (ns, s) => expect(formatGoDuration(ns)).toBe(s));
+  it.each([
+    [0n, '0s'],
+    [5400n * S, '1h30m0s'],
+    [1500_000_000n, '1.5s'],
+    [100_000_000n, '100ms'],
+    [-2n * S, '-2s'],
+  ])('formats %s as %s', (ns, s) => expect(formatGoDuration(ns)).toBe(s));
 });
 
 describe('bytes (datasize, as Loki reads flagext.ByteSize)', () => {
   it.each([
-    ['256KB', 262_144], ['3MiB', 3 * 1024 * 1024], ['1572864', 1572864], ['64kb', 65_536], [1024, 1024], ['1 GB ', 2 ** 30],
-    ['2kilobytes', 2048], ['1byte', 1], ['512b', 512], ['1e', 2 ** 60], ['0', 0],
+    ['256KB', 262_144],
+    ['3MiB', 3 * 1024 * 1024],
+    ['1572864', 1572864],
+    ['64kb', 65_536],
+    [1024, 1024],
+    ['1 GB ', 2 ** 30],
+    ['2kilobytes', 2048],
+    ['1byte', 1],
+    ['512b', 512],
+    ['1e', 2 ** 60],
+    ['0', 0],
   ])('%j', (s, n) => expect(parseBytes(s)).toBe(n));
   it.each([
-    ['1.5MB', 'invalid syntax'], ['-1', 'invalid syntax'], [' 1KB', 'invalid syntax'], ['lots', 'invalid syntax'], ['1XB', 'invalid syntax'],
-    ['', 'invalid syntax'], ['1Mb', 'unit with capital unit prefix and lower case unit (b) - bits, not bytes '], ['16e', 'value out of range'],
+    ['1.5MB', 'invalid syntax'],
+    ['-1', 'invalid syntax'],
+    [' 1KB', 'invalid syntax'],
+    ['lots', 'invalid syntax'],
+    ['1XB', 'invalid syntax'],
+    ['', 'invalid syntax'],
+    ['1Mb', 'unit with capital unit prefix and lower case unit (b) - bits, not bytes '],
+    ['16e', 'value out of range'],
   ])('refuses %j: %s', (s, why) => expect(readByteSize(s)).toEqual({ error: `strconv.UnmarshalText: parsing ${JSON.stringify(s)}: ${why}` }));
   it('a YAML float is the same syntax error as its text', () => expect(readByteSize(1.5).error).toMatch(/parsing "1\.5": invalid syntax/));
   it('formats SI sizes like go-humanize, as Loki prints them in its log lines', () => {
-    expect([0, 9, 10, 999, 1000, 1049, 1050, 9_950_000, 82_854_982].map((n) => formatSIBytes(n))).toEqual(['0 B', '9 B', '10 B', '999 B', '1.0 kB', '1.0 kB', '1.1 kB', '10 MB', '83 MB']);
+    expect([0, 9, 10, 999, 1000, 1049, 1050, 9_950_000, 82_854_982].map((n) => formatSIBytes(n))).toEqual([
+      '0 B',
+      '9 B',
+      '10 B',
+      '999 B',
+      '1.0 kB',
+      '1.0 kB',
+      '1.1 kB',
+      '10 MB',
+      '83 MB',
+    ]);
     // without the space, as Loki's query log and LogQL's printer write them
     expect([1e6, 1_500_000_000, 1e18].map((n) => formatSIBytes(n, ''))).toEqual(['1.0MB', '1.5GB', '1.0EB']);
   });

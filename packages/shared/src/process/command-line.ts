@@ -6,13 +6,15 @@
  * would be. The build carries no branch, revision, user or date yet: they say `unknown`.
  */
 export function versionText(program: string, version: string): string {
-  return [
-    `${program}, version ${version} (branch: unknown, revision: unknown)`,
-    '  build user:       unknown',
-    '  build date:       unknown',
-    `  node version:     ${process.version}`,
-    `  platform:         ${process.platform}/${process.arch}`,
-  ].join('\n') + '\n';
+  return (
+    [
+      `${program}, version ${version} (branch: unknown, revision: unknown)`,
+      '  build user:       unknown',
+      '  build date:       unknown',
+      `  node version:     ${process.version}`,
+      `  platform:         ${process.platform}/${process.arch}`,
+    ].join('\n') + '\n'
+  );
 }
 
 /** Writes `text` to `stream`, then ends the process with `code` once the text is out. */

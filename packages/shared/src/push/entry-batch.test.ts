@@ -13,12 +13,29 @@ describe('EntryColumns and EntryBatch', () => {
     for (let i = 3; i < 9; i++) columns.add(100 + i, i, i, i + 1, i === 3 ? [{ name: 'k', value: 'v' }] : NO_METADATA);
     const second = new EntryBatch(columns, 3, 6);
     expect(a.count).toBe(0);
-    expect(first.toEntries().map((e) => [e.timestamp, e.line])).toEqual([[100_000_000_000n, 'a'], [101_000_000_001n, 'b'], [102_000_000_002n, 'c']]);
-    expect(second.toEntries().map((e) => e.line).join('')).toBe('defghi');
+    expect(first.toEntries().map((e) => [e.timestamp, e.line])).toEqual([
+      [100_000_000_000n, 'a'],
+      [101_000_000_001n, 'b'],
+      [102_000_000_002n, 'c'],
+    ]);
+    expect(
+      second
+        .toEntries()
+        .map((e) => e.line)
+        .join(''),
+    ).toBe('defghi');
     expect(first.structuredMetadata(2)).toEqual([]);
     expect(second.structuredMetadata(0)).toEqual([{ name: 'k', value: 'v' }]);
     expect(second.structuredMetadata(1)).toEqual([]);
-    expect(second.select([5, 0]).toEntries().map((e) => [e.timestamp, e.line])).toEqual([[108_000_000_008n, 'i'], [103_000_000_003n, 'd']]);
+    expect(
+      second
+        .select([5, 0])
+        .toEntries()
+        .map((e) => [e.timestamp, e.line]),
+    ).toEqual([
+      [108_000_000_008n, 'i'],
+      [103_000_000_003n, 'd'],
+    ]);
   });
 
   it('carry nanoseconds outside [0, 1e9) into the seconds, as a Timestamp means them', () => {
@@ -31,7 +48,10 @@ describe('EntryColumns and EntryBatch', () => {
   });
 
   it('round-trip entries, before 1970 too, and cut a line in place', () => {
-    const entries = [{ timestamp: -1n, line: 'before', structuredMetadata: NO_METADATA }, { timestamp: 1_764_547_200_123_456_789n, line: 'after', structuredMetadata: NO_METADATA }];
+    const entries = [
+      { timestamp: -1n, line: 'before', structuredMetadata: NO_METADATA },
+      { timestamp: 1_764_547_200_123_456_789n, line: 'after', structuredMetadata: NO_METADATA },
+    ];
     const batch = EntryBatch.fromEntries(entries);
     expect(batch.toEntries()).toEqual(entries);
     batch.truncateLine(1, 2);

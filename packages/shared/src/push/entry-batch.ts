@@ -18,7 +18,10 @@ export class EntryColumns {
   /** Per-entry structured metadata; undefined while no entry has any. */
   metadata: Array<readonly Label[]> | undefined;
 
-  constructor(readonly buf: Buffer, capacity = 16) {
+  constructor(
+    readonly buf: Buffer,
+    capacity = 16,
+  ) {
     this.seconds = new Float64Array(capacity);
     this.nanos = new Int32Array(capacity);
     this.starts = new Int32Array(capacity);
@@ -65,7 +68,11 @@ function grown<T extends Float64Array | Int32Array>(from: T, to: T): T {
  * the methods below counts from the batch's first entry.
  */
 export class EntryBatch {
-  constructor(readonly columns: EntryColumns, readonly first: number, readonly count: number) {}
+  constructor(
+    readonly columns: EntryColumns,
+    readonly first: number,
+    readonly count: number,
+  ) {}
 
   get buf(): Buffer {
     return this.columns.buf;

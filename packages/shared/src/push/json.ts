@@ -66,8 +66,7 @@ function decodeValue(v: unknown, i: number, j: number): PushEntry {
   const timestamp = BigInt(ts);
   if (timestamp > INT64_MAX || timestamp < INT64_MIN) bad(`${where}: strconv.ParseInt: parsing ${JSON.stringify(ts)}: value out of range`);
   if (typeof line !== 'string') bad(`${where}: the log line must be a string`);
-  const structuredMetadata: readonly Label[] =
-    meta === undefined ? NO_METADATA : labelsFromRecord(stringRecord(meta, `${where}[2]`));
+  const structuredMetadata: readonly Label[] = meta === undefined ? NO_METADATA : labelsFromRecord(stringRecord(meta, `${where}[2]`));
   return { timestamp, line, structuredMetadata };
 }
 
@@ -77,9 +76,7 @@ export function encodePushRequestJson(req: PushRequest): string {
     streams: req.streams.map((s) => ({
       stream: labelsToRecord(parseLabels(s.labels)),
       values: s.entries.map((e) =>
-        e.structuredMetadata.length > 0
-          ? [e.timestamp.toString(), e.line, labelsToRecord(e.structuredMetadata)]
-          : [e.timestamp.toString(), e.line],
+        e.structuredMetadata.length > 0 ? [e.timestamp.toString(), e.line, labelsToRecord(e.structuredMetadata)] : [e.timestamp.toString(), e.line],
       ),
     })),
   });

@@ -8,7 +8,10 @@ import { LokiError } from '../errors.js';
 export class WireReader {
   pos = 0;
 
-  constructor(readonly buf: Buffer, readonly end = buf.length) {}
+  constructor(
+    readonly buf: Buffer,
+    readonly end = buf.length,
+  ) {}
 
   private fail(what: string): never {
     throw new LokiError('bad_data', 'invalid_protobuf', `proto: ${what} at offset ${this.pos}`);
@@ -91,11 +94,20 @@ export class WireReader {
 
   skip(wireType: number): void {
     switch (wireType) {
-      case 0: while (this.buf[this.pos++]! >= 0x80 && this.pos < this.end); break;
-      case 1: this.pos += 8; break;
-      case 2: this.pos = this.delimitedEnd(); break;
-      case 5: this.pos += 4; break;
-      default: this.fail(`unsupported wire type ${wireType}`);
+      case 0:
+        while (this.buf[this.pos++]! >= 0x80 && this.pos < this.end);
+        break;
+      case 1:
+        this.pos += 8;
+        break;
+      case 2:
+        this.pos = this.delimitedEnd();
+        break;
+      case 5:
+        this.pos += 4;
+        break;
+      default:
+        this.fail(`unsupported wire type ${wireType}`);
     }
     if (this.pos > this.end) this.fail('field past the end of the message');
   }

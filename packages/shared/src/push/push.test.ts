@@ -34,11 +34,13 @@ describe('protobuf push codec', () => {
   it('decodes what a reference protobuf encoder writes, including structured metadata and unknown fields', () => {
     const bytes = ReferencePushRequest.encode(
       ReferencePushRequest.fromObject({
-        streams: [{
-          labels: '{job="x"}',
-          hash: 42,
-          entries: [{ timestamp: { seconds: 1795132800, nanos: 5 }, line: 'a', structuredMetadata: [{ name: 'k', value: 'v' }] }],
-        }],
+        streams: [
+          {
+            labels: '{job="x"}',
+            hash: 42,
+            entries: [{ timestamp: { seconds: 1795132800, nanos: 5 }, line: 'a', structuredMetadata: [{ name: 'k', value: 'v' }] }],
+          },
+        ],
       }),
     ).finish();
     expect(objects(decodePushRequestProto(bytes))).toEqual({
@@ -47,13 +49,18 @@ describe('protobuf push codec', () => {
   });
 
   it('refuses a Timestamp before 0001-01-01 or from 10000-01-01 on, as Loki (gogo) does, and takes the days in between', () => {
-    const withSeconds = (seconds: number, nanos = 0) => ReferencePushRequest.encode(ReferencePushRequest.fromObject({
-      streams: [{ labels: '{job="x"}', entries: [{ timestamp: { seconds, nanos }, line: 'a' }] }],
-    })).finish();
+    const withSeconds = (seconds: number, nanos = 0) =>
+      ReferencePushRequest.encode(
+        ReferencePushRequest.fromObject({
+          streams: [{ labels: '{job="x"}', entries: [{ timestamp: { seconds, nanos }, line: 'a' }] }],
+        }),
+      ).finish();
     const timestampOf = (bytes: Uint8Array) => decodePushRequestProto(bytes).streams[0]!.entries.timestamp(0);
     expect(timestampOf(withSeconds(-62135596800))).toBe(-62135596800n * 1_000_000_000n);
     expect(timestampOf(withSeconds(253402300799, 999_999_999))).toBe(253402300799_999_999_999n);
-    expect(() => decodePushRequestProto(withSeconds(-62135596801))).toThrow(new LokiError('bad_data', 'invalid_timestamp', 'timestamp: seconds:-62135596801 before 0001-01-01'));
+    expect(() => decodePushRequestProto(withSeconds(-62135596801))).toThrow(
+      new LokiError('bad_data', 'invalid_timestamp', 'timestamp: seconds:-62135596801 before 0001-01-01'),
+    );
     expect(() => decodePushRequestProto(withSeconds(253402300800, 7))).toThrow('timestamp: seconds:253402300800 nanos:7 after 10000-01-01');
     expect(() => decodePushRequestProto(withSeconds(Number.MAX_SAFE_INTEGER))).toThrow('after 10000-01-01');
   });
@@ -86,7 +93,13 @@ describe('JSON push codec', () => {
     ['{"streams":[{"stream":{"a":1},"values":[]}]}', 'value of "a" is not a string'],
     ['{"streams":[{"stream":{"a":"b"},"values":[["1","x",{"k":2}]]}]}', 'value of "k" is not a string'],
   ])('rejects %s with a bad_data error', (body, text) => {
-    const err = (() => { try { decodePushRequestJson(body); } catch (e) { return e; } })();
+    const err = (() => {
+      try {
+        decodePushRequestJson(body);
+      } catch (e) {
+        return e;
+      }
+    })();
     expect(err).toBeInstanceOf(LokiError);
     expect((err as LokiError).kind).toBe('bad_data');
     expect((err as LokiError).message).toContain(text);
@@ -105,10 +118,12 @@ describe('push body', () => {
     expect(objects(decodePushBody(deflateRawSync(proto), { ...opts, contentType: 'application/x-protobuf', contentEncoding: 'deflate' }))).toEqual(sample);
   });
 
-  it('answers Loki\'s errors for a missing type, an unknown encoding, corrupt snappy', () => {
+  it("answers Loki's errors for a missing type, an unknown encoding, corrupt snappy", () => {
     expect(() => decodePushBody(json, { ...opts, contentType: undefined, contentEncoding: '' })).toThrow('mime: no media type');
     expect(() => decodePushBody(json, { ...opts, contentType: 'application/json', contentEncoding: 'br' })).toThrow('Content-Encoding "br" not supported');
-    expect(() => decodePushBody(Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]), { ...opts, contentType: 'application/x-protobuf', contentEncoding: '' })).toThrow(LokiError);
+    expect(() =>
+      decodePushBody(Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]), { ...opts, contentType: 'application/x-protobuf', contentEncoding: '' }),
+    ).toThrow(LokiError);
   });
 
   it('rejects bodies over the limit before inflating them (413)', () => {
@@ -118,7 +133,13 @@ describe('push body', () => {
       [Buffer.from(snappyCompress(big)), 'application/x-protobuf', ''],
       [big, 'application/json', ''],
     ] as const) {
-      const err = (() => { try { decodePushBody(body, { maxMessageBytes: 1 << 20, contentType: type, contentEncoding: enc }); } catch (e) { return e as LokiError; } })();
+      const err = (() => {
+        try {
+          decodePushBody(body, { maxMessageBytes: 1 << 20, contentType: type, contentEncoding: enc });
+        } catch (e) {
+          return e as LokiError;
+        }
+      })();
       expect(err?.kind).toBe('too_large');
       expect(err?.message).toMatch(/^request body too large: \d+ bytes, limit: 1048576 bytes$/);
     }

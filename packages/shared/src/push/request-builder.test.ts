@@ -45,7 +45,9 @@ describe('PushRequestBuilder', () => {
     expect(b.entries).toBe(0);
     expect(b.finish().length).toBe(0);
     b.add('{a="2"}', 1, 0, long, 10, 20);
-    const ref = ReferencePushRequest.toObject(ReferencePushRequest.decode(b.finish()), { longs: String }) as { streams: Array<{ labels: string; entries: Array<{ line: string }> }> };
+    const ref = ReferencePushRequest.toObject(ReferencePushRequest.decode(b.finish()), { longs: String }) as {
+      streams: Array<{ labels: string; entries: Array<{ line: string }> }>;
+    };
     expect(ref.streams.map((s) => s.labels)).toEqual(['{a="2"}']);
     expect(ref.streams[0]!.entries[0]!.line).toBe('a'.repeat(10));
   });

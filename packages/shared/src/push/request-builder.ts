@@ -52,7 +52,7 @@ class GrowableBytes {
     const buf = this.buf;
     let pos = this.length;
     while (n >= 0x80) {
-      buf[pos++] = (n % 128) | 0x80;
+      buf[pos++] = n % 128 | 0x80;
       n = Math.floor(n / 128);
     }
     buf[pos++] = n;
@@ -121,15 +121,7 @@ export class PushRequestBuilder {
    * Adds one entry: `line[start, end)` with the timestamp as Unix seconds and nanoseconds (0 ≤ nanos < 1e9),
    * to the stream with the label string `labels` (printed and sorted by the caller).
    */
-  add(
-    labels: string,
-    seconds: number,
-    nanos: number,
-    line: Uint8Array,
-    start: number,
-    end: number,
-    metadata: readonly Label[] | undefined = undefined,
-  ): void {
+  add(labels: string, seconds: number, nanos: number, line: Uint8Array, start: number, end: number, metadata: readonly Label[] | undefined = undefined): void {
     const stream = this.streamFor(labels);
     const lineLength = end - start;
     const tsLength = (seconds !== 0 ? 1 + int64Size(seconds) : 0) + (nanos !== 0 ? 1 + varintSize(nanos) : 0);

@@ -10,9 +10,17 @@ const written = (seconds: number, nanos: number): bigint => {
 describe('timestamp parts', () => {
   it('write seconds * 1e9 + nanos as an exact int64, also where doubles alone would round', () => {
     const cases: Array<[number, number]> = [
-      [0, 0], [0, 1], [0, 999_999_999], [1, 0], [1_764_547_200, 123_456_789], [1_764_547_200, 511], [1_764_547_200, 512],
+      [0, 0],
+      [0, 1],
+      [0, 999_999_999],
+      [1, 0],
+      [1_764_547_200, 123_456_789],
+      [1_764_547_200, 511],
+      [1_764_547_200, 512],
       [2 ** 32 - 1, 999_999_999], // the last second the arithmetic path takes
-      [2 ** 32, 5], [-1, 999_999_999], [-1_000_000, 0], // through the BigInt path
+      [2 ** 32, 5],
+      [-1, 999_999_999],
+      [-1_000_000, 0], // through the BigInt path
     ];
     for (const [s, n] of cases) expect(written(s, n)).toBe(BigInt(s) * 1_000_000_000n + BigInt(n));
     let seed = 7;

@@ -33,4 +33,3 @@ export interface DecodedPushRequest {
    */
   snappyProtobuf?: Buffer;
 }
-

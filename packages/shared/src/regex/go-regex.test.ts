@@ -152,7 +152,7 @@ describe('Go semantics', () => {
     expect(fully('\\pL', '𝐀')).toBe(true); // U+1D400, a letter outside the BMP
   });
 
-  it('counted repetitions beyond the linear engine\'s 16 copies keep their meaning', () => {
+  it("counted repetitions beyond the linear engine's 16 copies keep their meaning", () => {
     expect(fully('[0-9a-f]{32}', '0123456789abcdef0123456789abcdef')).toBe(true);
     expect(fully('[0-9a-f]{32}', '0123456789abcdef0123456789abcde')).toBe(false);
     expect(fully('x{2,40}', 'x'.repeat(40))).toBe(true);

@@ -35,7 +35,14 @@ const MAX_REPLICATION = 16;
 export function translateGoRegex(pattern: string, anchored = false): { source: string; flags: string } {
   const tree = parseGoRegex(pattern);
   const whole: GoRegexNode = anchored
-    ? { kind: 'concat', items: [{ kind: 'assert', assertion: 'text_start' }, { kind: 'group', capture: false, name: undefined, body: tree }, { kind: 'assert', assertion: 'text_end' }] }
+    ? {
+        kind: 'concat',
+        items: [
+          { kind: 'assert', assertion: 'text_start' },
+          { kind: 'group', capture: false, name: undefined, body: tree },
+          { kind: 'assert', assertion: 'text_end' },
+        ],
+      }
     : tree;
   const writer = new JsRegexWriter(pattern);
   const source = writer.write(whole, 1, true).source;
@@ -124,7 +131,9 @@ class JsRegexWriter {
     // JavaScript has one meaning of ^ and $ per regex: the `m` flag's, or the text's.
     const line = a === 'line_start' || a === 'line_end';
     if (this.lineAnchors !== undefined && this.lineAnchors !== line) {
-      throw new RegexError(`error parsing regexp: loki-lite cannot mix (?m) line anchors with text anchors (^ $ \\A \\z outside (?m)) in one pattern: \`${this.pattern}\``);
+      throw new RegexError(
+        `error parsing regexp: loki-lite cannot mix (?m) line anchors with text anchors (^ $ \\A \\z outside (?m)) in one pattern: \`${this.pattern}\``,
+      );
     }
     this.lineAnchors = line;
     return a.endsWith('start') ? '^' : '$';
@@ -142,7 +151,9 @@ class JsRegexWriter {
     // Go captures a group's last iteration; so the extra copies do not capture, and the last copy does.
     const hasCaptures = captures && capturesIn(body);
     if (hasCaptures && max !== min && max !== UNBOUNDED) {
-      throw new RegexError(`error parsing regexp: loki-lite cannot run a capture group repeated {${min},${max}} in linear time; use (?:...) or a count up to 16: \`${this.pattern}\``);
+      throw new RegexError(
+        `error parsing regexp: loki-lite cannot run a capture group repeated {${min},${max}} in linear time; use (?:...) or a count up to 16: \`${this.pattern}\``,
+      );
     }
     const inner = Math.max(1, Math.floor(MAX_REPLICATION / (budget * repeatProduct(body, copies))));
     const copy = (n: number, capturing: boolean) => `${this.operand(body, budget * n, capturing, false)}${n === 1 ? '' : `{${n}}`}`;
@@ -202,8 +213,21 @@ const ASTRAL = [0x10000, 0x10ffff] as const;
  */
 function writeSet(set: regenerate, repeatedWithoutBound: boolean): Written {
   const scalars = set.clone().removeRange(...SURROGATES);
-  if (repeatedWithoutBound && isEmptySet(regenerate().addRange(...ASTRAL).remove(scalars))) {
-    return { source: scalars.removeRange(...ASTRAL).addRange(...SURROGATES).toString({ bmpOnly: true }), atom: true };
+  if (
+    repeatedWithoutBound &&
+    isEmptySet(
+      regenerate()
+        .addRange(...ASTRAL)
+        .remove(scalars),
+    )
+  ) {
+    return {
+      source: scalars
+        .removeRange(...ASTRAL)
+        .addRange(...SURROGATES)
+        .toString({ bmpOnly: true }),
+      atom: true,
+    };
   }
   const source = scalars.toString();
   // BMP code points are one class or character; astral ones are pairs of units, maybe alternatives.
@@ -211,12 +235,10 @@ function writeSet(set: regenerate, repeatedWithoutBound: boolean): Written {
   return { source: bmpOnly ? source : `(?:${source})`, atom: true };
 }
 
-
 /** The copies of its operand a repetition makes in V8's linear engine (`+` is one copy and a star). */
 function copies(min: number, max: number): number {
   return max === UNBOUNDED ? min + 1 : max;
 }
-
 
 function capturesIn(node: GoRegexNode): boolean {
   switch (node.kind) {

@@ -42,15 +42,27 @@ interface Flags {
 }
 
 const ASCII_CLASSES: Readonly<Record<string, readonly number[]>> = {
-  alnum: [0x30, 0x39, 0x41, 0x5a, 0x61, 0x7a], alpha: [0x41, 0x5a, 0x61, 0x7a], ascii: [0, 0x7f], blank: [9, 9, 0x20, 0x20],
-  cntrl: [0, 0x1f, 0x7f, 0x7f], digit: [0x30, 0x39], graph: [0x21, 0x7e], lower: [0x61, 0x7a], print: [0x20, 0x7e],
-  punct: [0x21, 0x2f, 0x3a, 0x40, 0x5b, 0x60, 0x7b, 0x7e], space: [9, 0xd, 0x20, 0x20], upper: [0x41, 0x5a],
-  word: [0x30, 0x39, 0x41, 0x5a, 0x5f, 0x5f, 0x61, 0x7a], xdigit: [0x30, 0x39, 0x41, 0x46, 0x61, 0x66],
+  alnum: [0x30, 0x39, 0x41, 0x5a, 0x61, 0x7a],
+  alpha: [0x41, 0x5a, 0x61, 0x7a],
+  ascii: [0, 0x7f],
+  blank: [9, 9, 0x20, 0x20],
+  cntrl: [0, 0x1f, 0x7f, 0x7f],
+  digit: [0x30, 0x39],
+  graph: [0x21, 0x7e],
+  lower: [0x61, 0x7a],
+  print: [0x20, 0x7e],
+  punct: [0x21, 0x2f, 0x3a, 0x40, 0x5b, 0x60, 0x7b, 0x7e],
+  space: [9, 0xd, 0x20, 0x20],
+  upper: [0x41, 0x5a],
+  word: [0x30, 0x39, 0x41, 0x5a, 0x5f, 0x5f, 0x61, 0x7a],
+  xdigit: [0x30, 0x39, 0x41, 0x46, 0x61, 0x66],
 };
 
 /** Perl's classes as Go defines them: ASCII only (`\s` is `[\t\n\f\r ]`, without `\v`). */
 const PERL_CLASSES: Readonly<Record<string, readonly number[]>> = {
-  d: ASCII_CLASSES.digit!, s: [9, 0xa, 0xc, 0xd, 0x20, 0x20], w: ASCII_CLASSES.word!,
+  d: ASCII_CLASSES.digit!,
+  s: [9, 0xa, 0xc, 0xd, 0x20, 0x20],
+  w: ASCII_CLASSES.word!,
 };
 
 const ESCAPED_CONTROLS: Readonly<Record<string, number>> = { a: 7, f: 0xc, t: 9, n: 0xa, r: 0xd, v: 0xb };
@@ -205,14 +217,16 @@ class GoRegexParser {
       const named = /^P?<([^>]*)>/.exec(rest);
       if (named || rest.startsWith('P<')) {
         name = named?.[1];
-        if (name === undefined || !/^[A-Za-z0-9_]+$/.test(name)) throw this.error('invalid named capture', this.src.slice(start, named ? this.pos + 1 + named[0].length : undefined));
+        if (name === undefined || !/^[A-Za-z0-9_]+$/.test(name))
+          throw this.error('invalid named capture', this.src.slice(start, named ? this.pos + 1 + named[0].length : undefined));
         if (this.names.has(name)) throw this.error('duplicate capture group name', name);
         this.names.add(name);
         this.pos += 1 + named![0].length;
       } else {
         const m = /^([imsU]*(?:-[imsU]*)?)([:)])/.exec(rest);
         if (!m && /^[imsU-]*$/.test(rest)) throw this.error('missing closing )', this.src);
-        if (!m || (m[1] === '' && m[2] === ')') || m[1]!.endsWith('-')) throw this.error('invalid or unsupported Perl syntax', this.src.slice(start, this.pos + 2));
+        if (!m || (m[1] === '' && m[2] === ')') || m[1]!.endsWith('-'))
+          throw this.error('invalid or unsupported Perl syntax', this.src.slice(start, this.pos + 2));
         this.pos += 1 + m[0].length;
         inner = withFlags(flags, m[1]!);
         if (m[2] === ')') {

@@ -38,7 +38,10 @@ describe('ByteNeedle', () => {
       const needleBytes = Buffer.from(Array.from({ length: 2 + next(19) }, () => alphabet[next(3)]!).join(''));
       const needle = new ByteNeedle(needleBytes);
       for (const from of [0, 1, next(length + 1), Math.max(0, length - 20), length]) {
-        expect(every(needle, block, from), `round ${round}: ${JSON.stringify(needleBytes.toString())} from ${from} in ${JSON.stringify(raw.toString())}`).toEqual(everyIndexOf(needleBytes, raw, from));
+        expect(
+          every(needle, block, from),
+          `round ${round}: ${JSON.stringify(needleBytes.toString())} from ${from} in ${JSON.stringify(raw.toString())}`,
+        ).toEqual(everyIndexOf(needleBytes, raw, from));
       }
     }
   });
@@ -54,7 +57,7 @@ describe('ByteNeedle', () => {
     expect(new ByteNeedle(Buffer.from('took=13ms')).indexIn(block, 0)).toBe(-1);
   });
 
-  it('keeps searching in place after the decoder\'s memory grows', () => {
+  it("keeps searching in place after the decoder's memory grows", () => {
     const decoder = new SnappyScratchDecoder();
     const small = decoder.decode(snappyCompress(Buffer.from('x NCCL y')), 1 << 30)!;
     const raw = Buffer.concat([Buffer.alloc(3 << 20, 'z'), Buffer.from('NCCL WARN')]);

@@ -63,7 +63,7 @@ export class ByteNeedle {
     if (!this.tuned) this.tune(buf);
     const base = buf.byteOffset;
     const last = buf.length - this.bytes.length;
-    for (let p = from; p <= last;) {
+    for (let p = from; p <= last; ) {
       const hit = search.findPair(base + p, base + last, this.b1, this.d1, this.b2, this.d2);
       if (hit < 0) return -1;
       const at = hit - base;

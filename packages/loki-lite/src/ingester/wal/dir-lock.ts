@@ -15,7 +15,10 @@ import { StartupError } from '@loki-lite/shared';
 const LOCK_FILE = 'loki-lite.lock';
 
 export class DirLock {
-  private constructor(private readonly file: string, private readonly identity: string) {}
+  private constructor(
+    private readonly file: string,
+    private readonly identity: string,
+  ) {}
 
   /** Takes the folder's lock, or throws StartupError naming the process that holds it. */
   static async acquire(dir: string): Promise<DirLock> {
@@ -33,7 +36,7 @@ export class DirLock {
       if (holder !== undefined && holdsIt(holder)) {
         throw new StartupError(
           `the WAL folder ${dir} is in use by another process (pid ${holder.pid}, see ${file}): two loki-lites on one ` +
-            'folder would replay each other\'s live WAL. Stop that one, or give this one a folder of its own (ingester.wal.dir or common.path_prefix)',
+            "folder would replay each other's live WAL. Stop that one, or give this one a folder of its own (ingester.wal.dir or common.path_prefix)",
         );
       }
       await rm(file, { force: true }); // stale: its process is gone

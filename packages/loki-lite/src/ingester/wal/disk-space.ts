@@ -52,15 +52,21 @@ export class DiskSpaceGuard {
   /** The error for a push while the disk is below the minimum; undefined while there is room. */
   get refusal(): LokiError | undefined {
     if (!this.refusing) return undefined;
-    return new LokiError('unavailable', 'wal_disk_full',
-      `the WAL disk is nearly full: ${formatBytes(this.freeBytes)} free in ${this.dir}, below ingester.wal.min_free_disk_space (${formatBytes(this.minFreeBytes)}); pushes are refused until space is freed`);
+    return new LokiError(
+      'unavailable',
+      'wal_disk_full',
+      `the WAL disk is nearly full: ${formatBytes(this.freeBytes)} free in ${this.dir}, below ingester.wal.min_free_disk_space (${formatBytes(this.minFreeBytes)}); pushes are refused until space is freed`,
+    );
   }
 
   /** Reads the free space now (one reading at a time); a failed reading keeps the last state. */
   check(): Promise<void> {
     if (this.minFreeBytes <= 0) return Promise.resolve();
     this.reading ??= this.readFree(this.dir)
-      .then((free) => this.update(free), () => {})
+      .then(
+        (free) => this.update(free),
+        () => {},
+      )
       .finally(() => (this.reading = undefined));
     return this.reading;
   }

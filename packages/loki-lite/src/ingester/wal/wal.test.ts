@@ -21,7 +21,12 @@ const w = new ByteWriter();
 const record = (tenant: string, line: string, ts = 1n): WalEntriesRecord => ({
   kind: 'entries',
   tenant,
-  streams: [{ labels: '{app="a"}', entries: EntryBatch.fromEntries([{ timestamp: ts, line, structuredMetadata: line.startsWith('m') ? [{ name: 'k', value: line }] : [] }]) }],
+  streams: [
+    {
+      labels: '{app="a"}',
+      entries: EntryBatch.fromEntries([{ timestamp: ts, line, structuredMetadata: line.startsWith('m') ? [{ name: 'k', value: line }] : [] }]),
+    },
+  ],
 });
 const encode = (r: WalEntriesRecord) => encodeRecord(w, r);
 const firstLine = (r: WalRecord): string => (r.kind === 'entries' ? r.streams[0]!.entries.line(0) : '(push body)');
@@ -46,7 +51,9 @@ describe('WAL', () => {
   it('keeps a push-body record byte for byte, with the service_name sources its streams were stored by', async () => {
     const dir = freshDir();
     const { wal } = await replay(dir);
-    const body = snappyCompress(encodePushRequestProto({ streams: [{ labels: '{app="b"}', entries: [{ timestamp: 5n, line: 'from the body', structuredMetadata: [] }] }] }));
+    const body = snappyCompress(
+      encodePushRequestProto({ streams: [{ labels: '{app="b"}', entries: [{ timestamp: 5n, line: 'from the body', structuredMetadata: [] }] }] }),
+    );
     await wal.append(encodePushRecord(w, 'tenant-x', ['service', 'app'], body));
     await wal.close();
     const { records } = await replay(dir);
@@ -58,7 +65,11 @@ describe('WAL', () => {
     const w1 = new ByteWriter();
     w1.u8(RECORD_PUSH_BODY).u8(1).string('tenant-x').uvarint(1).string('{app="b"}').string('{app="b", service_name="b"}').bytes(body);
     expect(decodeRecordPayload(w1.view())).toEqual({
-      kind: 'push', tenant: 'tenant-x', serviceNameFrom: [], relabel: new Map([['{app="b"}', '{app="b", service_name="b"}']]), snappyProtobuf: body,
+      kind: 'push',
+      tenant: 'tenant-x',
+      serviceNameFrom: [],
+      relabel: new Map([['{app="b"}', '{app="b", service_name="b"}']]),
+      snappyProtobuf: body,
     });
   });
 
@@ -145,17 +156,23 @@ describe('WAL on a disk that fills up', () => {
     const dir = freshDir();
     const disk = new LimitedDisk(0);
     const failed: string[] = [];
-    const wal = await Wal.open(dir, () => {}, { openFile: disk.open, onWriteFailed: (recs) => failed.push(...scanRecords(Buffer.concat(recs)).records.map(firstLine)) });
+    const wal = await Wal.open(dir, () => {}, {
+      openFile: disk.open,
+      onWriteFailed: (recs) => failed.push(...scanRecords(Buffer.concat(recs)).records.map(firstLine)),
+    });
     const size = encode(record('t', 'line-0')).length;
     disk.capacity = 3 * size + 5; // three records and a few bytes of a fourth
     const acked: string[] = [];
     const refused: string[] = [];
     for (let i = 0; i < 6; i++) {
       const line = `line-${i}`;
-      await wal.append(encode(record('t', line))).then(() => acked.push(line), (e: NodeJS.ErrnoException) => {
-        expect(e.code).toBe('ENOSPC');
-        refused.push(line);
-      });
+      await wal.append(encode(record('t', line))).then(
+        () => acked.push(line),
+        (e: NodeJS.ErrnoException) => {
+          expect(e.code).toBe('ENOSPC');
+          refused.push(line);
+        },
+      );
     }
     expect(acked).toEqual(['line-0', 'line-1', 'line-2']);
     expect(refused).toEqual(['line-3', 'line-4', 'line-5']);

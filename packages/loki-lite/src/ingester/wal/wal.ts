@@ -147,10 +147,12 @@ export class Wal {
     if (!last) return Promise.resolve();
     // Batches are written in order, so when the last one settles every earlier one has too.
     const failedBefore = this.failures;
-    return new Promise<void>((resolve, reject) => last.waiters.push({
-      resolve: () => (this.failures === failedBefore ? resolve() : reject(this.lastFailure)),
-      reject,
-    }));
+    return new Promise<void>((resolve, reject) =>
+      last.waiters.push({
+        resolve: () => (this.failures === failedBefore ? resolve() : reject(this.lastFailure)),
+        reject,
+      }),
+    );
   }
 
   private async drain(): Promise<void> {
@@ -322,5 +324,9 @@ function remainingAfter(buffers: readonly Buffer[], written: number): Buffer[] {
 }
 
 function numbers(files: readonly string[], re: RegExp): number[] {
-  return files.map((f) => re.exec(f)).filter((m): m is RegExpExecArray => m !== null).map((m) => Number(m[1])).sort((a, b) => a - b);
+  return files
+    .map((f) => re.exec(f))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => Number(m[1]))
+    .sort((a, b) => a - b);
 }

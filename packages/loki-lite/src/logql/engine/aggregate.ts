@@ -10,7 +10,10 @@ export function groupLabels(labels: readonly Label[], grouping: Grouping | undef
 }
 
 /** Items grouped by their labels reduced to `grouping`, keyed by the reduced labels' printed form. */
-export function groupBy<T extends { readonly labels: Labels }>(items: readonly T[], grouping: Grouping | undefined): Map<string, { labels: Label[]; members: T[] }> {
+export function groupBy<T extends { readonly labels: Labels }>(
+  items: readonly T[],
+  grouping: Grouping | undefined,
+): Map<string, { labels: Label[]; members: T[] }> {
   const groups = new Map<string, { labels: Label[]; members: T[] }>();
   for (const item of items) {
     const labels = groupLabels(item.labels, grouping);
@@ -36,7 +39,14 @@ export function aggregate(op: VectorOp, grouping: Grouping | undefined, param: n
       out.push(...g.members.sort(op === 'topk' ? byValueDesc : byValueAsc).slice(0, param));
       continue;
     }
-    out.push({ labels: g.labels, key, value: reduce(op, g.members.map((m) => m.value)) });
+    out.push({
+      labels: g.labels,
+      key,
+      value: reduce(
+        op,
+        g.members.map((m) => m.value),
+      ),
+    });
   }
   return out;
 }
@@ -44,17 +54,23 @@ export function aggregate(op: VectorOp, grouping: Grouping | undefined, param: n
 function reduce(op: VectorOp, values: number[]): number {
   const n = values.length;
   switch (op) {
-    case 'sum': return values.reduce((a, b) => a + b, 0);
-    case 'avg': return values.reduce((a, b) => a + b, 0) / n;
-    case 'min': return values.reduce((a, b) => (b < a || Number.isNaN(a) ? b : a));
-    case 'max': return values.reduce((a, b) => (b > a || Number.isNaN(a) ? b : a));
-    case 'count': return n;
+    case 'sum':
+      return values.reduce((a, b) => a + b, 0);
+    case 'avg':
+      return values.reduce((a, b) => a + b, 0) / n;
+    case 'min':
+      return values.reduce((a, b) => (b < a || Number.isNaN(a) ? b : a));
+    case 'max':
+      return values.reduce((a, b) => (b > a || Number.isNaN(a) ? b : a));
+    case 'count':
+      return n;
     case 'stddev':
     case 'stdvar': {
       const mean = values.reduce((a, b) => a + b, 0) / n;
       const variance = values.reduce((a, b) => a + (b - mean) ** 2, 0) / n;
       return op === 'stddev' ? Math.sqrt(variance) : variance;
     }
-    default: throw new Error(`not a reducing aggregation: ${op}`);
+    default:
+      throw new Error(`not a reducing aggregation: ${op}`);
   }
 }

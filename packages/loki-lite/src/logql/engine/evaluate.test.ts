@@ -66,8 +66,22 @@ describe('range and vector aggregations', () => {
   const source = {
     streams: async (_sel: unknown, from: bigint, through: bigint) =>
       [
-        { labels: [{ name: 'app', value: 'a' }, { name: 'pod', value: 'p1' }], timestamps: [10n * S, 20n * S, 30n * S], bytes: [100, 100, 100] },
-        { labels: [{ name: 'app', value: 'b' }, { name: 'pod', value: 'p2' }], timestamps: [30n * S], bytes: [10] },
+        {
+          labels: [
+            { name: 'app', value: 'a' },
+            { name: 'pod', value: 'p1' },
+          ],
+          timestamps: [10n * S, 20n * S, 30n * S],
+          bytes: [100, 100, 100],
+        },
+        {
+          labels: [
+            { name: 'app', value: 'b' },
+            { name: 'pod', value: 'p2' },
+          ],
+          timestamps: [30n * S],
+          bytes: [10],
+        },
       ].map((s) => {
         const keep = s.timestamps.map((t, i) => [t, s.bytes[i]!] as const).filter(([t]) => t > from && t <= through);
         return { labels: s.labels, timestamps: keep.map(([t]) => t), bytes: keep.map(([, b]) => b) };
@@ -118,9 +132,30 @@ describe('label_replace, absent_over_time and vector matching', () => {
   const S = 1_000_000_000n;
   const source = {
     streams: async () => [
-      { labels: [{ name: 'app', value: 'api' }, { name: 'pod', value: 'api-1' }], timestamps: [10n * S, 20n * S], bytes: [1, 1] },
-      { labels: [{ name: 'app', value: 'api' }, { name: 'pod', value: 'api-2' }], timestamps: [15n * S], bytes: [1] },
-      { labels: [{ name: 'app', value: 'db' }, { name: 'pod', value: 'db-1' }], timestamps: [12n * S], bytes: [1] },
+      {
+        labels: [
+          { name: 'app', value: 'api' },
+          { name: 'pod', value: 'api-1' },
+        ],
+        timestamps: [10n * S, 20n * S],
+        bytes: [1, 1],
+      },
+      {
+        labels: [
+          { name: 'app', value: 'api' },
+          { name: 'pod', value: 'api-2' },
+        ],
+        timestamps: [15n * S],
+        bytes: [1],
+      },
+      {
+        labels: [
+          { name: 'app', value: 'db' },
+          { name: 'pod', value: 'db-1' },
+        ],
+        timestamps: [12n * S],
+        bytes: [1],
+      },
     ],
   };
   const at = async (q: string) => {
@@ -131,7 +166,10 @@ describe('label_replace, absent_over_time and vector matching', () => {
   const C = 'count_over_time({app=~".+"}[30s])';
 
   it.each([
-    [`label_replace(${C}, "short", "$1", "pod", "(.*)-\\\\d")`, { 'app=api,pod=api-1,short=api': 2, 'app=api,pod=api-2,short=api': 1, 'app=db,pod=db-1,short=db': 1 }],
+    [
+      `label_replace(${C}, "short", "$1", "pod", "(.*)-\\\\d")`,
+      { 'app=api,pod=api-1,short=api': 2, 'app=api,pod=api-2,short=api': 1, 'app=db,pod=db-1,short=db': 1 },
+    ],
     [`label_replace(${C}, "pod", "", "pod", "db-.*")`, { 'app=api,pod=api-1': 2, 'app=api,pod=api-2': 1, 'app=db': 1 }], // an empty result removes the label
     [`label_replace(${C}, "x", "\${1}y$$", "app", "(d)b")`, { 'app=api,pod=api-1': 2, 'app=api,pod=api-2': 1, 'app=db,pod=db-1,x=dy$': 1 }],
   ])('%s', async (q, want) => {
@@ -163,7 +201,10 @@ describe('unwrapped range aggregations', () => {
   // One series per pod; values at t = 1s..5s.
   const S = 1_000_000_000n;
   const series = (pod: string, values: number[]) => ({
-    labels: [{ name: 'pod', value: pod }, { name: 'app', value: 'x' }],
+    labels: [
+      { name: 'pod', value: pod },
+      { name: 'app', value: 'x' },
+    ],
     timestamps: values.map((_, i) => BigInt(i + 1) * S),
     bytes: values.map(() => 10),
     values,

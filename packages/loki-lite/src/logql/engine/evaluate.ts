@@ -1,6 +1,16 @@
 import { compileGoRegex, isValidLabelName, type Label, type Labels, LokiError, printLabels, sortLabels } from '@loki-lite/shared';
 import type {
-  ArithmeticOp, BinaryExpr, BinaryOp, ComparisonOp, Grouping, LabelReplaceExpr, RangeAggregationExpr, RangeOp, SampleExpr, VectorMatching, VectorOp,
+  ArithmeticOp,
+  BinaryExpr,
+  BinaryOp,
+  ComparisonOp,
+  Grouping,
+  LabelReplaceExpr,
+  RangeAggregationExpr,
+  RangeOp,
+  SampleExpr,
+  VectorMatching,
+  VectorOp,
 } from '../syntax/ast.js';
 import { compare } from '../syntax/compare.js';
 import { aggregate, groupBy } from './aggregate.js';
@@ -40,7 +50,6 @@ export interface SampleSource {
   streams(expr: RangeAggregationExpr, from: bigint, through: bigint, grouping?: Grouping): Promise<StreamSamples[]>;
 }
 
-
 const bad = (message: string) => new LokiError('bad_data', 'invalid_expression', message);
 
 /** Prepares `expr` for evaluation at start, start + step, ... <= end (`step` 0: at start only). */
@@ -57,9 +66,10 @@ export async function prepare(expr: SampleExpr, source: SampleSource, start: big
     case 'vector_aggregation': {
       // No grouping is `by ()`: one group of all samples.
       const grouping = expr.grouping ?? NO_LABELS;
-      const inner = expr.inner.kind === 'range_aggregation' && canInjectGrouping(expr.op, expr.inner.op, grouping)
-        ? await prepareRange(expr.inner, source, start, end, step, grouping)
-        : await prepare(expr.inner, source, start, end, step);
+      const inner =
+        expr.inner.kind === 'range_aggregation' && canInjectGrouping(expr.op, expr.inner.op, grouping)
+          ? await prepareRange(expr.inner, source, start, end, step, grouping)
+          : await prepare(expr.inner, source, start, end, step);
       return {
         at: (ts) => {
           const v = inner.at(ts);
@@ -135,7 +145,14 @@ function canInjectGrouping(vectorOp: VectorOp, rangeOp: RangeOp, grouping: Group
   return rangeOp === 'count_over_time' || rangeOp === 'rate' || rangeOp === 'bytes_over_time' || rangeOp === 'bytes_rate' || rangeOp === 'sum_over_time';
 }
 
-async function prepareRange(expr: RangeAggregationExpr, source: SampleSource, start: bigint, end: bigint, step: bigint, injected?: Grouping): Promise<Evaluator> {
+async function prepareRange(
+  expr: RangeAggregationExpr,
+  source: SampleSource,
+  start: bigint,
+  end: bigint,
+  step: bigint,
+  injected?: Grouping,
+): Promise<Evaluator> {
   const { range, offset } = expr;
   const grouping = expr.grouping ?? injected;
   if (source.fold && canFold(expr)) {
@@ -209,12 +226,18 @@ function groupSeries(streams: StreamSamples[], grouping: Grouping | undefined): 
 
 function arithmetic(op: ArithmeticOp, a: number, b: number): number {
   switch (op) {
-    case '+': return a + b;
-    case '-': return a - b;
-    case '*': return a * b;
-    case '/': return a / b;
-    case '%': return a % b; // Go's math.Mod: the sign of the dividend, as JavaScript's %
-    case '^': return a ** b;
+    case '+':
+      return a + b;
+    case '-':
+      return a - b;
+    case '*':
+      return a * b;
+    case '/':
+      return a / b;
+    case '%':
+      return a % b; // Go's math.Mod: the sign of the dividend, as JavaScript's %
+    case '^':
+      return a ** b;
   }
 }
 
@@ -285,7 +308,9 @@ function bySignature(samples: readonly Sample[], matching: VectorMatching | unde
   for (const s of samples) {
     const sig = signature(s, matching);
     if (unique && out.has(sig)) {
-      throw bad(`found duplicate series for the match group ${sig} on the ${side} hand-side of the operation: many-to-many matching not allowed: matching labels must be unique on one side`);
+      throw bad(
+        `found duplicate series for the match group ${sig} on the ${side} hand-side of the operation: many-to-many matching not allowed: matching labels must be unique on one side`,
+      );
     }
     out.set(sig, s);
   }

@@ -13,13 +13,17 @@ const S = 1_000_000_000n;
 
 function randomSeries(seed: number): StreamSamples[] {
   let x = seed;
-  const rand = () => ((x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const rand = () => (x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   return ['a', 'b', 'c'].map((pod, i) => {
     const timestamps: bigint[] = [];
     let t = 0n;
     for (let n = 0; n < 300; n++) timestamps.push((t += BigInt(Math.floor(rand() * 20 * Number(S)))));
     return {
-      labels: [{ name: 'app', value: 'x' }, { name: 'pod', value: pod }, { name: 'zone', value: i < 2 ? 'z1' : 'z2' }],
+      labels: [
+        { name: 'app', value: 'x' },
+        { name: 'pod', value: pod },
+        { name: 'zone', value: i < 2 ? 'z1' : 'z2' },
+      ],
       timestamps,
       bytes: timestamps.map(() => Math.floor(rand() * 500)),
       values: timestamps.map(() => Math.round(rand() * 1000) / 10),
@@ -29,11 +33,13 @@ function randomSeries(seed: number): StreamSamples[] {
 
 /** A source over fixed series, with (`visit`) or without streaming. */
 function source(data: StreamSamples[], streaming: boolean): SampleSource {
-  const inWindow = (s: StreamSamples, from: bigint, through: bigint) => s.timestamps.map((_t, i) => i).filter((i) => s.timestamps[i]! > from && s.timestamps[i]! <= through);
-  const streams = async (_sel: unknown, from: bigint, through: bigint) => data.map((s) => {
-    const idx = inWindow(s, from, through);
-    return { labels: s.labels, timestamps: idx.map((i) => s.timestamps[i]!), bytes: idx.map((i) => s.bytes[i]!), values: idx.map((i) => s.values![i]!) };
-  });
+  const inWindow = (s: StreamSamples, from: bigint, through: bigint) =>
+    s.timestamps.map((_t, i) => i).filter((i) => s.timestamps[i]! > from && s.timestamps[i]! <= through);
+  const streams = async (_sel: unknown, from: bigint, through: bigint) =>
+    data.map((s) => {
+      const idx = inWindow(s, from, through);
+      return { labels: s.labels, timestamps: idx.map((i) => s.timestamps[i]!), bytes: idx.map((i) => s.bytes[i]!), values: idx.map((i) => s.values![i]!) };
+    });
   if (!streaming) return { streams };
   return {
     streams,
@@ -64,20 +70,20 @@ async function matrix(query: string, src: SampleSource) {
 }
 
 const FOLD_QUERIES = [
-    'count_over_time({app="x"}[5m])',
-    'rate({app="x"}[2m] offset 3m)',
-    'bytes_over_time({app="x"}[10m])',
-    'bytes_rate({app="x"}[90s])',
-    'sum_over_time({app="x"} | unwrap v [5m])',
-    'rate({app="x"} | unwrap v [5m])',
-    'avg_over_time({app="x"} | unwrap v [5m]) by (zone)',
-    'min_over_time({app="x"} | unwrap v [7m])',
-    'max_over_time({app="x"} | unwrap v [7m]) without (pod)',
-    'first_over_time({app="x"} | unwrap v [3m]) by (zone)',
-    'last_over_time({app="x"} | unwrap v [3m])',
-    'stdvar_over_time({app="x"} | unwrap v [10m])',
-    'stddev_over_time({app="x"} | unwrap v [10m]) by (zone)',
-    'sum by (zone) (count_over_time({app="x"}[5m]))',
+  'count_over_time({app="x"}[5m])',
+  'rate({app="x"}[2m] offset 3m)',
+  'bytes_over_time({app="x"}[10m])',
+  'bytes_rate({app="x"}[90s])',
+  'sum_over_time({app="x"} | unwrap v [5m])',
+  'rate({app="x"} | unwrap v [5m])',
+  'avg_over_time({app="x"} | unwrap v [5m]) by (zone)',
+  'min_over_time({app="x"} | unwrap v [7m])',
+  'max_over_time({app="x"} | unwrap v [7m]) without (pod)',
+  'first_over_time({app="x"} | unwrap v [3m]) by (zone)',
+  'last_over_time({app="x"} | unwrap v [3m])',
+  'stdvar_over_time({app="x"} | unwrap v [10m])',
+  'stddev_over_time({app="x"} | unwrap v [10m]) by (zone)',
+  'sum by (zone) (count_over_time({app="x"}[5m]))',
 ];
 
 describe('folded range aggregations', () => {

@@ -11,8 +11,18 @@ import type { Evaluator, Sample, SampleSink } from './value.js';
  */
 
 const FOLDABLE = new Set([
-  'count_over_time', 'rate', 'bytes_over_time', 'bytes_rate', 'sum_over_time', 'avg_over_time', 'min_over_time', 'max_over_time',
-  'first_over_time', 'last_over_time', 'stdvar_over_time', 'stddev_over_time',
+  'count_over_time',
+  'rate',
+  'bytes_over_time',
+  'bytes_rate',
+  'sum_over_time',
+  'avg_over_time',
+  'min_over_time',
+  'max_over_time',
+  'first_over_time',
+  'last_over_time',
+  'stdvar_over_time',
+  'stddev_over_time',
 ]);
 
 export function canFold(expr: RangeAggregationExpr): boolean {
@@ -109,8 +119,12 @@ export class RangeFold {
       const steps = this.steps;
       const withTime = op === 'first_over_time' || op === 'last_over_time';
       this.series.push({
-        labels, key, count: new Float64Array(steps), a: new Float64Array(steps),
-        m2: op.startsWith('std') ? new Float64Array(steps) : undefined, t: withTime ? new BigInt64Array(steps) : undefined,
+        labels,
+        key,
+        count: new Float64Array(steps),
+        a: new Float64Array(steps),
+        m2: op.startsWith('std') ? new Float64Array(steps) : undefined,
+        t: withTime ? new BigInt64Array(steps) : undefined,
       });
     }
     return id;
@@ -158,9 +172,15 @@ export function foldBuffers(state: FoldState): ArrayBuffer[] {
 function updater(op: string, unwrapped: boolean): (s: FoldSeries, k: number, x: number, ts: bigint) => void {
   switch (op) {
     case 'count_over_time':
-      return (s, k) => { s.count[k]!++; };
+      return (s, k) => {
+        s.count[k]!++;
+      };
     case 'rate':
-      return unwrapped ? sumUpdate : (s, k) => { s.count[k]!++; };
+      return unwrapped
+        ? sumUpdate
+        : (s, k) => {
+            s.count[k]!++;
+          };
     case 'bytes_over_time':
     case 'bytes_rate':
     case 'sum_over_time':
@@ -264,11 +284,17 @@ function joiner(op: string): (into: FoldSeries, from: FoldSeries, k: number) => 
 /** A step's value from its figures. */
 function finisher(op: string, unwrapped: boolean, seconds: number): (s: FoldSeries, k: number) => number {
   switch (op) {
-    case 'count_over_time': return (s, k) => s.count[k]!;
-    case 'rate': return unwrapped ? (s, k) => s.a[k]! / seconds : (s, k) => s.count[k]! / seconds;
-    case 'bytes_rate': return (s, k) => s.a[k]! / seconds;
-    case 'stdvar_over_time': return (s, k) => s.m2![k]! / s.count[k]!;
-    case 'stddev_over_time': return (s, k) => Math.sqrt(s.m2![k]! / s.count[k]!);
-    default: return (s, k) => s.a[k]!;
+    case 'count_over_time':
+      return (s, k) => s.count[k]!;
+    case 'rate':
+      return unwrapped ? (s, k) => s.a[k]! / seconds : (s, k) => s.count[k]! / seconds;
+    case 'bytes_rate':
+      return (s, k) => s.a[k]! / seconds;
+    case 'stdvar_over_time':
+      return (s, k) => s.m2![k]! / s.count[k]!;
+    case 'stddev_over_time':
+      return (s, k) => Math.sqrt(s.m2![k]! / s.count[k]!);
+    default:
+      return (s, k) => s.a[k]!;
   }
 }

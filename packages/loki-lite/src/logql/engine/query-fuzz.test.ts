@@ -63,10 +63,77 @@ const CORPUS = [...new Set([...testQueries(), ...compatQueries()])];
 
 /** Pieces of LogQL syntax a mutation may insert. */
 const TOKENS = [
-  '{', '}', '(', ')', '[', ']', ',', '.', '=', '!=', '=~', '!~', '|=', '|~', '|>', '!>', '|', '==', '<', '<=', '>', '>=', '+', '-', '*', '/', '%',
-  '^', '"', '`', '\\', '#', ' ', '\n', 'or', 'and', 'unless', 'bool', 'on', 'ignoring', 'group_left', 'by', 'without', 'offset', 'sum', 'topk',
-  'rate', 'count_over_time', 'quantile_over_time', 'label_replace', 'vector', 'json', 'logfmt', 'unwrap', 'line_format', 'label_format',
-  'ip(', '5m', '1e309', '0x', 'NaN', 'Inf', '1KB', '{{', '}}', '{{.x}}', '{{if', '{{end}}', '$', '(?P<x>', '<_>',
+  '{',
+  '}',
+  '(',
+  ')',
+  '[',
+  ']',
+  ',',
+  '.',
+  '=',
+  '!=',
+  '=~',
+  '!~',
+  '|=',
+  '|~',
+  '|>',
+  '!>',
+  '|',
+  '==',
+  '<',
+  '<=',
+  '>',
+  '>=',
+  '+',
+  '-',
+  '*',
+  '/',
+  '%',
+  '^',
+  '"',
+  '`',
+  '\\',
+  '#',
+  ' ',
+  '\n',
+  'or',
+  'and',
+  'unless',
+  'bool',
+  'on',
+  'ignoring',
+  'group_left',
+  'by',
+  'without',
+  'offset',
+  'sum',
+  'topk',
+  'rate',
+  'count_over_time',
+  'quantile_over_time',
+  'label_replace',
+  'vector',
+  'json',
+  'logfmt',
+  'unwrap',
+  'line_format',
+  'label_format',
+  'ip(',
+  '5m',
+  '1e309',
+  '0x',
+  'NaN',
+  'Inf',
+  '1KB',
+  '{{',
+  '}}',
+  '{{.x}}',
+  '{{if',
+  '{{end}}',
+  '$',
+  '(?P<x>',
+  '<_>',
 ];
 
 type Mutation =
@@ -87,9 +154,15 @@ function mutate(query: string, mutations: readonly Mutation[]): string {
   for (const m of mutations) {
     const at = m.at % (q.length + 1);
     switch (m.kind) {
-      case 'insert': q = q.slice(0, at) + m.text + q.slice(at); break;
-      case 'delete': q = q.slice(0, at) + q.slice(at + m.length); break;
-      case 'repeat': q = q.slice(0, at) + q.slice(at, at + m.length).repeat(m.times) + q.slice(at + m.length); break;
+      case 'insert':
+        q = q.slice(0, at) + m.text + q.slice(at);
+        break;
+      case 'delete':
+        q = q.slice(0, at) + q.slice(at + m.length);
+        break;
+      case 'repeat':
+        q = q.slice(0, at) + q.slice(at, at + m.length).repeat(m.times) + q.slice(at + m.length);
+        break;
       case 'splice': {
         const from = m.from % (m.donor.length + 1);
         q = q.slice(0, at) + m.donor.slice(from, from + m.length) + q.slice(at);
@@ -103,10 +176,7 @@ function mutate(query: string, mutations: readonly Mutation[]): string {
 const mutatedQuery = fc.tuple(fc.constantFrom(...CORPUS), fc.array(mutationArb, { minLength: 1, maxLength: 5 })).map(([q, ms]) => mutate(q, ms));
 
 const LOGQL_CHARS = [...new Set(TOKENS.join('') + 'abcxyz019_ \t\n')];
-const randomQuery = fc.oneof(
-  fc.string({ unit: fc.constantFrom(...LOGQL_CHARS), maxLength: 80 }),
-  fc.string({ unit: 'binary', maxLength: 40 }),
-);
+const randomQuery = fc.oneof(fc.string({ unit: fc.constantFrom(...LOGQL_CHARS), maxLength: 80 }), fc.string({ unit: 'binary', maxLength: 40 }));
 
 /** Every construct that nests (or chains into a deeper tree), `n` levels deep. */
 const NESTINGS: Readonly<Record<string, (n: number) => string>> = {
@@ -176,7 +246,10 @@ async function queryProperty(query: string): Promise<void> {
  */
 async function checkQueries<T>(inputs: fc.Arbitrary<T>, toQuery: (input: T) => string, numRuns: number, bothOutcomes = true): Promise<void> {
   outcomes.parsed = outcomes.refused = 0;
-  await checkProperty(fc.asyncProperty(inputs, (input) => queryProperty(toQuery(input))), { numRuns });
+  await checkProperty(
+    fc.asyncProperty(inputs, (input) => queryProperty(toQuery(input))),
+    { numRuns },
+  );
   expect(outcomes.refused, 'queries refused').toBeGreaterThan(numRuns / 20);
   if (bothOutcomes) expect(outcomes.parsed, 'queries that parsed').toBeGreaterThan(numRuns / 20);
 }

@@ -10,18 +10,30 @@ export type RangeFunction = (values: readonly number[], timestamps: readonly big
 export function rangeFunction(op: RangeOp, param: number | undefined, rangeNs: bigint): RangeFunction {
   const seconds = Number(rangeNs) / 1e9;
   switch (op) {
-    case 'sum_over_time': return (v, _t, a, b) => sum(v, a, b);
-    case 'rate': return (v, _t, a, b) => sum(v, a, b) / seconds;
-    case 'avg_over_time': return (v, _t, a, b) => mean(v, a, b);
-    case 'min_over_time': return (v, _t, a, b) => extreme(v, a, b, (x, y) => x < y);
-    case 'max_over_time': return (v, _t, a, b) => extreme(v, a, b, (x, y) => x > y);
-    case 'stdvar_over_time': return (v, _t, a, b) => variance(v, a, b);
-    case 'stddev_over_time': return (v, _t, a, b) => Math.sqrt(variance(v, a, b));
-    case 'quantile_over_time': return (v, _t, a, b) => quantile(param ?? NaN, v.slice(a, b));
-    case 'first_over_time': return (v, _t, a) => v[a]!;
-    case 'last_over_time': return (v, _t, _a, b) => v[b - 1]!;
-    case 'rate_counter': return (v, t, a, b, at) => counterRate(v, t, a, b, at, rangeNs);
-    default: throw new Error(`${op} takes no unwrapped values`);
+    case 'sum_over_time':
+      return (v, _t, a, b) => sum(v, a, b);
+    case 'rate':
+      return (v, _t, a, b) => sum(v, a, b) / seconds;
+    case 'avg_over_time':
+      return (v, _t, a, b) => mean(v, a, b);
+    case 'min_over_time':
+      return (v, _t, a, b) => extreme(v, a, b, (x, y) => x < y);
+    case 'max_over_time':
+      return (v, _t, a, b) => extreme(v, a, b, (x, y) => x > y);
+    case 'stdvar_over_time':
+      return (v, _t, a, b) => variance(v, a, b);
+    case 'stddev_over_time':
+      return (v, _t, a, b) => Math.sqrt(variance(v, a, b));
+    case 'quantile_over_time':
+      return (v, _t, a, b) => quantile(param ?? NaN, v.slice(a, b));
+    case 'first_over_time':
+      return (v, _t, a) => v[a]!;
+    case 'last_over_time':
+      return (v, _t, _a, b) => v[b - 1]!;
+    case 'rate_counter':
+      return (v, t, a, b, at) => counterRate(v, t, a, b, at, rangeNs);
+    default:
+      throw new Error(`${op} takes no unwrapped values`);
   }
 }
 

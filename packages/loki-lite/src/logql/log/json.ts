@@ -6,9 +6,9 @@
  */
 
 export const MALFORMED_JSON = 'Malformed JSON error';
-export const MALFORMED_STRING = 'Value is string, but can\'t find closing \'"\' symbol';
-export const MALFORMED_ARRAY = 'Value is array, but can\'t find closing \']\' symbol';
-export const MALFORMED_OBJECT = 'Value looks like object, but can\'t find closing \'}\' symbol';
+export const MALFORMED_STRING = "Value is string, but can't find closing '\"' symbol";
+export const MALFORMED_ARRAY = "Value is array, but can't find closing ']' symbol";
+export const MALFORMED_OBJECT = "Value looks like object, but can't find closing '}' symbol";
 export const UNKNOWN_VALUE = 'Unknown value type';
 export const MALFORMED_ESCAPE = 'Encountered an invalid escape sequence in a string';
 
@@ -51,7 +51,7 @@ function nextToken(s: string, i: number, limit: number): number {
  * indexOf; it closes the string unless an odd run of backslashes escapes it.
  */
 function stringEnd(s: string, i: number, limit: number): number {
-  for (let from = i; ;) {
+  for (let from = i; ; ) {
     const quote = s.indexOf('"', from);
     if (quote < 0 || quote >= limit) return -1;
     let run = quote;
@@ -272,8 +272,10 @@ export function labelValueAt(s: string, type: JsonType, start: number, end: numb
       // Loki drops strings that do not unescape or hold invalid UTF-8 (U+FFFD).
       return u === undefined || u.includes('\ufffd') || hasLoneSurrogate(u) ? '' : u;
     }
-    case JsonType.Null: return '';
-    default: return s.slice(start, end);
+    case JsonType.Null:
+      return '';
+    default:
+      return s.slice(start, end);
   }
 }
 

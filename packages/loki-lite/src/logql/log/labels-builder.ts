@@ -52,7 +52,10 @@ export class LabelsBuilder {
   /** `wanted`: parsed labels outside this set are not kept (nothing downstream reads them). */
   private readonly streamKey: string;
 
-  constructor(readonly streamLabels: Labels, private readonly wanted?: ReadonlySet<string>) {
+  constructor(
+    readonly streamLabels: Labels,
+    private readonly wanted?: ReadonlySet<string>,
+  ) {
     this.base = new Map(streamLabels.map((l) => [l.name, l.value]));
     this.streamKey = streamLabels.map((l) => `${l.name}\xff${l.value}\xfe`).join('');
   }

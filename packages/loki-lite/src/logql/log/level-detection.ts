@@ -15,14 +15,28 @@ const LEVEL_FIELD_SET = new Set(LEVEL_FIELDS);
 /** A level value as Loki normalizes it, or undefined when it is not one it knows. */
 function normalize(v: string): string | undefined {
   switch (v.toLowerCase()) {
-    case 'trace': case 'trc': return 'trace';
-    case 'debug': case 'dbg': return 'debug';
-    case 'info': case 'inf': return 'info';
-    case 'warn': case 'wrn': case 'warning': return 'warn';
-    case 'error': case 'err': return 'error';
-    case 'critical': return 'critical';
-    case 'fatal': return 'fatal';
-    default: return undefined;
+    case 'trace':
+    case 'trc':
+      return 'trace';
+    case 'debug':
+    case 'dbg':
+      return 'debug';
+    case 'info':
+    case 'inf':
+      return 'info';
+    case 'warn':
+    case 'wrn':
+    case 'warning':
+      return 'warn';
+    case 'error':
+    case 'err':
+      return 'error';
+    case 'critical':
+      return 'critical';
+    case 'fatal':
+      return 'fatal';
+    default:
+      return undefined;
   }
 }
 

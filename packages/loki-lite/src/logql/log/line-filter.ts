@@ -33,7 +33,10 @@ export function compileLineFilter(stage: LineFilterStage): LinePredicate {
     return stage.op === '|>' ? any : (l) => !any(l);
   }
   const alternatives = [stage.value, ...stage.or];
-  const positive = stage.op === '|=' || stage.op === '!=' ? alternatives.map((v) => (v === '' ? () => true : (l: string) => l.includes(v))) : alternatives.map(containsMatcher);
+  const positive =
+    stage.op === '|=' || stage.op === '!='
+      ? alternatives.map((v) => (v === '' ? () => true : (l: string) => l.includes(v)))
+      : alternatives.map(containsMatcher);
   const any: LinePredicate = positive.length === 1 ? positive[0]! : (l) => positive.some((p) => p(l));
   if (stage.op === '|=' || stage.op === '|~') return any;
   // Negated filters with `or` exclude lines matching any alternative.

@@ -40,7 +40,8 @@ export function scanLogfmt(
       const c = line.charCodeAt(pos);
       bits |= c;
       if (c > 61) continue; // letters and '_': the usual key
-      if (c === 61) { // '='
+      if (c === 61) {
+        // '='
         if (pos === start) return unexpected(line, pos);
         sawEqual = true;
         break;

@@ -33,13 +33,46 @@ function restricted(labels: Record<string, string>, hints: ReadonlySet<string>):
 
 // Characters that make parsing hard: quotes, backslashes, separators, spaces, non-ASCII, a surrogate pair,
 // the replacement character, a lone surrogate.
-const NASTY = ['a', 'b', '1', '_', '.', '-', ' ', '!', '>', '"', '\\', '=', ':', ',', '{', '}', '[', ']', 'é', '😀', '\n', '\t', '\x01', '\u00a0', '\x7f', '\ufffd', '\ud800'];
+const NASTY = [
+  'a',
+  'b',
+  '1',
+  '_',
+  '.',
+  '-',
+  ' ',
+  '!',
+  '>',
+  '"',
+  '\\',
+  '=',
+  ':',
+  ',',
+  '{',
+  '}',
+  '[',
+  ']',
+  'é',
+  '😀',
+  '\n',
+  '\t',
+  '\x01',
+  '\u00a0',
+  '\x7f',
+  '\ufffd',
+  '\ud800',
+];
 const text = (maxLength: number) => fc.array(fc.constantFrom(...NASTY), { maxLength }).map((cs) => cs.join(''));
 const plainKey = fc.constantFrom('a', 'b', 'a_b', 'level', 'latency_ms', 'http.status', '2xx', 'x y', ' a', 'é', 'a😀', '');
 const key = fc.oneof({ weight: 4, arbitrary: plainKey }, { weight: 1, arbitrary: text(6) });
 
 /** A JSON value as the model holds it: numbers as their text, as the parser gives them. */
-type Model = { kind: 'string'; value: string } | { kind: 'literal'; text: string } | { kind: 'null' } | { kind: 'array'; items: Model[] } | { kind: 'object'; fields: Array<[string, Model]> };
+type Model =
+  | { kind: 'string'; value: string }
+  | { kind: 'literal'; text: string }
+  | { kind: 'null' }
+  | { kind: 'array'; items: Model[] }
+  | { kind: 'object'; fields: Array<[string, Model]> };
 
 const model: fc.Arbitrary<Model> = fc.letrec<{ value: Model }>((tie) => ({
   value: fc.oneof(
@@ -60,11 +93,16 @@ function serialize(m: Model, uEscape: boolean): string {
     return uEscape ? quoted.replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) : quoted;
   };
   switch (m.kind) {
-    case 'string': return str(m.value);
-    case 'literal': return m.text;
-    case 'null': return 'null';
-    case 'array': return `[${m.items.map((i) => serialize(i, uEscape)).join(', ')}]`;
-    case 'object': return `{${m.fields.map(([k, v]) => `${str(k)}: ${serialize(v, uEscape)}`).join(',')}}`;
+    case 'string':
+      return str(m.value);
+    case 'literal':
+      return m.text;
+    case 'null':
+      return 'null';
+    case 'array':
+      return `[${m.items.map((i) => serialize(i, uEscape)).join(', ')}]`;
+    case 'object':
+      return `{${m.fields.map(([k, v]) => `${str(k)}: ${serialize(v, uEscape)}`).join(',')}}`;
   }
 }
 
@@ -90,15 +128,19 @@ function expectedJson(m: Model & { kind: 'object' }): Record<string, string> {
 
 /** Hint sets: some of the names a line gives, names it does not, and often __error__ (as a filter adds it). */
 function hintsFor(names: readonly string[]): fc.Arbitrary<Set<string>> {
-  return fc.tuple(fc.subarray([...names]), fc.subarray(['a', 'a_b', 'level_extracted', 'latency_ms', 'x_y', '_2xx', 'http_status']), fc.boolean())
+  return fc
+    .tuple(fc.subarray([...names]), fc.subarray(['a', 'a_b', 'level_extracted', 'latency_ms', 'x_y', '_2xx', 'http_status']), fc.boolean())
     .map(([some, others, error]) => new Set([...some, ...others, ...(error ? [ERROR_LABEL] : [])]));
 }
 
 describe('| json', () => {
-  it('gives the model\'s labels for any object, keys and strings escaped or not', async () => {
-    await checkProperty(fc.property(object, fc.boolean(), (m, uEscape) => {
-      expect(labelsOf('json', serialize(m, uEscape))).toEqual(expectedJson(m as Model & { kind: 'object' }));
-    }), { numRuns: 300 });
+  it("gives the model's labels for any object, keys and strings escaped or not", async () => {
+    await checkProperty(
+      fc.property(object, fc.boolean(), (m, uEscape) => {
+        expect(labelsOf('json', serialize(m, uEscape))).toEqual(expectedJson(m as Model & { kind: 'object' }));
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('gives with hints exactly the hinted labels and the errors of the full parse, on valid and broken lines', async () => {
@@ -112,33 +154,56 @@ describe('| json', () => {
       }),
       text(30),
     );
-    await checkProperty(fc.property(line.chain((l) => fc.tuple(fc.constant(l), hintsFor(Object.keys(labelsOf('json', l))))), ([l, hints]) => {
-      const full = labelsOf('json', l);
-      const hinted = labelsOf('json', l, hints);
-      // As in Loki, a nested object no hint reaches into is skipped unread: an error inside it is not seen,
-      // and the keys after it are read. Lines with a nested object that broke the full parse are left out.
-      if (full[ERROR_LABEL] !== undefined && l.indexOf('{', l.indexOf('{') + 1) >= 0) return;
-      expect(hinted).toEqual(restricted(full, hints));
-    }), { numRuns: 400 });
+    await checkProperty(
+      fc.property(
+        line.chain((l) => fc.tuple(fc.constant(l), hintsFor(Object.keys(labelsOf('json', l))))),
+        ([l, hints]) => {
+          const full = labelsOf('json', l);
+          const hinted = labelsOf('json', l, hints);
+          // As in Loki, a nested object no hint reaches into is skipped unread: an error inside it is not seen,
+          // and the keys after it are read. Lines with a nested object that broke the full parse are left out.
+          if (full[ERROR_LABEL] !== undefined && l.indexOf('{', l.indexOf('{') + 1) >= 0) return;
+          expect(hinted).toEqual(restricted(full, hints));
+        },
+      ),
+      { numRuns: 400 },
+    );
   });
 });
 
 describe('| logfmt', () => {
-  const pair = fc.tuple(fc.oneof(plainKey.filter((k) => !/[\s"=]/.test(k) && k !== ''), text(5)), fc.oneof(text(6), fc.constantFrom('', '1.5', 'x')), fc.constantFrom('=', '="', ' ', '=""'));
-  const line = fc.array(pair, { maxLength: 6 }).map((pairs) => pairs.map(([k, v, sep]) => {
-    if (sep === '="') return `${k}=${JSON.stringify(v)}`;
-    if (sep === ' ') return k;
-    if (sep === '=""') return `${k}=`;
-    return `${k}=${v}`;
-  }).join(' '));
+  const pair = fc.tuple(
+    fc.oneof(
+      plainKey.filter((k) => !/[\s"=]/.test(k) && k !== ''),
+      text(5),
+    ),
+    fc.oneof(text(6), fc.constantFrom('', '1.5', 'x')),
+    fc.constantFrom('=', '="', ' ', '=""'),
+  );
+  const line = fc.array(pair, { maxLength: 6 }).map((pairs) =>
+    pairs
+      .map(([k, v, sep]) => {
+        if (sep === '="') return `${k}=${JSON.stringify(v)}`;
+        if (sep === ' ') return k;
+        if (sep === '=""') return `${k}=`;
+        return `${k}=${v}`;
+      })
+      .join(' '),
+  );
 
   it('gives with hints (and __error__, so that the whole line is read) exactly the hinted labels and the errors of the full parse', async () => {
     // Without __error__ among the hints, scanning stops once every hinted label is found, as in Loki (a
     // later duplicate key or syntax error is not seen).
     const withError = (names: readonly string[]) => hintsFor(names).map((h) => h.add(ERROR_LABEL));
-    await checkProperty(fc.property(line.chain((l) => fc.tuple(fc.constant(l), withError(Object.keys(labelsOf('logfmt', l))))), ([l, hints]) => {
-      expect(labelsOf('logfmt', l, hints)).toEqual(restricted(labelsOf('logfmt', l), hints));
-    }), { numRuns: 400 });
+    await checkProperty(
+      fc.property(
+        line.chain((l) => fc.tuple(fc.constant(l), withError(Object.keys(labelsOf('logfmt', l))))),
+        ([l, hints]) => {
+          expect(labelsOf('logfmt', l, hints)).toEqual(restricted(labelsOf('logfmt', l), hints));
+        },
+      ),
+      { numRuns: 400 },
+    );
   });
 
   it('reads a key with non-ASCII characters as sanitizing names it (one _ per character)', () => {
@@ -148,17 +213,25 @@ describe('| logfmt', () => {
   // The hinted scan tells most keys apart by their length alone, which holds only for ASCII keys: a key
   // of another length that sanitizing trims or shortens must still be named as the full parse names it.
   it.each([
-    ['a sanitized key of the hinted name\'s length', 'grad.norm=1.5', 'grad_norm', { grad_norm: '1.5' }],
+    ["a sanitized key of the hinted name's length", 'grad.norm=1.5', 'grad_norm', { grad_norm: '1.5' }],
     ['a key with a leading digit, one shorter than its name', '2xx=3 other=1', '_2xx', { _2xx: '3' }],
     ['a key with DEL, which sanitizing makes _', 'grad\x7fnorm=1.5', 'grad_norm', { grad_norm: '1.5' }],
     ['a key that trimming a non-breaking space makes the hinted name (longer than it)', '\u00a0grad_norm=1.5', 'grad_norm', { grad_norm: '1.5' }],
     ['a key with a character outside the BMP (one _ for two UTF-16 units)', 'grad😀norm=1.5', 'grad_norm', { grad_norm: '1.5' }],
-    ['a key with the replacement character (invalid UTF-8): a syntax error', 'a=1 gr\ufffd=2 grad_norm=3', 'grad_norm',
-      { __error__: 'LogfmtParserErr', __error_details__: 'logfmt syntax error at pos 8 : invalid key' }],
+    [
+      'a key with the replacement character (invalid UTF-8): a syntax error',
+      'a=1 gr\ufffd=2 grad_norm=3',
+      'grad_norm',
+      { __error__: 'LogfmtParserErr', __error_details__: 'logfmt syntax error at pos 8 : invalid key' },
+    ],
     ['non-ASCII values, the hinted one after them', 'msg="héllo wörld" ünï=ç grad_norm=1.5', 'grad_norm', { grad_norm: '1.5' }],
     ['a value with the replacement character, dropped', 'grad_norm=1\ufffd5', 'grad_norm', { grad_norm: '' }],
-    ['a bad escape in a quoted value after the last hinted key', 'grad_norm=1.5 msg="a\\qb"', 'grad_norm',
-      { grad_norm: '1.5', __error__: 'LogfmtParserErr', __error_details__: 'logfmt syntax error at pos 25 : invalid quoted value' }],
+    [
+      'a bad escape in a quoted value after the last hinted key',
+      'grad_norm=1.5 msg="a\\qb"',
+      'grad_norm',
+      { grad_norm: '1.5', __error__: 'LogfmtParserErr', __error_details__: 'logfmt syntax error at pos 25 : invalid quoted value' },
+    ],
   ])('with hints, reads %s as the full parse does', (_what, line, hint, expected) => {
     const hints = new Set([hint, ERROR_LABEL]);
     const full = labelsOf('logfmt', line);
@@ -166,7 +239,7 @@ describe('| logfmt', () => {
     expect(restricted(full, hints)).toEqual(expected);
   });
 
-  it('gives an unexpected character\'s position on every line, also on lines longer than the texts kept', () => {
+  it("gives an unexpected character's position on every line, also on lines longer than the texts kept", () => {
     for (const pad of [0, 1, 0, 600, 600, 1]) {
       const line = `${'k'.repeat(pad)}a=1 b"`;
       const details = `logfmt syntax error at pos ${pad + 6} : unexpected '"'`;

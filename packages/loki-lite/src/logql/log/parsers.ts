@@ -1,6 +1,17 @@
 import { compileGoRegex, LokiError } from '@loki-lite/shared';
 import type { JsonStage, LogfmtStage, PatternStage, RegexpStage } from '../syntax/ast.js';
-import { eachObjectField, type FieldVisitor, JsonType, JsonWalkError, labelValueAt, labelValueOf, parseJsonPath, unescapeJson, valueAtPath, walkObject } from './json.js';
+import {
+  eachObjectField,
+  type FieldVisitor,
+  JsonType,
+  JsonWalkError,
+  labelValueAt,
+  labelValueOf,
+  parseJsonPath,
+  unescapeJson,
+  valueAtPath,
+  walkObject,
+} from './json.js';
 import type { LabelsBuilder } from './labels-builder.js';
 import { type KeyNamer, scanLogfmt } from './logfmt.js';
 import { compilePattern } from './pattern.js';
@@ -255,8 +266,8 @@ export function logfmtStage(stage: LogfmtStage, hints?: readonly string[]): () =
       return found === allHints;
     };
     // A key with a character above U+007F has its name told by sanitizing (hintedLabelName's undefined).
-    const keyName: KeyNamer | undefined = hinted && hintedName
-      && ((l, start, end, ascii) => hintedName(ascii ? matchedAsciiName(l, start, end, hinted) : ONLY_SANITIZING_TELLS, b));
+    const keyName: KeyNamer | undefined =
+      hinted && hintedName && ((l, start, end, ascii) => hintedName(ascii ? matchedAsciiName(l, start, end, hinted) : ONLY_SANITIZING_TELLS, b));
     return (line, _ts, builder) => {
       b = builder;
       found = 0;

@@ -20,15 +20,22 @@ function run(pipeline: string, line: string, ts = 1_700_000_000_123_456_789n) {
 
 describe('json', () => {
   it.each([
-    ['flattens nested objects with _, skips arrays and nulls, keeps numbers and booleans as written',
+    [
+      'flattens nested objects with _, skips arrays and nulls, keeps numbers and booleans as written',
       '{"a":{"b":{"c":"x"}},"arr":[1,2],"n":null,"num":-1.5e3,"ok":true,"s":"q \\"w\\" \\u00e9"}',
-      { a_b_c: 'x', num: '-1.5e3', ok: 'true', s: 'q "w" é', level: 'stream-level' }],
-    ['names a key that clashes with a stream label <key>_extracted, and sanitizes names',
-      '{"level":"info","http.status":200,"2xx":"y"}', { level: 'stream-level', level_extracted: 'info', http_status: '200', _2xx: 'y' }],
-    ['marks a line that is not an object with jsonparser\'s error text',
-      'plain text', { level: 'stream-level', __error__: 'JSONParserErr', __error_details__: 'Value looks like object, but can\'t find closing \'}\' symbol' }],
-    ['marks a truncated object',
-      '{"broken json": ', { level: 'stream-level', __error__: 'JSONParserErr', __error_details__: 'Malformed JSON error' }],
+      { a_b_c: 'x', num: '-1.5e3', ok: 'true', s: 'q "w" é', level: 'stream-level' },
+    ],
+    [
+      'names a key that clashes with a stream label <key>_extracted, and sanitizes names',
+      '{"level":"info","http.status":200,"2xx":"y"}',
+      { level: 'stream-level', level_extracted: 'info', http_status: '200', _2xx: 'y' },
+    ],
+    [
+      "marks a line that is not an object with jsonparser's error text",
+      'plain text',
+      { level: 'stream-level', __error__: 'JSONParserErr', __error_details__: "Value looks like object, but can't find closing '}' symbol" },
+    ],
+    ['marks a truncated object', '{"broken json": ', { level: 'stream-level', __error__: 'JSONParserErr', __error_details__: 'Malformed JSON error' }],
   ])('%s', (_what, line, labels) => {
     expect(run('| json', line)!.labels).toEqual(labels);
   });
@@ -44,7 +51,12 @@ describe('json', () => {
   it('extracts expressions: fields, indexes, quoted names; a missing path is ""; objects as JSON text', () => {
     const line = '{"nested":{"a":{"b":[1,2,{"c":"deep"}]}},"arr":[10,20],"odd key":{"x":1}}';
     expect(run('| json first="arr[0]", deep="nested.a.b[2].c", obj="nested.a", odd=`["odd key"].x`, none="nope.no"', line)!.labels).toEqual({
-      level: 'stream-level', first: '10', deep: 'deep', obj: '{"b":[1,2,{"c":"deep"}]}', odd: '1', none: '',
+      level: 'stream-level',
+      first: '10',
+      deep: 'deep',
+      obj: '{"b":[1,2,{"c":"deep"}]}',
+      odd: '1',
+      none: '',
     });
   });
 
@@ -56,9 +68,16 @@ describe('json', () => {
 describe('logfmt', () => {
   it.each([
     ['pairs, quoted values with escapes, bare keys as ""', 'a=1 b="two words" c="q\\"x" d= e', { a: '1', b: 'two words', c: 'q"x', d: '', e: '' }],
-    ['stops at the first syntax error, keeping what came before, with Loki\'s text', 'a=1 b="open c=3',
-      { a: '1', __error__: 'LogfmtParserErr', __error_details__: 'logfmt syntax error at pos 16 : unterminated quoted value' }],
-    ['an unexpected quote in a key', 'x=1 say"hi"', { x: '1', __error__: 'LogfmtParserErr', __error_details__: 'logfmt syntax error at pos 8 : unexpected \'"\'' }],
+    [
+      "stops at the first syntax error, keeping what came before, with Loki's text",
+      'a=1 b="open c=3',
+      { a: '1', __error__: 'LogfmtParserErr', __error_details__: 'logfmt syntax error at pos 16 : unterminated quoted value' },
+    ],
+    [
+      'an unexpected quote in a key',
+      'x=1 say"hi"',
+      { x: '1', __error__: 'LogfmtParserErr', __error_details__: "logfmt syntax error at pos 8 : unexpected '\"'" },
+    ],
   ])('%s', (_what, line, labels) => {
     expect(run('| logfmt', line)!.labels).toEqual({ level: 'stream-level', ...labels });
   });
@@ -70,13 +89,23 @@ describe('logfmt', () => {
 
 describe('regexp, pattern, unpack', () => {
   it('regexp sets its named groups, "" for one that did not take part, nothing when it does not match', () => {
-    expect(run('| regexp `(?P<method>GET|POST) (?P<path>\\S+)( (?P<proto>HTTP/\\d))?`', 'GET /x')!.labels).toEqual({ level: 'stream-level', method: 'GET', path: '/x', proto: '' });
+    expect(run('| regexp `(?P<method>GET|POST) (?P<path>\\S+)( (?P<proto>HTTP/\\d))?`', 'GET /x')!.labels).toEqual({
+      level: 'stream-level',
+      method: 'GET',
+      path: '/x',
+      proto: '',
+    });
     expect(run('| regexp `(?P<method>GET|POST)`', 'PUT /x')!.labels).toEqual({ level: 'stream-level' });
   });
 
   it('pattern captures up to the next literal; <_> skips; a missing literal ends the captures', () => {
     expect(run('| pattern `<ip> - <_> [<ts>] "<method> <path> <_>" <status>`', '10.0.0.1 - - [now] "GET /a HTTP/1.1" 200')!.labels).toEqual({
-      level: 'stream-level', ip: '10.0.0.1', ts: 'now', method: 'GET', path: '/a', status: '200',
+      level: 'stream-level',
+      ip: '10.0.0.1',
+      ts: 'now',
+      method: 'GET',
+      path: '/a',
+      status: '200',
     });
     expect(run('| pattern `<a> | <b>`', 'no separator here')!.labels).toEqual({ level: 'stream-level', a: 'no separator here' });
   });
@@ -108,7 +137,10 @@ describe('label filters', () => {
   });
 
   it('a value that does not convert keeps the line with LabelFilterErr, which __error__="" then drops', () => {
-    expect(run('| logfmt | n > 5', 'n=abc')!.labels).toMatchObject({ __error__: 'LabelFilterErr', __error_details__: 'strconv.ParseFloat: parsing "abc": invalid syntax' });
+    expect(run('| logfmt | n > 5', 'n=abc')!.labels).toMatchObject({
+      __error__: 'LabelFilterErr',
+      __error_details__: 'strconv.ParseFloat: parsing "abc": invalid syntax',
+    });
     expect(run('| logfmt | n > 5 | __error__=""', 'n=abc')).toBeUndefined();
   });
 
@@ -131,7 +163,11 @@ describe('line_format and label_format', () => {
     ['{{.n}}: {{ .msg | ToUpper }}', 'n=1 msg=hi', '1: HI'],
     ['{{ if eq .level "stream-level" }}S{{ else if .x }}X{{ else }}-{{ end }}', 'x=1', 'S'],
     ['{{ .t | int | add 1000 }} {{ .f | float64 | mulf 2 }} {{ div 7 2 }} {{ 1000000.0 }}', 't=5 f=1.25', '1005 2.5 3 1e+06'],
-    ['{{ __line__ | trunc 5 }}|{{ .p | replace "s3://" "" }}|{{ regexReplaceAll "s3://([^/]+)/.*" .p "${1}" }}', 'p=s3://bucket/key', 'p=s3:|bucket/key|bucket'],
+    [
+      '{{ __line__ | trunc 5 }}|{{ .p | replace "s3://" "" }}|{{ regexReplaceAll "s3://([^/]+)/.*" .p "${1}" }}',
+      'p=s3://bucket/key',
+      'p=s3:|bucket/key|bucket',
+    ],
     ['{{ .missing }}|{{ .msg | default "none" }}|{{ "a b" | title }}|{{ .msg | lower | upper }}', 'msg=', '|none|A B|'],
     ['{{ __timestamp__ | date "2006-01-02T15:04:05.000Z07:00" }} {{ __timestamp__ | unixEpoch }}', 'x=1', '2023-11-14T22:13:20.123Z 1700000000'],
     ['{{- .n -}}  ', 'n=7', '7'],
@@ -157,11 +193,13 @@ describe('line_format and label_format', () => {
     expect(() => run('| line_format "{{ nope .x }}"', 'x')).toThrow('function "nope" not defined');
   });
 
-  it('templates nest parentheses and blocks up to MAX_TEMPLATE_DEPTH levels together, and refuse deeper with Go\'s words', () => {
+  it("templates nest parentheses and blocks up to MAX_TEMPLATE_DEPTH levels together, and refuse deeper with Go's words", () => {
     const nested = (blocks: number, parens: number) =>
       `| logfmt | line_format \`${'{{ if .x }}'.repeat(blocks)}{{ ${'('.repeat(parens)}.x${')'.repeat(parens)} }}${'{{ end }}'.repeat(blocks)}\``;
     expect(run(nested(MAX_TEMPLATE_DEPTH / 2, MAX_TEMPLATE_DEPTH / 2), 'x=1')!.line).toBe('1');
-    expect(() => run(nested(MAX_TEMPLATE_DEPTH / 2, MAX_TEMPLATE_DEPTH / 2 + 1), 'x=1')).toThrow(new TemplateError('template: line:1: max expression depth exceeded'));
+    expect(() => run(nested(MAX_TEMPLATE_DEPTH / 2, MAX_TEMPLATE_DEPTH / 2 + 1), 'x=1')).toThrow(
+      new TemplateError('template: line:1: max expression depth exceeded'),
+    );
     expect(() => run(`| label_format y="{{ if .x }}a${'{{ else if .y }}b'.repeat(MAX_TEMPLATE_DEPTH)}{{ end }}"`, 'x=1')).toThrow(
       'template: label:1: max expression depth exceeded',
     );
@@ -182,24 +220,38 @@ describe('line_format and label_format', () => {
    * (LabelsBuilder.LabelsResult answers the unchanged stream labels otherwise; Map, for templates, too).
    */
   describe('__error_details__ after drop', () => {
-    const LOGFMT_QUOTE = { __error_details__: 'logfmt syntax error at pos 8 : unexpected \'"\'' };
-    const LOWER_ARGS = { __error_details__: 'template: label:1:0: executing "label" at <lower>: error calling lower: wrong number of args for lower: want 1 got 0' };
+    const LOGFMT_QUOTE = { __error_details__: "logfmt syntax error at pos 8 : unexpected '\"'" };
+    const LOWER_ARGS = {
+      __error_details__: 'template: label:1:0: executing "label" at <lower>: error calling lower: wrong number of args for lower: want 1 got 0',
+    };
     it.each([
       ['logfmt took nothing from the line: the details go with __error__', '| logfmt | drop __error__', '{"nested":1}', {}],
       ['logfmt took a label before failing: the details stay', '| logfmt | drop __error__', 'x=1 say"hi"', { x: '1', ...LOGFMT_QUOTE }],
       ['both dropped', '| logfmt | drop __error__, __error_details__', 'x=1 say"hi"', { x: '1' }],
       ['__error__ dropped by a matching value', '| logfmt | drop __error__="LogfmtParserErr"', '{"nested":1}', {}],
-      ['a value that does not match drops nothing', '| logfmt | drop __error__="JSONParserErr"', '{"nested":1}',
-        { __error__: 'LogfmtParserErr', __error_details__: 'logfmt syntax error at pos 2 : unexpected \'"\'' }],
+      [
+        'a value that does not match drops nothing',
+        '| logfmt | drop __error__="JSONParserErr"',
+        '{"nested":1}',
+        { __error__: 'LogfmtParserErr', __error_details__: "logfmt syntax error at pos 2 : unexpected '\"'" },
+      ],
       ['json on a line that is not an object', '| json | drop __error__', 'plain text', {}],
       ['only the details dropped: __error__ stays', '| json | drop __error_details__', 'plain text', { __error__: 'JSONParserErr' }],
       ['unpack on a line that is not an object', '| unpack | drop __error__', 'plain text', {}],
       ['label_format that set nothing', '| label_format x="{{ and lower }}" | drop __error__', 'a', {}],
       ['label_format that set another label', '| label_format y="ok", x="{{ and lower }}" | drop __error__', 'a', { y: 'ok', ...LOWER_ARGS }],
-      ['a label filter error after logfmt took the label', '| logfmt | n > 5 | drop __error__', 'n=abc',
-        { n: 'abc', __error_details__: 'strconv.ParseFloat: parsing "abc": invalid syntax' }],
-      ['a drop that deletes an absent label with a matcher counts as a change', '| logfmt | drop __error__, nope=""', '{"nested":1}',
-        { __error_details__: 'logfmt syntax error at pos 2 : unexpected \'"\'' }],
+      [
+        'a label filter error after logfmt took the label',
+        '| logfmt | n > 5 | drop __error__',
+        'n=abc',
+        { n: 'abc', __error_details__: 'strconv.ParseFloat: parsing "abc": invalid syntax' },
+      ],
+      [
+        'a drop that deletes an absent label with a matcher counts as a change',
+        '| logfmt | drop __error__, nope=""',
+        '{"nested":1}',
+        { __error_details__: "logfmt syntax error at pos 2 : unexpected '\"'" },
+      ],
     ])('%s', (_what, pipeline, line, labels) => {
       expect(run(pipeline, line)!.labels).toEqual({ level: 'stream-level', ...labels });
     });
@@ -258,7 +310,9 @@ describe('parser hints', () => {
   it('logfmt stops reading a line once every wanted label is found, as Loki does', () => {
     const expr = parseQuery('{app="api"} | logfmt') as LogSelectorExpr;
     const line = 'a=1 b="never closed';
-    const hinted = compilePipeline(expr.pipeline, new Set(['a'])).forStream(STREAM).process(line, 0n, [])!;
+    const hinted = compilePipeline(expr.pipeline, new Set(['a']))
+      .forStream(STREAM)
+      .process(line, 0n, [])!;
     expect(labelsToRecord(hinted.labels)).toEqual({ app: 'api', level: 'stream-level', a: '1' });
     const full = compilePipeline(expr.pipeline).forStream(STREAM).process(line, 0n, [])!;
     expect(labelsToRecord(full.labels)).toMatchObject({ a: '1', __error__: 'LogfmtParserErr' });

@@ -115,14 +115,20 @@ function stageFactory(stage: PipelineStage, wanted: ReadonlySet<string> | undefi
       const test = compileLineFilter(stage);
       return () => (line) => (test(line) ? line : undefined);
     }
-    case 'json': return jsonStage(stage, wanted && [...wanted]);
+    case 'json':
+      return jsonStage(stage, wanted && [...wanted]);
     // Hints include __error__ when a stage reads it: logfmt then scans every line to its end (it stops
     // early only once it has every hinted label), so a syntax error late in a line is still seen.
-    case 'logfmt': return logfmtStage(stage, wanted && [...wanted]);
-    case 'regexp': return regexpStage(stage);
-    case 'pattern': return patternStage(stage);
-    case 'unpack': return unpackStage();
-    case 'decolorize': return () => (line) => line.replace(ANSI, '');
+    case 'logfmt':
+      return logfmtStage(stage, wanted && [...wanted]);
+    case 'regexp':
+      return regexpStage(stage);
+    case 'pattern':
+      return patternStage(stage);
+    case 'unpack':
+      return unpackStage();
+    case 'decolorize':
+      return () => (line) => line.replace(ANSI, '');
     case 'line_format': {
       const s = lineFormatStage(stage);
       return () => s;

@@ -8,12 +8,49 @@ import { compilePipeline } from './pipeline.js';
 describe('regex literals in the prefilter', () => {
   it('never gives a literal that a match can do without (random regexes over a small alphabet)', () => {
     let seed = 11;
-    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
+    const rand = (n: number) => (seed = (seed * 1103515245 + 12345) >>> 0) % n;
     const parts = [
-      'a', 'b', 'K', 'k', 's', '\\.', '.', 'ab', 'ba', '?', '*', '+', '|', '(a|b)', '[ab]', '[^a]', '\\d', '{0,2}', '{2}', 'é', '(?:ab)?',
+      'a',
+      'b',
+      'K',
+      'k',
+      's',
+      '\\.',
+      '.',
+      'ab',
+      'ba',
+      '?',
+      '*',
+      '+',
+      '|',
+      '(a|b)',
+      '[ab]',
+      '[^a]',
+      '\\d',
+      '{0,2}',
+      '{2}',
+      'é',
+      '(?:ab)?',
       // groups, flags in and out of groups, one-character classes, escapes, counted and nested repetitions, assertions
-      '(ab|ba)', '(?:a|ab)+', '(?i)', '(?-i)', '(?i:ab)', '(?i:k)', '[aA]', '[k]', '[.]', '\\x41', '\\Qa.\\E', '(ab){2}', '{2,}', '{1,3}',
-      '\\b', '^', '$', '(?:ba|b)', '(?:)',
+      '(ab|ba)',
+      '(?:a|ab)+',
+      '(?i)',
+      '(?-i)',
+      '(?i:ab)',
+      '(?i:k)',
+      '[aA]',
+      '[k]',
+      '[.]',
+      '\\x41',
+      '\\Qa.\\E',
+      '(ab){2}',
+      '{2,}',
+      '{1,3}',
+      '\\b',
+      '^',
+      '$',
+      '(?:ba|b)',
+      '(?:)',
     ];
     const letters = ['a', 'b', 'A', 'B', '.', 'k', 'K', '\u212a', 's', '\u017f', 'é', 'É', '1', ' ', 'ab', 'ba', 'AB', '\ufffd'];
     const texts = Array.from({ length: 300 }, () => Array.from({ length: rand(12) }, () => letters[rand(letters.length)]).join(''));
@@ -67,7 +104,7 @@ describe('compileBytePrefilter', () => {
     return f!.keeps(Buffer.from(`xx${line}yy`), 2, 2 + Buffer.byteLength(line), hasMetadata);
   };
 
-  it('requires |= and regex literals, refuses != literals, only on the line\'s own bytes', () => {
+  it("requires |= and regex literals, refuses != literals, only on the line's own bytes", () => {
     const f = filter('{a="b"} |= "GET" != "health" |~ "status=5.." | logfmt');
     expect(test(f, 'GET /x status=503')).toBe(true);
     expect(test(f, 'GET /health status=503')).toBe(false);
@@ -117,15 +154,48 @@ describe('compileBytePrefilter', () => {
   it('never rules out a line the pipeline keeps after a parser (random lines, typed and string label filters)', () => {
     let seed = 5;
     const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % n; // the high bits: an LCG's low bits repeat
-    const logfmtWords = ['grad_norm=', 'grad.norm=', 'grad=', 'norm=', 'n=', 'x=', '2', '0.5', 'abc', '"1\\"', '"', ' ', ' ', '=', 'é', 'level=error', 'dur=5ms', 'ip=10.0.0.1'];
-    const jsonLines = ['{"latency_ms":990}', '{"latency":{"ms":990}}', '{"l\\u0061tency_ms":990}', '{"latency_ms":"x"}', '{"shard":1}', '{', '{"n":2,"grad_norm":3}', 'not json'];
+    const logfmtWords = [
+      'grad_norm=',
+      'grad.norm=',
+      'grad=',
+      'norm=',
+      'n=',
+      'x=',
+      '2',
+      '0.5',
+      'abc',
+      '"1\\"',
+      '"',
+      ' ',
+      ' ',
+      '=',
+      'é',
+      'level=error',
+      'dur=5ms',
+      'ip=10.0.0.1',
+    ];
+    const jsonLines = [
+      '{"latency_ms":990}',
+      '{"latency":{"ms":990}}',
+      '{"l\\u0061tency_ms":990}',
+      '{"latency_ms":"x"}',
+      '{"shard":1}',
+      '{',
+      '{"n":2,"grad_norm":3}',
+      'not json',
+    ];
     const queries = [
-      '{a="b"} | logfmt | __error__="" | grad_norm > 1', '{a="b"} | logfmt | __error__="" | n >= 1 | x < 5',
-      '{a="b"} | logfmt | __error__="" | dur > 1ms', '{a="b"} | logfmt | __error__="" | ip = ip("10.0.0.0/8")',
-      '{a="b"} | logfmt | drop x | __error__="" | grad_norm != 2', '{a="b"} | json | __error__="" | latency_ms > 900',
-      '{a="b"} | json | __error__="" | grad_norm > 1 | n > 1', '{a="b"} | logfmt | level="error" | __error__="" | n > 1',
+      '{a="b"} | logfmt | __error__="" | grad_norm > 1',
+      '{a="b"} | logfmt | __error__="" | n >= 1 | x < 5',
+      '{a="b"} | logfmt | __error__="" | dur > 1ms',
+      '{a="b"} | logfmt | __error__="" | ip = ip("10.0.0.0/8")',
+      '{a="b"} | logfmt | drop x | __error__="" | grad_norm != 2',
+      '{a="b"} | json | __error__="" | latency_ms > 900',
+      '{a="b"} | json | __error__="" | grad_norm > 1 | n > 1',
+      '{a="b"} | logfmt | level="error" | __error__="" | n > 1',
       // none to be had: a line with a parse error passes the comparison
-      '{a="b"} | logfmt | grad_norm > 1', '{a="b"} | json | latency_ms > 900',
+      '{a="b"} | logfmt | grad_norm > 1',
+      '{a="b"} | json | latency_ms > 900',
     ];
     let rejected = 0;
     for (const q of queries) {
@@ -133,7 +203,9 @@ describe('compileBytePrefilter', () => {
       const f = compileBytePrefilter(stages);
       const pipeline = compilePipeline(stages).forStream([{ name: 'a', value: 'b' }]);
       for (let n = 0; n < 400; n++) {
-        const line = q.includes('json') ? jsonLines[rand(jsonLines.length)]! : Array.from({ length: rand(8) }, () => logfmtWords[rand(logfmtWords.length)]).join('');
+        const line = q.includes('json')
+          ? jsonLines[rand(jsonLines.length)]!
+          : Array.from({ length: rand(8) }, () => logfmtWords[rand(logfmtWords.length)]).join('');
         const kept = pipeline.run(line, 0n, []) !== undefined;
         const keeps = f === undefined || test(f, line);
         if (kept) expect(keeps, `${q} on ${JSON.stringify(line)}`).toBe(true);
@@ -176,11 +248,14 @@ describe('compileBytePrefilter', () => {
   it('gives the same answers walking the lines of one buffer in order as testing each line alone', () => {
     // Lines from a tiny alphabet, so the needles occur often, at line edges, and across the bytes between lines.
     let seed = 7;
-    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
+    const rand = (n: number) => (seed = (seed * 1103515245 + 12345) >>> 0) % n;
     const words = ['GET', 'GE', 'health', 'status=5', '03', 'error', 'err', '\\', 'x', ' '];
     const queries = [
-      '{a="b"} |= "GET" != "health" |~ "status=5.."', '{a="b"} | logfmt | level="error"', '{a="b"} != "err" != "x"',
-      '{a="b"} |~ "(?i)error|HEALTH"', '{a="b"} |= "GE" or "03"',
+      '{a="b"} |= "GET" != "health" |~ "status=5.."',
+      '{a="b"} | logfmt | level="error"',
+      '{a="b"} != "err" != "x"',
+      '{a="b"} |~ "(?i)error|HEALTH"',
+      '{a="b"} |= "GE" or "03"',
     ];
     for (const q of queries) {
       const f = filter(q)!;
@@ -201,4 +276,3 @@ describe('compileBytePrefilter', () => {
     }
   });
 });
-

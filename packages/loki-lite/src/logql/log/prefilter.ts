@@ -124,7 +124,7 @@ class CaselessOccurrence implements Needle {
   /** The first occurrence starting at or after `from`, or the buffer's length. */
   private find(buf: Buffer, from: number): number {
     const n = this.lower.length;
-    for (let pos = from + this.anchor; ;) {
+    for (let pos = from + this.anchor; ; ) {
       const lo = buf.indexOf(this.anchorLower, pos);
       const up = this.anchorUpper === this.anchorLower ? -1 : buf.indexOf(this.anchorUpper, pos);
       const hit = lo < 0 ? up : up < 0 ? lo : Math.min(lo, up);
@@ -257,7 +257,11 @@ function anyOf(needles: Needle[]): Needle {
 class AnchoredPrefilter implements BytePrefilter {
   private readonly backslash = new Occurrence(BACKSLASH);
 
-  constructor(private readonly must: readonly Needle[], private readonly mustNot: readonly Needle[], private readonly parsedValues: readonly Needle[]) {}
+  constructor(
+    private readonly must: readonly Needle[],
+    private readonly mustNot: readonly Needle[],
+    private readonly parsedValues: readonly Needle[],
+  ) {}
 
   reset(): void {
     for (const o of this.must) o.reset();

@@ -79,7 +79,6 @@ export interface LabelFormatStage {
   readonly formats: ReadonlyArray<{ readonly name: string; readonly template: string | undefined; readonly rename: string | undefined }>;
 }
 
-
 /** A label filter: `| a="x"`, `| n > 5`, `| d >= 1s`, `| b < 1KB`, `| ip = ip("10.0.0.0/8")`, and/or/(). */
 export type LabelFilterExpr =
   | { readonly kind: 'and' | 'or'; readonly left: LabelFilterExpr; readonly right: LabelFilterExpr }
@@ -93,8 +92,17 @@ export interface LabelFilterStage {
 }
 
 export type PipelineStage =
-  | LineFilterStage | LabelsStage | JsonStage | LogfmtStage | RegexpStage | PatternStage | UnpackStage | DecolorizeStage
-  | LineFormatStage | LabelFormatStage | LabelFilterStage;
+  | LineFilterStage
+  | LabelsStage
+  | JsonStage
+  | LogfmtStage
+  | RegexpStage
+  | PatternStage
+  | UnpackStage
+  | DecolorizeStage
+  | LineFormatStage
+  | LabelFormatStage
+  | LabelFilterStage;
 
 export type UnwrapConversion = 'bytes' | 'duration' | 'duration_seconds' | undefined;
 
@@ -154,8 +162,16 @@ export interface BinaryExpr {
 export type LogRangeOp = 'count_over_time' | 'rate' | 'bytes_over_time' | 'bytes_rate' | 'absent_over_time';
 /** Range aggregations over unwrapped values. */
 export type UnwrapRangeOp =
-  | 'sum_over_time' | 'avg_over_time' | 'min_over_time' | 'max_over_time' | 'stddev_over_time' | 'stdvar_over_time'
-  | 'quantile_over_time' | 'first_over_time' | 'last_over_time' | 'rate_counter';
+  | 'sum_over_time'
+  | 'avg_over_time'
+  | 'min_over_time'
+  | 'max_over_time'
+  | 'stddev_over_time'
+  | 'stdvar_over_time'
+  | 'quantile_over_time'
+  | 'first_over_time'
+  | 'last_over_time'
+  | 'rate_counter';
 export type RangeOp = LogRangeOp | UnwrapRangeOp;
 
 /** `count_over_time({...} |= "x" [5m] offset 1m)`: a value per stream per step from its lines in a window. */

@@ -6,11 +6,17 @@ import type { ComparisonOp } from './ast.js';
  */
 export function compare(op: ComparisonOp, a: number, b: number): boolean {
   switch (op) {
-    case '==': return a === b;
-    case '!=': return a !== b;
-    case '>': return a > b;
-    case '>=': return a >= b;
-    case '<': return a < b;
-    case '<=': return a <= b;
+    case '==':
+      return a === b;
+    case '!=':
+      return a !== b;
+    case '>':
+      return a > b;
+    case '>=':
+      return a >= b;
+    case '<':
+      return a < b;
+    case '<=':
+      return a <= b;
   }
 }

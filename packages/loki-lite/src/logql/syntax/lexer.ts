@@ -6,10 +6,39 @@ import { ParseError } from './errors.js';
  * ("unexpected IDENTIFIER, expecting STRING").
  */
 export type TokenKind =
-  | 'IDENTIFIER' | 'STRING' | 'NUMBER' | 'DURATION' | 'BYTES'
-  | '{' | '}' | '(' | ')' | '[' | ']' | ',' | '.'
-  | '=' | '!=' | '=~' | '!~' | '|=' | '|~' | '|>' | '!>' | '|'
-  | '==' | '<' | '<=' | '>' | '>=' | '+' | '-' | '*' | '/' | '%' | '^'
+  | 'IDENTIFIER'
+  | 'STRING'
+  | 'NUMBER'
+  | 'DURATION'
+  | 'BYTES'
+  | '{'
+  | '}'
+  | '('
+  | ')'
+  | '['
+  | ']'
+  | ','
+  | '.'
+  | '='
+  | '!='
+  | '=~'
+  | '!~'
+  | '|='
+  | '|~'
+  | '|>'
+  | '!>'
+  | '|'
+  | '=='
+  | '<'
+  | '<='
+  | '>'
+  | '>='
+  | '+'
+  | '-'
+  | '*'
+  | '/'
+  | '%'
+  | '^'
   | 'EOF';
 
 export interface Token {
@@ -19,7 +48,36 @@ export interface Token {
   readonly offset: number;
 }
 
-const PUNCT: ReadonlyArray<TokenKind> = ['|=', '|~', '|>', '!>', '!=', '!~', '=~', '==', '<=', '>=', '{', '}', '(', ')', '[', ']', ',', '.', '=', '<', '>', '|', '+', '-', '*', '/', '%', '^'];
+const PUNCT: ReadonlyArray<TokenKind> = [
+  '|=',
+  '|~',
+  '|>',
+  '!>',
+  '!=',
+  '!~',
+  '=~',
+  '==',
+  '<=',
+  '>=',
+  '{',
+  '}',
+  '(',
+  ')',
+  '[',
+  ']',
+  ',',
+  '.',
+  '=',
+  '<',
+  '>',
+  '|',
+  '+',
+  '-',
+  '*',
+  '/',
+  '%',
+  '^',
+];
 const DURATION = /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h|d|w|y))+/;
 /** Byte sizes as go-humanize reads them: any letter case, SI or binary (`kB`, `KB`, `KiB`, `mb`). */
 const BYTES = /^\d+(\.\d+)?([KMGTPE]i?B|B)(?![a-zA-Z0-9_])/i;

@@ -29,11 +29,11 @@ describe('parser', () => {
     ['{app=~"(a"}', 'parse error : error parsing regexp'],
     ['{app="a"} |~ "b(?=c)"', 'parse error : error parsing regexp: invalid or unsupported Perl syntax: `(?=`'],
     ['{app="\\q"}', 'parse error at line 1, col 6: invalid char escape'],
-  ])('rejects %j with Loki\'s message', (src, message) => {
+  ])("rejects %j with Loki's message", (src, message) => {
     expect(() => parseQuery(src)).toThrow(message);
   });
 
-  it('refuses queries of 128 KiB or more, counted in UTF-8 bytes, with Loki\'s message', () => {
+  it("refuses queries of 128 KiB or more, counted in UTF-8 bytes, with Loki's message", () => {
     const query = (valueBytes: number) => `{app="${'a'.repeat(valueBytes)}"}`;
     expect(() => parseQuery(query(131072 - 9))).not.toThrow();
     expect(() => parseQuery(query(131072 - 8))).toThrow(new ParseError('input size too long (131072 > 131072)', 0, 0));

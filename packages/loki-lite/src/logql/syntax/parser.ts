@@ -1,7 +1,37 @@
-import { compileGoRegex, type LabelMatcher, lineCol, LokiError, matchesEmpty, type MatchType, newLabelMatcher, parseDuration, parseHumanBytes, RegexError } from '@loki-lite/shared';
+import {
+  compileGoRegex,
+  type LabelMatcher,
+  lineCol,
+  LokiError,
+  matchesEmpty,
+  type MatchType,
+  newLabelMatcher,
+  parseDuration,
+  parseHumanBytes,
+  RegexError,
+} from '@loki-lite/shared';
 import type {
-  BinaryOp, ComparisonOp, Expr, Grouping, LabelExtraction, LabelFilterExpr, LabelFormatStage, LabelReplaceExpr, LabelSelection, LabelsStage, LineFilterOp,
-  LineFilterStage, LogSelectorExpr, PipelineStage, RangeAggregationExpr, RangeOp, SampleExpr, Unwrap, UnwrapConversion, VectorAggregationExpr, VectorMatching,
+  BinaryOp,
+  ComparisonOp,
+  Expr,
+  Grouping,
+  LabelExtraction,
+  LabelFilterExpr,
+  LabelFormatStage,
+  LabelReplaceExpr,
+  LabelSelection,
+  LabelsStage,
+  LineFilterOp,
+  LineFilterStage,
+  LogSelectorExpr,
+  PipelineStage,
+  RangeAggregationExpr,
+  RangeOp,
+  SampleExpr,
+  Unwrap,
+  UnwrapConversion,
+  VectorAggregationExpr,
+  VectorMatching,
   VectorOp,
 } from './ast.js';
 import { ParseError } from './errors.js';
@@ -9,20 +39,67 @@ import { type Token, type TokenKind, tokenize } from './lexer.js';
 
 /** Binary operator precedence, lowest first, as in Prometheus and LogQL. */
 const PRECEDENCE: Readonly<Record<BinaryOp, number>> = {
-  or: 1, and: 2, unless: 2, '==': 3, '!=': 3, '<': 3, '<=': 3, '>': 3, '>=': 3, '+': 4, '-': 4, '*': 5, '/': 5, '%': 5, '^': 6,
+  or: 1,
+  and: 2,
+  unless: 2,
+  '==': 3,
+  '!=': 3,
+  '<': 3,
+  '<=': 3,
+  '>': 3,
+  '>=': 3,
+  '+': 4,
+  '-': 4,
+  '*': 5,
+  '/': 5,
+  '%': 5,
+  '^': 6,
 };
 const COMPARISONS: ReadonlySet<BinaryOp> = new Set(['==', '!=', '<', '<=', '>', '>=']);
 const RANGE_OPS: ReadonlySet<string> = new Set<RangeOp>([
-  'count_over_time', 'rate', 'bytes_over_time', 'bytes_rate', 'absent_over_time', 'sum_over_time', 'avg_over_time', 'min_over_time', 'max_over_time',
-  'stddev_over_time', 'stdvar_over_time', 'quantile_over_time', 'first_over_time', 'last_over_time', 'rate_counter',
+  'count_over_time',
+  'rate',
+  'bytes_over_time',
+  'bytes_rate',
+  'absent_over_time',
+  'sum_over_time',
+  'avg_over_time',
+  'min_over_time',
+  'max_over_time',
+  'stddev_over_time',
+  'stdvar_over_time',
+  'quantile_over_time',
+  'first_over_time',
+  'last_over_time',
+  'rate_counter',
 ]);
 /** Range aggregations that may take `by`/`without` (Loki's RangeAggregationExpr.validate). */
 const GROUPABLE_RANGE_OPS: ReadonlySet<string> = new Set<RangeOp>([
-  'avg_over_time', 'stddev_over_time', 'stdvar_over_time', 'quantile_over_time', 'rate', 'rate_counter', 'absent_over_time', 'max_over_time',
-  'min_over_time', 'first_over_time', 'last_over_time',
+  'avg_over_time',
+  'stddev_over_time',
+  'stdvar_over_time',
+  'quantile_over_time',
+  'rate',
+  'rate_counter',
+  'absent_over_time',
+  'max_over_time',
+  'min_over_time',
+  'first_over_time',
+  'last_over_time',
 ]);
 const LOG_RANGE_OPS: ReadonlySet<string> = new Set<RangeOp>(['count_over_time', 'rate', 'bytes_over_time', 'bytes_rate', 'absent_over_time']);
-const PARSER_STAGES: ReadonlySet<string> = new Set(['json', 'logfmt', 'regexp', 'pattern', 'unpack', 'decolorize', 'line_format', 'label_format', 'drop', 'keep']);
+const PARSER_STAGES: ReadonlySet<string> = new Set([
+  'json',
+  'logfmt',
+  'regexp',
+  'pattern',
+  'unpack',
+  'decolorize',
+  'line_format',
+  'label_format',
+  'drop',
+  'keep',
+]);
 const FILTER_OPS: ReadonlySet<TokenKind> = new Set<TokenKind>(['=', '==', '!=', '>', '>=', '<', '<=', '=~', '!~']);
 const VECTOR_OPS: ReadonlySet<string> = new Set<VectorOp>(['sum', 'avg', 'min', 'max', 'count', 'stddev', 'stdvar', 'topk', 'bottomk', 'sort', 'sort_desc']);
 
@@ -46,7 +123,10 @@ class Parser {
   private pos = 0;
   /** Recursion depth of the parse functions that nest (sample expressions, label filters). */
   private depth = 0;
-  constructor(private readonly src: string, private readonly tokens: Token[]) {}
+  constructor(
+    private readonly src: string,
+    private readonly tokens: Token[],
+  ) {}
 
   private peek(): Token {
     return this.tokens[this.pos]!;
@@ -120,7 +200,10 @@ class Parser {
     while (this.peek().kind === '-' || this.peek().kind === '+') if (this.next().kind === '-') minuses++;
     let expr = this.parsePrimary();
     for (; minuses > 0; minuses--) {
-      expr = expr.kind === 'number' ? { kind: 'number', value: -expr.value } : { kind: 'binary', op: '*', returnBool: false, matching: undefined, lhs: { kind: 'number', value: -1 }, rhs: expr };
+      expr =
+        expr.kind === 'number'
+          ? { kind: 'number', value: -expr.value }
+          : { kind: 'binary', op: '*', returnBool: false, matching: undefined, lhs: { kind: 'number', value: -1 }, rhs: expr };
     }
     return expr;
   }
@@ -141,7 +224,8 @@ class Parser {
         this.expect(')');
         return { kind: 'vector', value: sign * Number(n.text) };
       }
-      if (t.text === 'Inf' || t.text === 'inf' || t.text === 'NaN' || t.text === 'nan') return { kind: 'number', value: t.text.toLowerCase() === 'nan' ? NaN : Infinity };
+      if (t.text === 'Inf' || t.text === 'inf' || t.text === 'NaN' || t.text === 'nan')
+        return { kind: 'number', value: t.text.toLowerCase() === 'nan' ? NaN : Infinity };
       if (RANGE_OPS.has(t.text)) return this.parseRangeAggregation(t.text as RangeOp);
       if (t.text === 'label_replace') return this.parseLabelReplace();
       if (VECTOR_OPS.has(t.text)) return this.parseVectorAggregation(t.text as VectorOp);
@@ -167,7 +251,11 @@ class Parser {
     const range = this.parseDuration();
     this.expect(']');
     const after = this.peek().kind;
-    if (selector.pipeline.length === 0 && !selector.unwrap && (after === '|' || after === '|=' || after === '!=' || after === '|~' || after === '!~' || after === '|>' || after === '!>')) {
+    if (
+      selector.pipeline.length === 0 &&
+      !selector.unwrap &&
+      (after === '|' || after === '|=' || after === '!=' || after === '|~' || after === '!~' || after === '|>' || after === '!>')
+    ) {
       const rest = this.parsePipeline(true);
       selector = { ...selector, pipeline: rest.pipeline, unwrap: rest.unwrap };
     }
@@ -290,7 +378,8 @@ class Parser {
 
   private parseStage(name: string): PipelineStage {
     switch (name) {
-      case 'json': return { kind: 'json', params: this.parseExtractions() };
+      case 'json':
+        return { kind: 'json', params: this.parseExtractions() };
       case 'logfmt': {
         let strict = false;
         let keepEmpty = false;
@@ -313,12 +402,18 @@ class Parser {
         validateRegexpParser(pattern);
         return { kind: 'regexp', pattern };
       }
-      case 'pattern': return { kind: 'pattern', pattern: this.expect('STRING').text };
-      case 'unpack': return { kind: 'unpack' };
-      case 'decolorize': return { kind: 'decolorize' };
-      case 'line_format': return { kind: 'line_format', template: this.expect('STRING').text };
-      case 'label_format': return this.parseLabelFormat();
-      default: return this.parseLabelsStage(name as 'drop' | 'keep');
+      case 'pattern':
+        return { kind: 'pattern', pattern: this.expect('STRING').text };
+      case 'unpack':
+        return { kind: 'unpack' };
+      case 'decolorize':
+        return { kind: 'decolorize' };
+      case 'line_format':
+        return { kind: 'line_format', template: this.expect('STRING').text };
+      case 'label_format':
+        return this.parseLabelFormat();
+      default:
+        return this.parseLabelsStage(name as 'drop' | 'keep');
     }
   }
 
@@ -499,7 +594,8 @@ function validateRegexpParser(pattern: string): void {
   checkRegex(pattern);
   const names = [...pattern.matchAll(/\(\?P?<([^>]*)>/g)].map((m) => m[1]!);
   if (names.length === 0) throw new LokiError('bad_data', 'parse_error', 'parse error : at least one named capture must be supplied');
-  for (const n of names) if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(n)) throw new LokiError('bad_data', 'parse_error', `parse error : invalid extracted label name '${n}'`);
+  for (const n of names)
+    if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(n)) throw new LokiError('bad_data', 'parse_error', `parse error : invalid extracted label name '${n}'`);
 }
 
 /** Loki's RangeAggregationExpr.validate. */
@@ -545,18 +641,23 @@ type Node = Expr | LabelFilterExpr;
 
 function children(node: Node): readonly Node[] {
   switch (node.kind) {
-    case 'binary': return [node.lhs, node.rhs];
+    case 'binary':
+      return [node.lhs, node.rhs];
     case 'vector_aggregation':
-    case 'label_replace': return [node.inner];
-    case 'range_aggregation': return [node.selector];
+    case 'label_replace':
+      return [node.inner];
+    case 'range_aggregation':
+      return [node.selector];
     case 'log_selector': {
       const filters: LabelFilterExpr[] = [];
       for (const stage of node.pipeline) if (stage.kind === 'label_filter') filters.push(stage.filter);
       return node.unwrap ? [...filters, ...node.unwrap.filters] : filters;
     }
     case 'and':
-    case 'or': return [node.left, node.right];
-    default: return [];
+    case 'or':
+      return [node.left, node.right];
+    default:
+      return [];
   }
 }
 
@@ -583,14 +684,18 @@ export function forEachSelector(expr: Expr, fn: (s: LogSelectorExpr) => void): v
 /** Parses a bare stream selector (`match[]`, `query` of the label values API). */
 export function parseMatchers(src: string): readonly LabelMatcher[] {
   const expr = parseQuery(src);
-  if (expr.kind !== 'log_selector' || expr.pipeline.length > 0) throw new LokiError('bad_data', 'parse_error', 'parse error : only a stream selector is allowed here');
+  if (expr.kind !== 'log_selector' || expr.pipeline.length > 0)
+    throw new LokiError('bad_data', 'parse_error', 'parse error : only a stream selector is allowed here');
   return expr.matchers;
 }
 
 /** Loki's rule: at least one matcher must not match the empty string, else the query would scan everything. */
 export function validateSelector(matchers: readonly LabelMatcher[]): void {
   if (matchers.every(matchesEmpty)) {
-    throw new LokiError('bad_data', 'empty_selector',
-      'parse error : queries require at least one regexp or equality matcher that does not have an empty-compatible value. For instance, app=~".*" does not meet this requirement, but app=~".+" will');
+    throw new LokiError(
+      'bad_data',
+      'empty_selector',
+      'parse error : queries require at least one regexp or equality matcher that does not have an empty-compatible value. For instance, app=~".*" does not meet this requirement, but app=~".+" will',
+    );
   }
 }

@@ -1,6 +1,16 @@
 import { formatFloat, formatGoDuration, formatGoFloat, formatPromDuration, formatSIBytes, goQuote, type LabelMatcher } from '@loki-lite/shared';
 import type {
-  BinaryExpr, Expr, Grouping, LabelFilterExpr, LineFilterStage, LogSelectorExpr, PipelineStage, RangeAggregationExpr, SampleExpr, Unwrap, VectorAggregationExpr,
+  BinaryExpr,
+  Expr,
+  Grouping,
+  LabelFilterExpr,
+  LineFilterStage,
+  LogSelectorExpr,
+  PipelineStage,
+  RangeAggregationExpr,
+  SampleExpr,
+  Unwrap,
+  VectorAggregationExpr,
 } from './ast.js';
 
 /*
@@ -22,13 +32,20 @@ function lineFilterString(f: LineFilterStage): string {
 
 function labelFilterString(f: LabelFilterExpr): string {
   switch (f.kind) {
-    case 'and': return `( ${labelFilterString(f.left)} , ${labelFilterString(f.right)} )`;
-    case 'or': return `( ${labelFilterString(f.left)} or ${labelFilterString(f.right)} )`;
-    case 'string': return matcherString(f.matcher);
-    case 'ip': return `${f.name}${f.negated ? '!=' : '='}ip(${goQuote(f.pattern)})`;
-    case 'number': return `${f.name}${f.op}${formatFloat(f.value)}`;
-    case 'duration': return `${f.name}${f.op}${formatGoDuration(BigInt(Math.round(f.value * 1e9)))}`;
-    case 'bytes': return `${f.name}${f.op}${formatSIBytes(f.value, '')}`;
+    case 'and':
+      return `( ${labelFilterString(f.left)} , ${labelFilterString(f.right)} )`;
+    case 'or':
+      return `( ${labelFilterString(f.left)} or ${labelFilterString(f.right)} )`;
+    case 'string':
+      return matcherString(f.matcher);
+    case 'ip':
+      return `${f.name}${f.negated ? '!=' : '='}ip(${goQuote(f.pattern)})`;
+    case 'number':
+      return `${f.name}${f.op}${formatFloat(f.value)}`;
+    case 'duration':
+      return `${f.name}${f.op}${formatGoDuration(BigInt(Math.round(f.value * 1e9)))}`;
+    case 'bytes':
+      return `${f.name}${f.op}${formatSIBytes(f.value, '')}`;
   }
 }
 
@@ -36,21 +53,31 @@ const extractions = (params: ReadonlyArray<{ name: string; expression: string }>
 
 function stageString(s: PipelineStage): string {
   switch (s.kind) {
-    case 'line_filter': return lineFilterString(s);
-    case 'json': return s.params.length > 0 ? `| json ${extractions(s.params)}` : '| json';
+    case 'line_filter':
+      return lineFilterString(s);
+    case 'json':
+      return s.params.length > 0 ? `| json ${extractions(s.params)}` : '| json';
     case 'logfmt': {
       const flags = `${s.strict ? ' --strict' : ''}${s.keepEmpty ? ' --keep-empty' : ''}`;
       return `| logfmt${flags}${s.params.length > 0 ? ` ${extractions(s.params)}` : ''}`;
     }
-    case 'regexp': return `| regexp ${goQuote(s.pattern)}`;
-    case 'pattern': return `| pattern ${goQuote(s.pattern)}`;
-    case 'unpack': return '| unpack';
-    case 'decolorize': return '| decolorize';
-    case 'line_format': return `| line_format ${goQuote(s.template)}`;
-    case 'label_format': return `| label_format ${s.formats.map((f) => `${f.name}=${f.rename ?? goQuote(f.template!)}`).join(',')}`;
+    case 'regexp':
+      return `| regexp ${goQuote(s.pattern)}`;
+    case 'pattern':
+      return `| pattern ${goQuote(s.pattern)}`;
+    case 'unpack':
+      return '| unpack';
+    case 'decolorize':
+      return '| decolorize';
+    case 'line_format':
+      return `| line_format ${goQuote(s.template)}`;
+    case 'label_format':
+      return `| label_format ${s.formats.map((f) => `${f.name}=${f.rename ?? goQuote(f.template!)}`).join(',')}`;
     case 'drop':
-    case 'keep': return `| ${s.kind} ${s.labels.map((l) => (l.matcher ? matcherString(l.matcher) : l.name)).join(',')}`;
-    case 'label_filter': return `| ${labelFilterString(s.filter)}`;
+    case 'keep':
+      return `| ${s.kind} ${s.labels.map((l) => (l.matcher ? matcherString(l.matcher) : l.name)).join(',')}`;
+    case 'label_filter':
+      return `| ${labelFilterString(s.filter)}`;
   }
 }
 
@@ -101,13 +128,20 @@ type Printer = (e: Expr) => string;
 /** The one-line form of `e`, its subexpressions printed by `print`. */
 function oneLine(e: Expr, print: Printer): string {
   switch (e.kind) {
-    case 'log_selector': return selectorWithPipeline(e);
-    case 'number': return formatGoFloat(e.value);
-    case 'vector': return `vector(${e.value.toFixed(6)})`;
-    case 'binary': return `(${print(e.lhs)} ${binaryOp(e, false)} ${print(e.rhs)})`;
-    case 'range_aggregation': return rangeString(e);
-    case 'vector_aggregation': return vectorString(e, print);
-    case 'label_replace': return `label_replace(${print(e.inner)},${[e.dst, e.replacement, e.src, e.regex].map(goQuote).join(',')})`;
+    case 'log_selector':
+      return selectorWithPipeline(e);
+    case 'number':
+      return formatGoFloat(e.value);
+    case 'vector':
+      return `vector(${e.value.toFixed(6)})`;
+    case 'binary':
+      return `(${print(e.lhs)} ${binaryOp(e, false)} ${print(e.rhs)})`;
+    case 'range_aggregation':
+      return rangeString(e);
+    case 'vector_aggregation':
+      return vectorString(e, print);
+    case 'label_replace':
+      return `label_replace(${print(e.inner)},${[e.dst, e.replacement, e.src, e.regex].map(goQuote).join(',')})`;
   }
 }
 
@@ -156,7 +190,8 @@ class PrettyPrinter {
     const one = this.print(e);
     if (one.length <= MAX_CHARS_PER_LINE || e.kind === 'number' || e.kind === 'vector') return this.push(level, one);
     switch (e.kind) {
-      case 'log_selector': return this.selector(e, level);
+      case 'log_selector':
+        return this.selector(e, level);
       case 'range_aggregation': {
         this.push(level, `${e.op}(`);
         if (e.param !== undefined) this.push(level + 1, `${formatGoFloat(e.param)},`);

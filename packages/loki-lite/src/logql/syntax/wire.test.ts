@@ -10,7 +10,8 @@ function shape(expr: unknown): string {
   return JSON.stringify(expr, (_k, v: unknown) => {
     if (typeof v === 'bigint') return `${v}n`;
     const m = v as Partial<LabelMatcher> | null;
-    if (m && typeof m.matches === 'function') return { name: m.name, type: m.type, value: m.value, matchesItsValue: m.matches(m.value!), matchesX: m.matches('x') };
+    if (m && typeof m.matches === 'function')
+      return { name: m.name, type: m.type, value: m.value, matchesItsValue: m.matches(m.value!), matchesX: m.matches('x') };
     return v;
   });
 }
@@ -24,7 +25,9 @@ describe('queries on the wire', () => {
     'sum by (pod) (quantile_over_time(0.99, {app="a"} | regexp `(?P<v>\\d+)` | unwrap bytes(v) | __error__="" [5m]))',
     '{app="a"} | drop b, c="d" | keep e, f=~"g.*" | line_format "{{.x}}" | label_format y=x',
   ];
-  const compat = (JSON.parse(readFileSync(COMPAT_CASES, 'utf8')) as Array<{ params: { query?: string } }>).map((c) => c.params.query).filter((q): q is string => !!q);
+  const compat = (JSON.parse(readFileSync(COMPAT_CASES, 'utf8')) as Array<{ params: { query?: string } }>)
+    .map((c) => c.params.query)
+    .filter((q): q is string => !!q);
 
   it.each(queries)('%s arrives as parsed, matchers working', (query) => {
     const expr = parseQuery(query);

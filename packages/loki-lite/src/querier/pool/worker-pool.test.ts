@@ -19,16 +19,30 @@ const NO_STORE = { getChunk: () => Promise.reject(new Error('no chunks in this t
 /** One in-memory stream of `n` lines, every 1000th of them holding "needle". */
 function memoryStream(n: number): ShardStream {
   const chunk = new MemChunk('snappy', 256 * 1024, 1 << 30);
-  for (let i = 0; i < n; i++) chunk.append({ timestamp: BigInt(i + 1), line: `line ${i} ${i % 1000 === 0 ? 'needle' : 'hay'} level=info`, structuredMetadata: [] });
+  for (let i = 0; i < n; i++)
+    chunk.append({ timestamp: BigInt(i + 1), line: `line ${i} ${i % 1000 === 0 ? 'needle' : 'hay'} level=info`, structuredMetadata: [] });
   return { labels: [{ name: 'app', value: 'x' }], memory: [{ minTs: 1n, maxTs: BigInt(n), chunk: chunk.snapshot() }], chunks: [] };
 }
 
 const common = { tenant: 't', from: 0n, through: 1n << 62n, discoverLogLevels: false } as const;
 const logs = (streams: ShardStream[], query: string): LogsShard => ({
-  ...common, kind: 'logs', streams, query: toWire(parseQuery(query) as LogSelectorExpr), direction: 'forward', limit: 5, categorize: false,
+  ...common,
+  kind: 'logs',
+  streams,
+  query: toWire(parseQuery(query) as LogSelectorExpr),
+  direction: 'forward',
+  limit: 5,
+  categorize: false,
 });
 const fold = (streams: ShardStream[], query: string): FoldShard => ({
-  ...common, kind: 'fold', streams, query: toWire(parseQuery(query) as RangeAggregationExpr), start: 1n << 40n, end: 1n << 40n, step: 0n, grouping: undefined,
+  ...common,
+  kind: 'fold',
+  streams,
+  query: toWire(parseQuery(query) as RangeAggregationExpr),
+  start: 1n << 40n,
+  end: 1n << 40n,
+  step: 0n,
+  grouping: undefined,
 });
 const running = () => ({ signal: new AbortController().signal, deadlineMs: undefined });
 

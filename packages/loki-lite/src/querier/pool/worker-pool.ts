@@ -55,8 +55,15 @@ export class WorkerPool implements ShardRunner {
     if (stop.signal.aborted) return Promise.reject(stop.signal.reason);
     return new Promise<ShardResult>((resolve, reject) => {
       const job: Job = {
-        id: this.nextId++, task, deadlineMs: stop.deadlineMs, stop: new Int32Array(new SharedArrayBuffer(4)), resolve, reject,
-        signal: stop.signal, onAbort: () => this.abort(job), settled: false,
+        id: this.nextId++,
+        task,
+        deadlineMs: stop.deadlineMs,
+        stop: new Int32Array(new SharedArrayBuffer(4)),
+        resolve,
+        reject,
+        signal: stop.signal,
+        onAbort: () => this.abort(job),
+        settled: false,
       };
       stop.signal.addEventListener('abort', job.onAbort, { once: true });
       this.queue.push(job);
@@ -72,10 +79,12 @@ export class WorkerPool implements ShardRunner {
   async close(): Promise<void> {
     this.closed = true;
     for (const job of this.queue.splice(0)) this.settle(job, new LokiError('unavailable', 'shutting_down', 'the querier is shutting down'));
-    await Promise.all(this.threads.splice(0).map(async (t) => {
-      if (t.job) this.settle(t.job, new LokiError('unavailable', 'shutting_down', 'the querier is shutting down'));
-      await t.thread.terminate();
-    }));
+    await Promise.all(
+      this.threads.splice(0).map(async (t) => {
+        if (t.job) this.settle(t.job, new LokiError('unavailable', 'shutting_down', 'the querier is shutting down'));
+        await t.thread.terminate();
+      }),
+    );
   }
 
   /** The query stopped: a queued shard leaves the queue, a running one is told to stop; both reject now. */

@@ -16,10 +16,12 @@ describeObjectStoreConformance('s3 (s3rver on 127.0.0.1)', () => s3.newStore());
 describe('S3 request timing (loki_s3_request_duration_seconds)', () => {
   it("tells every request with Loki's operation name and instrument.ErrorCode status: 500 for any error, a missing key too", async () => {
     const seen: Array<[string, string]> = [];
-    const store = await s3.newStore({ onRequest: (operation, status, seconds) => {
-      expect(seconds).toBeGreaterThanOrEqual(0);
-      seen.push([operation, status]);
-    } });
+    const store = await s3.newStore({
+      onRequest: (operation, status, seconds) => {
+        expect(seconds).toBeGreaterThanOrEqual(0);
+        seen.push([operation, status]);
+      },
+    });
     try {
       await store.put('a/1', Buffer.from('x'));
       expect((await store.get('a/1')).toString()).toBe('x');
@@ -29,6 +31,12 @@ describe('S3 request timing (loki_s3_request_duration_seconds)', () => {
     } finally {
       store.destroy();
     }
-    expect(seen).toEqual([['S3.PutObject', '200'], ['S3.GetObject', '200'], ['S3.GetObject', '500'], ['S3.List', '200'], ['S3.DeleteObject', '200']]);
+    expect(seen).toEqual([
+      ['S3.PutObject', '200'],
+      ['S3.GetObject', '200'],
+      ['S3.GetObject', '500'],
+      ['S3.List', '200'],
+      ['S3.DeleteObject', '200'],
+    ]);
   });
 });

@@ -50,7 +50,11 @@ export class S3ObjectStore implements ObjectStore {
     const config: S3ClientConfig = { region: opts.region || 'us-east-1', forcePathStyle: opts.forcePathStyle, maxAttempts: 5 };
     if (opts.endpoint) config.endpoint = /^https?:\/\//.test(opts.endpoint) ? opts.endpoint : `${opts.insecure ? 'http' : 'https'}://${opts.endpoint}`;
     if (opts.accessKeyId) {
-      config.credentials = { accessKeyId: opts.accessKeyId, secretAccessKey: opts.secretAccessKey, ...(opts.sessionToken ? { sessionToken: opts.sessionToken } : {}) };
+      config.credentials = {
+        accessKeyId: opts.accessKeyId,
+        secretAccessKey: opts.secretAccessKey,
+        ...(opts.sessionToken ? { sessionToken: opts.sessionToken } : {}),
+      };
     }
     this.ready = loadSdk().then((loaded) => ({ sdk: loaded, client: new loaded.S3Client(config) }));
     // A failure shows on the first use; until then it must not be an unhandled rejection (which ends node).
@@ -84,7 +88,11 @@ export class S3ObjectStore implements ObjectStore {
         return Buffer.from(await out.Body.transformToByteArray());
       });
     } catch (e) {
-      if (e instanceof s3.NoSuchKey || (e as { name?: string }).name === 'NoSuchKey' || (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) {
+      if (
+        e instanceof s3.NoSuchKey ||
+        (e as { name?: string }).name === 'NoSuchKey' ||
+        (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404
+      ) {
         throw new ObjectNotFoundError(key);
       }
       throw e;
@@ -96,7 +104,9 @@ export class S3ObjectStore implements ObjectStore {
     const keys: string[] = [];
     let token: string | undefined;
     do {
-      const out = await this.timed('S3.List', () => client.send(new s3.ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token })));
+      const out = await this.timed('S3.List', () =>
+        client.send(new s3.ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token })),
+      );
       for (const o of out.Contents ?? []) if (o.Key !== undefined) keys.push(o.Key);
       token = out.IsTruncated ? out.NextContinuationToken : undefined;
     } while (token);

@@ -13,7 +13,15 @@ export function series(labels: string, ...ranges: Array<[bigint, bigint]>): Seri
   return {
     labels: ls,
     fingerprint: fp,
-    chunks: ranges.map(([from, through], i) => ({ fingerprint: fp, from, through, checksum: 1000 + i, size: 10 * (i + 1), entries: i + 1, lineBytes: 100 * (i + 1) })),
+    chunks: ranges.map(([from, through], i) => ({
+      fingerprint: fp,
+      from,
+      through,
+      checksum: 1000 + i,
+      size: 10 * (i + 1),
+      entries: i + 1,
+      lineBytes: 100 * (i + 1),
+    })),
   };
 }
 

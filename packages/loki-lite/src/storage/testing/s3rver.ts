@@ -40,7 +40,16 @@ export async function startS3rver(): Promise<S3rverHandle> {
     async newStore(options = {}) {
       const bucket = `bucket-${++buckets}`;
       await createBucket(bucket);
-      return new S3ObjectStore({ bucket, region: 'us-east-1', endpoint, forcePathStyle: true, insecure: true, ...S3RVER_CREDENTIALS, sessionToken: '', ...options });
+      return new S3ObjectStore({
+        bucket,
+        region: 'us-east-1',
+        endpoint,
+        forcePathStyle: true,
+        insecure: true,
+        ...S3RVER_CREDENTIALS,
+        sessionToken: '',
+        ...options,
+      });
     },
     async stop() {
       admin.destroy();

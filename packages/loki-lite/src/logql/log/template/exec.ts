@@ -17,14 +17,19 @@ export interface CompiledTemplate {
 
 class Exec {
   private readonly vars = new Map<string, GoValue>();
-  constructor(private readonly ctx: TemplateContext, private readonly name: string) {
+  constructor(
+    private readonly ctx: TemplateContext,
+    private readonly name: string,
+  ) {
     this.vars.set('$', ctx.data);
   }
 
   nodes(list: readonly Node[], dot: GoValue, out: string[]): void {
     for (const n of list) {
       switch (n.kind) {
-        case 'text': out.push(n.text); break;
+        case 'text':
+          out.push(n.text);
+          break;
         case 'action': {
           const v = this.pipeline(n.pipeline, dot);
           if (n.pipeline.decl === undefined) out.push(printValue(v));
@@ -89,19 +94,27 @@ class Exec {
 
   private arg(a: Arg, dot: GoValue): GoValue {
     switch (a.kind) {
-      case 'string': return a.value;
-      case 'number': return a.isInt ? BigInt(Math.trunc(a.value)) : a.value;
-      case 'bool': return a.value;
-      case 'nil': return null;
-      case 'dot': return dot;
-      case 'field': return fieldOf(dot, a.path);
+      case 'string':
+        return a.value;
+      case 'number':
+        return a.isInt ? BigInt(Math.trunc(a.value)) : a.value;
+      case 'bool':
+        return a.value;
+      case 'nil':
+        return null;
+      case 'dot':
+        return dot;
+      case 'field':
+        return fieldOf(dot, a.path);
       case 'var': {
         const v = this.vars.get(a.name);
         if (v === undefined) throw new TemplateError(`template: ${this.name}:1: undefined variable: ${a.name}`);
         return fieldOf(v, a.path);
       }
-      case 'pipeline': return this.pipeline(a.pipeline, dot);
-      case 'ident': return this.call(a.name, []);
+      case 'pipeline':
+        return this.pipeline(a.pipeline, dot);
+      case 'ident':
+        return this.call(a.name, []);
     }
   }
 }
@@ -120,8 +133,7 @@ function describe(a: Arg): string {
   return a.kind === 'string' ? JSON.stringify(a.value) : a.kind === 'number' ? String(a.value) : a.kind;
 }
 
-const uses = (nodes: readonly Node[]): boolean =>
-  nodes.some((n) => n.kind !== 'text');
+const uses = (nodes: readonly Node[]): boolean => nodes.some((n) => n.kind !== 'text');
 
 /** Parses once; `name` is the template's name in error texts (Loki uses "line" and "label"). */
 export function compileTemplate(src: string, name: string): CompiledTemplate {

@@ -110,10 +110,12 @@ function timeOf(v: GoValue | undefined): GoTime {
 
 type Fn = (args: GoValue[]) => GoValue;
 
-const arity = (name: string, n: number, fn: Fn): Fn => (args) => {
-  if (args.length !== n) throw new Error(`wrong number of args for ${name}: want ${n} got ${args.length}`);
-  return fn(args);
-};
+const arity =
+  (name: string, n: number, fn: Fn): Fn =>
+  (args) => {
+    if (args.length !== n) throw new Error(`wrong number of args for ${name}: want ${n} got ${args.length}`);
+    return fn(args);
+  };
 
 const entries: Array<[string, Fn]> = [
   // Go's builtins
@@ -146,11 +148,14 @@ const entries: Array<[string, Fn]> = [
   ['count', arity('count', 2, ([re, s]) => BigInt([...str(s).matchAll(globalRegex(str(re)))].length))],
   ['urldecode', arity('urldecode', 1, ([s]) => decodeURIComponent(str(s).replace(/\+/g, ' ')))],
   ['urlencode', arity('urlencode', 1, ([s]) => encodeURIComponent(str(s)).replace(/%20/g, '+'))],
-  ['bytes', arity('bytes', 1, ([s]) => {
-    const c = humanBytes(str(s));
-    if (!c.ok) throw new Error(c.error);
-    return c.value;
-  })],
+  [
+    'bytes',
+    arity('bytes', 1, ([s]) => {
+      const c = humanBytes(str(s));
+      if (!c.ok) throw new Error(c.error);
+      return c.value;
+    }),
+  ],
   ['duration', arity('duration', 1, ([s]) => durationSeconds(str(s)))],
   ['duration_seconds', arity('duration_seconds', 1, ([s]) => durationSeconds(str(s)))],
   ['unixEpochMillis', arity('unixEpochMillis', 1, ([t]) => timeOf(t).ns / 1_000_000n)],
@@ -165,21 +170,27 @@ const entries: Array<[string, Fn]> = [
   ['lower', arity('lower', 1, ([s]) => str(s).toLowerCase())],
   ['upper', arity('upper', 1, ([s]) => str(s).toUpperCase())],
   ['title', arity('title', 1, ([s]) => title(str(s)))],
-  ['trunc', arity('trunc', 2, ([c, s]) => {
-    const n = Number(toInt(c));
-    const v = str(s);
-    if (n < 0 && v.length + n > 0) return v.slice(v.length + n);
-    if (n >= 0 && v.length > n) return v.slice(0, n);
-    return v;
-  })],
-  ['substr', arity('substr', 3, ([a, b, s]) => {
-    const v = str(s);
-    const start = Number(toInt(a));
-    const end = Number(toInt(b));
-    if (start < 0) return v.slice(0, end);
-    if (end < 0 || end > v.length) return v.slice(start);
-    return v.slice(start, end);
-  })],
+  [
+    'trunc',
+    arity('trunc', 2, ([c, s]) => {
+      const n = Number(toInt(c));
+      const v = str(s);
+      if (n < 0 && v.length + n > 0) return v.slice(v.length + n);
+      if (n >= 0 && v.length > n) return v.slice(0, n);
+      return v;
+    }),
+  ],
+  [
+    'substr',
+    arity('substr', 3, ([a, b, s]) => {
+      const v = str(s);
+      const start = Number(toInt(a));
+      const end = Number(toInt(b));
+      if (start < 0) return v.slice(0, end);
+      if (end < 0 || end > v.length) return v.slice(start);
+      return v.slice(start, end);
+    }),
+  ],
   ['contains', arity('contains', 2, ([sub, s]) => str(s).includes(str(sub)))],
   ['hasPrefix', arity('hasPrefix', 2, ([p, s]) => str(s).startsWith(str(p)))],
   ['hasSuffix', arity('hasSuffix', 2, ([p, s]) => str(s).endsWith(str(p)))],
@@ -196,14 +207,20 @@ const entries: Array<[string, Fn]> = [
   ['add', (a) => a.reduce<bigint>((s, v) => s + toInt(v), 0n)],
   ['sub', arity('sub', 2, ([a, b]) => toInt(a) - toInt(b))],
   ['mul', (a) => a.reduce<bigint>((s, v) => s * toInt(v), 1n)],
-  ['div', arity('div', 2, ([a, b]) => {
-    if (toInt(b) === 0n) throw new Error('runtime error: integer divide by zero');
-    return toInt(a) / toInt(b);
-  })],
-  ['mod', arity('mod', 2, ([a, b]) => {
-    if (toInt(b) === 0n) throw new Error('runtime error: integer divide by zero');
-    return toInt(a) % toInt(b);
-  })],
+  [
+    'div',
+    arity('div', 2, ([a, b]) => {
+      if (toInt(b) === 0n) throw new Error('runtime error: integer divide by zero');
+      return toInt(a) / toInt(b);
+    }),
+  ],
+  [
+    'mod',
+    arity('mod', 2, ([a, b]) => {
+      if (toInt(b) === 0n) throw new Error('runtime error: integer divide by zero');
+      return toInt(a) % toInt(b);
+    }),
+  ],
   ['addf', (a) => a.reduce<number>((s, v) => s + toFloat(v), 0)],
   ['subf', (a) => a.slice(1).reduce<number>((s, v) => s - toFloat(v), toFloat(a[0]))],
   ['mulf', (a) => a.reduce<number>((s, v) => s * toFloat(v), 1)],
@@ -214,20 +231,26 @@ const entries: Array<[string, Fn]> = [
   ['minf', (a) => Math.min(...a.map(toFloat))],
   ['ceil', arity('ceil', 1, ([v]) => Math.ceil(toFloat(v)))],
   ['floor', arity('floor', 1, ([v]) => Math.floor(toFloat(v)))],
-  ['round', (a) => {
-    const p = a.length > 1 ? Number(toInt(a[1])) : 0;
-    const f = 10 ** p;
-    return Math.round(toFloat(a[0]) * f) / f;
-  }],
+  [
+    'round',
+    (a) => {
+      const p = a.length > 1 ? Number(toInt(a[1])) : 0;
+      const f = 10 ** p;
+      return Math.round(toFloat(a[0]) * f) / f;
+    },
+  ],
   ['fromJson', arity('fromJson', 1, ([s]) => fromJson(str(s)))],
   ['date', arity('date', 2, ([layout, t]) => formatGoLayout(timeOf(t).ns, str(layout)))],
   ['toDate', arity('toDate', 2, ([layout, s]) => new GoTime(parseGoLayout(str(layout), str(s)) ?? 0n))],
   ['now', () => new GoTime(BigInt(Date.now()) * 1_000_000n)],
   ['unixEpoch', arity('unixEpoch', 1, ([t]) => (timeOf(t).ns / 1_000_000_000n).toString())],
-  ['default', (a) => {
-    const given = a.length > 1 ? a[a.length - 1] : undefined;
-    return truth(given) ? given! : a[0]!;
-  }],
+  [
+    'default',
+    (a) => {
+      const given = a.length > 1 ? a[a.length - 1] : undefined;
+      return truth(given) ? given! : a[0]!;
+    },
+  ],
 ];
 
 export const FUNCTIONS: ReadonlyMap<string, Fn> = new Map(entries);
@@ -313,15 +336,34 @@ function goSprintf(format: string, args: GoValue[]): string {
     const a = args[i++];
     let out: string;
     switch (verb) {
-      case 'd': out = toInt(a).toString(); break;
-      case 'f': out = toFloat(a).toFixed(prec === undefined ? 6 : Number(prec)); break;
-      case 'e': out = toFloat(a).toExponential(prec === undefined ? 6 : Number(prec)).replace(/e([+-])(\d)$/, 'e$10$2'); break;
-      case 'g': out = formatGoFloat(toFloat(a)); break;
-      case 'q': out = JSON.stringify(str(a)); break;
-      case 'x': out = typeof a === 'bigint' || typeof a === 'number' ? toInt(a).toString(16) : Buffer.from(str(a)).toString('hex'); break;
-      case 'X': out = (typeof a === 'bigint' || typeof a === 'number' ? toInt(a).toString(16) : Buffer.from(str(a)).toString('hex')).toUpperCase(); break;
-      case 't': out = truth(a) ? 'true' : 'false'; break;
-      default: out = str(a);
+      case 'd':
+        out = toInt(a).toString();
+        break;
+      case 'f':
+        out = toFloat(a).toFixed(prec === undefined ? 6 : Number(prec));
+        break;
+      case 'e':
+        out = toFloat(a)
+          .toExponential(prec === undefined ? 6 : Number(prec))
+          .replace(/e([+-])(\d)$/, 'e$10$2');
+        break;
+      case 'g':
+        out = formatGoFloat(toFloat(a));
+        break;
+      case 'q':
+        out = JSON.stringify(str(a));
+        break;
+      case 'x':
+        out = typeof a === 'bigint' || typeof a === 'number' ? toInt(a).toString(16) : Buffer.from(str(a)).toString('hex');
+        break;
+      case 'X':
+        out = (typeof a === 'bigint' || typeof a === 'number' ? toInt(a).toString(16) : Buffer.from(str(a)).toString('hex')).toUpperCase();
+        break;
+      case 't':
+        out = truth(a) ? 'true' : 'false';
+        break;
+      default:
+        out = str(a);
     }
     if (prec !== undefined && verb === 's') out = out.slice(0, Number(prec));
     const w = Number(width || 0);

@@ -107,14 +107,19 @@ function words(action: string, name: string): string[] {
     pos = re.lastIndex;
     if (/^\s*$/.test(action.slice(pos))) break;
   }
-  if (pos < action.length && !/^\s*$/.test(action.slice(pos))) throw new TemplateError(`template: ${name}:1: unexpected "${action.slice(pos).trim()}" in command`);
+  if (pos < action.length && !/^\s*$/.test(action.slice(pos)))
+    throw new TemplateError(`template: ${name}:1: unexpected "${action.slice(pos).trim()}" in command`);
   return out;
 }
 
 class ActionParser {
   private i = 0;
   /** `depth`: the nesting of the block the action is in. */
-  constructor(private readonly w: string[], private readonly name: string, private depth: number) {}
+  constructor(
+    private readonly w: string[],
+    private readonly name: string,
+    private depth: number,
+  ) {}
 
   pipeline(): Pipeline {
     let decl: string | undefined;
@@ -176,7 +181,12 @@ const tooDeep = (name: string) => new TemplateError(`template: ${name}:1: max ex
 
 function unquoteGo(quoted: string, name: string): string {
   try {
-    return JSON.parse(quoted.replace(/\\x([0-9a-fA-F]{2})/g, '\\u00$1').replace(/\\a/g, '\\u0007').replace(/\\v/g, '\\u000b')) as string;
+    return JSON.parse(
+      quoted
+        .replace(/\\x([0-9a-fA-F]{2})/g, '\\u00$1')
+        .replace(/\\a/g, '\\u0007')
+        .replace(/\\v/g, '\\u000b'),
+    ) as string;
   } catch {
     throw new TemplateError(`template: ${name}:1: invalid syntax`);
   }
