@@ -140,7 +140,7 @@ const BUILDERS: Readonly<Record<ModuleName, (ctx: BuildContext) => Service>> = {
     const metadata = new MetadataQuerier(built.ingester!, built.store!);
     built.querier = querier;
     built.metadata = metadata;
-    registerTailRoutes(app, config, querier);
+    registerTailRoutes(app, config, querier, built.limits);
     registerMetadataRoutes(app, config, metadata);
     return { name: 'querier', stop: () => querier.close() };
   },

@@ -9,6 +9,7 @@ import type { StreamResult } from '../querier/types.js';
 import { requestParams, tenantOf } from './app.js';
 import { limitParam, timestampParam } from './params.js';
 import { newQueryStats } from '../querier/types.js';
+import type { Limits } from '../limits/limits.js';
 
 /** How often a tail looks for new lines. Loki's ingesters push as lines arrive; once a second is what a human watching sees. */
 const POLL_MS = 1000;
@@ -62,11 +63,11 @@ function frame(streams: readonly StreamResult[]): string {
  * then every new line as it is stored (minus `delay_for`), each message `{"streams": [...]}`. Lines already
  * sent are not sent again when later ones share their timestamp.
  */
-export function registerTailRoutes(app: FastifyInstance, config: Config, querier: Querier): void {
+export function registerTailRoutes(app: FastifyInstance, config: Config, querier: Querier, limits: Limits): void {
   void app.register(async (scope) => {
     await scope.register(websocket);
     const requests = new WeakMap<FastifyRequest, TailRequest>();
-    /** Open tails by tenant, for limits_config.max_concurrent_tail_requests. */
+    /** Open tails by tenant, for the tenant's max_concurrent_tail_requests. */
     const open = new Map<string, number>();
     scope.get(
       '/loki/api/v1/tail',
@@ -79,7 +80,7 @@ export function registerTailRoutes(app: FastifyInstance, config: Config, querier
       (socket, req) => {
         const tail = requests.get(req)!;
         const count = open.get(tail.tenant) ?? 0;
-        const limit = config.limits_config.max_concurrent_tail_requests;
+        const limit = limits.forTenant(tail.tenant).max_concurrent_tail_requests;
         if (count >= limit) {
           // As Loki: the upgrade is accepted, then closed with the querier's error (a gRPC status text).
           socket.close(1011, `rpc error: code = Code(400) desc = max concurrent tail requests limit exceeded, count > limit (${count + 1} > ${limit})`);
