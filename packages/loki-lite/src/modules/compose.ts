@@ -155,7 +155,7 @@ const BUILDERS: Readonly<Record<ModuleName, (ctx: BuildContext) => Service>> = {
     );
     const logQuery = (record: Parameters<typeof queryLogFields>[0]) =>
       opts.log.fields('info', queryLogFields(record, record.error === undefined ? 200 : toHttpError(record.error).status));
-    const engine = new QueryEngine(built.querier!, admission, config, logQuery);
+    const engine = new QueryEngine(built.querier!, admission, config, built.limits, logQuery);
     built.admission = admission;
     registerQueryRoutes(app, config, engine);
     registerDetectedRoutes(app, config, built.metadata!, engine);

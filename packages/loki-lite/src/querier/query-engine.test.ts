@@ -6,6 +6,7 @@ import { Admission } from './admission.js';
 import { Querier } from './querier.js';
 import { QueryEngine, type RangeQueryRequest } from './query-engine.js';
 import { queryHash, queryLogFields, type QueryRecord } from './query-log.js';
+import { Limits } from '../limits/limits.js';
 
 /*
  * The engine without HTTP, as the ruler or a query-frontend will call it: the limits answer with Loki's
@@ -15,18 +16,27 @@ import { queryHash, queryLogFields, type QueryRecord } from './query-log.js';
 const SECOND = 1_000_000_000n;
 const T = 1_764_547_200n * SECOND;
 
-/** An engine over one in-memory stream {app="a"} with a line every second from T+1s to T+n s. */
-function engineWith(n: number, limits = '', onQuery?: (r: QueryRecord) => void) {
-  const entries = Array.from({ length: n }, (_, i) => ({ timestamp: T + BigInt(i + 1) * SECOND, line: `line ${i + 1}`, structuredMetadata: [] }));
-  const ingester = oneStreamIngester([{ name: 'app', value: 'a' }], entries);
-  const store = { selectSeries: async () => [], getChunk: async () => Buffer.alloc(0) } as unknown as LogStore;
-  const { config } = parseConfig(`
+/** A config with these limits_config keys (YAML flow entries) beside the engine tests' own. */
+function configWith(limits: string) {
+  return parseConfig(`
 schema_config: {configs: [{from: "2020-01-01", store: tsdb, object_store: inmemory, schema: v13, index: {prefix: index_, period: 24h}}]}
 ingester: {wal: {enabled: false}}
 limits_config: {reject_old_samples: false, split_queries_by_interval: 0${limits ? `, ${limits}` : ''}}
-`);
+`).config;
+}
+
+/**
+ * An engine over one in-memory stream {app="a"} with a line every second from T+1s to T+n s. `overrides`:
+ * per-tenant limits_config keys.
+ */
+function engineWith(n: number, limits = '', onQuery?: (r: QueryRecord) => void, overrides: Record<string, string> = {}) {
+  const entries = Array.from({ length: n }, (_, i) => ({ timestamp: T + BigInt(i + 1) * SECOND, line: `line ${i + 1}`, structuredMetadata: [] }));
+  const ingester = oneStreamIngester([{ name: 'app', value: 'a' }], entries);
+  const store = { selectSeries: async () => [], getChunk: async () => Buffer.alloc(0) } as unknown as LogStore;
+  const config = configWith(limits);
+  const tenantLimits = new Limits(config.limits_config, new Map(Object.entries(overrides).map(([tenant, yaml]) => [tenant, configWith(yaml).limits_config])));
   const admission = new Admission({ maxConcurrent: 1, maxOutstandingPerTenant: 1 });
-  return { engine: new QueryEngine(new Querier(ingester, store), admission, config, onQuery), admission };
+  return { engine: new QueryEngine(new Querier(ingester, store), admission, config, tenantLimits, onQuery), admission };
 }
 
 const range = (over: Partial<RangeQueryRequest>): RangeQueryRequest => ({
@@ -53,6 +63,13 @@ describe('QueryEngine', () => {
       'log queries are not supported as an instant query type, please change your query to a range query type',
     );
     expect(admission.active).toBe(0);
+  });
+
+  it("holds each query to its tenant's limits, and an a|b query to the tenants' combined", async () => {
+    const { engine } = engineWith(10, '', undefined, { strict: 'max_entries_limit_per_query: 5' });
+    await expect(engine.range(range({ tenant: 'strict', limit: 6 }))).rejects.toThrow('(6 > 5)');
+    await expect(engine.range(range({ tenant: 'other|strict', limit: 6 }))).rejects.toThrow('(6 > 5)');
+    expect((await engine.range(range({ tenant: 't', limit: 6 }))).value.kind).toBe('streams');
   });
 
   it('gives a log query its streams and a metric query its matrix, with the stats of the read', async () => {

@@ -11,6 +11,7 @@ import { selectLogsSplit } from './split.js';
 import { newQueryStats, queryTimeoutError, type QueryStats, type StreamResult } from './types.js';
 import { alignRangeToStep } from './step-align.js';
 import type { QueryRecord } from './query-log.js';
+import type { Limits } from '../limits/limits.js';
 
 /*
  * The query engine: what a range or instant query goes through between the caller (the HTTP API today, the
@@ -74,7 +75,7 @@ export interface QueryResult<V> {
   readonly queueSeconds: number;
 }
 
-export type EngineConfig = Pick<Config, 'limits_config' | 'query_range'>;
+export type EngineConfig = Pick<Config, 'query_range'>;
 
 const bad = (message: string) => new LokiError('bad_data', 'bad_request', message);
 
@@ -86,6 +87,8 @@ export class QueryEngine {
     private readonly querier: Querier,
     private readonly admission: Admission,
     private readonly config: EngineConfig,
+    /** A query's limits are its tenant's (or its tenants', for `a|b`). */
+    private readonly limits: Limits,
     /** Told of every range and instant query once it is answered or has failed (Loki's per-query log line). */
     private readonly onQuery: (record: QueryRecord) => void = () => {},
   ) {}
@@ -110,7 +113,7 @@ export class QueryEngine {
   }
 
   private async runRange(req: RangeQueryRequest, expr: ReturnType<typeof parseQuery>): Promise<QueryResult<RangeValue>> {
-    const limits = this.config.limits_config;
+    const limits = this.limits.forQuery(req.tenant);
     if (req.end < req.start) throw bad('end timestamp must not be before or equal to start time');
     if (limits.max_entries_limit_per_query > 0 && req.limit > limits.max_entries_limit_per_query) {
       throw bad(`max entries limit per query exceeded, limit > max_entries_limit_per_query (${req.limit} > ${limits.max_entries_limit_per_query})`);
@@ -129,7 +132,7 @@ export class QueryEngine {
         return { kind: 'streams', streams };
       });
     }
-    const [start, end, step] = alignRangeToStep(req.start, req.end, req.step, this.config);
+    const [start, end, step] = alignRangeToStep(req.start, req.end, req.step, { query_range: this.config.query_range, limits_config: limits });
     return this.execute(req.tenant, req.signal, async (stats): Promise<RangeValue> => {
       const series = await evaluateRange(expr, sampleSource(this.querier, req.tenant, stats), start, end, step);
       checkSeriesLimit(series.length, limits.max_query_series);
@@ -163,7 +166,7 @@ export class QueryEngine {
     return this.execute(req.tenant, req.signal, async (stats): Promise<InstantValue> => {
       const value = await evaluateAt(expr, sampleSource(this.querier, req.tenant, stats), req.time);
       if (value.kind === 'scalar') return { kind: 'scalar', time: req.time, value: value.value };
-      checkSeriesLimit(value.samples.length, this.config.limits_config.max_query_series);
+      checkSeriesLimit(value.samples.length, this.limits.forQuery(req.tenant).max_query_series);
       return { kind: 'vector', time: req.time, samples: value.samples };
     });
   }
@@ -215,7 +218,7 @@ export class QueryEngine {
   private async execute<V>(tenant: string, callerSignal: AbortSignal | undefined, run: (stats: QueryStats) => Promise<V>): Promise<QueryResult<V>> {
     const received = process.hrtime.bigint();
     const controller = new AbortController();
-    const timeout = this.config.limits_config.query_timeout;
+    const timeout = this.limits.forQuery(tenant).query_timeout;
     // setTimeout takes at most 2^31 - 1 ms (24.8 days) and fires at once past it; a longer timeout is no limit here.
     const timeoutMs = Number(timeout / 1_000_000n);
     const timer = timeout > 0n && timeoutMs <= MAX_TIMER_MS ? setTimeout(() => controller.abort(queryTimeoutError()), timeoutMs) : undefined;
