@@ -1,8 +1,8 @@
-import { EntryBatch, newLabelMatcher, parseLabels, printLabels } from '@loki-lite/shared';
+import { newLabelMatcher } from '@loki-lite/shared';
 import { afterEach, describe, expect, it } from 'vitest';
 import { streamEntries } from '../testing/chunk-entries.js';
 import { eventually } from '../testing/eventually.js';
-import { ingesterFixture, stopIngesterFixtures } from '../testing/ingester-fixture.js';
+import { ingesterFixture, stopIngesterFixtures, ingestStream } from '../testing/ingester-fixture.js';
 import { Ingester } from './ingester.js';
 import { Limits } from '../limits/limits.js';
 
@@ -10,15 +10,6 @@ afterEach(stopIngesterFixtures);
 
 const T0 = BigInt(Date.now()) * 1_000_000n;
 const MATCH_A = [newLabelMatcher('s', '=', 'a')];
-
-function stream(labels: string, entries: Array<[bigint, string]>) {
-  const ls = parseLabels(labels);
-  return {
-    labels: ls,
-    labelsString: printLabels(ls),
-    entries: EntryBatch.fromEntries(entries.map(([timestamp, line]) => ({ timestamp, line, structuredMetadata: [] }))),
-  };
-}
 
 /** The lines of {s="a"} the ingester answers from memory. */
 function linesInMemory(ingester: Ingester): string[] {
@@ -39,7 +30,7 @@ describe('ingester.chunk_retain_period', () => {
     try {
       await ingester.start();
       await ingester.push('t', [
-        stream('{s="a"}', [
+        ingestStream('{s="a"}', [
           [T0, 'one'],
           [T0 + 1n, 'two'],
         ]),
@@ -67,7 +58,7 @@ describe('ingester.chunk_retain_period', () => {
     expect(fixture.config.ingester.chunk_retain_period).toBe(0n);
     const ingester = fixture.newIngester();
     await ingester.start();
-    await ingester.push('t', [stream('{s="a"}', [[T0, 'one']])]);
+    await ingester.push('t', [ingestStream('{s="a"}', [[T0, 'one']])]);
     await ingester.flushAll();
     expect(ingester.chunksInMemory()).toBe(0);
   });
@@ -77,7 +68,7 @@ describe('ingester.chunk_retain_period', () => {
     const first = fixture.newIngester();
     await first.start();
     await first.push('t', [
-      stream('{s="a"}', [
+      ingestStream('{s="a"}', [
         [T0, 'one'],
         [T0 + 1n, 'two'],
       ]),

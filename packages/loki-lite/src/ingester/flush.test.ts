@@ -1,6 +1,5 @@
-import { EntryBatch, parseLabels, printLabels } from '@loki-lite/shared';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ingesterFixture, stopIngesterFixtures } from '../testing/ingester-fixture.js';
+import { ingesterFixture, stopIngesterFixtures, ingestStream } from '../testing/ingester-fixture.js';
 import { storedChunkEntries } from '../testing/chunk-entries.js';
 import { decodeIndex } from '../index/format.js';
 import { chunkKey, PERIOD_NS } from '../storage/keys.js';
@@ -31,15 +30,6 @@ function setup(ingesterYaml: string) {
   return { ingester: fixture.newIngester(), objects: fixture.objects };
 }
 
-function stream(labels: string, entries: Array<[bigint, string]>) {
-  const ls = parseLabels(labels);
-  return {
-    labels: ls,
-    labelsString: printLabels(ls),
-    entries: EntryBatch.fromEntries(entries.map(([timestamp, line]) => ({ timestamp, line, structuredMetadata: [] }))),
-  };
-}
-
 /** Every index file's chunk refs, by table ("index/index_<day>/<tenant>/"), as object keys. */
 async function indexedChunks(objects: MemoryObjectStore): Promise<Map<string, string[]>> {
   const byTable = new Map<string, string[]>();
@@ -61,7 +51,7 @@ describe('flushing and index cuts', () => {
     await ingester.start();
     // one chunk over three days: listed in three daily tables
     await ingester.push('t', [
-      stream('{s="a"}', [
+      ingestStream('{s="a"}', [
         [T0 - 2n * DAY, 'two days ago'],
         [T0 - DAY, 'yesterday'],
         [T0, 'today'],
@@ -97,7 +87,7 @@ describe('flushing and index cuts', () => {
           return [ts, `${s} line ${n} ${'x'.repeat(40)}`];
         });
         for (const [ts, line] of entries) pushed.add(`${ts} ${line}`);
-        return stream(`{s="${s}"}`, entries);
+        return ingestStream(`{s="${s}"}`, entries);
       });
       await ingester.push('t', streams);
       if (round % 6 === 0) flushes.push(ingester.flushAll(), ingester.flushAll(), ingester.flushAll());

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { decodePushBody, encodePushRequestProto, EntryBatch, parseLabels, printLabels, snappyCompress } from '@loki-lite/shared';
+import { decodePushBody, encodePushRequestProto, snappyCompress } from '@loki-lite/shared';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ingesterFixture, type IngesterFixture, stopIngesterFixtures } from '../testing/ingester-fixture.js';
+import { ingesterFixture, type IngesterFixture, stopIngesterFixtures, ingestStream } from '../testing/ingester-fixture.js';
 import { Metrics } from '../metrics.js';
 import { newLabelMatcher } from '@loki-lite/shared';
 import { MemoryObjectStore } from '../storage/memory/memory-store.js';
@@ -23,14 +23,6 @@ function setup(ingesterYaml: string) {
 }
 
 const T0 = BigInt(Date.now()) * 1_000_000n;
-function stream(labels: string, entries: Array<[bigint, string]>) {
-  const ls = parseLabels(labels);
-  return {
-    labels: ls,
-    labelsString: printLabels(ls),
-    entries: EntryBatch.fromEntries(entries.map(([timestamp, line]) => ({ timestamp, line, structuredMetadata: [] }))),
-  };
-}
 
 async function flushedByReason(metrics: Metrics): Promise<Record<string, number>> {
   const m = await metrics.chunksFlushed.get();
@@ -44,15 +36,15 @@ describe('Ingester', () => {
     );
     await ingester.start();
     await ingester.push('t', [
-      stream(
+      ingestStream(
         '{s="full"}',
         Array.from({ length: 100 }, (_, i): [bigint, string] => [T0 + BigInt(i), `${i} ${randomBytes(60).toString('hex')}`]),
       ),
     ]);
-    await ingester.push('t', [stream('{s="idle"}', [[T0, 'lonely line']])]);
+    await ingester.push('t', [ingestStream('{s="idle"}', [[T0, 'lonely line']])]);
     const hour = 3_600_000_000_000n;
     await ingester.push('t', [
-      stream('{s="old"}', [
+      ingestStream('{s="old"}', [
         [T0 - 2n * hour, 'first'],
         [T0 - hour + 1n, 'second'],
       ]),
@@ -75,7 +67,7 @@ describe('Ingester', () => {
       const streams = Array.from({ length: 50 }, (_, s) => {
         const lines = Array.from({ length: 5 }, (_, k) => `stream ${s} round ${round} line ${k} ${randomBytes(20).toString('hex')}`);
         sent.set(`${s}`, [...(sent.get(`${s}`) ?? []), ...lines]);
-        return stream(
+        return ingestStream(
           `{s="${s}"}`,
           lines.map((l, k): [bigint, string] => [T0 + BigInt(round * 10 + k), l]),
         );
@@ -96,7 +88,7 @@ describe('Ingester', () => {
     const { ingester } = setup('{chunk_idle_period: 1ms, index_cut_period: 1h}');
     await ingester.start();
     const route: StreamRoute = { tenant: undefined, stream: undefined };
-    const routed = (line: string, ts: bigint) => ({ ...stream('{s="a"}', [[ts, line]]), route });
+    const routed = (line: string, ts: bigint) => ({ ...ingestStream('{s="a"}', [[ts, line]]), route });
     const lines = (tenant: string) => ingester.streamsMatching(tenant, []).flatMap((s) => streamEntries(s, 0n, T0 + 10n).map((e) => e.line));
     await ingester.push('t1', [routed('one', T0)]);
     await ingester.push('t2', [routed('other tenant', T0)]);
@@ -114,7 +106,7 @@ describe('Ingester', () => {
     const { ingester, objects } = setup('{flush_check_period: 20ms, chunk_idle_period: 50ms, index_cut_period: 1h}');
     await ingester.start();
     await ingester.push('t', [
-      stream('{s="a"}', [
+      ingestStream('{s="a"}', [
         [T0, 'one'],
         [T0 + 1n, 'two'],
       ]),

@@ -1,18 +1,12 @@
-import { EntryBatch, parseLabels, printLabels } from '@loki-lite/shared';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../config/load.js';
 import { Limits } from '../limits/limits.js';
-import { ingesterFixture, stopIngesterFixtures } from '../testing/ingester-fixture.js';
+import { ingesterFixture, stopIngesterFixtures, ingestStream } from '../testing/ingester-fixture.js';
 import { Ingester } from './ingester.js';
 
 afterEach(stopIngesterFixtures);
 
 const T0 = BigInt(Date.now()) * 1_000_000n;
-
-function stream(labels: string) {
-  const ls = parseLabels(labels);
-  return { labels: ls, labelsString: printLabels(ls), entries: EntryBatch.fromEntries([{ timestamp: T0, line: 'x', structuredMetadata: [] }]) };
-}
 
 describe('per-tenant limits in the ingester', () => {
   it("holds each tenant to its own active-stream limit: an override for one leaves the others at limits_config's", async () => {
@@ -24,10 +18,10 @@ limits_config: {max_global_streams_per_user: 1}`).config.limits_config;
     const ingester = new Ingester({ config: fixture.config.ingester, limits, store: fixture.store, metrics: fixture.metrics });
     try {
       await ingester.start();
-      await ingester.push('strict', [stream('{s="a"}')]);
-      await expect(ingester.push('strict', [stream('{s="b"}')])).rejects.toThrow(/Maximum active stream limit exceeded/);
-      await ingester.push('relaxed', [stream('{s="a"}')]);
-      await ingester.push('relaxed', [stream('{s="b"}')]);
+      await ingester.push('strict', [ingestStream('{s="a"}', [[T0, 'x']])]);
+      await expect(ingester.push('strict', [ingestStream('{s="b"}', [[T0, 'x']])])).rejects.toThrow(/Maximum active stream limit exceeded/);
+      await ingester.push('relaxed', [ingestStream('{s="a"}', [[T0, 'x']])]);
+      await ingester.push('relaxed', [ingestStream('{s="b"}', [[T0, 'x']])]);
       expect(ingester.streamsMatching('relaxed', [])).toHaveLength(2);
     } finally {
       await ingester.stop();

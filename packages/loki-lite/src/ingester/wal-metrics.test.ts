@@ -1,18 +1,11 @@
-import { EntryBatch, parseLabels, printLabels } from '@loki-lite/shared';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Counter, Gauge } from 'prom-client';
 import { eventually } from '../testing/eventually.js';
-import { ingesterFixture, stopIngesterFixtures } from '../testing/ingester-fixture.js';
+import { ingesterFixture, stopIngesterFixtures, ingestStream } from '../testing/ingester-fixture.js';
 
 afterEach(stopIngesterFixtures);
 
 const T0 = BigInt(Date.now()) * 1_000_000n;
-
-function stream(labels: string, lines: string[]) {
-  const ls = parseLabels(labels);
-  const entries = EntryBatch.fromEntries(lines.map((line, i) => ({ timestamp: T0 + BigInt(i), line, structuredMetadata: [] })));
-  return { labels: ls, labelsString: printLabels(ls), entries };
-}
 
 async function valueOf(metric: Counter | Gauge, labels: Record<string, string> = {}): Promise<number> {
   const { values } = await metric.get();
@@ -25,8 +18,13 @@ describe("the WAL's metrics, under Loki's names", () => {
     const { metrics } = fixture;
     const first = fixture.newIngester();
     await first.start();
-    await first.push('t', [stream('{s="a"}', ['one', 'two'])]);
-    await first.push('t', [stream('{s="b"}', ['three'])]);
+    await first.push('t', [
+      ingestStream('{s="a"}', [
+        [T0, 'one'],
+        [T0 + 1n, 'two'],
+      ]),
+    ]);
+    await first.push('t', [ingestStream('{s="b"}', [[T0, 'three']])]);
     expect(await valueOf(metrics.walRecordsLogged)).toBe(2);
     expect(await valueOf(metrics.walLoggedBytes)).toBeGreaterThan('onetwothree'.length);
 
@@ -44,7 +42,12 @@ describe("the WAL's metrics, under Loki's names", () => {
     const { metrics } = fixture;
     const ingester = fixture.newIngester();
     await ingester.start();
-    await ingester.push('t', [stream('{s="a"}', ['one', 'two'])]);
+    await ingester.push('t', [
+      ingestStream('{s="a"}', [
+        [T0, 'one'],
+        [T0 + 1n, 'two'],
+      ]),
+    ]);
     // a checkpoint is counted when it starts, its bytes once it is written
     await eventually(async () => (await valueOf(metrics.checkpointLoggedBytes)) > 0);
     expect(await valueOf(metrics.checkpointCreations)).toBeGreaterThanOrEqual(1);

@@ -1,9 +1,11 @@
+import { EntryBatch, parseLabels, printLabels } from '@loki-lite/shared';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { Ingester, type IngesterDeps } from '../ingester/ingester.js';
+import type { IngestStream } from '../ingester/push-request.js';
 import { Metrics } from '../metrics.js';
 import { LogStore } from '../storage/log-store.js';
 import { MemoryObjectStore } from '../storage/memory/memory-store.js';
@@ -66,5 +68,15 @@ limits_config: {reject_old_samples: false${options.limits ? `, ${options.limits}
     crash(ingester) {
       running.splice(running.indexOf(ingester), 1);
     },
+  };
+}
+
+/** A stream as the distributor hands it to the ingester: its labels parsed and printed, its entries as given. */
+export function ingestStream(labels: string, entries: ReadonlyArray<readonly [timestamp: bigint, line: string]>): IngestStream {
+  const parsed = parseLabels(labels);
+  return {
+    labels: parsed,
+    labelsString: printLabels(parsed),
+    entries: EntryBatch.fromEntries(entries.map(([timestamp, line]) => ({ timestamp, line, structuredMetadata: [] }))),
   };
 }
