@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseFlags, usage } from './flags.js';
 import { ConfigError, expandEnv } from '@loki-lite/shared';
 import { loadConfig, parseConfig } from './load.js';
+import { configProblems } from '../testing/config-problems.js';
 
 // The `loki:` section of the seed's Helm values, as the issue gives it.
 const SEED = `
@@ -15,15 +16,7 @@ ruler: {enable_api: true, storage: {type: s3, s3: {region: eu-west-2, bucketname
 querier: {max_concurrent: 4}
 `;
 
-function problems(text: string): readonly string[] {
-  try {
-    parseConfig(text);
-  } catch (e) {
-    if (e instanceof ConfigError) return e.problems;
-    throw e;
-  }
-  throw new Error('expected a ConfigError');
-}
+const problems = configProblems;
 
 describe('config', () => {
   it('loads the seed Helm values with one warning per known but unimplemented key', () => {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '@loki-lite/shared';
 import { parseConfig } from './load.js';
 import { LOKI_CONFIG_KEYS as KEYS } from './loki-config-keys.js';
+import { configProblems } from '../testing/config-problems.js';
 
 // Keys whose value is a list of blocks; the list names them without an index.
 const LISTS_OF_BLOCKS = new Set([
@@ -64,15 +65,7 @@ describe("Loki's configuration reference", () => {
 describe('keys under a section loki-lite accepts without acting on it', () => {
   const base =
     'common: {path_prefix: /tmp/x}\nschema_config: {configs: [{from: "2024-04-01", store: tsdb, object_store: filesystem, schema: v13, index: {prefix: i_, period: 24h}}]}\n';
-  const problems = (text: string): readonly string[] => {
-    try {
-      parseConfig(text);
-    } catch (e) {
-      if (e instanceof ConfigError) return e.problems;
-      throw e;
-    }
-    throw new Error('expected a ConfigError');
-  };
+  const problems = configProblems;
   const refused = (key: string, suggestion = '') => `${key}: unknown key (not a Loki config key; Loki refuses it too${suggestion})`;
 
   it('refuses a misspelt key, as Loki does', () => {
