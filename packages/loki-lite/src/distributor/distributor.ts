@@ -1,7 +1,7 @@
 import { type DecodedPushRequest, type Logger, LokiError } from '@loki-lite/shared';
 import type { LimitsConfig } from '../config/schema.js';
 import type { Limits } from '../limits/limits.js';
-import type { IngestStream, StreamRoute, WholePushBody } from '../ingester/push-request.js';
+import type { IngestStream, WholePushBody } from '../ingester/push-request.js';
 import type { Metrics } from '../metrics.js';
 import { TokenBucket } from '../util/token-bucket.js';
 import { type ParsedStreamLabels, withServiceName } from '../labels/service-name.js';
@@ -39,9 +39,6 @@ const MiB = 1024 * 1024;
 /** Label strings whose parse is remembered; agents send the same few thousand over and over. */
 const LABEL_CACHE_SIZE = 50_000;
 
-/** A label string's parse, which is also the sink's route for its streams (one object to load, not two). */
-interface CachedLabels extends ParsedStreamLabels, StreamRoute {}
-
 /**
  * Validates pushes with Loki's rules, applies the tenant ingestion rate limit, and passes what is valid on.
  * Like Loki it writes the valid streams of a partly invalid request and then answers 400 with the reasons.
@@ -52,7 +49,7 @@ export class Distributor {
    * Label strings' parses, per limits object: a parse holds only for the limits it was validated with, and
    * tenants without overrides share one.
    */
-  private readonly labelCaches = new WeakMap<LimitsConfig, Map<string, CachedLabels>>();
+  private readonly labelCaches = new WeakMap<LimitsConfig, Map<string, ParsedStreamLabels>>();
   private readonly now: () => number;
 
   constructor(private readonly deps: DistributorDeps) {
@@ -123,7 +120,7 @@ export class Distributor {
       const entries = accepted ? batch.select(accepted) : batch;
       if (entries.count === 0) continue;
       validLines += entries.count;
-      valid.push({ labels: parsed.labels, labelsString: parsed.labelsString, entries, route: parsed });
+      valid.push({ labels: parsed.labels, labelsString: parsed.labelsString, entries });
     }
 
     metrics.bytesReceived.inc({ tenant }, receivedBytes);
@@ -160,17 +157,16 @@ export class Distributor {
     }
   }
 
-  private labelCacheFor(limits: LimitsConfig): Map<string, CachedLabels> {
+  private labelCacheFor(limits: LimitsConfig): Map<string, ParsedStreamLabels> {
     let cache = this.labelCaches.get(limits);
     if (!cache) this.labelCaches.set(limits, (cache = new Map()));
     return cache;
   }
 
-  private parseLabels(raw: string, limits: LimitsConfig, cache: Map<string, CachedLabels>): CachedLabels {
+  private parseLabels(raw: string, limits: LimitsConfig, cache: Map<string, ParsedStreamLabels>): ParsedStreamLabels {
     let parsed = cache.get(raw);
     if (!parsed) {
-      const { labels, labelsString } = withServiceName(validateStreamLabels(raw, limits), limits.discover_service_name);
-      parsed = { labels, labelsString, tenant: undefined, stream: undefined };
+      parsed = withServiceName(validateStreamLabels(raw, limits), limits.discover_service_name);
       if (cache.size >= LABEL_CACHE_SIZE) cache.clear();
       cache.set(raw, parsed);
     }

@@ -8,7 +8,6 @@ import { Metrics } from '../metrics.js';
 import { newLabelMatcher } from '@loki-lite/shared';
 import { MemoryObjectStore } from '../storage/memory/memory-store.js';
 import { Ingester } from './ingester.js';
-import type { StreamRoute } from './push-request.js';
 import { validateStreamLabels } from '../distributor/validate.js';
 import { withServiceName } from '../labels/service-name.js';
 import { scanRecords } from './wal/record.js';
@@ -84,21 +83,20 @@ describe('Ingester', () => {
     }
   });
 
-  it('routes a label string to the same stream until that is dropped, and never across tenants', async () => {
+  it('puts a label string in one stream per tenant, and in a new one once the old was forgotten', async () => {
     const { ingester } = setup('{chunk_idle_period: 1ms, index_cut_period: 1h}');
     await ingester.start();
-    const route: StreamRoute = { tenant: undefined, stream: undefined };
-    const routed = (line: string, ts: bigint) => ({ ...ingestStream('{s="a"}', [[ts, line]]), route });
+    const entry = (line: string, ts: bigint) => ingestStream('{s="a"}', [[ts, line]]);
     const lines = (tenant: string) => ingester.streamsMatching(tenant, []).flatMap((s) => streamEntries(s, 0n, T0 + 10n).map((e) => e.line));
-    await ingester.push('t1', [routed('one', T0)]);
-    await ingester.push('t2', [routed('other tenant', T0)]);
-    await ingester.push('t1', [routed('two', T0 + 1n)]);
+    await ingester.push('t1', [entry('one', T0)]);
+    await ingester.push('t2', [entry('other tenant', T0)]);
+    await ingester.push('t1', [entry('two', T0 + 1n)]);
     expect(lines('t1')).toEqual(['one', 'two']);
     expect(lines('t2')).toEqual(['other tenant']);
     await new Promise((r) => setTimeout(r, 5));
     await ingester.flushAll(); // flushed, indexed, and the idle streams forgotten
     expect(ingester.streamsMatching('t1', [])).toEqual([]);
-    await ingester.push('t1', [routed('three', T0 + 2n)]);
+    await ingester.push('t1', [entry('three', T0 + 2n)]);
     expect(lines('t1')).toEqual(['three']);
   });
 

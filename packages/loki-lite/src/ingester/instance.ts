@@ -70,7 +70,7 @@ export class TenantInstance {
     let error: LokiError | undefined;
     for (let j = 0; j < streams.length; j++) {
       const s = streams[j]!;
-      const stream = this.routedStream(s, now);
+      const stream = this.streamFor(s.labels, s.labelsString, now, false);
       if (!stream) {
         error = this.streamLimitError(s);
         storedAll = false;
@@ -95,18 +95,6 @@ export class TenantInstance {
       }
     }
     return { listed, storedAll, storedAny, error };
-  }
-
-  /** The stream the route points at if it is still this tenant's and alive; else looked up (and routed). */
-  private routedStream(s: IngestStream, now: number): Stream | undefined {
-    const route = s.route;
-    if (route?.tenant === this.tenant && route.stream && !route.stream.dropped) return route.stream;
-    const stream = this.streamFor(s.labels, s.labelsString, now, false);
-    if (route && stream) {
-      route.tenant = this.tenant;
-      route.stream = stream;
-    }
-    return stream;
   }
 
   /**
@@ -149,15 +137,14 @@ export class TenantInstance {
   }
 
   /**
-   * Forgets streams with no chunk left in memory and no append for `idleMs`; a route still pointing at one
-   * sees it dropped, and a later push makes a new one.
+   * Forgets streams with no chunk left in memory and no append for `idleMs`; a later push of their labels
+   * makes a new one.
    */
   dropIdleEmptyStreams(now: number, idleMs: number): void {
     const { metrics } = this.deps;
     for (const [key, stream] of this.streams) {
       if (stream.chunks.length === 0 && now - stream.lastAppendMs >= idleMs) {
         this.streams.delete(key);
-        stream.dropped = true;
         metrics.memoryStreams.dec({ tenant: this.tenant });
         metrics.streamsRemoved.inc({ tenant: this.tenant });
       }

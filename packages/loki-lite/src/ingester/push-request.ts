@@ -1,5 +1,4 @@
 import type { EntryBatch, Labels } from '@loki-lite/shared';
-import type { Stream } from './stream.js';
 
 /*
  * What the distributor hands the ingester with a push. Kept apart from the Ingester class so the per-tenant
@@ -10,19 +9,11 @@ import type { Stream } from './stream.js';
 export interface IngestStream {
   readonly labels: Labels;
   readonly labelsString: string;
+  /**
+   * Views into the push route's reused decode memory: valid for the call, so a receiver copies what it keeps
+   * (ARCHITECTURE.md, "Seams between roles").
+   */
   readonly entries: EntryBatch;
-  /** Kept by the distributor with its parse of the label string, and handed over with it each time. */
-  readonly route?: StreamRoute;
-}
-
-/**
- * Where the ingester last put a label string's entries, so the next push of that string skips the lookup
- * in the tenant's stream map (with thousands of streams taking turns, that lookup is cache misses: its
- * hash, its bucket and its entry). Checked against the tenant, and dropped streams are never used.
- */
-export interface StreamRoute {
-  tenant: string | undefined;
-  stream: Stream | undefined;
 }
 
 /**

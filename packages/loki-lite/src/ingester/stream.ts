@@ -95,8 +95,6 @@ export class Stream {
   lastAppendMs = 0;
   /** Told the line bytes of each entry dropped because a chunk held it (Loki's duplicate metric). */
   onDuplicate: ((bytes: number) => void) | undefined = undefined;
-  /** Set when the ingester forgets the stream (idle and empty); a later push makes a new one. */
-  dropped = false;
 
   constructor(
     readonly labels: Labels,
