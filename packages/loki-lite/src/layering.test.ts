@@ -21,7 +21,7 @@ const LAYERS: ReadonlyArray<readonly string[]> = [
   ['storage'],
   ['limits'],
   ['ingester', 'querier'],
-  ['distributor'],
+  ['distributor', 'frontend'],
   ['server'],
   ['modules'],
   ['main.ts'],

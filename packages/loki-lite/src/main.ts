@@ -6,7 +6,7 @@ import { loadConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
 import type { Ingester } from './ingester/ingester.js';
 import { compose } from './modules/compose.js';
-import type { Admission } from './querier/admission.js';
+import type { Admission } from './frontend/admission.js';
 import type { ObjectStore } from './storage/object-store.js';
 
 export { parseConfig } from './config/load.js';

@@ -256,7 +256,7 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  /** Loki's query-scheduler queue metrics (pkg/scheduler/queue/metrics.go), fed by querier/admission.ts. */
+  /** Loki's query-scheduler queue metrics (pkg/scheduler/queue/metrics.go), fed by frontend/admission.ts. */
   readonly queryQueueLength = new Gauge({
     name: 'cortex_query_scheduler_queue_length',
     help: 'Number of queries in the queue.',

@@ -160,7 +160,7 @@ export const configSchema = z.strictObject({
     .prefault({}),
   querier: z
     .strictObject({
-      // Queries this process runs at once; the others wait in the per-tenant queues (querier/admission.ts).
+      // Queries this process runs at once; the others wait in the per-tenant queues (frontend/admission.ts).
       // 4 is current Loki's default (pkg/querier/querier.go, Loki 3.x; it was 10 in Loki 2.x).
       max_concurrent: z.number().int().min(1).default(4),
       // Queries for several tenants at once (X-Scope-OrgID: a|b), each stream labelled __tenant_id__.
@@ -183,7 +183,7 @@ export const configSchema = z.strictObject({
   query_range: z
     .strictObject({
       // Loki's StepAlignMiddleware: a metric range query's start and end are rounded down to a multiple of
-      // its step before anything else (off by default, as in Loki). See querier/step-align.ts.
+      // its step before anything else (off by default, as in Loki). See frontend/step-align.ts.
       align_queries_with_step: z.boolean().default(false),
     })
     .prefault({}),

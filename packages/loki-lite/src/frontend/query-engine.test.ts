@@ -3,7 +3,7 @@ import { oneStreamIngester } from '../testing/one-stream-ingester.js';
 import { parseConfig } from '../config/load.js';
 import type { LogStore } from '../storage/log-store.js';
 import { Admission } from './admission.js';
-import { Querier } from './querier.js';
+import { Querier } from '../querier/querier.js';
 import { QueryEngine, type RangeQueryRequest } from './query-engine.js';
 import { queryHash, queryLogFields, type QueryRecord } from './query-log.js';
 import { Limits } from '../limits/limits.js';
