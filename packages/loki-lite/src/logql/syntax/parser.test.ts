@@ -88,6 +88,11 @@ describe('pipeline stages and unwrap', () => {
     ['sum_over_time({a="b"}[5m])', 'parse error : invalid aggregation sum_over_time without unwrap'],
     ['bytes_over_time({a="b"} | unwrap x [5m])', 'parse error : invalid aggregation bytes_over_time with unwrap'],
     ['count_over_time({a="b"}[5m]) by (x)', 'parse error : grouping not allowed for count_over_time aggregation'],
+    // Only the unwrapped value aggregations group (Loki's RangeAggregationExpr.validate); rate does not, even unwrapped
+    ['rate({a="b"}[5m]) by (x)', 'parse error : grouping not allowed for rate aggregation'],
+    ['rate({a="b"} | unwrap x [5m]) without (x)', 'parse error : grouping not allowed for rate aggregation'],
+    ['rate_counter({a="b"} | unwrap x [5m]) by (x)', 'parse error : grouping not allowed for rate_counter aggregation'],
+    ['absent_over_time({a="b"}[5m]) by (x)', 'parse error : grouping not allowed for absent_over_time aggregation'],
     ['{a="b"} | label_format x="a", x="b"', "parse error : multiple label name 'x' not allowed in a single format operation"],
     ['{a="b"} | x > "str"', 'parse error at line 1, col 15: syntax error: unexpected STRING, expecting NUMBER or DURATION or BYTES'],
   ])('rejects %s', (q, message) => {
