@@ -30,7 +30,16 @@ export { PUSH_PROTO } from './push/push-proto.js';
 
 export { parsePromDuration, parseGoDuration, parseDuration, formatGoDuration, formatPromDuration } from './logql-time/duration.js';
 export { parseBytes, formatBytes, formatSIBytes } from './logql-time/bytes.js';
-export { type Conversion, goParseFloat, goParseDurationSeconds, humanBytes, parseHumanBytes, formatGoFloat, formatFloat } from './logql-time/go-values.js';
+export {
+  type Conversion,
+  goParseFloat,
+  goParseDurationSeconds,
+  humanBytes,
+  parseHumanBytes,
+  formatGoFloat,
+  formatFloat,
+  formatGoFixed,
+} from './logql-time/go-values.js';
 export {
   type Nanos,
   NANOS_PER_MS,

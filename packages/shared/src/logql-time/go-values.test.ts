@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { formatFloat, goParseFloat } from './go-values.js';
+import { formatFloat, formatGoFixed, goParseFloat } from './go-values.js';
 
 /**
  * loki-lite's checkProperty convention, which this package cannot import: each property once with a fixed
@@ -74,5 +74,24 @@ describe('formatFloat (Go FormatFloat f, -1)', () => {
     [123456789e15, '123456789000000000000000'],
   ])('%s -> %s', (v, s) => {
     expect(formatFloat(v)).toBe(s);
+  });
+});
+
+describe("formatGoFixed (fmt's %.Nf)", () => {
+  it.each([
+    [2.25, 1, '2.2'], // a tie: Go rounds to the even digit, toFixed away from zero
+    [2.35, 1, '2.4'], // not a tie: 2.35 is stored as 2.35000000000000008882
+    [-2.25, 1, '-2.2'],
+    [0.5, 0, '0'],
+    [1.5, 0, '2'],
+    [2.5, 0, '2'],
+    [1.125, 2, '1.12'],
+    [3.14159, 3, '3.142'],
+    [-0, 2, '-0.00'],
+    [1e21, 1, '1000000000000000000000.0'],
+    [Infinity, 2, '+Inf'],
+    [NaN, 2, 'NaN'],
+  ])('formats %s with %i decimals as %s', (v, decimals, text) => {
+    expect(formatGoFixed(v, decimals)).toBe(text);
   });
 });

@@ -148,6 +148,28 @@ export function formatFloat(v: number): string {
   return (negative ? '-' : '') + digits;
 }
 
+/**
+ * fmt's %.Nf (strconv.FormatFloat(v, 'f', N, 64)): the exact value rounded to N decimals, a tie to the even
+ * digit. JavaScript's toFixed rounds a tie (2.25 to one decimal) away from zero instead, so ties are found
+ * in the exact expansion (a tie at N+1 digits is an expansion that ends there with a 5) and redone.
+ */
+export function formatGoFixed(v: number, decimals: number): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (!Number.isFinite(v)) return v > 0 ? '+Inf' : '-Inf';
+  const sign = v < 0 || Object.is(v, -0) ? '-' : '';
+  const abs = Math.abs(v);
+  // From 1e21 toFixed switches to exponent form; such a double is an integer.
+  if (abs >= 1e21) return sign + BigInt(abs).toString() + (decimals > 0 ? '.' + '0'.repeat(decimals) : '');
+  const rounded = abs.toFixed(decimals);
+  if (decimals >= 99) return sign + rounded;
+  const fraction = (abs.toFixed(100).split('.')[1] ?? '').replace(/0+$/, '');
+  const tie = fraction.length === decimals + 1 && fraction.endsWith('5');
+  if (!tie) return sign + rounded;
+  // toFixed went away from zero; Go keeps the truncated digits when their last one is even.
+  const truncated = abs.toFixed(decimals + 1).slice(0, decimals === 0 ? -2 : -1);
+  return sign + (Number(truncated[truncated.length - 1]) % 2 === 0 ? truncated : rounded);
+}
+
 /** Go's %q of a short ASCII-ish value, enough for error details. */
 function goQuoteValue(s: string): string {
   return JSON.stringify(s);

@@ -172,6 +172,10 @@ describe('line_format and label_format', () => {
     ['{{ __timestamp__ | date "2006-01-02T15:04:05.000Z07:00" }} {{ __timestamp__ | unixEpoch }}', 'x=1', '2023-11-14T22:13:20.123Z 1700000000'],
     ['{{- .n -}}  ', 'n=7', '7'],
     ['{{ printf "%05.1f|%s|%d" (.f | float64) .msg 42 }}', 'f=3.14159 msg=m', '003.1|m|42'],
+    // Go's fmt flags: zeros pad strings too; the sign goes before the zeros; `-` pads right; width counts runes
+    ['{{ printf "%05s|%-4s|%4s" .msg .msg .msg }}', 'msg=ab', '000ab|ab  |  ab'],
+    ['{{ printf "%05d|%+d|% d|%+06.1f|%-5d|" -42 7 7 (.f | float64) -3 }}', 'f=-2.25', '-0042|+7| 7|-002.2|-3   |'],
+    ['{{ printf "%3s|%.2s" .msg .msg }}', 'msg=éa', ' éa|éa'],
   ])('%s', (template, line, expected) => {
     expect(run(`| logfmt | line_format \`${template}\``, line)!.line).toBe(expected);
   });

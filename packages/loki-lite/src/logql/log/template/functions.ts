@@ -1,4 +1,4 @@
-import { compileGoRegex, formatGoFloat, goParseDurationSeconds, humanBytes } from '@loki-lite/shared';
+import { compileGoRegex, formatGoFloat, formatGoFixed, goParseDurationSeconds, humanBytes } from '@loki-lite/shared';
 import { formatGoLayout, parseGoLayout } from './go-time.js';
 
 /*
@@ -340,7 +340,7 @@ function goSprintf(format: string, args: GoValue[]): string {
         out = toInt(a).toString();
         break;
       case 'f':
-        out = toFloat(a).toFixed(prec === undefined ? 6 : Number(prec));
+        out = formatGoFixed(toFloat(a), prec === undefined ? 6 : Number(prec));
         break;
       case 'e':
         out = toFloat(a)
@@ -365,9 +365,32 @@ function goSprintf(format: string, args: GoValue[]): string {
       default:
         out = str(a);
     }
-    if (prec !== undefined && verb === 's') out = out.slice(0, Number(prec));
-    const w = Number(width || 0);
-    if (out.length < w) out = flags.includes('-') ? out.padEnd(w) : out.padStart(w, flags.includes('0') && verb !== 's' ? '0' : ' ');
-    return out;
+    if (prec !== undefined && verb === 's') out = [...out].slice(0, Number(prec)).join('');
+    return padGo(out, flags, Number(width || 0), SIGNED_VERBS.has(verb));
   });
+}
+
+/** The verbs whose operand is a number printed with a sign when negative (or `+`/space flags). */
+const SIGNED_VERBS = new Set(['d', 'f', 'e', 'g']);
+
+/**
+ * Go fmt's flags and width: `+` and space sign non-negative numbers; width counts runes; `-` pads on the
+ * right with spaces; `0` pads on the left with zeros, after the sign for numbers and before any text for
+ * the others (`%05s` of "ab" is "000ab").
+ */
+function padGo(text: string, flags: string, width: number, signed: boolean): string {
+  let sign = '';
+  let body = text;
+  if (signed) {
+    if (body.startsWith('-') || body.startsWith('+')) {
+      sign = body[0]!;
+      body = body.slice(1);
+    } else if (flags.includes('+')) sign = '+';
+    else if (flags.includes(' ')) sign = ' ';
+  }
+  const pad = width - sign.length - [...body].length;
+  if (pad <= 0) return sign + body;
+  if (flags.includes('-')) return sign + body + ' '.repeat(pad);
+  if (flags.includes('0') && !(signed && !Number.isFinite(Number(body)))) return sign + '0'.repeat(pad) + body;
+  return ' '.repeat(pad) + sign + body;
 }
