@@ -79,11 +79,22 @@ describe('QueryEngine', () => {
     const counts = await engine.range(range({ query: 'count_over_time({app="a"}[5s])', start: T + 5n * SECOND, end: T + 10n * SECOND, step: 5n * SECOND }));
     expect(counts.value).toEqual({
       kind: 'matrix',
-      series: [{ labels: [{ name: 'app', value: 'a' }], timestamps: [T + 5n * SECOND, T + 10n * SECOND], values: [5, 5] }],
+      // the line at T+10s, the query's end, is read by no window (see the next test)
+      series: [{ labels: [{ name: 'app', value: 'a' }], timestamps: [T + 5n * SECOND, T + 10n * SECOND], values: [5, 4] }],
     });
     expect(counts.stats.totalLinesProcessed).toBeGreaterThan(0);
     const scalar = await engine.instant({ tenant: 't', query: '1 + 1', time: T });
     expect(scalar.value).toEqual({ kind: 'scalar', time: T, value: 2 });
+  });
+
+  it("counts a line in the windows (t - range, t] of the steps before the query's end, and at the end in none, as Loki does", async () => {
+    const { engine } = engineWith(20);
+    const count = (time: bigint) => engine.instant({ tenant: 't', query: 'count_over_time({app="a"}[5s])', time });
+    // lines at T+6s .. T+9s: T+5s is the window's open start, T+10s the query's time
+    expect((await count(T + 10n * SECOND)).value).toEqual({ kind: 'vector', time: T + 10n * SECOND, samples: [expect.objectContaining({ value: 4 })] });
+    const steps = await engine.range(range({ query: 'count_over_time({app="a"}[5s])', start: T + 10n * SECOND, end: T + 12n * SECOND, step: SECOND }));
+    // T+10s and T+11s are steps before the end: their own lines count; T+12s's does not
+    expect(steps.value.kind === 'matrix' && steps.value.series[0]!.values).toEqual([5, 5, 4]);
   });
 
   it("hands the read loop query_timeout's deadline and the query's signal, which it checks itself where no timer can run", async () => {

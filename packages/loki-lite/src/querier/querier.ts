@@ -138,9 +138,14 @@ export class Querier {
   }
 }
 
-/** A range aggregation's lines (from < timestamp <= through) as the read range [from + 1, through + 1). */
+/**
+ * The lines a range aggregation reads, as Loki reads them: each step's window is (t - range, t], but the
+ * selection for the whole query ends at its last step *exclusive* (Loki's evaluator asks its querier for
+ * [start - range, end), and ingesters and store read up to their end exclusive), so a line stamped exactly
+ * at the query's end counts in no window, while one at an earlier step's time counts in that step.
+ */
 function readRange(r: { from: bigint; through: bigint }): { from: bigint; through: bigint } {
-  return { from: r.from + 1n, through: r.through + 1n };
+  return { from: r.from + 1n, through: r.through };
 }
 
 /** The samples of one series from several shards, as one unsorted list. */

@@ -454,8 +454,8 @@ describe('what a query carries to its shards', () => {
     expect(res.status).toBe(204);
     const range = { start: T + 999n, end: T + 1001n, direction: 'forward' };
     expect(lines((await query({ query: '{app="sizes"} | logfmt | size > 1234B', ...range })).text)).toEqual(['size=1300B']);
-    // A 100 ns window at the first line's time holds that line only.
-    const instant = await server.get(`/loki/api/v1/query?${qs({ query: 'count_over_time({app="sizes"}[100ns])', time: at })}`);
+    // A 100 ns window ending 1 ns after the first line holds that line only (a line at the query's time is not read).
+    const instant = await server.get(`/loki/api/v1/query?${qs({ query: 'count_over_time({app="sizes"}[100ns])', time: at + 1n })}`);
     expect(((await instant.json()) as { data: { result: Array<{ value: [number, string] }> } }).data.result.map((r) => r.value[1])).toEqual(['1']);
   });
 });
