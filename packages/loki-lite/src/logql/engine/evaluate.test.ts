@@ -241,12 +241,19 @@ describe('unwrapped range aggregations', () => {
     expect(await at(q('avg_over_time', ' without (pod)'))).toEqual({ x: 4.5 });
   });
 
-  it('rate_counter extrapolates like Prometheus rate and counts a reset', async () => {
+  it("rate_counter counts a reset and extrapolates as Loki's arithmetic does: to about the increase over the range", async () => {
     const reset = { streams: async () => [series('c', [10, 20, 5, 15, 25])] };
     const v = await evaluateAt(parseQuery('rate_counter({app="x"} | unwrap v [10s])') as SampleExpr, reset, 5n * S);
-    // Increase 25 - 10 plus 20 lost at the reset = 35 over 4 s sampled. Extrapolated to zero would reach
-    // 1.14 s before the first sample, more than 1.1 average intervals, so half an interval is added
-    // instead; the last sample is at the window's end. 35 * 4.5 / 4 over 10 s = 3.9375.
-    expect(v.kind === 'vector' && v.samples[0]!.value).toBeCloseTo(3.9375, 6);
+    // Increase 25 - 10 plus the 20 lost at the reset = 35. Loki's extrapolation adds the range in seconds (10)
+    // to a sampled interval counted in microseconds (4e6): 35 * 4000010 / 4e6 over 10 s = 3.50000875.
+    // (Prometheus' rate would give 3.9375.)
+    expect(v.kind === 'vector' && v.samples[0]!.value).toBeCloseTo(3.50000875, 9);
+  });
+
+  it('rate_counter of a single sample is 0, so a sum over it stays a number', async () => {
+    const one = { streams: async () => [series('c', [7]), series('d', [1, 3])] };
+    const v = await evaluateAt(parseQuery('sum(rate_counter({app="x"} | unwrap v [10s]))') as SampleExpr, one, 5n * S);
+    // d: increase 2, sampled 1e6 us, plus 10 -> 2 * 1000010 / 1e6 / 10 = 0.200002; c adds 0
+    expect(v.kind === 'vector' && v.samples.map((s) => s.value)).toEqual([expect.closeTo(0.200002, 9)]);
   });
 });

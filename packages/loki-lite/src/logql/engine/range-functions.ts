@@ -31,7 +31,7 @@ export function rangeFunction(op: RangeOp, param: number | undefined, rangeNs: b
     case 'last_over_time':
       return (v, _t, _a, b) => v[b - 1]!;
     case 'rate_counter':
-      return (v, t, a, b, at) => counterRate(v, t, a, b, at, rangeNs);
+      return (v, t, a, b) => counterRate(v, t, a, b, rangeNs);
     default:
       throw new Error(`${op} takes no unwrapped values`);
   }
@@ -88,20 +88,25 @@ export function quantile(q: number, values: number[]): number {
 }
 
 /**
- * Prometheus' extrapolated rate over counter values (resets add the value before the reset), which
- * Loki's rate_counter uses.
+ * Loki's rate_counter (pkg/logql/range_vector.go extrapolatedRate): Prometheus' extrapolated counter rate
+ * (a reset adds the value before it) as Loki computes it, which differs from Prometheus' in two ways users
+ * see. The window is taken to end at the last sample, so nothing is extrapolated past it. And Loki's
+ * sample times are nanoseconds where the formula expects milliseconds: the distance to the window's start
+ * comes out as the range in seconds while the sampled interval comes out in microseconds, so the
+ * extrapolation adds almost nothing and the answer is close to the increase over the range. Fewer than two
+ * samples give 0, not nothing.
  */
-function counterRate(v: readonly number[], t: readonly bigint[], a: number, b: number, at: bigint, rangeNs: bigint): number {
-  if (b - a < 2) return NaN;
+function counterRate(v: readonly number[], t: readonly bigint[], a: number, b: number, rangeNs: bigint): number {
+  if (b - a < 2) return 0;
   let delta = v[b - 1]! - v[a]!;
-  for (let i = a + 1; i < b; i++) if (v[i]! < v[i - 1]!) delta += v[i - 1]!;
-  const rangeStart = Number(at - rangeNs) / 1e9;
-  const rangeEnd = Number(at) / 1e9;
-  const first = Number(t[a]!) / 1e9;
-  const last = Number(t[b - 1]!) / 1e9;
-  let durationToStart = first - rangeStart;
-  const durationToEnd = rangeEnd - last;
-  const sampled = last - first;
+  let previous = 0;
+  for (let i = a; i < b; i++) {
+    if (v[i]! < previous) delta += previous;
+    previous = v[i]!;
+  }
+  let durationToStart = Number(rangeNs / 1_000_000n) / 1000;
+  const durationToEnd = 0;
+  const sampled = Number(t[b - 1]! - t[a]!) / 1000;
   const averageInterval = sampled / (b - a - 1);
   if (delta > 0 && v[a]! >= 0) {
     const durationToZero = sampled * (v[a]! / delta);
