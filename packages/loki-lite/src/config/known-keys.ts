@@ -190,7 +190,7 @@ export const KNOWN_UNIMPLEMENTED: readonly string[] = [
   'querier.tail_max_duration',
   'querier.extra_query_delay',
   'querier.query_ingesters_within',
-  'querier.engine',
+  'querier.engine.max_count_min_sketch_heap_size',
   'querier.query_store_only',
   'querier.query_ingester_only',
   'querier.per_request_limits_enabled',

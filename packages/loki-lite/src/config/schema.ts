@@ -165,6 +165,13 @@ export const configSchema = z.strictObject({
       max_concurrent: z.number().int().min(1).default(4),
       // Queries for several tenants at once (X-Scope-OrgID: a|b), each stream labelled __tenant_id__.
       multi_tenant_queries_enabled: z.boolean().default(false),
+      engine: z
+        .strictObject({
+          // How far before its time a log query over an instant (start equal to end) reads, as Loki's
+          // evaluator does for instant log queries.
+          max_look_back_period: duration.default(30_000_000_000n),
+        })
+        .prefault({}),
       // loki-lite: the threads that run query shards, min(max_concurrent, cores) by default; 0 runs them
       // on the server's own thread (between pushes), as a test or a tiny machine may want.
       worker_threads: z.number().int().min(0).optional(),

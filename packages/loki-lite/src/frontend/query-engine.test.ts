@@ -17,23 +17,23 @@ const SECOND = 1_000_000_000n;
 const T = 1_764_547_200n * SECOND;
 
 /** A config with these limits_config keys (YAML flow entries) beside the engine tests' own. */
-function configWith(limits: string) {
+function configWith(limits: string, more = '') {
   return parseConfig(`
 schema_config: {configs: [{from: "2020-01-01", store: tsdb, object_store: inmemory, schema: v13, index: {prefix: index_, period: 24h}}]}
 ingester: {wal: {enabled: false}}
 limits_config: {reject_old_samples: false, split_queries_by_interval: 0${limits ? `, ${limits}` : ''}}
-`).config;
+${more}`).config;
 }
 
 /**
  * An engine over one in-memory stream {app="a"} with a line every second from T+1s to T+n s. `overrides`:
  * per-tenant limits_config keys.
  */
-function engineWith(n: number, limits = '', onQuery?: (r: QueryRecord) => void, overrides: Record<string, string> = {}) {
+function engineWith(n: number, limits = '', onQuery?: (r: QueryRecord) => void, overrides: Record<string, string> = {}, more = '') {
   const entries = Array.from({ length: n }, (_, i) => ({ timestamp: T + BigInt(i + 1) * SECOND, line: `line ${i + 1}`, structuredMetadata: [] }));
   const ingester = oneStreamIngester([{ name: 'app', value: 'a' }], entries);
   const store = { selectSeries: async () => [], getChunk: async () => Buffer.alloc(0) } as unknown as LogStore;
-  const config = configWith(limits);
+  const config = configWith(limits, more);
   const tenantLimits = new Limits(config.limits_config, new Map(Object.entries(overrides).map(([tenant, yaml]) => [tenant, configWith(yaml).limits_config])));
   const admission = new Admission({ maxConcurrent: 1, maxOutstandingPerTenant: 1 });
   return { engine: new QueryEngine(new Querier(ingester, store), admission, config, tenantLimits, onQuery), admission };
@@ -95,6 +95,18 @@ describe('QueryEngine', () => {
     const steps = await engine.range(range({ query: 'count_over_time({app="a"}[5s])', start: T + 10n * SECOND, end: T + 12n * SECOND, step: SECOND }));
     // T+10s and T+11s are steps before the end: their own lines count; T+12s's does not
     expect(steps.value.kind === 'matrix' && steps.value.series[0]!.values).toEqual([5, 5, 4]);
+  });
+
+  it('reads a log query over an instant (start equal to end) from max_look_back_period before it, its end excluded', async () => {
+    const at = T + 10n * SECOND;
+    const lines = async (engine: QueryEngine) => {
+      const v = (await engine.range(range({ start: at, end: at }))).value;
+      return v.kind === 'streams' ? v.streams.flatMap((s) => s.entries.map((e) => e.line)) : [];
+    };
+    // the default 30s reaches back past the first line, at T+1s
+    expect(await lines(engineWith(20).engine)).toEqual(['line 1', 'line 2', 'line 3', 'line 4', 'line 5', 'line 6', 'line 7', 'line 8', 'line 9']);
+    const fiveSeconds = engineWith(20, '', undefined, {}, 'querier: {engine: {max_look_back_period: 5s}}').engine;
+    expect(await lines(fiveSeconds)).toEqual(['line 5', 'line 6', 'line 7', 'line 8', 'line 9']);
   });
 
   it("hands the read loop query_timeout's deadline and the query's signal, which it checks itself where no timer can run", async () => {

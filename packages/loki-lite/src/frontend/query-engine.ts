@@ -75,7 +75,7 @@ export interface QueryResult<V> {
   readonly queueSeconds: number;
 }
 
-export type EngineConfig = Pick<Config, 'query_range'>;
+export type EngineConfig = Pick<Config, 'query_range'> & { readonly querier: Pick<Config['querier'], 'engine'> };
 
 const bad = (message: string) => new LokiError('bad_data', 'bad_request', message);
 
@@ -125,7 +125,9 @@ export class QueryEngine {
     }
     if (expr.kind === 'log_selector') {
       return this.execute(req.tenant, req.signal, async (stats): Promise<RangeValue> => {
-        const query = { selector: expr, from: req.start, through: req.end, direction: req.direction, limit: req.limit, categorize: req.categorize };
+        // An instant's log query reads back querier.engine.max_look_back_period, as Loki's evaluator does.
+        const from = req.start === req.end ? req.start - this.config.querier.engine.max_look_back_period : req.start;
+        const query = { selector: expr, from, through: req.end, direction: req.direction, limit: req.limit, categorize: req.categorize };
         // The query frontend's split (split_queries_by_interval); the querier answers each interval whole.
         const select = (q: LogQuery) => this.querier.selectLogs(req.tenant, q, stats);
         const streams = await selectLogsSplit(query, limits.split_queries_by_interval, stats, select);
