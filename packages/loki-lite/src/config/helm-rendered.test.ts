@@ -45,7 +45,6 @@ const EXPECTED_WARNINGS = [
   'query_range.cache_results',
   'query_range.results_cache',
   'ruler',
-  'runtime_config',
   'server.grpc_listen_port',
   'server.http_server_read_timeout',
   'server.http_server_write_timeout',

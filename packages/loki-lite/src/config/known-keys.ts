@@ -24,7 +24,6 @@ export const KNOWN_UNIMPLEMENTED: readonly string[] = [
   'profiling',
   'ruler',
   'ruler_storage',
-  'runtime_config',
   'tracing',
   'ui',
   // Loki's Kafka and data-object write path, ingest-limits services and next query engine (experimental)

@@ -12,12 +12,22 @@ const SECRET_KEY = /secret|password|session_token/;
 const MASK = '********';
 
 export function configYaml(config: Config): string {
-  return yaml(plain(config, ''));
+  return settingsYaml(config);
 }
 
 /** Only what `config` sets differently from `defaults` (Loki's /config?mode=diff): whole lists, changed leaves. */
 export function configDiffYaml(config: Config, defaults: Config): string {
-  return yaml(diff(plain(config, ''), plain(defaults, '')) ?? {});
+  return settingsDiffYaml(config, defaults);
+}
+
+/** Any tree of settings (a part of the config, the runtime overrides) printed as configYaml prints the config. */
+export function settingsYaml(settings: object): string {
+  return yaml(plain(settings, ''));
+}
+
+/** What `settings` has differently from `defaults`, printed as configDiffYaml prints it. */
+export function settingsDiffYaml(settings: object, defaults: object): string {
+  return yaml(diff(plain(settings, ''), plain(defaults, '')) ?? {});
 }
 
 const yaml = (tree: unknown) => stringify(tree, { lineWidth: 0 });

@@ -194,6 +194,14 @@ export const configSchema = z.strictObject({
       align_queries_with_step: z.boolean().default(false),
     })
     .prefault({}),
+  // Per-tenant overrides of limits_config, reloaded while the process runs (limits/runtime-config.ts).
+  runtime_config: z
+    .strictObject({
+      // Loki's -runtime-config.file: a comma-separated list of YAML files, merged from left to right.
+      file: z.string().default(''),
+      period: duration.default(10_000_000_000n),
+    })
+    .prefault({}),
   operational_config: z
     .strictObject({
       // Count the bytes of lines dropped as duplicates in loki_ingester_duplicate_log_bytes_total.
@@ -201,6 +209,9 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
 });
+
+/** limits_config: the defaults of every tenant, and what a tenant's runtime overrides are validated with. */
+export const limitsConfigSchema = configSchema.shape.limits_config;
 
 /** The validated configuration, frozen. Durations are bigint nanoseconds, sizes numbers of bytes. */
 export type Config = z.output<typeof configSchema>;
