@@ -184,6 +184,22 @@ export class Metrics {
     registers: [this.registry],
   });
   /*
+   * The runtime config reloader's (dskit runtimeconfig, which Loki 3 registers with the prefix loki_ and
+   * the label config="loki").
+   */
+  readonly runtimeConfigReloadSuccessful = new Gauge({
+    name: 'loki_runtime_config_last_reload_successful',
+    help: 'Whether the last runtime-config reload attempt was successful.',
+    labelNames: ['config'],
+    registers: [this.registry],
+  });
+  readonly runtimeConfigHash = new Gauge({
+    name: 'loki_runtime_config_hash',
+    help: 'Hash of the currently active runtime configuration, merged from all configured files.',
+    labelNames: ['config', 'sha256'],
+    registers: [this.registry],
+  });
+  /*
    * The WAL's metrics under Loki's names (pkg/ingester/metrics.go, and the wal_fsync duration of the
    * Prometheus WAL Loki writes with): dashboards and alerts on WAL health read these.
    */

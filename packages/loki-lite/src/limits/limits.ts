@@ -6,21 +6,51 @@ export type QueryLimits = Pick<
   'max_entries_limit_per_query' | 'max_query_length' | 'max_query_series' | 'query_timeout' | 'split_queries_by_interval'
 >;
 
+/** The keys of limits_config one tenant's overrides set (Loki's `overrides:` entry for the tenant). */
+export type TenantOverrides = Partial<LimitsConfig>;
+
 /**
- * Per-tenant limits, the one object every role asks (Loki's `overrides` module): a tenant's limits are its
- * overrides where it has them, else the config's limits_config. Callers ask per request and keep nothing,
- * so overrides that change while the process runs (the runtime config file, with the compactor issue)
- * take effect at the next push or query.
+ * Per-tenant limits, the one object every role asks (Loki's `overrides` module): a tenant's limits are the
+ * keys its overrides set over the config's limits_config. Callers ask per request and keep nothing, so
+ * overrides that change while the process runs (the runtime config file, limits/runtime-config.ts) take
+ * effect at the next push or query.
  */
 export class Limits {
+  /** Each tenant with overrides: the keys it sets, and those over the defaults (computed once per change). */
+  private tenants = new Map<string, { readonly set: TenantOverrides; readonly limits: LimitsConfig }>();
+
   constructor(
-    private readonly defaults: LimitsConfig,
-    private readonly overrides: ReadonlyMap<string, LimitsConfig> = new Map(),
-  ) {}
+    private readonly defaultLimits: LimitsConfig,
+    overrides: ReadonlyMap<string, TenantOverrides> = new Map(),
+  ) {
+    this.setOverrides(overrides);
+  }
+
+  /** Replaces every tenant's overrides at once (a reload of the runtime config). */
+  setOverrides(overrides: ReadonlyMap<string, TenantOverrides>): void {
+    const tenants = new Map<string, { set: TenantOverrides; limits: LimitsConfig }>();
+    for (const [tenant, set] of overrides) tenants.set(tenant, { set, limits: Object.freeze({ ...this.defaultLimits, ...set }) });
+    this.tenants = tenants;
+  }
 
   /** The limits in force for `tenant`. The same object for every tenant without overrides. */
   forTenant(tenant: string): LimitsConfig {
-    return this.overrides.get(tenant) ?? this.defaults;
+    return this.tenants.get(tenant)?.limits ?? this.defaultLimits;
+  }
+
+  /** The config's limits_config: what a tenant without overrides gets. */
+  defaults(): LimitsConfig {
+    return this.defaultLimits;
+  }
+
+  /** The keys `tenant`'s overrides set (only those), or undefined when it has none: "per-tenant or global". */
+  tenantOverrides(tenant: string): TenantOverrides | undefined {
+    return this.tenants.get(tenant)?.set;
+  }
+
+  /** The tenants that have overrides, and what each sets. */
+  allOverrides(): ReadonlyMap<string, TenantOverrides> {
+    return new Map([...this.tenants].map(([tenant, { set }]) => [tenant, set]));
   }
 
   /**
