@@ -173,12 +173,12 @@ export class Distributor {
     return parsed;
   }
 
+  /** The tenant's bucket, at the rate and burst its limits say now (a runtime config reload may change them). */
   private limiterFor(tenant: string, limits: LimitsConfig, nowMs: number): TokenBucket {
+    const { ingestion_rate_mb: rate, ingestion_burst_size_mb: burst } = limits;
     let l = this.limiters.get(tenant);
-    if (!l) {
-      const { ingestion_rate_mb: rate, ingestion_burst_size_mb: burst } = limits;
-      this.limiters.set(tenant, (l = new TokenBucket(rate * MiB, burst * MiB, nowMs)));
-    }
+    if (!l) this.limiters.set(tenant, (l = new TokenBucket(rate * MiB, burst * MiB, nowMs)));
+    else l.setLimit(rate * MiB, burst * MiB, nowMs);
     return l;
   }
 }

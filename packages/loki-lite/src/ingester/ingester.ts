@@ -188,7 +188,9 @@ export class Ingester {
 
   private instanceFor(tenant: string): TenantInstance {
     let instance = this.instances.get(tenant);
-    if (!instance) this.instances.set(tenant, (instance = new TenantInstance(tenant, this.instanceDepsFor(this.deps.limits.forTenant(tenant)))));
+    const deps = this.instanceDepsFor(this.deps.limits.forTenant(tenant));
+    if (!instance) this.instances.set(tenant, (instance = new TenantInstance(tenant, deps)));
+    else instance.useDeps(deps);
     return instance;
   }
 

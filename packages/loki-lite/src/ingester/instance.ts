@@ -53,8 +53,13 @@ export class TenantInstance {
 
   constructor(
     readonly tenant: string,
-    private readonly deps: InstanceDeps,
+    private deps: InstanceDeps,
   ) {}
+
+  /** The tenant's limits changed (a runtime config reload): the stream limit and new streams follow them. */
+  useDeps(deps: InstanceDeps): void {
+    this.deps = deps;
+  }
 
   /**
    * Stores the streams' entries. `whole`: the push came as a body the WAL may log as received, which it

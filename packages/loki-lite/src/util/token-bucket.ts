@@ -22,6 +22,19 @@ export class TokenBucket {
     return this.ratePerSecond;
   }
 
+  /**
+   * A new rate and burst (a tenant's limits changed at a runtime config reload), as x/time/rate's SetLimit
+   * and SetBurst: the tokens gathered at the old rate until `nowMs` are kept, up to the new burst.
+   */
+  setLimit(ratePerSecond: number, burst: number, nowMs: number): void {
+    if (ratePerSecond === this.ratePerSecond && burst === this.burst) return;
+    if (this.ratePerSecond > 0 && nowMs > this.last) this.tokens = Math.min(this.burst, this.tokens + ((nowMs - this.last) / 1000) * this.ratePerSecond);
+    this.last = Math.max(this.last, nowMs);
+    this.ratePerSecond = ratePerSecond;
+    this.burst = burst;
+    this.tokens = Math.min(this.tokens, burst);
+  }
+
   /** Takes `n` tokens if there are that many; otherwise takes none and returns false. */
   allowN(nowMs: number, n: number): boolean {
     if (this.ratePerSecond <= 0) return true;
