@@ -5,6 +5,7 @@ import { configYaml } from './config/print.js';
 import { loadConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
 import type { Ingester } from './ingester/ingester.js';
+import type { Ticker } from './limits/runtime-config-reloader.js';
 import { compose } from './modules/compose.js';
 import type { Admission } from './frontend/admission.js';
 import type { ObjectStore } from './storage/object-store.js';
@@ -29,6 +30,8 @@ export interface StartOptions {
   readonly log?: Logger & Partial<LevelControl>;
   /** Overrides the object store the config names (tests). */
   readonly objectStore?: ObjectStore;
+  /** What runs the runtime config's reload every period (tests tick it by hand). */
+  readonly runtimeConfigTicker?: Ticker;
 }
 
 /** Builds the modules of config.target (see modules/) and starts them. */
@@ -38,6 +41,7 @@ export async function startLokiLite(config: Config, opts: StartOptions = {}): Pr
     log,
     version: VERSION,
     ...(opts.objectStore ? { objectStore: opts.objectStore } : {}),
+    ...(opts.runtimeConfigTicker ? { runtimeConfigTicker: opts.runtimeConfigTicker } : {}),
   });
   await services.start();
   const address = app.server.address();

@@ -22,6 +22,8 @@ import { registerQueryRoutes } from '../server/query-routes.js';
 import { registerTailRoutes } from '../server/tail-routes.js';
 import { indexPeriodsFromConfig, objectStoreFromConfig } from '../storage/from-config.js';
 import { Limits } from '../limits/limits.js';
+import { runtimeConfigYaml } from '../limits/runtime-config.js';
+import { RuntimeConfigReloader, type Ticker } from '../limits/runtime-config-reloader.js';
 import { LogStore } from '../storage/log-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { type Service, ServiceGroup } from './service.js';
@@ -33,6 +35,8 @@ export interface ComposeOptions {
   readonly version: string;
   /** Overrides the object store the config names (tests). */
   readonly objectStore?: ObjectStore;
+  /** What runs the runtime config's reload every runtime_config.period (tests tick it by hand). */
+  readonly runtimeConfigTicker?: Ticker;
 }
 
 /** The modules of one process, built and wired, not started yet. */
@@ -72,13 +76,15 @@ export function compose(config: Config, opts: ComposeOptions): Composition {
   const metrics = new Metrics(version);
   const app = createApp({ config, log, metrics });
   const built: Built = { limits: new Limits(config.limits_config) };
-  const services: Service[] = [];
+  // Loki's runtime-config module: before every module that asks limits, so they start with the overrides.
+  const services: Service[] = runtimeConfigServices(config, opts, metrics, built.limits);
   for (const name of modules) services.push(BUILDERS[name]({ config, opts, metrics, app, built }));
   const listener = services.find((s) => s.name === 'server')!;
   const group = new ServiceGroup([...services.filter((s) => s !== listener), listener]);
   const logLevel = log.setLevel && log.level !== undefined ? (log as Logger & LevelControl) : undefined;
   const notReady = () => (group.running ? undefined : 'Ingester not ready: replaying the WAL');
-  registerOpsRoutes(app, { config, services: () => group.list(), metrics, logLevel, version, notReady });
+  const runtimeConfig = (mode: 'all' | 'diff') => (config.runtime_config.file === '' ? undefined : runtimeConfigYaml(built.limits, mode));
+  registerOpsRoutes(app, { config, services: () => group.list(), metrics, logLevel, version, notReady, runtimeConfig });
   return { app, services: group, store: built.store!, ingester: built.ingester, admission: built.admission };
 }
 
@@ -162,6 +168,14 @@ const BUILDERS: Readonly<Record<ModuleName, (ctx: BuildContext) => Service>> = {
     return { name: 'query-frontend' };
   },
 };
+
+/** The runtime config reloader when runtime_config.file names files (Loki runs the module only then). */
+function runtimeConfigServices(config: Config, opts: ComposeOptions, metrics: Metrics, limits: Limits): Service[] {
+  const { file, period } = config.runtime_config;
+  if (file === '') return [];
+  const ticker = opts.runtimeConfigTicker ? { ticker: opts.runtimeConfigTicker } : {};
+  return [new RuntimeConfigReloader({ files: file, periodNs: period, limits, metrics, log: opts.log, ...ticker })];
+}
 
 /** Where query shards run: querier.worker_threads threads (min(max_concurrent, cores) by default), or here. */
 function queryShards(config: Config, store: LogStore, log: Logger): { shards?: ShardRunner; shardsPerQuery: number } {

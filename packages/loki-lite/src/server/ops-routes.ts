@@ -16,6 +16,8 @@ export interface OpsDeps {
   readonly version: string;
   /** Undefined when ready, else why not. */
   readonly notReady: () => string | undefined;
+  /** The runtime config in force as YAML (all of each tenant's limits, or those that differ), or none. */
+  readonly runtimeConfig: (mode: 'all' | 'diff') => string | undefined;
 }
 
 /** /ready, /metrics, /config, /services and build info. */
@@ -25,6 +27,12 @@ export function registerOpsRoutes(app: FastifyInstance, deps: OpsDeps): void {
     const mode = (req.query as Record<string, string | undefined>).mode;
     const text = mode === 'defaults' ? configYaml(defaultConfig()) : mode === 'diff' ? configDiffYaml(deps.config, defaultConfig()) : configYaml(deps.config);
     return reply.type('text/plain; charset=utf-8').send(text);
+  });
+  // As the runtime config handler of dskit-based servers (Cortex, Mimir): YAML as text/plain, ?mode=diff for
+  // only the limits a tenant sets differently from limits_config. Loki 3 has no such route; this is its shape.
+  app.get('/runtime_config', async (req, reply) => {
+    const mode = (req.query as Record<string, string | undefined>).mode === 'diff' ? 'diff' : 'all';
+    return reply.type('text/plain; charset=utf-8').send(deps.runtimeConfig(mode) ?? "runtime config file doesn't exist");
   });
   // As Loki's log.LevelHandler: GET tells the level, POST log_level=<level> changes it; JSON answers.
   const logLevel = async (req: FastifyRequest, reply: FastifyReply) => {

@@ -5,6 +5,7 @@ import { encodePushRequestProto, type PushRequest, snappyCompress } from '@loki-
 import { parse, stringify } from 'yaml';
 import { parseConfig } from '../config/load.js';
 import { type RunningServer, startLokiLite } from '../main.js';
+import type { Ticker } from '../limits/runtime-config-reloader.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { type Logger, silentLogger } from '@loki-lite/shared';
 
@@ -33,7 +34,10 @@ function merge(base: Tree, over: Tree): Tree {
  * A real loki-lite on 127.0.0.1 with a random port, its WAL and store in a fresh temporary folder.
  * `yaml` is merged over a base config (auth off, filesystem store, old samples allowed, no service_name).
  */
-export async function startTestServer(yaml = '', opts: { dir?: string; objectStore?: ObjectStore; log?: Logger } = {}): Promise<TestServer> {
+export async function startTestServer(
+  yaml = '',
+  opts: { dir?: string; objectStore?: ObjectStore; log?: Logger; runtimeConfigTicker?: Ticker } = {},
+): Promise<TestServer> {
   const dir = opts.dir ?? mkdtempSync(path.join(tmpdir(), 'loki-lite-test-'));
   const base: Tree = {
     auth_enabled: false,
@@ -48,7 +52,11 @@ export async function startTestServer(yaml = '', opts: { dir?: string; objectSto
     ...(process.env.LOKI_LITE_TEST_QUERIER ? { querier: JSON.parse(process.env.LOKI_LITE_TEST_QUERIER) as Tree } : {}),
   };
   const { config } = parseConfig(stringify(merge(base, (parse(yaml) as Tree | null) ?? {})));
-  const server = await startLokiLite(config, { log: opts.log ?? silentLogger, ...(opts.objectStore ? { objectStore: opts.objectStore } : {}) });
+  const server = await startLokiLite(config, {
+    log: opts.log ?? silentLogger,
+    ...(opts.objectStore ? { objectStore: opts.objectStore } : {}),
+    ...(opts.runtimeConfigTicker ? { runtimeConfigTicker: opts.runtimeConfigTicker } : {}),
+  });
   const request = (p: string, init: RequestInit) => fetch(server.url + p, init);
   return {
     ...server,
