@@ -140,7 +140,7 @@ const BUILDERS: Readonly<Record<ModuleName, (ctx: BuildContext) => Service>> = {
 
   querier: ({ config, opts, app, built }) => {
     const querier = new Querier(built.ingester!, built.store!, {
-      discoverLogLevels: config.limits_config.discover_log_levels,
+      discoverLogLevels: (tenant) => built.limits.forTenant(tenant).discover_log_levels,
       ...queryShards(config, built.store!, opts.log),
     });
     const metadata = new MetadataQuerier(built.ingester!, built.store!);

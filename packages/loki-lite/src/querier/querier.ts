@@ -34,8 +34,11 @@ export interface LogQuery {
 }
 
 export interface QuerierOptions {
-  /** Loki's discover_log_levels: every line read gets detected_level (see level-detection.ts). */
-  readonly discoverLogLevels: boolean;
+  /**
+   * Loki's discover_log_levels, asked per query for its tenant (a per-tenant limit): every line read gets
+   * detected_level (see level-detection.ts).
+   */
+  readonly discoverLogLevels: (tenant: string) => boolean;
   /** Where shards run; by default on this thread. */
   readonly shards?: ShardRunner;
   /** How many shards a query is cut into (stream groups, then time ranges); by default 1. */
@@ -53,7 +56,7 @@ export class Querier {
   constructor(
     private readonly memory: IngesterReader,
     private readonly store: LogStore,
-    private readonly options: QuerierOptions = { discoverLogLevels: false },
+    private readonly options: QuerierOptions = { discoverLogLevels: () => false },
   ) {
     this.shards = options.shards ?? new InProcessShards(store);
     this.shardsPerQuery = Math.max(1, options.shardsPerQuery ?? 1);
@@ -71,7 +74,7 @@ export class Querier {
    */
   async selectLogs(tenant: string, q: LogQuery, stats: QueryStats): Promise<StreamResult[]> {
     const streams = await streamSources(this.memory, this.store, tenant, q.selector.matchers, q.from, q.through);
-    const base = { kind: 'logs', tenant, from: q.from, through: q.through, discoverLogLevels: this.options.discoverLogLevels } as const;
+    const base = { kind: 'logs', tenant, from: q.from, through: q.through, discoverLogLevels: this.options.discoverLogLevels(tenant) } as const;
     const spec = { query: toWire(q.selector), direction: q.direction, limit: q.limit, categorize: q.categorize ?? false };
     // Log queries are cut by stream only: a time cut would read lines past the limit in every range.
     const tasks = byStream(streams, this.shardsPerQuery).map((group): LogsShard => ({ ...base, ...spec, streams: group }));
@@ -95,7 +98,7 @@ export class Querier {
     const base = {
       kind: 'fold',
       tenant,
-      discoverLogLevels: this.options.discoverLogLevels,
+      discoverLogLevels: this.options.discoverLogLevels(tenant),
       query: toWire(fold.expr),
       start: fold.start,
       end: fold.end,
@@ -122,7 +125,7 @@ export class Querier {
   ): Promise<StreamSamples[]> {
     const range = readRange({ from, through });
     const streams = await streamSources(this.memory, this.store, tenant, expr.selector.matchers, range.from, range.through);
-    const base = { kind: 'samples', tenant, discoverLogLevels: this.options.discoverLogLevels, query: toWire(expr), grouping } as const;
+    const base = { kind: 'samples', tenant, discoverLogLevels: this.options.discoverLogLevels(tenant), query: toWire(expr), grouping } as const;
     const tasks = byStreamAndTime(streams, this.shardsPerQuery, range.from, range.through).map((s): SamplesShard => ({ ...base, ...s }));
     const byKey = new Map<string, StreamSamples[]>();
     for (const result of await runShards(this.shards, tasks, stats)) {

@@ -96,6 +96,24 @@ describe('runtime_config overrides through the HTTP server', () => {
     }
   });
 
+  it('detects log levels for a tenant whose overrides turn discover_log_levels on, and not for the others', async () => {
+    writeFileSync(file, 'overrides:\n  lv: {discover_log_levels: true}\n');
+    const server = await start();
+    try {
+      const levels = async (tenant: string) => {
+        expect((await push(server, tenant, 'level=error msg=boom')).status).toBe(204);
+        const query = 'sum by (detected_level) (count_over_time({app="x"}[5m]))';
+        const res = await server.get(`/loki/api/v1/query?${qs({ query, time: `${NOW_S + 1n}` })}`, { 'X-Scope-OrgID': tenant });
+        const body = (await res.json()) as { data: { result: Array<{ metric: Record<string, string> }> } };
+        return body.data.result.map((r) => r.metric);
+      };
+      expect(await levels('lv')).toEqual([{ detected_level: 'error' }]);
+      expect(await levels('other')).toEqual([{}]);
+    } finally {
+      await server.destroy();
+    }
+  });
+
   it('serves the overrides in force at /runtime_config as YAML, all limits or only those that differ', async () => {
     writeFileSync(file, 'overrides:\n  a: {max_query_series: 5, max_line_size: 256KB}\n');
     const server = await start();
