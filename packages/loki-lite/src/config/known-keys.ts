@@ -302,8 +302,6 @@ export const KNOWN_UNIMPLEMENTED: readonly string[] = [
   'limits_config.ruler_remote_write_config',
   'limits_config.ruler_remote_evaluation_timeout',
   'limits_config.ruler_remote_evaluation_max_response_size',
-  'limits_config.per_tenant_override_config',
-  'limits_config.per_tenant_override_period',
   'limits_config.index_gateway_shard_size',
   'limits_config.index_gateway_max_capacity',
   'limits_config.bloom_gateway_enable_filtering',

@@ -140,6 +140,9 @@ export const configSchema = z.strictObject({
       // answers recorded in ../shared/compat); Loki 3 uses 1h. 0 disables the split.
       split_queries_by_interval: duration.default(30n * 60n * 1_000_000_000n),
       query_timeout: duration.default(60_000_000_000n),
+      // Deprecated in Loki for runtime_config.file and .period, which they stand in for when that file is unset.
+      per_tenant_override_config: z.string().default(''),
+      per_tenant_override_period: duration.default(10_000_000_000n),
       discover_service_name: csvList.default([
         'service',
         'app',

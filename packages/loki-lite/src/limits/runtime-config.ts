@@ -2,7 +2,7 @@ import { ConfigError, parseYamlMapping, removeKnownUnimplemented, validateConfig
 import { keysOutsideReference } from '../config/key-reference.js';
 import { KNOWN_UNIMPLEMENTED } from '../config/known-keys.js';
 import { settingsDiffYaml, settingsYaml } from '../config/print.js';
-import { type LimitsConfig, limitsConfigSchema } from '../config/schema.js';
+import { type Config, type LimitsConfig, limitsConfigSchema } from '../config/schema.js';
 import type { Limits, TenantOverrides } from './limits.js';
 
 /*
@@ -11,6 +11,16 @@ import type { Limits, TenantOverrides } from './limits.js';
  * schema, the same texts). Several files (runtime_config.file is a comma-separated list) are merged from
  * left to right as dskit's runtimeconfig merges them: mappings key by key, any other value replaced.
  */
+
+/**
+ * The files to read and how often (ns), as Loki's initRuntimeConfig picks them: runtime_config, or when its
+ * file is unset the deprecated limits_config.per_tenant_override_config and _period. No files: no module.
+ */
+export function runtimeConfigSource(config: Config): { readonly files: string; readonly periodNs: bigint } {
+  const { file, period } = config.runtime_config;
+  if (file !== '') return { files: file, periodNs: period };
+  return { files: config.limits_config.per_tenant_override_config, periodNs: config.limits_config.per_tenant_override_period };
+}
 
 /** One runtime config file as read. */
 export interface RuntimeConfigFile {

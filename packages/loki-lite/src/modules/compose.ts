@@ -22,7 +22,7 @@ import { registerQueryRoutes } from '../server/query-routes.js';
 import { registerTailRoutes } from '../server/tail-routes.js';
 import { indexPeriodsFromConfig, objectStoreFromConfig } from '../storage/from-config.js';
 import { Limits } from '../limits/limits.js';
-import { runtimeConfigYaml } from '../limits/runtime-config.js';
+import { runtimeConfigSource, runtimeConfigYaml } from '../limits/runtime-config.js';
 import { RuntimeConfigReloader, type Ticker } from '../limits/runtime-config-reloader.js';
 import { LogStore } from '../storage/log-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -83,7 +83,7 @@ export function compose(config: Config, opts: ComposeOptions): Composition {
   const group = new ServiceGroup([...services.filter((s) => s !== listener), listener]);
   const logLevel = log.setLevel && log.level !== undefined ? (log as Logger & LevelControl) : undefined;
   const notReady = () => (group.running ? undefined : 'Ingester not ready: replaying the WAL');
-  const runtimeConfig = (mode: 'all' | 'diff') => (config.runtime_config.file === '' ? undefined : runtimeConfigYaml(built.limits, mode));
+  const runtimeConfig = (mode: 'all' | 'diff') => (runtimeConfigSource(config).files === '' ? undefined : runtimeConfigYaml(built.limits, mode));
   registerOpsRoutes(app, { config, services: () => group.list(), metrics, logLevel, version, notReady, runtimeConfig });
   return { app, services: group, store: built.store!, ingester: built.ingester, admission: built.admission };
 }
@@ -171,10 +171,10 @@ const BUILDERS: Readonly<Record<ModuleName, (ctx: BuildContext) => Service>> = {
 
 /** The runtime config reloader when runtime_config.file names files (Loki runs the module only then). */
 function runtimeConfigServices(config: Config, opts: ComposeOptions, metrics: Metrics, limits: Limits): Service[] {
-  const { file, period } = config.runtime_config;
-  if (file === '') return [];
+  const source = runtimeConfigSource(config);
+  if (source.files === '') return [];
   const ticker = opts.runtimeConfigTicker ? { ticker: opts.runtimeConfigTicker } : {};
-  return [new RuntimeConfigReloader({ files: file, periodNs: period, limits, metrics, log: opts.log, ...ticker })];
+  return [new RuntimeConfigReloader({ ...source, limits, metrics, log: opts.log, ...ticker })];
 }
 
 /** Where query shards run: querier.worker_threads threads (min(max_concurrent, cores) by default), or here. */

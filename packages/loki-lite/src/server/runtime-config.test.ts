@@ -132,6 +132,18 @@ describe('runtime_config overrides through the HTTP server', () => {
     }
   });
 
+  it("reads Loki's deprecated limits_config.per_tenant_override_config when runtime_config.file is unset", async () => {
+    writeFileSync(file, 'overrides:\n  a: {max_query_series: 5}\n');
+    const server = await startTestServer(`limits_config: {per_tenant_override_config: ${JSON.stringify(file)}, per_tenant_override_period: 1m}\n`, {
+      dir: path.join(dir, 'data'),
+    });
+    try {
+      expect(await (await server.get('/runtime_config?mode=diff')).text()).toBe('overrides:\n  a:\n    max_query_series: 5\n');
+    } finally {
+      await server.destroy();
+    }
+  });
+
   it('says there is no runtime config when runtime_config.file names none', async () => {
     const server = await startTestServer('', { dir: path.join(dir, 'data') });
     try {
