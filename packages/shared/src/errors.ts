@@ -5,6 +5,7 @@
 export type ErrorKind =
   | 'bad_data' // 400: the request is malformed or fails validation
   | 'unauthorized' // 401: no tenant where one is required
+  | 'forbidden' // 403: the tenant may not use this feature (deletion_mode: disabled)
   | 'not_found' // 404
   | 'too_large' // 413: a body or message over a size limit
   | 'limit' // 400: a query or push limit

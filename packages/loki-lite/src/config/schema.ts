@@ -159,6 +159,20 @@ export const configSchema = z.strictObject({
         'k8s_job_name',
       ]),
       discover_log_levels: z.boolean().default(true),
+      // Who may use the delete API and what a delete request does: filter-only hides matching lines from
+      // queries, filter-and-delete also has the compactor remove them from storage (deletion/README.md).
+      deletion_mode: z
+        .enum(['disabled', 'filter-only', 'filter-and-delete'], { error: 'unknown deletion mode: must be one of disabled|filter-only|filter-and-delete' })
+        .default('filter-and-delete'),
+    })
+    .prefault({}),
+  // The delete API's keys of Loki's compactor block (deletion/); the compactor's own keys join them here.
+  compactor: z
+    .strictObject({
+      // A delete request may be cancelled this long after it was made; the compactor deletes only after it.
+      delete_request_cancel_period: duration.default(24n * 3600n * 1_000_000_000n),
+      // A delete request with line filters is cut into pieces of at most this long (0: not cut).
+      delete_max_interval: duration.default(24n * 3600n * 1_000_000_000n),
     })
     .prefault({}),
   querier: z
@@ -222,3 +236,4 @@ export type S3Config = z.output<typeof s3Config>;
 export type PeriodConfig = z.output<typeof periodConfig>;
 export type LimitsConfig = Config['limits_config'];
 export type IngesterConfig = Config['ingester'];
+export type DeletionMode = LimitsConfig['deletion_mode'];

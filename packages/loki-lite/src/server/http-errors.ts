@@ -4,6 +4,7 @@ import { type ErrorKind, LokiError } from '@loki-lite/shared';
 export const STATUS_BY_KIND: Readonly<Record<ErrorKind, number>> = {
   bad_data: 400,
   unauthorized: 401,
+  forbidden: 403,
   not_found: 404,
   too_large: 413,
   limit: 400,
