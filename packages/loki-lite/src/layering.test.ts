@@ -19,7 +19,7 @@ const LAYERS: ReadonlyArray<readonly string[]> = [
   ['chunk', 'logql/engine', 'index'],
   ['iter'],
   ['storage'],
-  ['limits'],
+  ['limits', 'deletion'],
   ['ingester', 'querier'],
   ['distributor', 'frontend'],
   ['server'],

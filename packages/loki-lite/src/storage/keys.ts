@@ -57,3 +57,54 @@ export function periodOfTableName(tableName: string, prefix: string): number | u
   const digits = tableName.slice(prefix.length);
   return /^\d+$/.test(digits) ? Number(digits) : undefined;
 }
+
+/*
+ * Delete requests (deletion/README.md):
+ *   delete_requests/<tenant>/requests/<request id>/request.json        the request and its pieces
+ *   delete_requests/<tenant>/requests/<request id>/processed/<seq>     a piece the compactor has done
+ *   delete_requests/<tenant>/requests/<request id>/cancelled/<seq>     a piece cancelled (force) after others were done
+ *   delete_requests/<tenant>/cache_generation/<20-digit ns>           the tenant's cache generation number
+ */
+export const DELETE_REQUESTS_ROOT = 'delete_requests/';
+
+export function deleteRequestsPrefix(tenant: string): string {
+  return `${DELETE_REQUESTS_ROOT}${tenant}/requests/`;
+}
+
+export function deleteRequestPrefix(tenant: string, requestId: string): string {
+  return `${deleteRequestsPrefix(tenant)}${requestId}/`;
+}
+
+export function deleteRequestKey(tenant: string, requestId: string): string {
+  return `${deleteRequestPrefix(tenant, requestId)}request.json`;
+}
+
+export function deleteRequestPieceKey(tenant: string, requestId: string, state: 'processed' | 'cancelled', seq: number): string {
+  return `${deleteRequestPrefix(tenant, requestId)}${state}/${seq}`;
+}
+
+/** What a key under deleteRequestsPrefix(tenant) is: the request itself or a piece's state. */
+export function deleteRequestKeyOf(
+  tenant: string,
+  key: string,
+): { requestId: string; kind: 'request' } | { requestId: string; kind: 'processed' | 'cancelled'; seq: number } | undefined {
+  const rest = key.startsWith(deleteRequestsPrefix(tenant)) ? key.slice(deleteRequestsPrefix(tenant).length) : undefined;
+  const m = rest === undefined ? null : /^([^/]+)\/(?:(request\.json)|(processed|cancelled)\/(\d+))$/.exec(rest);
+  if (!m) return undefined;
+  return m[2] ? { requestId: m[1]!, kind: 'request' } : { requestId: m[1]!, kind: m[3] as 'processed' | 'cancelled', seq: Number(m[4]) };
+}
+
+export function cacheGenerationPrefix(tenant: string): string {
+  return `${DELETE_REQUESTS_ROOT}${tenant}/cache_generation/`;
+}
+
+/** Zero-padded so that the lexical order of the keys is the order of the numbers. */
+export function cacheGenerationKey(tenant: string, generation: bigint): string {
+  return `${cacheGenerationPrefix(tenant)}${generation.toString().padStart(20, '0')}`;
+}
+
+/** The tenants with delete requests, from a listing of DELETE_REQUESTS_ROOT. */
+export function deleteRequestTenantOf(key: string): string | undefined {
+  const m = /^delete_requests\/([^/]+)\/requests\//.exec(key);
+  return m?.[1];
+}
