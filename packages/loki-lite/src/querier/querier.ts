@@ -1,14 +1,16 @@
-import { printLabels } from '@loki-lite/shared';
+import { type LabelMatcher, printLabels } from '@loki-lite/shared';
 import type { Direction } from '../iter/direction.js';
 import type { StreamSamples } from '../logql/engine/evaluate.js';
 import type { RangeFold } from '../logql/engine/fold.js';
 import type { Grouping, LogSelectorExpr, RangeAggregationExpr } from '../logql/syntax/ast.js';
 import { toWire } from '../logql/syntax/wire.js';
 import type { LogStore } from '../storage/log-store.js';
+import { type DeleteFilterSource, withDeletes } from './delete-filters.js';
 import type { IngesterReader } from './ingester-reader.js';
 import { type FoldShard, type LogsShard, mergeLogGroups, type SamplesShard, sortSeries } from './shard.js';
 import { byStream, byStreamAndTime } from './shard-plan.js';
 import { InProcessShards, resultOf, runShards, type ShardRunner } from './shard-runner.js';
+import type { ShardStream } from './shard.js';
 import { streamSources } from './sources.js';
 import type { QueryStats, StreamResult } from './types.js';
 
@@ -43,6 +45,8 @@ export interface QuerierOptions {
   readonly shards?: ShardRunner;
   /** How many shards a query is cut into (stream groups, then time ranges); by default 1. */
   readonly shardsPerQuery?: number;
+  /** The tenants' delete requests, whose lines queries hide; none when not given. */
+  readonly deletes?: DeleteFilterSource;
 }
 
 /**
@@ -62,6 +66,12 @@ export class Querier {
     this.shardsPerQuery = Math.max(1, options.shardsPerQuery ?? 1);
   }
 
+  /** The streams a selection reads ([from, through)), each with the delete requests that hide some of its lines. */
+  private async sources(tenant: string, matchers: readonly LabelMatcher[], from: bigint, through: bigint): Promise<ShardStream[]> {
+    const streams = await streamSources(this.memory, this.store, tenant, matchers, from, through);
+    return withDeletes(this.options.deletes, streams, (s) => s.tenant ?? tenant, from, through - 1n);
+  }
+
   /** Stops the shard runner (the worker threads). */
   close(): Promise<void> {
     return this.shards.close();
@@ -73,7 +83,7 @@ export class Querier {
    * `limit` applied once over the merged groups.
    */
   async selectLogs(tenant: string, q: LogQuery, stats: QueryStats): Promise<StreamResult[]> {
-    const streams = await streamSources(this.memory, this.store, tenant, q.selector.matchers, q.from, q.through);
+    const streams = await this.sources(tenant, q.selector.matchers, q.from, q.through);
     const base = { kind: 'logs', tenant, from: q.from, through: q.through, discoverLogLevels: this.options.discoverLogLevels(tenant) } as const;
     const spec = { query: toWire(q.selector), direction: q.direction, limit: q.limit, categorize: q.categorize ?? false };
     // Log queries are cut by stream only: a time cut would read lines past the limit in every range.
@@ -94,7 +104,7 @@ export class Querier {
    */
   async fold(tenant: string, fold: RangeFold, stats: QueryStats): Promise<void> {
     const { from, through } = readRange(fold.readRange());
-    const streams = await streamSources(this.memory, this.store, tenant, fold.expr.selector.matchers, from, through);
+    const streams = await this.sources(tenant, fold.expr.selector.matchers, from, through);
     const base = {
       kind: 'fold',
       tenant,
@@ -124,7 +134,7 @@ export class Querier {
     grouping?: Grouping,
   ): Promise<StreamSamples[]> {
     const range = readRange({ from, through });
-    const streams = await streamSources(this.memory, this.store, tenant, expr.selector.matchers, range.from, range.through);
+    const streams = await this.sources(tenant, expr.selector.matchers, range.from, range.through);
     const base = { kind: 'samples', tenant, discoverLogLevels: this.options.discoverLogLevels(tenant), query: toWire(expr), grouping } as const;
     const tasks = byStreamAndTime(streams, this.shardsPerQuery, range.from, range.through).map((s): SamplesShard => ({ ...base, ...s }));
     const byKey = new Map<string, StreamSamples[]>();

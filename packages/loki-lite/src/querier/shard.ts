@@ -16,6 +16,7 @@ import { fromWire } from '../logql/syntax/wire.js';
 import { chunkEdge, compareEdges, type Direction } from '../iter/direction.js';
 import { type ChunkSource, mergeChunks } from '../iter/merge-chunks.js';
 import { mergeDedup } from '../iter/merge-dedup.js';
+import { DeletePipelines, type StreamDelete } from './delete-filters.js';
 import type { ResultEntry } from './types.js';
 
 /*
@@ -32,6 +33,8 @@ export interface ShardStream {
   readonly labels: Labels;
   readonly memory: readonly MemoryChunkSnapshot[];
   readonly chunks: readonly ChunkRef[];
+  /** The tenant's delete requests that match this stream: their lines are not read (delete-filters.ts). */
+  readonly deletes?: readonly StreamDelete[];
 }
 
 interface ShardCommon {
@@ -270,6 +273,7 @@ class ShardReader {
     // A prefilter depends on the stream only through its label names, which most streams of a query share:
     // one per set of names (each block resets it, so streams read one after another can share it).
     const prefilters = new Map<string, BytePrefilter | undefined>();
+    const deletePipelines = new DeletePipelines();
     const prefilterFor = (labels: Labels) => {
       const names = labels.map((l) => l.name).join(',');
       if (!prefilters.has(names)) prefilters.set(names, compileBytePrefilter(selector.pipeline, new Set(labels.map((l) => l.name))));
@@ -280,12 +284,14 @@ class ShardReader {
       nextStream();
       const stream = pipeline.forStream(src.labels);
       const prefilter = prefilterFor(src.labels);
+      const deleted = deletePipelines.forStream(src.labels, src.deletes);
       let remaining = nearest?.limit ?? Infinity;
       const tenant = src.tenant ?? task.tenant;
       const chunks = [...src.memory.map((m) => this.memoryChunk(m, prefilter)), ...src.chunks.map((ref) => this.storedChunk(tenant, ref, prefilter))];
       await mergeChunks(chunks, nearest?.direction ?? 'forward', (e) => {
         // The clock and the cancel flag are read every 4096 lines: cheap, and a query cannot outrun them by much.
         if ((++seen & 4095) === 0) env.checkStopped();
+        if (deleted !== undefined && deleted(e.timestamp, e.line, e.structuredMetadata)) return remaining > 0;
         let entry = e;
         if (discoverLevels) {
           const level = detectLevel(src.labels, e.structuredMetadata, e.line);

@@ -1,0 +1,94 @@
+import { getLabel, type Label, type LabelMatcher, type Labels } from '@loki-lite/shared';
+import { compilePipeline, type Pipeline, type StreamPipeline } from '../logql/log/pipeline.js';
+import { parseQuery } from '../logql/syntax/parser.js';
+
+/*
+ * Delete requests at query time (Loki's deletion.SetupPipeline): lines a tenant's delete request matches
+ * are hidden from log and metric queries, wherever they are read (the ingester's memory or stored chunks),
+ * until the compactor has removed them for good. The querier owns this seam; deletion/ implements it.
+ */
+
+/** One delete request piece: lines of streams its matchers match, in [start, end] (ns), that its query keeps. */
+export interface DeleteFilter {
+  readonly query: string;
+  readonly matchers: readonly LabelMatcher[];
+  /** Unix ns, inclusive. */
+  readonly start: bigint;
+  /** Unix ns, inclusive. */
+  readonly end: bigint;
+}
+
+/** Where the querier learns a tenant's delete requests. */
+export interface DeleteFilterSource {
+  /** The filters of `tenant` overlapping [from, through] (ns). */
+  filtersFor(tenant: string, from: bigint, through: bigint): Promise<readonly DeleteFilter[]>;
+}
+
+/** A delete that applies to one stream, as plain data for a shard (which may run on a worker thread). */
+export interface StreamDelete {
+  /** The request's query; its pipeline decides which lines of the range go (none: all of them). */
+  readonly query: string;
+  readonly start: bigint;
+  readonly end: bigint;
+}
+
+/**
+ * The streams with the deletes of their tenant whose matchers match their labels attached. For `a|b`,
+ * each stream's own tenant's (`tenantOf`).
+ */
+export async function withDeletes<S extends { readonly labels: Labels; readonly deletes?: readonly StreamDelete[] }>(
+  source: DeleteFilterSource | undefined,
+  streams: S[],
+  tenantOf: (s: S) => string,
+  from: bigint,
+  through: bigint,
+): Promise<S[]> {
+  if (!source || streams.length === 0) return streams;
+  const byTenant = new Map<string, readonly DeleteFilter[]>();
+  for (const s of streams) {
+    const t = tenantOf(s);
+    if (!byTenant.has(t)) byTenant.set(t, await source.filtersFor(t, from, through));
+  }
+  return streams.map((s) => {
+    const deletes = byTenant.get(tenantOf(s))!.filter((f) => matchesAll(f.matchers, s.labels));
+    return deletes.length === 0 ? s : { ...s, deletes: deletes.map((f) => ({ query: f.query, start: f.start, end: f.end })) };
+  });
+}
+
+function matchesAll(matchers: readonly LabelMatcher[], labels: Labels): boolean {
+  return matchers.every((m) => m.matches(getLabel(labels, m.name) ?? ''));
+}
+
+/** Says whether a line of the stream is deleted; made once per stream, called per line without allocating. */
+export type DeletedLine = (ts: bigint, line: string, metadata: readonly Label[]) => boolean;
+
+/** Compiles deletes' pipelines once per query (a shard's streams share their requests). */
+export class DeletePipelines {
+  private readonly compiled = new Map<string, Pipeline | undefined>();
+
+  /** The test of deleted lines for one stream, or undefined when no delete applies to it. */
+  forStream(labels: Labels, deletes: readonly StreamDelete[] | undefined): DeletedLine | undefined {
+    if (!deletes || deletes.length === 0) return undefined;
+    const starts = deletes.map((d) => d.start);
+    const ends = deletes.map((d) => d.end);
+    const pipelines: Array<StreamPipeline | undefined> = deletes.map((d) => this.pipeline(d.query)?.forStream(labels));
+    const n = deletes.length;
+    return (ts, line, metadata) => {
+      for (let i = 0; i < n; i++) {
+        if (ts < starts[i]! || ts > ends[i]!) continue;
+        const p = pipelines[i];
+        if (p === undefined || p.run(line, ts, metadata) !== undefined) return true;
+      }
+      return false;
+    };
+  }
+
+  private pipeline(query: string): Pipeline | undefined {
+    if (!this.compiled.has(query)) {
+      const expr = parseQuery(query);
+      const stages = expr.kind === 'log_selector' ? expr.pipeline : [];
+      this.compiled.set(query, stages.length === 0 ? undefined : compilePipeline(stages));
+    }
+    return this.compiled.get(query);
+  }
+}
