@@ -286,6 +286,14 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** Loki's delete API (pkg/compactor/deletion/metrics.go), fed by server/delete-routes.ts. */
+  readonly deleteRequestsReceived = new Counter({
+    name: 'loki_compactor_delete_requests_received_total',
+    help: 'Number of delete requests received per user',
+    labelNames: ['user'],
+    registers: [this.registry],
+  });
+
   /**
    * Every HTTP request, as Loki's server middleware counts them: the loki-mixin's dashboards and alerts are
    * built on this one. `route` is the path pattern made a label value (`loki_api_v1_push`), `ws` whether it

@@ -13,6 +13,9 @@ import { QueryEngine } from '../frontend/query-engine.js';
 import type { ShardRunner } from '../querier/shard-runner.js';
 import { queryLogFields } from '../frontend/query-log.js';
 import { createApp } from '../server/app.js';
+import { DeleteFilterCache } from '../deletion/query-filters.js';
+import { DeleteRequestStore } from '../deletion/store.js';
+import { registerDeleteRoutes } from '../server/delete-routes.js';
 import { registerDetectedRoutes } from '../server/detected-routes.js';
 import { toHttpError } from '../server/http-errors.js';
 import { registerMetadataRoutes } from '../server/metadata-routes.js';
@@ -138,10 +141,21 @@ const BUILDERS: Readonly<Record<ModuleName, (ctx: BuildContext) => Service>> = {
     return { name: 'distributor' };
   },
 
-  querier: ({ config, opts, app, built }) => {
+  querier: ({ config, opts, metrics, app, built }) => {
+    // Delete requests: Loki serves their API from the compactor; until that module exists, the querier
+    // that hides their lines serves it (deletion/README.md).
+    const deleteRequests = new DeleteRequestStore(built.store!.objects);
+    const deletes = new DeleteFilterCache(deleteRequests, { modeOf: (t) => built.limits.forTenant(t).deletion_mode });
+    registerDeleteRoutes(app, config, {
+      store: deleteRequests,
+      limits: built.limits,
+      log: opts.log,
+      received: (tenant) => metrics.deleteRequestsReceived.inc({ user: tenant }),
+    });
     const querier = new Querier(built.ingester!, built.store!, {
       discoverLogLevels: (tenant) => built.limits.forTenant(tenant).discover_log_levels,
       ...queryShards(config, built.store!, opts.log),
+      deletes,
     });
     const metadata = new MetadataQuerier(built.ingester!, built.store!);
     built.querier = querier;
