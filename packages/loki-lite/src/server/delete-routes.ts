@@ -62,7 +62,7 @@ export function registerDeleteRoutes(app: FastifyInstance, config: Config, deps:
   const list = async (req: FastifyRequest, reply: FastifyReply) => {
     const tenant = tenantFor(req);
     const answer = mergePieces(await store.forTenant(tenant)).sort((a, b) => a.created_at - b.created_at);
-    return reply.type('application/json').send(JSON.stringify(answer) + '\n');
+    return sendJson(reply, answer);
   };
 
   const cancel = async (req: FastifyRequest, reply: FastifyReply) => {
@@ -87,7 +87,7 @@ export function registerDeleteRoutes(app: FastifyInstance, config: Config, deps:
     } catch (e) {
       throw new LokiError('internal', 'cache_generation', `error getting cache generation number ${(e as Error).message}`);
     }
-    return reply.type('application/json').send(JSON.stringify(gen) + '\n');
+    return sendJson(reply, gen);
   };
 
   app.post('/loki/api/v1/delete', add);
@@ -95,6 +95,11 @@ export function registerDeleteRoutes(app: FastifyInstance, config: Config, deps:
   app.get('/loki/api/v1/delete', list);
   app.delete('/loki/api/v1/delete', cancel);
   app.get('/loki/api/v1/cache/generation_numbers', generation);
+}
+
+/** JSON as Go's json.Encoder writes it, with Loki's bare content type (a string body would gain a charset). */
+function sendJson(reply: FastifyReply, body: unknown): FastifyReply {
+  return reply.header('content-type', 'application/json').send(Buffer.from(JSON.stringify(body) + '\n'));
 }
 
 /** Loki's JSON of one request (its pieces merged): times as model.Time encodes them, unix seconds. */
