@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 // Tests run on the TypeScript sources; the alias points workspace imports at src so a test never needs a
 // stale dist/ of another package. Tests that spawn the real server (WAL crash test) use the built bin.
 const QUERY_TESTS = [
-  'packages/loki-lite/src/server/{compat,query,query-admission,dedup,grafana,detected,storage-backends,multi-tenant}.test.ts',
+  'packages/loki-lite/src/server/{compat,query,query-admission,dedup,grafana,detected,storage-backends,multi-tenant,delete}.test.ts',
   'packages/loki-lite/src/{querier,frontend}/**/*.test.ts',
 ];
 
