@@ -27,14 +27,8 @@ describe('config', () => {
     expect(config.auth_enabled).toBe(true);
     const named = warnings.map((w) => w.split(' ')[2]).sort();
     // querier.max_concurrent is a real key now (frontend/admission.ts), so the seed's querier section warns of nothing
-    expect(named).toEqual([
-      'compactor.delete_request_store',
-      'compactor.retention_enabled',
-      'limits_config.retention_period',
-      'limits_config.volume_enabled',
-      'pattern_ingester',
-      'ruler',
-    ]);
+    // compactor and limits_config.retention_period are real keys now (compactor/)
+    expect(named).toEqual(['limits_config.volume_enabled', 'pattern_ingester', 'ruler']);
     expect(config.querier.max_concurrent).toBe(4);
   });
 

@@ -117,6 +117,19 @@ export const KNOWN_UNIMPLEMENTED: readonly string[] = [
   'common.instance_addr',
   'common.instance_interface_names',
   'common.persist_tokens',
+  // compactor: one compactor per cluster needs no ring; retries, timeouts and the delete store's layout are
+  // not configurable yet
+  'compactor.compactor_ring',
+  'compactor.retention_table_timeout',
+  'compactor.retention_backoff_config',
+  'compactor.delete_request_store_key_prefix',
+  'compactor.delete_request_store_db_type',
+  'compactor.backup_delete_request_store_db_type',
+  'compactor.upload_parallelism',
+  'compactor.horizontal_scaling_mode',
+  'compactor.worker_config',
+  'compactor.jobs_config',
+  'compactor.deletion_marker_object_store_prefix',
   'common.compactor_address',
   'common.compactor_grpc_address',
   'common.scratch_path',
@@ -239,10 +252,8 @@ export const KNOWN_UNIMPLEMENTED: readonly string[] = [
   'query_range.cache_label_results',
   'query_range.label_results_cache',
 
-  // limits_config: ingestion, stream and query limits loki-lite enforces are in the schema. Not acted on yet:
-  // retention and deletion,
-  'limits_config.retention_period',
-  'limits_config.retention_stream',
+  // limits_config: ingestion, stream, query, retention and deletion limits loki-lite enforces are in the schema.
+  // Not acted on yet:
   'limits_config.allow_deletes',
   // ingestion policies and checks,
   'limits_config.increment_duplicate_timestamp',

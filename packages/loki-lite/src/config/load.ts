@@ -86,6 +86,10 @@ function resolveDerived(config: Config): string[] {
   }
   const prefix = config.common.path_prefix;
   if (config.ingester.wal.dir === '') config.ingester.wal.dir = prefix ? path.join(prefix, 'wal') : 'wal';
+  // Loki's applyPathPrefixDefaults: a working directory left at its default moves under the path prefix.
+  if (prefix && config.compactor.working_directory === COMPACTOR_DEFAULT_WORKING_DIRECTORY) {
+    config.compactor.working_directory = path.join(prefix, 'compactor');
+  }
   const configs = config.schema_config.configs.sort((a, b) => (a.from < b.from ? -1 : 1));
   if (configs.length === 0) problems.push('schema_config.configs: at least one period config is required');
   const stores = new Set(configs.map((c) => (c.object_store === 'aws' ? 's3' : c.object_store)));
@@ -101,7 +105,32 @@ function resolveDerived(config: Config): string[] {
     if (!s3 || s3.bucketnames === '') problems.push('storage_config.aws.bucketnames: required when object_store is s3');
     else if (s3.bucketnames.includes(',')) problems.push('storage_config.aws.bucketnames: several buckets are not supported yet; name one');
   }
+  problems.push(...resolveCompactor(config));
   if (config.ingester.chunk_block_size <= 0) problems.push('ingester.chunk_block_size: must be positive');
   if (config.ingester.chunk_target_size <= 0) problems.push('ingester.chunk_target_size: must be positive');
   return problems;
 }
+
+const COMPACTOR_DEFAULT_WORKING_DIRECTORY = '/var/loki/compactor';
+
+/**
+ * Loki's compactor Config.Validate (3.x), with its texts as `invalid compactor config: ...` as Loki's start
+ * reports them, and its adjustment of the retention interval: 0 means the compaction interval, and one
+ * equal to the compaction interval gets min(10m, interval/2) more, so retention and compaction do not
+ * start together (15m with the defaults).
+ */
+function resolveCompactor(config: Config): string[] {
+  const c = config.compactor;
+  const invalid = (text: string) => [`invalid compactor config: ${text}`];
+  if (c.max_compaction_parallelism < 1) return invalid('max compaction parallelism must be >= 1');
+  if (!c.retention_enabled) return [];
+  if (c.delete_request_store === '') return invalid('compactor.delete-request-store should be configured when retention is enabled');
+  if (c.apply_retention_interval === 0n) c.apply_retention_interval = c.compaction_interval;
+  if (c.apply_retention_interval === c.compaction_interval) {
+    const jitter = c.apply_retention_interval / 2n;
+    c.apply_retention_interval += jitter < TEN_MINUTES ? jitter : TEN_MINUTES;
+  }
+  return [];
+}
+
+const TEN_MINUTES = 600n * 1_000_000_000n;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { byteSize, csvList, dayTime, duration, port } from '@loki-lite/shared';
+import { byteSize, csvList, dayTime, duration, formatPromDuration, port } from '@loki-lite/shared';
+import { parseMatchers } from '../logql/syntax/parser.js';
 
 /*
  * The loki-lite configuration: Loki's own YAML keys and Loki's defaults. This schema is the single source of
@@ -32,6 +33,30 @@ const periodConfig = z.strictObject({
     period: duration.refine((d) => d === 24n * 3600n * 1_000_000_000n, 'the tsdb index period must be 24h'),
   }),
 });
+
+const HOUR = 3600n * 1_000_000_000n;
+
+/**
+ * One `limits_config.retention_stream` rule, as Loki's Limits.Validate checks it: the selector is label
+ * matchers only, and the period at least 24h (Loki's texts). Only the compactor reads it.
+ */
+const streamRetention = z
+  .strictObject({
+    selector: z.string(),
+    priority: z.number().int().default(0),
+    period: duration,
+  })
+  .superRefine((rule, ctx) => {
+    try {
+      parseMatchers(rule.selector);
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', path: ['selector'], message: `invalid labels matchers: ${(e as Error).message}` });
+    }
+    if (rule.period < 24n * HOUR) {
+      ctx.addIssue({ code: 'custom', path: ['period'], message: `retention period must be >= 24h was ${formatPromDuration(rule.period)}` });
+    }
+  });
+export type StreamRetention = z.output<typeof streamRetention>;
 
 export const configSchema = z.strictObject({
   target: z.string().default('all'),
@@ -164,15 +189,11 @@ export const configSchema = z.strictObject({
       deletion_mode: z
         .enum(['disabled', 'filter-only', 'filter-and-delete'], { error: 'unknown deletion mode: must be one of disabled|filter-only|filter-and-delete' })
         .default('filter-and-delete'),
-    })
-    .prefault({}),
-  // The delete API's keys of Loki's compactor block (deletion/); the compactor's own keys join them here.
-  compactor: z
-    .strictObject({
-      // A delete request may be cancelled this long after it was made; the compactor deletes only after it.
-      delete_request_cancel_period: duration.default(24n * 3600n * 1_000_000_000n),
-      // A delete request with line filters is cut into pieces of at most this long (0: not cut).
-      delete_max_interval: duration.default(24n * 3600n * 1_000_000_000n),
+      // How long stored data is kept once compactor.retention_enabled is on; 0 keeps it for ever (Loki 2.8+).
+      retention_period: duration.default(0n),
+      // Per-stream retention rules: the matching rule of highest priority (on a tie the shortest period)
+      // wins over retention_period (compactor/retention/expiration.ts).
+      retention_stream: z.array(streamRetention).default([]),
     })
     .prefault({}),
   querier: z
@@ -219,6 +240,30 @@ export const configSchema = z.strictObject({
       period: duration.default(10_000_000_000n),
     })
     .prefault({}),
+  // Loki's compactor (pkg/compactor/config.go): index compaction and retention. The delete_* keys belong
+  // to the delete API.
+  compactor: z
+    .strictObject({
+      // Where retention keeps its marker files. Loki's default; under common.path_prefix it is
+      // <path_prefix>/compactor (config/load.ts).
+      working_directory: z.string().default('/var/loki/compactor'),
+      compaction_interval: duration.default(10n * 60n * 1_000_000_000n),
+      // 0 runs retention as often as compaction (plus Loki's jitter, config/load.ts).
+      apply_retention_interval: duration.default(0n),
+      retention_enabled: z.boolean().default(false),
+      retention_delete_delay: duration.default(2n * HOUR),
+      retention_delete_worker_count: z.number().int().default(150),
+      delete_request_store: z.string().default(''),
+      delete_batch_size: z.number().int().default(70),
+      delete_request_cancel_period: duration.default(24n * HOUR),
+      delete_max_interval: duration.default(24n * HOUR),
+      // Tables compacted at once.
+      max_compaction_parallelism: z.number().int().default(1),
+      // Compact only the N newest tables (0: all), leaving out the N latest (0: none).
+      tables_to_compact: z.number().int().min(0).default(0),
+      skip_latest_n_tables: z.number().int().min(0).default(0),
+    })
+    .prefault({}),
   operational_config: z
     .strictObject({
       // Count the bytes of lines dropped as duplicates in loki_ingester_duplicate_log_bytes_total.
@@ -237,3 +282,4 @@ export type PeriodConfig = z.output<typeof periodConfig>;
 export type LimitsConfig = Config['limits_config'];
 export type IngesterConfig = Config['ingester'];
 export type DeletionMode = LimitsConfig['deletion_mode'];
+export type CompactorConfig = Config['compactor'];
