@@ -294,6 +294,87 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** Loki's compactor metrics (pkg/compactor/metrics.go), fed by compactor/compactor.ts. */
+  readonly compactTablesOperations = new Counter({
+    name: 'loki_boltdb_shipper_compact_tables_operation_total',
+    help: 'Total number of tables compaction done by status',
+    labelNames: ['status'],
+    registers: [this.registry],
+  });
+  readonly compactTablesDuration = new Gauge({
+    name: 'loki_boltdb_shipper_compact_tables_operation_duration_seconds',
+    help: 'Time (in seconds) spent in compacting all the tables',
+    registers: [this.registry],
+  });
+  readonly compactTablesLastSuccess = new Gauge({
+    name: 'loki_boltdb_shipper_compact_tables_operation_last_successful_run_timestamp_seconds',
+    help: 'Unix timestamp of the last successful compaction run',
+    registers: [this.registry],
+  });
+  readonly applyRetentionOperations = new Counter({
+    name: 'loki_compactor_apply_retention_operation_total',
+    help: 'Total number of attempts done to apply retention with status',
+    labelNames: ['status'],
+    registers: [this.registry],
+  });
+  readonly applyRetentionDuration = new Gauge({
+    name: 'loki_compactor_apply_retention_operation_duration_seconds',
+    help: 'Time (in seconds) spent in applying retention',
+    registers: [this.registry],
+  });
+  readonly applyRetentionLastSuccess = new Gauge({
+    name: 'loki_compactor_apply_retention_last_successful_run_timestamp_seconds',
+    help: 'Unix timestamp of the last successful retention run',
+    registers: [this.registry],
+  });
+  readonly compactorRunning = new Gauge({
+    name: 'loki_boltdb_shipper_compactor_running',
+    help: 'Value will be 1 if compactor is currently running on this instance',
+    registers: [this.registry],
+  });
+  /** Retention's marker and sweeper metrics (pkg/compactor/retention/metrics.go), without Loki's `from` label. */
+  readonly retentionTablesProcessed = new Counter({
+    name: 'loki_boltdb_shipper_retention_marker_table_processed_total',
+    help: 'Total amount of table processed for each user per action. Empty string for user_id is for common index',
+    labelNames: ['table', 'user_id', 'action'],
+    registers: [this.registry],
+  });
+  readonly retentionMarksCreated = new Counter({
+    name: 'loki_boltdb_shipper_retention_marker_count_total',
+    help: 'Total count of markers created per table.',
+    labelNames: ['table'],
+    registers: [this.registry],
+  });
+  readonly retentionTableDuration = new Histogram({
+    name: 'loki_boltdb_shipper_retention_marker_table_processed_duration_seconds',
+    help: 'Time (in seconds) spent in marking table for chunks to delete',
+    labelNames: ['table', 'status'],
+    buckets: [1, 2.5, 5, 10, 20, 40, 90, 360, 600, 1800],
+    registers: [this.registry],
+  });
+  readonly sweeperChunkDeleteDuration = new Histogram({
+    name: 'loki_boltdb_shipper_retention_sweeper_chunk_deleted_duration_seconds',
+    help: 'Time (in seconds) spent in deleting chunk',
+    labelNames: ['status'],
+    buckets: [0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 12.8],
+    registers: [this.registry],
+  });
+  readonly sweeperMarkerFilesCurrent = new Gauge({
+    name: 'loki_boltdb_shipper_retention_sweeper_marker_files_current',
+    help: 'The current total of marker files valid for deletion.',
+    registers: [this.registry],
+  });
+  readonly sweeperMarkerFileTime = new Gauge({
+    name: 'loki_boltdb_shipper_retention_sweeper_marker_file_processing_current_time',
+    help: 'The current time of creation of the marker file being processed.',
+    registers: [this.registry],
+  });
+  readonly sweeperMarkerFilesDeleted = new Counter({
+    name: 'loki_boltdb_shipper_retention_sweeper_marker_files_deleted_total',
+    help: 'The total of marker files deleted after being fully processed.',
+    registers: [this.registry],
+  });
+
   /**
    * Every HTTP request, as Loki's server middleware counts them: the loki-mixin's dashboards and alerts are
    * built on this one. `route` is the path pattern made a label value (`loki_api_v1_push`), `ws` whether it

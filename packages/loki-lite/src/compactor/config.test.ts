@@ -40,11 +40,14 @@ describe('compactor and retention config', () => {
     expect(configProblems(`${BASE}compactor: {retention_enabled: true}\n`)).toEqual([
       'invalid compactor config: compactor.delete-request-store should be configured when retention is enabled',
     ]);
-    expect(configProblems(`${BASE}compactor: {max_compaction_parallelism: 0}\n`)).toEqual(['invalid compactor config: max compaction parallelism must be >= 1']);
+    expect(configProblems(`${BASE}compactor: {max_compaction_parallelism: 0}\n`)).toEqual([
+      'invalid compactor config: max compaction parallelism must be >= 1',
+    ]);
   });
 
-  it("adjusts apply_retention_interval as Loki does: 0 is the compaction interval, and that one gets min(10m, half) more", () => {
-    const interval = (yaml: string) => parseConfig(`${BASE}compactor: {retention_enabled: true, delete_request_store: filesystem, ${yaml}}\n`).config.compactor.apply_retention_interval;
+  it('adjusts apply_retention_interval as Loki does: 0 is the compaction interval, and that one gets min(10m, half) more', () => {
+    const interval = (yaml: string) =>
+      parseConfig(`${BASE}compactor: {retention_enabled: true, delete_request_store: filesystem, ${yaml}}\n`).config.compactor.apply_retention_interval;
     expect(interval('')).toBe(15n * MINUTE); // 10m + min(10m, 5m)
     expect(interval('compaction_interval: 4m')).toBe(6n * MINUTE);
     expect(interval('compaction_interval: 4m, apply_retention_interval: 4m')).toBe(6n * MINUTE);

@@ -1,12 +1,12 @@
 import type { Labels } from '@loki-lite/shared';
-import type { ChunkRef, SeriesChunks } from './types.js';
+import type { ChunkId, ChunkRef, SeriesChunks } from './types.js';
 
 /**
  * A chunk's identity within its series: the parts its object key is made of besides tenant and fingerprint.
  * The same chunk listed by several index files (two days' tables, or the files a compacted one replaced and
  * the compacted one itself) has the same identity.
  */
-export function chunkIdentity(c: ChunkRef): string {
+export function chunkIdentity(c: ChunkId): string {
   return `${c.from}:${c.through}:${c.checksum}`;
 }
 

@@ -12,6 +12,9 @@ export interface ChunkRef {
   readonly entries: number;
 }
 
+/** What names a chunk object, with its tenant (storage/keys.ts): a ref without its statistics. */
+export type ChunkId = Pick<ChunkRef, 'fingerprint' | 'from' | 'through' | 'checksum'>;
+
 export interface SeriesChunks {
   readonly labels: Labels;
   readonly fingerprint: string;

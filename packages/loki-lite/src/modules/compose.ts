@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { ConfigError, type LevelControl, type Logger } from '@loki-lite/shared';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/schema.js';
+import { Compactor } from '../compactor/compactor.js';
 import { Distributor } from '../distributor/distributor.js';
 import { Ingester } from '../ingester/ingester.js';
 import { Metrics } from '../metrics.js';
@@ -180,6 +181,11 @@ const BUILDERS: Readonly<Record<ModuleName, (ctx: BuildContext) => Service>> = {
     registerQueryRoutes(app, config, engine);
     registerDetectedRoutes(app, config, built.metadata!, engine);
     return { name: 'query-frontend' };
+  },
+
+  compactor: ({ config, opts, metrics, built }) => {
+    const compactor = new Compactor({ config: config.compactor, store: built.store!, limits: built.limits, metrics, log: opts.log });
+    return { name: 'compactor', start: async () => compactor.start(), stop: () => compactor.stop() };
   },
 };
 

@@ -3,7 +3,8 @@ import { modulesOf } from './targets.js';
 
 describe('modulesOf: a -target and the modules it runs, dependencies first', () => {
   it.each([
-    ['all', ['store', 'server', 'ingester', 'distributor', 'querier', 'query-frontend']],
+    ['all', ['store', 'server', 'ingester', 'distributor', 'querier', 'query-frontend', 'compactor']],
+    ['backend', ['store', 'server', 'compactor']],
     ['write', ['store', 'server', 'ingester', 'distributor']],
     ['read', ['store', 'server', 'ingester', 'querier', 'query-frontend']],
     ['ingester', ['store', 'server', 'ingester']],
@@ -13,6 +14,6 @@ describe('modulesOf: a -target and the modules it runs, dependencies first', () 
   ])('%s', (target, modules) => expect(modulesOf(target)).toEqual({ modules, unknown: [] }));
 
   it('names the parts of a target that have no module yet', () => {
-    expect(modulesOf('compactor,querier,ruler')).toEqual({ modules: ['store', 'server', 'ingester', 'querier'], unknown: ['compactor', 'ruler'] });
+    expect(modulesOf('compactor,querier,ruler')).toEqual({ modules: ['store', 'server', 'compactor', 'ingester', 'querier'], unknown: ['ruler'] });
   });
 });

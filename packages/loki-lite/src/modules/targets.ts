@@ -1,11 +1,11 @@
 /*
  * Which modules a -target runs, as Loki's module graph (pkg/loki/modules.go) composes them: a target names
  * one or more modules, and every module brings the modules it depends on. The graph holds the modules
- * loki-lite has; Loki's other ones (ring, memberlist-kv, query-scheduler, index-gateway, compactor, ruler,
+ * loki-lite has; Loki's other ones (ring, memberlist-kv, query-scheduler, index-gateway, ruler,
  * pattern-ingester) join it as their issues land.
  */
 
-export const MODULES = ['server', 'store', 'ingester', 'distributor', 'querier', 'query-frontend'] as const;
+export const MODULES = ['server', 'store', 'ingester', 'distributor', 'querier', 'query-frontend', 'compactor'] as const;
 export type ModuleName = (typeof MODULES)[number];
 
 /** A module's direct dependencies: modules that must exist (and start) before it. */
@@ -18,13 +18,16 @@ const DEPENDS_ON: Readonly<Record<ModuleName, readonly ModuleName[]>> = {
   // Until ingesters answer over the network, a querier reads the memory of its own process's ingester.
   querier: ['store', 'ingester', 'server'],
   'query-frontend': ['querier', 'server'],
+  compactor: ['store', 'server'],
 };
 
 /** Loki's target names that stand for several modules. */
 const GROUPS: Readonly<Record<string, readonly ModuleName[]>> = {
-  all: ['distributor', 'ingester', 'querier', 'query-frontend'],
+  all: ['distributor', 'ingester', 'querier', 'query-frontend', 'compactor'],
   write: ['distributor', 'ingester'],
   read: ['query-frontend', 'querier'],
+  // Loki's backend also has the query-scheduler, index-gateway and ruler, which loki-lite has not.
+  backend: ['compactor'],
 };
 
 /**

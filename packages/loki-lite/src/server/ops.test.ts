@@ -43,7 +43,7 @@ describe('/services', () => {
     const res = await server.get('/services');
     expect(res.status).toBe(200);
     expect(await res.text()).toBe(
-      'store => Running\ningester => Running\ndistributor => Running\nquerier => Running\nquery-frontend => Running\nserver => Running\n',
+      'store => Running\ningester => Running\ndistributor => Running\nquerier => Running\nquery-frontend => Running\ncompactor => Running\nserver => Running\n',
     );
   });
 });

@@ -1,4 +1,4 @@
-import type { ChunkRef } from '../index/types.js';
+import type { ChunkId } from '../index/types.js';
 
 /*
  * The object key schema; nothing else builds keys.
@@ -13,7 +13,7 @@ export function periodOf(ts: bigint): number {
   return Number(ts / PERIOD_NS);
 }
 
-export function chunkKey(tenant: string, ref: ChunkRef): string {
+export function chunkKey(tenant: string, ref: ChunkId): string {
   const ms = (ns: bigint) => (ns / 1_000_000n).toString(16);
   return `chunks/${tenant}/${ref.fingerprint}/${ms(ref.from)}:${ms(ref.through)}:${ref.checksum.toString(16)}`;
 }

@@ -4,7 +4,7 @@ import { CorruptDataError } from '../util/binary.js';
 import { decodeIndex, encodeIndex, type IndexFile } from '../index/format.js';
 import { SeriesUnion } from '../index/merge.js';
 import { selectSeries } from '../index/select.js';
-import type { ChunkRef, SeriesChunks } from '../index/types.js';
+import type { ChunkId, ChunkRef, SeriesChunks } from '../index/types.js';
 import type { LabelMatcher } from '@loki-lite/shared';
 import {
   chunkKey,
@@ -119,6 +119,11 @@ export class LogStore {
     return this.objects.get(chunkKey(tenant, ref));
   }
 
+  /** Removes a chunk object (retention's sweeper, once no index names it); a missing one is not an error. */
+  async deleteChunk(tenant: string, ref: ChunkId): Promise<void> {
+    await this.objects.delete(chunkKey(tenant, ref));
+  }
+
   /** The index prefix of the schema period in force at `ts`, or undefined before the first one. */
   private prefixAt(ts: bigint): string | undefined {
     let prefix: string | undefined;
@@ -180,8 +185,14 @@ export class LogStore {
    * object stores list by prefix only), so it is for the compactor's rounds, not for queries.
    */
   async listTables(tenant: string): Promise<IndexTable[]> {
-    const tables = this.tablesOf(await this.objects.list(INDEX_ROOT)).filter((t) => t.tenant === tenant);
-    return tables.sort((a, b) => a.period - b.period || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return (await this.listAllTables()).filter((t) => t.tenant === tenant);
+  }
+
+  /** The index tables of every tenant, in period order (then name, then tenant): the compactor's round. */
+  async listAllTables(): Promise<IndexTable[]> {
+    const tables = this.tablesOf(await this.objects.list(INDEX_ROOT));
+    const order = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+    return tables.sort((a, b) => a.period - b.period || order(a.name, b.name) || order(a.tenant, b.tenant));
   }
 
   /** The tables of every tenant in `period` (one per tenant, or more when schema periods change the prefix). */
