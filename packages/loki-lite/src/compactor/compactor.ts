@@ -223,6 +223,9 @@ function groupByName(tables: readonly IndexTable[], config: CompactorConfig): In
 
 function summarize(tables: number, outcomes: readonly TableOutcome[], failedTables: number): RunSummary {
   const acted = outcomes.filter((o) => o.action !== 'skipped');
+  const oldFilesDeleted = Promise.all(acted.map((o) => o.oldFilesDeleted)).then(() => {});
+  // A failed run's summary is dropped; a failed delete of replaced files is harmless (LogStore.replaceIndexFiles).
+  oldFilesDeleted.catch(() => {});
   return {
     tables,
     compacted: acted.length,
@@ -230,6 +233,6 @@ function summarize(tables: number, outcomes: readonly TableOutcome[], failedTabl
     markedChunks: acted.reduce((n, o) => n + o.marked, 0),
     deletedTables: acted.filter((o) => o.action === 'deleted').length,
     failedTables,
-    oldFilesDeleted: Promise.all(acted.map((o) => o.oldFilesDeleted)).then(() => {}),
+    oldFilesDeleted,
   };
 }
