@@ -1,11 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../config/load.js';
+import { fileURLToPath } from 'node:url';
+import { parseFlags } from '../config/flags.js';
+import { loadConfig, parseConfig } from '../config/load.js';
 import { configProblems } from '../testing/config-problems.js';
 
 const BASE = `schema_config: {configs: [{from: "2024-04-01", store: tsdb, object_store: filesystem, schema: v13, index: {prefix: index_, period: 24h}}]}
 storage_config: {filesystem: {directory: /tmp/loki-lite-config-test}}
 `;
 const MINUTE = 60_000_000_000n;
+const EXAMPLE = fileURLToPath(new URL('../../config/retention.yaml', import.meta.url));
 const HOUR = 60n * MINUTE;
 
 describe('compactor and retention config', () => {
@@ -67,5 +70,15 @@ describe('compactor and retention config', () => {
     ]);
     const [problem] = configProblems(`${BASE}limits_config: {retention_stream: [{selector: '{a="b"} |= "x"', period: 24h}]}\n`);
     expect(problem).toMatch(/^limits_config\.retention_stream\.0\.selector: invalid labels matchers: /);
+  });
+});
+
+describe('the retention example config', () => {
+  it('loads without warnings and keeps 28 days, with retention on', () => {
+    const { config, warnings } = loadConfig(parseFlags([`-config.file=${EXAMPLE}`]));
+    expect(warnings).toEqual([]);
+    expect(config.limits_config.retention_period).toBe(672n * HOUR);
+    expect(config.compactor).toMatchObject({ retention_enabled: true, delete_request_store: 'filesystem', apply_retention_interval: 15n * MINUTE });
+    expect(config.compactor.working_directory).toBe('data/compactor');
   });
 });
