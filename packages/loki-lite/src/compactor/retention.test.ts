@@ -1,6 +1,7 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type S3rverHandle, startS3rver } from '../storage/testing/s3rver.js';
 import { chunkKey } from '../storage/keys.js';
 import { LogStore } from '../storage/log-store.js';
 import { MemoryObjectStore } from '../storage/memory/memory-store.js';
@@ -212,3 +213,27 @@ async function writesOfAWholeRun(): Promise<number> {
   await expectRetained(objects, path.join(wd.dir, 'retention', 'markers'));
   return counting.writes;
 }
+
+describe('retention on S3 (s3rver on 127.0.0.1)', () => {
+  let s3: S3rverHandle;
+  beforeAll(async () => {
+    s3 = await startS3rver();
+  });
+  afterAll(() => s3?.stop());
+
+  it('compacts, marks, sweeps and drops empty tables the same way', async () => {
+    const objects = await s3.newStore();
+    await populate(objects);
+    const wd = workingDirectory();
+    cleanups.push(wd.remove);
+    let now = Number(NOW / MS);
+    const store = new LogStore(objects, PERIODS, { waitBeforeDelete: async () => {} });
+    const { compactor } = compactorFixture({ store, workingDirectory: wd.dir, now: () => now, ...RETENTION });
+    const run = await compactor.runCompaction(true);
+    expect(run).toMatchObject({ compacted: 3, markedChunks: 4, deletedTables: 2, failedTables: 0 });
+    await run.oldFilesDeleted;
+    now += 2 * 3600_000 + 1;
+    expect(await compactor.sweep()).toEqual({ deleted: 4, kept: 0 });
+    await expectRetained(objects, path.join(wd.dir, 'retention', 'markers'));
+  });
+});
