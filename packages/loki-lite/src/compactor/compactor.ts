@@ -84,7 +84,8 @@ export class Compactor {
     const every = (interval: bigint, job: () => Promise<unknown>) => {
       const run = () => void job().catch(() => {});
       run();
-      this.stopTimers.push(ticker(Number(interval / 1_000_000n), run));
+      // an interval of 0 runs once, at start
+      if (interval > 0n) this.stopTimers.push(ticker(Number(interval / 1_000_000n), run));
     };
     every(config.compaction_interval, () => this.runCompaction(false));
     if (config.retention_enabled) {

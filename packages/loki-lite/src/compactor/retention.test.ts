@@ -9,6 +9,7 @@ import type { ObjectStore } from '../storage/object-store.js';
 import { DAY, T0, series, writeIndex } from '../storage/testing/index-fixture.js';
 import { compactorFixture, FailingWritesStore, workingDirectory } from '../testing/compactor-fixture.js';
 import type { SeriesChunks } from '../index/types.js';
+import type { TableDeletes } from './table.js';
 
 const PERIODS = [{ from: 0n, prefix: 'index_' }];
 const ALL = [{ name: 'app', type: '=~' as const, value: '.+', matches: () => true }];
@@ -147,6 +148,39 @@ describe('retention', () => {
     ).oldFilesDeleted;
     const left = await store.selectSeries('t', ALL, T0 - DAY, T0 + 2n * DAY);
     expect(left.map((s) => s.fingerprint)).toEqual([OLD[1]!.fingerprint]);
+  });
+
+  it('asks the optional deletes hook once per table and tenant with the merged series, and marks the chunks it drops', async () => {
+    const objects = new MemoryObjectStore();
+    await populate(objects);
+    const wd = workingDirectory();
+    cleanups.push(wd.remove);
+    let now = Number(NOW / MS);
+    const asked: string[] = [];
+    const deletes: TableDeletes = {
+      async apply(table, list) {
+        asked.push(`${table.name}/${table.tenant}: ${list.flatMap((s) => s.chunks).length} chunks`);
+        // a delete of the fresh stream's first chunk
+        const dropped = list.flatMap((s) => s.chunks.filter((c) => c.from === FRESH[0]!.chunks[0]!.from));
+        return { series: list.map((s) => ({ ...s, chunks: s.chunks.filter((c) => !dropped.includes(c)) })), deletedChunks: dropped };
+      },
+    };
+    const store = new LogStore(objects, PERIODS, { waitBeforeDelete: async () => {} });
+    const { compactor } = compactorFixture({ store, workingDirectory: wd.dir, now: () => now, deletes, ...RETENTION });
+    await (
+      await compactor.runCompaction(false)
+    ).oldFilesDeleted;
+    expect(asked).toEqual([]); // deletes run with retention, as in Loki
+    await (
+      await compactor.runCompaction(true)
+    ).oldFilesDeleted;
+    // retention went first: the old tables had nothing left to ask about
+    expect(asked).toEqual(['index_20422/t: 2 chunks']);
+    now += 2 * 3600_000 + 1;
+    expect(await compactor.sweep()).toEqual({ deleted: 5, kept: 0 });
+    const left = FRESH[0]!.chunks.slice(1);
+    expect(await objects.list('chunks/')).toEqual(left.map((c) => chunkKey('t', c)));
+    expect((await store.selectSeries('t', ALL, NOW - DAY, NOW)).flatMap((s) => s.chunks)).toEqual(left);
   });
 
   it('survives a store that fails at any write of the run and the sweep: a restart finishes it, nothing inside retention is lost', async () => {

@@ -6,8 +6,8 @@ import type { Expiration } from './retention/expiration.js';
 import type { Mark, MarkerFiles } from './retention/markers.js';
 
 /**
- * The delete API's part in a compaction (optional): asked once per table and tenant with the merged series
- * (less what retention removed), it answers the series to index instead (refs dropped, rewritten chunks'
+ * The delete API's part in a compaction (optional): asked in retention runs, once per table and tenant that
+ * has chunks left, with the merged series (less what retention removed); it answers the series to index instead (refs dropped, rewritten chunks'
  * new refs in place of the old) and the chunks to delete, which are marked as retention's are.
  */
 export interface TableDeletes {
@@ -51,12 +51,12 @@ export async function compactTable(table: IndexTable, deps: TableCompactionDeps)
   const marks: Mark[] = [];
   let droppedRefs = 0;
   if (deps.retention) ({ series, droppedRefs } = applyRetention(table, series, deps.retention.expiration, marks));
-  if (deps.deletes) {
+  series = series.filter((s) => s.chunks.length > 0);
+  if (deps.deletes && series.length > 0) {
     const result = await deps.deletes.apply(table, series);
-    series = result.series;
+    series = result.series.filter((s) => s.chunks.length > 0);
     for (const chunk of result.deletedChunks) marks.push({ tenant: table.tenant, chunk });
   }
-  series = series.filter((s) => s.chunks.length > 0);
   const changed = !sameRefs(merged, series);
   if (keys.length === 1 && !changed) return { action: 'skipped', mergedFiles: 0, marked: 0, droppedRefs: 0 };
   if (deps.retention) await deps.retention.markers.write(marks, deps.retention.now());
