@@ -132,7 +132,7 @@ describe('index compaction', () => {
       ticks.push(t);
       return () => (t.stopped = true);
     };
-    const log = new RecordingLogger('info');
+    const log = new RecordingLogger('debug');
     const { compactor } = compactorFixture({ store: writer, workingDirectory: wd.dir, ticker, log, compactorYaml: '{compaction_interval: 3m}' });
     const runs = () => log.withMsg(/^compaction run finished$/).length;
     compactor.start();

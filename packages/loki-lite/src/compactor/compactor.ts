@@ -186,7 +186,8 @@ export class Compactor {
       ]);
     });
     const summary = summarize(byName.length, outcomes, failedTables);
-    log.fields('info', [
+    // a run that found nothing to do says so at debug level only, so an idle compactor's log stays quiet
+    log.fields(summary.compacted > 0 || failedTables > 0 ? 'info' : 'debug', [
       ['msg', retention ? 'retention run finished' : 'compaction run finished'],
       ['tables', summary.tables],
       ['compacted', summary.compacted],
