@@ -5,6 +5,9 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../testing/test-server.js';
+import { compactorFixture, workingDirectory } from '../testing/compactor-fixture.js';
+import { FsObjectStore } from '../storage/fs/fs-store.js';
+import { LogStore } from '../storage/log-store.js';
 
 /*
  * Answers recorded from a real Loki for a fixed data set (../shared/compat beside the checkout), checked with
@@ -94,4 +97,40 @@ ingester: {max_chunk_age: 2h}
     expect(unexplained(failures)).toEqual([]);
     expect(passed).toBe(cases.length);
   }, 120_000);
+
+  it('and while and after each table of many index files is compacted into one', async () => {
+    let openGate!: () => void;
+    const gate = new Promise<void>((r) => (openGate = r));
+    const wd = workingDirectory();
+    try {
+      const store = new LogStore(new FsObjectStore(server.dir), [{ from: 0n, prefix: 'index_' }], { waitBeforeDelete: () => gate });
+      // as many index cuts would have left them: each table's series in files of three
+      for (const table of await store.listAllTables()) {
+        for (const key of await store.listTableFiles(table)) {
+          const series = await store.readIndexFile(key);
+          for (let i = 0; i < series.length; i += 3) {
+            for (const file of store.planIndex(table.tenant, series.slice(i, i + 3))) if (file.table.name === table.name) await store.writeIndexFile(file);
+          }
+          await store.objects.delete(key);
+        }
+      }
+      const tables = await store.listAllTables();
+      const files = async () => (await Promise.all(tables.map((t) => store.listTableFiles(t)))).map((f) => f.length);
+      expect(Math.max(...(await files()))).toBeGreaterThan(3);
+      const { compactor } = compactorFixture({ store, workingDirectory: wd.dir });
+      // the kit's queries run while the merged files are published beside the old ones
+      const [run, during] = await Promise.all([compactor.runCompaction(false), check()]);
+      expect(unexplained(during.failures)).toEqual([]);
+      expect(during.passed).toBe(cases.length);
+      openGate();
+      await run.oldFilesDeleted;
+      expect(await files()).toEqual(tables.map(() => 1));
+      const after = await check();
+      expect(unexplained(after.failures)).toEqual([]);
+      expect(after.passed).toBe(cases.length);
+    } finally {
+      openGate();
+      wd.remove();
+    }
+  }, 240_000);
 });
