@@ -147,6 +147,42 @@ describe('index compaction', () => {
     expect(ticks[0]!.stopped).toBe(true);
     await expect(compactor.runCompaction(false)).rejects.toThrow('compactor stopped');
   });
+
+  it('stops between tables: the table in progress finishes, the rest is left for the next start', async () => {
+    const { objects, gate, writer, wd } = setUp();
+    gate.open();
+    for (let p = 0; p < 3; p++) {
+      for (const app of ['a', 'b']) await writeIndex(writer, 't', [series(`{app="${app}"}`, [T0 + BigInt(p) * DAY, T0 + BigInt(p) * DAY + 1n])]);
+    }
+    // the run's first read of an index file waits until the test has asked the compactor to stop
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    let reading!: () => void;
+    const readStarted = new Promise<void>((r) => (reading = r));
+    const get = objects.get.bind(objects);
+    objects.get = async (key: string) => {
+      reading();
+      await released;
+      return get(key);
+    };
+    const store = new LogStore(objects, PERIODS, { waitBeforeDelete: async () => {} });
+    const { compactor } = compactorFixture({ store, workingDirectory: wd.dir });
+    const run = compactor.runCompaction(false);
+    await readStarted;
+    const stopped = compactor.stop();
+    release();
+    await stopped;
+    const summary = await run;
+    expect(summary).toMatchObject({ tables: 3, compacted: 1 });
+    await summary.oldFilesDeleted;
+    const counts = async () => Promise.all([0, 1, 2].map(async (p) => (await store.listTableFiles(tableOf(20412 + p))).length));
+    expect(await counts()).toEqual([2, 2, 1]);
+    const next = compactorFixture({ store, workingDirectory: wd.dir }).compactor;
+    await (
+      await next.runCompaction(false)
+    ).oldFilesDeleted;
+    expect(await counts()).toEqual([1, 1, 1]);
+  });
 });
 
 /** Waits for the compactor's background run (its log line): a condition, not a time. */
