@@ -294,6 +294,36 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** Loki's DeleteRequestsManager (pkg/compactor/deletion/metrics.go), fed by compactor/deletes.ts. */
+  readonly deleteRequestsProcessed = new Counter({
+    name: 'loki_compactor_delete_requests_processed_total',
+    help: 'Number of delete requests processed per user',
+    labelNames: ['user'],
+    registers: [this.registry],
+  });
+  readonly deletedLines = new Counter({
+    name: 'loki_compactor_deleted_lines',
+    help: 'Number of deleted lines per user',
+    labelNames: ['user'],
+    registers: [this.registry],
+  });
+  readonly loadPendingRequestsAttempts = new Counter({
+    name: 'loki_compactor_load_pending_requests_attempts_total',
+    help: 'Number of attempts that were made to load pending requests with status',
+    labelNames: ['status'],
+    registers: [this.registry],
+  });
+  readonly oldestPendingDeleteRequestAge = new Gauge({
+    name: 'loki_compactor_oldest_pending_delete_request_age_seconds',
+    help: 'Age of oldest pending delete request in seconds since they are over their cancellation period',
+    registers: [this.registry],
+  });
+  readonly pendingDeleteRequests = new Gauge({
+    name: 'loki_compactor_pending_delete_requests_count',
+    help: 'Count of delete requests which are over their cancellation period and have not finished processing yet',
+    registers: [this.registry],
+  });
+
   /** Loki's compactor metrics (pkg/compactor/metrics.go), fed by compactor/compactor.ts. */
   readonly compactTablesOperations = new Counter({
     name: 'loki_boltdb_shipper_compact_tables_operation_total',

@@ -159,8 +159,13 @@ export class Compactor {
     const byName = groupByName(await store.listAllTables(), config);
     const outcomes: TableOutcome[] = [];
     let failedTables = 0;
+    let skippedTables = 0;
+    await deps.deletes?.runStarted?.();
     await forEachLimited(byName, config.max_compaction_parallelism, async (tables) => {
-      if (this.stopping) return;
+      if (this.stopping) {
+        skippedTables++;
+        return;
+      }
       log.fields('info', [
         ['msg', 'compacting table'],
         ['table-name', tables[0]!.name],
@@ -185,6 +190,8 @@ export class Compactor {
         ['table-name', tables[0]!.name],
       ]);
     });
+    // Delete requests are processed only when every table has them applied; else the next run does them again.
+    await deps.deletes?.runFinished?.(failedTables === 0 && skippedTables === 0);
     const summary = summarize(byName.length, outcomes, failedTables);
     // a run that found nothing to do says so at debug level only, so an idle compactor's log stays quiet
     log.fields(summary.compacted > 0 || failedTables > 0 ? 'info' : 'debug', [

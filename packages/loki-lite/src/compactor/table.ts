@@ -7,11 +7,15 @@ import type { Mark, MarkerFiles } from './retention/markers.js';
 
 /**
  * The delete API's part in a compaction (optional): asked in retention runs, once per table and tenant that
- * has chunks left, with the merged series (less what retention removed); it answers the series to index instead (refs dropped, rewritten chunks'
- * new refs in place of the old) and the chunks to delete, which are marked as retention's are.
+ * has chunks left, with the merged series (less what retention removed); it answers the series to index
+ * instead (refs dropped, rewritten chunks' new refs in place of the old) and the chunks to delete, which are
+ * marked as retention's are. A retention run tells it when it starts and whether it went through every table
+ * when it ends (Loki's MarkPhaseStarted and MarkPhaseFinished), so that requests become processed only then.
  */
 export interface TableDeletes {
+  runStarted?(): Promise<void>;
   apply(table: IndexTable, series: readonly SeriesChunks[]): Promise<{ series: SeriesChunks[]; deletedChunks: ChunkRef[] }>;
+  runFinished?(complete: boolean): Promise<void>;
 }
 
 export interface TableCompactionDeps {

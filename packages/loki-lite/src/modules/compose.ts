@@ -3,6 +3,7 @@ import { ConfigError, type LevelControl, type Logger } from '@loki-lite/shared';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/schema.js';
 import { Compactor } from '../compactor/compactor.js';
+import { CompactorDeletes } from '../compactor/deletes.js';
 import { Distributor } from '../distributor/distributor.js';
 import { Ingester } from '../ingester/ingester.js';
 import { Metrics } from '../metrics.js';
@@ -58,6 +59,8 @@ interface Built {
   /** Every role asks this one object for a tenant's limits (Loki's overrides module). */
   readonly limits: Limits;
   store?: LogStore;
+  /** Delete requests, in the store's objects (compactor.delete_request_store names it in Loki). */
+  deleteRequests?: DeleteRequestStore;
   ingester?: Ingester;
   querier?: Querier;
   metadata?: MetadataQuerier;
@@ -119,6 +122,7 @@ const BUILDERS: Readonly<Record<ModuleName, (ctx: BuildContext) => Service>> = {
         opts.log.warn(`index: skipping ${key}, which is not a loki-lite index file (${reason}); queries read the table's other files`);
       },
     });
+    built.deleteRequests = new DeleteRequestStore(built.store.objects);
     return { name: 'store' };
   },
 
@@ -142,21 +146,16 @@ const BUILDERS: Readonly<Record<ModuleName, (ctx: BuildContext) => Service>> = {
     return { name: 'distributor' };
   },
 
-  querier: ({ config, opts, metrics, app, built }) => {
-    // Delete requests: Loki serves their API from the compactor; until that module exists, the querier
-    // that hides their lines serves it (deletion/README.md).
-    const deleteRequests = new DeleteRequestStore(built.store!.objects);
-    const deletes = new DeleteFilterCache(deleteRequests, { modeOf: (t) => built.limits.forTenant(t).deletion_mode });
-    registerDeleteRoutes(app, config, {
-      store: deleteRequests,
-      limits: built.limits,
-      log: opts.log,
-      received: (tenant) => metrics.deleteRequestsReceived.inc({ user: tenant }),
-    });
+  querier: ({ config, opts, app, built }) => {
+    // Loki's querier hides the lines of delete requests only with retention enabled (else its delete
+    // requests client is a no-op), as the compactor serves the delete API only then.
+    const deletes = config.compactor.retention_enabled
+      ? { deletes: new DeleteFilterCache(built.deleteRequests!, { modeOf: (t) => built.limits.forTenant(t).deletion_mode }) }
+      : {};
     const querier = new Querier(built.ingester!, built.store!, {
       discoverLogLevels: (tenant) => built.limits.forTenant(tenant).discover_log_levels,
       ...queryShards(config, built.store!, opts.log),
-      deletes,
+      ...deletes,
     });
     const metadata = new MetadataQuerier(built.ingester!, built.store!);
     built.querier = querier;
@@ -183,11 +182,36 @@ const BUILDERS: Readonly<Record<ModuleName, (ctx: BuildContext) => Service>> = {
     return { name: 'query-frontend' };
   },
 
-  compactor: ({ config, opts, metrics, built }) => {
-    const compactor = new Compactor({ config: config.compactor, store: built.store!, limits: built.limits, metrics, log: opts.log });
+  compactor: ({ config, opts, metrics, app, built }) => {
+    const deletes = config.compactor.retention_enabled ? compactorDeletes(config, opts, metrics, app, built) : {};
+    const compactor = new Compactor({ config: config.compactor, store: built.store!, limits: built.limits, metrics, log: opts.log, ...deletes });
     return { name: 'compactor', start: async () => compactor.start(), stop: () => compactor.stop() };
   },
 };
+
+/**
+ * Loki's initCompactor with retention enabled: the delete API's routes, and the deletes each retention run
+ * carries out (compactor/deletes.ts). Without retention Loki registers neither, and the routes answer 404.
+ */
+function compactorDeletes(config: Config, opts: ComposeOptions, metrics: Metrics, app: FastifyInstance, built: Built): { deletes: CompactorDeletes } {
+  const requests = built.deleteRequests!;
+  registerDeleteRoutes(app, config, {
+    store: requests,
+    limits: built.limits,
+    log: opts.log,
+    received: (tenant) => metrics.deleteRequestsReceived.inc({ user: tenant }),
+  });
+  const deletes = new CompactorDeletes({
+    requests,
+    store: built.store!,
+    modeOf: (t) => built.limits.forTenant(t).deletion_mode,
+    cancelPeriod: config.compactor.delete_request_cancel_period,
+    batchSize: config.compactor.delete_batch_size,
+    metrics,
+    log: opts.log,
+  });
+  return { deletes };
+}
 
 /** The runtime config reloader when runtime_config.file names files (Loki runs the module only then). */
 function runtimeConfigServices(config: Config, opts: ComposeOptions, metrics: Metrics, limits: Limits): Service[] {

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
 import { DeleteRequestStore } from '../deletion/store.js';
 import { FsObjectStore } from '../storage/fs/fs-store.js';
 import { eventually } from '../testing/eventually.js';
@@ -27,8 +28,13 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-async function start(yaml = '', dir?: string): Promise<TestServer> {
-  const server = await startTestServer(yaml, dir ? { dir } : {});
+/** Loki serves the delete API, and its querier hides deleted lines, only with retention enabled. */
+const RETENTION = { retention_enabled: true, delete_request_store: 'filesystem' };
+
+async function start(yaml = '', dir?: string, retention = true): Promise<TestServer> {
+  const tree = (parse(yaml) as Record<string, unknown> | null) ?? {};
+  const withRetention = retention ? { ...tree, compactor: { ...RETENTION, ...(tree.compactor as object | undefined) } } : tree;
+  const server = await startTestServer(stringify(withRetention), dir ? { dir } : {});
   running.add(server);
   return server;
 }
@@ -126,6 +132,20 @@ describe('the delete API', () => {
     const server = await start();
     expect((await send(server, 'POST', { query: '{app="a"} |= "x"', start: secs(-3600), end: secs(0), max_interval: '20m' })).status).toBe(204);
     expect(await list(server)).toEqual([expect.objectContaining({ start_time: Number(T) - 3600, end_time: Number(T), status: 'received' })]);
+  });
+
+  it('without compactor.retention_enabled has no routes (404, as Loki registers them only then) and hides nothing', async () => {
+    const server = await start('', undefined, false);
+    await pushStreams(server);
+    for (const method of ['GET', 'POST', 'PUT', 'DELETE']) {
+      const res = await send(server, method, { query: '{app="a"}', start: secs(0), end: secs(60), request_id: 'abcd0123' });
+      expect([method, res.status, await res.text()]).toEqual([method, 404, '404 page not found\n']);
+    }
+    expect((await server.get('/loki/api/v1/cache/generation_numbers')).status).toBe(404);
+    // A request left in the store by an earlier run with retention is not applied at query time either.
+    const store = new DeleteRequestStore(new FsObjectStore(server.dir));
+    await store.add('fake', { query: '{app="a"}', pieces: [{ startMs: Number(T) * 1000, endMs: (Number(T) + 60) * 1000 }], intervalNs: 0n });
+    expect((await logLines(server, '{kind="test"}')).a).toHaveLength(10);
   });
 
   it('answers 403 on every route for a tenant whose deletion_mode is disabled', async () => {
