@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { silentLogger, type Logger } from '@loki-lite/shared';
 import { Compactor, type Ticker } from '../compactor/compactor.js';
+import { CompactorDeletes } from '../compactor/deletes.js';
 import type { TableDeletes } from '../compactor/table.js';
+import type { DeleteRequestStore } from '../deletion/store.js';
 import { parseConfig } from '../config/load.js';
 import type { CompactorConfig, LimitsConfig } from '../config/schema.js';
 import { Limits } from '../limits/limits.js';
@@ -39,6 +41,8 @@ export interface CompactorFixtureOptions {
   readonly ticker?: Ticker;
   readonly log?: Logger;
   readonly deletes?: TableDeletes;
+  /** Delete requests to carry out in retention runs, as the compactor module wires them (instead of `deletes`). */
+  readonly deleteRequests?: DeleteRequestStore;
 }
 
 /** A Compactor over `store` with retention settings from YAML, as the compactor module builds it. */
@@ -47,15 +51,29 @@ export function compactorFixture(opts: CompactorFixtureOptions): { compactor: Co
   const config = { ...settings.compactor, working_directory: opts.workingDirectory };
   const limits = settings.limits;
   const metrics = new Metrics('test');
+  const tenantLimits = new Limits(limits, opts.overrides);
+  const deletes =
+    opts.deletes ??
+    (opts.deleteRequests &&
+      new CompactorDeletes({
+        requests: opts.deleteRequests,
+        store: opts.store,
+        modeOf: (t) => tenantLimits.forTenant(t).deletion_mode,
+        cancelPeriod: config.delete_request_cancel_period,
+        batchSize: config.delete_batch_size,
+        metrics,
+        log: opts.log ?? silentLogger,
+        ...(opts.now ? { now: opts.now } : {}),
+      }));
   const compactor = new Compactor({
     config,
     store: opts.store,
-    limits: new Limits(limits, opts.overrides),
+    limits: tenantLimits,
     metrics,
     log: opts.log ?? silentLogger,
     ...(opts.now ? { now: opts.now } : {}),
     ...(opts.ticker ? { ticker: opts.ticker } : {}),
-    ...(opts.deletes ? { deletes: opts.deletes } : {}),
+    ...(deletes ? { deletes } : {}),
   });
   return { compactor, metrics };
 }
