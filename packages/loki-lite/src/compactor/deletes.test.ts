@@ -219,6 +219,28 @@ describe('delete requests in the compactor (filter-and-delete)', () => {
   });
 });
 
+describe('delete requests beyond retention', () => {
+  it('are marked processed without work, before the batch is cut (Loki: interval beyond the longest retention)', async () => {
+    const { objects, requests, clock, compactor } = setUp({
+      compactorYaml: SETTINGS.replace('}', ', delete_batch_size: 0}'),
+      limitsYaml: '{retention_period: 48h, retention_stream: [{selector: "{app=\\"b\\"}", priority: 1, period: 24h}]}',
+    });
+    await populate(objects);
+    // now is T0+5d: the longest retention (48h) keeps from T0+3d on
+    await requests.add('t', { query: '{app="gone"}', pieces: [{ startMs: Number(T0 / MS), endMs: Number((T0 + 2n * DAY) / MS) }], intervalNs: 0n });
+    await requests.add('t', { query: '{app="kept"}', pieces: [{ startMs: Number(T0 / MS), endMs: Number((T0 + 4n * DAY) / MS) }], intervalNs: 0n });
+    const fixture = compactor();
+    await runAndSweep(fixture, clock);
+    expect(Object.fromEntries((await requests.forTenant('t')).map((p) => [p.query, p.status]))).toEqual({
+      '{app="gone"}': 'processed',
+      '{app="kept"}': 'received',
+    });
+    const scrape = await fixture.metrics.registry.metrics();
+    expect(scrape).toContain('loki_compactor_delete_requests_processed_total{user="t"} 1');
+    expect(scrape).toContain('loki_compactor_pending_delete_requests_count 1');
+  });
+});
+
 describe('delete requests that delete nothing from storage', () => {
   it('a request cancelled, one still in its cancel period (plus a minute), and a filter-only tenant', async () => {
     const cases = [

@@ -7,12 +7,15 @@ import type { ChunkRef, SeriesChunks } from '../index/types.js';
 import type { Metrics } from '../metrics.js';
 import { PERIOD_NS } from '../storage/keys.js';
 import type { IndexTable, LogStore } from '../storage/log-store.js';
+import type { RetentionLimits } from './retention/expiration.js';
 import type { TableDeletes } from './table.js';
 
 export interface CompactorDeletesOptions {
   readonly requests: DeleteRequestStore;
   readonly store: LogStore;
   readonly modeOf: (tenant: string) => DeletionMode;
+  /** The tenants' retention: a request wholly older than the longest is processed without work. */
+  readonly retention: RetentionLimits;
   /** compactor.delete_request_cancel_period, ns. */
   readonly cancelPeriod: bigint;
   /** compactor.delete_batch_size: pieces one retention run takes. */
@@ -54,6 +57,16 @@ export class CompactorDeletes implements TableDeletes {
       ]);
       return;
     }
+    const { expired, live } = this.splitByRetention(due);
+    for (const piece of expired) {
+      log.fields('info', [
+        ['msg', 'Marking delete request with interval beyond retention period as processed'],
+        ['delete_request_id', piece.requestId],
+        ['user', piece.tenant],
+      ]);
+      await this.markProcessed(piece);
+    }
+    due = live;
     this.updatePendingMetrics(due);
     this.batch = due.slice(0, this.opts.batchSize);
     if (this.batch.length < due.length) {
@@ -81,28 +94,46 @@ export class CompactorDeletes implements TableDeletes {
    * else nothing is, and the next run takes the batch again.
    */
   async runFinished(complete: boolean): Promise<void> {
-    const { requests, metrics, log } = this.opts;
     const batch = this.batch;
     this.batch = [];
     if (!complete) return;
     const left = new Set(batch.map(key));
-    for (const piece of batch) {
-      const fields: Array<[string, string | number]> = [
-        ['delete_request_id', piece.requestId],
-        ['sequence_num', piece.seq],
-        ['user', piece.tenant],
-      ];
-      try {
-        await requests.markProcessed(piece);
-      } catch (e) {
-        log.fields('error', [['msg', 'failed to mark delete request for user as processed'], ...fields, ['err', (e as Error).message]]);
-        continue;
-      }
-      left.delete(key(piece));
-      metrics.deleteRequestsProcessed.inc({ user: piece.tenant });
-      log.fields('info', [['msg', 'delete request for user marked as processed'], ...fields]);
-    }
+    for (const piece of batch) if (await this.markProcessed(piece)) left.delete(key(piece));
     if (batch.length > 0) this.updatePendingMetrics(await this.pendingPieces().catch(() => batch.filter((p) => left.has(key(p)))));
+  }
+
+  /** Loki's markRequestAsProcessed: a failure is logged, and the piece is done again by a later run. */
+  private async markProcessed(piece: DeleteRequest): Promise<boolean> {
+    const { requests, metrics, log } = this.opts;
+    const fields: Array<[string, string | number]> = [
+      ['delete_request_id', piece.requestId],
+      ['sequence_num', piece.seq],
+      ['user', piece.tenant],
+    ];
+    try {
+      await requests.markProcessed(piece);
+    } catch (e) {
+      log.fields('error', [['msg', 'failed to mark delete request for user as processed'], ...fields, ['err', (e as Error).message]]);
+      return false;
+    }
+    metrics.deleteRequestsProcessed.inc({ user: piece.tenant });
+    log.fields('info', [['msg', 'delete request for user marked as processed'], ...fields]);
+    return true;
+  }
+
+  /**
+   * Pieces whose start and end are both older than the tenant's longest retention (its retention_period
+   * and stream periods; 0 anywhere is for ever) have nothing left to delete (Loki's getMaxRetentionInterval).
+   */
+  private splitByRetention(due: readonly DeleteRequest[]): { expired: DeleteRequest[]; live: DeleteRequest[] } {
+    const expired: DeleteRequest[] = [];
+    const live: DeleteRequest[] = [];
+    for (const piece of due) {
+      const longest = longestRetentionMs(this.opts.retention, piece.tenant);
+      const oldestKept = this.now() - longest;
+      (longest > 0 && piece.startMs < oldestKept && piece.endMs < oldestKept ? expired : live).push(piece);
+    }
+    return { expired, live };
   }
 
   /** Every piece past its cancel period that storage still holds, oldest range first. */
@@ -120,6 +151,14 @@ export class CompactorDeletes implements TableDeletes {
     const ageMs = pending.length === 0 ? 0 : this.now() - (oldest + Number(cancelPeriod / 1_000_000n));
     metrics.oldestPendingDeleteRequestAge.set(Math.max(0, Math.trunc(ageMs / 1000)));
   }
+}
+
+/** The longest time (ms) any of the tenant's data is kept; 0 is for ever. */
+function longestRetentionMs(limits: RetentionLimits, tenant: string): number {
+  const { retention_period: period, retention_stream: streams } = limits.forTenant(tenant);
+  if (period === 0n || streams.some((s) => s.period === 0n)) return 0;
+  const longest = streams.reduce((max, s) => (s.period > max ? s.period : max), period);
+  return Number(longest / 1_000_000n);
 }
 
 const key = (p: DeleteRequest) => `${p.tenant}/${p.requestId}/${p.seq}`;

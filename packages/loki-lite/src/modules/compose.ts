@@ -205,6 +205,7 @@ function compactorDeletes(config: Config, opts: ComposeOptions, metrics: Metrics
     requests,
     store: built.store!,
     modeOf: (t) => built.limits.forTenant(t).deletion_mode,
+    retention: built.limits,
     cancelPeriod: config.compactor.delete_request_cancel_period,
     batchSize: config.compactor.delete_batch_size,
     metrics,

@@ -59,6 +59,7 @@ export function compactorFixture(opts: CompactorFixtureOptions): { compactor: Co
         requests: opts.deleteRequests,
         store: opts.store,
         modeOf: (t) => tenantLimits.forTenant(t).deletion_mode,
+        retention: tenantLimits,
         cancelPeriod: config.delete_request_cancel_period,
         batchSize: config.delete_batch_size,
         metrics,
