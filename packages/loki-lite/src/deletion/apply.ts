@@ -1,12 +1,12 @@
-import { getLabel, type Labels } from '@loki-lite/shared';
+import { type Labels, matchesAll } from '@loki-lite/shared';
 import type { Entry } from '../chunk/entry.js';
 import { chunkChecksum, decodeChunk } from '../chunk/format.js';
 import { MemChunk } from '../chunk/mem-chunk.js';
 import { entriesOfRuns, readChunkBlocks } from '../chunk/reader.js';
 import type { DeletionMode } from '../config/schema.js';
 import type { ChunkRef, SeriesChunks } from '../index/types.js';
-import { compilePipeline, type StreamPipeline } from '../logql/log/pipeline.js';
-import { type DeleteRequest, hasLineFilter, parseDeleteQuery } from './request.js';
+import type { Pipeline } from '../logql/log/pipeline.js';
+import { compileDeleteQuery, type DeleteRequest } from './request.js';
 
 /*
  * The compactor's part of a delete (Loki's DeleteRequest.IsDeleted and the chunk rewriter): for one index
@@ -47,26 +47,25 @@ const MS = 1_000_000n;
 const KEEP: ChunkFate = { kind: 'keep' };
 const DELETE: ChunkFate = { kind: 'delete' };
 
-/** A request compiled once: its matchers, range in ns and, with stages, its pipeline. */
+/** A request compiled once: its matchers, its range in ns and, with a filter, its pipeline. */
 interface CompiledRequest {
   readonly request: DeleteRequest;
   readonly matches: (labels: Labels) => boolean;
   readonly start: bigint;
   readonly end: bigint;
   readonly filtered: boolean;
-  readonly pipeline: ((labels: Labels) => StreamPipeline) | undefined;
+  readonly pipeline: Pipeline | undefined;
 }
 
 function compileRequest(request: DeleteRequest): CompiledRequest {
-  const expr = parseDeleteQuery(request.query);
-  const pipeline = expr.pipeline.length > 0 ? compilePipeline(expr.pipeline) : undefined;
+  const { matchers, pipeline } = compileDeleteQuery(request.query);
   return {
     request,
-    matches: (labels) => expr.matchers.every((m) => m.matches(getLabel(labels, m.name) ?? '')),
+    matches: (labels) => matchesAll(matchers, labels),
     start: BigInt(request.startMs) * MS,
     end: BigInt(request.endMs) * MS,
-    filtered: hasLineFilter(expr),
-    pipeline: pipeline && ((labels) => pipeline.forStream(labels)),
+    filtered: pipeline !== undefined,
+    pipeline,
   };
 }
 
@@ -82,7 +81,7 @@ function chunkFate(labels: Labels, ref: ChunkRef, requests: readonly CompiledReq
   if (touching.length === 0) return KEEP;
   if (touching.some((r) => !r.filtered && r.start <= fromMs && r.end >= throughMs)) return DELETE;
   const tests = touching.map((r) => {
-    const stream = r.pipeline?.(labels);
+    const stream = r.pipeline?.forStream(labels);
     return (e: Entry) =>
       e.timestamp >= r.start && e.timestamp <= r.end && (stream === undefined || stream.run(e.line, e.timestamp, e.structuredMetadata) !== undefined);
   });

@@ -1,5 +1,5 @@
-import { formatGoDuration, LokiError, parseGoDuration, parseRFC3339 } from '@loki-lite/shared';
-import { compilePipeline } from '../logql/log/pipeline.js';
+import { formatGoDuration, type LabelMatcher, LokiError, parseGoDuration, parseRFC3339 } from '@loki-lite/shared';
+import { compilePipeline, type Pipeline } from '../logql/log/pipeline.js';
 import type { LogSelectorExpr } from '../logql/syntax/ast.js';
 import { parseQuery } from '../logql/syntax/parser.js';
 
@@ -30,7 +30,8 @@ export interface DeleteRequest {
 const MS = 1_000_000n;
 const SECOND_NS = 1_000_000_000n;
 
-const bad = (message: string) => new LokiError('bad_data', 'bad_delete_request', message);
+/** A delete API request refused, with Loki's text. */
+export const badDeleteRequest = (message: string) => new LokiError('bad_data', 'bad_delete_request', message);
 
 /**
  * Loki's parseDeletionQuery: a log selector (with any pipeline stages), validated as queries are, its
@@ -43,7 +44,7 @@ export function parseDeleteQuery(query: string): LogSelectorExpr {
     compilePipeline(expr.pipeline);
     return expr;
   } catch (e) {
-    throw bad(`invalid query expression: ${(e as Error).message}`);
+    throw badDeleteRequest(`invalid query expression: ${(e as Error).message}`);
   }
 }
 
@@ -53,6 +54,22 @@ export function parseDeleteQuery(query: string): LogSelectorExpr {
  */
 export function hasLineFilter(expr: LogSelectorExpr): boolean {
   return expr.pipeline.some((s) => s.kind === 'line_filter' || s.kind === 'label_filter');
+}
+
+/** A delete request's query compiled for deciding line by line: what the querier and the compactor both ask. */
+export interface CompiledDeleteQuery {
+  readonly matchers: readonly LabelMatcher[];
+  /**
+   * The pipeline that decides which lines of a matching stream go, or undefined when the query has no line
+   * or label filter (Loki's HasFilter): then every line in range goes, and stages such as `| json` need
+   * not run on each one only to keep it.
+   */
+  readonly pipeline: Pipeline | undefined;
+}
+
+export function compileDeleteQuery(query: string): CompiledDeleteQuery {
+  const expr = parseDeleteQuery(query);
+  return { matchers: expr.matchers, pipeline: hasLineFilter(expr) ? compilePipeline(expr.pipeline) : undefined };
 }
 
 /** The parameters of POST /loki/api/v1/delete, as given (null when absent). */
@@ -77,15 +94,15 @@ export interface NewDeleteRequest {
  * compactor.delete_max_interval (0: no limit).
  */
 export function newDeleteRequest(params: DeleteParams, nowMs: number, maxIntervalNs: bigint): NewDeleteRequest {
-  if (!params.query) throw bad('query not set');
+  if (!params.query) throw badDeleteRequest('query not set');
   const expr = parseDeleteQuery(params.query);
-  if (!params.start) throw bad('start time not set');
+  if (!params.start) throw badDeleteRequest('start time not set');
   const start = parseDeleteTime(params.start, nowMs);
-  if (start === undefined) throw bad('invalid start time: require unix seconds or RFC3339 format');
+  if (start === undefined) throw badDeleteRequest('invalid start time: require unix seconds or RFC3339 format');
   const end = parseDeleteTime(params.end ?? '', nowMs);
-  if (end === undefined) throw bad('invalid end time: require unix seconds or RFC3339 format');
-  if (end > nowMs) throw bad('deletes in the future are not allowed');
-  if (start > end) throw bad("start time can't be greater than end time");
+  if (end === undefined) throw badDeleteRequest('invalid end time: require unix seconds or RFC3339 format');
+  if (end > nowMs) throw badDeleteRequest('deletes in the future are not allowed');
+  if (start > end) throw badDeleteRequest("start time can't be greater than end time");
   // Only requests with line filters are cut: without one, the compactor drops whole chunks anyway.
   const span = BigInt(end - start) * MS;
   let interval = hasLineFilter(expr) ? pieceInterval(params.maxInterval, span, maxIntervalNs) : 0n;
@@ -97,13 +114,13 @@ export function newDeleteRequest(params: DeleteParams, nowMs: number, maxInterva
 /** The piece length of a request with line filters (Loki's DeleteRequestHandler.interval). */
 function pieceInterval(raw: string | null, span: bigint, maxIntervalNs: bigint): bigint {
   if (!raw) {
-    if (span < SECOND_NS) throw bad('difference between start time and end time must be at least one second');
+    if (span < SECOND_NS) throw badDeleteRequest('difference between start time and end time must be at least one second');
     return maxIntervalNs === 0n || span < maxIntervalNs ? span : maxIntervalNs;
   }
   const interval = parseGoDuration(raw);
-  if (interval === undefined || interval < SECOND_NS) throw bad("invalid max_interval: valid time units are 's', 'm', 'h'");
-  if (maxIntervalNs !== 0n && interval > maxIntervalNs) throw bad(`max_interval can't be greater than ${formatGoDuration(maxIntervalNs)}`);
-  if (interval > span) throw bad(`max_interval can't be greater than the interval to be deleted (${formatGoDuration(span)})`);
+  if (interval === undefined || interval < SECOND_NS) throw badDeleteRequest("invalid max_interval: valid time units are 's', 'm', 'h'");
+  if (maxIntervalNs !== 0n && interval > maxIntervalNs) throw badDeleteRequest(`max_interval can't be greater than ${formatGoDuration(maxIntervalNs)}`);
+  if (interval > span) throw badDeleteRequest(`max_interval can't be greater than the interval to be deleted (${formatGoDuration(span)})`);
   return interval;
 }
 

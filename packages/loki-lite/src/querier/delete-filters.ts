@@ -1,6 +1,6 @@
-import { getLabel, type Label, type LabelMatcher, type Labels } from '@loki-lite/shared';
-import { compilePipeline, type Pipeline, type StreamPipeline } from '../logql/log/pipeline.js';
-import { parseQuery } from '../logql/syntax/parser.js';
+import { type Label, type LabelMatcher, type Labels, matchesAll } from '@loki-lite/shared';
+import { compileDeleteQuery } from '../deletion/request.js';
+import type { Pipeline, StreamPipeline } from '../logql/log/pipeline.js';
 
 /*
  * Delete requests at query time (Loki's deletion.SetupPipeline): lines a tenant's delete request matches
@@ -26,7 +26,7 @@ export interface DeleteFilterSource {
 
 /** A delete that applies to one stream, as plain data for a shard (which may run on a worker thread). */
 export interface StreamDelete {
-  /** The request's query; its pipeline decides which lines of the range go (none: all of them). */
+  /** The request's query; with a line or label filter its pipeline decides which lines of the range go, else all go. */
   readonly query: string;
   readonly start: bigint;
   readonly end: bigint;
@@ -55,10 +55,6 @@ export async function withDeletes<S extends { readonly labels: Labels; readonly 
   });
 }
 
-function matchesAll(matchers: readonly LabelMatcher[], labels: Labels): boolean {
-  return matchers.every((m) => m.matches(getLabel(labels, m.name) ?? ''));
-}
-
 /** Says whether a line of the stream is deleted; made once per stream, called per line without allocating. */
 export type DeletedLine = (ts: bigint, line: string, metadata: readonly Label[]) => boolean;
 
@@ -84,11 +80,7 @@ export class DeletePipelines {
   }
 
   private pipeline(query: string): Pipeline | undefined {
-    if (!this.compiled.has(query)) {
-      const expr = parseQuery(query);
-      const stages = expr.kind === 'log_selector' ? expr.pipeline : [];
-      this.compiled.set(query, stages.length === 0 ? undefined : compilePipeline(stages));
-    }
+    if (!this.compiled.has(query)) this.compiled.set(query, compileDeleteQuery(query).pipeline);
     return this.compiled.get(query);
   }
 }

@@ -1,7 +1,7 @@
 import { formatGoDuration, LokiError, type Logger } from '@loki-lite/shared';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config/schema.js';
-import { type DeleteRequest, newDeleteRequest, requestStatus } from '../deletion/request.js';
+import { badDeleteRequest as bad, type DeleteRequest, newDeleteRequest, requestStatus } from '../deletion/request.js';
 import type { DeleteRequestStore } from '../deletion/store.js';
 import type { Limits } from '../limits/limits.js';
 import { requestParams, tenantOf } from './app.js';
@@ -21,8 +21,6 @@ export interface DeleteRouteDeps {
   /** loki_compactor_delete_requests_received_total. */
   readonly received?: (tenant: string) => void;
 }
-
-const bad = (message: string) => new LokiError('bad_data', 'bad_delete_request', message);
 
 export function registerDeleteRoutes(app: FastifyInstance, config: Config, deps: DeleteRouteDeps): void {
   const { store, limits, log } = deps;
