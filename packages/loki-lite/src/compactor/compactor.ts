@@ -17,6 +17,8 @@ export const intervalTicker: Ticker = (ms, fn) => {
   return () => clearInterval(timer);
 };
 
+type JobKind = 'compaction' | 'retention' | 'sweep';
+
 /** Loki's sweeper looks for marker files every minute. */
 const SWEEP_INTERVAL_MS = 60_000;
 
@@ -41,6 +43,8 @@ export interface RunSummary {
   readonly markedChunks: number;
   readonly deletedTables: number;
   readonly failedTables: number;
+  /** Table groups a stop() left for the next start. */
+  readonly abandonedTables: number;
   /** Settles when the files the run replaced are deleted. */
   readonly oldFilesDeleted: Promise<void>;
 }
@@ -61,6 +65,12 @@ export class Compactor {
   private stopping = false;
   /** The run or sweep under way; the next waits for it. */
   private current: Promise<unknown> = Promise.resolve();
+  /**
+   * A job of each kind waiting for its turn. A tick whose kind already waits joins it instead of queueing
+   * another, as Go's ticker drops the ticks its receiver misses: an hour-long retention run leaves one
+   * sweep to do after it, not sixty.
+   */
+  private readonly waiting = new Map<JobKind, Promise<unknown>>();
 
   constructor(private readonly opts: CompactorOptions) {
     this.now = opts.now ?? Date.now;
@@ -108,16 +118,24 @@ export class Compactor {
   /** One compaction run over every table (with retention when asked and enabled), after the one under way. */
   runCompaction(applyRetention: boolean): Promise<RunSummary> {
     const retention = applyRetention && this.opts.config.retention_enabled;
-    return this.serialized(() => this.timed(retention, () => this.compactAll(retention)));
+    return this.serialized(retention ? 'retention' : 'compaction', () => this.timed(retention, () => this.compactAll(retention)));
   }
 
   /** One sweep of the marker files, after the run under way. */
   sweep(): Promise<{ deleted: number; kept: number }> {
-    return this.serialized(() => this.sweeper.sweep());
+    return this.serialized('sweep', () => this.sweeper.sweep());
   }
 
-  private serialized<T>(job: () => Promise<T>): Promise<T> {
-    const next = this.current.catch(() => {}).then(() => (this.stopping ? Promise.reject(new Error('compactor stopped')) : job()));
+  private serialized<T>(kind: JobKind, job: () => Promise<T>): Promise<T> {
+    const waiting = this.waiting.get(kind);
+    if (waiting) return waiting as Promise<T>;
+    const next = this.current
+      .catch(() => {})
+      .then(() => {
+        this.waiting.delete(kind);
+        return this.stopping ? Promise.reject(new Error('compactor stopped')) : job();
+      });
+    this.waiting.set(kind, next);
     this.current = next;
     return next;
   }
@@ -132,6 +150,8 @@ export class Compactor {
     try {
       const summary = await run();
       if (summary.failedTables > 0) throw new Error(`${summary.failedTables} tables failed`);
+      // a run cut short by stop() is neither a success nor a failure: the next start does it again
+      if (summary.abandonedTables > 0) return summary;
       operations.inc({ status: 'success' });
       duration.set((performance.now() - started) / 1000);
       lastSuccess.set(this.now() / 1000);
@@ -171,12 +191,14 @@ export class Compactor {
         ['table-name', tables[0]!.name],
       ]);
       for (const table of tables) {
+        const started = performance.now();
         try {
           const outcome = await compactTable(table, deps);
           outcomes.push(outcome);
-          this.record(table, outcome, retention);
+          this.record(table, outcome, retention, started);
         } catch (e) {
           failedTables++;
+          if (retention) this.opts.metrics.retentionTableDuration.observe({ table: table.name, status: 'failure' }, (performance.now() - started) / 1000);
           log.fields('error', [
             ['msg', 'failed to compact files'],
             ['table', table.name],
@@ -192,7 +214,7 @@ export class Compactor {
     });
     // Delete requests are processed only when every table has them applied; else the next run does them again.
     await deps.deletes?.runFinished?.(failedTables === 0 && skippedTables === 0);
-    const summary = summarize(byName.length, outcomes, failedTables);
+    const summary = summarize(byName.length, outcomes, failedTables, skippedTables);
     // a run that found nothing to do says so at debug level only, so an idle compactor's log stays quiet
     log.fields(summary.compacted > 0 || failedTables > 0 ? 'info' : 'debug', [
       ['msg', retention ? 'retention run finished' : 'compaction run finished'],
@@ -206,9 +228,11 @@ export class Compactor {
     return summary;
   }
 
-  private record(table: IndexTable, outcome: TableOutcome, retention: boolean): void {
-    if (!retention || outcome.action === 'skipped') return;
+  private record(table: IndexTable, outcome: TableOutcome, retention: boolean, started: number): void {
+    if (!retention) return;
     const m = this.opts.metrics;
+    m.retentionTableDuration.observe({ table: table.name, status: 'success' }, (performance.now() - started) / 1000);
+    if (outcome.action === 'skipped') return;
     m.retentionTablesProcessed.inc({ table: table.name, user_id: table.tenant, action: outcome.action });
     if (outcome.marked > 0) m.retentionMarksCreated.inc({ table: table.name }, outcome.marked);
   }
@@ -230,7 +254,7 @@ function groupByName(tables: readonly IndexTable[], config: CompactorConfig): In
   return config.tables_to_compact > 0 ? rest.slice(0, config.tables_to_compact) : rest;
 }
 
-function summarize(tables: number, outcomes: readonly TableOutcome[], failedTables: number): RunSummary {
+function summarize(tables: number, outcomes: readonly TableOutcome[], failedTables: number, abandonedTables: number): RunSummary {
   const acted = outcomes.filter((o) => o.action !== 'skipped');
   const oldFilesDeleted = Promise.all(acted.map((o) => o.oldFilesDeleted)).then(() => {});
   // A failed run's summary is dropped; a failed delete of replaced files is harmless (LogStore.replaceIndexFiles).
@@ -242,6 +266,7 @@ function summarize(tables: number, outcomes: readonly TableOutcome[], failedTabl
     markedChunks: acted.reduce((n, o) => n + o.marked, 0),
     deletedTables: acted.filter((o) => o.action === 'deleted').length,
     failedTables,
+    abandonedTables,
     oldFilesDeleted,
   };
 }
