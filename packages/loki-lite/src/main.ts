@@ -5,7 +5,7 @@ import { configYaml } from './config/print.js';
 import { loadConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
 import type { Ingester } from './ingester/ingester.js';
-import type { Ticker } from './limits/runtime-config-reloader.js';
+import type { Ticker } from './util/ticker.js';
 import { compose } from './modules/compose.js';
 import type { Admission } from './frontend/admission.js';
 import type { ObjectStore } from './storage/object-store.js';

@@ -4,7 +4,7 @@ import { compactorFixture, workingDirectory } from '../testing/compactor-fixture
 import { MemoryObjectStore } from '../storage/memory/memory-store.js';
 import { LogStore } from '../storage/log-store.js';
 import { DAY, T0, series, writeIndex } from '../storage/testing/index-fixture.js';
-import type { Ticker } from './compactor.js';
+import type { Ticker } from '../util/ticker.js';
 
 const PERIODS = [{ from: 0n, prefix: 'index_' }];
 const ALL = [{ name: '__name__', type: '=~' as const, value: '.+', matches: () => true }];

@@ -6,16 +6,7 @@ import { Expiration, type RetentionLimits } from './retention/expiration.js';
 import { MarkerFiles } from './retention/markers.js';
 import { Sweeper, forEachLimited } from './retention/sweeper.js';
 import { compactTable, type TableDeletes, type TableOutcome } from './table.js';
-
-/** Runs `fn` every `ms` until the returned function is called; tests drive it by hand. */
-export type Ticker = (ms: number, fn: () => void) => () => void;
-
-/** Timers that do not keep the process alive. */
-export const intervalTicker: Ticker = (ms, fn) => {
-  const timer = setInterval(fn, ms);
-  timer.unref();
-  return () => clearInterval(timer);
-};
+import { intervalTicker, type Ticker } from '../util/ticker.js';
 
 type JobKind = 'compaction' | 'retention' | 'sweep';
 

@@ -2,17 +2,9 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { type Logger, StartupError } from '@loki-lite/shared';
 import type { Metrics } from '../metrics.js';
+import { intervalTicker, type Ticker } from '../util/ticker.js';
 import type { Limits } from './limits.js';
 import { parseRuntimeConfig, RuntimeConfigError, type RuntimeConfigFile } from './runtime-config.js';
-
-/** Runs `tick` every `periodMs` until the returned function is called (tests pass one they tick by hand). */
-export type Ticker = (periodMs: number, tick: () => Promise<void>) => () => void;
-
-export const intervalTicker: Ticker = (periodMs, tick) => {
-  const timer = setInterval(() => void tick(), periodMs);
-  timer.unref();
-  return () => clearInterval(timer);
-};
 
 export interface RuntimeConfigReloaderDeps {
   /** runtime_config.file: a comma-separated list of files, merged from left to right. */

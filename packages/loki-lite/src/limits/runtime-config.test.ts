@@ -8,7 +8,8 @@ import { Metrics } from '../metrics.js';
 import { RecordingLogger } from '../testing/recording-logger.js';
 import { Limits } from './limits.js';
 import { parseRuntimeConfig, runtimeConfigYaml } from './runtime-config.js';
-import { RuntimeConfigReloader, type Ticker } from './runtime-config-reloader.js';
+import { RuntimeConfigReloader } from './runtime-config-reloader.js';
+import type { Ticker } from '../util/ticker.js';
 
 const BASE =
   'schema_config: {configs: [{from: "2020-01-01", store: tsdb, object_store: filesystem, schema: v13, index: {prefix: i_, period: 24h}}]}\nstorage_config: {filesystem: {directory: /tmp/x}}\n';
@@ -88,7 +89,7 @@ describe('Limits with overrides', () => {
 
 /** A ticker the test runs by hand: each tick is one reload, awaited. */
 function manualTicker(): { ticker: Ticker; tick: () => Promise<void>; periodMs: () => number | undefined } {
-  let run: (() => Promise<void>) | undefined;
+  let run: (() => unknown) | undefined;
   let period: number | undefined;
   return {
     ticker: (ms, tick) => {
@@ -96,7 +97,9 @@ function manualTicker(): { ticker: Ticker; tick: () => Promise<void>; periodMs: 
       period = ms;
       return () => (run = undefined);
     },
-    tick: () => run!(),
+    tick: async () => {
+      await run!();
+    },
     periodMs: () => period,
   };
 }

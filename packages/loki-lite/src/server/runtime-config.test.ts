@@ -2,19 +2,21 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Ticker } from '../limits/runtime-config-reloader.js';
+import type { Ticker } from '../util/ticker.js';
 import { RecordingLogger } from '../testing/recording-logger.js';
 import { qs, startTestServer, type TestServer } from '../testing/test-server.js';
 
 /** A ticker the test runs by hand: each tick is one reload of the runtime config, awaited. */
 function manualTicker(): { ticker: Ticker; tick: () => Promise<void> } {
-  let run: (() => Promise<void>) | undefined;
+  let run: (() => unknown) | undefined;
   return {
     ticker: (_ms, tick) => {
       run = tick;
       return () => (run = undefined);
     },
-    tick: () => run!(),
+    tick: async () => {
+      await run!();
+    },
   };
 }
 

@@ -5,7 +5,7 @@ import { encodePushRequestProto, type PushRequest, snappyCompress } from '@loki-
 import { parse, stringify } from 'yaml';
 import { parseConfig } from '../config/load.js';
 import { type RunningServer, startLokiLite } from '../main.js';
-import type { Ticker } from '../limits/runtime-config-reloader.js';
+import type { Ticker } from '../util/ticker.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { type Logger, silentLogger } from '@loki-lite/shared';
 
