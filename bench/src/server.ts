@@ -39,25 +39,26 @@ export const LOKI_LITE_BIN = fileURLToPath(new URL('../../packages/loki-lite/bin
  * Starts loki-lite from this checkout in a temporary folder with the embedded-default settings (filesystem
  * store, WAL on, snappy chunks), rate limits raised so the load is never refused. `nodeArgs` go to node.
  * The port is free when chosen, but another process (a test running beside this one) may bind it first;
- * the server then exits at once, and a new port is tried.
+ * the server then exits at once, and a new port is tried. With `dataDir` the server keeps its data there
+ * (data a tool wrote beforehand), and stopping it leaves the folder.
  */
-export async function startLokiLite(nodeArgs: readonly string[] = [], extraConfig = ''): Promise<BenchServer> {
+export async function startLokiLite(nodeArgs: readonly string[] = [], extraConfig = '', dataDir?: string): Promise<BenchServer> {
   for (let attempt = 1; ; attempt++) {
-    const server = await startOnce(nodeArgs, extraConfig, await freePort());
+    const server = await startOnce(nodeArgs, extraConfig, await freePort(), dataDir);
     if (server) return server;
     if (attempt === 3) throw new Error('loki-lite did not start');
   }
 }
 
 /** The started server, or undefined if it exited before it was ready. */
-async function startOnce(nodeArgs: readonly string[], extraConfig: string, port: number): Promise<BenchServer | undefined> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'bench-loki-lite-'));
+async function startOnce(nodeArgs: readonly string[], extraConfig: string, port: number, dataDir?: string): Promise<BenchServer | undefined> {
+  const dir = dataDir ?? mkdtempSync(path.join(tmpdir(), 'bench-loki-lite-'));
   const config = writeLokiLiteConfig(dir, port, extraConfig);
   const child = spawn(process.execPath, [...nodeArgs, LOKI_LITE_BIN, `-config.file=${config}`], { stdio: ['ignore', 'inherit', 'inherit'] });
   const url = `http://127.0.0.1:${port}`;
   const stop = () => {
     child.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
+    if (!dataDir) rmSync(dir, { recursive: true, force: true });
   };
   for (let i = 0; i < 200 && child.exitCode === null; i++) {
     try {
