@@ -21,7 +21,7 @@ import { startLokiLite, writeLokiLiteConfig } from './server.js';
  * 1. One day of --streams streams, a line every --interval seconds, flushed as one chunk per stream and
  *    15-minute cut and listed by one index file per cut: 96 files, as a day of ingester index cuts leaves.
  *    A loki-lite started on that folder (its own compactor held off) answers a needle log query and a
- *    metric range query over the day, each on a fresh server, 1 + --runs times; then the bench compacts
+ *    metric range query over the day, and the needle query over one stream, each on a fresh server, 1 + --runs times; then the bench compacts
  *    the table into one file (the Compactor, as the compactor module runs it) and fresh servers answer
  *    them again. Reported per
  *    query and state: the first answer (it reads and parses every index file of the table), the median and
@@ -151,6 +151,12 @@ function queries(dayStart: bigint, limit: number): QuerySpec[] {
   return [
     { name: 'needle, log query', logql: '{app="bench"} |= "Traceback"', params: { ...day, limit: String(limit), direction: 'backward' } },
     { name: 'count by app, 5m steps', logql: 'sum by (app) (count_over_time({app="bench"}[5m]))', params: { ...day, step: '300' } },
+    // one stream's chunks: little chunk work, so what the index costs shows
+    {
+      name: 'needle in one stream',
+      logql: '{app="bench", pod="worker-0"} |= "Traceback"',
+      params: { ...day, limit: String(limit), direction: 'backward' },
+    },
   ];
 }
 
