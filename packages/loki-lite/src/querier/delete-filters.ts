@@ -30,6 +30,8 @@ export interface StreamDelete {
   readonly query: string;
   readonly start: bigint;
   readonly end: bigint;
+  /** Whether the query has a line or label filter (else every line in range goes). */
+  readonly filtered: boolean;
 }
 
 /**
@@ -49,10 +51,40 @@ export async function withDeletes<S extends { readonly labels: Labels; readonly 
     const t = tenantOf(s);
     if (!byTenant.has(t)) byTenant.set(t, await source.filtersFor(t, from, through));
   }
+  const filtered = new Map<string, boolean>();
+  const isFiltered = (query: string) => {
+    if (!filtered.has(query)) filtered.set(query, compileDeleteQuery(query).pipeline !== undefined);
+    return filtered.get(query)!;
+  };
   return streams.map((s) => {
     const deletes = byTenant.get(tenantOf(s))!.filter((f) => matchesAll(f.matchers, s.labels));
-    return deletes.length === 0 ? s : { ...s, deletes: deletes.map((f) => ({ query: f.query, start: f.start, end: f.end })) };
+    if (deletes.length === 0) return s;
+    return { ...s, deletes: deletes.map((f) => ({ query: f.query, start: f.start, end: f.end, filtered: isFiltered(f.query) })) };
   });
+}
+
+/** The time span of a chunk in memory or in the store, inclusive at both ends. */
+interface ChunkSpan {
+  readonly from: bigint;
+  readonly through: bigint;
+}
+
+/**
+ * A stream less the chunks that a delete without a filter covers whole. Every line of such a chunk would be
+ * hidden, so fetching and decoding it, only to test and drop each line, is work for nothing (a request for
+ * "this noisy stream, the last 30 days" would read 30 days until the compactor processes it).
+ */
+export function withoutCoveredChunks<
+  S extends { readonly deletes?: readonly StreamDelete[]; readonly memory: readonly { minTs: bigint; maxTs: bigint }[]; readonly chunks: readonly ChunkSpan[] },
+>(s: S): S {
+  const wholeRanges = (s.deletes ?? []).filter((d) => !d.filtered);
+  if (wholeRanges.length === 0) return s;
+  const covered = (span: ChunkSpan) => wholeRanges.some((d) => d.start <= span.from && span.through <= d.end);
+  return {
+    ...s,
+    memory: s.memory.filter((m) => !covered({ from: m.minTs, through: m.maxTs })),
+    chunks: s.chunks.filter((c) => !covered(c)),
+  };
 }
 
 /** Says whether a line of the stream is deleted; made once per stream, called per line without allocating. */

@@ -5,7 +5,7 @@ import type { RangeFold } from '../logql/engine/fold.js';
 import type { Grouping, LogSelectorExpr, RangeAggregationExpr } from '../logql/syntax/ast.js';
 import { toWire } from '../logql/syntax/wire.js';
 import type { LogStore } from '../storage/log-store.js';
-import { type DeleteFilterSource, withDeletes } from './delete-filters.js';
+import { type DeleteFilterSource, withDeletes, withoutCoveredChunks } from './delete-filters.js';
 import type { IngesterReader } from './ingester-reader.js';
 import { type FoldShard, type LogsShard, mergeLogGroups, type SamplesShard, sortSeries } from './shard.js';
 import { byStream, byStreamAndTime } from './shard-plan.js';
@@ -69,7 +69,8 @@ export class Querier {
   /** The streams a selection reads ([from, through)), each with the delete requests that hide some of its lines. */
   private async sources(tenant: string, matchers: readonly LabelMatcher[], from: bigint, through: bigint): Promise<ShardStream[]> {
     const streams = await streamSources(this.memory, this.store, tenant, matchers, from, through);
-    return withDeletes(this.options.deletes, streams, (s) => s.tenant ?? tenant, from, through - 1n);
+    const withRequests = await withDeletes(this.options.deletes, streams, (s) => s.tenant ?? tenant, from, through - 1n);
+    return withRequests.map(withoutCoveredChunks).filter((s) => s.memory.length > 0 || s.chunks.length > 0);
   }
 
   /** Stops the shard runner (the worker threads). */
