@@ -5,7 +5,7 @@ import type { IngestStream, WholePushBody } from '../ingester/push-request.js';
 import type { Metrics } from '../metrics.js';
 import { TokenBucket } from '../util/token-bucket.js';
 import { type ParsedStreamLabels, withServiceName } from '../labels/service-name.js';
-import { entryBytes, entryWindow, structuredMetadataBytes, validateEntry, validateStreamLabels } from './validate.js';
+import { entryMetadataBytes, entryWindow, validateEntry, validateStreamLabels } from './validate.js';
 
 /** What the distributor hands validated streams to: the ingester (the consumer owns the interface). */
 export interface StreamSink {
@@ -89,14 +89,17 @@ export class Distributor {
     for (const stream of req.streams) {
       const batch = stream.entries;
       receivedLines += batch.count;
-      if (batch.hasMetadata) metadataBytes += structuredMetadataBytes(batch);
       let parsed;
       try {
         parsed = this.parseLabels(stream.labels, limits, labelCache);
       } catch (e) {
         if (!(e instanceof LokiError)) throw e;
         let streamBytes = 0;
-        for (let i = 0; i < batch.count; i++) streamBytes += entryBytes(batch, i);
+        for (let i = 0; i < batch.count; i++) {
+          const metadata = entryMetadataBytes(batch, i);
+          metadataBytes += metadata;
+          streamBytes += batch.lineBytes(i) + metadata;
+        }
         receivedBytes += streamBytes;
         errors.add(e.message);
         discard(e.code, batch.count, streamBytes);
@@ -105,7 +108,10 @@ export class Distributor {
       // Only when an entry is rejected is a list of the accepted ones built; usually the batch goes on whole.
       let accepted: number[] | undefined;
       for (let i = 0; i < batch.count; i++) {
-        const bytes = entryBytes(batch, i); // as received: validation may truncate the line
+        // Each entry's metadata is read once (it is decoded on each read): for the received, metadata and valid bytes.
+        const metadata = entryMetadataBytes(batch, i);
+        metadataBytes += metadata;
+        const bytes = batch.lineBytes(i) + metadata; // as received: validation may truncate the line
         receivedBytes += bytes;
         const error = validateEntry(batch, i, parsed.labelsString, limits, window);
         if (error) {
@@ -115,7 +121,7 @@ export class Distributor {
           continue;
         }
         accepted?.push(i);
-        validBytes += limits.max_line_size_truncate ? entryBytes(batch, i) : bytes;
+        validBytes += limits.max_line_size_truncate ? batch.lineBytes(i) + metadata : bytes;
       }
       const entries = accepted ? batch.select(accepted) : batch;
       if (entries.count === 0) continue;

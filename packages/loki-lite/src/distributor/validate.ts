@@ -123,14 +123,10 @@ export function validateEntry(batch: EntryBatch, i: number, labelsString: string
 
 /** Bytes entry `i` counts for rate limits and metrics: its line plus its structured metadata. */
 /** The bytes of the batch's structured metadata (names and values), as Loki counts them. */
-export function structuredMetadataBytes(batch: EntryBatch): number {
+/** The structured metadata bytes of one entry (names and values), as Loki counts them. */
+export function entryMetadataBytes(batch: EntryBatch, i: number): number {
+  if (!batch.hasMetadata) return 0;
   let n = 0;
-  for (let i = 0; i < batch.count; i++) for (const l of batch.structuredMetadata(i)) n += l.name.length + l.value.length;
-  return n;
-}
-
-export function entryBytes(batch: EntryBatch, i: number): number {
-  let n = batch.lineBytes(i);
-  if (batch.hasMetadata) for (const l of batch.structuredMetadata(i)) n += l.name.length + l.value.length;
+  for (const l of batch.structuredMetadata(i)) n += l.name.length + l.value.length;
   return n;
 }
