@@ -153,16 +153,7 @@ describe('index compaction', () => {
     gate.open();
     await writeIndex(writer, 't', [series('{app="a"}', [T0, T0 + 1n])]);
     await writeIndex(writer, 't', [series('{app="b"}', [T0, T0 + 1n])]);
-    let release!: () => void;
-    const released = new Promise<void>((r) => (release = r));
-    let reading!: () => void;
-    const readStarted = new Promise<void>((r) => (reading = r));
-    const get = objects.get.bind(objects);
-    objects.get = async (key: string) => {
-      reading();
-      await released;
-      return get(key);
-    };
+    const { readStarted, release } = holdReads(objects);
     const store = new LogStore(objects, PERIODS, { waitBeforeDelete: async () => {} });
     const log = new RecordingLogger('debug');
     const { compactor } = compactorFixture({ store, workingDirectory: wd.dir, log });
@@ -184,16 +175,7 @@ describe('index compaction', () => {
       for (const app of ['a', 'b']) await writeIndex(writer, 't', [series(`{app="${app}"}`, [T0 + BigInt(p) * DAY, T0 + BigInt(p) * DAY + 1n])]);
     }
     // the run's first read of an index file waits until the test has asked the compactor to stop
-    let release!: () => void;
-    const released = new Promise<void>((r) => (release = r));
-    let reading!: () => void;
-    const readStarted = new Promise<void>((r) => (reading = r));
-    const get = objects.get.bind(objects);
-    objects.get = async (key: string) => {
-      reading();
-      await released;
-      return get(key);
-    };
+    const { readStarted, release } = holdReads(objects);
     const store = new LogStore(objects, PERIODS, { waitBeforeDelete: async () => {} });
     const { compactor, metrics } = compactorFixture({ store, workingDirectory: wd.dir });
     const run = compactor.runCompaction(false);
@@ -216,6 +198,21 @@ describe('index compaction', () => {
     expect(await counts()).toEqual([1, 1, 1]);
   });
 });
+
+/** Makes every read of `objects` wait until `release()`; `readStarted` settles at the first one. */
+function holdReads(objects: MemoryObjectStore): { readStarted: Promise<void>; release: () => void } {
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  let reading!: () => void;
+  const readStarted = new Promise<void>((r) => (reading = r));
+  const get = objects.get.bind(objects);
+  objects.get = async (key: string) => {
+    reading();
+    await released;
+    return get(key);
+  };
+  return { readStarted, release };
+}
 
 /** Waits for the compactor's background run (its log line): a condition, not a time. */
 async function waitFor(check: () => boolean): Promise<void> {
