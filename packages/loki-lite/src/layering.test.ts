@@ -21,6 +21,8 @@ const LAYERS: ReadonlyArray<readonly string[]> = [
   ['iter'],
   ['storage'],
   ['limits', 'deletion'],
+  // a shard of a query over chunks: the querier runs it over the store, the ingester over its memory
+  ['shard'],
   ['ingester', 'querier'],
   ['distributor', 'frontend', 'compactor'],
   ['server'],

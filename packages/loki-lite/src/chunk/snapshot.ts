@@ -63,7 +63,7 @@ export interface MemoryStreamStats {
 /**
  * Bytes in shared memory: a query's worker threads read a snapshot's blocks in place, where a posted
  * Buffer would be copied whole (the 100 MB of blocks of a busy ingester took 2.8–3.4 s to post copied,
- * 60–100 ms shared: see querier/pool/README.md).
+ * 60–100 ms shared: see shard/pool/README.md).
  */
 export function sharedBytes(length: number): Buffer {
   return Buffer.from(new SharedArrayBuffer(length));

@@ -8,7 +8,7 @@ import { parseQuery } from '../logql/syntax/parser.js';
 import type { Admission } from './admission.js';
 import type { LogQuery, Querier } from '../querier/querier.js';
 import { selectLogsSplit } from './split.js';
-import { newQueryStats, queryTimeoutError, type QueryStats, type StreamResult } from '../querier/types.js';
+import { newQueryStats, queryTimeoutError, type QueryStats, type StreamResult } from '../shard/types.js';
 import { alignRangeToStep } from './step-align.js';
 import type { QueryRecord } from './query-log.js';
 import type { Limits } from '../limits/limits.js';

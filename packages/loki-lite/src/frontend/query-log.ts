@@ -1,5 +1,5 @@
 import { formatGoDuration, formatSIBytes, type LogFields } from '@loki-lite/shared';
-import type { QueryStats } from '../querier/types.js';
+import type { QueryStats } from '../shard/types.js';
 
 /*
  * The line Loki logs for every range and instant query it answers (pkg/logql/metrics.go), which operators

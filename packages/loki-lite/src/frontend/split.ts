@@ -1,7 +1,7 @@
 import { type Labels, printLabels } from '@loki-lite/shared';
 import type { Direction } from '../iter/direction.js';
 import type { LogQuery } from '../querier/querier.js';
-import type { QueryStats, ResultEntry, StreamResult } from '../querier/types.js';
+import type { QueryStats, ResultEntry, StreamResult } from '../shard/types.js';
 
 /*
  * Log queries as Loki's query frontend answers them: split at split_queries_by_interval, each interval

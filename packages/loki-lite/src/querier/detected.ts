@@ -1,7 +1,7 @@
 import { goParseDurationSeconds, goParseFloat, humanBytes, type Labels } from '@loki-lite/shared';
 import { ERROR_DETAILS_LABEL, ERROR_LABEL, LabelsBuilder } from '../logql/log/labels-builder.js';
 import { jsonStage, logfmtStage } from '../logql/log/parsers.js';
-import type { StreamResult } from './types.js';
+import type { StreamResult } from '../shard/types.js';
 
 /*
  * Logs Drilldown's detected fields and labels, as Loki computes them: fields from a sample of the newest

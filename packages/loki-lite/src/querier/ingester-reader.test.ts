@@ -7,7 +7,7 @@ import { ingesterFixture, stopIngesterFixtures } from '../testing/ingester-fixtu
 import { type IngesterReader, matcherData } from './ingester-reader.js';
 import { MetadataQuerier } from './metadata.js';
 import { Querier } from './querier.js';
-import { newQueryStats } from './types.js';
+import { newQueryStats } from '../shard/types.js';
 
 /*
  * The seam between querier and ingester carries data only, so that it can become a network call: what the

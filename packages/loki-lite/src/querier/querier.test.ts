@@ -8,7 +8,7 @@ import { parseQuery } from '../logql/syntax/parser.js';
 import type { LogSelectorExpr, RangeAggregationExpr } from '../logql/syntax/ast.js';
 import { LogStore } from '../storage/log-store.js';
 import { Querier } from './querier.js';
-import { QUERY_TIMEOUT_MESSAGE, type QueryStats } from './types.js';
+import { QUERY_TIMEOUT_MESSAGE, type QueryStats } from '../shard/types.js';
 import { oneStreamIngester } from '../testing/one-stream-ingester.js';
 import { SlowListStore } from '../testing/slow-list-store.js';
 import { Limits } from '../limits/limits.js';

@@ -5,14 +5,14 @@ import type { RangeFold } from '../logql/engine/fold.js';
 import type { Grouping, LogSelectorExpr, RangeAggregationExpr } from '../logql/syntax/ast.js';
 import { toWire } from '../logql/syntax/wire.js';
 import type { LogStore } from '../storage/log-store.js';
-import { type DeleteFilterSource, withDeletes, withoutCoveredChunks } from './delete-filters.js';
+import { type DeleteFilterSource, withDeletes, withoutCoveredChunks } from '../shard/deletes.js';
 import type { IngesterReader } from './ingester-reader.js';
-import { type FoldShard, type LogsShard, mergeLogGroups, type SamplesShard, sortSeries } from './shard.js';
-import { byStream, byStreamAndTime } from './shard-plan.js';
-import { InProcessShards, resultOf, runShards, type ShardRunner } from './shard-runner.js';
-import type { ShardStream } from './shard.js';
+import { type FoldShard, type LogsShard, mergeLogGroups, type SamplesShard, sortSeries } from '../shard/shard.js';
+import { byStream, byStreamAndTime } from '../shard/plan.js';
+import { InProcessShards, resultOf, runShards, type ShardRunner } from '../shard/runner.js';
+import type { ShardStream } from '../shard/shard.js';
 import { streamSources } from './sources.js';
-import type { QueryStats, StreamResult } from './types.js';
+import type { QueryStats, StreamResult } from '../shard/types.js';
 
 /*
  * The querier's selections (Loki's pkg/querier/querier.go SelectLogs and SelectSamples): the lines of the

@@ -4,7 +4,7 @@ import type { ChunkRef } from '../index/types.js';
 import type { LogStore } from '../storage/log-store.js';
 import { type IngesterReader, matcherData } from './ingester-reader.js';
 import { acrossTenants, compareStrings, withTenantLabel } from './multi-tenant.js';
-import type { ShardStream } from './shard.js';
+import type { ShardStream } from '../shard/shard.js';
 
 /*
  * What a selection reads: the streams with data in its range, each with its chunks in the ingester's memory

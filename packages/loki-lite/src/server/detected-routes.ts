@@ -5,7 +5,7 @@ import { parseMatchers } from '../logql/syntax/parser.js';
 import { detectedFieldValues, detectFields, detectLabels } from '../querier/detected.js';
 import type { MetadataQuerier } from '../querier/metadata.js';
 import type { QueryEngine } from '../frontend/query-engine.js';
-import type { StreamResult } from '../querier/types.js';
+import type { StreamResult } from '../shard/types.js';
 import { requestParams, tenantOf } from './app.js';
 import { limitParam, METADATA_DEFAULT_SINCE, timeRange } from './params.js';
 import { clientGone } from './query-routes.js';

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { QUERY_TIMEOUT_MESSAGE } from '../querier/types.js';
+import { QUERY_TIMEOUT_MESSAGE } from '../shard/types.js';
 import { eventually } from '../testing/eventually.js';
 import { GatedChunkStore } from '../testing/gated-chunk-store.js';
 import { qs, startTestServer, type TestServer } from '../testing/test-server.js';

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config/schema.js';
 import { parseQuery } from '../logql/syntax/parser.js';
 import { prettify } from '../logql/syntax/print.js';
-import type { ResultEntry, StreamResult } from '../querier/types.js';
+import type { ResultEntry, StreamResult } from '../shard/types.js';
 import type { MatrixSeries, QueryEngine } from '../frontend/query-engine.js';
 import { queryTenantOf, requestParams } from './app.js';
 import { directionParam, limitParam, QUERY_RANGE_DEFAULT_SINCE, stepParam, timeRange, timestampParam } from './params.js';

@@ -1,4 +1,4 @@
-import type { QueryStats } from '../querier/types.js';
+import type { QueryStats } from '../shard/types.js';
 
 /** The `stats` block of a query answer, in Loki's shape (the summary figures are filled in). */
 export function statsJson(stats: QueryStats, execSeconds: number, queueSeconds = 0) {

@@ -5,10 +5,10 @@ import type { Config } from '../config/schema.js';
 import type { LogSelectorExpr } from '../logql/syntax/ast.js';
 import { parseQuery } from '../logql/syntax/parser.js';
 import type { Querier } from '../querier/querier.js';
-import type { StreamResult } from '../querier/types.js';
+import type { StreamResult } from '../shard/types.js';
 import { requestParams, tenantOf } from './app.js';
 import { limitParam, timestampParam } from './params.js';
-import { newQueryStats } from '../querier/types.js';
+import { newQueryStats } from '../shard/types.js';
 import type { Limits } from '../limits/limits.js';
 
 /** How often a tail looks for new lines. Loki's ingesters push as lines arrive; once a second is what a human watching sees. */

@@ -1,6 +1,7 @@
 import { type Labels, newLabelMatcher } from '@loki-lite/shared';
 import { describe, expect, it } from 'vitest';
-import { type DeleteFilter, type StreamDelete, withDeletes, withoutCoveredChunks } from './delete-filters.js';
+import type { DeleteFilter } from '../deletion/query-filters.js';
+import { type StreamDelete, withDeletes, withoutCoveredChunks } from './deletes.js';
 
 const ref = (from: bigint, through: bigint) => ({ from, through });
 const mem = (minTs: bigint, maxTs: bigint) => ({ minTs, maxTs });

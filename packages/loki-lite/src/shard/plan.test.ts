@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ChunkRef } from '../index/types.js';
 import type { ShardStream } from './shard.js';
-import { byStream, byStreamAndTime } from './shard-plan.js';
+import { byStream, byStreamAndTime } from './plan.js';
 
 const ref = (from: bigint, through: bigint, lineBytes: number): ChunkRef => ({ fingerprint: 'f', from, through, checksum: 0, size: 0, lineBytes, entries: 1 });
 const stream = (name: string, ...chunks: ChunkRef[]): ShardStream => ({ labels: [{ name: 'pod', value: name }], memory: [], chunks });

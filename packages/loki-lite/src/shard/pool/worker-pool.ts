@@ -4,7 +4,7 @@ import { Worker } from 'node:worker_threads';
 import { LokiError } from '@loki-lite/shared';
 import type { LogStore } from '../../storage/log-store.js';
 import { startUnlessAborted } from '../../util/abort.js';
-import type { ShardRunner } from '../shard-runner.js';
+import type { ShardRunner } from '../runner.js';
 import type { ShardResult, ShardTask } from '../shard.js';
 import { type FromPool, fromWire, type ToPool, wireError } from './protocol.js';
 

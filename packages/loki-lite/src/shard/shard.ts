@@ -16,7 +16,7 @@ import { fromWire } from '../logql/syntax/wire.js';
 import { chunkEdge, compareEdges, type Direction } from '../iter/direction.js';
 import { type ChunkSource, mergeChunks } from '../iter/merge-chunks.js';
 import { mergeDedup } from '../iter/merge-dedup.js';
-import { DeletePipelines, type StreamDelete } from './delete-filters.js';
+import { DeletePipelines, type StreamDelete } from './deletes.js';
 import type { ResultEntry } from './types.js';
 
 /*
@@ -33,7 +33,7 @@ export interface ShardStream {
   readonly labels: Labels;
   readonly memory: readonly MemoryChunkSnapshot[];
   readonly chunks: readonly ChunkRef[];
-  /** The tenant's delete requests that match this stream: their lines are not read (delete-filters.ts). */
+  /** The tenant's delete requests that match this stream: their lines are not read (deletes.ts). */
   readonly deletes?: readonly StreamDelete[];
 }
 

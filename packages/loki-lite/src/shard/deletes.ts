@@ -1,22 +1,14 @@
-import { type Label, type LabelMatcher, type Labels, matchesAll } from '@loki-lite/shared';
+import { type Label, type Labels, matchesAll } from '@loki-lite/shared';
+import type { DeleteFilter } from '../deletion/query-filters.js';
 import { compileDeleteQuery } from '../deletion/request.js';
 import type { Pipeline, StreamPipeline } from '../logql/log/pipeline.js';
 
 /*
  * Delete requests at query time (Loki's deletion.SetupPipeline): lines a tenant's delete request matches
  * are hidden from log and metric queries, wherever they are read (the ingester's memory or stored chunks),
- * until the compactor has removed them for good. The querier owns this seam; deletion/ implements it.
+ * until the compactor has removed them for good. deletion/ keeps the requests (DeleteFilterCache is the
+ * DeleteFilterSource); this is how a shard, in the querier or the ingester, applies them.
  */
-
-/** One delete request piece: lines of streams its matchers match, in [start, end] (ns), that its query keeps. */
-export interface DeleteFilter {
-  readonly query: string;
-  readonly matchers: readonly LabelMatcher[];
-  /** Unix ns, inclusive. */
-  readonly start: bigint;
-  /** Unix ns, inclusive. */
-  readonly end: bigint;
-}
 
 /** Where the querier learns a tenant's delete requests. */
 export interface DeleteFilterSource {
