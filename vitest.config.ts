@@ -5,7 +5,7 @@ import { defineConfig } from 'vitest/config';
 // stale dist/ of another package. Tests that spawn the real server (WAL crash test) use the built bin.
 const QUERY_TESTS = [
   'packages/loki-lite/src/server/{compat,query,query-admission,dedup,grafana,detected,storage-backends,multi-tenant,delete}.test.ts',
-  'packages/loki-lite/src/{querier,frontend}/**/*.test.ts',
+  'packages/loki-lite/src/{querier,frontend,shard}/**/*.test.ts',
 ];
 
 export default defineConfig({
