@@ -38,17 +38,6 @@ export interface MemoryChunkSnapshot {
   readonly chunk: ChunkSnapshot;
 }
 
-/**
- * A stream in the ingester's memory with snapshots of its chunks in a query's time range: what a querier
- * reads from an ingester for a selection. Plain data, like the snapshots.
- */
-export interface MemoryStreamChunks {
-  readonly labels: Labels;
-  /** The label set printed (printLabels): the key memory and index are joined by. */
-  readonly labelsString: string;
-  readonly chunks: readonly MemoryChunkSnapshot[];
-}
-
 /** A stream in the ingester's memory with the counts of its chunks in a time range: what metadata queries read. */
 export interface MemoryStreamStats {
   readonly labels: Labels;

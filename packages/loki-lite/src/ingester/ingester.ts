@@ -1,13 +1,15 @@
 import { type LabelMatcher, type LabelMatcherData, type Logger, LokiError, NANOS_PER_MS, nanosPartOf, secondsOf, silentLogger } from '@loki-lite/shared';
-import type { MemoryStreamChunks, MemoryStreamStats } from '../chunk/snapshot.js';
+import type { MemoryStreamStats } from '../chunk/snapshot.js';
 import { HeadMemory } from '../chunk/mem-chunk.js';
 import type { IngesterConfig, LimitsConfig } from '../config/schema.js';
 import type { Limits } from '../limits/limits.js';
 import type { Metrics } from '../metrics.js';
+import { InProcessShards } from '../shard/runner.js';
+import type { CallContext, MemoryLogs, MemoryLogsSelection, MemorySamples, MemorySamplesSelection, ShardExecution } from '../shard/selection.js';
 import type { LogStore } from '../storage/log-store.js';
 import { ChunkFlusher } from './flush.js';
 import { keepHeadsUnderLimit } from './head-limit.js';
-import { compileMatchers, streamChunksOf, streamStatsOf } from './memory-reads.js';
+import { compileMatchers, selectLogsIn, selectSamplesIn, streamStatsOf } from './memory-reads.js';
 import { IndexCutter } from './index-cut.js';
 import { IngesterWal, type IngesterWalDeps } from './ingester-wal.js';
 import { type InstanceDeps, maxStreamsPerTenant, TenantInstance } from './instance.js';
@@ -28,6 +30,8 @@ export interface IngesterDeps {
   readonly nowMs?: () => number;
   /** Tests only: how WAL files are opened and free disk space is read (a disk that fills up). */
   readonly walFiles?: IngesterWalDeps['walFiles'];
+  /** Where the queries run over memory run their shards; by default on this thread, one shard per query. */
+  readonly queryShards?: ShardExecution;
 }
 
 const SETTLED = Promise.resolve();
@@ -54,6 +58,7 @@ export class Ingester {
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly log: Logger;
   private readonly now: () => number;
+  private readonly queryShards: ShardExecution;
   private stopped = false;
   /** Index cuts and checkpoints, run one at a time (see serialized). */
   private maintenance: Promise<void> = SETTLED;
@@ -62,6 +67,7 @@ export class Ingester {
     const { config, metrics } = deps;
     this.log = deps.log ?? silentLogger;
     this.now = deps.nowMs ?? Date.now;
+    this.queryShards = deps.queryShards ?? { runner: new InProcessShards(deps.store), shardsPerQuery: 1 };
     this.headMemory = new HeadMemory(config.head_memory_limit);
     this.indexCutter = new IndexCutter({ store: deps.store, metrics, log: this.log, now: this.now, retainMs: msOf(config.chunk_retain_period) });
     this.flusher = new ChunkFlusher({
@@ -136,9 +142,17 @@ export class Ingester {
     return this.instances.get(tenant)?.matching(matchers) ?? [];
   }
 
-  /** The querier's selection read (querier/ingester-reader.ts): matching streams with their chunks in [from, through). */
-  async streamChunks(tenant: string, matchers: readonly LabelMatcherData[], from: bigint, through: bigint): Promise<MemoryStreamChunks[]> {
-    return streamChunksOf(this.streamsMatching(tenant, compileMatchers(matchers)), from, through);
+  /**
+   * A querier's log selection (querier/ingester-reader.ts), run over this ingester's memory: the lines
+   * nearest the selection's start or end that pass its pipeline. The chunks are snapshotted when called.
+   */
+  selectLogs(selection: MemoryLogsSelection, ctx: CallContext): Promise<MemoryLogs> {
+    return selectLogsIn(this.streamsMatching(selection.tenant, compileMatchers(selection.matchers)), selection, this.queryShards, ctx);
+  }
+
+  /** A querier's sample selection, as selectLogs: each stream's samples, not yet aggregated. */
+  selectSamples(selection: MemorySamplesSelection, ctx: CallContext): Promise<MemorySamples> {
+    return selectSamplesIn(this.streamsMatching(selection.tenant, compileMatchers(selection.matchers)), selection, this.queryShards, ctx);
   }
 
   /** The querier's metadata read (querier/ingester-reader.ts): matching streams with chunk counts in [from, through]. */

@@ -12,7 +12,8 @@ import { WorkerPool } from '../shard/pool/worker-pool.js';
 import { MetadataQuerier } from '../querier/metadata.js';
 import { Querier } from '../querier/querier.js';
 import { QueryEngine } from '../frontend/query-engine.js';
-import type { ShardRunner } from '../shard/runner.js';
+import { InProcessShards } from '../shard/runner.js';
+import type { ShardExecution } from '../shard/selection.js';
 import { queryLogFields } from '../frontend/query-log.js';
 import { createApp } from '../server/app.js';
 import { DeleteFilterCache } from '../deletion/query-filters.js';
@@ -62,6 +63,8 @@ interface Built {
   store?: LogStore;
   /** Delete requests, in the store's objects (compactor.delete_request_store names it in Loki). */
   deleteRequests?: DeleteRequestStore;
+  /** Where queries run their shards: the ingester's over its memory, and the querier's over the store. */
+  queryShards?: ShardExecution;
   ingester?: Ingester;
   querier?: Querier;
   metadata?: MetadataQuerier;
@@ -128,7 +131,9 @@ const BUILDERS: Readonly<Record<ModuleName, (ctx: BuildContext) => Service>> = {
   },
 
   ingester: ({ config, opts, metrics, app, built }) => {
+    const queryShards = (built.queryShards = queryShardsOf(config, built.store!, opts.log));
     const ingester = new Ingester({
+      queryShards,
       config: config.ingester,
       limits: built.limits,
       store: built.store!,
@@ -138,7 +143,14 @@ const BUILDERS: Readonly<Record<ModuleName, (ctx: BuildContext) => Service>> = {
     });
     built.ingester = ingester;
     registerFlushRoutes(app, () => ingester.flushAll());
-    return { name: 'ingester', start: () => ingester.start(), stop: () => ingester.stop() };
+    const stop = async () => {
+      try {
+        await ingester.stop();
+      } finally {
+        await queryShards.runner.close();
+      }
+    };
+    return { name: 'ingester', start: () => ingester.start(), stop };
   },
 
   distributor: ({ config, opts, metrics, app, built }) => {
@@ -147,7 +159,7 @@ const BUILDERS: Readonly<Record<ModuleName, (ctx: BuildContext) => Service>> = {
     return { name: 'distributor' };
   },
 
-  querier: ({ config, opts, app, built }) => {
+  querier: ({ config, app, built }) => {
     // Loki's querier hides the lines of delete requests only with retention enabled (else its delete
     // requests client is a no-op), as the compactor serves the delete API only then.
     const deletes = config.compactor.retention_enabled
@@ -155,7 +167,8 @@ const BUILDERS: Readonly<Record<ModuleName, (ctx: BuildContext) => Service>> = {
       : {};
     const querier = new Querier(built.ingester!, built.store!, {
       discoverLogLevels: (tenant) => built.limits.forTenant(tenant).discover_log_levels,
-      ...queryShards(config, built.store!, opts.log),
+      shards: built.queryShards!.runner,
+      shardsPerQuery: built.queryShards!.shardsPerQuery,
       ...deletes,
     });
     const metadata = new MetadataQuerier(built.ingester!, built.store!);
@@ -163,7 +176,7 @@ const BUILDERS: Readonly<Record<ModuleName, (ctx: BuildContext) => Service>> = {
     built.metadata = metadata;
     registerTailRoutes(app, config, querier, built.limits);
     registerMetadataRoutes(app, config, metadata);
-    return { name: 'querier', stop: () => querier.close() };
+    return { name: 'querier' };
   },
 
   'query-frontend': ({ config, opts, metrics, app, built }) => {
@@ -223,11 +236,14 @@ function runtimeConfigServices(config: Config, opts: ComposeOptions, metrics: Me
   return [new RuntimeConfigReloader({ ...source, limits, metrics, log: opts.log, ...ticker })];
 }
 
-/** Where query shards run: querier.worker_threads threads (min(max_concurrent, cores) by default), or here. */
-function queryShards(config: Config, store: LogStore, log: Logger): { shards?: ShardRunner; shardsPerQuery: number } {
+/**
+ * Where query shards run: querier.worker_threads threads (min(max_concurrent, cores) by default), or this
+ * thread. One pool serves the ingester's and the querier's shards of a process, so that a query's memory
+ * and store parts share its threads.
+ */
+function queryShardsOf(config: Config, store: LogStore, log: Logger): ShardExecution {
   const { max_concurrent: maxConcurrent, worker_threads: configured, shards_per_query: perQuery } = config.querier;
   const threads = configured ?? Math.min(maxConcurrent, availableParallelism());
-  if (threads === 0) return { shardsPerQuery: perQuery || 1 };
-  const shards = new WorkerPool(store, threads, (message) => log.warn(message));
-  return { shards, shardsPerQuery: perQuery || 2 * threads };
+  if (threads === 0) return { runner: new InProcessShards(store), shardsPerQuery: perQuery || 1 };
+  return { runner: new WorkerPool(store, threads, (message) => log.warn(message)), shardsPerQuery: perQuery || 2 * threads };
 }

@@ -10,9 +10,27 @@ import type { LabelMatcher, Labels } from '@loki-lite/shared';
 export const TENANT_LABEL = '__tenant_id__';
 
 /**
- * Reads `tenant` with `read`: at once for one tenant; for `a|b`, once per tenant the selector's
- * __tenant_id__ matchers accept, with the other matchers (the label is not stored, so no stream would match
- * it), each of the tenant's results given to `tag` to mark where it came from.
+ * The tenants a query for `tenant` reads, each with the matchers to read it with: `tenant` itself with all
+ * matchers; for `a|b`, each tenant the selector's __tenant_id__ matchers accept, with the other matchers
+ * (the label is not stored, so no stream would match it).
+ */
+export function tenantsOf(tenant: string, matchers: readonly LabelMatcher[]): { reads: TenantRead[]; multiTenant: boolean } {
+  const tenants = tenant.split('|');
+  if (tenants.length === 1) return { reads: [{ tenant, matchers }], multiTenant: false };
+  const byTenant = matchers.filter((m) => m.name === TENANT_LABEL);
+  const others = matchers.filter((m) => m.name !== TENANT_LABEL);
+  const reads = tenants.filter((id) => byTenant.every((m) => m.matches(id))).map((t) => ({ tenant: t, matchers: others }));
+  return { reads, multiTenant: true };
+}
+
+export interface TenantRead {
+  readonly tenant: string;
+  readonly matchers: readonly LabelMatcher[];
+}
+
+/**
+ * Reads `tenant` with `read`, tenant by tenant (tenantsOf), each of a multi-tenant query's results given
+ * to `tag` to mark where it came from.
  */
 export async function acrossTenants<T>(
   tenant: string,
@@ -20,15 +38,12 @@ export async function acrossTenants<T>(
   read: (tenant: string, matchers: readonly LabelMatcher[]) => Promise<T[]>,
   tag: (result: T, tenant: string) => T,
 ): Promise<{ results: T[]; multiTenant: boolean }> {
-  const tenants = tenant.split('|');
-  if (tenants.length === 1) return { results: await read(tenant, matchers), multiTenant: false };
-  const byTenant = matchers.filter((m) => m.name === TENANT_LABEL);
-  const others = matchers.filter((m) => m.name !== TENANT_LABEL);
+  const { reads, multiTenant } = tenantsOf(tenant, matchers);
   const results: T[] = [];
-  for (const t of tenants.filter((id) => byTenant.every((m) => m.matches(id)))) {
-    for (const r of await read(t, others)) results.push(tag(r, t));
+  for (const r of reads) {
+    for (const result of await read(r.tenant, r.matchers)) results.push(multiTenant ? tag(result, r.tenant) : result);
   }
-  return { results, multiTenant: true };
+  return { results, multiTenant };
 }
 
 /** `labels` with __tenant_id__=tenant added in its sorted place. */

@@ -45,6 +45,43 @@ describe('Querier limits', () => {
 });
 
 describe('Querier and index cuts', () => {
+  /**
+   * A querier over an ingester holding {app="a"} with lines 1..3, whose store lists the index only after the
+   * ingester answered and then flushed and indexed the chunk.
+   */
+  async function racingIndexCut(run: (querier: Querier, T: bigint) => Promise<unknown>): Promise<unknown> {
+    const { config } = parseConfig(`
+schema_config: {configs: [{from: "2020-01-01", store: tsdb, object_store: inmemory, schema: v13, index: {prefix: index_, period: 24h}}]}
+ingester: {wal: {enabled: false}, index_cut_period: 1h}
+limits_config: {reject_old_samples: false}
+`);
+    const objects = new SlowListStore(true);
+    const store = new LogStore(objects, [{ from: 0n, prefix: 'index_' }]);
+    const ingester = new Ingester({ config: config.ingester, limits: new Limits(config.limits_config), store, metrics: new Metrics() });
+    await ingester.start();
+    try {
+      const T = 1_764_547_200_000_000_000n;
+      const labels = parseLabels('{app="a"}');
+      const entries = EntryBatch.fromEntries([1, 2, 3].map((i) => ({ timestamp: T + BigInt(i), line: `line ${i}`, structuredMetadata: [] })));
+      await ingester.push('t', [{ labels, labelsString: printLabels(labels), entries }]);
+      const racing = run(new Querier(ingester, store), T); // the ingester has answered; the index listing waits...
+      await new Promise((r) => setImmediate(r));
+      await ingester.flushAll(); // ...while the chunk is flushed and indexed: the store now has the lines too
+      objects.release();
+      return await racing;
+    } finally {
+      await ingester.stop();
+    }
+  }
+
+  it('a metric query whose lines the ingester answered and the store then lists counts each line once', async () => {
+    const expr = parseQuery('count_over_time({app="a"} |= "line" [1h])') as RangeAggregationExpr;
+    const stats: QueryStats = { totalBytesProcessed: 0, totalLinesProcessed: 0, totalEntriesReturned: 0, chunksDownloaded: 0, warnings: [] };
+    const series = (await racingIndexCut((querier, T) => querier.selectSamples('t', expr, T, T + 10n, stats))) as Array<{ timestamps: bigint[] }>;
+    expect(series.map((s) => s.timestamps.length)).toEqual([3]);
+    expect(stats.chunksDownloaded).toBe(1); // the stored copy was read, and its lines recognised
+  });
+
   it('a query under way while an index cut moves its chunks from memory to the index still reads every line', async () => {
     const { config } = parseConfig(`
 schema_config: {configs: [{from: "2020-01-01", store: tsdb, object_store: inmemory, schema: v13, index: {prefix: index_, period: 24h}}]}

@@ -43,16 +43,35 @@ export async function withDeletes<S extends { readonly labels: Labels; readonly 
     const t = tenantOf(s);
     if (!byTenant.has(t)) byTenant.set(t, await source.filtersFor(t, from, through));
   }
+  return attachDeletes(streams, (s) => byTenant.get(tenantOf(s))!);
+}
+
+/** The streams with those of their filters (`filtersOf`) whose matchers match their labels attached. */
+export function attachDeletes<S extends { readonly labels: Labels; readonly deletes?: readonly StreamDelete[] }>(
+  streams: S[],
+  filtersOf: (s: S) => readonly DeleteFilter[],
+): S[] {
   const filtered = new Map<string, boolean>();
   const isFiltered = (query: string) => {
     if (!filtered.has(query)) filtered.set(query, compileDeleteQuery(query).pipeline !== undefined);
     return filtered.get(query)!;
   };
   return streams.map((s) => {
-    const deletes = byTenant.get(tenantOf(s))!.filter((f) => matchesAll(f.matchers, s.labels));
+    const deletes = filtersOf(s).filter((f) => matchesAll(f.matchers, s.labels));
     if (deletes.length === 0) return s;
     return { ...s, deletes: deletes.map((f) => ({ query: f.query, start: f.start, end: f.end, filtered: isFiltered(f.query) })) };
   });
+}
+
+/** A delete filter as it crosses a seam: its matchers are compiled again from the query on the other side. */
+export type DeleteFilterData = Omit<DeleteFilter, 'matchers'>;
+
+export function deleteFilterData(filters: readonly DeleteFilter[]): DeleteFilterData[] {
+  return filters.map(({ query, start, end }) => ({ query, start, end }));
+}
+
+export function deleteFiltersOf(data: readonly DeleteFilterData[]): DeleteFilter[] {
+  return data.map((d) => ({ ...d, matchers: compileDeleteQuery(d.query).matchers }));
 }
 
 /** The time span of a chunk in memory or in the store, inclusive at both ends. */

@@ -1,3 +1,4 @@
+import { sampleListWithin } from './sample-lists.js';
 import type { ShardStream } from './shard.js';
 
 /*
@@ -15,7 +16,13 @@ function weight(s: ShardStream): number {
     for (const b of m.chunk.blocks) w += b.uncompressedLength;
     if (m.chunk.head) w += m.chunk.head.uncompressedLength;
   }
-  return w;
+  // A sample the ingester computed is folded, not read: far cheaper than a line (a guess, not measured).
+  return w + (s.ingesterSamples?.timestamps.length ?? 0) * 8;
+}
+
+/** Whether a stream has anything left to read or fold. */
+export function hasData(s: ShardStream): boolean {
+  return s.memory.length > 0 || s.chunks.length > 0 || s.ingesterSamples !== undefined;
 }
 
 /**
@@ -60,7 +67,7 @@ export function byStreamAndTime(
     const bounds = [from, ...cuts(group, pieces, from, through), through];
     for (let p = 0; p + 1 < bounds.length; p++) {
       const [lo, hi] = [bounds[p]!, bounds[p + 1]!];
-      const inRange = group.map((s) => within(s, lo, hi)).filter((s) => s.memory.length > 0 || s.chunks.length > 0);
+      const inRange = group.map((s) => within(s, lo, hi)).filter(hasData);
       if (inRange.length > 0) out.push({ streams: inRange, from: lo, through: hi });
     }
   }
@@ -80,11 +87,14 @@ function cuts(group: readonly ShardStream[], pieces: number, from: bigint, throu
   }
   return [...out].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
-/** The stream with only its chunks that hold time in [lo, hi). */
+/** The stream with only its chunks and ingester samples that hold time in [lo, hi). */
 function within(s: ShardStream, lo: bigint, hi: bigint): ShardStream {
+  const { ingesterSamples, ...rest } = s;
+  const samples = ingesterSamples && sampleListWithin(ingesterSamples, lo, hi);
   return {
-    ...s,
+    ...rest,
     memory: s.memory.filter((m) => m.maxTs >= lo && m.minTs < hi),
     chunks: s.chunks.filter((c) => c.through >= lo && c.from < hi),
+    ...(samples && { ingesterSamples: samples }),
   };
 }

@@ -19,7 +19,7 @@ export interface ShardRunner {
 
 /** Shards on this thread: a query's shards run at once, taking turns at their chunk reads. */
 export class InProcessShards implements ShardRunner {
-  constructor(private readonly store: LogStore) {}
+  constructor(private readonly store: Pick<LogStore, 'getChunk'>) {}
 
   run(task: ShardTask, stop: { readonly signal: AbortSignal; readonly deadlineMs: number | undefined }): Promise<ShardResult> {
     const stats = newQueryStats(undefined, stop.signal);
@@ -64,7 +64,7 @@ export async function runShards(runner: ShardRunner, tasks: readonly ShardTask[]
 }
 
 /** Adds a shard's reads to the query's stats; a chunk the index lists but the store lacks becomes a warning. */
-function addProcessed(stats: QueryStats, processed: ShardResult['processed']): void {
+export function addProcessed(stats: QueryStats, processed: ShardResult['processed']): void {
   stats.totalLinesProcessed += processed.lines;
   stats.totalBytesProcessed += processed.bytes;
   stats.chunksDownloaded += processed.chunks;

@@ -17,6 +17,7 @@ import { chunkEdge, compareEdges, type Direction } from '../iter/direction.js';
 import { type ChunkSource, mergeChunks } from '../iter/merge-chunks.js';
 import { mergeDedup } from '../iter/merge-dedup.js';
 import { DeletePipelines, type StreamDelete } from './deletes.js';
+import { SampleListBuilder, SampleListCursor, type StreamSampleList } from './sample-lists.js';
 import type { ResultEntry } from './types.js';
 
 /*
@@ -35,6 +36,11 @@ export interface ShardStream {
   readonly chunks: readonly ChunkRef[];
   /** The tenant's delete requests that match this stream: their lines are not read (deletes.ts). */
   readonly deletes?: readonly StreamDelete[];
+  /**
+   * A sample shard's samples of this stream from the ingester (which ran the pipeline over its memory),
+   * folded in with the stored chunks' lines; a stored line among them is not counted again.
+   */
+  readonly ingesterSamples?: StreamSampleList;
 }
 
 interface ShardCommon {
@@ -76,7 +82,15 @@ export interface SamplesShard extends ShardCommon {
   readonly grouping: Grouping | undefined;
 }
 
-export type ShardTask = LogsShard | FoldShard | SamplesShard;
+/** What an ingester answers a range aggregation with: each stream's samples, not yet aggregated (sample-lists.ts). */
+export interface StreamSamplesShard extends ShardCommon {
+  readonly kind: 'stream-samples';
+  /** The range aggregation, in wire form (logql/syntax/wire.ts). */
+  readonly query: RangeAggregationExpr;
+  readonly grouping: Grouping | undefined;
+}
+
+export type ShardTask = LogsShard | FoldShard | SamplesShard | StreamSamplesShard;
 
 /** What a shard read, for the answer's stats. */
 export interface ShardProcessed {
@@ -97,6 +111,7 @@ export type ShardResult = { readonly processed: ShardProcessed } & (
   | { readonly kind: 'logs'; readonly groups: LogGroup[] }
   | { readonly kind: 'fold'; readonly state: FoldState }
   | { readonly kind: 'samples'; readonly series: StreamSamples[] }
+  | { readonly kind: 'stream-samples'; readonly streams: StreamSampleList[] }
 );
 
 /** What a shard needs from where it runs. */
@@ -123,6 +138,10 @@ export async function runShard(task: ShardTask, env: ShardEnv): Promise<ShardRes
     case 'samples': {
       const expr = fromWire(task.query);
       return { kind: 'samples', series: await reader.sampleLists(expr, task.grouping), processed: reader.processed };
+    }
+    case 'stream-samples': {
+      const expr = fromWire(task.query);
+      return { kind: 'stream-samples', streams: await reader.streamSampleLists(expr, task.grouping), processed: reader.processed };
     }
   }
 }
@@ -191,7 +210,13 @@ class ShardReader {
    * is read (series numbered as they appear), so nothing per line is kept. Lines arrive in time order
    * within a stream. A series with an __error__ label fails the query once the walk is done, as in Loki.
    */
-  async samples(expr: RangeAggregationExpr, grouping: Grouping | undefined, sink: SampleSink, nextStream: () => void = () => {}): Promise<void> {
+  async samples(
+    expr: RangeAggregationExpr,
+    grouping: Grouping | undefined,
+    sink: SampleSink,
+    nextStream: (stream: number) => void = () => {},
+    sampledLine?: (line: string) => void,
+  ): Promise<void> {
     const { selector } = expr;
     const unwrap = selector.unwrap ? compileUnwrap(selector.unwrap) : undefined;
     const labelsOf = grouping ? groupedResult(grouping.labels) : (b: LabelsBuilder) => b.result();
@@ -199,6 +224,14 @@ class ShardReader {
     const bytesOp = expr.op === 'bytes_over_time' || expr.op === 'bytes_rate';
     const ids = new Map<string, number>();
     let failed: Labels | undefined;
+    const idOf = (labels: Labels, key: string) => {
+      let id = ids.get(key);
+      if (id === undefined) {
+        if (!failed && labels.some((l) => l.name === ERROR_LABEL)) failed = labels;
+        ids.set(key, (id = sink.series(labels)));
+      }
+      return id;
+    };
     await this.run(
       selector,
       grouping && requiredLabels(selector, grouping),
@@ -211,15 +244,17 @@ class ShardReader {
           value = v;
         }
         const { labels, key } = labelsOf(b);
-        let id = ids.get(key);
-        if (id === undefined) {
-          if (!failed && labels.some((l) => l.name === ERROR_LABEL)) failed = labels;
-          ids.set(key, (id = sink.series(labels)));
-        }
+        const id = idOf(labels, key);
+        sampledLine?.(e.line);
         sink.sample(id, e.timestamp, bytesOp ? Buffer.byteLength(line) : 0, value);
         return true;
       },
       nextStream,
+      (list) => {
+        // The ingester's samples of the stream go to the sink in time order between the stored lines.
+        const seriesIds = list.series.map((labels) => idOf(labels, printLabels(labels)));
+        return new SampleListCursor(list, (index, ts, bytes, value) => sink.sample(seriesIds[index]!, ts, bytes, value));
+      },
     );
     if (failed) throw pipelineError(failed);
   }
@@ -227,7 +262,7 @@ class ShardReader {
   /** The samples of `samples` as sorted lists per series. */
   async sampleLists(expr: RangeAggregationExpr, grouping: Grouping | undefined): Promise<StreamSamples[]> {
     const series: SeriesLists[] = [];
-    let stream = 0;
+    let stream = -1;
     await this.samples(
       expr,
       grouping,
@@ -241,7 +276,7 @@ class ShardReader {
           s.values.push(value);
         },
       },
-      () => stream++,
+      (i) => (stream = i),
     );
     const withValues = expr.selector.unwrap !== undefined;
     return series.map((s) =>
@@ -249,18 +284,40 @@ class ShardReader {
     );
   }
 
+  /** The samples of `samples` per stream, with their lines' hashes: what an ingester answers (sample-lists.ts). */
+  async streamSampleLists(expr: RangeAggregationExpr, grouping: Grouping | undefined): Promise<StreamSampleList[]> {
+    const { streams } = this.task;
+    const lists: SampleListBuilder[] = [];
+    const series: Labels[] = [];
+    let line = '';
+    await this.samples(
+      expr,
+      grouping,
+      {
+        series: (labels) => series.push(labels) - 1,
+        sample: (id, ts, bytes, value) => lists[lists.length - 1]!.add(id, series[id]!, ts, bytes, value, line),
+      },
+      (i) => lists.push(new SampleListBuilder(streams[i]!.labels, printLabels(streams[i]!.labels))),
+      // Called with each sample's line as read, just before the sink's sample().
+      (raw) => (line = raw),
+    );
+    return lists.map((b) => b.list).filter((l) => l.timestamps.length > 0);
+  }
+
   /**
    * The read loop of every shard: each stream's entries in [from, through), memory and chunks merged
    * without duplicates, through the pipeline. `visit` gets every line that passes (with the builder
    * holding its labels) and says whether it counted towards `nearest.limit`; `nextStream` is called
-   * before each stream.
+   * before each stream. A stream's ingester samples (sample shards only) go through the cursor that
+   * `cursorOf` makes, in time order between its stored lines.
    */
   private async run(
     selector: LogSelectorExpr,
     wanted: ReadonlySet<string> | undefined,
     nearest: { limit: number; direction: Direction } | undefined,
     visit: (e: Entry, line: string, b: LabelsBuilder) => boolean,
-    nextStream: () => void,
+    nextStream: (stream: number) => void,
+    cursorOf?: (list: StreamSampleList) => SampleListCursor,
   ): Promise<void> {
     const { task, env } = this;
     const pipeline = compilePipeline(selector.pipeline, wanted);
@@ -281,16 +338,21 @@ class ShardReader {
     };
     for (const [i, src] of task.streams.entries()) {
       this.fetchAhead(i + 1, backward);
-      nextStream();
+      nextStream(i);
       const stream = pipeline.forStream(src.labels);
       const prefilter = prefilterFor(src.labels);
       const deleted = deletePipelines.forStream(src.labels, src.deletes);
       let remaining = nearest?.limit ?? Infinity;
       const tenant = src.tenant ?? task.tenant;
       const chunks = [...src.memory.map((m) => this.memoryChunk(m, prefilter)), ...src.chunks.map((ref) => this.storedChunk(tenant, ref, prefilter))];
+      const ingester = src.ingesterSamples && cursorOf?.(src.ingesterSamples);
       await mergeChunks(chunks, nearest?.direction ?? 'forward', (e) => {
         // The clock and the cancel flag are read every 4096 lines: cheap, and a query cannot outrun them by much.
         if ((++seen & 4095) === 0) env.checkStopped();
+        if (ingester) {
+          ingester.emitBefore(e.timestamp);
+          if (ingester.has(e.timestamp, e.line)) return remaining > 0;
+        }
         if (deleted !== undefined && deleted(e.timestamp, e.line, e.structuredMetadata)) return remaining > 0;
         let entry = e;
         if (discoverLevels) {
@@ -301,6 +363,7 @@ class ShardReader {
         if (line !== undefined && visit(entry, line, stream.builder)) remaining--;
         return remaining > 0;
       });
+      ingester?.emitRest();
     }
   }
 
