@@ -61,7 +61,12 @@ describe('loki-lite command line', () => {
   it.each([
     [['-target=querier'], 'target: querier is not implemented yet; loki-lite runs -target=all'],
     [['-target=distributor,ingester'], 'target: distributor,ingester is not implemented yet; loki-lite runs -target=all'],
-    [['-target=frontend'], 'target: unknown target "frontend"'],
+    [['-target=backend'], 'target: backend is not implemented yet; loki-lite runs -target=all'],
+    [['-target=query-scheduler'], 'target: query-scheduler is not implemented yet; loki-lite runs -target=all'],
+    [['-target=ruler'], 'target: ruler is not implemented yet'],
+    [['-target=all,pattern-ingester'], 'target: pattern-ingester is not implemented yet'],
+    // dskit's text for a name that is no module
+    [['-target=frontend'], "target: unrecognised module name: frontend (loki-lite's targets: all, write, read, backend, distributor,"],
     [['-log.format=xml'], 'invalid value "xml" for -log.format: logfmt or json'],
     [['-nope'], 'flag provided but not defined: -nope'],
   ])('%j ends with a clear message and exit status 1, no stack trace', async (args, message) => {

@@ -32,12 +32,7 @@ describe('config', () => {
     expect(config.querier.max_concurrent).toBe(4);
   });
 
-  it('warns of common.replication_factor and server.grpc_listen_port, which a single process does not act on', () => {
-    const { warnings } = parseConfig(`${SEED}common: {replication_factor: 3}\nserver: {grpc_listen_port: 9095}\n`);
-    expect(warnings.map((w) => w.split(' ')[2])).toEqual(expect.arrayContaining(['common.replication_factor', 'server.grpc_listen_port']));
-  });
-
-  it("reads querier.max_concurrent and query_scheduler.max_outstanding_requests_per_tenant with Loki 3's defaults; their sections' other keys warn", () => {
+  it("reads querier.max_concurrent, querier.query_ingesters_within and query_scheduler.max_outstanding_requests_per_tenant with Loki 3's defaults; their sections' other keys warn", () => {
     const withoutQuerier = SEED.replace('querier: {max_concurrent: 4}\n', '');
     const defaults = parseConfig(withoutQuerier).config;
     expect(defaults.querier.max_concurrent).toBe(4);
@@ -52,7 +47,8 @@ describe('config', () => {
         .map((w) => w.split(' ')[2])
         .filter((k) => k!.startsWith('quer'))
         .sort(),
-    ).toEqual(['querier.query_ingesters_within', 'query_scheduler.querier_forget_delay']);
+    ).toEqual(['query_scheduler.querier_forget_delay']);
+    expect(config.querier.query_ingesters_within).toBe(3n * 3600n * 1_000_000_000n);
     expect(problems(`${withoutQuerier}querier: {max_concurrent: 0}\n`).join('\n')).toContain('querier.max_concurrent');
   });
 

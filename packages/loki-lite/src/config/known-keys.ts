@@ -7,6 +7,30 @@
  * keys of earlier Loki releases at the end) covers everything under it. Together with the schema this covers
  * every key of the reference (checked by reference.test.ts).
  */
+/** dskit's TLS client keys, in every gRPC client and in memberlist: no TLS between roles yet. */
+const TLS_KEYS = [
+  'tls_enabled',
+  'tls_cert_path',
+  'tls_key_path',
+  'tls_ca_path',
+  'tls_server_name',
+  'tls_insecure_skip_verify',
+  'tls_cipher_suites',
+  'tls_min_version',
+];
+
+function grpcClientTlsKeys(block: string): string[] {
+  return TLS_KEYS.map((key) => `${block}.${key}`);
+}
+
+/**
+ * The key-value stores a ring's kvstore may configure that loki-lite does not have (only memberlist, or
+ * inmemory in one process: its `store` names them, and the schema refuses consul and etcd there).
+ */
+function unsupportedRingKeys(ring: string): string[] {
+  return ['consul', 'etcd', 'multi'].map((store) => `${ring}.kvstore.${store}`);
+}
+
 export const KNOWN_UNIMPLEMENTED: readonly string[] = [
   // whole sections of roles and features loki-lite does not run
   'analytics',
@@ -14,11 +38,6 @@ export const KNOWN_UNIMPLEMENTED: readonly string[] = [
   'bloom_gateway',
   'chunk_store_config',
   'compactor_grpc_client',
-  'frontend',
-  'frontend_worker',
-  'index_gateway',
-  'ingester_client',
-  'memberlist',
   'pattern_ingester',
   'profiling',
   'ruler',
@@ -40,9 +59,8 @@ export const KNOWN_UNIMPLEMENTED: readonly string[] = [
   'shutdown_delay',
   'tenant_limits_allow_publish',
 
-  // server: the HTTP listener and log settings are in the schema; gRPC, TLS and request logging are not
-  'server.grpc_listen_port',
-  'server.grpc_listen_address',
+  // server: the HTTP listener, the gRPC port and address (issue 16) and log settings are in the schema; the gRPC
+  // server's tuning, TLS and request logging are not
   'server.grpc_listen_network',
   'server.grpc_listen_conn_limit',
   'server.grpc_collect_max_streams_by_conn',
@@ -87,13 +105,17 @@ export const KNOWN_UNIMPLEMENTED: readonly string[] = [
   'server.cluster_validation',
   'server.create_new_traces',
 
-  // common: path_prefix, storage.s3 and storage.filesystem are in the schema; the ring and the other backends are not
-  // (a single process keeps one copy of each line and serves no gRPC)
-  'common.replication_factor',
-  'common.ring',
-  'common.instance_addr',
+  // common: path_prefix, storage.s3 and storage.filesystem, replication_factor, instance_addr, the compactor's
+  // addresses and the ring's store, heartbeats and instance are in the schema (issue 16); the other backends and
+  // what distributed mode does not do yet (zone awareness, persisted tokens, IPv6) are not
   'common.instance_interface_names',
   'common.persist_tokens',
+  ...unsupportedRingKeys('common.ring'),
+  'common.ring.num_tokens',
+  'common.ring.replication_factor',
+  'common.ring.tokens_file_path',
+  'common.ring.zone_awareness_enabled',
+  'common.ring.instance_enable_ipv6',
   // compactor: one compactor per cluster needs no ring; retries, timeouts and the delete store's layout are
   // not configurable yet
   'compactor.compactor_ring',
@@ -107,8 +129,6 @@ export const KNOWN_UNIMPLEMENTED: readonly string[] = [
   'compactor.worker_config',
   'compactor.jobs_config',
   'compactor.deletion_marker_object_store_prefix',
-  'common.compactor_address',
-  'common.compactor_grpc_address',
   'common.scratch_path',
   'common.storage.gcs',
   'common.storage.azure',
@@ -155,7 +175,19 @@ export const KNOWN_UNIMPLEMENTED: readonly string[] = [
   'storage_config.disable_broad_index_queries',
   'storage_config.max_parallel_get_chunk',
   'storage_config.max_chunk_batch_size',
-  'storage_config.tsdb_shipper',
+  // storage_config.tsdb_shipper: the index gateway's address is in the schema (issue 16); loki-lite keeps its own
+  // index layout and caches
+  'storage_config.tsdb_shipper.active_index_directory',
+  'storage_config.tsdb_shipper.cache_location',
+  'storage_config.tsdb_shipper.cache_ttl',
+  'storage_config.tsdb_shipper.resync_interval',
+  'storage_config.tsdb_shipper.query_ready_num_days',
+  'storage_config.tsdb_shipper.mode',
+  'storage_config.tsdb_shipper.ingestername',
+  'storage_config.tsdb_shipper.ingesterdbretainperiod',
+  'storage_config.tsdb_shipper.index_gateway_client.grpc_client_config',
+  'storage_config.tsdb_shipper.index_gateway_client.log_gateway_requests',
+  'storage_config.tsdb_shipper.index_gateway_client.time_based_sharding_buckets',
   'storage_config.boltdb_shipper',
   'storage_config.bloom_shipper',
   // schema_config: loki-lite keeps its own index layout under the period's index prefix
@@ -179,8 +211,13 @@ export const KNOWN_UNIMPLEMENTED: readonly string[] = [
   'distributor.dataobj_tee',
   'distributor.inmemory_dataobj_push_timeout',
 
-  // ingester: chunk cutting, flushing and the WAL are in the schema; the ring and Loki's tuning knobs are not
-  'ingester.lifecycler',
+  // ingester: chunk cutting, flushing, the WAL and the lifecycler (the ring, issue 16) are in the schema; zone
+  // awareness, token files, IPv6 and Loki's tuning knobs are not
+  ...unsupportedRingKeys('ingester.lifecycler.ring'),
+  'ingester.lifecycler.ring.zone_awareness_enabled',
+  'ingester.lifecycler.ring.excluded_zones',
+  'ingester.lifecycler.tokens_file_path',
+  'ingester.lifecycler.enable_inet6',
   'ingester.concurrent_flushes',
   'ingester.flush_op_backoff.max_retries',
   'ingester.autoforget_unhealthy',
@@ -196,11 +233,10 @@ export const KNOWN_UNIMPLEMENTED: readonly string[] = [
   'ingester.delegate_stream_limits_enabled',
   'ingester.kafka_ingestion',
 
-  // querier and query_scheduler: max_concurrent, multi_tenant_queries_enabled and
+  // querier and query_scheduler: max_concurrent, multi_tenant_queries_enabled, query_ingesters_within and
   // max_outstanding_requests_per_tenant are in the schema
   'querier.tail_max_duration',
   'querier.extra_query_delay',
-  'querier.query_ingesters_within',
   'querier.engine.max_count_min_sketch_heap_size',
   'querier.query_store_only',
   'querier.query_ingester_only',
@@ -211,6 +247,60 @@ export const KNOWN_UNIMPLEMENTED: readonly string[] = [
   'query_scheduler.grpc_client_config',
   'query_scheduler.use_scheduler_ring',
   'query_scheduler.scheduler_ring',
+  // frontend, frontend_worker, index_gateway, ingester_client and memberlist: the addresses, queues, timeouts and
+  // gRPC clients distributed mode (issue 16) reads are in the schema; the rest is Loki's tuning of what
+  // loki-lite does otherwise (no gossip, no frontend v1 queue, no TLS between roles yet)
+  'frontend.downstream_url',
+  'frontend.encoding',
+  'frontend.graceful_shutdown_timeout',
+  'frontend.grpc_client_config',
+  'frontend.instance_enable_ipv6',
+  'frontend.instance_interface_names',
+  'frontend.log_query_request_headers',
+  'frontend.max_body_size',
+  'frontend.querier_forget_delay',
+  'frontend.query_stats_enabled',
+  'frontend.scheduler_dns_lookup_period',
+  'frontend.scheduler_worker_concurrency',
+  'frontend.support_parquet_encoding',
+  'frontend.tail_tls_config',
+  'frontend_worker.dns_lookup_duration',
+  'frontend_worker.id',
+  'frontend_worker.query_frontend_grpc_client',
+  'frontend_worker.query_scheduler_grpc_client',
+  ...grpcClientTlsKeys('frontend_worker.grpc_client_config'),
+  'index_gateway.ring',
+  ...grpcClientTlsKeys('ingester_client.grpc_client_config'),
+  'memberlist.abort_if_cluster_fast_join_fails',
+  'memberlist.abort_if_cluster_fast_join_fails_min_nodes',
+  'memberlist.acquire_writer_timeout',
+  'memberlist.broadcast_timeout_for_local_updates_on_shutdown',
+  'memberlist.cluster_label',
+  'memberlist.cluster_label_verification_disabled',
+  'memberlist.compression_enabled',
+  'memberlist.gossip_interval',
+  'memberlist.gossip_nodes',
+  'memberlist.gossip_to_dead_nodes_time',
+  'memberlist.leave_timeout',
+  'memberlist.max_concurrent_writes',
+  'memberlist.max_join_backoff',
+  'memberlist.max_join_retries',
+  'memberlist.message_history_buffer_bytes',
+  'memberlist.min_join_backoff',
+  'memberlist.node_name',
+  'memberlist.notify_interval',
+  'memberlist.obsolete_entries_timeout',
+  'memberlist.packet_dial_timeout',
+  'memberlist.packet_write_timeout',
+  'memberlist.propagation_delay_tracker',
+  'memberlist.pull_push_interval',
+  'memberlist.randomize_node_name',
+  'memberlist.rejoin_seed_nodes',
+  'memberlist.retransmit_factor',
+  'memberlist.stream_timeout',
+  'memberlist.watch_prefix_buffer_size',
+  'memberlist.zone_aware_routing',
+  ...TLS_KEYS.map((key) => `memberlist.${key}`),
   // query_range: align_queries_with_step is in the schema; the results caches and sharding are not
   'query_range.results_cache',
   'query_range.cache_results',

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError, deepFreeze, expandEnv, parseYamlMapping, removeKnownUnimplemented, validateConfig } from '@loki-lite/shared';
 import type { Flags } from './flags.js';
 import { keysOutsideReference } from './key-reference.js';
+import { applyCommonRing } from './common-ring.js';
 import { KNOWN_UNIMPLEMENTED } from './known-keys.js';
 import { type Config, configSchema } from './schema.js';
 
@@ -38,7 +39,7 @@ export function parseConfig(text: string, flags: Partial<Flags> = {}): { config:
   applyFlags(tree, flags);
 
   const config = validateConfig(configSchema, tree, 'not a Loki config key loki-lite knows', outsideReference);
-  const problems = [...outsideReference, ...resolveDerived(config)];
+  const problems = [...outsideReference, ...resolveDerived(config, tree)];
   if (problems.length > 0) throw new ConfigError(problems);
   return { config: deepFreeze(config), warnings };
 }
@@ -61,28 +62,38 @@ function applyFlags(tree: Record<string, unknown>, flags: Partial<Flags>): void 
   if (flags.logFormat !== undefined) section('server').log_format = flags.logFormat;
 }
 
-/** Loki's targets; loki-lite runs `all` (startLokiLite says so for the others). */
-const TARGETS = new Set([
-  'all',
-  'write',
-  'read',
-  'backend',
-  'distributor',
-  'ingester',
-  'querier',
-  'query-frontend',
-  'query-scheduler',
-  'index-gateway',
-  'compactor',
-  'ruler',
-  'pattern-ingester',
-]);
+/** Loki's -target values that loki-lite has modules for (modules/targets.ts; several run only within `all` yet). */
+const TARGETS = ['all', 'write', 'read', 'backend', 'distributor', 'ingester', 'querier', 'query-frontend', 'query-scheduler', 'index-gateway', 'compactor'];
 
-/** Cross-field rules and defaults that depend on other keys (paths under common.path_prefix, the store). */
-function resolveDerived(config: Config): string[] {
+/** Loki's targets loki-lite has no module for yet. */
+const NOT_IMPLEMENTED_TARGETS = ['ruler', 'pattern-ingester'];
+
+/**
+ * Each name of a comma-separated -target: Loki's text (dskit's modules manager) for a name that is no module,
+ * and "not implemented yet" for one of Loki's modules loki-lite does not have.
+ */
+function targetProblems(target: string): string[] {
   const problems: string[] = [];
-  for (const t of config.target.split(',')) {
-    if (!TARGETS.has(t.trim())) problems.push(`target: unknown target ${JSON.stringify(t)} (one of ${[...TARGETS].join(', ')})`);
+  for (const name of target.split(',').map((t) => t.trim())) {
+    if (NOT_IMPLEMENTED_TARGETS.includes(name)) {
+      problems.push(`target: ${name} is not implemented yet (loki-lite's targets: ${TARGETS.join(', ')})`);
+    } else if (!TARGETS.includes(name)) {
+      problems.push(`target: unrecognised module name: ${name} (loki-lite's targets: ${TARGETS.join(', ')})`);
+    }
+  }
+  return problems;
+}
+
+/**
+ * Cross-field rules and defaults that depend on other keys (paths under common.path_prefix, the store, the
+ * rings). `tree` is the YAML as written, for Loki's rules that let a written key win over a derived value.
+ */
+function resolveDerived(config: Config, tree: Record<string, unknown>): string[] {
+  const problems = targetProblems(config.target);
+  applyCommonRing(config, tree, defaultConfig());
+  // Loki's querier worker Config.Validate
+  if (config.frontend_worker.frontend_address !== '' && config.frontend_worker.scheduler_address !== '') {
+    problems.push('frontend_worker: frontend address and scheduler address are mutually exclusive, please use only one');
   }
   const prefix = config.common.path_prefix;
   if (config.ingester.wal.dir === '') config.ingester.wal.dir = prefix ? path.join(prefix, 'wal') : 'wal';

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { z } from 'zod';
 import { byteSize, csvList, dayTime, duration, formatPromDuration, port } from '@loki-lite/shared';
 import { parseMatchers } from '../logql/syntax/parser.js';
@@ -34,7 +35,123 @@ const periodConfig = z.strictObject({
   }),
 });
 
+const SECOND = 1_000_000_000n;
+const MINUTE = 60n * SECOND;
 const HOUR = 3600n * 1_000_000_000n;
+
+/*
+ * Distributed mode (issue 16): the keys below are Loki's, with its defaults, for the ring, memberlist, the
+ * query-frontend and -scheduler seams and the gRPC clients between roles. Issue 16's wiring acts on them; a
+ * single process (-target=all) has no ring and no gRPC peers, so there they change nothing, as
+ * limits_config.ingestion_rate_strategy does not. What a single process would wrongly seem to honour (TLS,
+ * zone awareness, consul and etcd) stays in known-keys.ts and warns.
+ */
+
+/**
+ * A ring's key-value store. Loki's default is consul, which loki-lite does not have: left unset, a ring is
+ * kept in memory (one process, as Loki's `inmemory`), or on memberlist when memberlist.join_members is set,
+ * as Loki's config_wrapper.go does (config/common-ring.ts).
+ */
+const kvStoreName = z
+  .string()
+  .refine((v) => v === 'memberlist' || v === 'inmemory', {
+    error: (issue) =>
+      `${JSON.stringify(issue.input)} is not supported: loki-lite's rings use memberlist (memberlist.join_members), or inmemory for a single process`,
+  })
+  .transform((v) => v as 'memberlist' | 'inmemory');
+
+const kvStore = z.strictObject({ store: kvStoreName.default('inmemory'), prefix: z.string().default('collectors/') }).prefault({});
+
+/** Go's []string of a flagext.StringSlice: a YAML list. */
+const stringList = z.array(z.string());
+
+/** dskit's backoff.Config. */
+const backoffConfig = z
+  .strictObject({
+    min_period: duration.default(100_000_000n),
+    max_period: duration.default(10n * SECOND),
+    max_retries: z.number().int().default(10),
+  })
+  .prefault({});
+
+/** dskit's grpcclient.Config, less its TLS keys (known-keys.ts): a client from one role to another. */
+const grpcClientConfig = z
+  .strictObject({
+    max_recv_msg_size: z
+      .number()
+      .int()
+      .default(100 * 1024 * 1024),
+    max_send_msg_size: z
+      .number()
+      .int()
+      .default(100 * 1024 * 1024),
+    grpc_compression: z
+      .string()
+      .refine((v) => v === '' || v === 'gzip' || v === 'snappy', { error: (issue) => `unsupported compression type: ${JSON.stringify(issue.input)}` })
+      .default(''),
+    rate_limit: z.number().min(0).default(0),
+    rate_limit_burst: z.number().int().min(0).default(0),
+    backoff_on_ratelimits: z.boolean().default(false),
+    backoff_config: backoffConfig,
+    initial_stream_window_size: byteSize.default(65_535),
+    initial_connection_window_size: byteSize.default(65_535),
+    connect_timeout: duration.default(5n * SECOND),
+    connect_backoff_base_delay: duration.default(SECOND),
+    connect_backoff_max_delay: duration.default(5n * SECOND),
+    cluster_validation: z.strictObject({ label: z.string().default('') }).prefault({}),
+  })
+  .prefault({});
+export type GrpcClientConfig = z.output<typeof grpcClientConfig>;
+
+/** Loki's common.ring (pkg/util/ring RingConfig): what every ring takes unless its own section says otherwise. */
+const commonRing = z
+  .strictObject({
+    kvstore: kvStore,
+    heartbeat_period: duration.default(15n * SECOND),
+    heartbeat_timeout: duration.default(MINUTE),
+    instance_id: z.string().default(() => hostname()),
+    // [] stands for Loki's default, the private network interfaces (eth0, en0) and the loopback one.
+    instance_interface_names: stringList.default([]),
+    // 0: server.grpc_listen_port.
+    instance_port: port.default(0),
+    instance_addr: z.string().default(''),
+    instance_availability_zone: z.string().default(''),
+  })
+  .prefault({});
+export type CommonRingConfig = z.output<typeof commonRing>;
+
+/** dskit's LifecyclerConfig as Loki's ingester registers it (ingester.lifecycler). */
+const lifecycler = z
+  .strictObject({
+    ring: z
+      .strictObject({
+        kvstore: kvStore,
+        heartbeat_timeout: duration.default(MINUTE),
+        // common.replication_factor when not set (config/common-ring.ts)
+        replication_factor: z.number().int().min(1).default(3),
+      })
+      .prefault({}),
+    num_tokens: z.number().int().min(1).default(128),
+    heartbeat_period: duration.default(5n * SECOND),
+    heartbeat_timeout: duration.default(MINUTE),
+    observe_period: duration.default(0n),
+    join_after: duration.default(0n),
+    min_ready_duration: duration.default(15n * SECOND),
+    // [] stands for Loki's default, the private network interfaces (eth0, en0) and the loopback one.
+    interface_names: stringList.default([]),
+    // dskit's default is 30s; Loki's applyIngesterFinalSleep makes it 0.
+    final_sleep: duration.default(0n),
+    availability_zone: z.string().default(''),
+    unregister_on_shutdown: z.boolean().default(true),
+    readiness_check_ring_health: z.boolean().default(true),
+    address: z.string().default(''),
+    // 0: server.grpc_listen_port.
+    port: port.default(0),
+    // Loki's YAML key is `id` (the Go field ID, flag -ingester.lifecycler.ID); its default the host name.
+    id: z.string().default(() => hostname()),
+  })
+  .prefault({});
+export type LifecyclerConfig = z.output<typeof lifecycler>;
 
 /**
  * One `limits_config.retention_stream` rule, as Loki's Limits.Validate checks it: the selector is label
@@ -71,6 +188,9 @@ export const configSchema = z.strictObject({
       log_request_at_info_level_enabled: z.boolean().default(false),
       // Loki's base path for every HTTP route (`/loki-prefix` serves `/loki-prefix/loki/api/v1/push`).
       http_path_prefix: z.string().default(''),
+      // The port and address roles talk to each other on (issue 16); nothing listens there yet.
+      grpc_listen_port: port.default(9095),
+      grpc_listen_address: z.string().default(''),
     })
     .prefault({}),
   common: z
@@ -82,6 +202,31 @@ export const configSchema = z.strictObject({
           filesystem: z.strictObject({ chunks_directory: z.string().default(''), rules_directory: z.string().default('') }).optional(),
         })
         .prefault({}),
+      // How many ingesters each stream is written to (the ingester ring's, unless it sets its own).
+      replication_factor: z.number().int().min(1).default(3),
+      ring: commonRing,
+      // The address every role advertises (rings, memberlist, the frontend) unless its own section says otherwise.
+      instance_addr: z.string().default(''),
+      // Where the compactor's HTTP API (the delete requests) and gRPC service are, for the other roles.
+      compactor_address: z.string().default(''),
+      compactor_grpc_address: z.string().default(''),
+    })
+    .prefault({}),
+  // Loki's gossip ring store (dskit kv/memberlist). loki-lite does not gossip (ring/README.md): members are
+  // found by resolving join_members again and again, and each serves its own ring entry.
+  memberlist: z
+    .strictObject({
+      // DNS names (dns+, dnssrv+, dnssrvnoa+ prefixes) or host:port entries.
+      join_members: stringList.default([]),
+      // [] listens on every address (0.0.0.0).
+      bind_addr: stringList.default([]),
+      bind_port: port.default(7946),
+      advertise_addr: z.string().default(''),
+      advertise_port: port.default(7946),
+      dead_node_reclaim_time: duration.default(0n),
+      abort_if_cluster_join_fails: z.boolean().default(false),
+      rejoin_interval: duration.default(0n),
+      left_ingesters_timeout: duration.default(5n * MINUTE),
     })
     .prefault({}),
   schema_config: z.strictObject({ configs: z.array(periodConfig).default([]) }).prefault({}),
@@ -89,6 +234,16 @@ export const configSchema = z.strictObject({
     .strictObject({
       aws: s3Config.optional(),
       filesystem: filesystemConfig.optional(),
+      tsdb_shipper: z
+        .strictObject({
+          index_gateway_client: z
+            .strictObject({
+              // Where queriers ask for index lookups instead of reading index files (issue 16); '' reads them.
+              server_address: z.string().default(''),
+            })
+            .prefault({}),
+        })
+        .prefault({}),
     })
     .prefault({}),
   distributor: z
@@ -99,6 +254,8 @@ export const configSchema = z.strictObject({
     .prefault({}),
   ingester: z
     .strictObject({
+      // The ingester's place in the ring: common.ring fills what it leaves unset (config/common-ring.ts).
+      lifecycler,
       chunk_encoding: z.enum(['none', 'gzip', 'snappy']).default('gzip'),
       chunk_target_size: byteSize.default(1_572_864),
       chunk_block_size: byteSize.default(262_144),
@@ -203,6 +360,9 @@ export const configSchema = z.strictObject({
       max_concurrent: z.number().int().min(1).default(4),
       // Queries for several tenants at once (X-Scope-OrgID: a|b), each stream labelled __tenant_id__.
       multi_tenant_queries_enabled: z.boolean().default(false),
+      // Queries reach back into the ingesters' memory only this far; older data is read from the store alone
+      // (issue 16: a single process reads its own ingester whatever the range). 0 asks the ingesters always.
+      query_ingesters_within: duration.default(3n * HOUR),
       engine: z
         .strictObject({
           // How far before its time a log query over an instant (start equal to end) reads, as Loki's
@@ -223,6 +383,52 @@ export const configSchema = z.strictObject({
       // Queries one tenant may have waiting for a slot; one more is refused with 429 "too many outstanding
       // requests". Loki 3.x's default is 32000 (it was 100 in Loki 2.x's pkg/scheduler/scheduler.go).
       max_outstanding_requests_per_tenant: z.number().int().min(0).default(32000),
+    })
+    .prefault({}),
+  // The query-frontend role's seams (issue 16). In one process the frontend's admission queues serve as its
+  // queue (max_outstanding_per_tenant is query_scheduler's there, as Loki's scheduler-less frontend v1 does).
+  frontend: z
+    .strictObject({
+      // The query-schedulers to enqueue sub-queries in; '' keeps them in the frontend.
+      scheduler_address: z.string().default(''),
+      // The address queriers send answers back to (Loki's hidden frontend.address); '' resolves an interface's.
+      address: z.string().default(''),
+      max_outstanding_per_tenant: z.number().int().min(0).default(2048),
+      compress_responses: z.boolean().default(true),
+      // A query slower than this is logged (0 never, below 0 always).
+      log_queries_longer_than: duration.default(0n),
+      // The queriers live tails are proxied to.
+      tail_proxy_url: z.string().default(''),
+    })
+    .prefault({}),
+  // The querier's workers that pull sub-queries from a query-scheduler or a query-frontend (issue 16).
+  frontend_worker: z
+    .strictObject({
+      scheduler_address: z.string().default(''),
+      frontend_address: z.string().default(''),
+      grpc_client_config: grpcClientConfig,
+    })
+    .prefault({}),
+  index_gateway: z
+    .strictObject({
+      // simple: each gateway answers for every tenant; ring: a tenant's lookups go to its gateways in the ring.
+      mode: z.enum(['simple', 'ring'], { error: (issue) => `invalid mode ${JSON.stringify(issue.input)}: simple or ring` }).default('simple'),
+    })
+    .prefault({}),
+  // How distributors and queriers reach the ingesters (issue 16).
+  ingester_client: z
+    .strictObject({
+      pool_config: z
+        .strictObject({
+          client_cleanup_period: duration.default(15n * SECOND),
+          health_check_ingesters: z.boolean().default(true),
+          // The health check's timeout.
+          remote_timeout: duration.default(SECOND),
+        })
+        .prefault({}),
+      // Each push or query call's deadline.
+      remote_timeout: duration.default(5n * SECOND),
+      grpc_client_config: grpcClientConfig,
     })
     .prefault({}),
   query_range: z
@@ -283,3 +489,4 @@ export type LimitsConfig = Config['limits_config'];
 export type IngesterConfig = Config['ingester'];
 export type DeletionMode = LimitsConfig['deletion_mode'];
 export type CompactorConfig = Config['compactor'];
+export type MemberlistConfig = Config['memberlist'];
