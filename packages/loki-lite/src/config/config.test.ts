@@ -172,6 +172,7 @@ nonsense: true
       'config.file',
       'config.expand-env',
       'target',
+      'ingester.availability-zone',
       'server.http-listen-port',
       'server.http-listen-address',
       'log.level',

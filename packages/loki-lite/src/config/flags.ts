@@ -12,6 +12,8 @@ export interface Flags {
   httpListenAddress?: string;
   logLevel?: string;
   logFormat?: string;
+  /** -ingester.availability-zone: ingester.lifecycler.availability_zone (the Loki chart's ingesters pass it). */
+  ingesterAvailabilityZone?: string;
   /** -print-config-stderr: the effective config, as YAML, on stderr at start. */
   printConfig: boolean;
   /** -log-config-reverse-order: the effective config at info level, a log line per YAML line, last first. */
@@ -56,6 +58,12 @@ const FLAGS: readonly FlagSpec<Flags>[] = [
     type: 'string',
     usage: 'The address the HTTP API listens on (all interfaces when empty).',
     apply: (f, v) => (f.httpListenAddress = v),
+  },
+  {
+    name: 'ingester.availability-zone',
+    type: 'string',
+    usage: 'The availability zone where this instance is running.',
+    apply: (f, v) => (f.ingesterAvailabilityZone = v),
   },
   { name: 'log.level', type: 'string', usage: 'The lowest level logged: debug, info, warn or error.', default: 'info', apply: (f, v) => (f.logLevel = v) },
   { name: 'log.format', type: 'string', usage: 'The format of log lines: logfmt or json.', default: 'logfmt', apply: (f, v) => (f.logFormat = v) },

@@ -50,16 +50,21 @@ export function defaultConfig(): Config {
 }
 
 function applyFlags(tree: Record<string, unknown>, flags: Partial<Flags>): void {
-  const section = (name: string): Record<string, unknown> => {
-    const v = tree[name];
-    if (typeof v === 'object' && v !== null && !Array.isArray(v)) return v as Record<string, unknown>;
-    return (tree[name] = {});
+  // The mapping at `path` in the tree, made when absent: a flag's value goes in as if the file had it.
+  const section = (...path: string[]): Record<string, unknown> => {
+    let node = tree;
+    for (const key of path) {
+      const v = node[key];
+      node = typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : (node[key] = {});
+    }
+    return node;
   };
   if (flags.target !== undefined) tree.target = flags.target;
   if (flags.httpListenPort !== undefined) section('server').http_listen_port = flags.httpListenPort;
   if (flags.httpListenAddress !== undefined) section('server').http_listen_address = flags.httpListenAddress;
   if (flags.logLevel !== undefined) section('server').log_level = flags.logLevel;
   if (flags.logFormat !== undefined) section('server').log_format = flags.logFormat;
+  if (flags.ingesterAvailabilityZone !== undefined) section('ingester', 'lifecycler').availability_zone = flags.ingesterAvailabilityZone;
 }
 
 /** Loki's -target values that loki-lite has modules for (modules/targets.ts; several run only within `all` yet). */
