@@ -385,8 +385,9 @@ export const configSchema = z.strictObject({
       max_outstanding_requests_per_tenant: z.number().int().min(0).default(32000),
     })
     .prefault({}),
-  // The query-frontend role's seams (issue 16). In one process the frontend's admission queues serve as its
-  // queue (max_outstanding_per_tenant is query_scheduler's there, as Loki's scheduler-less frontend v1 does).
+  // The query-frontend role's seams (issue 16). In one process the admission queues are bounded by
+  // query_scheduler.max_outstanding_requests_per_tenant, as Loki's single binary runs a query-scheduler;
+  // max_outstanding_per_tenant bounds the queue of a frontend without schedulers (Loki's frontend v1).
   frontend: z
     .strictObject({
       // The query-schedulers to enqueue sub-queries in; '' keeps them in the frontend.
