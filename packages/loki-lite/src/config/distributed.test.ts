@@ -254,7 +254,9 @@ ingester_client: {remote_timeout: 10s, pool_config: {client_cleanup_period: 1m, 
     expect(problems(`${BASE}ingester_client: {grpc_client_config: {grpc_compression: lz4}}\n`)).toEqual([
       'ingester_client.grpc_client_config.grpc_compression: unsupported compression type: "lz4"',
     ]);
-    expect(problems(`${BASE}index_gateway: {mode: sharded}\n`)).toEqual(['index_gateway.mode: invalid mode "sharded": simple or ring']);
+    expect(problems(`${BASE}index_gateway: {mode: sharded}\n`)).toEqual([
+      'index_gateway.mode: mode sharded not supported. list of supported modes: simple (default), ring',
+    ]);
     expect(problems(`${BASE}memberlist: {join_members: loki-memberlist}\n`)).toEqual([expect.stringMatching(/^memberlist\.join_members: /)]);
   });
 });

@@ -413,7 +413,10 @@ export const configSchema = z.strictObject({
   index_gateway: z
     .strictObject({
       // simple: each gateway answers for every tenant; ring: a tenant's lookups go to its gateways in the ring.
-      mode: z.enum(['simple', 'ring'], { error: (issue) => `invalid mode ${JSON.stringify(issue.input)}: simple or ring` }).default('simple'),
+      // Loki's text for a mode its flag refuses (its YAML reads any other as simple).
+      mode: z
+        .enum(['simple', 'ring'], { error: (issue) => `mode ${String(issue.input)} not supported. list of supported modes: simple (default), ring` })
+        .default('simple'),
     })
     .prefault({}),
   // How distributors and queriers reach the ingesters (issue 16).
