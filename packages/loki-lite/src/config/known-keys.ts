@@ -1,12 +1,3 @@
-/**
- * Keys of Loki's configuration that loki-lite accepts but does not act on yet. Each one present in a config
- * file gets one warning at start-up naming it, so a Loki config carries over without edits, and nobody is
- * misled into thinking the setting took effect. A key that is neither here nor in the schema is an error.
- * A key here covers the keys under it that Loki's configuration reference has (loki-config-keys.ts); any other
- * key under it is an error, as in Loki (key-reference.ts). A key here that the reference does not have (the
- * keys of earlier Loki releases at the end) covers everything under it. Together with the schema this covers
- * every key of the reference (checked by reference.test.ts).
- */
 /** dskit's TLS client keys, in every gRPC client and in memberlist: no TLS between roles yet. */
 const TLS_KEYS = [
   'tls_enabled',
@@ -31,6 +22,15 @@ function unsupportedRingKeys(ring: string): string[] {
   return ['consul', 'etcd', 'multi'].map((store) => `${ring}.kvstore.${store}`);
 }
 
+/**
+ * Keys of Loki's configuration that loki-lite accepts but does not act on yet. Each one present in a config
+ * file gets one warning at start-up naming it, so a Loki config carries over without edits, and nobody is
+ * misled into thinking the setting took effect. A key that is neither here nor in the schema is an error.
+ * A key here covers the keys under it that Loki's configuration reference has (loki-config-keys.ts); any other
+ * key under it is an error, as in Loki (key-reference.ts). A key here that the reference does not have (the
+ * keys of earlier Loki releases at the end) covers everything under it. Together with the schema this covers
+ * every key of the reference (checked by reference.test.ts).
+ */
 export const KNOWN_UNIMPLEMENTED: readonly string[] = [
   // whole sections of roles and features loki-lite does not run
   'analytics',
