@@ -212,8 +212,8 @@ export const configSchema = z.strictObject({
       compactor_grpc_address: z.string().default(''),
     })
     .prefault({}),
-  // Loki's gossip ring store (dskit kv/memberlist). loki-lite does not gossip (ring/README.md): members are
-  // found by resolving join_members again and again, and each serves its own ring entry.
+  // Loki's gossip ring store (dskit kv/memberlist). Issue 16's ring does not gossip (ring/README.md there):
+  // members are found by resolving join_members again and again, and each serves its own ring entry on its port.
   memberlist: z
     .strictObject({
       // DNS names (dns+, dnssrv+, dnssrvnoa+ prefixes) or host:port entries.
@@ -410,6 +410,7 @@ export const configSchema = z.strictObject({
       grpc_client_config: grpcClientConfig,
     })
     .prefault({}),
+  // The index gateway role (issue 16).
   index_gateway: z
     .strictObject({
       // simple: each gateway answers for every tenant; ring: a tenant's lookups go to its gateways in the ring.
