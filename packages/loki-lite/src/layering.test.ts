@@ -17,7 +17,8 @@ const LAYERS: ReadonlyArray<readonly string[]> = [
   ['logql/syntax'],
   // config parses the selectors of limits_config.retention_stream as Loki validates them
   ['logql/log', 'config'],
-  ['chunk', 'logql/engine', 'index'],
+  // ring is the lowest layer that may read config (Loki's ring and memberlist keys)
+  ['chunk', 'logql/engine', 'index', 'ring'],
   ['iter'],
   ['storage'],
   ['limits', 'deletion'],
