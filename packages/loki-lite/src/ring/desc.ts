@@ -44,16 +44,25 @@ export function tombstone(instance: InstanceDesc, nowMs: number): InstanceDesc {
 }
 
 /**
- * Whether `incoming` replaces `local` (dskit's Desc.Merge): the newer timestamp wins; at equal timestamps a
- * LEFT tombstone wins over a live entry, so a forget or a leave in the same second as a heartbeat is not lost.
- * At equal timestamps between live entries the incoming one wins: only the owner writes live entries, so the
- * later arrival is its later word.
+ * Whether `incoming` replaces `local` (dskit's Desc.Merge): the newer timestamp wins; at equal timestamps only
+ * a LEFT tombstone wins over a live entry, so a forget or a leave in the same second as a heartbeat is not
+ * lost. Owners stamp every change of state or tokens with a later second (`nextTimestamp`), so two live
+ * entries with one timestamp are the same version, relayed by different peers.
  */
 export function supersedes(incoming: InstanceDesc, local: InstanceDesc | undefined): boolean {
   if (local === undefined) return true;
   if (incoming.timestamp !== local.timestamp) return incoming.timestamp > local.timestamp;
-  if (local.state === 'LEFT') return false;
-  return true;
+  return incoming.state === 'LEFT' && local.state !== 'LEFT';
+}
+
+/**
+ * The timestamp an owner writes: now, and for a change of content at least one second past the previous
+ * version, so the change is never mistaken for a relay of the old one.
+ */
+export function nextTimestamp(previous: InstanceDesc | undefined, nowMs: number, contentChanged: boolean): number {
+  const now = nowSeconds(nowMs);
+  if (previous === undefined) return now;
+  return Math.max(now, contentChanged ? previous.timestamp + 1 : previous.timestamp);
 }
 
 /**

@@ -43,7 +43,11 @@ export class Ring {
     return { ingesters };
   }
 
-  /** Every entry, tombstones included: what a member relays to its peers. */
+  /**
+   * Every entry, tombstones included: what this process serves its peers. Relaying the whole view (not only
+   * its own entry) lets a leave or a forget reach members that never polled the one that left, and lets a
+   * restarted instance find its own old entry (registration time, state) in any peer.
+   */
   allEntries(): InstanceDesc[] {
     return [...this.entries.values()];
   }

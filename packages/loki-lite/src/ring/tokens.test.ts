@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isHeartbeatHealthy, parseInstanceDesc, supersedes, tombstone, type InstanceDesc } from './desc.js';
+import { isHeartbeatHealthy, nextTimestamp, parseInstanceDesc, supersedes, tombstone, type InstanceDesc } from './desc.js';
 import { generateTokens, tokenFor } from './tokens.js';
 
 /** Go's fnv.New32 written out over a byte buffer, the reference the in-place version must match. */
@@ -81,8 +81,16 @@ describe('ring entries', () => {
     expect(supersedes(entry({ timestamp: 99 }), entry())).toBe(false);
     expect(supersedes(entry({ state: 'LEFT' }), entry())).toBe(true);
     expect(supersedes(entry(), entry({ state: 'LEFT' }))).toBe(false);
-    expect(supersedes(entry({ state: 'LEAVING' }), entry())).toBe(true);
+    // equal timestamps between live entries: the same version relayed, nothing to change
+    expect(supersedes(entry({ state: 'LEAVING' }), entry())).toBe(false);
     expect(supersedes(entry(), undefined)).toBe(true);
+  });
+
+  it("stamps an owner's change past its previous version, and a heartbeat with the clock", () => {
+    expect(nextTimestamp(entry(), 100_200, true)).toBe(101);
+    expect(nextTimestamp(entry(), 100_200, false)).toBe(100);
+    expect(nextTimestamp(entry(), 130_000, true)).toBe(130);
+    expect(nextTimestamp(undefined, 130_999, true)).toBe(130);
   });
 
   it('makes a tombstone without tokens, never older than the entry it replaces', () => {
