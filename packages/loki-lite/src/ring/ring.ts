@@ -36,6 +36,15 @@ export class Ring {
     return this.options.replicationFactor;
   }
 
+  get heartbeatTimeoutMs(): number {
+    return this.options.heartbeatTimeoutMs;
+  }
+
+  /** The ring's clock, for pages that show ages. */
+  now(): number {
+    return this.options.now();
+  }
+
   /** The live instances (no tombstones), by id, as the `/ring` page and the KV's readers see them. */
   desc(): RingDesc {
     const ingesters: Record<string, InstanceDesc> = {};
