@@ -99,11 +99,12 @@ export class Lifecycler {
 
   /**
    * Writes the entry with a fresh timestamp into the local ring, where the member route serves it. The first
-   * write of a restarted instance also goes past its old entry's timestamp, so peers take the new one.
+   * write of a restarted instance also goes past its old entry's timestamp (or its tombstone's, when it left
+   * and came back within a second), so peers take the new one.
    */
   private publish(change: Partial<InstanceDesc>): void {
     const { id, addr, zone } = this.options;
-    const previous = this.entry ?? this.ring.instance(id);
+    const previous = this.entry ?? this.ring.latest(id);
     const base = this.entry ?? { id, addr, zone, state: 'PENDING' as const, tokens: [], registered_timestamp: 0, timestamp: 0 };
     const next = { ...base, ...change };
     const changed = next.state !== previous?.state || !sameTokens(next.tokens, previous.tokens) || this.entry === undefined;

@@ -61,6 +61,11 @@ export class Ring {
     return [...this.entries.values()];
   }
 
+  /** The latest entry of `id`, a tombstone included: what a new version of it must be stamped after. */
+  latest(id: string): InstanceDesc | undefined {
+    return this.entries.get(id);
+  }
+
   instance(id: string): InstanceDesc | undefined {
     const e = this.entries.get(id);
     return e?.state === 'LEFT' ? undefined : e;
