@@ -291,6 +291,64 @@ describe('membership by polling', () => {
   });
 });
 
+describe('Membership rounds', () => {
+  it('resolves the join members again every round, so a new pod is polled once DNS lists it', async () => {
+    const now = () => 1_700_000_000_000;
+    const ringOf = () =>
+      new Ring('ring', {
+        replicationFactor: 1,
+        heartbeatTimeoutMs: 60_000,
+        zoneAwarenessEnabled: false,
+        leftTimeoutMs: 300_000,
+        autoForgetUnhealthy: false,
+        now,
+      });
+    const views: Record<string, Ring> = { '10.0.0.1:7946': ringOf(), '10.0.0.2:7946': ringOf() };
+    views['10.0.0.1:7946']!.put({
+      id: 'ingester-0',
+      addr: '10.0.0.1:9095',
+      zone: '',
+      state: 'ACTIVE',
+      tokens: [1],
+      timestamp: 1_700_000_000,
+      registered_timestamp: 1,
+    });
+    views['10.0.0.2:7946']!.put({
+      id: 'ingester-1',
+      addr: '10.0.0.2:9095',
+      zone: '',
+      state: 'ACTIVE',
+      tokens: [2],
+      timestamp: 1_700_000_000,
+      registered_timestamp: 1,
+    });
+    const fetchView: Fetch = async (url) => new Response(JSON.stringify({ rings: { ring: views[new URL(url).host]!.allEntries() } }));
+    const dns: Record<string, string[]> = { 'loki-memberlist': ['10.0.0.1'] };
+    const ticks: Array<() => unknown> = [];
+    const ring = ringOf();
+    const membership = new Membership({
+      joinMembers: new JoinMembers(['dns+loki-memberlist:7946'], 7946, tableResolver(dns)),
+      pollPeriodMs: 5_000,
+      requestTimeoutMs: 1_000,
+      fetch: fetchView,
+      ticker: (ms, tick) => {
+        expect(ms).toBe(5_000);
+        ticks.push(tick);
+        return () => ticks.splice(0);
+      },
+    });
+    membership.addRing(ring);
+    membership.start();
+    await ticks[0]!();
+    expect(Object.keys(ring.desc().ingesters)).toEqual(['ingester-0']);
+    dns['loki-memberlist'] = ['10.0.0.1', '10.0.0.2'];
+    await ticks[0]!();
+    expect(Object.keys(ring.desc().ingesters).sort()).toEqual(['ingester-0', 'ingester-1']);
+    await membership.stop();
+    expect(ticks).toEqual([]);
+  });
+});
+
 describe('member server', () => {
   it('serves and takes entries over real HTTP, so two processes converge', async () => {
     const now = () => Date.now();

@@ -177,7 +177,10 @@ export class Membership {
   }
 
   start(): void {
-    this.stopTicker ??= this.options.ticker(this.options.pollPeriodMs, () => this.pollOnce());
+    // A round never stops the poller: what failed is logged, the next round tries again.
+    this.stopTicker ??= this.options.ticker(this.options.pollPeriodMs, () =>
+      this.pollOnce().catch((e: Error) => this.logger.warn(`msg="ring membership round failed" err="${e.message}"`)),
+    );
   }
 
   async stop(): Promise<void> {

@@ -1,5 +1,5 @@
 import { supersedes, tombstone, isHeartbeatHealthy, type InstanceDesc, type RingDesc } from './desc.js';
-import { Reporting, RingIndex, type Operation, type ReplicationConfig, type ReplicationSet } from './replication.js';
+import { isHealthy, Reporting, RingIndex, type Operation, type ReplicationConfig, type ReplicationSet } from './replication.js';
 
 export interface RingOptions extends ReplicationConfig {
   /** Milliseconds since the epoch; tests pass a clock they move by hand. */
@@ -129,7 +129,7 @@ export class Ring {
   /** Healthy instances for `op`, with no quorum check (dskit's GetAllHealthy). */
   healthyInstances(op: Operation = Reporting): InstanceDesc[] {
     const now = this.options.now();
-    return this.lookup().instances.filter((i) => op.healthy.has(i.state) && isHeartbeatHealthy(i, this.options.heartbeatTimeoutMs, now));
+    return this.lookup().instances.filter((i) => isHealthy(i, op, this.options, now));
   }
 
   /** Tokens held by live instances other than `id`: what a joining instance must not take. */
