@@ -96,3 +96,5 @@ export function sortedDistinct(tokens: readonly number[]): number[] {
   const sorted = [...tokens].sort((a, b) => a - b);
   return sorted.filter((t, i) => i === 0 || t !== sorted[i - 1]);
 }
+
+export const sameTokens = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((t, i) => t === b[i]);

@@ -1,5 +1,5 @@
 import type { Ticker } from '../util/ticker.js';
-import { isHeartbeatHealthy, nextTimestamp, nowSeconds, tombstone, type InstanceDesc, type InstanceState } from './desc.js';
+import { isHeartbeatHealthy, nextTimestamp, nowSeconds, sameTokens, tombstone, type InstanceDesc, type InstanceState } from './desc.js';
 import type { Ring } from './ring.js';
 import { generateTokens } from './tokens.js';
 
@@ -112,5 +112,3 @@ export class Lifecycler {
     this.ring.put(this.entry);
   }
 }
-
-const sameTokens = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((t, i) => t === b[i]);

@@ -1,4 +1,4 @@
-import { supersedes, tombstone, isHeartbeatHealthy, type InstanceDesc, type RingDesc } from './desc.js';
+import { isHeartbeatHealthy, sameTokens, supersedes, tombstone, type InstanceDesc, type RingDesc } from './desc.js';
 import { isHealthy, Reporting, RingIndex, type Operation, type ReplicationConfig, type ReplicationSet } from './replication.js';
 
 export interface RingOptions extends ReplicationConfig {
@@ -151,5 +151,5 @@ export class Ring {
 
 /** Only tokens, zone and state shape the index (ownership, zones, conflicts); timestamps and address do not. */
 function sameTopology(a: InstanceDesc, b: InstanceDesc): boolean {
-  return a.zone === b.zone && a.state === b.state && a.tokens.length === b.tokens.length && a.tokens.every((t, i) => t === b.tokens[i]);
+  return a.zone === b.zone && a.state === b.state && sameTokens(a.tokens, b.tokens);
 }
