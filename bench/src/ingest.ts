@@ -1,6 +1,7 @@
-import { encodePushRequestJson, encodePushRequestProto, type PushStream, snappyCompress } from '@loki-lite/shared';
+import { encodePushRequestJson, encodePushRequestProto, type PushRequest, snappyCompress } from '@loki-lite/shared';
 import { parseArgs } from './args.js';
-import { LineGenerator, type LineTemplate, LINE_TEMPLATES } from './loglines.js';
+import { type LineTemplate, LINE_TEMPLATES } from './loglines.js';
+import { buildRequests } from './push-bodies.js';
 import { cpuSeconds, peakRssBytes, resetPeakRss } from './proc.js';
 import { HEAVY_QUERY, startQueryLoad } from './query-load.js';
 import { countError, type ErrorsByStatus, networkReason, percentile, Progress, printResult } from './report.js';
@@ -92,49 +93,9 @@ function options(): Options {
   };
 }
 
-interface Requests {
-  readonly bodies: Buffer[];
-  /** Lines and line bytes in each body, to count what was sent when a run stops early. */
-  readonly lines: Uint32Array;
-  readonly bytes: Float64Array;
-}
-
-/**
- * Builds every request body for `targetBytes` of lines: streams take turns, lines are stamped 1 µs apart
- * from `startMs` (the timed load an hour ago, the preload two hours ago, so it is older than all of it).
- */
-function buildRequests(o: Options, targetBytes: number, startMs: number): Requests {
-  const gen = new LineGenerator(42, o.template, o.lineBytes);
-  const start = BigInt(startMs) * 1_000_000n;
-  const bodies: Buffer[] = [];
-  const lines: number[] = [];
-  const bytes: number[] = [];
-  let seq = 0;
-  let sentBytes = 0;
-  const perStream = Math.max(1, Math.floor(o.linesPerPush / Math.min(o.streams, o.linesPerPush)));
-  let nextStream = 0;
-  while (sentBytes < targetBytes && seq < o.totalLines) {
-    const batch: PushStream[] = [];
-    let n = 0;
-    let batchBytes = 0;
-    while (n < o.linesPerPush && batchBytes < o.batchBytes && seq < o.totalLines) {
-      const s = nextStream++ % o.streams;
-      const entries = [];
-      for (let k = 0; k < perStream && seq < o.totalLines; k++, n++) {
-        const ts = start + BigInt(seq) * 1_000n;
-        const line = gen.line(seq++, new Date(Number(ts / 1_000_000n)).toISOString());
-        entries.push({ timestamp: ts, line, structuredMetadata: [] });
-        batchBytes += Buffer.byteLength(line);
-      }
-      batch.push({ labels: `{namespace="training", app="bench", pod="worker-${s}", container="trainer", job="training/trainer"}`, entries });
-    }
-    const body = o.format === 'json' ? Buffer.from(encodePushRequestJson({ streams: batch })) : snappyCompress(encodePushRequestProto({ streams: batch }));
-    bodies.push(body);
-    lines.push(n);
-    bytes.push(batchBytes);
-    sentBytes += batchBytes;
-  }
-  return { bodies, lines: Uint32Array.from(lines), bytes: Float64Array.from(bytes) };
+/** The request body of a push in the chosen format: protobuf+snappy as Promtail sends it, or JSON. */
+function encoderFor(format: Options['format']): (req: PushRequest) => Buffer {
+  return format === 'json' ? (req) => Buffer.from(encodePushRequestJson(req)) : (req) => snappyCompress(encodePushRequestProto(req));
 }
 
 /** The tenant and basic auth, for pushes and queries alike. */
@@ -171,8 +132,8 @@ async function preload(pushUrl: string, headers: Record<string, string>, bodies:
 async function main(): Promise<void> {
   const o = options();
   process.stderr.write(`building requests: ${o.streams} streams, ${args.mb} MB of lines, ${o.format}...\n`);
-  const req = buildRequests(o, o.targetBytes, Date.now() - 3_600_000);
-  const preloadBodies = o.preloadBytes > 0 ? buildRequests(o, o.preloadBytes, Date.now() - 7_200_000).bodies : [];
+  const req = buildRequests(o, o.targetBytes, Date.now() - 3_600_000, encoderFor(o.format));
+  const preloadBodies = o.preloadBytes > 0 ? buildRequests(o, o.preloadBytes, Date.now() - 7_200_000, encoderFor(o.format)).bodies : [];
   const server = args.url ? undefined : await startLokiLite(args['loki-lite-args'] ? args['loki-lite-args'].split(' ') : [], args['loki-lite-config']);
   const url = args.url || server!.url;
   const pid = server?.child.pid ?? (args.pid ? Number(args.pid) : undefined);
