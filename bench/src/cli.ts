@@ -16,7 +16,7 @@ export const TOOLS: Readonly<Record<string, string>> = {
   micro: 'micro benchmarks of the hot paths: push decode, validation, chunk append, block scan, logfmt, json, regex filters, CRI decode',
   'regex-engines': "micro benchmark: user-regex engines on the bench's lines (loki-lite's, V8's linear engine; re2, re2-wasm, re2js if --modules has them)",
   compactor: 'one day at 96 index files against compacted (query latency), compaction s per index MB, retention sweep s per 10,000 chunks',
-  transport: 'push replication to 3 peers over gRPC (loki-lite transport) against HTTP/1.1 keep-alive: MB/s, client and peer CPU-s per 100 MB',
+  transport: 'push replication to 3 peers over gRPC (loki-lite transport) against plain HTTP/2 and HTTP/1.1 keep-alive: MB/s, client and peer CPU-s per 100 MB',
   compare: 'one of ingest, query or agent against two systems in alternation (A B A B): medians and B/A per figure',
 };
 

@@ -1,13 +1,14 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttp2Server, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import { GrpcServer } from 'loki-lite/transport-server';
 import { registerPusher } from 'loki-lite/transport-pusher';
 
 /*
  * One "ingester" of the transport benchmark (transport.ts starts three): a gRPC server serving
- * logproto.Pusher/Push and an HTTP/1.1 server taking the same bodies, both on 127.0.0.1, both with a
- * handler that takes the tenant and the whole body and does nothing else, so the figures are the
- * transport's. It prints its two ports as one JSON line and runs until its standard input closes (the
- * benchmark ended or died).
+ * logproto.Pusher/Push, and plain HTTP/1.1 and HTTP/2 (node:http2, no gRPC layer) servers taking the same
+ * bodies, all on 127.0.0.1, each with a handler that takes the tenant and the whole body and does nothing
+ * else, so the figures are the transports'. It prints its ports as one JSON line and runs until its
+ * standard input closes (the benchmark ended or died).
  */
 
 let pushes = 0;
@@ -16,7 +17,8 @@ const accept = async (tenant: string, body: Uint8Array): Promise<void> => {
   pushes++;
 };
 
-function httpPush(req: IncomingMessage, res: ServerResponse): void {
+/** A push over plain HTTP, 1.1 or 2: the whole body, then 204. */
+function httpPush(req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse): void {
   const chunks: Buffer[] = [];
   req.on('data', (c: Buffer) => chunks.push(c));
   req.on('end', () => {
@@ -34,11 +36,15 @@ async function main(): Promise<void> {
   const http = createServer({ keepAliveTimeout: 60_000 }, httpPush);
   await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
   const httpPort = (http.address() as { port: number }).port;
-  process.stdout.write(`${JSON.stringify({ grpc: grpcPort, http: httpPort })}\n`);
+  const http2 = createHttp2Server(httpPush);
+  await new Promise<void>((r) => http2.listen(0, '127.0.0.1', r));
+  const http2Port = (http2.address() as { port: number }).port;
+  process.stdout.write(`${JSON.stringify({ grpc: grpcPort, http: httpPort, http2: http2Port })}\n`);
   process.stdin.resume();
   process.stdin.on('end', () => {
     http.closeAllConnections();
     http.close();
+    http2.close();
     void grpc.stop(0).then(() => process.stderr.write(`transport peer: ${pushes} pushes\n`));
   });
 }

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { Agent, request } from 'node:http';
+import { type ClientHttp2Session, connect } from 'node:http2';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { encodePushRequestProto } from '@loki-lite/shared';
@@ -14,13 +15,14 @@ import { median, printResult, Progress } from './report.js';
 /*
  * Push replication between roles: a distributor's client sends every push body to --replicas ingesters
  * (separate processes on 127.0.0.1, transport-peer.ts) and waits for all of them, --concurrency bodies at a
- * time, over gRPC (loki-lite's transport: logproto.Pusher/Push, one HTTP/2 channel per peer) and over
- * HTTP/1.1 keep-alive (node:http Agent, --concurrency sockets per peer). The bodies are the PushRequest
+ * time, over gRPC (loki-lite's transport: logproto.Pusher/Push, one HTTP/2 channel per peer), over plain
+ * HTTP/2 (node:http2, one session per peer: what gRPC costs above its HTTP/2) and over HTTP/1.1 keep-alive
+ * (node:http Agent, --concurrency sockets per peer). The bodies are the PushRequest
  * protobuf as the distributor forwards it (not snappy-compressed, as Loki's ingester client sends it
  * without grpc_compression), built from the bench's lines before the clock starts. The peers' handlers take
  * the tenant and the whole body and do nothing else, so the figures are the transports'.
  *
- * The transports run in turn (grpc, http, grpc, http, ...) for --rounds rounds; each figure is the median
+ * The transports (--transports) run in turn (grpc, http2, http, grpc, ...) for --rounds rounds; each figure is the median
  * over the rounds, with its range beside it. CPU is the client's (process.cpuUsage) and the peers' (/proc),
  * per 100 MB of line bytes (each sent --replicas times).
  *
@@ -35,6 +37,7 @@ const args = parseArgs(process.argv.slice(2), {
   replicas: '3',
   rounds: '3',
   tenant: 'bench',
+  transports: 'grpc,http2,http',
   json: '',
 });
 
@@ -46,7 +49,11 @@ interface Options {
   readonly concurrency: number;
   readonly replicas: number;
   readonly rounds: number;
+  readonly transports: readonly TransportName[];
 }
+
+const TRANSPORTS = ['grpc', 'http2', 'http'] as const;
+type TransportName = (typeof TRANSPORTS)[number];
 
 function options(): Options {
   const whole = (name: keyof typeof args) => {
@@ -58,7 +65,11 @@ function options(): Options {
   if (!Number.isFinite(mb) || mb <= 0) throw new Error(`--mb must be a positive number, not "${args.mb}"`);
   if (!(LINE_TEMPLATES as readonly string[]).includes(args.template))
     throw new Error(`--template must be one of ${LINE_TEMPLATES.join(', ')}, not "${args.template}"`);
+  const transports = args.transports.split(',');
+  const unknown = transports.find((t) => !(TRANSPORTS as readonly string[]).includes(t));
+  if (unknown !== undefined) throw new Error(`--transports takes ${TRANSPORTS.join(', ')}, not "${unknown}"`);
   return {
+    transports: transports as TransportName[],
     targetBytes: mb * 1024 * 1024,
     streams: whole('streams'),
     template: args.template as LineTemplate,
@@ -73,6 +84,7 @@ interface Peer {
   readonly child: ChildProcess;
   readonly grpcAddress: string;
   readonly httpPort: number;
+  readonly http2Port: number;
 }
 
 /** Starts one peer process and reads its ports. */
@@ -82,8 +94,8 @@ async function startPeer(): Promise<Peer> {
     createInterface({ input: child.stdout! }).once('line', resolve);
     child.once('exit', (code) => reject(new Error(`a transport peer exited with status ${code} before it listened`)));
   });
-  const ports = JSON.parse(firstLine) as { grpc: number; http: number };
-  return { child, grpcAddress: `127.0.0.1:${ports.grpc}`, httpPort: ports.http };
+  const ports = JSON.parse(firstLine) as { grpc: number; http: number; http2: number };
+  return { child, grpcAddress: `127.0.0.1:${ports.grpc}`, httpPort: ports.http, http2Port: ports.http2 };
 }
 
 /** One way to push a body to peer `i`. */
@@ -121,6 +133,22 @@ function httpTransport(peers: readonly Peer[], tenant: string, concurrency: numb
       req.end(body);
     });
   return { name: 'http', push, close: () => agent.destroy() };
+}
+
+/** HTTP/2 without gRPC: node:http2, one session per peer, the body as it is, as grpc-js's channel sends it. */
+function http2Transport(peers: readonly Peer[], tenant: string): Transport {
+  const sessions: ClientHttp2Session[] = peers.map((p) => connect(`http://127.0.0.1:${p.http2Port}`));
+  const push = (i: number, body: Buffer) =>
+    new Promise<void>((resolve, reject) => {
+      const stream = sessions[i]!.request({ ':method': 'POST', ':path': PUSH_METHOD, 'content-type': 'application/x-protobuf', 'x-scope-orgid': tenant });
+      let status = 0;
+      stream.on('response', (headers) => (status = Number(headers[':status'])));
+      stream.on('error', reject);
+      stream.on('end', () => (status === 204 ? resolve() : reject(new Error(`HTTP/2 ${status} from peer ${i}`))));
+      stream.resume();
+      stream.end(body);
+    });
+  return { name: 'http2', push, close: () => sessions.forEach((s) => s.close()) };
 }
 
 /** Sends every body to every peer, `concurrency` bodies at a time; a body is done when all peers answered. */
@@ -187,7 +215,12 @@ async function main(): Promise<void> {
   const transports: Transport[] = [];
   try {
     for (let i = 0; i < o.replicas; i++) peers.push(await startPeer());
-    transports.push(grpcTransport(peers, args.tenant), httpTransport(peers, args.tenant, o.concurrency));
+    const makers: Record<TransportName, () => Transport> = {
+      grpc: () => grpcTransport(peers, args.tenant),
+      http2: () => http2Transport(peers, args.tenant),
+      http: () => httpTransport(peers, args.tenant, o.concurrency),
+    };
+    transports.push(...o.transports.map((name) => makers[name]()));
     const rounds = new Map<string, Round[]>(transports.map((t) => [t.name, []]));
     // Untimed: connects every client and warms the JIT of client and peers alike.
     const warmup = req.bodies.slice(0, Math.min(req.bodies.length, 20));
