@@ -94,7 +94,7 @@ describe('logproto.Pusher/Push over gRPC', () => {
 });
 
 describe('ClientPool', () => {
-  it('keeps one channel per peer and closes them all on close()', async () => {
+  it('keeps one channel per peer, drops one on remove() and closes them all on close()', async () => {
     const received: string[] = [];
     const [a, b] = await Promise.all([1, 2].map(() => startPusher(async (tenant) => void received.push(tenant))));
     const pool = newPool();
@@ -107,9 +107,15 @@ describe('ClientPool', () => {
     const clientB = pool.clientFor(b!);
     expect(clientA.getChannel().getConnectivityState(false)).toBe(connectivityState.READY);
 
+    pool.remove(b!);
+    expect(clientB.getChannel().getConnectivityState(false)).toBe(connectivityState.SHUTDOWN);
+    expect(pool.addresses()).toEqual([a]);
+    const redialled = pool.clientFor(b!);
+    expect(redialled).not.toBe(clientB);
+
     pool.close();
     expect(clientA.getChannel().getConnectivityState(false)).toBe(connectivityState.SHUTDOWN);
-    expect(clientB.getChannel().getConnectivityState(false)).toBe(connectivityState.SHUTDOWN);
+    expect(redialled.getChannel().getConnectivityState(false)).toBe(connectivityState.SHUTDOWN);
     expect(pool.addresses()).toEqual([]);
     expect(() => pool.clientFor(a!)).toThrow('the ingester client pool is closed');
   });
