@@ -63,10 +63,10 @@ describe('the ingester as the querier reads it (IngesterReader)', () => {
     const counts = parseQuery('sum by (env) (count_over_time({app=~".+"} |= "line 3" [1m]))') as VectorAggregationExpr;
     const range = counts.inner as RangeAggregationExpr;
     const samples = await ingester.selectSamples({ ...scope(all, T, T + 6n), query: toWire(range), grouping: counts.grouping }, {});
-    expect(samples.streams.map((s) => ({ key: s.key, series: s.series.map(printLabels), ts: s.timestamps.map((t) => t - T) }))).toEqual([
+    expect(samples.streams.map((s) => ({ key: s.key, series: s.series.map(printLabels), ts: [...s.timestamps].map((t) => t - T) }))).toEqual([
       { key: '{app="a", env="prod"}', series: ['{env="prod"}'], ts: [3n] },
     ]);
-    expect(samples.streams[0]!.hashes).toEqual([lineHash('{app="a", env="prod"} line 3')]);
+    expect([...samples.streams[0]!.hashes]).toEqual([lineHash('{app="a", env="prod"} line 3')]);
 
     const stats = await ingester.streamStats('t', matcherData(all), T, T + 5n);
     expect(

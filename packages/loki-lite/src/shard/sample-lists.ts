@@ -15,15 +15,19 @@ export interface StreamSampleList {
   readonly key: string;
   /** The series the samples fall in; `seriesIndex` points into it. */
   readonly series: Labels[];
-  readonly seriesIndex: number[];
+  /*
+   * Columns, one entry per sample: typed arrays, so that a list crosses to and from a worker thread (or a
+   * network peer) as a few buffers, not as half a million objects.
+   */
+  readonly seriesIndex: Uint32Array;
   /** Sorted, forward. */
-  readonly timestamps: bigint[];
+  readonly timestamps: BigInt64Array;
   /** Each line's size in UTF-8 bytes (0 unless the query's function reads it). */
-  readonly bytes: number[];
+  readonly bytes: Float64Array;
   /** The unwrapped value (0 without unwrap). */
-  readonly values: number[];
+  readonly values: Float64Array;
   /** lineHash of each sample's line as read, before the pipeline changed it. */
-  readonly hashes: number[];
+  readonly hashes: Float64Array;
 }
 
 /**
@@ -39,23 +43,64 @@ export function lineHash(line: string): number {
 
 /** Collects one stream's samples into a StreamSampleList, its series numbered in the order they appear. */
 export class SampleListBuilder {
-  readonly list: StreamSampleList;
+  private readonly series: Labels[] = [];
   /** The shard's series id -> this list's series index. */
   private readonly local = new Map<number, number>();
+  private n = 0;
+  private seriesIndex = new Uint32Array(64);
+  private timestamps = new BigInt64Array(64);
+  private bytes = new Float64Array(64);
+  private values = new Float64Array(64);
+  private hashes = new Float64Array(64);
 
-  constructor(labels: Labels, key: string) {
-    this.list = { labels, key, series: [], seriesIndex: [], timestamps: [], bytes: [], values: [], hashes: [] };
+  constructor(
+    private readonly labels: Labels,
+    private readonly key: string,
+  ) {}
+
+  get size(): number {
+    return this.n;
   }
 
   add(series: number, seriesLabels: Labels, ts: bigint, bytes: number, value: number, line: string): void {
-    const { list } = this;
     let index = this.local.get(series);
-    if (index === undefined) this.local.set(series, (index = list.series.push(seriesLabels) - 1));
-    list.seriesIndex.push(index);
-    list.timestamps.push(ts);
-    list.bytes.push(bytes);
-    list.values.push(value);
-    list.hashes.push(lineHash(line));
+    if (index === undefined) this.local.set(series, (index = this.series.push(seriesLabels) - 1));
+    if (this.n === this.timestamps.length) this.grow();
+    const i = this.n++;
+    this.seriesIndex[i] = index;
+    this.timestamps[i] = ts;
+    this.bytes[i] = bytes;
+    this.values[i] = value;
+    this.hashes[i] = lineHash(line);
+  }
+
+  /** The list, its columns cut to size (so that their buffers hold nothing else). */
+  build(): StreamSampleList {
+    const { n } = this;
+    return {
+      labels: this.labels,
+      key: this.key,
+      series: this.series,
+      seriesIndex: this.seriesIndex.slice(0, n),
+      timestamps: this.timestamps.slice(0, n),
+      bytes: this.bytes.slice(0, n),
+      values: this.values.slice(0, n),
+      hashes: this.hashes.slice(0, n),
+    };
+  }
+
+  private grow(): void {
+    const size = this.n * 2;
+    const grown = <T extends Uint32Array | BigInt64Array | Float64Array>(a: T, make: (n: number) => T): T => {
+      const b = make(size);
+      b.set(a as never);
+      return b;
+    };
+    this.seriesIndex = grown(this.seriesIndex, (k) => new Uint32Array(k));
+    this.timestamps = grown(this.timestamps, (k) => new BigInt64Array(k));
+    this.bytes = grown(this.bytes, (k) => new Float64Array(k));
+    this.values = grown(this.values, (k) => new Float64Array(k));
+    this.hashes = grown(this.hashes, (k) => new Float64Array(k));
   }
 }
 
@@ -65,6 +110,7 @@ export function sampleListWithin(list: StreamSampleList, lo: bigint, hi: bigint)
   const b = firstAtOrAfter(list.timestamps, hi);
   if (a >= b) return undefined;
   if (a === 0 && b === list.timestamps.length) return list;
+  // Copies, not views: a view posted to a worker would carry its whole buffer.
   return {
     labels: list.labels,
     key: list.key,
@@ -77,7 +123,14 @@ export function sampleListWithin(list: StreamSampleList, lo: bigint, hi: bigint)
   };
 }
 
-function firstAtOrAfter(sorted: readonly bigint[], t: bigint): number {
+/** The buffers of sample lists, for a postMessage transfer list. */
+export function sampleListBuffers(lists: readonly StreamSampleList[]): ArrayBuffer[] {
+  const out: ArrayBuffer[] = [];
+  for (const l of lists) for (const a of [l.seriesIndex, l.timestamps, l.bytes, l.values, l.hashes]) out.push(a.buffer as ArrayBuffer);
+  return out;
+}
+
+function firstAtOrAfter(sorted: BigInt64Array, t: bigint): number {
   let lo = 0;
   let hi = sorted.length;
   while (lo < hi) {

@@ -301,7 +301,7 @@ class ShardReader {
       // Called with each sample's line as read, just before the sink's sample().
       (raw) => (line = raw),
     );
-    return lists.map((b) => b.list).filter((l) => l.timestamps.length > 0);
+    return lists.filter((b) => b.size > 0).map((b) => b.build());
   }
 
   /**

@@ -2,6 +2,7 @@ import { parentPort } from 'node:worker_threads';
 import { LokiError } from '@loki-lite/shared';
 import type { ChunkRef } from '../../index/types.js';
 import { foldBuffers } from '../../logql/engine/fold.js';
+import { sampleListBuffers } from '../sample-lists.js';
 import { runShard, type ShardResult } from '../shard.js';
 import { queryTimeoutError } from '../types.js';
 import { type FromPool, fromWire, type ToPool, wireError } from './protocol.js';
@@ -49,7 +50,8 @@ async function run(msg: Extract<FromPool, { type: 'run' }>): Promise<void> {
 
 /** The result's typed arrays move to the pool instead of being copied. */
 function transferList(result: ShardResult): ArrayBuffer[] {
-  return result.kind === 'fold' ? foldBuffers(result.state) : [];
+  if (result.kind === 'fold') return foldBuffers(result.state);
+  return result.kind === 'stream-samples' ? sampleListBuffers(result.streams) : [];
 }
 
 port.on('message', (msg: FromPool) => {
